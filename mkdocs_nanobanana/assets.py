@@ -1,0 +1,200 @@
+"""Resized, re-encoded copies of a source image, and the <figure><picture> that shows them.
+
+The derivative cache is keyed by the source's identity (sha256 of the original, or a
+placeholder's id), the width, the format and the quality, so a warm build only stats
+files: it never decodes an image to learn its size (sizes follow from the source's).
+"""
+
+from __future__ import annotations
+
+import errno
+import html
+import io
+import os
+import posixpath
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from PIL import Image
+
+from .cache import Cache, atomic_write
+from .images import MIME_TYPES
+
+#: Config format name -> file extension.
+FORMAT_EXT = {"webp": "webp", "jpeg": "jpg", "png": "png", "avif": "avif"}
+_PIL_FORMAT = {"webp": "WEBP", "jpg": "JPEG", "png": "PNG", "avif": "AVIF"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """An image to derive from: its identity, its real size, and how to open it."""
+
+    id: str
+    width: int
+    height: int
+    alpha: bool
+    open: Callable[[], Image.Image]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One derivative as published in the site."""
+
+    url: str  # relative to site_dir, POSIX
+    width: int
+    height: int
+    ext: str
+
+    @property
+    def mime(self) -> str:
+        return MIME_TYPES[self.ext]
+
+
+def plan_widths(source_width: int, widths: tuple[int, ...] | list[int]) -> list[int]:
+    """Configured widths that fit the source; the source width stands in for larger ones."""
+    fit = sorted({w for w in widths if w <= source_width})
+    if any(w > source_width for w in widths) or not fit:
+        fit.append(source_width)
+    return sorted(set(fit))
+
+
+def plan_exts(formats: tuple[str, ...] | list[str], alpha: bool) -> list[str]:
+    """File extensions to write, best first; JPEG cannot hold transparency, so PNG replaces it."""
+    exts = []
+    for fmt in formats:
+        ext = FORMAT_EXT[fmt]
+        if alpha and ext == "jpg":
+            ext = "png"
+        if ext not in exts:
+            exts.append(ext)
+    return exts
+
+
+def scaled_height(width: int, source: Source) -> int:
+    return max(1, round(source.height * width / source.width))
+
+
+def encode(img: Image.Image, ext: str, quality: int) -> bytes:
+    buf = io.BytesIO()
+    if ext == "jpg":
+        img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True, progressive=True)
+    elif ext == "png":
+        img.save(buf, "PNG", compress_level=6)
+    elif ext == "webp":
+        img.save(buf, "WEBP", quality=quality, method=4)
+    else:
+        img.save(buf, _PIL_FORMAT[ext], quality=quality)
+    return buf.getvalue()
+
+
+def ensure_derivatives(
+    source: Source, widths: list[int], exts: list[str], quality: int, cache: Cache
+) -> list[tuple[Path, int, int, str]]:
+    """Every (file, width, height, ext) for source, making only the missing ones."""
+    out = []
+    todo = []
+    for ext in exts:
+        for w in widths:
+            path = cache.derived_path(source.id, w, ext, quality)
+            out.append((path, w, scaled_height(w, source), ext))
+            if not path.exists():
+                todo.append((path, w, ext))
+    if todo:
+        with source.open() as img:
+            if img.mode not in ("RGB", "RGBA"):
+                img = img.convert("RGBA" if source.alpha else "RGB")
+            for path, w, ext in todo:
+                size = (w, scaled_height(w, source))
+                resized = img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
+                atomic_write(path, encode(resized, ext, quality))
+    return out
+
+
+def publish(files: list[tuple[Path, int, int, str]], out_dir: Path, url_dir: str, basename: str) -> list[Variant]:
+    """Hard-link (or copy, across file systems) derivatives into the built site."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    variants = []
+    for path, w, h, ext in files:
+        name = f"{basename}-{w}.{ext}"
+        _link_or_copy(path, out_dir / name)
+        variants.append(Variant(url=posixpath.join(url_dir, name), width=w, height=h, ext=ext))
+    return variants
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    try:
+        if dest.exists():
+            if os.path.samefile(src, dest):
+                return
+            dest.unlink()
+        os.link(src, dest)
+    except FileExistsError:
+        pass  # another job published the same file a moment ago
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
+            raise
+        shutil.copyfile(src, dest)
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def relative_url(target: str, page_url: str) -> str:
+    """``target`` (relative to the site root) as seen from the page at ``page_url``.
+
+    Page URLs are MkDocs-style: ``""``, ``posts/a/`` (directory URLs) or ``posts/a.html``.
+    Relative URLs keep the site working under a sub-path and opened from disk.
+    """
+    base = page_url if page_url.endswith("/") else posixpath.dirname(page_url)
+    return posixpath.relpath(target, base or ".")
+
+
+def figure_html(
+    variants: list[Variant],
+    *,
+    page_url: str,
+    alt: str,
+    caption: str | None = None,
+    eager: bool = False,
+    placeholder: bool = False,
+    css_class: tuple[str, ...] = (),
+    width_hint: int | None = None,
+    title: str | None = None,
+) -> str:
+    """The <figure> of SPEC section 3. The last format is the <img> fallback."""
+    exts = list(dict.fromkeys(v.ext for v in variants))
+    by_ext = {ext: sorted((v for v in variants if v.ext == ext), key=lambda v: v.width) for ext in exts}
+    largest = max(v.width for v in variants)
+    shown = min(width_hint, largest) if width_hint else largest
+    sizes = f"(max-width: {shown}px) 100vw, {shown}px"
+
+    def srcset(ext: str) -> str:
+        return ", ".join(f"{html.escape(relative_url(v.url, page_url))} {v.width}w" for v in by_ext[ext])
+
+    classes = ["nanobanana"] + (["nanobanana-placeholder"] if placeholder else []) + list(css_class)
+    fallback = by_ext[exts[-1]][-1]
+    loading = 'loading="eager" fetchpriority="high"' if eager else 'loading="lazy"'
+    lines = [f'<figure class="{html.escape(" ".join(classes))}">', "<picture>"]
+    for ext in exts[:-1]:
+        lines.append(f'<source type="{MIME_TYPES[ext]}" srcset="{srcset(ext)}" sizes="{sizes}">')
+    title_attr = f' title="{html.escape(title)}"' if title else ""
+    lines.append(
+        f'<img src="{html.escape(relative_url(fallback.url, page_url))}" srcset="{srcset(exts[-1])}" '
+        f'sizes="{sizes}" width="{fallback.width}" height="{fallback.height}" '
+        f'alt="{html.escape(alt)}"{title_attr} {loading} decoding="async">'
+    )
+    lines.append("</picture>")
+    if caption:
+        lines.append(f"<figcaption>{html.escape(caption)}</figcaption>")
+    lines.append("</figure>")
+    return "\n".join(lines)
+
+
+def embed(page_html: str, token: str, figure: str) -> str:
+    """Put ``figure`` where ``token`` stands; a token alone in a <p> takes the <p> with it
+    (a <figure> inside a <p> is invalid HTML)."""
+    page_html = re.sub(rf"<p>\s*{re.escape(token)}\s*</p>", lambda _: figure, page_html)
+    return page_html.replace(token, figure)

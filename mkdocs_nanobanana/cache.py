@@ -1,0 +1,239 @@
+"""The content-addressed store of generated images (SPEC section 5).
+
+    <cache_dir>/images/<k[:2]>/<key>-<i>.<ext>   every candidate of a request
+    <cache_dir>/images/<k[:2]>/<key>.json        sidecar, written last: the entry counts
+                                                 only once it exists and its files match
+    <cache_dir>/derived/<h[:2]>/<h>-<w>w-q<q>.<ext>   resized copies, keyed by source hash
+
+Every write goes to a temp file in the same folder and is renamed into place, so a killed
+build leaves either a whole file or a stray ``.tmp`` (removed by ``clean_temp``), never a
+half file under a real name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import images
+
+SIDECAR_VERSION = 1
+TEMP_SUFFIX = ".tmp"
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Request:
+    """What is paid for: everything that changes the pixels, and nothing else."""
+
+    model: str
+    prompt: str
+    ratio: str
+    num: int = 1
+    refs: tuple[str, ...] = ()  # sha256 of each reference image's bytes, in order
+    rev: int = 0
+
+    @property
+    def key(self) -> str:
+        return sha256(canonical_json({
+            "model": self.model, "prompt": self.prompt, "ratio": self.ratio,
+            "num": self.num, "refs": list(self.refs), "rev": self.rev,
+        }))
+
+
+@dataclass(frozen=True)
+class CachedImage:
+    path: Path
+    sha256: str
+    bytes: int
+    width: int
+    height: int
+    alpha: bool
+
+    @property
+    def ext(self) -> str:
+        return self.path.suffix[1:]
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    key: str
+    request: Request
+    images: tuple[CachedImage, ...]
+    provider: str
+    credits: int
+    created: str
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+class Cache:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.images_dir = self.root / "images"
+        self.derived_dir = self.root / "derived"
+
+    # -- originals ---------------------------------------------------------------------
+
+    def sidecar_path(self, key: str) -> Path:
+        return self.images_dir / key[:2] / f"{key}.json"
+
+    def image_path(self, key: str, index: int, ext: str) -> Path:
+        return self.images_dir / key[:2] / f"{key}-{index}.{ext}"
+
+    def get(self, key: str) -> CacheEntry | None:
+        """The entry for ``key`` if its sidecar exists and every file has the recorded size.
+
+        Sizes are checked with a stat, not a hash, so a warm build stays cheap; ``verify``
+        does the full check.
+        """
+        try:
+            meta = json.loads(self.sidecar_path(key).read_text("utf-8"))
+            entry = self._entry_from_sidecar(key, meta)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        for img in entry.images:
+            try:
+                if img.path.stat().st_size != img.bytes:
+                    return None
+            except OSError:
+                return None
+        return entry
+
+    def _entry_from_sidecar(self, key: str, meta: dict[str, Any]) -> CacheEntry:
+        request = Request(
+            model=meta["model"], prompt=meta["prompt"], ratio=meta["ratio"], num=meta["num"],
+            refs=tuple(meta["refs"]), rev=meta["rev"],
+        )
+        files = tuple(
+            CachedImage(
+                path=self.sidecar_path(key).parent / f["name"], sha256=f["sha256"], bytes=f["bytes"],
+                width=f["width"], height=f["height"], alpha=f["alpha"],
+            )
+            for f in meta["files"]
+        )
+        if len(files) != request.num or any(os.sep in f["name"] or "/" in f["name"] for f in meta["files"]):
+            raise ValueError("sidecar does not describe this entry")
+        return CacheEntry(key, request, files, meta["provider"], meta["credits"], meta["created"])
+
+    def put(self, request: Request, candidates: list[bytes], provider: str, credits: int) -> CacheEntry:
+        """Store the candidates of ``request``; images first, the sidecar last.
+
+        Raises images.BadImage (and stores nothing that counts) if any candidate is not a
+        readable image.
+        """
+        if len(candidates) != request.num:
+            raise ValueError(f"expected {request.num} images, got {len(candidates)}")
+        key = request.key
+        infos = [images.inspect(data) for data in candidates]
+        files = []
+        for i, (data, info) in enumerate(zip(candidates, infos), start=1):
+            path = self.image_path(key, i, info.ext)
+            atomic_write(path, data)
+            files.append({
+                "name": path.name, "sha256": sha256(data), "bytes": len(data),
+                "width": info.width, "height": info.height, "alpha": info.alpha,
+            })
+        meta = {
+            "version": SIDECAR_VERSION, "key": key, "model": request.model, "prompt": request.prompt,
+            "ratio": request.ratio, "num": request.num, "refs": list(request.refs), "rev": request.rev,
+            "provider": provider, "credits": credits,
+            "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            "files": files,
+        }
+        text = json.dumps(meta, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+        atomic_write(self.sidecar_path(key), text.encode("utf-8"))
+        entry = self.get(key)
+        assert entry is not None
+        return entry
+
+    def keys(self) -> Iterator[str]:
+        if self.images_dir.is_dir():
+            for sidecar in sorted(self.images_dir.glob("*/*.json")):
+                yield sidecar.stem
+
+    def verify(self) -> list[str]:
+        """Every problem in the store, one line each; an empty list means clean."""
+        problems = []
+        for key in self.keys():
+            sidecar = self.sidecar_path(key)
+            try:
+                entry = self._entry_from_sidecar(key, json.loads(sidecar.read_text("utf-8")))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                problems.append(f"{sidecar}: unreadable sidecar ({exc})")
+                continue
+            if entry.request.key != key:
+                problems.append(f"{sidecar}: sidecar describes a different request")
+            for img in entry.images:
+                problem = _check_file(img)
+                if problem:
+                    problems.append(f"{img.path}: {problem}")
+        return problems
+
+    # -- derivatives -------------------------------------------------------------------
+
+    def derived_path(self, source_id: str, width: int, ext: str, quality: int) -> Path:
+        return self.derived_dir / source_id[:2] / f"{source_id}-{width}w-q{quality}.{ext}"
+
+    # -- housekeeping ------------------------------------------------------------------
+
+    def clean_temp(self, older_than: float = 600.0) -> int:
+        """Remove temp files left by killed builds; young ones may belong to a live build."""
+        removed = 0
+        if not self.root.is_dir():
+            return 0
+        cutoff = time.time() - older_than
+        for tmp in self.root.rglob(f".*{TEMP_SUFFIX}"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+            except OSError:
+                pass
+        return removed
+
+
+def _check_file(img: CachedImage) -> str | None:
+    try:
+        data = img.path.read_bytes()
+    except OSError:
+        return "missing"
+    if len(data) != img.bytes:
+        return f"size {len(data)} bytes, sidecar says {img.bytes}"
+    if sha256(data) != img.sha256:
+        return "content does not match the sidecar's sha256"
+    try:
+        info = images.inspect(data)
+    except images.BadImage as exc:
+        return str(exc)
+    if (info.width, info.height) != (img.width, img.height):
+        return f"{info.width}x{info.height} pixels, sidecar says {img.width}x{img.height}"
+    return None

@@ -1,0 +1,521 @@
+"""Find ```nanobanana fences in Markdown and turn their YAML into checked Directives.
+
+Pure text in, values and errors out: no MkDocs, no file I/O except where a ref path is
+resolved (``resolve_ref_path``). Every error carries the file and line the user must edit.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import yaml
+
+from .catalog import VARIANTS, Catalog
+
+INFO_WORD = "nanobanana"
+
+KEYS = (
+    "prompt", "ratio", "variant", "model", "alt", "caption", "name", "num", "pick",
+    "refs", "social", "rev", "width", "class",
+)
+
+#: Long enough for any real prompt; short enough that a pasted file is caught early.
+MAX_PROMPT_CHARS = 20_000
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_CLASS_RE = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_-]*$")
+_FENCE_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+
+
+@dataclass(frozen=True)
+class DirectiveError(Exception):
+    """A problem the user fixes at ``path:line``."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Block:
+    """A ```nanobanana fence as found in the text (1-based line numbers)."""
+
+    start: int  # line of the opening fence
+    end: int  # line of the closing fence
+    indent: str  # the opening fence's leading whitespace, kept for the replacement line
+    body: str  # fence content, dedented by the fence's indent
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One checked directive. ``refs`` are as written; resolution needs the site."""
+
+    path: str  # display path for messages, e.g. docs/posts/a.md
+    page: str  # page source path relative to docs_dir, POSIX style
+    line: int  # line of the opening fence
+    prompt: str
+    model: str
+    ratio: str
+    num: int = 1
+    pick: int = 1
+    alt: str | None = None
+    caption: str | None = None
+    name: str | None = None
+    refs: tuple[str, ...] = ()
+    social: bool = False
+    rev: int = 0
+    width: int | None = None
+    css_class: tuple[str, ...] = ()
+    #: line of each key in the file, so later checks (refs, names) can point at it
+    key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    @property
+    def alt_text(self) -> str:
+        return self.alt if self.alt is not None else self.prompt
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as Markdown sees them: CRLF and lone CR are line ends too."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _width(whitespace: str) -> int:
+    return len(whitespace.expandtabs(4))
+
+
+def _dedent(line: str, columns: int) -> str:
+    """Remove up to ``columns`` columns of leading whitespace (tabs count to the next stop of 4)."""
+    col = 0
+    i = 0
+    while i < len(line) and line[i] in " \t" and col < columns:
+        col = col + 4 - col % 4 if line[i] == "\t" else col + 1
+        i += 1
+    return " " * max(0, col - columns) + line[i:]
+
+
+def scan(text: str, path: str, first_line: int = 1) -> tuple[list[Block], list[DirectiveError]]:
+    """Find the nanobanana fences of a Markdown text.
+
+    A fence opened by ``n`` backticks (or tildes) closes only on a line of at least ``n`` of
+    the same character, so a ```nanobanana block shown inside a longer outer fence is code,
+    not a directive. Fences may be indented (lists, admonitions, content tabs).
+    """
+    blocks: list[Block] = []
+    errors: list[DirectiveError] = []
+    lines = split_lines(text)
+    open_fence: tuple[str, int, int, str, bool] | None = None  # char, length, start, indent, ours
+    body: list[str] = []
+    for i, line in enumerate(lines):
+        lineno = first_line + i
+        if open_fence is None:
+            m = _FENCE_OPEN_RE.match(line)
+            if not m:
+                continue
+            fence, info = m.group("fence"), m.group("info")
+            if fence[0] == "`" and "`" in info:
+                continue  # ```code``` on one line is an inline code span, not a fence
+            words = info.split()
+            ours = bool(words) and words[0] == INFO_WORD
+            open_fence = (fence[0], len(fence), lineno, m.group("indent"), ours)
+            body = []
+            continue
+        char, length, start, indent, ours = open_fence
+        stripped = line.strip(" \t")
+        if stripped and set(stripped) == {char} and len(stripped) >= length:
+            if ours:
+                cols = _width(indent)
+                blocks.append(Block(start, lineno, indent, "\n".join(_dedent(b, cols) for b in body)))
+            open_fence = None
+        elif ours:
+            body.append(line)
+    if open_fence is not None and open_fence[4]:
+        char, length, start, _, _ = open_fence
+        errors.append(DirectiveError(
+            path, start,
+            f"this {char * length}{INFO_WORD} fence is never closed: add a line of "
+            f"{char * length} after the directive's YAML",
+        ))
+    return blocks, errors
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Site-wide defaults from the plugin config."""
+
+    ratio: str = "1:1"
+    variant: str = "standard"
+
+
+def _suggest(key: str) -> str:
+    close = difflib.get_close_matches(key.lower(), KEYS, n=1, cutoff=0.5)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown key '{key}': {hint}valid keys are {', '.join(KEYS)}"
+
+
+def _yaml_ready(body: str) -> str:
+    """YAML refuses tabs as indentation and after ``key:``; writers paste them anyway."""
+    out = []
+    for line in body.split("\n"):
+        stripped = line.lstrip(" \t")
+        lead = line[: len(line) - len(stripped)].expandtabs(4)
+        out.append(lead + re.sub(r"^([A-Za-z_]+):\t+", r"\1: ", stripped))
+    return "\n".join(out)
+
+
+class _Fields:
+    """Reads typed values out of a YAML mapping node, collecting errors with lines."""
+
+    def __init__(self, loader: yaml.SafeLoader, path: str, first_line: int) -> None:
+        self.loader = loader
+        self.path = path
+        self.first_line = first_line
+        self.errors: list[DirectiveError] = []
+        self.lines: dict[str, int] = {}
+        self.nodes: dict[str, yaml.Node] = {}
+
+    def error(self, key: str, message: str) -> None:
+        self.errors.append(DirectiveError(self.path, self.lines.get(key, self.first_line), message))
+
+    def text(self, key: str) -> str | None:
+        node = self.nodes.get(key)
+        if node is None:
+            return None
+        # The raw scalar, not YAML 1.1's reading of it: `ratio: 16:9` would be 969 and
+        # `alt: yes` would be True.
+        if not isinstance(node, yaml.ScalarNode):
+            self.error(key, f"'{key}' must be text, not a list or mapping")
+            return None
+        return node.value
+
+    def value(self, key: str) -> Any:
+        node = self.nodes.get(key)
+        if node is None:
+            return None
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self.error(key, f"'{key}': {getattr(exc, 'problem', None) or exc}")
+            return None
+
+    def integer(self, key: str, low: int, high: int | None, default: int | None) -> int | None:
+        if key not in self.nodes:
+            return default
+        v = self.value(key)
+        if isinstance(v, bool) or not isinstance(v, int):
+            self.error(key, f"'{key}' must be a whole number, got {self.text(key)!r}")
+            return default
+        if v < low or (high is not None and v > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            self.error(key, f"'{key}: {v}' is out of range: use a number {span}")
+            return default
+        return v
+
+
+def parse_block(
+    block: Block, path: str, page: str, catalog: Catalog, defaults: Defaults = Defaults()
+) -> tuple[Directive | None, list[DirectiveError]]:
+    """YAML of one block -> a checked Directive, or the errors that stop it."""
+    first = block.start + 1  # line of the first body line
+    loader = yaml.SafeLoader(_yaml_ready(block.body))
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = first + mark.line if mark is not None else block.start
+            problem = getattr(exc, "problem", None) or str(exc)
+            return None, [DirectiveError(
+                path, line,
+                f"the directive's YAML does not parse ({problem}); quote values that contain "
+                f"': ' or '#', e.g. prompt: \"A: B\"",
+            )]
+        return _directive_from_node(loader, node, block, path, page, catalog, defaults)
+    finally:
+        loader.dispose()
+
+
+def _directive_from_node(loader, node, block, path, page, catalog, defaults):
+    first = block.start + 1
+    if node is None or (isinstance(node, yaml.ScalarNode) and not node.value.strip()):
+        return None, [DirectiveError(path, block.start, "empty directive: write a prompt, e.g. prompt: A lighthouse at dusk")]
+    if isinstance(node, yaml.ScalarNode):
+        node = None
+        prompt_only = block.body.strip()
+    elif isinstance(node, yaml.MappingNode):
+        prompt_only = None
+        keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+        # "A cozy nook: watercolor" is a prompt that YAML reads as a mapping; no writer
+        # means a key with spaces in it, so take the whole text as the prompt.
+        if keys and len(node.value) == 1 and " " in keys[0].strip() and keys[0] not in KEYS:
+            prompt_only = block.body.strip()
+            node = None
+    else:
+        return None, [DirectiveError(
+            path, block.start,
+            "a directive is a prompt or a mapping of keys (prompt:, ratio:, ...), not a list",
+        )]
+
+    f = _Fields(loader, path, block.start)
+    if node is not None:
+        for knode, vnode in node.value:
+            line = first + knode.start_mark.line
+            if not isinstance(knode, yaml.ScalarNode):
+                f.errors.append(DirectiveError(path, line, "keys must be plain words such as prompt or ratio"))
+                continue
+            key = knode.value
+            if key in f.nodes:
+                f.errors.append(DirectiveError(path, line, f"'{key}' is given twice: keep one"))
+                continue
+            f.lines[key] = line
+            if key not in KEYS:
+                f.errors.append(DirectiveError(path, line, _suggest(key)))
+                continue
+            f.nodes[key] = vnode
+
+    prompt = prompt_only if prompt_only is not None else f.text("prompt")
+    if prompt_only is None and "prompt" not in f.nodes:
+        f.error("prompt", "missing 'prompt': say what the image shows, e.g. prompt: A lighthouse at dusk")
+    elif prompt is not None and not prompt.strip():
+        f.error("prompt", "empty 'prompt': say what the image shows")
+    elif prompt is not None and len(prompt) > MAX_PROMPT_CHARS:
+        f.error("prompt", f"'prompt' is {len(prompt):,} characters; keep it under {MAX_PROMPT_CHARS:,}")
+    if prompt is not None and "\x00" in prompt:
+        f.error("prompt", "'prompt' contains a NUL character: remove it")
+
+    model_id = f.text("model")
+    variant = f.text("variant")
+    model = None
+    if model_id is not None:
+        model = catalog.get(model_id)
+        if model is None:
+            f.error("model", f"unknown model '{model_id}': use one of {', '.join(catalog.models)} "
+                             "or add it under 'models:' in mkdocs.yml")
+    else:
+        variant = variant if variant is not None else defaults.variant
+        if variant not in catalog.variants:
+            close = difflib.get_close_matches(variant, list(catalog.variants), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            f.error("variant", f"unknown variant '{variant}': {hint}use {' or '.join(catalog.variants)}")
+        else:
+            model = catalog.model_for(variant)
+
+    ratio = f.text("ratio")
+    ratio = (ratio if ratio is not None else defaults.ratio).strip()
+    if model is not None and ratio not in model.sizes:
+        f.error("ratio", f"ratio '{ratio}' is not offered by {model.id}: use one of {', '.join(model.ratios)} (quote it: ratio: \"16:9\")")
+
+    max_num = model.max_num if model else 9
+    num = f.integer("num", 1, max_num, 1)
+    pick = f.integer("pick", 1, None, 1)
+    if pick is not None and num is not None and pick > num:
+        f.error("pick", f"'pick: {pick}' is past the {num} candidate(s) of 'num: {num}': use 1 to {num}, or raise num")
+
+    rev = f.integer("rev", 0, None, 0)
+    width = f.integer("width", 1, 10_000, None)
+
+    name = f.text("name")
+    if name is not None and not _NAME_RE.match(name):
+        f.error("name", f"name '{name}' must be letters, digits, '-' or '_' (no spaces, '/' or '..'), at most 64 characters")
+
+    refs: tuple[str, ...] = ()
+    if "refs" in f.nodes:
+        raw = f.value("refs")
+        if isinstance(raw, str):
+            raw = [raw]
+        if raw is None and f.nodes["refs"].tag.endswith(":null"):
+            raw = []
+        if not isinstance(raw, list) or not all(isinstance(r, str) and r.strip() for r in raw):
+            f.error("refs", "'refs' must be a list of image paths or #names, e.g. refs: [img/sketch.png, \"#hero\"]")
+        else:
+            refs = tuple(r.strip() for r in raw)
+            limit = model.max_refs if model else 3
+            if len(refs) > limit:
+                f.error("refs", f"{len(refs)} refs given but {model.id if model else 'the model'} takes at most {limit}: remove {len(refs) - limit}")
+
+    social = False
+    if "social" in f.nodes:
+        v = f.value("social")
+        if not isinstance(v, bool):
+            f.error("social", "'social' must be true or false")
+        else:
+            social = v
+
+    css: tuple[str, ...] = ()
+    cls = f.text("class")
+    if cls is not None:
+        css = tuple(cls.split())
+        bad = [c for c in css if not _CLASS_RE.match(c)]
+        if bad:
+            f.error("class", f"'class' holds CSS class names separated by spaces; {bad[0]!r} is not one")
+
+    alt = f.text("alt")
+    caption = f.text("caption")
+
+    if f.errors:
+        return None, f.errors
+    assert prompt is not None and model is not None and num is not None and pick is not None and rev is not None
+    return Directive(
+        path=path, page=page, line=block.start, prompt=prompt.strip(), model=model.id, ratio=ratio,
+        num=num, pick=pick, alt=alt, caption=caption, name=name, refs=refs, social=social,
+        rev=rev, width=width, css_class=css, key_lines=dict(f.lines),
+    ), []
+
+
+def parse_page(
+    text: str, path: str, page: str, catalog: Catalog, defaults: Defaults = Defaults(), first_line: int = 1
+) -> tuple[list[Block], list[Directive | None], list[DirectiveError]]:
+    """Every block of a page, its Directive (None where invalid), and all errors."""
+    blocks, errors = scan(text, path, first_line)
+    directives: list[Directive | None] = []
+    for block in blocks:
+        d, errs = parse_block(block, path, page, catalog, defaults)
+        directives.append(d)
+        errors.extend(errs)
+    return blocks, directives, errors
+
+
+# --------------------------------------------------------------------------- site checks
+
+
+def is_name_ref(ref: str) -> bool:
+    return ref.startswith("#")
+
+
+def check_names(directives: list[Directive]) -> list[tuple[Directive, DirectiveError]]:
+    """Duplicate names (reported at both places), refs to missing names, and ref cycles.
+
+    Each error comes with the directive it stops.
+    """
+    found: list[tuple[Directive, DirectiveError]] = []
+    by_name: dict[str, Directive] = {}
+    for d in directives:
+        if d.name is None:
+            continue
+        other = by_name.get(d.name)
+        if other is not None:
+            for here, there in ((d, other), (other, d)):
+                found.append((here, DirectiveError(
+                    here.path, here.line_of("name"),
+                    f"name '{d.name}' is also used at {there.path}:{there.line_of('name')}: names must be unique across the site",
+                )))
+        else:
+            by_name[d.name] = d
+    for d in directives:
+        for ref in d.refs:
+            if is_name_ref(ref) and ref[1:] not in by_name:
+                close = difflib.get_close_matches(ref[1:], list(by_name), n=1)
+                hint = f" Did you mean '#{close[0]}'?" if close else ""
+                found.append((d, DirectiveError(
+                    d.path, d.line_of("refs"),
+                    f"ref '{ref}' names no directive: give the source directive 'name: {ref[1:]}'.{hint}",
+                )))
+    found.extend(_cycles(directives, by_name))
+    return found
+
+
+def _cycles(directives: list[Directive], by_name: Mapping[str, Directive]) -> list[tuple[Directive, DirectiveError]]:
+    found = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        d = by_name[name]
+        for ref in d.refs:
+            target = ref[1:] if is_name_ref(ref) else None
+            if target is None or target not in by_name:
+                continue
+            if state.get(target) == 1:
+                loop = trail[trail.index(target):] + [target]
+                found.append((d, DirectiveError(
+                    d.path, d.line_of("refs"),
+                    f"refs form a cycle ({' -> '.join('#' + n for n in loop)}): an image cannot be "
+                    "refined from itself; remove one of these refs",
+                )))
+            elif target not in state:
+                visit(target, trail + [target])
+        state[name] = 2
+
+    for d in directives:
+        if d.name is not None and d.name not in state and by_name.get(d.name) is d:
+            visit(d.name, [d.name])
+    return found
+
+
+def ref_order(directives: list[Directive]) -> list[Directive]:
+    """Directives so that each comes after every directive it refs by #name."""
+    by_name = {d.name: d for d in directives if d.name}
+    done: set[int] = set()
+    out: list[Directive] = []
+
+    def place(d: Directive, depth: int = 0) -> None:
+        if id(d) in done or depth > len(directives):
+            return
+        done.add(id(d))
+        for ref in d.refs:
+            target = by_name.get(ref[1:]) if is_name_ref(ref) else None
+            if target is not None:
+                place(target, depth + 1)
+        out.append(d)
+
+    for d in directives:
+        place(d)
+    return out
+
+
+def resolve_ref_path(ref: str, page: str, docs_dir: str) -> str:
+    """The real path of a file ref, confined to docs_dir; ValueError says what is wrong.
+
+    ``ref`` is relative to the page's folder, or rooted at docs_dir when it starts with
+    ``/``. Symlinks are resolved first, so a link out of docs_dir is refused too.
+    """
+    root = os.path.realpath(docs_dir)
+    if ref.startswith("/"):
+        candidate = os.path.join(root, ref.lstrip("/"))
+    elif os.path.isabs(ref) or re.match(r"^[A-Za-z]:[\\/]", ref):
+        raise ValueError(f"ref '{ref}' is an absolute path: use a path relative to the page or starting with / (docs_dir)")
+    else:
+        candidate = os.path.join(root, os.path.dirname(page), ref)
+    real = os.path.realpath(candidate)
+    if real != root and not real.startswith(root + os.sep):
+        raise ValueError(f"ref '{ref}' points outside docs_dir: put the image inside the docs folder")
+    if not os.path.isfile(real):
+        if ref.startswith("/") and os.path.exists(ref):
+            raise ValueError(
+                f"ref '{ref}' is an absolute path on disk, which is refused: refs starting with / "
+                "are rooted at docs_dir, so copy the image into docs_dir"
+            )
+        raise ValueError(f"ref '{ref}' does not exist (looked for {os.path.relpath(real, root)} in docs_dir)")
+    return real
+
+
+def replace_blocks(text: str, blocks: list[Block], tokens: list[str], first_line: int = 1) -> str:
+    """``text`` with each block's fence lines replaced by its token on a paragraph of its own.
+
+    The token keeps the fence's indent, so a directive in a list item, an admonition or a
+    content tab stays inside it; the blank lines around it end any paragraph before it.
+    """
+    lines = split_lines(text)
+    for block, token in sorted(zip(blocks, tokens), key=lambda bt: bt[0].start, reverse=True):
+        start, end = block.start - first_line, block.end - first_line
+        lines[start:end + 1] = ["", block.indent + token, ""]
+    return "\n".join(lines)

@@ -1,0 +1,61 @@
+"""Checks on image bytes before anything trusts them: format, real size, full decode."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image
+
+#: Largest image accepted, in pixels. The biggest catalog output (4K class) is ~17 MP;
+#: anything far above that is a decompression bomb or not what we asked for.
+MAX_PIXELS = 40_000_000
+
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "AVIF": "avif"}
+MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif", "avif": "image/avif"}
+
+
+class BadImage(ValueError):
+    """Bytes that are not a usable image."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    ext: str  # file extension without the dot: png, jpg, webp, ...
+    width: int
+    height: int
+    alpha: bool
+
+    @property
+    def mime(self) -> str:
+        return MIME_TYPES[self.ext]
+
+
+def has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+
+
+def inspect(data: bytes) -> ImageInfo:
+    """Format and real pixel size of ``data``, after a full decode; BadImage otherwise."""
+    if not data:
+        raise BadImage("empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                # The header gives the size before any pixel is decoded: refuse bombs here.
+                if img.width * img.height > MAX_PIXELS:
+                    raise BadImage(f"{img.width}x{img.height} pixels is over the {MAX_PIXELS:,}-pixel limit")
+                fmt = img.format or ""
+                img.load()  # a truncated or corrupt file fails here, not later in a worker
+                alpha = has_alpha(img)
+                size = img.size
+    except BadImage:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadImage(f"not a readable image ({exc})") from None
+    ext = EXTENSIONS.get(fmt)
+    if ext is None:
+        raise BadImage(f"unsupported image format {fmt or 'unknown'}")
+    return ImageInfo(ext=ext, width=size[0], height=size[1], alpha=alpha)

@@ -1,0 +1,101 @@
+"""Offline stand-ins: a soft gradient from the request key, the prompt on it, a badge.
+
+Deterministic (same input, same pixels, same PNG bytes with one Pillow), so a placeholder's
+derivatives can be cached by an id instead of by rendering it first. Placeholders are never
+stored as generated results: a later live build still generates the real image.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import io
+
+from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+#: Bump when the drawing changes, so cached placeholder derivatives are redrawn.
+LAYOUT_VERSION = 1
+
+
+def placeholder_id(key: str, index: int, text: str) -> str:
+    """Identity of a placeholder image: what the derivative cache is keyed by."""
+    return hashlib.sha256(f"placeholder:{LAYOUT_VERSION}:{key}:{index}:{text}".encode()).hexdigest()
+
+
+def _colour(seed: int, lightness: float) -> tuple[int, int, int]:
+    r, g, b = colorsys.hls_to_rgb((seed % 360) / 360, lightness, 0.45)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: float, max_lines: int) -> list[str]:
+    words = text.split()
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        trial = f"{current} {word}".strip()
+        if draw.textlength(trial, font=font) <= width or not current:
+            current = trial
+        else:
+            lines.append(current)
+            current = word
+        if len(lines) == max_lines:
+            break
+    if current and len(lines) < max_lines:
+        lines.append(current)
+    if len(lines) == max_lines and " ".join(lines) != " ".join(words):
+        last = lines[-1]
+        while last and draw.textlength(last + " …", font=font) > width:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + " …"
+    # A single word wider than the card (a URL, CJK without spaces) is cut, not overflowed.
+    out = []
+    for line in lines:
+        while line and draw.textlength(line, font=font) > width:
+            line = line[:-2] + "…"
+        out.append(line)
+    return out
+
+
+def render(text: str, key: str, size: tuple[int, int], index: int = 1, of: int = 1) -> Image.Image:
+    """An RGB placeholder of ``size`` showing ``text`` (usually the prompt)."""
+    width, height = size
+    seed = int(key[:8], 16) if key else 0
+    start, end = _colour(seed, 0.78), _colour(seed + 55 + index * 23, 0.62)
+    # A diagonal blend: the mean of a top-to-bottom and a left-to-right gradient.
+    down = Image.linear_gradient("L").resize(size)
+    across = Image.linear_gradient("L").rotate(90).resize(size)
+    mask = ImageChops.add(down, across, scale=2)
+    img = Image.composite(Image.new("RGB", size, end), Image.new("RGB", size, start), mask)
+
+    draw = ImageDraw.Draw(img, "RGBA")
+    scale = min(width, height)
+    font = ImageFont.load_default(size=max(12, scale // 22))
+    small = ImageFont.load_default(size=max(10, scale // 36))
+
+    margin = scale // 12
+    lines = _wrap(draw, text, font, width - 4 * margin, max_lines=6)
+    line_h = int(font.size * 1.35)
+    box_h = line_h * len(lines) + margin
+    top = (height - box_h) // 2
+    draw.rounded_rectangle(
+        (margin, top, width - margin, top + box_h), radius=margin // 3, fill=(255, 255, 255, 150)
+    )
+    y = top + margin // 2
+    for line in lines:
+        draw.text((width / 2, y), line, font=font, fill=(40, 40, 48), anchor="ma")
+        y += line_h
+
+    badge = "placeholder" if of == 1 else f"placeholder {index}/{of}"
+    pad = small.size // 2
+    bw = draw.textlength(badge, font=small) + 2 * pad
+    draw.rounded_rectangle(
+        (pad * 2, pad * 2, pad * 2 + bw, pad * 4 + small.size), radius=pad, fill=(30, 30, 36, 190)
+    )
+    draw.text((pad * 3, pad * 3), badge, font=small, fill=(255, 255, 255))
+    return img
+
+
+def render_png(text: str, key: str, size: tuple[int, int], index: int = 1, of: int = 1) -> bytes:
+    buf = io.BytesIO()
+    render(text, key, size, index, of).save(buf, "PNG")
+    return buf.getvalue()

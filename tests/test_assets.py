@@ -1,0 +1,125 @@
+"""Derivatives and the <figure> HTML."""
+
+import io
+from html.parser import HTMLParser
+
+from conftest import photo_png
+from PIL import Image
+
+from mkdocs_nanobanana import assets
+from mkdocs_nanobanana.cache import Cache, sha256
+
+
+def source_of(data: bytes) -> assets.Source:
+    img = Image.open(io.BytesIO(data))
+    return assets.Source(sha256(data), img.width, img.height, "A" in img.getbands(), lambda: Image.open(io.BytesIO(data)))
+
+
+def test_plan_widths_never_upscales():
+    assert assets.plan_widths(1344, [480, 768, 1024]) == [480, 768, 1024]
+    assert assets.plan_widths(800, [480, 768, 1024]) == [480, 768, 800]
+    assert assets.plan_widths(300, [480, 768]) == [300]
+
+
+def test_plan_exts_png_for_alpha():
+    assert assets.plan_exts(["webp", "jpeg"], alpha=False) == ["webp", "jpg"]
+    assert assets.plan_exts(["webp", "jpeg"], alpha=True) == ["webp", "png"]
+
+
+def test_derivatives_sizes_formats_and_cache(tmp_path):
+    cache = Cache(tmp_path)
+    src = source_of(photo_png((1344, 768)))
+    files = assets.ensure_derivatives(src, assets.plan_widths(1344, [480, 768, 1024]), ["webp", "jpg"], 82, cache)
+    assert len(files) == 6
+    for path, w, h, ext in files:
+        with Image.open(path) as img:
+            assert img.size == (w, h)
+            assert img.format == {"webp": "WEBP", "jpg": "JPEG"}[ext]
+    assert (files[0][1], files[0][2]) == (480, 274)
+    mtimes = [p.stat().st_mtime_ns for p, *_ in files]
+
+    def boom():
+        raise AssertionError("a warm call must not open the source")
+
+    warm = assets.Source(src.id, src.width, src.height, src.alpha, boom)
+    assert assets.ensure_derivatives(warm, [480, 768, 1024], ["webp", "jpg"], 82, cache) == files
+    assert [p.stat().st_mtime_ns for p, *_ in files] == mtimes
+
+
+def test_alpha_source_keeps_transparency(tmp_path):
+    cache = Cache(tmp_path)
+    src = source_of(photo_png((1024, 1024), alpha=True))
+    files = assets.ensure_derivatives(src, [480], assets.plan_exts(["webp", "jpeg"], True), 82, cache)
+    exts = [f[3] for f in files]
+    assert exts == ["webp", "png"]
+    with Image.open(files[1][0]) as img:
+        assert img.mode == "RGBA" and img.getextrema()[3][0] < 255
+
+
+def test_small_source_is_not_upscaled(tmp_path):
+    cache = Cache(tmp_path)
+    src = source_of(photo_png((300, 200)))
+    files = assets.ensure_derivatives(src, assets.plan_widths(300, [480, 768]), ["jpg"], 82, cache)
+    assert [(w, h) for _, w, h, _ in files] == [(300, 200)]
+    with Image.open(files[0][0]) as img:
+        assert img.size == (300, 200)
+
+
+def test_relative_urls():
+    r = assets.relative_url
+    assert r("assets/nanobanana/a.jpg", "") == "assets/nanobanana/a.jpg"
+    assert r("assets/nanobanana/a.jpg", "index.html") == "assets/nanobanana/a.jpg"
+    assert r("assets/nanobanana/a.jpg", "posts/a/") == "../../assets/nanobanana/a.jpg"
+    assert r("assets/nanobanana/a.jpg", "posts/a.html") == "../assets/nanobanana/a.jpg"
+
+
+class Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags = []
+        self.text = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_figure_html_escapes_and_marks():
+    variants = [
+        assets.Variant("assets/nb/x-480.webp", 480, 270, "webp"),
+        assets.Variant("assets/nb/x-1024.webp", 1024, 576, "webp"),
+        assets.Variant("assets/nb/x-480.jpg", 480, 270, "jpg"),
+        assets.Variant("assets/nb/x-1024.jpg", 1024, 576, "jpg"),
+    ]
+    out = assets.figure_html(
+        variants, page_url="posts/a/", alt='<script>alert("x")</script> & co', caption="<b>bold</b> & 'q'",
+        eager=True, placeholder=True, css_class=("wide",),
+    )
+    assert "<script>" not in out and "<b>" not in out
+    p = Tags()
+    p.feed(out)
+    tags = dict(p.tags)
+    assert tags["figure"]["class"] == "nanobanana nanobanana-placeholder wide"
+    assert tags["source"]["type"] == "image/webp"
+    assert tags["source"]["srcset"] == "../../assets/nb/x-480.webp 480w, ../../assets/nb/x-1024.webp 1024w"
+    img = tags["img"]
+    assert img["src"] == "../../assets/nb/x-1024.jpg" and (img["width"], img["height"]) == ("1024", "576")
+    assert img["alt"] == '<script>alert("x")</script> & co'
+    assert img["loading"] == "eager" and img["fetchpriority"] == "high" and img["decoding"] == "async"
+    assert "".join(p.text).strip() == "<b>bold</b> & 'q'"
+
+
+def test_figure_lazy_and_width_hint():
+    variants = [assets.Variant("a/x-1024.jpg", 1024, 1024, "jpg")]
+    out = assets.figure_html(variants, page_url="", alt="a", width_hint=600)
+    assert 'loading="lazy"' in out and "fetchpriority" not in out
+    assert 'sizes="(max-width: 600px) 100vw, 600px"' in out and "<source" not in out
+
+
+def test_embed_takes_the_paragraph_and_tokens_do_not_prefix_each_other():
+    # plugin tokens end in "Y", so token 1 is never a prefix of token 12
+    page = "<p>NBX1Y</p>\n<li>NBX12Y</li>"
+    assert assets.embed(page, "NBX1Y", "<figure/>") == "<figure/>\n<li>NBX12Y</li>"
+    assert assets.embed(page, "NBX12Y", "<figure/>") == "<p>NBX1Y</p>\n<li><figure/></li>"

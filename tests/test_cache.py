@@ -1,0 +1,131 @@
+"""The content-addressed store: keys, layout, atomic writes, verify."""
+
+import json
+
+import pytest
+from conftest import photo_png, seed_cache
+
+from mkdocs_nanobanana import cache as cache_mod
+from mkdocs_nanobanana.cache import Cache, Request
+from mkdocs_nanobanana.images import BadImage
+
+BASE = dict(model="gemini-2.5-flash-image", prompt="A nook", ratio="16:9", num=2, refs=("ab" * 32,), rev=0)
+
+
+def test_key_is_sha256_of_canonical_json():
+    import hashlib
+
+    expected = hashlib.sha256(
+        b'{"model":"gemini-2.5-flash-image","num":2,"prompt":"A nook","ratio":"16:9","refs":["' + b"ab" * 32 + b'"],"rev":0}'
+    ).hexdigest()
+    assert Request(**BASE).key == expected
+
+
+@pytest.mark.parametrize("field,value", [
+    ("prompt", "A nook!"), ("ratio", "1:1"), ("model", "gemini-2.5-flash-image-hd"),
+    ("num", 3), ("rev", 1), ("refs", ("cd" * 32,)), ("refs", ()),
+])
+def test_key_changes_with_what_changes_pixels(field, value):
+    assert Request(**{**BASE, field: value}).key != Request(**BASE).key
+
+
+def test_key_ignores_presentation(site):
+    # alt, caption, pick, social, the page: none is part of a Request at all; prove it
+    # through real parsing of two directives that differ only in those.
+    from mkdocs_nanobanana.catalog import build_catalog
+    from mkdocs_nanobanana.directives import parse_page
+
+    a = parse_page("```nanobanana\nprompt: P\nnum: 2\nalt: A\ncaption: C\npick: 1\n```\n", "docs/a.md", "a.md", build_catalog())[1][0]
+    b = parse_page("\n\n```nanobanana\nprompt: P\nnum: 2\nsocial: true\npick: 2\n```\n", "docs/x/b.md", "x/b.md", build_catalog())[1][0]
+    ra = Request(a.model, a.prompt, a.ratio, a.num, (), a.rev)
+    rb = Request(b.model, b.prompt, b.ratio, b.num, (), b.rev)
+    assert ra.key == rb.key
+
+
+def test_put_get_layout_and_sidecar(tmp_path):
+    cache = Cache(tmp_path)
+    req = Request(**BASE)
+    entry = cache.put(req, [photo_png((1344, 768), 1), photo_png((1344, 768), 2)], provider="nanobanana", credits=4)
+    key = req.key
+    assert [p.path for p in entry.images] == [tmp_path / "images" / key[:2] / f"{key}-{i}.png" for i in (1, 2)]
+    sidecar = tmp_path / "images" / key[:2] / f"{key}.json"
+    text = sidecar.read_text()
+    meta = json.loads(text)
+    assert list(meta) == sorted(meta)  # sorted keys: stable git diffs
+    assert meta["files"][0]["width"] == 1344 and meta["files"][0]["height"] == 768
+    assert meta["provider"] == "nanobanana" and meta["credits"] == 4 and meta["refs"] == ["ab" * 32]
+    assert cache.get(key) == entry
+    assert cache.verify() == []
+
+
+def test_entry_counts_only_with_sidecar_and_matching_files(tmp_path):
+    cache = Cache(tmp_path)
+    entry = seed_cache(cache, "P")
+    entry.images[0].path.write_bytes(entry.images[0].path.read_bytes()[:100])
+    assert cache.get(entry.key) is None
+    cache.sidecar_path(entry.key).unlink()
+    assert cache.get(entry.key) is None
+
+
+def test_write_interrupted_midway_leaves_no_entry(tmp_path, monkeypatch):
+    cache = Cache(tmp_path)
+    req = Request(**{**BASE, "num": 2})
+    real_replace = cache_mod.os.replace
+    calls = []
+
+    def failing_replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:  # the second image: the sidecar is never reached
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(cache_mod.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        cache.put(req, [photo_png((1344, 768)), photo_png((1344, 768), 1)], "t", 4)
+    monkeypatch.undo()
+    assert cache.get(req.key) is None
+    assert not list(tmp_path.rglob("*.tmp")), "temp file left behind"
+    assert not cache.sidecar_path(req.key).exists()
+
+
+def test_bad_candidate_stores_nothing(tmp_path):
+    cache = Cache(tmp_path)
+    req = Request(**{**BASE, "num": 2})
+    with pytest.raises(BadImage):
+        cache.put(req, [photo_png((1344, 768)), b"<html>not an image</html>"], "t", 4)
+    assert cache.get(req.key) is None and not list(tmp_path.rglob("*.json"))
+
+
+def test_verify_finds_truncated_swapped_and_missing_files(tmp_path):
+    cache = Cache(tmp_path)
+    a = seed_cache(cache, "A")
+    b = seed_cache(cache, "B", ratio="16:9")
+    c = seed_cache(cache, "C")
+    data = a.images[0].path.read_bytes()
+    a.images[0].path.write_bytes(data[: len(data) // 2])
+    b_bytes = b.images[0].path.read_bytes()
+    b.images[0].path.write_bytes(c.images[0].path.read_bytes())
+    c.images[0].path.unlink()
+    problems = cache.verify()
+    assert len(problems) == 3
+    assert any(str(a.images[0].path) in p and "size" in p for p in problems)
+    assert any(str(b.images[0].path) in p for p in problems)
+    assert any(str(c.images[0].path) in p and "missing" in p for p in problems)
+    b.images[0].path.write_bytes(b_bytes)
+    assert len(cache.verify()) == 2
+
+
+def test_clean_temp_removes_only_old_temp_files(tmp_path):
+    import os
+    import time
+
+    cache = Cache(tmp_path)
+    seed_cache(cache, "A")
+    old = tmp_path / "images" / "ab" / ".x.png.123.tmp"
+    young = tmp_path / "images" / "ab" / ".y.png.456.tmp"
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_bytes(b"half")
+    young.write_bytes(b"half")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    assert cache.clean_temp() == 1
+    assert not old.exists() and young.exists()
