@@ -1,0 +1,60 @@
+"""The example site through the real command lines of both hosts: MkDocs and ProperDocs."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+
+import pytest
+from conftest import REPO, bin_path, run
+from test_build import check_files, figures
+
+EXAMPLE_PAGES = {
+    "index.html": 1,
+    "posts/reading-nook/index.html": 3,
+    "posts/lighthouse-weekend/index.html": 2,
+    "posts/from-sketch-to-cover/index.html": 3,
+}
+
+
+@pytest.fixture
+def example(tmp_path):
+    dest = tmp_path / "example_site"
+    shutil.copytree(REPO / "example_site", dest, ignore=shutil.ignore_patterns("site", ".cache"))
+    return dest
+
+
+@pytest.mark.parametrize("host", ["mkdocs", "properdocs"])
+def test_example_site_builds_offline_with_placeholders(example, host):
+    docs_before = {p: p.read_bytes() for p in (example / "docs").rglob("*") if p.is_file()}
+    proc = run([bin_path(host), "build", "--strict"], cwd=example, check=False)
+    # --strict fails on purpose: offline, no image can be produced (the warning says why)
+    assert proc.returncode == 1, proc.stderr
+    assert "9 image(s) are placeholders: mode is offline" in proc.stderr
+    proc = run([bin_path(host), "build"], cwd=example)
+    assert "nanobanana: 0 cached, 0 generated (0 credits ~ $0.00), 9 placeholders, 0 failed" in proc.stderr
+    for page, n in EXAMPLE_PAGES.items():
+        figs = figures((example / "site" / page).read_text(encoding="utf-8"))
+        assert len(figs) == n, page
+        for fig in figs:
+            assert "nanobanana-placeholder" in fig["class"]
+            check_files(example / "site", page, fig)
+    assert docs_before == {p: p.read_bytes() for p in (example / "docs").rglob("*") if p.is_file()}
+
+
+def test_build_with_f_from_another_folder(example, tmp_path):
+    proc = run([bin_path("mkdocs"), "build", "-f", str(example / "mkdocs.yml")], cwd=tmp_path)
+    assert "9 placeholders" in proc.stderr
+    assert (example / ".cache" / "nanobanana" / "derived").is_dir()
+    assert not (tmp_path / ".cache").exists()
+
+
+def test_only_the_adapter_imports_mkdocs():
+    importers = set()
+    for path in (REPO / "mkdocs_nanobanana").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "mkdocs" or n.startswith("mkdocs.") for n in names):
+                importers.add(path.relative_to(REPO / "mkdocs_nanobanana").as_posix())
+    assert importers == {"plugin.py", "config.py"}
