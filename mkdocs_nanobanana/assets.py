@@ -20,7 +20,7 @@ from typing import Callable
 
 from PIL import Image
 
-from .cache import Cache, atomic_write
+from .cache import Cache, create_once
 from .images import MIME_TYPES
 
 #: Config format name -> file extension.
@@ -109,7 +109,7 @@ def ensure_derivatives(
             for path, w, ext in todo:
                 size = (w, scaled_height(w, source))
                 resized = img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
-                atomic_write(path, encode(resized, ext, quality))
+                create_once(path, encode(resized, ext, quality))
     return out
 
 

@@ -12,6 +12,7 @@ half file under a real name.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,6 +24,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import images
+
+try:
+    import fcntl
+except ImportError:  # Windows: no cross-process lock; at worst a key is paid twice
+    fcntl = None  # type: ignore[assignment]
 
 SIDECAR_VERSION = 1
 TEMP_SUFFIX = ".tmp"
@@ -93,6 +99,32 @@ def atomic_write(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def create_once(path: Path, data: bytes) -> None:
+    """Write a content-addressed file that, once there, is never replaced.
+
+    The temp file is hard-linked into place, which fails if the name exists: a reader (or
+    a hard link into the site) never sees the file swapped under it. Replacing it would
+    not be safe: link(2) of a name that is being renamed over fails with ENOENT.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another writer made the same file first
+        except OSError:
+            if not path.exists():  # no hard links here: fall back to a plain rename
+                os.replace(tmp, path)
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
 
 
 class Cache:
@@ -197,6 +229,23 @@ class Cache:
                 if problem:
                     problems.append(f"{img.path}: {problem}")
         return problems
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold the key's lock across processes (a serve and a build, two CI jobs on one
+        folder), so only one of them pays for the key.
+
+        flock locks die with their process, so a killed build leaves no stale lock.
+        """
+        path = self.root / "locks" / key[:2] / f"{key}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
 
     # -- derivatives -------------------------------------------------------------------
 

@@ -1,8 +1,15 @@
 """One build's image work, independent of any site generator.
 
 ``scan`` reads every page's directives up front, checks them site-wide (names, refs,
-cycles), resolves what each one needs, and starts the image work in a thread pool at once.
-A page then asks ``figure`` for its own images only, and waits only for those.
+cycles), works out what each one needs, and starts all of it at once: cache hits go
+straight to resizing, missing images to the provider (at most ``concurrency`` calls in
+flight, within ``max_credits``). A page then asks ``figure`` for its own images only, and
+waits only for those.
+
+Each slot (one directive on one page) has two futures: ``entry`` resolves once its image
+is known (cached, generated, or not to be had), ``done`` once its figure is rendered.
+A directive that refines another by ``#name`` waits on its target's ``entry`` through a
+callback, so no worker ever blocks on another and a bounded pool cannot deadlock.
 """
 
 from __future__ import annotations
@@ -34,6 +41,17 @@ from .directives import (
 )
 from .directives import scan as scan_blocks
 from .providers import placeholder
+from .providers.base import (
+    AuthError,
+    ContentPolicyError,
+    CreditsError,
+    Generation,
+    Provider,
+    ProviderError,
+    RefImage,
+    RetryPolicy,
+    StopSignal,
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +67,11 @@ class Settings:
     widths: tuple[int, ...] = (480, 768, 1024)
     formats: tuple[str, ...] = ("webp", "jpeg")
     quality: int = 82
-    workers: int = max(1, os.cpu_count() or 1)
+    workers: int = max(1, os.cpu_count() or 1)  # image work (Pillow releases the GIL)
+    concurrency: int = 4  # API calls in flight
+    retries: int = 4
+    max_credits: int = 200
+    api_key_env: str = "NANOBANANA_API_KEY"
     defaults: Defaults = Defaults()
     catalog: Catalog = field(default_factory=Catalog)
 
@@ -65,9 +87,10 @@ class PageText:
 class Rendered:
     variants: list[assets.Variant]
     placeholder: bool
+    note: str  # why it is a placeholder, shown as the image's title
 
 
-@dataclass
+@dataclass(eq=False)
 class Slot:
     """One directive occurrence on one page, valid or not."""
 
@@ -76,20 +99,35 @@ class Slot:
     directive: Directive | None
     errors: list[DirectiveError] = field(default_factory=list)
     request: Request | None = None
+    refs: tuple[str, ...] = ()  # files of the reference images, in order
     entry: CacheEntry | None = None
-    blocked_by: str | None = None  # a #name ref whose image is not available yet
-    job: Future[Rendered] | None = None
+    blocked_by: str | None = None  # a #name whose image is not known yet
+    approved: bool = False  # within max_credits: may be paid for
+    entry_future: Future = field(default_factory=Future)  # -> CacheEntry | None
+    done: Future = field(default_factory=Future)  # -> Rendered
+
+    @property
+    def where(self) -> str:
+        return self.directive.where if self.directive else f"{self.page}:{self.block.start}"
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, warn: Callable[[str], None] = print) -> None:
+    def __init__(self, settings: Settings, warn: Callable[[str], None] = print, provider: Provider | None = None) -> None:
         self.settings = settings
         self.warn = warn
+        self.provider = provider if settings.mode == "live" else None
         self.cache = Cache(settings.cache_dir)
         self.slots: dict[str, list[Slot]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="nanobanana")
-        self._jobs: dict[tuple[str, str], Future[Rendered]] = {}
-        self._lock = threading.Lock()
+        self.stop = StopSignal()
+        self._image_pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="nanobanana-img")
+        self._net_pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="nanobanana-api")
+        self._renders: dict[tuple[str, str], Future] = {}
+        self._source_locks: dict[str, threading.Lock] = {}
+        self._generations: dict[str, Future] = {}
+        self._named: dict[str, Slot] = {}
+        self._status: dict[str, str] = {}  # key -> cached | generated | failed
+        self._credits_spent = 0
+        self._lock = threading.RLock()
         self._ref_hashes: dict[str, str] = {}
         self.cache.clean_temp()
 
@@ -98,64 +136,73 @@ class Pipeline:
     def label(self, page: str) -> str:
         return f"{self.settings.docs_label}/{page}" if self.settings.docs_label else page
 
+    def all_slots(self) -> list[Slot]:
+        return [s for slots in self.slots.values() for s in slots]
+
     def scan(self, pages: list[PageText]) -> None:
-        """Read every page's directives, check them site-wide, and start the image work."""
+        """Read every page's directives, check them site-wide, and start all image work."""
         for p in pages:
             self._add_page(p)
         slot_of = {id(s.directive): s for s in self.all_slots() if s.directive and not s.errors}
         valid = [s.directive for s in slot_of.values()]
         for d, err in check_names(valid):
             slot_of[id(d)].errors.append(err)
-        named = {s.directive.name: s for s in slot_of.values() if s.directive.name}
+        self._named = {s.directive.name: s for s in slot_of.values() if s.directive.name and not s.errors}
         for d in ref_order(valid):
-            self._resolve(slot_of[id(d)], named)
-        for slots in self.slots.values():
-            for slot in slots:
-                self._start(slot)
-        self._report()
+            self._resolve(slot_of[id(d)])
+        for slot in self.all_slots():
+            for e in slot.errors:
+                self.warn(str(e))
+        self._approve(self.all_slots())
+        for slot in self.all_slots():
+            self._advance(slot)
 
     def _add_page(self, p: PageText) -> list[Slot]:
         blocks, directives, errors = parse_page(
             p.text, self.label(p.page), p.page, self.settings.catalog, self.settings.defaults, p.first_line
         )
-        slots = []
-        for block, d in zip(blocks, directives):
-            errs = [e for e in errors if block.start <= e.line <= block.end]
-            slots.append(Slot(p.page, block, d, errs))
-        if len(errors) > sum(len(s.errors) for s in slots):
-            # An unclosed fence has no block: keep its error on a slot-less record.
-            loose = [e for e in errors if not any(s.block.start <= e.line <= s.block.end for s in slots)]
-            for e in loose:
+        slots = [
+            Slot(p.page, block, d, [e for e in errors if block.start <= e.line <= block.end])
+            for block, d in zip(blocks, directives)
+        ]
+        for e in errors:  # an unclosed fence has no block of its own
+            if not any(s.block.start <= e.line <= s.block.end for s in slots):
                 self.warn(str(e))
         self.slots[p.page] = slots
         return slots
 
-    def _resolve(self, slot: Slot, named: dict[str, Slot]) -> None:
-        """Work out the Request of a valid directive: ref bytes hashed, #names followed."""
+    def _resolve(self, slot: Slot) -> None:
+        """The Request of a valid directive: ref files hashed, #names followed."""
         d = slot.directive
-        assert d is not None
-        if slot.errors:
+        if d is None or slot.errors:
             return
-        hashes = []
+        hashes, files = [], []
+        slot.blocked_by = None
         for ref in d.refs:
             if is_name_ref(ref):
-                target = named.get(ref[1:])
-                if target is None or target.errors or target.entry is None:
-                    slot.blocked_by = ref
-                    hashes.append(f"pending:{target.request.key if target and target.request else ref}")
+                target = self._named.get(ref[1:])
+                entry = target.entry if target is not None else None
+                if entry is None:
+                    slot.blocked_by = slot.blocked_by or ref  # wait for the first one first
+                    hashes.append(f"pending:{ref}")
                     continue
-                hashes.append(target.entry.images[target.directive.pick - 1].sha256)
+                picked = entry.images[target.directive.pick - 1]
+                hashes.append(picked.sha256)
+                files.append(str(picked.path))
             else:
                 try:
-                    hashes.append(self._hash_ref_file(ref, d.page))
+                    path, digest = self._hash_ref_file(ref, d.page)
                 except ValueError as exc:
                     slot.errors.append(DirectiveError(d.path, d.line_of("refs"), str(exc)))
                     return
+                hashes.append(digest)
+                files.append(path)
         slot.request = Request(model=d.model, prompt=d.prompt, ratio=d.ratio, num=d.num, refs=tuple(hashes), rev=d.rev)
+        slot.refs = tuple(files)
         if slot.blocked_by is None:
             slot.entry = self.cache.get(slot.request.key)
 
-    def _hash_ref_file(self, ref: str, page: str) -> str:
+    def _hash_ref_file(self, ref: str, page: str) -> tuple[str, str]:
         path = resolve_ref_path(ref, page, self.settings.docs_dir)
         if path not in self._ref_hashes:
             data = Path(path).read_bytes()
@@ -164,11 +211,191 @@ class Pipeline:
             except images.BadImage as exc:
                 raise ValueError(f"ref '{ref}' is not an image we can read ({exc}): use a PNG, JPEG or WebP file") from None
             self._ref_hashes[path] = sha256(data)
-        return self._ref_hashes[path]
+        return path, self._ref_hashes[path]
 
-    # -- image work --------------------------------------------------------------------
+    def _cost(self, slot: Slot) -> int:
+        d = slot.directive
+        return self.settings.catalog.get(d.model).credits * d.num if d else 0
 
-    def _source(self, slot: Slot) -> tuple[assets.Source, bool, str]:
+    def _approve(self, slots: list[Slot]) -> None:
+        """Decide, in page order, which missing images may be paid for within max_credits.
+
+        Generation stops at the first image that does not fit, so what gets generated is
+        predictable from the page order; the rest are placeholders, with one warning.
+        """
+        if self.provider is None:
+            missing = {s.request.key: s for s in slots if s.request and not s.entry and not s.errors}
+            if missing:
+                credits = sum(self._cost(s) for s in missing.values())
+                self.warn(
+                    f"{len(missing)} image(s) are placeholders: mode is {self.settings.mode}, so nothing "
+                    f"is generated ({credits} credits ~ ${usd(credits):.2f} to generate them). Set "
+                    f"{self.settings.api_key_env} (the variable named by api_key_env) and build again."
+                )
+            return
+        left = self.settings.max_credits
+        seen: set[str] = set()
+        over: list[Slot] = []
+        for s in slots:
+            if s.request is None or s.entry is not None or s.errors:
+                continue
+            key = s.request.key if s.blocked_by is None else f"{id(s)}"
+            if key in seen:
+                s.approved = True
+                continue
+            seen.add(key)
+            cost = self._cost(s)
+            if not over and cost <= left:
+                left -= cost
+                s.approved = True
+            else:
+                over.append(s)
+        if over:
+            need = sum(self._cost(s) for s in over)
+            self.warn(
+                f"max_credits ({self.settings.max_credits}) reached: {len(over)} image(s) needing {need} more "
+                f"credits (~${usd(need):.2f}) are placeholders, from {over[0].where} on. Raise max_credits "
+                "or build again to continue."
+            )
+
+    # -- moving a slot along -----------------------------------------------------------
+
+    def _advance(self, slot: Slot) -> None:
+        if slot.done.done():
+            return
+        if slot.directive is None or slot.errors:
+            self._settle(slot, None, "")
+        elif slot.entry is not None:
+            self._settle(slot, slot.entry, "")
+        elif slot.blocked_by is not None:
+            target = self._named.get(slot.blocked_by[1:])
+            if target is None or not slot.approved or self.provider is None:
+                self._settle(slot, None, f"placeholder: waiting for {slot.blocked_by}")
+            else:
+                target.entry_future.add_done_callback(lambda _f: self._guarded(slot, self._after_target, slot))
+        elif slot.approved and self.provider is not None:
+            job = self._generation(slot)
+            job.add_done_callback(lambda f: self._guarded(slot, self._on_generated, slot, f))
+        else:
+            why = "placeholder: over max_credits" if self.provider is not None else "placeholder: not generated yet"
+            self._settle(slot, None, why)
+
+    def _guarded(self, slot: Slot, fn: Callable, *args) -> None:
+        """Run a callback; if it fails, fail the slot. concurrent.futures swallows exceptions
+        raised in callbacks, which would leave the page waiting forever."""
+        try:
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed on to the page that waits
+            for fut in (slot.entry_future, slot.done):
+                if not fut.done():
+                    fut.set_exception(exc)
+
+    def _on_generated(self, slot: Slot, job: Future) -> None:
+        exc = job.exception()
+        if exc is not None:
+            # not a provider answer (those are handled in _generate): a disk or cache fault
+            self.warn(f"{slot.where}: could not store the generated image ({type(exc).__name__}: {exc})")
+            self._status[slot.request.key] = "failed"
+            self._settle(slot, None, "placeholder: generation failed")
+        else:
+            self._settle(slot, job.result(), self._why_missing())
+
+    def _after_target(self, slot: Slot) -> None:
+        with self._lock:
+            self._resolve(slot)
+        if slot.errors:
+            for e in slot.errors:
+                self.warn(str(e))
+        elif slot.blocked_by is not None and self._named[slot.blocked_by[1:]].entry_future.done():
+            # the target could not be generated: this one cannot be either
+            self._settle(slot, None, f"placeholder: {slot.blocked_by} could not be generated")
+            return
+        self._advance(slot)
+
+    def _why_missing(self) -> str:
+        reason = self.stop.reason
+        if isinstance(reason, AuthError):
+            return "placeholder: the API refused the key"
+        if isinstance(reason, CreditsError):
+            return "placeholder: out of credits"
+        return "placeholder: generation failed"
+
+    def _settle(self, slot: Slot, entry: CacheEntry | None, note: str) -> None:
+        """The slot's image is known: record it, then render its figure."""
+        slot.entry = entry
+        if not slot.entry_future.done():
+            slot.entry_future.set_result(entry)
+        source, is_placeholder, title = self._source(slot, note)
+        d = slot.directive
+        basename = d.name if d is not None and d.name and not slot.errors else source.id[:10]
+        with self._lock:
+            job = self._renders.get((source.id, basename))
+            if job is None:
+                job = self._image_pool.submit(self._render, source, basename)
+                self._renders[(source.id, basename)] = job
+
+        def finish(f: Future) -> None:
+            if f.exception() is not None:
+                if not slot.done.done():
+                    slot.done.set_exception(f.exception())
+            elif not slot.done.done():
+                slot.done.set_result(Rendered(f.result(), is_placeholder, title))
+
+        job.add_done_callback(finish)
+
+    # -- generation --------------------------------------------------------------------
+
+    def _generation(self, slot: Slot) -> Future:
+        key = slot.request.key
+        with self._lock:
+            job = self._generations.get(key)
+            if job is None:
+                job = self._net_pool.submit(self._generate, slot.request, slot.refs, slot.where)
+                self._generations[key] = job
+        return job
+
+    def _generate(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
+        """One paid call, guarded: the key's lock, a second look at the cache, retries."""
+        assert self.provider is not None
+        key = request.key
+        if self.stop.stopped:
+            return None
+        with self.cache.lock(key):
+            entry = self.cache.get(key)  # another build may have paid for it meanwhile
+            if entry is not None:
+                self._status[key] = "cached"
+                return entry
+            if self.stop.stopped:
+                return None
+            refs = tuple(RefImage(data, images.inspect(data).mime) for data in (Path(f).read_bytes() for f in ref_files))
+            policy = RetryPolicy(retries=self.settings.retries)
+            try:
+                candidates = policy.run(lambda: self.provider.generate(Generation(request, refs)))
+            except (AuthError, CreditsError) as exc:
+                # An account-level stop, not a fault of this directive: it stays a
+                # placeholder like every image after it.
+                if self.stop.trip(exc):
+                    what = f"check {self.settings.api_key_env}" if isinstance(exc, AuthError) else "top up the account"
+                    self.warn(f"{exc}: {what}; no further API calls in this build")
+                return None
+            except ContentPolicyError as exc:
+                self.warn(f"{where}: the provider refused this prompt ({exc}): rephrase it and build again")
+                self._status[key] = "failed"
+                return None
+            except ProviderError as exc:
+                self.warn(f"{where}: generation failed after {self.settings.retries} retries: {exc}")
+                self._status[key] = "failed"
+                return None
+            credits = self.settings.catalog.get(request.model).credits * request.num
+            with self._lock:
+                self._credits_spent += credits
+            entry = self.cache.put(request, candidates, self.provider.name, credits)
+            self._status[key] = "generated"
+            return entry
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def _source(self, slot: Slot, note: str) -> tuple[assets.Source, bool, str]:
         """The image a slot shows, whether it is a placeholder, and a hover text."""
         d = slot.directive
         if slot.entry is not None and d is not None:
@@ -176,42 +403,28 @@ class Pipeline:
             return assets.Source(img.sha256, img.width, img.height, img.alpha, lambda: Image.open(img.path)), False, ""
         model = self.settings.catalog.get(d.model) if d else None
         if d is None or slot.errors or model is None:
-            text = f"Fix the nanobanana directive at {slot.errors[0].path}:{slot.errors[0].line}" if slot.errors else "Invalid directive"
+            first = slot.errors[0] if slot.errors else None
+            text = f"Fix the nanobanana directive at {first.path}:{first.line}" if first else "Invalid directive"
             key = hashlib.sha256(slot.block.body.encode()).hexdigest()
-            size = self.settings.catalog.model_for(self.settings.defaults.variant).sizes.get(self.settings.defaults.ratio, (1024, 1024))
-            title = str(slot.errors[0]) if slot.errors else text
-            index, of = 1, 1
+            fallback = self.settings.catalog.model_for(self.settings.defaults.variant)
+            size = fallback.sizes.get(self.settings.defaults.ratio, (1024, 1024))
+            title, index, of = str(first) if first else text, 1, 1
         else:
-            text, key, size = d.prompt, slot.request.key if slot.request else "", model.sizes[d.ratio]
-            index, of = d.pick, d.num
-            title = f"placeholder: waiting for {slot.blocked_by}" if slot.blocked_by else "placeholder: not generated yet"
+            key = slot.request.key if slot.request else ""
+            text, size, index, of, title = d.prompt, model.sizes[d.ratio], d.pick, d.num, note
         pid = placeholder.placeholder_id(key, index, text)
-        return (
-            assets.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of)),
-            True,
-            title,
-        )
+        return assets.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of)), True, title
 
-    def _start(self, slot: Slot) -> None:
-        source, is_placeholder, _ = self._source(slot)
-        d = slot.directive
-        basename = d.name if d is not None and d.name and not slot.errors else source.id[:10]
-        job_key = (source.id, basename)
-        with self._lock:
-            job = self._jobs.get(job_key)
-            if job is None:
-                job = self._pool.submit(self._render, source, basename, is_placeholder)
-                self._jobs[job_key] = job
-        slot.job = job
-
-    def _render(self, source: assets.Source, basename: str, is_placeholder: bool) -> Rendered:
+    def _render(self, source: assets.Source, basename: str) -> list[assets.Variant]:
         s = self.settings
-        files = assets.ensure_derivatives(
-            source, assets.plan_widths(source.width, s.widths), assets.plan_exts(s.formats, source.alpha),
-            s.quality, self.cache,
-        )
-        out_dir = Path(s.site_dir, *s.output_dir.split("/"))
-        return Rendered(assets.publish(files, out_dir, s.output_dir, basename), is_placeholder)
+        with self._lock:
+            source_lock = self._source_locks.setdefault(source.id, threading.Lock())
+        with source_lock:  # two names for one image: resize it once, publish it twice
+            files = assets.ensure_derivatives(
+                source, assets.plan_widths(source.width, s.widths), assets.plan_exts(s.formats, source.alpha),
+                s.quality, self.cache,
+            )
+        return assets.publish(files, Path(s.site_dir, *s.output_dir.split("/")), s.output_dir, basename)
 
     # -- pages -------------------------------------------------------------------------
 
@@ -225,88 +438,79 @@ class Pipeline:
         known = self.slots.get(page)
         if known is None or len(known) != len(blocks):
             known = self._add_page(PageText(page, text, first_line))
-            named = {s.directive.name: s for s in self.all_slots() if s.directive and s.directive.name and not s.errors}
             for s in known:
-                if s.directive and not s.errors:
-                    self._resolve(s, named)
-                self._start(s)
+                self._resolve(s)
                 for e in s.errors:
                     self.warn(str(e))
+            self._approve(known)
+            for s in known:
+                self._advance(s)
         return list(zip(blocks, known))
 
     def figure(self, slot: Slot, page_url: str, eager: bool) -> str:
-        assert slot.job is not None
-        rendered = slot.job.result()
+        rendered: Rendered = slot.done.result()
         d = slot.directive
-        _, _, title = self._source(slot) if rendered.placeholder else (None, None, None)
         if d is None or slot.errors:
             return assets.figure_html(
                 rendered.variants, page_url=page_url, alt="Image not generated: the directive has an error",
-                eager=eager, placeholder=True, title=title,
+                eager=eager, placeholder=True, title=rendered.note,
             )
         return assets.figure_html(
             rendered.variants, page_url=page_url, alt=d.alt_text, caption=d.caption, eager=eager,
-            placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=title,
+            placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=rendered.note or None,
         )
 
-    # -- reporting ---------------------------------------------------------------------
+    # -- the end -----------------------------------------------------------------------
 
-    def all_slots(self) -> list[Slot]:
-        return [s for slots in self.slots.values() for s in slots]
-
-    def _report(self) -> None:
-        for slot in self.all_slots():
-            for e in slot.errors:
-                self.warn(str(e))
-        missing = self._missing()
-        if missing:
-            credits = sum(self.settings.catalog.get(r.model).credits * r.num for r in missing.values())
-            self.warn(
-                f"{len(missing)} image(s) are placeholders: mode is {self.settings.mode}, so nothing "
-                f"is generated ({credits} credits ~ ${usd(credits):.2f} to generate them). "
-                "Set NANOBANANA_API_KEY (or the variable named by api_key_env) and build again."
-            )
-
-    def _missing(self) -> dict[str, Request]:
-        return {
-            s.request.key: s.request for s in self.all_slots()
-            if s.request is not None and s.entry is None and not s.errors
-        }
-
-    def counts(self) -> Counter[str]:
-        c: Counter[str] = Counter()
+    def counts(self) -> Counter:
+        c: Counter = Counter()
         seen: set[str] = set()
         for s in self.all_slots():
             if s.errors or s.request is None:
                 c["failed"] += 1
                 continue
-            if s.request.key in seen:
+            key = s.request.key
+            if key in seen:
                 continue
-            seen.add(s.request.key)
-            c["cached" if s.entry is not None else "placeholder"] += 1
+            seen.add(key)
+            status = self._status.get(key)
+            if status is None:
+                status = "cached" if s.entry is not None else "placeholder"
+            c[status] += 1
+        c["credits"] = self._credits_spent
         return c
 
     def summary(self) -> str:
         """SPEC section 7's summary line, less the "nanobanana: " its logger puts first."""
         c = self.counts()
-        generated, credits = c["generated"], c["credits"]
         ph = c["placeholder"]
         return (
-            f"{c['cached']} cached, {generated} generated ({credits} credits ~ ${usd(credits):.2f}), "
+            f"{c['cached']} cached, {c['generated']} generated ({c['credits']} credits ~ ${usd(c['credits']):.2f}), "
             f"{ph} placeholder{'s' if ph != 1 else ''}, {c['failed']} failed"
         )
 
     def finish(self) -> str:
         """Wait for every image, stop the workers, and return the summary line."""
         try:
-            for job in list(self._jobs.values()):
-                job.result()
+            for slot in self.all_slots():
+                slot.done.result()
         finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self.close()
+        if isinstance(self.stop.reason, CreditsError):
+            left = sum(1 for s in self.all_slots() if s.approved and s.entry is None and not s.errors)
+            self.warn(f"out of credits: {left} image(s) were left as placeholders; top up and build again")
         return self.summary()
 
+    def close(self) -> None:
+        self._net_pool.shutdown(wait=True, cancel_futures=True)
+        self._image_pool.shutdown(wait=True, cancel_futures=True)
+        closer = getattr(self.provider, "close", None)
+        if closer is not None:
+            closer()
+
     def abort(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._net_pool.shutdown(wait=False, cancel_futures=True)
+        self._image_pool.shutdown(wait=False, cancel_futures=True)
 
 
 MODES = ("auto", "live", "offline")
@@ -316,7 +520,7 @@ class ModeError(ValueError):
     """The mode cannot run as asked (a bad NANOBANANA_MODE, live without a key)."""
 
 
-def resolve_mode(configured: str, environ: dict[str, str] | os._Environ[str], api_key_env: str) -> str:
+def resolve_mode(configured: str, environ, api_key_env: str) -> str:
     """``live`` or ``offline``: env NANOBANANA_MODE wins, ``auto`` is live when the key is set.
 
     Never reads more of the key than whether it is set.

@@ -18,6 +18,7 @@ from . import assets
 from .catalog import CatalogError, build_catalog
 from .config import NanobananaConfig
 from .directives import INFO_WORD, Defaults, replace_blocks
+from .providers import connect
 from .pipeline import ModeError, PageText, Pipeline, Settings, Slot, resolve_mode
 
 log = get_plugin_logger("nanobanana")
@@ -48,14 +49,8 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
                 f"nanobanana: ratio '{self.config.ratio}' is not offered by {default_model.id}: "
                 f"use one of {', '.join(default_model.ratios)}"
             )
-        if mode == "live":
-            # Live generation arrives with the NanoBanana provider; until then say so plainly
-            # instead of pretending, and still build with placeholders.
-            log.warning(
-                f"{self.config.api_key_env} is set, but this version cannot call the API yet: "
-                "images missing from the cache are rendered as placeholders"
-            )
-            mode = "offline"
+        if mode == "live" and self.config.provider != "nanobanana":
+            raise PluginError(f"nanobanana: provider '{self.config.provider}' is not available in this version: use provider: nanobanana")
         cache_dir = os.path.normpath(os.path.join(base_dir, os.path.expanduser(self.config.cache_dir)))
         docs_dir = os.path.realpath(config.docs_dir)
         if os.path.realpath(cache_dir) == docs_dir or os.path.realpath(cache_dir).startswith(docs_dir + os.sep):
@@ -74,6 +69,10 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             widths=tuple(self.config.widths),
             formats=tuple(self.config.formats),
             quality=self.config.quality,
+            concurrency=self.config.concurrency,
+            retries=self.config.retries,
+            max_credits=self.config.max_credits,
+            api_key_env=self.config.api_key_env,
             defaults=Defaults(ratio=self.config.ratio, variant=self.config.variant),
             catalog=catalog,
         )
@@ -89,7 +88,13 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             text = file.content_string
             if INFO_WORD in text:  # cheap filter: most pages have no directive
                 pages.append(PageText(file.src_uri, text))
-        self.pipeline = Pipeline(self.settings, warn=log.warning)
+        provider = None
+        if self.settings.mode == "live":
+            provider = connect(
+                self.config.provider, self.config.api_base, os.environ[self.config.api_key_env],
+                self.config.timeout, self.config.concurrency,
+            )
+        self.pipeline = Pipeline(self.settings, warn=log.warning, provider=provider)
         self.pipeline.scan(pages)
         return files
 

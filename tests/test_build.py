@@ -353,3 +353,19 @@ def test_request_key_of_directive_matches_cache_helper(site):
     site.build()
     fig, = figures(site.html("a/index.html"))
     assert "nanobanana-placeholder" not in fig["class"]
+
+
+def test_identical_images_under_two_names_render_reliably(site):
+    """Regression: two directives whose cached images are byte-identical (one named, one
+    not) share one source; producing its derivatives twice at once used to race with
+    publishing them (link(2) during a rename: ENOENT)."""
+    site.page("a.md", "```nanobanana\nprompt: One\nname: one\n```\n```nanobanana\nprompt: Two\n```\n")
+    a, b = seed_cache(site.cache, "One"), seed_cache(site.cache, "Two")
+    assert a.images[0].sha256 == b.images[0].sha256
+    for _ in range(5):
+        for p in site.cache.derived_dir.rglob("*.*"):
+            p.unlink()
+        site.build()
+        one, two = figures(site.html("a/index.html"))
+        check_files(site.site, "a/index.html", one)
+        check_files(site.site, "a/index.html", two)

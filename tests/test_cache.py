@@ -129,3 +129,34 @@ def test_clean_temp_removes_only_old_temp_files(tmp_path):
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     assert cache.clean_temp() == 1
     assert not old.exists() and young.exists()
+
+
+def test_create_once_never_replaces_and_survives_concurrent_linking(tmp_path):
+    """Derived files are write-once: a concurrent hard link of one never fails with ENOENT
+    (it would if the name were renamed over while being linked)."""
+    import os
+    import threading
+
+    from mkdocs_nanobanana.cache import create_once
+
+    src = tmp_path / "d" / "x.jpg"
+    create_once(src, b"first")
+    create_once(src, b"second")
+    assert src.read_bytes() == b"first"
+    stop = threading.Event()
+
+    def writer():
+        while not stop.is_set():
+            create_once(src, b"again")
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        for i in range(3000):
+            dest = tmp_path / f"l{i}"
+            os.link(src, dest)
+            dest.unlink()
+    finally:
+        stop.set()
+        t.join()
+    assert not list((tmp_path / "d").glob("*.tmp"))

@@ -1,0 +1,104 @@
+"""The NanoBanana API: POST {api_base}/images/generate, then download the returned URLs.
+
+Success is ``{"code": 0, "data": {"url": str | [str]}}``; any other ``code`` or a non-2xx
+status is an error whose text is in ``message`` (or ``msg``). See shared/nanobanana-api.md.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from .base import (
+    AuthError,
+    ContentPolicyError,
+    CreditsError,
+    Generation,
+    ProviderError,
+    RateLimited,
+    TransientError,
+    download_image,
+    parse_retry_after,
+)
+
+DEFAULT_API_BASE = "https://api.nanobananaapi.dev/v1"
+
+_POLICY_WORDS = ("policy", "safety", "blocked", "prohibited", "moderation", "nsfw", "inappropriate")
+_CREDIT_WORDS = ("credit", "balance", "quota exceeded", "insufficient")
+
+
+class NanoBananaProvider:
+    name = "nanobanana"
+
+    def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeout: float) -> None:
+        self.client = client
+        self.url = api_base.rstrip("/") + "/images/generate"
+        self._key = api_key
+        self.timeout = timeout
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
+        return f"NanoBananaProvider(url={self.url!r})"
+
+    def body(self, job: Generation) -> dict:
+        r = job.request
+        body = {"prompt": r.prompt, "model": r.model, "num": r.num, "image_size": r.ratio}
+        if job.refs:
+            body["ref_images"] = [ref.data_uri() for ref in job.refs]
+        return body
+
+    def generate(self, job: Generation) -> list[bytes]:
+        try:
+            resp = self.client.post(
+                self.url,
+                json=self.body(job),
+                headers={"Authorization": f"Bearer {self._key}"},
+                timeout=self.timeout,
+                follow_redirects=False,  # the key goes to api_base and nowhere else
+            )
+        except httpx.TimeoutException:
+            raise TransientError("the API did not answer in time") from None
+        except httpx.HTTPError as exc:
+            raise TransientError(f"the API connection failed ({type(exc).__name__})") from None
+        urls = self._urls(resp)
+        if len(urls) != job.request.num:
+            raise TransientError(f"asked for {job.request.num} image(s), the API returned {len(urls)}")
+        return [download_image(self.client, url, self.timeout) for url in urls]
+
+    def _urls(self, resp: httpx.Response) -> list[str]:
+        try:
+            payload = resp.json()
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+            payload = None
+        message = ""
+        code = None
+        if isinstance(payload, dict):
+            message = str(payload.get("message") or payload.get("msg") or "")[:300]
+            code = payload.get("code")
+        status = resp.status_code
+        lowered = message.lower()
+        if status in (401, 403):
+            raise AuthError(f"the API refused the key (HTTP {status}{': ' + message if message else ''})")
+        if status == 402 or any(w in lowered for w in _CREDIT_WORDS):
+            raise CreditsError(f"the account is out of credits (HTTP {status}{': ' + message if message else ''})")
+        if status == 429:
+            raise RateLimited("rate limited (HTTP 429)", parse_retry_after(resp.headers.get("retry-after")))
+        if any(w in lowered for w in _POLICY_WORDS) and (status == 400 or code not in (0, None)):
+            raise ContentPolicyError(message)
+        if status >= 500:
+            raise TransientError(f"the API failed (HTTP {status})")
+        if payload is None:
+            raise TransientError(f"the API answered HTTP {status} with a body that is not JSON")
+        if not 200 <= status < 300:
+            raise ProviderError(f"the API refused the request (HTTP {status}{': ' + message if message else ''})")
+        if code != 0:
+            raise TransientError(f"the API answered code {code}{': ' + message if message else ''}")
+        data = payload.get("data") if isinstance(payload, dict) else None
+        url = data.get("url") if isinstance(data, dict) else None
+        urls = [url] if isinstance(url, str) else url
+        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+            raise TransientError("the API answered without image URLs")
+        return urls
+
+    def close(self) -> None:
+        self.client.close()

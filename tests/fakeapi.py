@@ -1,0 +1,252 @@
+"""A real HTTP server on 127.0.0.1 that speaks the NanoBanana API, for tests and benchmarks.
+
+    with FakeAPI(latency=0.2) as api:
+        api.faults.append("429")          # the next generate request gets a 429
+        ... build with api_base=api.base ...
+        assert len(api.generate_requests) == 3
+
+Images are real PNGs of the catalog size for the requested ratio, served from /files/.
+Every request (method, path, headers, body) is recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import random
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from PIL import Image
+
+from mkdocs_nanobanana.catalog import FLASH_IMAGE_SIZES
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@functools.lru_cache(maxsize=64)
+def _base_png(size: tuple[int, int], photo: bool) -> bytes:
+    base = Image.linear_gradient("L").resize(size)
+    img = Image.merge("RGB", (base, base.transpose(Image.Transpose.FLIP_LEFT_RIGHT), base.rotate(90).resize(size)))
+    if photo:  # noise makes it weigh what a photo does (~1-2 MB) and cost what one costs to decode
+        img = Image.blend(img, Image.effect_noise(size, 40).convert("RGB"), 0.35)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def image_png(size: tuple[int, int], seed: int, photo: bool = False) -> bytes:
+    """A real PNG of ``size``, with bytes unique to ``seed``.
+
+    The pixels are rendered once per size (the server's cost should not be counted as the
+    client's); a tEXt chunk after the header makes each image's bytes, and so its hash,
+    its own.
+    """
+    png = _base_png(size, photo)
+    data = b"seed\x00" + str(seed).encode()
+    chunk = struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))
+    return png[:33] + chunk + png[33:]  # 33 = signature (8) + IHDR chunk (25)
+
+
+@dataclass
+class FakeAPI:
+    latency: float = 0.0
+    jitter: float = 0.0
+    photo: bool = False
+    host: str = "127.0.0.1"
+    faults: deque = field(default_factory=deque)
+    requests: list[Recorded] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.files: dict[str, bytes] = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._counter = 0
+        self._rand = random.Random(1)
+        self.server = ThreadingHTTPServer((self.host, 0), _Handler)
+        self.server.daemon_threads = True
+        self.server.api = self  # type: ignore[attr-defined]
+        self.port = self.server.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base(self) -> str:
+        return f"{self.origin}/v1"
+
+    def __enter__(self) -> "FakeAPI":
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- views -------------------------------------------------------------------------
+
+    @property
+    def generate_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST" and r.path.endswith("/images/generate")]
+
+    @property
+    def downloads(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "GET"]
+
+    def add_file(self, data: bytes, ext: str = "png") -> str:
+        with self._lock:
+            self._counter += 1
+            name = f"f{self._counter}.{ext}"
+        self.files[name] = data
+        return f"{self.origin}/files/{name}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    @property
+    def api(self) -> FakeAPI:
+        return self.server.api  # type: ignore[attr-defined]
+
+    def _record(self, body: bytes) -> None:
+        self.api.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+
+    def _send(self, status: int, body: bytes, ctype: str = "application/json", headers: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, obj, headers: dict | None = None) -> None:
+        self._send(status, json.dumps(obj).encode(), headers=headers)
+
+    # -- routes ------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._record(b"")
+        api = self.api
+        if self.path.startswith("/files/"):
+            data = api.files.get(self.path[len("/files/"):])
+            if data is None:
+                self._json(404, {"error": "no such file"})
+                return
+            ctype = "text/html" if self.path.endswith(".html") else "image/png"
+            self._send(200, data, ctype)
+        elif self.path.startswith("/loop/"):
+            n = int(self.path.rsplit("/", 1)[1])
+            self._send(302, b"", headers={"Location": f"/loop/{n + 1}"})
+        elif self.path.startswith("/redirect-to/"):
+            self._send(302, b"", headers={"Location": self.path[len("/redirect-to/"):].replace("~", "/")})
+        else:
+            self._json(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        self._record(body)
+        api = self.api
+        if not self.path.endswith("/images/generate"):
+            self._json(404, {"code": 404, "message": "not found"})
+            return
+        with api._lock:
+            api.in_flight += 1
+            api.max_in_flight = max(api.max_in_flight, api.in_flight)
+            fault = api.faults.popleft() if api.faults else None
+        try:
+            delay = api.latency + (api._rand.uniform(-api.jitter, api.jitter) if api.jitter else 0.0)
+            if delay > 0:
+                time.sleep(delay)
+            self._generate(body, fault)
+        finally:
+            with api._lock:
+                api.in_flight -= 1
+
+    def _generate(self, body: bytes, fault) -> None:
+        api = self.api
+        if callable(fault):
+            fault(self)
+            return
+        if fault is not None and self._fault(fault):
+            return
+        try:
+            req = json.loads(body)
+            size = FLASH_IMAGE_SIZES[req.get("image_size", "1:1")]
+            num = int(req.get("num", 1))
+        except (ValueError, KeyError, TypeError) as exc:
+            self._json(400, {"code": 400, "message": f"bad request: {exc}"})
+            return
+        urls = []
+        for i in range(num):
+            with api._lock:
+                api._counter += 1
+                seed = api._counter
+            data = image_png(size, seed=seed, photo=api.photo)
+            if fault == "truncated":
+                data = data[: len(data) // 2]
+            elif fault == "zero_byte":
+                data = b""
+            elif fault == "html":
+                urls.append(api.add_file(b"<html><body>Not an image</body></html>", "html"))
+                continue
+            urls.append(api.add_file(data))
+        self._json(200, {"code": 0, "data": {"url": urls[0] if num == 1 else urls}})
+
+    def _fault(self, fault: str) -> bool:
+        """Answer with a scripted fault; False for faults that act on the image instead."""
+        if fault == "429":
+            self._json(429, {"code": 429, "message": "rate limited"}, {"Retry-After": "0"})
+        elif fault.startswith("429:"):
+            self._json(429, {"code": 429, "message": "rate limited"}, {"Retry-After": fault[4:]})
+        elif fault in ("500", "502", "503"):
+            self._json(int(fault), {"code": int(fault), "message": "upstream error"})
+        elif fault in ("401", "403"):
+            self._json(int(fault), {"code": int(fault), "message": "invalid api key"})
+        elif fault == "402":
+            self._json(402, {"code": 402, "message": "insufficient credits"})
+        elif fault == "credits_200":
+            self._json(200, {"code": 1002, "msg": "Insufficient credits, please recharge"})
+        elif fault == "policy":
+            self._json(400, {"code": 400, "message": "content policy violation: the prompt was blocked by safety filters"})
+        elif fault == "code":
+            self._json(200, {"code": 500, "message": "generation failed, try again"})
+        elif fault == "malformed":
+            self._send(200, b'{"code": 0, "data": {"url": ')
+        elif fault == "reset":
+            # SO_LINGER 0 makes close() send a TCP RST; the fd closes only once rfile and
+            # wfile (which hold references to it) are closed too.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.rfile.close()
+            self.wfile.close()
+            self.connection.close()
+        else:
+            return False
+        return True

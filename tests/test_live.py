@@ -1,0 +1,280 @@
+"""Live generation through real builds against the fake NanoBanana API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+
+import pytest
+from conftest import bin_path, run
+from fakeapi import FakeAPI
+from PIL import Image
+from test_build import check_files, figures
+
+from mkdocs_nanobanana.providers import base as provider_base
+
+KEY = "nb-test-KEY-7f3a9c2e51d04b6a"
+
+
+@pytest.fixture
+def api():
+    with FakeAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def live(site, api, monkeypatch, caplog):
+    """A site in live mode against the fake API, with fast retries."""
+    caplog.set_level(logging.INFO)
+    monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
+    monkeypatch.setattr(provider_base, "BACKOFF_BASE", 0.01)
+    monkeypatch.setattr(provider_base, "BACKOFF_MAX", 0.05)
+    site.configure({"api_base": api.base, "concurrency": 4, "retries": 3, "timeout": 5})
+    return site
+
+
+def directive(prompt: str, **keys) -> str:
+    lines = [f"prompt: {prompt}"] + [f"{k}: {json.dumps(v) if isinstance(v, (list, str)) else v}" for k, v in keys.items()]
+    return "```nanobanana\n" + "\n".join(lines) + "\n```\n\n"
+
+
+def warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+def summary(caplog) -> str:
+    return next(r.getMessage() for r in caplog.records if "cached," in r.getMessage())
+
+
+# --------------------------------------------------------------------------- the happy path
+
+
+def test_generates_each_unique_key_once_then_never_again(live, api, caplog):
+    live.page("a.md", directive("A lighthouse", ratio="16:9") + directive("A nook", num=2, pick=2))
+    live.page("b.md", directive("A lighthouse", ratio="16:9", alt="same image, other page"))
+    live.build()
+    assert len(api.generate_requests) == 2
+    assert "nanobanana: 0 cached, 2 generated (6 credits ~ $0.06), 0 placeholders, 0 failed" in summary(caplog)
+    for page in ("a/index.html", "b/index.html"):
+        for fig in figures(live.html(page)):
+            assert "nanobanana-placeholder" not in fig["class"]
+            check_files(live.site, page, fig)
+    # the real size of what came back: 16:9 is 1344x768
+    lighthouse = figures(live.html("a/index.html"))[0]
+    assert (lighthouse["img"]["width"], lighthouse["img"]["height"]) == ("1024", "585")
+    assert live.cache.verify() == []
+
+    caplog.clear()
+    live.build()
+    assert len(api.generate_requests) == 2, "a warm build must not call the API"
+    assert "2 cached, 0 generated (0 credits ~ $0.00)" in summary(caplog)
+
+    live.page("b.md", directive("A lighthouse at night", ratio="16:9"))
+    live.build()
+    assert len(api.generate_requests) == 3
+    assert api.generate_requests[-1].json()["prompt"] == "A lighthouse at night"
+
+
+def test_request_shape_and_where_the_key_goes(live, api):
+    (live.docs / "img").mkdir()
+    Image.new("RGB", (32, 32), "red").save(live.docs / "img" / "sketch.png")
+    live.page("a.md", directive("Ink it", refs=["img/sketch.png"], variant="hd", ratio="3:2", num=2))
+    live.build()
+    post, = api.generate_requests
+    assert post.path == "/v1/images/generate"
+    assert post.headers["authorization"] == f"Bearer {KEY}"
+    assert post.headers["content-type"] == "application/json"
+    body = post.json()
+    assert {k: body[k] for k in ("prompt", "model", "num", "image_size")} == {
+        "prompt": "Ink it", "model": "gemini-2.5-flash-image-hd", "num": 2, "image_size": "3:2"}
+    ref, = body["ref_images"]
+    assert ref.startswith("data:image/png;base64,")
+    assert base64.b64decode(ref.split(",", 1)[1]) == (live.docs / "img" / "sketch.png").read_bytes()
+    assert len(api.downloads) == 2
+    for dl in api.downloads:
+        assert "authorization" not in dl.headers
+        assert KEY not in json.dumps(dl.headers)
+
+
+def test_name_chain_sends_the_picked_target_image(live, api):
+    live.page("a.md", directive("Draft", name="draft", num=2, pick=2) + directive("Refined", refs=["#draft"]))
+    live.build()
+    first, second = api.generate_requests
+    assert first.json()["prompt"] == "Draft" and second.json()["prompt"] == "Refined"
+    sent = base64.b64decode(second.json()["ref_images"][0].split(",", 1)[1])
+    draft_entry = next(live.cache.get(k) for k in live.cache.keys() if live.cache.get(k).request.prompt == "Draft")
+    assert sent == draft_entry.images[1].path.read_bytes()
+    assert all("nanobanana-placeholder" not in f["class"] for f in figures(live.html("a/index.html")))
+    live.build()
+    assert len(api.generate_requests) == 2
+
+
+def test_concurrency_is_bounded_and_parallel(live, api):
+    api.latency = 0.3
+    live.configure({"api_base": api.base, "concurrency": 3})
+    live.page("a.md", "".join(directive(f"Image {i}") for i in range(7)))
+    started = time.monotonic()
+    live.build()
+    elapsed = time.monotonic() - started
+    assert len(api.generate_requests) == 7
+    assert api.max_in_flight == 3
+    # 7 calls of 0.3 s, 3 at a time, is 3 rounds: far less than 7 in a row (2.1 s)
+    assert elapsed < 7 * 0.3, elapsed
+
+
+def test_budget_generates_in_page_order_then_placeholders(live, api, caplog):
+    live.configure({"api_base": api.base, "max_credits": 5})
+    live.page("a.md", directive("First") + directive("Second") + directive("Third") + directive("Fourth", variant="hd"))
+    live.build()
+    assert sorted(r.json()["prompt"] for r in api.generate_requests) == ["First", "Second"]
+    figs = figures(live.html("a/index.html"))
+    assert ["nanobanana-placeholder" in f["class"] for f in figs] == [False, False, True, True]
+    msg = next(m for m in warnings(caplog) if "max_credits" in m)
+    assert "2 image(s) needing 7 more credits" in msg and "docs/a.md:9" in msg
+    assert "2 generated (4 credits ~ $0.04), 2 placeholders" in summary(caplog)
+
+
+def test_max_credits_zero_makes_no_call(live, api, caplog):
+    live.configure({"api_base": api.base, "max_credits": 0})
+    live.page("a.md", directive("Anything"))
+    live.build()
+    assert api.requests == []
+    assert any("max_credits (0) reached" in m for m in warnings(caplog))
+
+
+def test_offline_mode_env_wins_and_makes_no_call(live, api, monkeypatch):
+    monkeypatch.setenv("NANOBANANA_MODE", "offline")
+    live.page("a.md", directive("Anything"))
+    live.build()
+    assert api.requests == []
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def build_one(live, api, faults, caplog, prompt="One image"):
+    api.faults.extend(faults)
+    live.page("a.md", "# A\n\n" + directive(prompt))
+    live.build()
+    fig, = figures(live.html("a/index.html"))
+    assert live.cache.verify() == []
+    return fig
+
+
+@pytest.mark.parametrize("faults", [
+    ["429"], ["429:1"], ["500", "502", "503"], ["code"], ["malformed"], ["truncated"], ["zero_byte"], ["html"], ["reset"],
+])
+def test_transient_faults_are_retried_then_succeed(live, api, caplog, faults):
+    fig = build_one(live, api, faults, caplog)
+    assert "nanobanana-placeholder" not in fig["class"]
+    assert len(api.generate_requests) == len(faults) + 1
+    assert "1 generated" in summary(caplog)
+
+
+def test_retry_after_is_honoured(live, api, caplog):
+    started = time.monotonic()
+    build_one(live, api, ["429:1"], caplog)
+    assert time.monotonic() - started >= 1.0
+
+
+def test_huge_retry_after_is_capped(live, api, caplog, monkeypatch):
+    monkeypatch.setattr(provider_base, "RETRY_AFTER_CAP", 0.2)
+    started = time.monotonic()
+    fig = build_one(live, api, ["429:86400"], caplog)
+    assert time.monotonic() - started < 10
+    assert "nanobanana-placeholder" not in fig["class"]
+
+
+def test_retries_exhausted_leave_a_placeholder_and_a_clean_cache(live, api, caplog):
+    fig = build_one(live, api, ["500"] * 4, caplog)
+    assert "nanobanana-placeholder" in fig["class"]
+    assert len(api.generate_requests) == 4  # 1 + retries (3)
+    msg = next(m for m in warnings(caplog) if "generation failed" in m)
+    assert msg.startswith("nanobanana: docs/a.md:3: generation failed after 3 retries")
+    assert "0 generated" in summary(caplog) and "1 failed" in summary(caplog)
+    assert list(live.cache.keys()) == []
+    # the next build tries again
+    caplog.clear()
+    live.build()
+    assert "1 generated" in summary(caplog)
+
+
+@pytest.mark.parametrize("fault", ["401", "403"])
+def test_bad_key_stops_every_call_at_once(live, api, caplog, fault):
+    live.configure({"api_base": api.base, "concurrency": 1})
+    api.faults.append(fault)
+    live.page("a.md", "".join(directive(f"Image {i}") for i in range(5)))
+    live.build()
+    assert len(api.generate_requests) == 1, "no retry storm after a refused key"
+    msgs = [m for m in warnings(caplog) if "refused the key" in m]
+    assert len(msgs) == 1 and "check NANOBANANA_API_KEY" in msgs[0]
+    assert all("nanobanana-placeholder" in f["class"] for f in figures(live.html("a/index.html")))
+    assert "0 generated (0 credits ~ $0.00), 5 placeholders, 0 failed" in summary(caplog)
+
+
+@pytest.mark.parametrize("fault", ["402", "credits_200"])
+def test_out_of_credits_stops_new_calls_and_says_how_many_were_left(live, api, caplog, fault):
+    live.configure({"api_base": api.base, "concurrency": 1})
+    live.page("a.md", "".join(directive(f"Image {i}") for i in range(4)))
+    api.faults.extend([None, fault])
+    live.build()
+    assert len(api.generate_requests) == 2
+    text = "\n".join(warnings(caplog))
+    assert "out of credits" in text and "3 image(s) were left as placeholders" in text
+    assert "0 cached, 1 generated (2 credits ~ $0.02), 3 placeholders, 0 failed" in summary(caplog)
+
+
+def test_content_policy_names_page_line_and_reason_without_retry(live, api, caplog):
+    fig = build_one(live, api, ["policy"], caplog, prompt="Something the filter dislikes")
+    assert len(api.generate_requests) == 1
+    msg = next(m for m in warnings(caplog) if "refused this prompt" in m)
+    assert msg.startswith("nanobanana: docs/a.md:3:") and "blocked by safety filters" in msg
+    assert "nanobanana-placeholder" in fig["class"]
+
+
+def test_key_appears_nowhere(live, api, caplog, capfd):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    api.faults.extend(["500", "401"])
+    live.page("a.md", directive("One") + directive("Two"))
+    live.build()
+    out, err = capfd.readouterr()
+    assert KEY not in caplog.text and KEY not in out and KEY not in err
+    for path in live.root.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+
+
+# --------------------------------------------------------------------------- two processes
+
+
+def test_two_builds_at_once_pay_once_per_key(site, api, tmp_path):
+    api.latency = 0.5
+    site.configure({"api_base": api.base, "concurrency": 2})
+    site.page("a.md", "".join(directive(f"Shared {i}") for i in range(4)))
+    procs = []
+    import subprocess
+
+    for n in range(2):
+        procs.append(subprocess.Popen(
+            [bin_path("mkdocs"), "build", "-d", str(tmp_path / f"site{n}")], cwd=site.root,
+            env={**__import__("os").environ, "NANOBANANA_API_KEY": KEY}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    prompts = [r.json()["prompt"] for r in api.generate_requests]
+    assert sorted(prompts) == [f"Shared {i}" for i in range(4)], "each key paid exactly once"
+    assert site.cache.verify() == []
+    for n in range(2):
+        assert len(figures((tmp_path / f"site{n}" / "a" / "index.html").read_text())) == 4
+
+
+def test_live_build_through_the_mkdocs_command(site, api):
+    site.configure({"api_base": api.base})
+    site.page("a.md", directive("Via the command line"))
+    proc = run([bin_path("mkdocs"), "build"], cwd=site.root, env={"NANOBANANA_API_KEY": KEY, "NANOBANANA_MODE": "live"})
+    assert "0 cached, 1 generated (2 credits ~ $0.02), 0 placeholders, 0 failed" in proc.stderr
+    assert KEY not in proc.stderr and KEY not in proc.stdout
