@@ -237,6 +237,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"code": 400, "message": "content policy violation: the prompt was blocked by safety filters"})
         elif fault == "code":
             self._json(200, {"code": 500, "message": "generation failed, try again"})
+        elif fault.startswith("slow:"):  # answer only after the client has given up
+            time.sleep(float(fault[5:]))
+            self._json(200, {"code": 0, "data": {"url": []}})
         elif fault == "malformed":
             self._send(200, b'{"code": 0, "data": {"url": ')
         elif fault == "reset":

@@ -278,3 +278,63 @@ def test_live_build_through_the_mkdocs_command(site, api):
     proc = run([bin_path("mkdocs"), "build"], cwd=site.root, env={"NANOBANANA_API_KEY": KEY, "NANOBANANA_MODE": "live"})
     assert "0 cached, 1 generated (2 credits ~ $0.02), 0 placeholders, 0 failed" in proc.stderr
     assert KEY not in proc.stderr and KEY not in proc.stdout
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+def answer_with_url(url: str):
+    """A scripted answer whose image URL is ``url``."""
+    def respond(handler):
+        handler._json(200, {"code": 0, "data": {"url": url}})
+    return respond
+
+
+def test_slow_answer_times_out_and_is_retried(live, api, caplog):
+    live.configure({"api_base": api.base, "timeout": 0.5, "retries": 2})
+    fig = build_one(live, api, ["slow:1.5"], caplog)
+    assert "nanobanana-placeholder" not in fig["class"]
+    assert len(api.generate_requests) == 2
+
+
+def test_redirect_to_another_host_gets_no_authorization(live, api, caplog):
+    from fakeapi import image_png
+
+    with FakeAPI() as other:
+        target = other.add_file(image_png((1024, 1024), 9))
+        api.faults.append(answer_with_url(f"{api.origin}/redirect-to/{target.replace('/', '~')}"))
+        fig = build_one(live, api, [], caplog)
+    assert "nanobanana-placeholder" not in fig["class"]
+    assert len(other.downloads) == 1 and "authorization" not in other.downloads[0].headers
+    assert all("authorization" not in r.headers for r in api.downloads)
+
+
+def test_redirect_loop_is_cut_and_retried(live, api, caplog):
+    api.faults.append(answer_with_url(f"{api.origin}/loop/0"))
+    fig = build_one(live, api, [], caplog)
+    assert "nanobanana-placeholder" not in fig["class"]  # the retry got a good answer
+    loops = [r for r in api.downloads if r.path.startswith("/loop/")]
+    assert len(loops) == 4  # the first request and 3 redirects, no more
+
+
+def test_download_over_the_size_cap_is_refused(live, api, caplog, monkeypatch):
+    from fakeapi import image_png
+
+    monkeypatch.setattr(provider_base, "MAX_DOWNLOAD_BYTES", 10_000)
+    big = image_png((1024, 1024), 3, photo=True)
+    api.faults.extend([answer_with_url(api.add_file(big))] * 4)
+    fig = build_one(live, api, [], caplog)
+    assert "nanobanana-placeholder" in fig["class"]
+    assert any("over the 10,000-byte cap" in m for m in warnings(caplog))
+
+
+def test_decompression_bomb_is_refused_before_decoding(live, api, caplog):
+    import io
+
+    buf = io.BytesIO()
+    Image.new("L", (7800, 7800)).save(buf, "PNG")  # 60 megapixels, a few KB on the wire
+    api.faults.extend([answer_with_url(api.add_file(buf.getvalue()))] * 4)
+    fig = build_one(live, api, [], caplog)
+    assert "nanobanana-placeholder" in fig["class"]
+    assert any("over the 40,000,000-pixel limit" in m for m in warnings(caplog))
+    assert list(live.cache.keys()) == []
