@@ -234,22 +234,20 @@ class Pipeline:
                 )
             return
         left = self.settings.max_credits
-        seen: set[str] = set()
+        decided: dict[str, bool] = {}  # one decision per key: a repeat costs nothing more
         over: list[Slot] = []
         for s in slots:
             if s.request is None or s.entry is not None or s.errors:
                 continue
-            key = s.request.key if s.blocked_by is None else f"{id(s)}"
-            if key in seen:
-                s.approved = True
-                continue
-            seen.add(key)
-            cost = self._cost(s)
-            if not over and cost <= left:
-                left -= cost
-                s.approved = True
-            else:
-                over.append(s)
+            key = s.request.key if s.blocked_by is None else f"{id(s)}"  # pending keys are not known yet
+            if key not in decided:
+                cost = self._cost(s)
+                decided[key] = not over and cost <= left
+                if decided[key]:
+                    left -= cost
+                else:
+                    over.append(s)
+            s.approved = decided[key]
         if over:
             need = sum(self._cost(s) for s in over)
             self.warn(

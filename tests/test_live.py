@@ -338,3 +338,12 @@ def test_decompression_bomb_is_refused_before_decoding(live, api, caplog):
     assert "nanobanana-placeholder" in fig["class"]
     assert any("over the 40,000,000-pixel limit" in m for m in warnings(caplog))
     assert list(live.cache.keys()) == []
+
+
+def test_a_repeat_of_an_over_budget_image_stays_unpaid(live, api, caplog):
+    live.configure({"api_base": api.base, "max_credits": 2})
+    live.page("a.md", directive("Fits") + directive("Too dear", variant="hd"))
+    live.page("b.md", directive("Too dear", variant="hd", alt="the same key again"))
+    live.build()
+    assert [r.json()["prompt"] for r in api.generate_requests] == ["Fits"]
+    assert "1 generated (2 credits ~ $0.02), 1 placeholder, 0 failed" in summary(caplog)
