@@ -27,10 +27,9 @@ from PIL import Image
 
 from . import assets, images
 from .cache import Cache, CacheEntry, Request, sha256
-from .catalog import Catalog, usd
+from .catalog import usd
 from .directives import (
     Block,
-    Defaults,
     Directive,
     DirectiveError,
     check_names,
@@ -41,6 +40,7 @@ from .directives import (
 )
 from .directives import scan as scan_blocks
 from .providers import placeholder
+from .settings import Settings
 from .providers.base import (
     AuthError,
     ContentPolicyError,
@@ -52,28 +52,6 @@ from .providers.base import (
     RetryPolicy,
     StopSignal,
 )
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Plain values the pipeline needs; the host adapter fills them from its config."""
-
-    docs_dir: str
-    site_dir: str
-    cache_dir: str
-    output_dir: str = "assets/nanobanana"
-    docs_label: str = "docs"  # how messages name docs_dir, e.g. docs/page.md:3
-    mode: str = "offline"
-    widths: tuple[int, ...] = (480, 768, 1024)
-    formats: tuple[str, ...] = ("webp", "jpeg")
-    quality: int = 82
-    workers: int = max(1, os.cpu_count() or 1)  # image work (Pillow releases the GIL)
-    concurrency: int = 4  # API calls in flight
-    retries: int = 4
-    max_credits: int = 200
-    api_key_env: str = "NANOBANANA_API_KEY"
-    defaults: Defaults = Defaults()
-    catalog: Catalog = field(default_factory=Catalog)
 
 
 @dataclass(frozen=True)
@@ -267,8 +245,10 @@ class Pipeline:
             self._settle(slot, slot.entry, "")
         elif slot.blocked_by is not None:
             target = self._named.get(slot.blocked_by[1:])
-            if target is None or not slot.approved or self.provider is None:
+            if target is None or self.provider is None:
                 self._settle(slot, None, f"placeholder: waiting for {slot.blocked_by}")
+            elif not slot.approved:
+                self._settle(slot, None, "placeholder: over max_credits")
             else:
                 target.entry_future.add_done_callback(lambda _f: self._guarded(slot, self._after_target, slot))
         elif slot.approved and self.provider is not None:
@@ -499,39 +479,13 @@ class Pipeline:
             self.warn(f"out of credits: {left} image(s) were left as placeholders; top up and build again")
         return self.summary()
 
-    def close(self) -> None:
-        self._net_pool.shutdown(wait=True, cancel_futures=True)
-        self._image_pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers (``wait=False``: a failed build, drop what has not started)."""
+        self._net_pool.shutdown(wait=wait, cancel_futures=True)
+        self._image_pool.shutdown(wait=wait, cancel_futures=True)
         closer = getattr(self.provider, "close", None)
         if closer is not None:
             closer()
 
     def abort(self) -> None:
-        self._net_pool.shutdown(wait=False, cancel_futures=True)
-        self._image_pool.shutdown(wait=False, cancel_futures=True)
-
-
-MODES = ("auto", "live", "offline")
-
-
-class ModeError(ValueError):
-    """The mode cannot run as asked (a bad NANOBANANA_MODE, live without a key)."""
-
-
-def resolve_mode(configured: str, environ, api_key_env: str) -> str:
-    """``live`` or ``offline``: env NANOBANANA_MODE wins, ``auto`` is live when the key is set.
-
-    Never reads more of the key than whether it is set.
-    """
-    mode = environ.get("NANOBANANA_MODE", "").strip().lower() or configured
-    if mode not in MODES:
-        raise ModeError(f"NANOBANANA_MODE={mode!r} is not a mode: use one of {', '.join(MODES)}")
-    has_key = bool(environ.get(api_key_env, "").strip())
-    if mode == "auto":
-        return "live" if has_key else "offline"
-    if mode == "live" and not has_key:
-        raise ModeError(
-            f"mode is live but the environment variable {api_key_env} is not set: export it "
-            "(the API key), or use mode: offline to build with placeholders"
-        )
-    return mode
+        self.close(wait=False)

@@ -15,11 +15,11 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 
 from . import assets
-from .catalog import CatalogError, build_catalog
 from .config import NanobananaConfig
-from .directives import INFO_WORD, Defaults, replace_blocks
+from .directives import INFO_WORD, replace_blocks
+from .pipeline import PageText, Pipeline, Slot
 from .providers import connect
-from .pipeline import ModeError, PageText, Pipeline, Settings, Slot, resolve_mode
+from .settings import Settings, SettingsError, build_settings
 
 log = get_plugin_logger("nanobanana")
 
@@ -35,47 +35,13 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
     def on_config(self, config):
         if not self.config.enabled:
             return config
-        base_dir = os.path.dirname(os.path.abspath(config.config_file_path or "mkdocs.yml"))
         try:
-            catalog = build_catalog(self.config.models)
-            mode = resolve_mode(self.config.mode, os.environ, self.config.api_key_env)
-        except (CatalogError, ModeError) as exc:
+            self.settings = build_settings(
+                self.config, config_file=config.config_file_path or "mkdocs.yml",
+                docs_dir=config.docs_dir, site_dir=config.site_dir, environ=os.environ,
+            )
+        except SettingsError as exc:
             raise PluginError(f"nanobanana: {exc}") from None
-        if self.config.variant not in catalog.variants:
-            raise PluginError(f"nanobanana: variant '{self.config.variant}' is not one of {', '.join(catalog.variants)}")
-        default_model = catalog.model_for(self.config.variant)
-        if self.config.ratio not in default_model.sizes:
-            raise PluginError(
-                f"nanobanana: ratio '{self.config.ratio}' is not offered by {default_model.id}: "
-                f"use one of {', '.join(default_model.ratios)}"
-            )
-        if mode == "live" and self.config.provider != "nanobanana":
-            raise PluginError(f"nanobanana: provider '{self.config.provider}' is not available in this version: use provider: nanobanana")
-        cache_dir = os.path.normpath(os.path.join(base_dir, os.path.expanduser(self.config.cache_dir)))
-        docs_dir = os.path.realpath(config.docs_dir)
-        if os.path.realpath(cache_dir) == docs_dir or os.path.realpath(cache_dir).startswith(docs_dir + os.sep):
-            raise PluginError(
-                "nanobanana: cache_dir is inside docs_dir; that would make `mkdocs serve` rebuild in "
-                "a loop. Use a folder beside docs_dir, e.g. .cache/nanobanana"
-            )
-        label = os.path.relpath(config.docs_dir, base_dir).replace(os.sep, "/")
-        self.settings = Settings(
-            docs_dir=config.docs_dir,
-            site_dir=config.site_dir,
-            cache_dir=cache_dir,
-            output_dir=self.config.output_dir,
-            docs_label="" if label == "." else label,
-            mode=mode,
-            widths=tuple(self.config.widths),
-            formats=tuple(self.config.formats),
-            quality=self.config.quality,
-            concurrency=self.config.concurrency,
-            retries=self.config.retries,
-            max_credits=self.config.max_credits,
-            api_key_env=self.config.api_key_env,
-            defaults=Defaults(ratio=self.config.ratio, variant=self.config.variant),
-            catalog=catalog,
-        )
         return config
 
     def on_files(self, files, config):
@@ -88,12 +54,10 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             text = file.content_string
             if INFO_WORD in text:  # cheap filter: most pages have no directive
                 pages.append(PageText(file.src_uri, text))
+        s = self.settings
         provider = None
-        if self.settings.mode == "live":
-            provider = connect(
-                self.config.provider, self.config.api_base, os.environ[self.config.api_key_env],
-                self.config.timeout, self.config.concurrency,
-            )
+        if s.mode == "live":
+            provider = connect(s.provider, s.api_base, os.environ[s.api_key_env], s.timeout, s.concurrency)
         self.pipeline = Pipeline(self.settings, warn=log.warning, provider=provider)
         self.pipeline.scan(pages)
         return files
