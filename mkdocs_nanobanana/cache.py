@@ -212,23 +212,73 @@ class Cache:
             for sidecar in sorted(self.images_dir.glob("*/*.json")):
                 yield sidecar.stem
 
-    def verify(self) -> list[str]:
-        """Every problem in the store, one line each; an empty list means clean."""
-        problems = []
+    def verify_entries(self) -> dict[str, list[str]]:
+        """Problems of each bad entry, by key; entries with none are left out."""
+        bad: dict[str, list[str]] = {}
         for key in self.keys():
             sidecar = self.sidecar_path(key)
             try:
                 entry = self._entry_from_sidecar(key, json.loads(sidecar.read_text("utf-8")))
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                problems.append(f"{sidecar}: unreadable sidecar ({exc})")
+                bad[key] = [f"{sidecar}: unreadable sidecar ({exc})"]
                 continue
+            problems = []
             if entry.request.key != key:
                 problems.append(f"{sidecar}: sidecar describes a different request")
             for img in entry.images:
                 problem = _check_file(img)
                 if problem:
                     problems.append(f"{img.path}: {problem}")
-        return problems
+            if problems:
+                bad[key] = problems
+        return bad
+
+    def verify(self) -> list[str]:
+        """Every problem in the store, one line each; an empty list means clean."""
+        return [p for problems in self.verify_entries().values() for p in problems]
+
+    def remove(self, key: str) -> list[tuple[Path, int]]:
+        """Delete an entry: the sidecar first, so it stops counting before its files go."""
+        folder = self.images_dir / key[:2]
+        files = [self.sidecar_path(key)] + sorted(folder.glob(f"{key}-*"))
+        removed = []
+        for path in files:
+            try:
+                size = path.stat().st_size
+                path.unlink()
+                removed.append((path, size))
+            except FileNotFoundError:
+                pass
+        return removed
+
+    def prune(self, keep_keys: set[str], keep_sources: set[str], dry_run: bool = False) -> list[tuple[Path, int]]:
+        """Entries not in ``keep_keys``, derivatives of sources not in ``keep_sources``,
+        and candidate files no sidecar claims. Only regular files inside the cache."""
+        doomed: list[tuple[Path, int]] = []
+        root = self.root.resolve()
+
+        def inside(path: Path) -> bool:
+            return not path.is_symlink() and path.is_file() and path.resolve().is_relative_to(root)
+
+        claimed = set(self.keys())
+        for key in claimed - keep_keys:
+            for path in [self.sidecar_path(key)] + sorted((self.images_dir / key[:2]).glob(f"{key}-*")):
+                if inside(path):
+                    doomed.append((path, path.stat().st_size))
+        if self.images_dir.is_dir():
+            for path in sorted(self.images_dir.glob("*/*")):
+                key = path.name.split("-", 1)[0].split(".", 1)[0]
+                if path.suffix != ".json" and key not in claimed and inside(path):
+                    doomed.append((path, path.stat().st_size))  # a half entry left by a killed build
+        if self.derived_dir.is_dir():
+            for path in sorted(self.derived_dir.glob("*/*")):
+                if path.name.split("-", 1)[0] not in keep_sources and inside(path):
+                    doomed.append((path, path.stat().st_size))
+        if not dry_run:
+            # sidecars first: an entry stops counting before any of its files goes
+            for path, _ in sorted(doomed, key=lambda d: d[0].suffix != ".json"):
+                path.unlink(missing_ok=True)
+        return doomed
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
@@ -246,6 +296,25 @@ class Cache:
             yield
         finally:
             os.close(fd)  # closing releases the flock
+
+    # -- manifest ----------------------------------------------------------------------
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    def read_manifest(self) -> dict[str, str]:
+        """Which key each directive (by page and name or position) had at the last build:
+        how ``plan`` tells a changed directive from a new one."""
+        try:
+            data = json.loads(self.manifest_path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def write_manifest(self, keys: dict[str, str]) -> None:
+        text = json.dumps(keys, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+        atomic_write(self.manifest_path, text.encode("utf-8"))
 
     # -- derivatives -------------------------------------------------------------------
 

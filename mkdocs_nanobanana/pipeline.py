@@ -89,6 +89,21 @@ class Slot:
         return self.directive.where if self.directive else f"{self.page}:{self.block.start}"
 
 
+@dataclass(frozen=True)
+class PlanRow:
+    """What one directive needs, for ``nanobanana plan``."""
+
+    where: str
+    name: str | None
+    model: str
+    ratio: str
+    num: int
+    state: str  # cached | missing | changed | error
+    credits: int  # to generate it now; 0 when cached
+    key: str | None
+    note: str = ""
+
+
 class Pipeline:
     def __init__(self, settings: Settings, warn: Callable[[str], None] = print, provider: Provider | None = None) -> None:
         self.settings = settings
@@ -119,6 +134,15 @@ class Pipeline:
 
     def scan(self, pages: list[PageText]) -> None:
         """Read every page's directives, check them site-wide, and start all image work."""
+        self.analyse(pages)
+        self.start()
+
+    def analyse(self, pages: list[PageText]) -> None:
+        """Read and check every directive and work out its Request; start nothing.
+
+        Errors are reported through ``warn``. After this, ``plan`` tells what each
+        directive needs.
+        """
         for p in pages:
             self._add_page(p)
         slot_of = {id(s.directive): s for s in self.all_slots() if s.directive and not s.errors}
@@ -131,6 +155,9 @@ class Pipeline:
         for slot in self.all_slots():
             for e in slot.errors:
                 self.warn(str(e))
+
+    def start(self) -> None:
+        """Start all image work: cache hits to resizing, missing images to the provider."""
         self._approve(self.all_slots())
         for slot in self.all_slots():
             self._advance(slot)
@@ -402,6 +429,8 @@ class Pipeline:
                 source, assets.plan_widths(source.width, s.widths), assets.plan_exts(s.formats, source.alpha),
                 s.quality, self.cache,
             )
+        if not s.publish:
+            return []
         return assets.publish(files, Path(s.site_dir, *s.output_dir.split("/")), s.output_dir, basename)
 
     # -- pages -------------------------------------------------------------------------
@@ -437,6 +466,60 @@ class Pipeline:
             rendered.variants, page_url=page_url, alt=d.alt_text, caption=d.caption, eager=eager,
             placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=rendered.note or None,
         )
+
+    # -- planning ----------------------------------------------------------------------
+
+    @staticmethod
+    def identity(slot: Slot, ordinal: int) -> str:
+        d = slot.directive
+        return f"{slot.page}#{d.name}" if d is not None and d.name else f"{slot.page}@{ordinal}"
+
+    def identities(self) -> dict[str, Slot]:
+        return {self.identity(s, i): s for slots in self.slots.values() for i, s in enumerate(slots, 1)}
+
+    def plan(self) -> list[PlanRow]:
+        """Every directive's state after ``analyse``: cached, missing, changed or error."""
+        last = self.cache.read_manifest()
+        rows = []
+        for ident, s in self.identities().items():
+            d = s.directive
+            if d is None or s.errors:
+                first = s.errors[0] if s.errors else None
+                rows.append(PlanRow(str(first).split(": ", 1)[0] if first else s.where, None, "", "", 0, "error", 0, None,
+                                    first.message if first else "invalid directive"))
+                continue
+            key = s.request.key if s.request and s.blocked_by is None else None
+            if s.entry is not None:
+                state, cost, note = "cached", 0, ""
+            else:
+                changed = key is not None and last.get(ident) not in (None, key)
+                state, cost = ("changed" if changed else "missing"), self._cost(s)
+                note = f"after {s.blocked_by}" if s.blocked_by else ""
+            rows.append(PlanRow(d.where, d.name, d.model, d.ratio, d.num, state, cost, key, note))
+        return rows
+
+    def sources_in_use(self) -> set[str]:
+        """Ids of every image a build would show or could switch to by ``pick``: what
+        ``prune`` keeps derivatives of."""
+        ids = set()
+        for s in self.all_slots():
+            if s.entry is not None:
+                ids.update(img.sha256 for img in s.entry.images)
+            else:
+                ids.add(self._source(s, "")[0].id)
+        return ids
+
+    def keys_in_use(self) -> set[str]:
+        return {s.request.key for s in self.all_slots() if s.request is not None and s.blocked_by is None}
+
+    def remember(self) -> None:
+        """Record each directive's key for the next ``plan`` (changed vs new)."""
+        keys = {ident: s.request.key for ident, s in self.identities().items()
+                if s.request is not None and s.blocked_by is None and not s.errors}
+        try:
+            self.cache.write_manifest(keys)
+        except OSError as exc:
+            self.warn(f"could not write {self.cache.manifest_path} ({exc}); only `nanobanana plan` is affected")
 
     # -- the end -----------------------------------------------------------------------
 
@@ -474,6 +557,7 @@ class Pipeline:
                 slot.done.result()
         finally:
             self.close()
+        self.remember()
         if isinstance(self.stop.reason, CreditsError):
             left = sum(1 for s in self.all_slots() if s.approved and s.entry is None and not s.errors)
             self.warn(f"out of credits: {left} image(s) were left as placeholders; top up and build again")

@@ -49,11 +49,8 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             return files
         self._nonce = secrets.token_hex(4).upper()
         self._tokens.clear()
-        pages = []
-        for file in files.documentation_pages():
-            text = file.content_string
-            if INFO_WORD in text:  # cheap filter: most pages have no directive
-                pages.append(PageText(file.src_uri, text))
+        # cheap filter: most pages have no directive
+        pages = [PageText(f.src_uri, text) for f in files.documentation_pages() if INFO_WORD in (text := f.content_string)]
         s = self.settings
         provider = None
         if s.mode == "live":
@@ -101,3 +98,31 @@ def _first_line(source: str, markdown: str) -> int:
     if markdown and source.endswith(markdown):
         return source[: len(source) - len(markdown)].count("\n") + 1
     return 1
+
+
+def load_project(config_file: str | None, environ=os.environ) -> tuple[Settings, list[PageText]]:
+    """The plugin's settings and every page with a directive, read the way a build reads
+    them (INHERIT, !ENV, exclude_docs): what the command line works on."""
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+    from mkdocs.structure.files import get_files
+
+    try:
+        config = load_config(config_file)
+    except MkDocsException as exc:  # the details were logged by MkDocs itself
+        raise SettingsError(f"{config_file or 'mkdocs.yml'}: {exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read {config_file or 'mkdocs.yml'}: {exc.strerror}") from None
+    plugin = config.plugins.get("nanobanana")
+    if not isinstance(plugin, NanobananaPlugin):
+        raise SettingsError(f"{config.config_file_path}: the nanobanana plugin is not enabled under plugins:")
+    settings = build_settings(
+        plugin.config, config_file=config.config_file_path, docs_dir=config.docs_dir,
+        site_dir=config.site_dir, environ=environ,
+    )
+    pages = [
+        PageText(f.src_uri, text)
+        for f in get_files(config).documentation_pages()
+        if INFO_WORD in (text := f.content_string)
+    ]
+    return settings, pages

@@ -41,6 +41,7 @@ class Settings:
     provider: str = "nanobanana"
     api_base: str | None = None  # None: the provider's default
     timeout: float = 60.0
+    publish: bool = True  # write derivatives into site_dir (False: only into the cache)
     defaults: Defaults = Defaults()
     catalog: Catalog = field(default_factory=Catalog)
 

@@ -1,0 +1,314 @@
+"""The `nanobanana` command: plan the spend, generate ahead, review, prune, verify.
+
+It reads the same mkdocs.yml as a build (through the plugin's load_project) and works
+with the same scanner, cache and pipeline, so a plan, a generate and a build agree.
+
+Exit codes: 0 success; 1 something to fix (a directive error, a failed generation, a bad
+cache entry, a refused confirmation); 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import logging
+import os
+import sys
+from concurrent.futures import as_completed
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import click
+from PIL import Image
+
+from . import __version__
+from .catalog import usd
+from .pipeline import Pipeline, PlanRow
+from .providers import ProviderUnavailable, connect
+from .providers import placeholder as placeholder_renderer
+from .settings import Settings, SettingsError
+
+CONFIG_HELP = "The site's mkdocs.yml (default: mkdocs.yml in this folder)."
+
+
+def _warn(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _load(config_file: str | None, mode: str) -> tuple[Settings, list]:
+    """Settings and pages of the site, with the mode forced for this command."""
+    from .plugin import load_project  # the MkDocs adapter reads mkdocs.yml
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s - %(message)s")
+    environ = {**os.environ, "NANOBANANA_MODE": mode}
+    try:
+        return load_project(config_file, environ)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _analysed(settings: Settings, pages: list, provider=None) -> Pipeline:
+    pipeline = Pipeline(settings, warn=_warn, provider=provider)
+    pipeline.analyse(pages)
+    return pipeline
+
+
+def _state_counts(rows: list[PlanRow]) -> dict[str, int]:
+    counts = {"cached": 0, "missing": 0, "changed": 0, "error": 0}
+    for r in rows:
+        counts[r.state] += 1
+    return counts
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nanobanana")
+def main() -> None:
+    """Plan, generate, review, prune and verify the images of a MkDocs site that uses the
+    nanobanana plugin, without building the site."""
+
+
+@main.command()
+@click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts and CI.")
+def plan(config_file: str | None, as_json: bool) -> None:
+    """Every directive with its state and what generating the missing ones costs.
+
+    Makes no API call. States: cached (in the cache), missing (never generated),
+    changed (generated before, but the directive changed since), error (fix it first).
+    Exits 1 if any directive has an error.
+
+    \b
+    Examples:
+      nanobanana plan
+      nanobanana plan -f docs-site/mkdocs.yml --json | jq .total_credits
+    """
+    settings, pages = _load(config_file, "offline")
+    pipeline = _analysed(settings, pages)
+    try:
+        rows = pipeline.plan()
+    finally:
+        pipeline.close()
+    counts = _state_counts(rows)
+    credits = sum(r.credits for r in rows)
+    if as_json:
+        click.echo(json.dumps({
+            "directives": [asdict(r) for r in rows],
+            "counts": counts,
+            "total_credits": credits,
+            "total_usd": usd(credits),
+        }, indent=2))
+    else:
+        width = max((len(r.where) for r in rows), default=10)
+        for r in rows:
+            if r.state == "error":
+                click.echo(f"{r.where:<{width}}  error    {r.note}")
+                continue
+            cost = f"{r.credits} credits" if r.credits else ""
+            note = f" ({r.note})" if r.note else ""
+            click.echo(f"{r.where:<{width}}  {r.state:<8} {r.name or '-':<14} {r.model:<26} {r.ratio:<5} x{r.num}  {cost}{note}")
+        click.echo(
+            f"{len(rows)} directive(s): {counts['cached']} cached, {counts['missing']} missing, "
+            f"{counts['changed']} changed, {counts['error']} with errors. "
+            f"Generating the missing and changed ones costs {credits} credits ~ ${usd(credits):.2f}."
+        )
+    if counts["error"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--max-credits", type=click.IntRange(min=0), help="Spend at most this (default: max_credits of mkdocs.yml).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (needed when not in a terminal).")
+def generate(config_file: str | None, max_credits: int | None, yes: bool) -> None:
+    """Generate the missing images now, without building the site.
+
+    Shows the cost and asks first (or pass --yes). Resized copies are prepared in the
+    cache too, so the next build only copies files. Exits 1 if any image failed.
+
+    \b
+    Examples:
+      nanobanana generate
+      NANOBANANA_API_KEY=... nanobanana generate --yes --max-credits 50
+    """
+    settings, pages = _load(config_file, "live")
+    settings = replace(settings, publish=False, max_credits=settings.max_credits if max_credits is None else max_credits)
+    try:
+        provider = connect(settings.provider, settings.api_base, os.environ[settings.api_key_env], settings.timeout, settings.concurrency)
+    except ProviderUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    pipeline = _analysed(settings, pages, provider)
+    try:
+        _generate(pipeline, settings, yes)
+    finally:
+        pipeline.close()
+
+
+def _generate(pipeline: Pipeline, settings: Settings, yes: bool) -> None:
+    rows = [r for r in pipeline.plan() if r.state in ("missing", "changed")]
+    credits = sum(r.credits for r in {(r.key or r.where): r for r in rows}.values())
+    if not rows:
+        click.echo("Nothing to generate: every image is in the cache.")
+        return
+    click.echo(f"{len(rows)} image(s) to generate: {credits} credits ~ ${usd(credits):.2f} (max_credits {settings.max_credits}).")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.ClickException("not a terminal, so nothing can be confirmed: pass --yes to spend these credits")
+        click.confirm("Generate them?", abort=True)
+    pipeline.start()
+    waiting = [s for s in pipeline.all_slots() if s.directive and not s.errors and s.entry is None]
+    futures = {s.entry_future: s for s in waiting}
+    failed = []
+    with click.progressbar(
+        length=len(futures), label="Generating", show_eta=True, show_pos=True,
+        item_show_func=lambda _: f"{pipeline.counts()['credits']} credits spent", file=sys.stderr,
+    ) as bar:
+        for fut in as_completed(futures):
+            if fut.exception() is not None or fut.result() is None:
+                failed.append(futures[fut])
+            bar.update(1)
+    click.echo(f"nanobanana: {pipeline.finish()}")
+    if failed:
+        click.echo(f"{len(failed)} image(s) not generated:", err=True)
+        for s in failed:
+            click.echo(f"  {s.where}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="review.html", show_default=True)
+@click.option("--open", "open_it", is_flag=True, help="Open the sheet in a browser.")
+def review(config_file: str | None, output: str, open_it: bool) -> None:
+    """Write a one-file HTML contact sheet of every directive's candidates.
+
+    Each candidate shows the `pick: N` line to paste into the directive. The file embeds
+    its thumbnails, so it works opened from disk and can be sent around.
+
+    \b
+    Examples:
+      nanobanana review && open review.html
+      nanobanana review -o /tmp/sheet.html --open
+    """
+    settings, pages = _load(config_file, "offline")
+    pipeline = _analysed(settings, pages)
+    try:
+        sheet = review_html(pipeline, settings)
+    finally:
+        pipeline.close()
+    Path(output).write_text(sheet, encoding="utf-8")
+    click.echo(f"Wrote {output}")
+    if open_it:
+        click.launch(str(Path(output).resolve()))
+
+
+def _thumbnail(img: Image.Image) -> str:
+    img = img.convert("RGB")
+    img.thumbnail((360, 360))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def review_html(pipeline: Pipeline, settings: Settings) -> str:
+    """The contact sheet: one section a directive, one thumbnail a candidate."""
+    e = html.escape
+    sections = []
+    for row, slot in zip(pipeline.plan(), pipeline.identities().values()):
+        d = slot.directive
+        if d is None or slot.errors:
+            sections.append(f'<section class="error"><h2>{e(row.where)}</h2><p>{e(row.note)}</p></section>')
+            continue
+        model = settings.catalog.get(d.model)
+        cards = []
+        for i in range(1, d.num + 1):
+            if slot.entry is not None:
+                with Image.open(slot.entry.images[i - 1].path) as img:
+                    src, marker = _thumbnail(img), ""
+            else:
+                size = model.sizes[d.ratio]
+                img = placeholder_renderer.render(d.prompt, row.key or "", size, i, d.num)
+                src, marker = _thumbnail(img), '<span class="badge">placeholder</span>'
+            shown = " shown" if i == d.pick else ""
+            cards.append(
+                f'<figure class="candidate{shown}">{marker}<img src="{src}" alt="{e(d.alt_text)}, candidate {i}">'
+                f"<figcaption><code>pick: {i}</code>{' (shown)' if shown else ''}</figcaption></figure>"
+            )
+        cost = f"{model.credits * d.num} credits (${usd(model.credits * d.num):.2f})"
+        sections.append(
+            f'<section><h2>{e(d.where)}{" &middot; " + e(d.name) if d.name else ""}</h2>'
+            f'<p class="prompt">{e(d.prompt)}</p>'
+            f'<p class="meta">{e(d.model)} &middot; {e(d.ratio)} &middot; num {d.num} &middot; {cost} &middot; {e(row.state)}</p>'
+            f'<div class="grid">{"".join(cards)}</div></section>'
+        )
+    style = (
+        "body{font:15px/1.5 system-ui,sans-serif;margin:2rem;color:#222}section{margin:0 0 2.5rem}"
+        "h2{font-size:1rem;margin:0}.prompt{margin:.3rem 0;font-style:italic}.meta{color:#666;margin:0 0 .6rem}"
+        ".grid{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;position:relative;border:3px solid transparent}"
+        "figure.shown{border-color:#e0a800}img{display:block;max-width:360px}figcaption{font-size:.9rem}"
+        ".badge{position:absolute;top:4px;left:4px;background:#333;color:#fff;font-size:.75rem;padding:1px 6px}"
+        ".error{color:#a00}"
+    )
+    return (
+        f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>nanobanana review</title>"
+        f"<style>{style}</style></head><body><h1>nanobanana review</h1>{''.join(sections)}</body></html>\n"
+    )
+
+
+@main.command()
+@click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
+def prune(config_file: str | None, dry_run: bool) -> None:
+    """Remove cache entries and resized copies that no directive uses.
+
+    Keeps every candidate of every directive in use (so changing `pick` stays free).
+    Never touches anything outside the cache folder.
+
+    \b
+    Examples:
+      nanobanana prune --dry-run
+      nanobanana prune
+    """
+    settings, pages = _load(config_file, "offline")
+    pipeline = _analysed(settings, pages)
+    try:
+        if any(s.errors for s in pipeline.all_slots()):
+            raise click.ClickException("fix the directive errors above first: an invalid directive's image would look unused")
+        removed = pipeline.cache.prune(pipeline.keys_in_use(), pipeline.sources_in_use(), dry_run=dry_run)
+    finally:
+        pipeline.close()
+    verb = "would remove" if dry_run else "removed"
+    for path, size in removed:
+        click.echo(f"{verb} {path} ({size:,} bytes)")
+    click.echo(f"{verb} {len(removed)} file(s), {sum(s for _, s in removed):,} bytes")
+
+
+@main.command()
+@click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--fix", is_flag=True, help="Remove bad entries, so the next build generates them again.")
+def verify(config_file: str | None, fix: bool) -> None:
+    """Check every cache entry against its sidecar: sizes, hashes, that each file decodes.
+
+    Exits 1 if any entry is bad (after --fix, only if one could not be removed).
+
+    \b
+    Examples:
+      nanobanana verify
+      nanobanana verify --fix
+    """
+    settings, _ = _load(config_file, "offline")
+    from .cache import Cache
+
+    cache = Cache(settings.cache_dir)
+    bad = cache.verify_entries()
+    total = sum(1 for _ in cache.keys())
+    for key, problems in bad.items():
+        for p in problems:
+            click.echo(f"bad: {p}")
+        if fix:
+            cache.remove(key)
+            click.echo(f"removed entry {key}")
+    click.echo(f"{total} entr{'y' if total == 1 else 'ies'} checked, {len(bad)} bad" + (", removed" if fix and bad else ""))
+    if bad and not fix:
+        sys.exit(1)
