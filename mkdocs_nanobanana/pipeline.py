@@ -25,7 +25,7 @@ from typing import Callable
 
 from PIL import Image
 
-from . import assets, images
+from . import assets, images, social
 from .cache import Cache, CacheEntry, Request, sha256
 from .catalog import usd
 from .directives import (
@@ -122,6 +122,9 @@ class Pipeline:
         self._credits_spent = 0
         self._lock = threading.RLock()
         self._ref_hashes: dict[str, str] = {}
+        self.card_slots: dict[str, Slot] = {}  # cards from front matter or the template
+        self.cards: dict[str, tuple[Slot, str]] = {}  # page -> (background slot, title)
+        self._card_jobs: dict[str, Future] = {}  # page -> site-relative URL of its card
         self.cache.clean_temp()
 
     # -- scanning ----------------------------------------------------------------------
@@ -130,7 +133,8 @@ class Pipeline:
         return f"{self.settings.docs_label}/{page}" if self.settings.docs_label else page
 
     def all_slots(self) -> list[Slot]:
-        return [s for slots in self.slots.values() for s in slots]
+        """Every slot, page images first (they win the budget), then card-only images."""
+        return [s for slots in self.slots.values() for s in slots] + list(self.card_slots.values())
 
     def scan(self, pages: list[PageText]) -> None:
         """Read every page's directives, check them site-wide, and start all image work."""
@@ -145,6 +149,9 @@ class Pipeline:
         """
         for p in pages:
             self._add_page(p)
+        if self.settings.social.enabled:
+            for p in pages:
+                self._plan_card(p)
         slot_of = {id(s.directive): s for s in self.all_slots() if s.directive and not s.errors}
         valid = [s.directive for s in slot_of.values()]
         for d, err in check_names(valid):
@@ -161,6 +168,46 @@ class Pipeline:
         self._approve(self.all_slots())
         for slot in self.all_slots():
             self._advance(slot)
+        for page, (slot, title) in self.cards.items():
+            self._start_card(page, slot, title)
+
+    def _start_card(self, page: str, slot: Slot, title: str) -> None:
+        """Draw the page's card once its background is known (its slot's ``done``)."""
+        job: Future = Future()
+        self._card_jobs[page] = job
+
+        def draw(_f: Future) -> None:
+            try:
+                inner = self._image_pool.submit(self._render_card, page, slot, title)
+            except RuntimeError as exc:  # the pool is shut down: the build was aborted
+                job.set_exception(exc)
+                return
+            inner.add_done_callback(lambda f: job.set_exception(f.exception()) if f.exception() else job.set_result(f.result()))
+
+        slot.done.add_done_callback(draw)
+
+    def _render_card(self, page: str, slot: Slot, title: str) -> str:
+        cfg, s = self.settings.social, self.settings
+        source, _, _ = self._source(slot, "")
+        key = social.card_key(source.id, title, cfg.site_name, social.font_id(cfg.font), cfg.title_overlay)
+
+        def draw() -> bytes:
+            with source.open() as background:
+                return social.render_card(background, title, cfg.site_name, overlay=cfg.title_overlay, font=cfg.font)
+
+        path = social.card_file(self.cache, key, draw)
+        url = social.card_url(page, s.output_dir)
+        if s.publish:
+            dest = Path(s.site_dir, *url.split("/"))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            assets._link_or_copy(path, dest)
+        return url
+
+    def card_for(self, page: str) -> tuple[str, str] | None:
+        """(site-relative URL, title) of the page's card, or None; the file is ready once
+        ``finish`` returns."""
+        plan = self.cards.get(page)
+        return (social.card_url(page, self.settings.output_dir), plan[1]) if plan else None
 
     def _add_page(self, p: PageText) -> list[Slot]:
         blocks, directives, errors = parse_page(
@@ -175,6 +222,42 @@ class Pipeline:
                 self.warn(str(e))
         self.slots[p.page] = slots
         return slots
+
+    def _plan_card(self, p: PageText) -> None:
+        """Decide where the page's card comes from; a prompt becomes a card-only slot."""
+        cfg = self.settings.social
+        info = social.read_page(p.text, p.page)
+        slots = self.slots.get(p.page, [])
+        ordinals = [i for i, s in enumerate(slots) if s.directive is not None and s.directive.social]
+        path = self.label(p.page)
+        try:
+            source = social.card_source(info, ordinals, generate=cfg.generate, template=cfg.prompt_template,
+                                        site_description=cfg.site_description)
+        except social.SocialError as exc:
+            self.warn(str(DirectiveError(path, info.meta_line, str(exc))))
+            return
+        if source is None:
+            return
+        if source.ordinal is not None:
+            self.cards[p.page] = (slots[source.ordinal], source.title)
+            return
+        variant = source.variant or cfg.variant
+        ratio = source.ratio or cfg.ratio
+        catalog = self.settings.catalog
+        block = Block(info.meta_line, info.meta_line, "", source.prompt or "")
+        errors = []
+        if variant not in catalog.variants:
+            errors.append(DirectiveError(path, info.meta_line, f"social card variant '{variant}': use {' or '.join(catalog.variants)}"))
+            model = catalog.model_for(cfg.variant)
+        else:
+            model = catalog.model_for(variant)
+        if ratio not in model.sizes:
+            errors.append(DirectiveError(path, info.meta_line, f"social card ratio '{ratio}' is not offered by {model.id}: use one of {', '.join(model.ratios)}"))
+        d = Directive(path=path, page=p.page, line=info.meta_line, prompt=source.prompt or "", model=model.id,
+                      ratio=ratio if not errors else cfg.ratio, alt=source.title)
+        slot = Slot(p.page, block, d, errors)
+        self.card_slots[p.page] = slot
+        self.cards[p.page] = (slot, source.title)
 
     def _resolve(self, slot: Slot) -> None:
         """The Request of a valid directive: ref files hashed, #names followed."""
@@ -475,7 +558,9 @@ class Pipeline:
         return f"{slot.page}#{d.name}" if d is not None and d.name else f"{slot.page}@{ordinal}"
 
     def identities(self) -> dict[str, Slot]:
-        return {self.identity(s, i): s for slots in self.slots.values() for i, s in enumerate(slots, 1)}
+        ids = {self.identity(s, i): s for slots in self.slots.values() for i, s in enumerate(slots, 1)}
+        ids.update({f"{page}#social-card": s for page, s in self.card_slots.items()})
+        return ids
 
     def plan(self) -> list[PlanRow]:
         """Every directive's state after ``analyse``: cached, missing, changed or error."""
@@ -495,6 +580,8 @@ class Pipeline:
                 changed = key is not None and last.get(ident) not in (None, key)
                 state, cost = ("changed" if changed else "missing"), self._cost(s)
                 note = f"after {s.blocked_by}" if s.blocked_by else ""
+            if s in self.card_slots.values():
+                note = "social card" + (f", {note}" if note else "")
             rows.append(PlanRow(d.where, d.name, d.model, d.ratio, d.num, state, cost, key, note))
         return rows
 
@@ -555,6 +642,8 @@ class Pipeline:
         try:
             for slot in self.all_slots():
                 slot.done.result()
+            for job in self._card_jobs.values():
+                job.result()
         finally:
             self.close()
         self.remember()

@@ -14,7 +14,7 @@ import secrets
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 
-from . import assets
+from . import assets, social
 from .config import NanobananaConfig
 from .directives import INFO_WORD, replace_blocks
 from .pipeline import PageText, Pipeline, Slot
@@ -31,6 +31,9 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self._tokens: dict[str, list[tuple[str, Slot]]] = {}
         self._nonce = ""
         self._count = 0
+        self._site_url = ""
+        self._tags = False
+        self._warned_no_site_url = False
 
     def on_config(self, config):
         if not self.config.enabled:
@@ -39,9 +42,16 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             self.settings = build_settings(
                 self.config, config_file=config.config_file_path or "mkdocs.yml",
                 docs_dir=config.docs_dir, site_dir=config.site_dir, environ=os.environ,
+                site_name=config.site_name, site_description=config.site_description,
             )
         except SettingsError as exc:
             raise PluginError(f"nanobanana: {exc}") from None
+        self._site_url = config.site_url or ""
+        self._tags = self.settings.social.enabled
+        if self._tags and any(name in ("social", "material/social") for name in config.plugins):
+            log.warning("Material's social plugin is enabled too: its meta tags are left to it")
+            self._tags = False
+        self._warned_no_site_url = False
         return config
 
     def on_files(self, files, config):
@@ -49,8 +59,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             return files
         self._nonce = secrets.token_hex(4).upper()
         self._tokens.clear()
-        # cheap filter: most pages have no directive
-        pages = [PageText(f.src_uri, text) for f in files.documentation_pages() if INFO_WORD in (text := f.content_string)]
+        pages = _pages_to_scan(files, self.settings)
         s = self.settings
         provider = None
         if s.mode == "live":
@@ -60,7 +69,13 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         return files
 
     def on_page_markdown(self, markdown, page, config, files):
-        if self.pipeline is None or INFO_WORD not in markdown:
+        if self.pipeline is None:
+            return markdown
+        card = self.pipeline.card_for(page.file.src_uri)
+        if card is not None and not page.meta.get("image"):
+            # RSS and blog plugins read meta.image: give them the card
+            page.meta["image"] = self._absolute(card[0]) or card[0]
+        if INFO_WORD not in markdown:
             return markdown
         first_line = _first_line(page.file.content_string, markdown)
         pairs = self.pipeline.slots_for(page.file.src_uri, markdown, first_line)
@@ -81,6 +96,25 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             figure = self.pipeline.figure(slot, page.url, eager=(i == 0))
             html = assets.embed(html, token, figure)
         return html
+
+    def on_post_page(self, output, page, config):
+        if self.pipeline is None or not self._tags:
+            return output
+        card = self.pipeline.card_for(page.file.src_uri)
+        if card is None:
+            return output
+        url = self._absolute(card[0])
+        if not url:
+            if not self._warned_no_site_url:
+                log.warning("site_url is not set, so social card URLs are relative; most sites that read "
+                            "og:image need an absolute URL: set site_url in mkdocs.yml")
+                self._warned_no_site_url = True
+            url = assets.relative_url(card[0], page.url)
+        head = output[: output.lower().find("</head>")]
+        return social.inject_head(output, social.meta_tags(url, card[1], head))
+
+    def _absolute(self, site_path: str) -> str:
+        return self._site_url.rstrip("/") + "/" + site_path if self._site_url else ""
 
     def on_post_build(self, config):
         if self.pipeline is not None:
@@ -118,11 +152,19 @@ def load_project(config_file: str | None, environ=os.environ) -> tuple[Settings,
         raise SettingsError(f"{config.config_file_path}: the nanobanana plugin is not enabled under plugins:")
     settings = build_settings(
         plugin.config, config_file=config.config_file_path, docs_dir=config.docs_dir,
-        site_dir=config.site_dir, environ=environ,
+        site_dir=config.site_dir, environ=environ, site_name=config.site_name,
+        site_description=config.site_description,
     )
-    pages = [
-        PageText(f.src_uri, text)
-        for f in get_files(config).documentation_pages()
-        if INFO_WORD in (text := f.content_string)
-    ]
-    return settings, pages
+    return settings, _pages_to_scan(get_files(config), settings)
+
+
+def _pages_to_scan(files, settings: Settings) -> list[PageText]:
+    """Pages with a directive or a nanobanana front matter; every page when each one
+    gets a card. The word test is a cheap filter: most pages have no directive."""
+    every_page = settings.social.enabled and settings.social.generate
+    pages = []
+    for f in files.documentation_pages():
+        text = f.content_string
+        if every_page or INFO_WORD in text:
+            pages.append(PageText(f.src_uri, text))
+    return pages

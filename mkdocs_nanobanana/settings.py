@@ -21,6 +21,19 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class SocialSettings:
+    enabled: bool = True
+    generate: bool = False
+    prompt_template: str = "Minimal editorial illustration for an article titled '{title}'. {description}"
+    variant: str = "standard"
+    ratio: str = "16:9"  # closest catalog ratio to a 1200x630 card
+    title_overlay: bool = True
+    font: str | None = None
+    site_name: str = ""
+    site_description: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Plain values the pipeline needs; the host adapter fills them from its config."""
 
@@ -42,6 +55,7 @@ class Settings:
     api_base: str | None = None  # None: the provider's default
     timeout: float = 60.0
     publish: bool = True  # write derivatives into site_dir (False: only into the cache)
+    social: SocialSettings = field(default_factory=lambda: SocialSettings())
     defaults: Defaults = Defaults()
     catalog: Catalog = field(default_factory=Catalog)
 
@@ -73,7 +87,8 @@ def resolve_mode(configured: str, environ, api_key_env: str) -> str:
 
 
 def build_settings(
-    options: Mapping[str, Any], *, config_file: str, docs_dir: str, site_dir: str, environ: Mapping[str, str]
+    options: Mapping[str, Any], *, config_file: str, docs_dir: str, site_dir: str, environ: Mapping[str, str],
+    site_name: str = "", site_description: str = "",
 ) -> Settings:
     """Settings from the plugin's options; SettingsError says what to fix."""
     base_dir = os.path.dirname(os.path.abspath(config_file))
@@ -99,6 +114,9 @@ def build_settings(
             "cache_dir is inside docs_dir; that would make `mkdocs serve` rebuild in a loop. "
             "Use a folder beside docs_dir, e.g. .cache/nanobanana"
         )
+    social = options["social"]
+    if social["variant"] not in catalog.variants:
+        raise SettingsError(f"social.variant '{social['variant']}' is not one of {', '.join(catalog.variants)}")
     label = os.path.relpath(docs_dir, base_dir).replace(os.sep, "/")
     return Settings(
         docs_dir=docs_dir,
@@ -117,6 +135,11 @@ def build_settings(
         provider=options["provider"],
         api_base=options["api_base"],
         timeout=options["timeout"],
+        social=SocialSettings(
+            enabled=social["enabled"], generate=social["generate"], prompt_template=social["prompt_template"],
+            variant=social["variant"], title_overlay=social["title_overlay"], font=social["font"],
+            site_name=site_name or "", site_description=site_description or "",
+        ),
         defaults=Defaults(ratio=options["ratio"], variant=options["variant"]),
         catalog=catalog,
     )

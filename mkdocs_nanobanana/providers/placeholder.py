@@ -14,7 +14,7 @@ import io
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 #: Bump when the drawing changes, so cached placeholder derivatives are redrawn.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 
 def placeholder_id(key: str, index: int, text: str) -> str:
@@ -88,10 +88,10 @@ def render(text: str, key: str, size: tuple[int, int], index: int = 1, of: int =
     badge = "placeholder" if of == 1 else f"placeholder {index}/{of}"
     pad = small.size // 2
     bw = draw.textlength(badge, font=small) + 2 * pad
-    draw.rounded_rectangle(
-        (pad * 2, pad * 2, pad * 2 + bw, pad * 4 + small.size), radius=pad, fill=(30, 30, 36, 190)
-    )
-    draw.text((pad * 3, pad * 3), badge, font=small, fill=(255, 255, 255))
+    # inset enough to survive a social card's cover-crop of a 16:9 image
+    x, y = scale // 16, scale // 16
+    draw.rounded_rectangle((x, y, x + bw, y + 2 * pad + small.size), radius=pad, fill=(30, 30, 36, 190))
+    draw.text((x + pad, y + pad), badge, font=small, fill=(255, 255, 255))
     return img
 
 

@@ -1,0 +1,268 @@
+"""Social cards: which image a page's card comes from, the 1200x630 card, and its meta tags.
+
+Pure functions but for ``render_card`` (Pillow) and ``card_file`` (the cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from PIL import Image, ImageDraw, ImageFont
+
+from .cache import Cache, create_once, canonical_json
+
+CARD_SIZE = (1200, 630)
+#: Bump when the drawing changes: every cached card is redrawn once.
+LAYOUT_VERSION = 1
+MAX_TITLE_LINES = 3
+
+_FRONT_MATTER_RE = re.compile(r"^-{3}[ \t]*\n(.*?\n)(?:\.{3}|-{3})[ \t]*\n", re.DOTALL)
+_H1_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What a card needs to know of a page, read from its source text."""
+
+    meta: Mapping[str, Any]
+    title: str
+    description: str
+    meta_line: int  # line of the `nanobanana:` key in the front matter (for messages)
+
+
+def read_page(text: str, src_uri: str) -> PageInfo:
+    """Front matter, title and description, the way MkDocs reads them: front matter
+    `title`, else the first `# heading`, else the file name."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    meta: Mapping[str, Any] = {}
+    body = text
+    m = _FRONT_MATTER_RE.match(text)
+    if m:
+        try:
+            loaded = yaml.safe_load(m.group(1))
+        except yaml.YAMLError:
+            loaded = None
+        if isinstance(loaded, dict):
+            meta, body = loaded, text[m.end():]
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        h1 = _H1_RE.search(body)
+        stem = Path(src_uri).stem
+        title = h1.group(1) if h1 else (Path(src_uri).parent.name if stem == "index" else stem).replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
+    description = meta.get("description")
+    meta_line = 1
+    if m:
+        for i, line in enumerate(m.group(1).split("\n"), start=2):
+            if line.startswith("nanobanana:"):
+                meta_line = i
+                break
+    return PageInfo(meta, title.strip(), description.strip() if isinstance(description, str) else "", meta_line)
+
+
+@dataclass(frozen=True)
+class CardSource:
+    """Where a page's card comes from: a directive on the page (``ordinal``) or a prompt."""
+
+    title: str
+    ordinal: int | None = None  # index of the page's `social: true` directive
+    prompt: str | None = None
+    ratio: str | None = None
+    variant: str | None = None
+
+
+class SocialError(ValueError):
+    pass
+
+
+def card_source(
+    info: PageInfo, social_ordinals: list[int], *, generate: bool, template: str, site_description: str
+) -> CardSource | None:
+    """The page's card source, by precedence: front matter `nanobanana.social: false` (no
+    card) > front matter `social: {prompt, ...}` > a `social: true` directive > the
+    template when `social.generate` is on. SocialError for a malformed front matter."""
+    block = info.meta.get("nanobanana")
+    social: Any = None
+    if block is not None:
+        if not isinstance(block, dict) or set(block) - {"social"}:
+            raise SocialError("front matter 'nanobanana' takes one key, social: false or social: {prompt: ..., ratio: ..., variant: ..., title: ...}")
+        social = block.get("social")
+    if social is False:
+        return None
+    if isinstance(social, dict):
+        unknown = set(social) - {"prompt", "ratio", "variant", "title"}
+        if unknown:
+            raise SocialError(f"front matter nanobanana.social: unknown key '{sorted(unknown)[0]}': use prompt, ratio, variant, title")
+        title = str(social.get("title") or info.title)
+        prompt = social.get("prompt")
+        if prompt is None:
+            return CardSource(title, ordinal=social_ordinals[0]) if social_ordinals else (
+                CardSource(title, prompt=_fill(template, title, info.description or site_description)))
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise SocialError("front matter nanobanana.social.prompt must be a non-empty text")
+        return CardSource(title, prompt=prompt.strip(), ratio=_text(social.get("ratio")), variant=_text(social.get("variant")))
+    if social not in (None, True):
+        raise SocialError("front matter nanobanana.social must be false, true or a mapping with a prompt")
+    if social_ordinals:
+        return CardSource(info.title, ordinal=social_ordinals[0])
+    if generate or social is True:
+        return CardSource(info.title, prompt=_fill(template, info.title, info.description or site_description))
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _fill(template: str, title: str, description: str) -> str:
+    try:
+        return template.format(title=title, description=description).strip()
+    except (KeyError, IndexError, ValueError) as exc:
+        raise SocialError(f"social.prompt_template: only {{title}} and {{description}} can be filled in ({exc})") from None
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _font(path: str | None, size: int) -> ImageFont.ImageFont:
+    if path:
+        return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size=size)
+
+
+def font_id(path: str | None) -> str:
+    """Identity of a font for the card cache key: its bytes, not only its name."""
+    if not path:
+        return "builtin"
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
+    """Scale to cover ``size`` and crop the middle: no stretching, no bars."""
+    w, h = size
+    scale = max(w / img.width, h / img.height)
+    resized = img.convert("RGB").resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.Resampling.LANCZOS)
+    left, top = (resized.width - w) // 2, (resized.height - h) // 2
+    return resized.crop((left, top, left + w, top + h))
+
+
+def wrap_title(draw: ImageDraw.ImageDraw, title: str, font, width: float, max_lines: int = MAX_TITLE_LINES) -> list[str]:
+    """At most ``max_lines`` lines no wider than ``width``; an ellipsis if cut. Text with
+    no spaces (CJK, a long URL) breaks between characters."""
+    words = title.split()
+    units: list[str] = []
+    for word in words:
+        if draw.textlength(word, font=font) <= width:
+            units.append(word)
+        else:  # break an over-long word into pieces that fit
+            piece = ""
+            for ch in word:
+                if piece and draw.textlength(piece + ch, font=font) > width:
+                    units.append(piece)
+                    piece = ""
+                piece += ch
+            units.append(piece)
+    lines: list[str] = []
+    current = ""
+    for unit in units:
+        trial = f"{current} {unit}" if current else unit
+        if draw.textlength(trial, font=font) <= width:
+            current = trial
+        else:
+            lines.append(current)
+            current = unit
+    if current:
+        lines.append(current)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        while last and draw.textlength(last + "…", font=font) > width:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + "…"
+    return lines
+
+
+def render_card(background: Image.Image, title: str, site_name: str, *, overlay: bool = True, font: str | None = None) -> bytes:
+    """The 1200x630 JPEG card: the background cover-cropped; with ``overlay``, the title
+    and site name over a dark gradient on the lower part, so text stays legible on any
+    image. The upper part is left as the image is."""
+    card = cover(background)
+    if overlay:
+        w, h = CARD_SIZE
+        scrim_top = int(h * 0.38)
+        gradient = Image.linear_gradient("L").resize((w, h - scrim_top)).point(lambda v: int(v * 0.82))
+        black = Image.new("RGB", (w, h - scrim_top), (12, 12, 16))
+        lower = card.crop((0, scrim_top, w, h))
+        card.paste(Image.composite(black, lower, gradient), (0, scrim_top))
+        draw = ImageDraw.Draw(card)
+        margin = 64
+        title_font, site_font = _font(font, 60), _font(font, 30)
+        lines = wrap_title(draw, title, title_font, w - 2 * margin)
+        line_h = int(title_font.size * 1.2)
+        y = h - margin - line_h * len(lines)
+        if site_name:
+            draw.text((margin, y - site_font.size - 18), site_name, font=site_font, fill=(225, 225, 230))
+        for line in lines:
+            draw.text((margin, y), line, font=title_font, fill=(255, 255, 255), stroke_width=1, stroke_fill=(255, 255, 255))
+            y += line_h
+    buf = io.BytesIO()
+    card.save(buf, "JPEG", quality=86, optimize=True, progressive=True)
+    return buf.getvalue()
+
+
+def card_key(source_id: str, title: str, site_name: str, font: str, overlay: bool) -> str:
+    return hashlib.sha256(canonical_json({
+        "source": source_id, "title": title, "site": site_name, "font": font, "overlay": overlay,
+        "layout": LAYOUT_VERSION,
+    })).hexdigest()
+
+
+def card_file(cache: Cache, key: str, draw) -> Path:
+    """The cached card for ``key``, drawn by ``draw()`` only when it is not there yet."""
+    path = cache.root / "social" / key[:2] / f"{key}.jpg"
+    if not path.exists():
+        create_once(path, draw())
+    return path
+
+
+def card_url(src_uri: str, output_dir: str) -> str:
+    """Where the card lands in the site: <output_dir>/social/<page path>.jpg."""
+    stem = src_uri[: -len(Path(src_uri).suffix)] if Path(src_uri).suffix else src_uri
+    return f"{output_dir}/social/{stem}.jpg"
+
+
+# --------------------------------------------------------------------------- meta tags
+
+
+def meta_tags(image_url: str, alt: str, existing_head: str) -> str:
+    """Open Graph and Twitter tags for a card, leaving out any the page already has."""
+    e = html.escape
+    tags = [
+        ("property", "og:image", image_url),
+        ("property", "og:image:type", "image/jpeg"),
+        ("property", "og:image:width", str(CARD_SIZE[0])),
+        ("property", "og:image:height", str(CARD_SIZE[1])),
+        ("property", "og:image:alt", alt),
+        ("name", "twitter:card", "summary_large_image"),
+        ("name", "twitter:image", image_url),
+    ]
+    out = []
+    for attr, name, value in tags:
+        if re.search(rf"""<meta[^>]+(?:property|name)=["']{re.escape(name)}["']""", existing_head):
+            continue
+        out.append(f'<meta {attr}="{name}" content="{e(value)}">')
+    return "\n".join(out)
+
+
+def inject_head(page_html: str, tags: str) -> str:
+    """``tags`` just before </head>, in any theme; the page as is if it has no head."""
+    if not tags:
+        return page_html
+    i = page_html.lower().find("</head>")
+    return page_html if i < 0 else page_html[:i] + tags + "\n" + page_html[i:]

@@ -1,0 +1,253 @@
+"""Social cards: real builds parsed as HTML, and the card drawing itself."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import seed_cache
+from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat
+
+from mkdocs_nanobanana import social
+
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+class Head(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.meta: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "meta":
+            self.meta.append(dict(attrs))
+
+
+def tags(html: str) -> dict[str, list[str]]:
+    p = Head()
+    p.feed(html[: html.lower().index("</head>")])
+    out: dict[str, list[str]] = {}
+    for m in p.meta:
+        name = m.get("property") or m.get("name")
+        if name and (name.startswith("og:image") or name.startswith("twitter:")):
+            out.setdefault(name, []).append(m.get("content", ""))
+    return out
+
+
+def card_site(site, **plugin):
+    site.configure({"social": {"generate": True}, **plugin}, site_url="https://example.org/blog/sub/")
+    site.page("index.md", "# Home\n\nWelcome.\n")
+    site.page("posts/first.md", "---\ntitle: First post\ndescription: About firsts.\n---\n# Ignored H1\n\nText.\n")
+    site.page("posts/cover.md", "# Cover\n\n```nanobanana\nprompt: A cover image\nsocial: true\nratio: \"16:9\"\n```\n")
+    site.page("posts/private.md", "---\nnanobanana:\n  social: false\n---\n# Private\n")
+    return site
+
+
+@pytest.mark.parametrize("theme", ["mkdocs", "readthedocs"])
+def test_cards_and_tags_in_every_page(site, theme):
+    card_site(site)
+    site.configure({"social": {"generate": True}}, site_url="https://example.org/blog/sub/", theme=theme)
+    site.build()
+    for page, card in [("index.html", "index.jpg"), ("posts/first/index.html", "posts/first.jpg"), ("posts/cover/index.html", "posts/cover.jpg")]:
+        t = tags(site.html(page))
+        url = f"https://example.org/blog/sub/assets/nanobanana/social/{card}"
+        assert t["og:image"] == [url] and t["twitter:image"] == [url], page
+        assert t["og:image:type"] == ["image/jpeg"] and t["og:image:width"] == ["1200"] and t["og:image:height"] == ["630"]
+        assert t["twitter:card"] == ["summary_large_image"]
+        with Image.open(site.site / "assets/nanobanana/social" / card) as img:
+            assert img.size == (1200, 630) and img.format == "JPEG"
+    assert tags(site.html("posts/first/index.html"))["og:image:alt"] == ["First post"]
+    # opt-out: no tags, no card
+    assert tags(site.html("posts/private/index.html")) == {}
+    assert not (site.site / "assets/nanobanana/social/posts/private.jpg").exists()
+
+
+def test_card_comes_from_the_social_directive(site):
+    site.configure({}, site_url="https://example.org/")
+    site.page("a.md", "# A\n\n```nanobanana\nprompt: Not this one\n```\n\n```nanobanana\nprompt: The cover\nsocial: true\nratio: \"16:9\"\n```\n")
+    site.page("b.md", "# B, no card\n")
+    entry = seed_cache(site.cache, "The cover", ratio="16:9")
+    site.build()
+    assert tags(site.html("a/index.html"))["og:image"] == ["https://example.org/assets/nanobanana/social/a.jpg"]
+    assert tags(site.html("b/index.html")) == {}  # generate is off: no source, no card
+    with Image.open(site.site / "assets/nanobanana/social/a.jpg") as card, Image.open(entry.images[0].path) as src:
+        top = card.crop((0, 0, 1200, 200))
+        expected = social.cover(src).crop((0, 0, 1200, 200))
+        assert ImageStat.Stat(ImageChops.difference(top, expected)).mean[0] < 8  # the cached image, cover-cropped
+
+
+def test_no_site_url_warns_once_and_uses_relative_urls(site, caplog):
+    caplog.set_level(logging.INFO)
+    card_site(site)
+    site.configure({"social": {"generate": True}})
+    site.build()
+    assert sum("site_url is not set" in r.getMessage() for r in caplog.records) == 1
+    url = tags(site.html("posts/first/index.html"))["og:image"][0]
+    assert url == "../../assets/nanobanana/social/posts/first.jpg"
+    assert (site.site / "posts/first" / url).resolve().is_file()
+
+
+def test_existing_tags_are_not_duplicated():
+    head = '<head><meta property="og:image" content="https://x/own.png"><meta name="twitter:card" content="summary">'
+    out = social.meta_tags("https://x/card.jpg", "T", head)
+    assert "og:image\"" not in out.replace("og:image:", "") and "twitter:card" not in out
+    assert 'name="twitter:image" content="https://x/card.jpg"' in out
+
+
+def test_escaping_in_tags(site):
+    site.configure({"social": {"generate": True}}, site_url="https://example.org/")
+    site.page("a.md", '---\ntitle: \'<script>alert(1)</script> & "q"\'\n---\nText\n')
+    site.build()
+    html = site.html("a/index.html")
+    # (the mkdocs theme itself prints the title unescaped in <title>; our tags escape it)
+    ours = [line for line in html.splitlines() if 'property="og:' in line or 'name="twitter:' in line]
+    assert len(ours) == 7 and not any("<script>" in line for line in ours)
+    assert tags(html)["og:image:alt"] == ['<script>alert(1)</script> & "q"']
+
+
+def test_front_matter_prompt_is_generated_and_planned(site, monkeypatch):
+    import json
+
+    from conftest import bin_path, run
+    from fakeapi import FakeAPI
+    from test_live import KEY
+
+    with FakeAPI() as api:
+        site.configure({"api_base": api.base}, site_url="https://example.org/")
+        site.page("a.md", "---\ntitle: Long title\nnanobanana:\n  social: {prompt: A custom card, title: Short}\n---\n# A\n")
+        site.page("b.md", "# B\n")
+        plan = json.loads(run([bin_path("nanobanana"), "plan", "--json"], cwd=site.root).stdout)
+        row, = plan["directives"]
+        assert row["where"] == "docs/a.md:3" and row["note"] == "social card" and row["credits"] == 2
+        monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
+        site.build()
+        assert [r.json()["prompt"] for r in api.generate_requests] == ["A custom card"]
+        assert api.generate_requests[0].json()["image_size"] == "16:9"
+    t = tags(site.html("a/index.html"))
+    assert t["og:image:alt"] == ["Short"]
+
+
+def test_template_gets_title_and_description(site, monkeypatch):
+    from fakeapi import FakeAPI
+    from test_live import KEY
+
+    with FakeAPI() as api:
+        site.configure({"api_base": api.base, "social": {"generate": True, "prompt_template": "Art for {title}: {description}"}},
+                       site_description="The site's own words")
+        site.page("a.md", "---\ndescription: Page words\n---\n# Alpha\n")
+        site.page("b.md", "# Beta\n")
+        monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
+        site.build()
+        assert sorted(r.json()["prompt"] for r in api.generate_requests) == ["Art for Alpha: Page words", "Art for Beta: The site's own words"]
+
+
+def test_warm_build_redraws_no_card(site, monkeypatch):
+    card_site(site)
+    site.build()
+    calls = []
+    real = social.render_card
+    monkeypatch.setattr(social, "render_card", lambda *a, **k: calls.append(a) or real(*a, **k))
+    site.build()
+    assert calls == []
+    assert (site.site / "assets/nanobanana/social/posts/first.jpg").is_file()
+    site.page("posts/first.md", "---\ntitle: First post, renamed\n---\nText\n")
+    site.build()
+    assert len(calls) == 1  # the title is drawn on the card: a new title, one new card
+
+
+def test_meta_image_is_set_for_other_plugins(site):
+    """RSS and blog plugins read page.meta['image']; a hook records what they would see."""
+    (site.root / "hooks.py").write_text(
+        "import json, os\n"
+        "def on_page_context(context, page, config, nav):\n"
+        "    with open(os.path.join(os.path.dirname(config.config_file_path), 'seen.jsonl'), 'a') as f:\n"
+        "        f.write(json.dumps([page.file.src_uri, page.meta.get('image')]) + '\\n')\n"
+    )
+    card_site(site)
+    site.configure({"social": {"generate": True}}, site_url="https://example.org/blog/sub/", hooks=["hooks.py"])
+    site.page("posts/own.md", "---\nimage: https://cdn.example.org/mine.png\n---\n# Own image\n")
+    site.build()
+    import json
+
+    seen = dict(json.loads(line) for line in (site.root / "seen.jsonl").read_text().splitlines())
+    assert seen["posts/first.md"] == "https://example.org/blog/sub/assets/nanobanana/social/posts/first.jpg"
+    assert seen["posts/own.md"] == "https://cdn.example.org/mine.png"  # never overwritten
+    assert seen["posts/private.md"] is None
+
+
+def test_bad_front_matter_names_the_line(site, caplog):
+    caplog.set_level(logging.INFO)
+    site.configure({}, site_url="https://example.org/")
+    site.page("a.md", "---\ntitle: T\nnanobanana:\n  social: {promt: typo}\n---\n# A\n")
+    site.build()
+    assert any(r.getMessage().startswith("nanobanana: docs/a.md:3: front matter nanobanana.social: unknown key 'promt'")
+               for r in caplog.records)
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def background() -> Image.Image:
+    return Image.linear_gradient("L").resize((1344, 768)).convert("RGB")
+
+
+def test_overlay_changes_pixels_only_where_the_text_goes():
+    plain = Image.open(io.BytesIO(social.render_card(background(), "A title", "Site", overlay=False)))
+    over = Image.open(io.BytesIO(social.render_card(background(), "A title", "Site", overlay=True)))
+    assert plain.size == over.size == (1200, 630)
+    top = ImageChops.difference(plain.crop((0, 0, 1200, 230)), over.crop((0, 0, 1200, 230)))
+    assert max(ImageStat.Stat(top).extrema[0][1] for _ in [0]) <= 12  # JPEG noise only
+    bottom = ImageChops.difference(plain.crop((0, 480, 1200, 630)), over.crop((0, 480, 1200, 630)))
+    assert ImageStat.Stat(bottom).mean[0] > 20
+
+
+def test_text_is_legible_on_a_white_image():
+    white = Image.new("RGB", (1344, 768), "white")
+    card = Image.open(io.BytesIO(social.render_card(white, "Title", "", overlay=True)))
+    assert ImageStat.Stat(card.crop((0, 560, 1200, 630)).convert("L")).mean[0] < 110  # the scrim darkens it
+
+
+@pytest.mark.parametrize("title", [
+    "A very long title " * 17,  # ~300 characters
+    "猫と本と雨の日の読書についての非常に長いタイトルがここに続きますそしてさらに続きます" * 2,
+    "عنوان طويل جدا عن القراءة في يوم ممطر مع قطة وكتب كثيرة",
+])
+@pytest.mark.parametrize("font", [None, DEJAVU])
+def test_long_and_non_latin_titles_stay_inside(title, font):
+    if font and not os.path.exists(font):
+        pytest.skip(f"{font} is not on this machine (Debian package fonts-dejavu-core)")
+    data = social.render_card(background(), title, "Site", overlay=True, font=font)
+    assert Image.open(io.BytesIO(data)).size == (1200, 630)
+    draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
+    f = ImageFont.truetype(font, 60) if font else ImageFont.load_default(size=60)
+    lines = social.wrap_title(draw, title, f, 1200 - 2 * 64)
+    assert 1 <= len(lines) <= 3
+    assert all(draw.textlength(line, font=f) <= 1200 - 2 * 64 for line in lines)
+    if len(title) > 120:
+        assert lines[-1].endswith("…")
+
+
+def test_card_key_changes_with_what_is_drawn():
+    base = social.card_key("src", "T", "S", "builtin", True)
+    assert base == social.card_key("src", "T", "S", "builtin", True)
+    for other in [("src2", "T", "S", "builtin", True), ("src", "U", "S", "builtin", True),
+                  ("src", "T", "R", "builtin", True), ("src", "T", "S", "abc", True), ("src", "T", "S", "builtin", False)]:
+        assert social.card_key(*other) != base
+
+
+def test_card_source_precedence():
+    info = social.read_page("---\ntitle: T\n---\nbody", "a.md")
+    kw = dict(generate=True, template="{title}|{description}", site_description="site")
+    assert social.card_source(info, [2], **kw).ordinal == 2
+    assert social.card_source(info, [], **kw).prompt == "T|site"
+    off = social.read_page("---\nnanobanana:\n  social: false\n---\n", "a.md")
+    assert social.card_source(off, [1], **kw) is None
+    assert social.card_source(social.read_page("# H1 title\n", "x/y.md"), [], generate=False, template="", site_description="") is None
+    assert social.read_page("# H1 title\n", "x/y.md").title == "H1 title"
+    assert social.read_page("text", "posts/my-post.md").title == "My post"
+    with pytest.raises(social.SocialError, match="title"):
+        social.card_source(info, [], generate=True, template="{name}", site_description="")
