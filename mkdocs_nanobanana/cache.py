@@ -85,13 +85,37 @@ class CacheEntry:
     created: str
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+def _temp_file(path: Path, data: bytes) -> str:
+    """A temp file beside ``path`` holding ``data``, readable like any file the user makes.
+
+    mkstemp creates files only the owner can read; the built site hard-links these
+    files, and a web server running as another user must be able to read them.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)  # read it once at import, before any worker thread exists
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    tmp = _temp_file(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -108,11 +132,8 @@ def create_once(path: Path, data: bytes) -> None:
     a hard link into the site) never sees the file swapped under it. Replacing it would
     not be safe: link(2) of a name that is being renamed over fails with ENOENT.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    tmp = _temp_file(path, data)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
         try:
             os.link(tmp, path)
         except FileExistsError:

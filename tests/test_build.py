@@ -369,3 +369,23 @@ def test_identical_images_under_two_names_render_reliably(site):
         one, two = figures(site.html("a/index.html"))
         check_files(site.site, "a/index.html", one)
         check_files(site.site, "a/index.html", two)
+
+
+def test_published_and_cached_files_are_readable_by_others(site):
+    """A web server often runs as another user: nothing we write may be owner-only."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        site.configure({"social": {"generate": True}}, site_url="https://example.org/")
+        site.page("a.md", "# A\n\n```nanobanana\nprompt: P\n```\n")
+        seed_cache(site.cache, "P")
+        site.build()
+    finally:
+        os.umask(old)
+    written = [p for p in (site.site / "assets" / "nanobanana").rglob("*") if p.is_file()]
+    written += [p for p in site.cache.root.rglob("*") if p.is_file() and "locks" not in p.parts]
+    assert len(written) > 10
+    for path in written:
+        assert path.stat().st_mode & stat.S_IROTH, f"{path} is {oct(path.stat().st_mode)}"
