@@ -73,8 +73,10 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             return markdown
         card = self.pipeline.card_for(page.file.src_uri)
         if card is not None and not page.meta.get("image"):
-            # RSS and blog plugins read meta.image: give them the card
-            page.meta["image"] = self._absolute(card[0]) or card[0]
+            # RSS and blog plugins read meta.image. A site-relative path: they join it to
+            # site_url themselves, while an absolute URL makes mkdocs-rss-plugin send a
+            # HEAD request to the live site on every build to learn the length.
+            page.meta["image"] = card[0]
         if INFO_WORD not in markdown:
             return markdown
         first_line = _first_line(page.file.content_string, markdown)

@@ -174,7 +174,7 @@ def test_meta_image_is_set_for_other_plugins(site):
     import json
 
     seen = dict(json.loads(line) for line in (site.root / "seen.jsonl").read_text().splitlines())
-    assert seen["posts/first.md"] == "https://example.org/blog/sub/assets/nanobanana/social/posts/first.jpg"
+    assert seen["posts/first.md"] == "assets/nanobanana/social/posts/first.jpg"
     assert seen["posts/own.md"] == "https://cdn.example.org/mine.png"  # never overwritten
     assert seen["posts/private.md"] is None
 
@@ -251,3 +251,47 @@ def test_card_source_precedence():
     assert social.read_page("text", "posts/my-post.md").title == "My post"
     with pytest.raises(social.SocialError, match="title"):
         social.card_source(info, [], generate=True, template="{name}", site_description="")
+
+
+def test_rss_item_carries_the_card_under_material(site):
+    """mkdocs-rss-plugin and the Material theme, both real: the feed item's enclosure is
+    the card, with an absolute URL under site_url, and no network is needed."""
+    import xml.etree.ElementTree as ET
+
+    pytest.importorskip("material", reason="the test extra installs mkdocs-material")
+    pytest.importorskip("mkdocs_rss_plugin", reason="the test extra installs mkdocs-rss-plugin")
+    site.configure(
+        {"social": {"generate": True}},
+        site_url="https://example.org/blog/sub/",
+        theme={"name": "material"},
+    )
+    config = site.config_file.read_text().replace(
+        "plugins:\n",
+        "plugins:\n- rss:\n    use_git: false\n    match_path: posts/.*\n"
+        "    date_from_meta: {as_creation: date, as_update: date}\n",
+    )
+    site.config_file.write_text(config)
+    site.page("posts/first.md", "---\ntitle: First post\ndate: 2026-01-02\n---\n# First post\n\nText.\n")
+    site.page("posts/own.md", "---\ntitle: Own image\ndate: 2026-01-03\nimage: img/own.png\n---\nText.\n")
+    # the real command line: mkdocs-rss-plugin sets itself up in on_startup, which only it calls
+    from conftest import bin_path, run
+
+    run([bin_path("mkdocs"), "build"], cwd=site.root)
+    items = {i.findtext("title"): i for i in ET.parse(site.site / "feed_rss_created.xml").getroot().iter("item")}
+    card = items["First post"].find("enclosure")
+    assert card is not None and card.get("type") == "image/jpeg"
+    assert card.get("url") == "https://example.org/blog/sub/assets/nanobanana/social/posts/first.jpg"
+    # a page with its own image keeps it (the feed joins it to site_url)
+    assert items["Own image"].find("enclosure").get("url") == "https://example.org/blog/sub/img/own.png"
+    assert tags(site.html("posts/first/index.html"))["og:image"] == [card.get("url")]
+
+
+def test_material_social_plugin_wins_the_tags(site, caplog):
+    pytest.importorskip("material", reason="the test extra installs mkdocs-material")
+    caplog.set_level(logging.INFO)
+    site.configure({"social": {"generate": True}}, site_url="https://example.org/", theme={"name": "material"})
+    site.config_file.write_text(site.config_file.read_text().replace("plugins:\n", "plugins:\n- social:\n    cards: false\n"))
+    site.page("a.md", "# A\n\nText.\n")
+    site.build()
+    assert sum("Material's social plugin is enabled too" in r.getMessage() for r in caplog.records) == 1
+    assert "og:image" not in site.html("a/index.html")
