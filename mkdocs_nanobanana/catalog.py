@@ -31,14 +31,20 @@ class Model:
     """One image model and what it accepts."""
 
     id: str
-    credits: int  # per image
+    credits: int  # per image, in budget units of $0.01 (max_credits counts these)
     sizes: Mapping[str, tuple[int, int]]  # ratio -> (width, height) in pixels
     max_num: int = 9
     max_refs: int = 3
+    price: float | None = None  # USD per image when it is not credits x $0.01
 
     @property
     def ratios(self) -> list[str]:
         return list(self.sizes)
+
+    @property
+    def usd(self) -> float:
+        """USD per image."""
+        return self.price if self.price is not None else self.credits * USD_PER_CREDIT
 
 
 BUILTIN_MODELS: tuple[Model, ...] = (
@@ -52,6 +58,17 @@ VARIANTS: dict[str, str] = {
     "hd": "gemini-2.5-flash-image-hd",
 }
 
+#: The official Gemini API: ~$0.039 an image (1290 output tokens at $30 per 1M tokens),
+#: budgeted as 4 credits so max_credits never under-counts; it has no HD model.
+GEMINI_PRICE = 1290 * 30 / 1_000_000
+GEMINI_MODELS: tuple[Model, ...] = (
+    Model("gemini-2.5-flash-image", credits=4, sizes=FLASH_IMAGE_SIZES, price=GEMINI_PRICE),
+)
+GEMINI_REFUSED = {
+    "hd": "variant 'hd' has no model in the official Gemini API: use variant: standard, "
+          "or provider: nanobanana for HD",
+}
+
 
 class CatalogError(ValueError):
     """A user-supplied model entry is malformed."""
@@ -61,6 +78,8 @@ class CatalogError(ValueError):
 class Catalog:
     models: Mapping[str, Model] = field(default_factory=dict)
     variants: Mapping[str, str] = field(default_factory=lambda: dict(VARIANTS))
+    #: variants this provider cannot serve, with the message that says what to do instead
+    refused: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, model_id: str) -> Model | None:
         return self.models.get(model_id)
@@ -111,11 +130,15 @@ def user_model(model_id: str, spec: Mapping[str, Any], known: Mapping[str, Model
     return Model(model_id, credits=credits, sizes=sizes, **limits)
 
 
-def build_catalog(extra: Mapping[str, Any] | None = None) -> Catalog:
-    """The built-in models plus (or overridden by) the user's ``models:`` entries."""
-    models: dict[str, Model] = {m.id: m for m in BUILTIN_MODELS}
+def build_catalog(extra: Mapping[str, Any] | None = None, provider: str = "nanobanana") -> Catalog:
+    """The provider's built-in models plus (or overridden by) the user's ``models:`` entries."""
+    gemini = provider == "gemini"
+    models: dict[str, Model] = {m.id: m for m in (GEMINI_MODELS if gemini else BUILTIN_MODELS)}
     for model_id, spec in (extra or {}).items():
         models[str(model_id)] = user_model(str(model_id), spec, models)
+    if gemini:
+        variants = {v: m for v, m in VARIANTS.items() if v not in GEMINI_REFUSED}
+        return Catalog(models=models, variants=variants, refused=GEMINI_REFUSED)
     return Catalog(models=models)
 
 

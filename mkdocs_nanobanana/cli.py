@@ -24,7 +24,6 @@ import click
 from PIL import Image
 
 from . import __version__
-from .catalog import usd
 from .pipeline import Pipeline, PlanRow
 from .providers import ProviderUnavailable, connect
 from .providers import placeholder as placeholder_renderer
@@ -91,13 +90,13 @@ def plan(config_file: str | None, as_json: bool) -> None:
     finally:
         pipeline.close()
     counts = _state_counts(rows)
-    credits = sum(r.credits for r in rows)
+    credits, price = sum(r.credits for r in rows), sum(r.usd for r in rows)
     if as_json:
         click.echo(json.dumps({
             "directives": [asdict(r) for r in rows],
             "counts": counts,
             "total_credits": credits,
-            "total_usd": usd(credits),
+            "total_usd": round(price, 2),
         }, indent=2))
     else:
         width = max((len(r.where) for r in rows), default=10)
@@ -111,7 +110,7 @@ def plan(config_file: str | None, as_json: bool) -> None:
         click.echo(
             f"{len(rows)} directive(s): {counts['cached']} cached, {counts['missing']} missing, "
             f"{counts['changed']} changed, {counts['error']} with errors. "
-            f"Generating the missing and changed ones costs {credits} credits ~ ${usd(credits):.2f}."
+            f"Generating the missing and changed ones costs {credits} credits ~ ${price:.2f}."
         )
     if counts["error"]:
         sys.exit(1)
@@ -147,11 +146,12 @@ def generate(config_file: str | None, max_credits: int | None, yes: bool) -> Non
 
 def _generate(pipeline: Pipeline, settings: Settings, yes: bool) -> None:
     rows = [r for r in pipeline.plan() if r.state in ("missing", "changed")]
-    credits = sum(r.credits for r in {(r.key or r.where): r for r in rows}.values())
+    unique = {(r.key or r.where): r for r in rows}.values()
+    credits, price = sum(r.credits for r in unique), sum(r.usd for r in unique)
     if not rows:
         click.echo("Nothing to generate: every image is in the cache.")
         return
-    click.echo(f"{len(rows)} image(s) to generate: {credits} credits ~ ${usd(credits):.2f} (max_credits {settings.max_credits}).")
+    click.echo(f"{len(rows)} image(s) to generate: {credits} credits ~ ${price:.2f} (max_credits {settings.max_credits}).")
     if not yes:
         if not sys.stdin.isatty():
             raise click.ClickException("not a terminal, so nothing can be confirmed: pass --yes to spend these credits")
@@ -235,7 +235,7 @@ def review_html(pipeline: Pipeline, settings: Settings) -> str:
                 f'<figure class="candidate{shown}">{marker}<img src="{src}" alt="{e(d.alt_text)}, candidate {i}">'
                 f"<figcaption><code>pick: {i}</code>{' (shown)' if shown else ''}</figcaption></figure>"
             )
-        cost = f"{model.credits * d.num} credits (${usd(model.credits * d.num):.2f})"
+        cost = f"{model.credits * d.num} credits (${model.usd * d.num:.2f})"
         sections.append(
             f'<section><h2>{e(d.where)}{" &middot; " + e(d.name) if d.name else ""}</h2>'
             f'<p class="prompt">{e(d.prompt)}</p>'

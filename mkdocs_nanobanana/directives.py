@@ -312,7 +312,9 @@ def _directive_from_node(loader, node, block, path, page, catalog, defaults):
                              "or add it under 'models:' in mkdocs.yml")
     else:
         variant = variant if variant is not None else defaults.variant
-        if variant not in catalog.variants:
+        if variant in catalog.refused:
+            f.error("variant", catalog.refused[variant])
+        elif variant not in catalog.variants:
             close = difflib.get_close_matches(variant, list(catalog.variants), n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             f.error("variant", f"unknown variant '{variant}': {hint}use {' or '.join(catalog.variants)}")

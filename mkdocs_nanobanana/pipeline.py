@@ -27,7 +27,6 @@ from PIL import Image
 
 from . import assets, images, social
 from .cache import Cache, CacheEntry, Request, sha256
-from .catalog import usd
 from .directives import (
     Block,
     Directive,
@@ -102,6 +101,7 @@ class PlanRow:
     credits: int  # to generate it now; 0 when cached
     key: str | None
     note: str = ""
+    usd: float = 0.0  # to generate it now, at the provider's price
 
 
 class Pipeline:
@@ -120,6 +120,7 @@ class Pipeline:
         self._named: dict[str, Slot] = {}
         self._status: dict[str, str] = {}  # key -> cached | generated | failed
         self._credits_spent = 0
+        self._usd_spent = 0.0
         self._lock = threading.RLock()
         self._ref_hashes: dict[str, str] = {}
         self.card_slots: dict[str, Slot] = {}  # cards from front matter or the template
@@ -302,8 +303,13 @@ class Pipeline:
         return path, self._ref_hashes[path]
 
     def _cost(self, slot: Slot) -> int:
+        """Credits (budget units) to generate the slot's image."""
         d = slot.directive
         return self.settings.catalog.get(d.model).credits * d.num if d else 0
+
+    def _price(self, slots) -> float:
+        """USD to generate these slots' images, at each model's real price."""
+        return sum(self.settings.catalog.get(s.directive.model).usd * s.directive.num for s in slots if s.directive)
 
     def _approve(self, slots: list[Slot]) -> None:
         """Decide, in page order, which missing images may be paid for within max_credits.
@@ -317,7 +323,7 @@ class Pipeline:
                 credits = sum(self._cost(s) for s in missing.values())
                 self.warn(
                     f"{len(missing)} image(s) are placeholders: mode is {self.settings.mode}, so nothing "
-                    f"is generated ({credits} credits ~ ${usd(credits):.2f} to generate them). Set "
+                    f"is generated ({credits} credits ~ ${self._price(missing.values()):.2f} to generate them). Set "
                     f"{self.settings.api_key_env} (the variable named by api_key_env) and build again."
                 )
             return
@@ -340,7 +346,7 @@ class Pipeline:
             need = sum(self._cost(s) for s in over)
             self.warn(
                 f"max_credits ({self.settings.max_credits}) reached: {len(over)} image(s) needing {need} more "
-                f"credits (~${usd(need):.2f}) are placeholders, from {over[0].where} on. Raise max_credits "
+                f"credits (~${self._price(over):.2f}) are placeholders, from {over[0].where} on. Raise max_credits "
                 "or build again to continue."
             )
 
@@ -458,7 +464,7 @@ class Pipeline:
             refs = tuple(RefImage(data, images.inspect(data).mime) for data in (Path(f).read_bytes() for f in ref_files))
             policy = RetryPolicy(retries=self.settings.retries)
             try:
-                candidates = policy.run(lambda: self.provider.generate(Generation(request, refs)))
+                candidates = self.provider.generate(Generation(request, refs), policy)
             except (AuthError, CreditsError) as exc:
                 # An account-level stop, not a fault of this directive: it stays a
                 # placeholder like every image after it.
@@ -474,9 +480,11 @@ class Pipeline:
                 self.warn(f"{where}: generation failed after {self.settings.retries} retries: {exc}")
                 self._status[key] = "failed"
                 return None
-            credits = self.settings.catalog.get(request.model).credits * request.num
+            model = self.settings.catalog.get(request.model)
+            credits = model.credits * request.num
             with self._lock:
                 self._credits_spent += credits
+                self._usd_spent += model.usd * request.num
             entry = self.cache.put(request, candidates, self.provider.name, credits)
             self._status[key] = "generated"
             return entry
@@ -582,7 +590,8 @@ class Pipeline:
                 note = f"after {s.blocked_by}" if s.blocked_by else ""
             if s in self.card_slots.values():
                 note = "social card" + (f", {note}" if note else "")
-            rows.append(PlanRow(d.where, d.name, d.model, d.ratio, d.num, state, cost, key, note))
+            rows.append(PlanRow(d.where, d.name, d.model, d.ratio, d.num, state, cost, key, note,
+                                round(self._price([s]), 4) if cost else 0.0))
         return rows
 
     def sources_in_use(self) -> set[str]:
@@ -633,7 +642,7 @@ class Pipeline:
         c = self.counts()
         ph = c["placeholder"]
         return (
-            f"{c['cached']} cached, {c['generated']} generated ({c['credits']} credits ~ ${usd(c['credits']):.2f}), "
+            f"{c['cached']} cached, {c['generated']} generated ({c['credits']} credits ~ ${self._usd_spent:.2f}), "
             f"{ph} placeholder{'s' if ph != 1 else ''}, {c['failed']} failed"
         )
 

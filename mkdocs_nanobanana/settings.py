@@ -86,17 +86,33 @@ def resolve_mode(configured: str, environ, api_key_env: str) -> str:
     return mode
 
 
+DEFAULT_KEY_ENV = "NANOBANANA_API_KEY"
+GEMINI_KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+
+
+def key_variable(provider: str, configured: str, environ: Mapping[str, str]) -> str:
+    """The variable that holds the key: api_key_env if the user set one; for Gemini left at
+    the default, GEMINI_API_KEY or else GOOGLE_API_KEY (the names Google's tools use)."""
+    if provider != "gemini" or configured != DEFAULT_KEY_ENV:
+        return configured
+    return next((name for name in GEMINI_KEY_ENVS if environ.get(name, "").strip()), GEMINI_KEY_ENVS[0])
+
+
 def build_settings(
     options: Mapping[str, Any], *, config_file: str, docs_dir: str, site_dir: str, environ: Mapping[str, str],
     site_name: str = "", site_description: str = "",
 ) -> Settings:
     """Settings from the plugin's options; SettingsError says what to fix."""
     base_dir = os.path.dirname(os.path.abspath(config_file))
+    provider = options["provider"]
     try:
-        catalog = build_catalog(options["models"])
+        catalog = build_catalog(options["models"], provider)
     except CatalogError as exc:
         raise SettingsError(str(exc)) from None
-    mode = resolve_mode(options["mode"], environ, options["api_key_env"])
+    api_key_env = key_variable(provider, options["api_key_env"], environ)
+    mode = resolve_mode(options["mode"], environ, api_key_env)
+    if options["variant"] in catalog.refused:
+        raise SettingsError(f"variant: {catalog.refused[options['variant']]}")
     if options["variant"] not in catalog.variants:
         raise SettingsError(f"variant '{options['variant']}' is not one of {', '.join(catalog.variants)}")
     default_model = catalog.model_for(options["variant"])
@@ -104,8 +120,6 @@ def build_settings(
         raise SettingsError(
             f"ratio '{options['ratio']}' is not offered by {default_model.id}: use one of {', '.join(default_model.ratios)}"
         )
-    if mode == "live" and options["provider"] != "nanobanana":
-        raise SettingsError(f"provider '{options['provider']}' is not available in this version: use provider: nanobanana")
     cache_dir = os.path.normpath(os.path.join(base_dir, os.path.expanduser(options["cache_dir"])))
     real_docs = os.path.realpath(docs_dir)
     real_cache = os.path.realpath(cache_dir)
@@ -115,6 +129,8 @@ def build_settings(
             "Use a folder beside docs_dir, e.g. .cache/nanobanana"
         )
     social = options["social"]
+    if social["variant"] in catalog.refused:
+        raise SettingsError(f"social.variant: {catalog.refused[social['variant']]}")
     if social["variant"] not in catalog.variants:
         raise SettingsError(f"social.variant '{social['variant']}' is not one of {', '.join(catalog.variants)}")
     label = os.path.relpath(docs_dir, base_dir).replace(os.sep, "/")
@@ -131,8 +147,8 @@ def build_settings(
         concurrency=options["concurrency"],
         retries=options["retries"],
         max_credits=options["max_credits"],
-        api_key_env=options["api_key_env"],
-        provider=options["provider"],
+        api_key_env=api_key_env,
+        provider=provider,
         api_base=options["api_base"],
         timeout=options["timeout"],
         social=SocialSettings(

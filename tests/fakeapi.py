@@ -11,6 +11,7 @@ Every request (method, path, headers, body) is recorded.
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import json
@@ -112,6 +113,10 @@ class FakeAPI:
         return [r for r in self.requests if r.method == "POST" and r.path.endswith("/images/generate")]
 
     @property
+    def gemini_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST" and r.path.endswith(":generateContent")]
+
+    @property
     def downloads(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "GET"]
 
@@ -173,7 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         self._record(body)
         api = self.api
-        if not self.path.endswith("/images/generate"):
+        gemini = self.path.endswith(":generateContent")
+        if not (self.path.endswith("/images/generate") or gemini):
             self._json(404, {"code": 404, "message": "not found"})
             return
         with api._lock:
@@ -184,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
             delay = api.latency + (api._rand.uniform(-api.jitter, api.jitter) if api.jitter else 0.0)
             if delay > 0:
                 time.sleep(delay)
-            self._generate(body, fault)
+            (self._gemini if gemini else self._generate)(body, fault)
         finally:
             with api._lock:
                 api.in_flight -= 1
@@ -218,6 +224,55 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             urls.append(api.add_file(data))
         self._json(200, {"code": 0, "data": {"url": urls[0] if num == 1 else urls}})
+
+    def _gemini(self, body: bytes, fault) -> None:
+        """The official API's shape: one image per call, inline base64."""
+        api = self.api
+        if callable(fault):
+            fault(self)
+            return
+        if fault is not None and self._gemini_fault(fault):
+            return
+        try:
+            req = json.loads(body)
+            size = FLASH_IMAGE_SIZES[req["generationConfig"]["imageConfig"]["aspectRatio"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            self._json(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": f"bad request: {exc}"}})
+            return
+        with api._lock:
+            api._counter += 1
+            seed = api._counter
+        data = image_png(size, seed=seed, photo=api.photo)
+        self._json(200, {"candidates": [{"content": {"parts": [
+            {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(data).decode()}}]},
+            "finishReason": "STOP"}]})
+
+    def _gemini_fault(self, fault: str) -> bool:
+        def error(status: int, kind: str, message: str, details=()):
+            self._json(status, {"error": {"code": status, "status": kind, "message": message, "details": list(details)}})
+
+        if fault.startswith("g429"):
+            delay = fault.split(":", 1)[1] if ":" in fault else "0"
+            error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).",
+                  [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{delay}s"}])
+        elif fault in ("g500", "g503", "g504"):
+            error(int(fault[1:]), {"g500": "INTERNAL", "g503": "UNAVAILABLE", "g504": "DEADLINE_EXCEEDED"}[fault], "try again")
+        elif fault == "gkey":
+            error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
+        elif fault == "g403":
+            error(403, "PERMISSION_DENIED", "Permission denied.")
+        elif fault.startswith("gblock:"):
+            self._json(200, {"candidates": [{"content": {"parts": []}, "finishReason": fault[7:]}]})
+        elif fault.startswith("gprompt:"):
+            self._json(200, {"promptFeedback": {"blockReason": fault[8:]}})
+        elif fault == "gtext":
+            self._json(200, {"candidates": [{"content": {"parts": [{"text": "Here is a description instead."}]}, "finishReason": "STOP"}]})
+        elif fault == "gbadimage":
+            self._json(200, {"candidates": [{"content": {"parts": [
+                {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(b"not a png").decode()}}]}}]})
+        else:
+            return False
+        return True
 
     def _fault(self, fault: str) -> bool:
         """Answer with a scripted fault; False for faults that act on the image instead."""

@@ -77,7 +77,10 @@ class TransientError(ProviderError):
 class Provider(Protocol):
     name: str
 
-    def generate(self, job: Generation) -> list[bytes]: ...
+    def generate(self, job: Generation, retry: "RetryPolicy") -> list[bytes]:
+        """The candidates' bytes; each HTTP call is retried by ``retry`` on its own, so a
+        failure never pays again for a call that succeeded."""
+        ...
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -7,6 +7,7 @@ status is an error whose text is in ``message`` (or ``msg``). See shared/nanoban
 from __future__ import annotations
 
 import json
+import threading
 
 import httpx
 
@@ -17,6 +18,7 @@ from .base import (
     Generation,
     ProviderError,
     RateLimited,
+    RetryPolicy,
     TransientError,
     download_image,
     parse_retry_after,
@@ -31,11 +33,12 @@ _CREDIT_WORDS = ("credit", "balance", "quota exceeded", "insufficient")
 class NanoBananaProvider:
     name = "nanobanana"
 
-    def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeout: float) -> None:
+    def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeout: float, concurrency: int = 4) -> None:
         self.client = client
         self.url = api_base.rstrip("/") + "/images/generate"
         self._key = api_key
         self.timeout = timeout
+        self.in_flight = threading.BoundedSemaphore(concurrency)  # API calls at once
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
         return f"NanoBananaProvider(url={self.url!r})"
@@ -47,7 +50,15 @@ class NanoBananaProvider:
             body["ref_images"] = [ref.data_uri() for ref in job.refs]
         return body
 
-    def generate(self, job: Generation) -> list[bytes]:
+    def generate(self, job: Generation, retry: RetryPolicy) -> list[bytes]:
+        # One call returns all `num` candidates: it is retried as a whole.
+        return retry.run(lambda: self._call(job))
+
+    def _call(self, job: Generation) -> list[bytes]:
+        with self.in_flight:
+            return self._post(job)
+
+    def _post(self, job: Generation) -> list[bytes]:
         try:
             resp = self.client.post(
                 self.url,
