@@ -136,3 +136,21 @@ def run(cmd: list[str], cwd: Path, env: dict | None = None, check: bool = True) 
 def bin_path(name: str) -> str:
     """A console script of the running interpreter's environment."""
     return str(Path(sys.executable).with_name(name))
+
+
+@pytest.fixture
+def api():
+    """The fake NanoBanana/Gemini API on 127.0.0.1 (tests/fakeapi.py)."""
+    from fakeapi import FakeAPI
+
+    with FakeAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    """Backoff in hundredths of a second, so fault tests stay fast."""
+    from mkdocs_nanobanana.providers import base
+
+    monkeypatch.setattr(base, "BACKOFF_BASE", 0.01)
+    monkeypatch.setattr(base, "BACKOFF_MAX", 0.05)

@@ -7,7 +7,6 @@ from html.parser import HTMLParser
 
 import pytest
 from conftest import bin_path, run, seed_cache
-from fakeapi import FakeAPI
 from test_live import KEY, directive
 
 SITE_PAGES = {
@@ -15,11 +14,6 @@ SITE_PAGES = {
     "b.md": "# B\n\n" + directive("Four of them", num=4, pick=3, name="four"),
 }
 
-
-@pytest.fixture
-def api():
-    with FakeAPI() as server:
-        yield server
 
 
 @pytest.fixture

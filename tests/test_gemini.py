@@ -9,29 +9,20 @@ import time
 
 import pytest
 from conftest import bin_path, run
-from fakeapi import FakeAPI
 from PIL import Image
 from test_build import figures
 from test_live import directive, summary, warnings
 
-from mkdocs_nanobanana.providers import base as provider_base
 
 GKEY = "AIzaTest-gemini-KEY-0c1d2e3f4a5b"
 
 
-@pytest.fixture
-def api():
-    with FakeAPI() as server:
-        yield server
-
 
 @pytest.fixture
-def gem(site, api, monkeypatch, caplog):
+def gem(site, api, monkeypatch, caplog, fast_retries):
     caplog.set_level(logging.INFO)
     monkeypatch.setenv("GEMINI_API_KEY", GKEY)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    monkeypatch.setattr(provider_base, "BACKOFF_BASE", 0.01)
-    monkeypatch.setattr(provider_base, "BACKOFF_MAX", 0.05)
     site.configure({"provider": "gemini", "api_base": f"{api.origin}/v1beta", "retries": 3, "timeout": 5})
     return site
 

@@ -18,19 +18,12 @@ from mkdocs_nanobanana.providers import base as provider_base
 KEY = "nb-test-KEY-7f3a9c2e51d04b6a"
 
 
-@pytest.fixture
-def api():
-    with FakeAPI() as server:
-        yield server
-
 
 @pytest.fixture
-def live(site, api, monkeypatch, caplog):
+def live(site, api, monkeypatch, caplog, fast_retries):
     """A site in live mode against the fake API, with fast retries."""
     caplog.set_level(logging.INFO)
     monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
-    monkeypatch.setattr(provider_base, "BACKOFF_BASE", 0.01)
-    monkeypatch.setattr(provider_base, "BACKOFF_MAX", 0.05)
     site.configure({"api_base": api.base, "concurrency": 4, "retries": 3, "timeout": 5})
     return site
 

@@ -156,6 +156,19 @@ class StopSignal:
         return self.reason is not None
 
 
+def post(client: httpx.Client, url: str, body: dict, headers: dict[str, str], timeout: float, service: str) -> httpx.Response:
+    """POST JSON to an API; timeouts and broken connections become TransientError.
+
+    Redirects are not followed: the key in ``headers`` goes to ``url`` and nowhere else.
+    """
+    try:
+        return client.post(url, json=body, headers=headers, timeout=timeout, follow_redirects=False)
+    except httpx.TimeoutException:
+        raise TransientError(f"{service} did not answer in time") from None
+    except httpx.HTTPError as exc:
+        raise TransientError(f"{service} connection failed ({type(exc).__name__})") from None
+
+
 def download_image(client: httpx.Client, url: str, timeout: float) -> bytes:
     """GET an image URL with no credentials, at most 3 redirects and 25 MB, and check that
     it decodes (and is no decompression bomb) before anyone stores it."""

@@ -26,6 +26,7 @@ from .base import (
     RetryPolicy,
     TransientError,
     parse_retry_after,
+    post,
 )
 
 DEFAULT_API_BASE = "https://generativelanguage.googleapis.com/v1beta"
@@ -73,15 +74,7 @@ class GeminiProvider:
     def _call(self, job: Generation) -> bytes:
         url = f"{self.api_base}/models/{job.request.model}:generateContent"
         with self.in_flight:
-            try:
-                resp = self.client.post(
-                    url, json=self.body(job), headers={"x-goog-api-key": self._key},
-                    timeout=self.timeout, follow_redirects=False,
-                )
-            except httpx.TimeoutException:
-                raise TransientError("the Gemini API did not answer in time") from None
-            except httpx.HTTPError as exc:
-                raise TransientError(f"the Gemini API connection failed ({type(exc).__name__})") from None
+            resp = post(self.client, url, self.body(job), {"x-goog-api-key": self._key}, self.timeout, "the Gemini API")
         return self._image(resp)
 
     def _image(self, resp: httpx.Response) -> bytes:

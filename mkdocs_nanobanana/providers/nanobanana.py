@@ -22,6 +22,7 @@ from .base import (
     TransientError,
     download_image,
     parse_retry_after,
+    post,
 )
 
 DEFAULT_API_BASE = "https://api.nanobananaapi.dev/v1"
@@ -59,18 +60,7 @@ class NanoBananaProvider:
             return self._post(job)
 
     def _post(self, job: Generation) -> list[bytes]:
-        try:
-            resp = self.client.post(
-                self.url,
-                json=self.body(job),
-                headers={"Authorization": f"Bearer {self._key}"},
-                timeout=self.timeout,
-                follow_redirects=False,  # the key goes to api_base and nowhere else
-            )
-        except httpx.TimeoutException:
-            raise TransientError("the API did not answer in time") from None
-        except httpx.HTTPError as exc:
-            raise TransientError(f"the API connection failed ({type(exc).__name__})") from None
+        resp = post(self.client, self.url, self.body(job), {"Authorization": f"Bearer {self._key}"}, self.timeout, "the API")
         urls = self._urls(resp)
         if len(urls) != job.request.num:
             raise TransientError(f"asked for {job.request.num} image(s), the API returned {len(urls)}")
