@@ -92,7 +92,9 @@ def _temp_file(path: Path, data: bytes) -> str:
     files, and a web server running as another user must be able to read them.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    # the writer's pid in the name lets a later build tell a dead writer's leftovers
+    # from a live concurrent build's work in progress
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -345,19 +347,38 @@ class Cache:
     # -- housekeeping ------------------------------------------------------------------
 
     def clean_temp(self, older_than: float = 600.0) -> int:
-        """Remove temp files left by killed builds; young ones may belong to a live build."""
+        """Remove temp files left by killed builds: those whose writer is no longer
+        running, and any older than ``older_than`` (its pid may have been reused)."""
         removed = 0
         if not self.root.is_dir():
             return 0
         cutoff = time.time() - older_than
         for tmp in self.root.rglob(f".*{TEMP_SUFFIX}"):
             try:
-                if tmp.stat().st_mtime < cutoff:
+                if not _writer_alive(tmp.name) or tmp.stat().st_mtime < cutoff:
                     tmp.unlink()
                     removed += 1
             except OSError:
                 pass
         return removed
+
+
+def _writer_alive(temp_name: str) -> bool:
+    """Whether the process that wrote ``.<name>.<pid>.<random>.tmp`` still runs."""
+    parts = temp_name[: -len(TEMP_SUFFIX)].split(".")
+    try:
+        pid = int(parts[-2])
+    except (IndexError, ValueError):
+        return True  # not ours to judge: leave it to the age limit
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    return True
 
 
 def _check_file(img: CachedImage) -> str | None:

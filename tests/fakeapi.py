@@ -278,6 +278,22 @@ class _Handler(BaseHTTPRequestHandler):
         """Answer with a scripted fault; False for faults that act on the image instead."""
         if fault == "429":
             self._json(429, {"code": 429, "message": "rate limited"}, {"Retry-After": "0"})
+        elif fault == "429-no-header":
+            self._json(429, {"code": 429, "message": "rate limited"})
+        elif fault.startswith("drip:"):  # headers at once, then one byte every <interval> s
+            interval = float(fault[5:])
+            body = b'{"code": 0, "data": {"url": []}}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(interval)
+            except OSError:
+                pass  # the client gave up, as it should
         elif fault.startswith("429:"):
             self._json(429, {"code": 429, "message": "rate limited"}, {"Retry-After": fault[4:]})
         elif fault in ("500", "502", "503"):
@@ -308,3 +324,34 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             return False
         return True
+
+
+class StalledListener:
+    """A TCP port that never completes a connection: its accept queue is full and nobody
+    accepts, so the kernel drops new SYNs and a client's connect times out."""
+
+    def __enter__(self) -> "StalledListener":
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers = []
+        for _ in range(3):
+            c = socket.socket()
+            c.setblocking(False)
+            try:
+                c.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(c)
+        time.sleep(0.1)
+        return self
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __exit__(self, *exc) -> None:
+        for c in self.fillers:
+            c.close()
+        self.sock.close()

@@ -115,20 +115,26 @@ def test_verify_finds_truncated_swapped_and_missing_files(tmp_path):
     assert len(cache.verify()) == 2
 
 
-def test_clean_temp_removes_only_old_temp_files(tmp_path):
+def test_clean_temp_removes_dead_writers_and_old_files_only(tmp_path):
     import os
+    import subprocess
     import time
 
     cache = Cache(tmp_path)
     seed_cache(cache, "A")
-    old = tmp_path / "images" / "ab" / ".x.png.123.tmp"
-    young = tmp_path / "images" / "ab" / ".y.png.456.tmp"
-    old.parent.mkdir(parents=True, exist_ok=True)
-    old.write_bytes(b"half")
-    young.write_bytes(b"half")
+    proc = subprocess.Popen(["true"])  # a pid that has certainly exited
+    proc.wait()
+    folder = tmp_path / "images" / "ab"
+    folder.mkdir(parents=True, exist_ok=True)
+    killed = folder / f".x-1.png.{proc.pid}.k2j3.tmp"  # its writer is gone
+    live = folder / f".y-1.png.{os.getpid()}.a8b9.tmp"  # this process: a write in progress
+    other_live = folder / f".z-1.png.1.q0w9.tmp"  # pid 1 is alive
+    old = folder / ".w-1.png.1.zz11.tmp"  # alive pid, but an hour old: its pid was reused
+    for f in (killed, live, other_live, old):
+        f.write_bytes(b"half")
     os.utime(old, (time.time() - 3600, time.time() - 3600))
-    assert cache.clean_temp() == 1
-    assert not old.exists() and young.exists()
+    assert cache.clean_temp() == 2
+    assert not killed.exists() and not old.exists() and live.exists() and other_live.exists()
 
 
 def test_create_once_never_replaces_and_survives_concurrent_linking(tmp_path):

@@ -340,3 +340,38 @@ def test_a_repeat_of_an_over_budget_image_stays_unpaid(live, api, caplog):
     live.build()
     assert [r.json()["prompt"] for r in api.generate_requests] == ["Fits"]
     assert "1 generated (2 credits ~ $0.02), 1 placeholder, 0 failed" in summary(caplog)
+
+
+# --------------------------------------------------------------------------- more of the fault matrix
+
+
+def test_429_without_retry_after_backs_off_and_retries(live, api, caplog):
+    fig = build_one(live, api, ["429-no-header", "429-no-header"], caplog)
+    assert "nanobanana-placeholder" not in fig["class"] and len(api.generate_requests) == 3
+
+
+def test_slow_drip_answer_is_cut_at_the_timeout(live, api, caplog):
+    """httpx's timeout is per read: a byte every 0.3 s never trips a 0.5 s read timeout.
+    The build must still give up on that answer after `timeout` seconds in all."""
+    live.configure({"api_base": api.base, "timeout": 0.5, "retries": 1})
+    started = time.monotonic()
+    fig = build_one(live, api, ["drip:0.3"], caplog)
+    assert time.monotonic() - started < 5  # the drip alone would take ~10 s
+    assert "nanobanana-placeholder" not in fig["class"]  # the retry got a normal answer
+    assert len(api.generate_requests) == 2
+
+
+def test_connect_timeout_is_retried_then_a_placeholder(site, monkeypatch, caplog, fast_retries):
+    from fakeapi import StalledListener
+
+    caplog.set_level(logging.INFO)
+    monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
+    with StalledListener() as stalled:
+        site.configure({"api_base": stalled.base, "timeout": 0.3, "retries": 1})
+        site.page("a.md", "# A\n\n" + directive("Unreachable"))
+        site.build()
+    fig, = figures(site.html("a/index.html"))
+    assert "nanobanana-placeholder" in fig["class"]
+    msg = next(m for m in warnings(caplog) if "generation failed" in m)
+    assert "did not answer in time" in msg and msg.startswith("nanobanana: docs/a.md:3:")
+    assert site.cache.verify() == [] and list(site.cache.keys()) == []

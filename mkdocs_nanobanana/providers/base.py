@@ -156,13 +156,39 @@ class StopSignal:
         return self.reason is not None
 
 
+#: The most an API answer (JSON, with Gemini's base64 image inside) may weigh.
+MAX_ANSWER_BYTES = 40 * 1024 * 1024
+
+
+def read_body(resp: httpx.Response, deadline: float, cap: int, what: str) -> bytes:
+    """The whole body of a streamed response, by ``deadline`` (time.monotonic) and within
+    ``cap`` bytes. httpx's timeout bounds each read, not the whole: a server that drips
+    one byte just inside it would otherwise hold a build forever."""
+    declared = resp.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise TransientError(f"{what} is {int(declared):,} bytes, over the {cap:,}-byte cap")
+    chunks, size = [], 0
+    for chunk in resp.iter_bytes():
+        size += len(chunk)
+        if size > cap:
+            raise TransientError(f"{what} is over the {cap:,}-byte cap")
+        if time.monotonic() > deadline:
+            raise TransientError(f"{what} took longer than the timeout to arrive")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def post(client: httpx.Client, url: str, body: dict, headers: dict[str, str], timeout: float, service: str) -> httpx.Response:
-    """POST JSON to an API; timeouts and broken connections become TransientError.
+    """POST JSON to an API and read the answer within ``timeout`` seconds in all;
+    timeouts and broken connections become TransientError.
 
     Redirects are not followed: the key in ``headers`` goes to ``url`` and nowhere else.
     """
+    deadline = time.monotonic() + timeout
     try:
-        return client.post(url, json=body, headers=headers, timeout=timeout, follow_redirects=False)
+        with client.stream("POST", url, json=body, headers=headers, timeout=timeout, follow_redirects=False) as resp:
+            content = read_body(resp, deadline, MAX_ANSWER_BYTES, f"the answer of {service}")
+        return httpx.Response(resp.status_code, headers=resp.headers, content=content, request=resp.request)
     except httpx.TimeoutException:
         raise TransientError(f"{service} did not answer in time") from None
     except httpx.HTTPError as exc:
@@ -174,6 +200,7 @@ def download_image(client: httpx.Client, url: str, timeout: float) -> bytes:
     it decodes (and is no decompression bomb) before anyone stores it."""
     if not url.startswith(("https://", "http://")):
         raise TransientError(f"the API returned an image URL that is not http(s): {url[:80]!r}")
+    deadline = time.monotonic() + timeout
     try:
         for _ in range(MAX_REDIRECTS + 1):
             # A fresh request with no Authorization header: image hosts are not api_base.
@@ -183,16 +210,7 @@ def download_image(client: httpx.Client, url: str, timeout: float) -> bytes:
                     continue
                 if resp.status_code != 200:
                     raise TransientError(f"image download failed with HTTP {resp.status_code}")
-                declared = resp.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > MAX_DOWNLOAD_BYTES:
-                    raise TransientError(f"image download is {int(declared):,} bytes, over the {MAX_DOWNLOAD_BYTES:,}-byte cap")
-                chunks, size = [], 0
-                for chunk in resp.iter_bytes():
-                    size += len(chunk)
-                    if size > MAX_DOWNLOAD_BYTES:
-                        raise TransientError(f"image download is over the {MAX_DOWNLOAD_BYTES:,}-byte cap")
-                    chunks.append(chunk)
-                data = b"".join(chunks)
+                data = read_body(resp, deadline, MAX_DOWNLOAD_BYTES, "image download")
                 break
         else:
             raise TransientError(f"image download redirected more than {MAX_REDIRECTS} times")
