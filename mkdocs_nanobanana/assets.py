@@ -193,8 +193,12 @@ def figure_html(
     return "\n".join(lines)
 
 
-def embed(page_html: str, token: str, figure: str) -> str:
-    """Put ``figure`` where ``token`` stands; a token alone in a <p> takes the <p> with it
-    (a <figure> inside a <p> is invalid HTML)."""
-    page_html = re.sub(rf"<p>\s*{re.escape(token)}\s*</p>", lambda _: figure, page_html)
-    return page_html.replace(token, figure)
+def embed(page_html: str, figures: dict[str, str]) -> str:
+    """Put each figure where its token stands, in one pass over the page (a page with
+    thousands of images must not be copied once per image). A token alone in a <p> takes
+    the <p> with it: a <figure> inside a <p> is invalid HTML."""
+    if not figures:
+        return page_html
+    tokens = "|".join(re.escape(t) for t in figures)
+    pattern = re.compile(rf"<p>\s*({tokens})\s*</p>|({tokens})")
+    return pattern.sub(lambda m: figures[m.group(1) or m.group(2)], page_html)

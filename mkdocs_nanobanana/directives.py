@@ -182,6 +182,29 @@ def _yaml_ready(body: str) -> str:
     return "\n".join(out)
 
 
+_CORE_TAGS = {"str", "int", "float", "bool", "null", "seq", "map", "timestamp", "binary"}
+
+
+def _foreign_tag(node: yaml.Node) -> str | None:
+    """A tag outside YAML's core types (``!!python/object``, ``!custom``), as written."""
+    for n in _walk(node):
+        prefix = "tag:yaml.org,2002:"
+        if not n.tag.startswith(prefix) or n.tag[len(prefix):] not in _CORE_TAGS:
+            return "!!" + n.tag[len(prefix):] if n.tag.startswith(prefix) else n.tag
+    return None
+
+
+def _walk(node: yaml.Node):
+    yield node
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            yield from _walk(child)
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            yield from _walk(k)
+            yield from _walk(v)
+
+
 class _Fields:
     """Reads typed values out of a YAML mapping node, collecting errors with lines."""
 
@@ -236,22 +259,36 @@ def parse_block(
 ) -> tuple[Directive | None, list[DirectiveError]]:
     """YAML of one block -> a checked Directive, or the errors that stop it."""
     first = block.start + 1  # line of the first body line
-    loader = yaml.SafeLoader(_yaml_ready(block.body))
+    text = _yaml_ready(block.body)
+    loader = None
     try:
         try:
+            loader = yaml.SafeLoader(text)  # refuses some characters (NUL) right here
             node = loader.get_single_node()
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = first + mark.line if mark is not None else block.start
-            problem = getattr(exc, "problem", None) or str(exc)
-            return None, [DirectiveError(
-                path, line,
-                f"the directive's YAML does not parse ({problem}); quote values that contain "
-                f"': ' or '#', e.g. prompt: \"A: B\"",
-            )]
+            return None, [DirectiveError(path, first + _error_line(exc, text), _yaml_problem(exc))]
         return _directive_from_node(loader, node, block, path, page, catalog, defaults)
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+def _error_line(exc: yaml.YAMLError, text: str) -> int:
+    """0-based line of a YAML error within ``text``."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return mark.line
+    position = getattr(exc, "position", None)  # ReaderError: a bad character
+    return text.count("\n", 0, position) if isinstance(position, int) else -1
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.reader.ReaderError):
+        return (f"the directive contains a character YAML does not allow (#x{exc.character:04x}): "
+                "remove it")
+    problem = getattr(exc, "problem", None) or str(exc)
+    return (f"the directive's YAML does not parse ({problem}); quote values that contain "
+            "': ' or '#', e.g. prompt: \"A: B\"")
 
 
 def _directive_from_node(loader, node, block, path, page, catalog, defaults):
@@ -290,10 +327,15 @@ def _directive_from_node(loader, node, block, path, page, catalog, defaults):
             if key not in KEYS:
                 f.errors.append(DirectiveError(path, line, _suggest(key)))
                 continue
+            tag = _foreign_tag(vnode)
+            if tag:
+                f.errors.append(DirectiveError(
+                    path, line, f"'{key}': the YAML tag {tag} is not allowed: write a plain value"))
+                continue
             f.nodes[key] = vnode
 
     prompt = prompt_only if prompt_only is not None else f.text("prompt")
-    if prompt_only is None and "prompt" not in f.nodes:
+    if prompt_only is None and "prompt" not in f.lines:  # present but refused: already said
         f.error("prompt", "missing 'prompt': say what the image shows, e.g. prompt: A lighthouse at dusk")
     elif prompt is not None and not prompt.strip():
         f.error("prompt", "empty 'prompt': say what the image shows")

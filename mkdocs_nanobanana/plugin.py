@@ -94,10 +94,9 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         items = self._tokens.pop(page.file.src_uri, None)
         if not items or self.pipeline is None:
             return html
-        for i, (token, slot) in enumerate(items):
-            figure = self.pipeline.figure(slot, page.url, eager=(i == 0))
-            html = assets.embed(html, token, figure)
-        return html
+        figures = {token: self.pipeline.figure(slot, page.url, eager=(i == 0))
+                   for i, (token, slot) in enumerate(items)}
+        return assets.embed(html, figures)
 
     def on_post_page(self, output, page, config):
         if self.pipeline is None or not self._tags:
@@ -166,7 +165,13 @@ def _pages_to_scan(files, settings: Settings) -> list[PageText]:
     every_page = settings.social.enabled and settings.social.generate
     pages = []
     for f in files.documentation_pages():
-        text = f.content_string
+        try:
+            text = f.content_string
+        except ValueError:  # not UTF-8: MkDocs reports the page itself, we only say what to do
+            where = f"{settings.docs_label}/{f.src_uri}" if settings.docs_label else f.src_uri
+            log.warning(f"{where}: the file is not UTF-8 text, so its directives cannot be "
+                        "read: save it as UTF-8")
+            continue
         if every_page or INFO_WORD in text:
             pages.append(PageText(f.src_uri, text))
     return pages

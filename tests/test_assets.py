@@ -121,5 +121,6 @@ def test_figure_lazy_and_width_hint():
 def test_embed_takes_the_paragraph_and_tokens_do_not_prefix_each_other():
     # plugin tokens end in "Y", so token 1 is never a prefix of token 12
     page = "<p>NBX1Y</p>\n<li>NBX12Y</li>"
-    assert assets.embed(page, "NBX1Y", "<figure/>") == "<figure/>\n<li>NBX12Y</li>"
-    assert assets.embed(page, "NBX12Y", "<figure/>") == "<p>NBX1Y</p>\n<li><figure/></li>"
+    assert assets.embed(page, {"NBX1Y": "<figure/>"}) == "<figure/>\n<li>NBX12Y</li>"
+    assert assets.embed(page, {"NBX12Y": "<figure/>"}) == "<p>NBX1Y</p>\n<li><figure/></li>"
+    assert assets.embed(page, {"NBX1Y": "<a/>", "NBX12Y": "<b/>"}) == "<a/>\n<li><b/></li>"
