@@ -40,7 +40,6 @@ def _load(config_file: str | None, mode: str) -> tuple[Settings, list]:
     """Settings and pages of the site, with the mode forced for this command."""
     from .plugin import load_project  # the MkDocs adapter reads mkdocs.yml
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s - %(message)s")
     environ = {**os.environ, "NANOBANANA_MODE": mode}
     try:
         return load_project(config_file, environ)
@@ -63,9 +62,12 @@ def _state_counts(rows: list[PlanRow]) -> dict[str, int]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nanobanana")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Log everything, HTTP included (the key never is).")
+def main(verbose: bool) -> None:
     """Plan, generate, review, prune and verify the images of a MkDocs site that uses the
     nanobanana plugin, without building the site."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s - %(name)s - %(message)s")
 
 
 @main.command()

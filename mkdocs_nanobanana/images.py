@@ -6,7 +6,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 #: Largest image accepted, in pixels. The biggest catalog output (4K class) is ~17 MP;
 #: anything far above that is a decompression bomb or not what we asked for.
@@ -53,6 +53,8 @@ def inspect(data: bytes) -> ImageInfo:
                 size = img.size
     except BadImage:
         raise
+    except UnidentifiedImageError:  # its message names a BytesIO object, useless to a user
+        raise BadImage("not an image in a format we read (PNG, JPEG, WebP)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise BadImage(f"not a readable image ({exc})") from None
     ext = EXTENSIONS.get(fmt)

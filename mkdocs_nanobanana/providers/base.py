@@ -191,6 +191,9 @@ def post(client: httpx.Client, url: str, body: dict, headers: dict[str, str], ti
         return httpx.Response(resp.status_code, headers=resp.headers, content=content, request=resp.request)
     except httpx.TimeoutException:
         raise TransientError(f"{service} did not answer in time") from None
+    except httpx.ConnectError:
+        host = httpx.URL(url).host
+        raise TransientError(f"could not connect to {host}: check the network, or api_base in mkdocs.yml") from None
     except httpx.HTTPError as exc:
         raise TransientError(f"{service} connection failed ({type(exc).__name__})") from None
 
