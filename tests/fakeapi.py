@@ -18,6 +18,7 @@ import json
 import random
 import socket
 import struct
+import sys
 import threading
 import time
 import zlib
@@ -65,6 +66,15 @@ def image_png(size: tuple[int, int], seed: int, photo: bool = False) -> bytes:
     return png[:33] + chunk + png[33:]  # 33 = signature (8) + IHDR chunk (25)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (a timeout, a killed build) is a case under test, not news.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class FakeAPI:
     latency: float = 0.0
@@ -81,8 +91,7 @@ class FakeAPI:
         self._lock = threading.Lock()
         self._counter = 0
         self._rand = random.Random(1)
-        self.server = ThreadingHTTPServer((self.host, 0), _Handler)
-        self.server.daemon_threads = True
+        self.server = _QuietServer((self.host, 0), _Handler)
         self.server.api = self  # type: ignore[attr-defined]
         self.port = self.server.server_address[1]
         self._thread: threading.Thread | None = None
