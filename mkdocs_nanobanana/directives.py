@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .catalog import VARIANTS, Catalog
+from .catalog import Catalog
 
 INFO_WORD = "nanobanana"
 

@@ -15,7 +15,6 @@ callback, so no worker ever blocks on another and a bounded pool cannot deadlock
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,17 +39,8 @@ from .directives import (
 from .directives import scan as scan_blocks
 from .providers import placeholder
 from .settings import Settings
-from .providers.base import (
-    AuthError,
-    ContentPolicyError,
-    CreditsError,
-    Generation,
-    Provider,
-    ProviderError,
-    RefImage,
-    RetryPolicy,
-    StopSignal,
-)
+from .generation import GenerationJob, Generator
+from .providers.base import AuthError, CreditsError, Provider, StopSignal
 
 
 @dataclass(frozen=True)
@@ -105,22 +95,27 @@ class PlanRow:
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, warn: Callable[[str], None] = print, provider: Provider | None = None) -> None:
+    def __init__(self, settings: Settings, warn: Callable[[str], None] = print, provider: Provider | None = None,
+                 defer: bool = False) -> None:
+        """``provider``: generate missing images during this build (live mode).
+        ``defer``: generate nothing, but collect the missing images in ``deferred`` for
+        someone who will (the background generation of `mkdocs serve`)."""
         self.settings = settings
         self.warn = warn
-        self.provider = provider if settings.mode == "live" else None
+        self.provider = provider if settings.mode == "live" and not defer else None
+        self.defer = defer
+        self.deferred: dict[str, GenerationJob] = {}  # key -> job, in page order
         self.cache = Cache(settings.cache_dir)
+        self.generator = Generator(self.provider, self.cache, settings, warn) if self.provider else None
         self.slots: dict[str, list[Slot]] = {}
-        self.stop = StopSignal()
+        self.stop = self.generator.stop if self.generator else StopSignal()
         self._image_pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="nanobanana-img")
         self._net_pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="nanobanana-api")
         self._renders: dict[tuple[str, str], Future] = {}
         self._source_locks: dict[str, threading.Lock] = {}
         self._generations: dict[str, Future] = {}
         self._named: dict[str, Slot] = {}
-        self._status: dict[str, str] = {}  # key -> cached | generated | failed
-        self._credits_spent = 0
-        self._usd_spent = 0.0
+        self._status: dict[str, str] = self.generator.status if self.generator else {}  # key -> cached | generated | failed
         self._lock = threading.RLock()
         self._ref_hashes: dict[str, str] = {}
         self.card_slots: dict[str, Slot] = {}  # cards from front matter or the template
@@ -317,6 +312,10 @@ class Pipeline:
         Generation stops at the first image that does not fit, so what gets generated is
         predictable from the page order; the rest are placeholders, with one warning.
         """
+        if self.defer:  # the background generation keeps the budget, across rebuilds
+            for s in slots:
+                s.approved = s.request is not None and s.entry is None and not s.errors
+            return
         if self.provider is None:
             missing = {s.request.key: s for s in slots if s.request and not s.entry and not s.errors}
             if missing:
@@ -367,6 +366,9 @@ class Pipeline:
                 self._settle(slot, None, "placeholder: over max_credits")
             else:
                 target.entry_future.add_done_callback(lambda _f: self._guarded(slot, self._after_target, slot))
+        elif slot.approved and self.defer:
+            self.deferred.setdefault(slot.request.key, GenerationJob(slot.request, slot.refs, slot.where, self._cost(slot)))
+            self._settle(slot, None, "placeholder: being generated in the background; the page reloads when it is ready")
         elif slot.approved and self.provider is not None:
             job = self._generation(slot)
             job.add_done_callback(lambda f: self._guarded(slot, self._on_generated, slot, f))
@@ -444,50 +446,9 @@ class Pipeline:
         with self._lock:
             job = self._generations.get(key)
             if job is None:
-                job = self._net_pool.submit(self._generate, slot.request, slot.refs, slot.where)
+                job = self._net_pool.submit(self.generator.generate, slot.request, slot.refs, slot.where)
                 self._generations[key] = job
         return job
-
-    def _generate(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
-        """One paid call, guarded: the key's lock, a second look at the cache, retries."""
-        assert self.provider is not None
-        key = request.key
-        if self.stop.stopped:
-            return None
-        with self.cache.lock(key):
-            entry = self.cache.get(key)  # another build may have paid for it meanwhile
-            if entry is not None:
-                self._status[key] = "cached"
-                return entry
-            if self.stop.stopped:
-                return None
-            refs = tuple(RefImage(data, images.inspect(data).mime) for data in (Path(f).read_bytes() for f in ref_files))
-            policy = RetryPolicy(retries=self.settings.retries)
-            try:
-                candidates = self.provider.generate(Generation(request, refs), policy)
-            except (AuthError, CreditsError) as exc:
-                # An account-level stop, not a fault of this directive: it stays a
-                # placeholder like every image after it.
-                if self.stop.trip(exc):
-                    what = f"check {self.settings.api_key_env}" if isinstance(exc, AuthError) else "top up the account"
-                    self.warn(f"{exc}: {what}; no further API calls in this build")
-                return None
-            except ContentPolicyError as exc:
-                self.warn(f"{where}: the provider refused this prompt ({exc}): rephrase it and build again")
-                self._status[key] = "failed"
-                return None
-            except ProviderError as exc:
-                self.warn(f"{where}: generation failed after {self.settings.retries} retries: {exc}")
-                self._status[key] = "failed"
-                return None
-            model = self.settings.catalog.get(request.model)
-            credits = model.credits * request.num
-            with self._lock:
-                self._credits_spent += credits
-                self._usd_spent += model.usd * request.num
-            entry = self.cache.put(request, candidates, self.provider.name, credits)
-            self._status[key] = "generated"
-            return entry
 
     # -- rendering ---------------------------------------------------------------------
 
@@ -634,7 +595,7 @@ class Pipeline:
             if status is None:
                 status = "cached" if s.entry is not None else "placeholder"
             c[status] += 1
-        c["credits"] = self._credits_spent
+        c["credits"] = self.generator.credits_spent if self.generator else 0
         return c
 
     def summary(self) -> str:
@@ -642,7 +603,7 @@ class Pipeline:
         c = self.counts()
         ph = c["placeholder"]
         return (
-            f"{c['cached']} cached, {c['generated']} generated ({c['credits']} credits ~ ${self._usd_spent:.2f}), "
+            f"{c['cached']} cached, {c['generated']} generated ({c['credits']} credits ~ ${self.generator.usd_spent if self.generator else 0:.2f}), "
             f"{ph} placeholder{'s' if ph != 1 else ''}, {c['failed']} failed"
         )
 
@@ -665,9 +626,8 @@ class Pipeline:
         """Stop the workers (``wait=False``: a failed build, drop what has not started)."""
         self._net_pool.shutdown(wait=wait, cancel_futures=True)
         self._image_pool.shutdown(wait=wait, cancel_futures=True)
-        closer = getattr(self.provider, "close", None)
-        if closer is not None:
-            closer()
+        if self.generator is not None:
+            self.generator.close()
 
     def abort(self) -> None:
         self.close(wait=False)

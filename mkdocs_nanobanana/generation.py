@@ -1,0 +1,100 @@
+"""Paid calls into the cache: one place that turns a Request into a stored CacheEntry.
+
+Used by a build's pipeline and, across rebuilds of `mkdocs serve`, by background.py. It
+holds what must be shared by every call of one session: the stop signal (a refused key or
+an empty account ends all calls), the status of each key, and what was spent.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import images
+from .cache import Cache, CacheEntry, Request
+from .providers.base import (
+    AuthError,
+    ContentPolicyError,
+    CreditsError,
+    Generation,
+    Provider,
+    ProviderError,
+    RefImage,
+    RetryPolicy,
+    StopSignal,
+)
+from .settings import Settings
+
+
+class Generator:
+    def __init__(self, provider: Provider, cache: Cache, settings: Settings, warn: Callable[[str], None],
+                 scope: str = "in this build") -> None:
+        self.provider = provider
+        self.cache = cache
+        self.settings = settings
+        self.warn = warn
+        self.scope = scope  # how long a stop lasts, for its message
+        self.stop = StopSignal()
+        self.status: dict[str, str] = {}  # key -> cached | generated | failed
+        self.credits_spent = 0
+        self.usd_spent = 0.0
+        self._lock = threading.Lock()
+
+    def generate(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
+        """One paid call, guarded: the key's lock, a second look at the cache, retries.
+        None when there is no image to be had; the reason has been warned about."""
+        key = request.key
+        if self.stop.stopped:
+            return None
+        with self.cache.lock(key):
+            entry = self.cache.get(key)  # another build may have paid for it meanwhile
+            if entry is not None:
+                self.status[key] = "cached"
+                return entry
+            if self.stop.stopped:
+                return None
+            refs = tuple(RefImage(data, images.inspect(data).mime) for data in (Path(f).read_bytes() for f in ref_files))
+            policy = RetryPolicy(retries=self.settings.retries)
+            try:
+                candidates = self.provider.generate(Generation(request, refs), policy)
+            except (AuthError, CreditsError) as exc:
+                # An account-level stop, not a fault of this directive: it stays a
+                # placeholder like every image after it.
+                if self.stop.trip(exc):
+                    what = f"check {self.settings.api_key_env}" if isinstance(exc, AuthError) else "top up the account"
+                    self.warn(f"{exc}: {what}; no further API calls {self.scope}")
+                return None
+            except ContentPolicyError as exc:
+                self.warn(f"{where}: the provider refused this prompt ({exc}): rephrase it and build again")
+                self.status[key] = "failed"
+                return None
+            except ProviderError as exc:
+                self.warn(f"{where}: generation failed after {self.settings.retries} retries: {exc}")
+                self.status[key] = "failed"
+                return None
+            model = self.settings.catalog.get(request.model)
+            credits = model.credits * request.num
+            with self._lock:
+                self.credits_spent += credits
+                self.usd_spent += model.usd * request.num
+            entry = self.cache.put(request, candidates, self.provider.name, credits)
+            self.status[key] = "generated"
+            return entry
+
+    def close(self) -> None:
+        closer = getattr(self.provider, "close", None)
+        if closer is not None:
+            closer()
+
+
+@dataclass(frozen=True)
+class GenerationJob:
+    """A missing image a build did not wait for (under `mkdocs serve`): what to call
+    ``Generator.generate`` with, and what it costs."""
+
+    request: Request
+    ref_files: tuple[str, ...]
+    where: str
+    credits: int
