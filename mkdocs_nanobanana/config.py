@@ -112,7 +112,8 @@ class NanobananaConfig(base.Config):
     concurrency = WholeNumber(1, 64, default=4)  # API requests in flight
     timeout = Seconds(default=60)  # per request
     retries = WholeNumber(0, 20, default=4)
-    max_credits = WholeNumber(0, default=200)  # per build; 0 never calls the API
+    max_credits = WholeNumber(0, default=200)  # per build (per session under serve); 0 never calls the API
+    serve_debounce = Seconds(default=2)  # serve: wait this long after the last save before paying
 
     social = c.SubConfig(SocialConfig)
 

@@ -4,19 +4,28 @@ Flow: on_files reads every page's directives and starts all image work at once;
 on_page_markdown swaps each directive for a token (so it survives any Markdown container);
 on_page_content swaps the token for the finished <figure>; on_post_build waits for the rest
 and logs the summary line.
+
+Under `mkdocs serve` (on_startup keeps this object across rebuilds) a build never waits on
+the network: missing images are placeholders, handed to a Background generator that lives
+as long as the server; when one lands, it touches a file that on_serve told the server to
+watch, and the rebuild shows the image.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import time
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 
 from . import assets, social
+from .background import Background, marker_path
 from .config import NanobananaConfig
+from .generation import Generator
 from .directives import INFO_WORD, replace_blocks
+from .cache import Cache
 from .pipeline import PageText, Pipeline, Slot
 from .providers import connect
 from .settings import Settings, SettingsError, build_settings
@@ -34,8 +43,19 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self._site_url = ""
         self._tags = False
         self._warned_no_site_url = False
+        self._serving = False
+        self._background: Background | None = None
+        self._background_for: tuple = ()
+
+    def on_startup(self, *, command, dirty):
+        self._serving = command == "serve"
 
     def on_config(self, config):
+        # The object outlives a build (on_startup keeps it across serve rebuilds, and
+        # MkDocs reuses it in one process): nothing of the last build may leak into this one.
+        self.settings = None
+        self.pipeline = None
+        self._tokens.clear()
         if not self.config.enabled:
             return config
         try:
@@ -62,11 +82,32 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         pages = _pages_to_scan(files, self.settings)
         s = self.settings
         provider = None
-        if s.mode == "live":
+        defer = self._serving and s.mode == "live"
+        if defer:
+            self._ensure_background(s)
+        elif s.mode == "live":
             provider = connect(s.provider, s.api_base, os.environ[s.api_key_env], s.timeout, s.concurrency)
-        self.pipeline = Pipeline(self.settings, warn=log.warning, provider=provider)
+        self.pipeline = Pipeline(self.settings, warn=log.warning, provider=provider, defer=defer)
         self.pipeline.scan(pages)
         return files
+
+    def _ensure_background(self, s: Settings) -> None:
+        """One background generator per serve session (a new one if mkdocs.yml changed
+        what it calls or where it stores)."""
+        wanted = (s.provider, s.api_base, s.api_key_env, s.timeout, s.concurrency, s.cache_dir, s.max_credits,
+                  s.serve_debounce, s.retries)
+        if self._background is not None and self._background_for == wanted:
+            return
+        if self._background is not None:
+            self._background.close()
+        marker = marker_path(s.cache_dir)
+        provider = connect(s.provider, s.api_base, os.environ[s.api_key_env], s.timeout, s.concurrency)
+        generator = Generator(provider, Cache(s.cache_dir), s, log.warning, scope="until serve restarts")
+        self._background = Background(
+            generator, concurrency=s.concurrency, debounce=s.serve_debounce, max_credits=s.max_credits,
+            on_landed=lambda: marker.write_text(f"{time.time()}\n"), warn=log.warning,
+        )
+        self._background_for = wanted
 
     def on_page_markdown(self, markdown, page, config, files):
         if self.pipeline is None:
@@ -118,9 +159,29 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         return self._site_url.rstrip("/") + "/" + site_path if self._site_url else ""
 
     def on_post_build(self, config):
-        if self.pipeline is not None:
-            log.info(self.pipeline.finish())
-            self.pipeline = None
+        if self.pipeline is None:
+            return
+        log.info(self.pipeline.finish())
+        if self.pipeline.defer and self._background is not None:
+            busy = self._background.submit(self.pipeline.deferred)
+            if busy:
+                log.info(f"{busy} image(s) being generated in the background; the page reloads as each is ready")
+        self.pipeline = None
+
+    def on_serve(self, server, config, builder):
+        if self.settings is not None:
+            marker = marker_path(self.settings.cache_dir)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+            server.watch(str(marker.parent))
+        return server
+
+    def on_shutdown(self):
+        if self._background is not None:
+            if self._background.busy:
+                log.info("waiting for the images being generated (they are paid for, so they are kept)")
+            self._background.close()
+            self._background = None
 
     def on_build_error(self, error):
         if self.pipeline is not None:

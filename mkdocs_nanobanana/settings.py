@@ -54,6 +54,7 @@ class Settings:
     provider: str = "nanobanana"
     api_base: str | None = None  # None: the provider's default
     timeout: float = 60.0
+    serve_debounce: float = 2.0  # serve: seconds after the last save before generating
     publish: bool = True  # write derivatives into site_dir (False: only into the cache)
     social: SocialSettings = field(default_factory=lambda: SocialSettings())
     defaults: Defaults = Defaults()
@@ -151,6 +152,7 @@ def build_settings(
         provider=provider,
         api_base=options["api_base"],
         timeout=options["timeout"],
+        serve_debounce=options["serve_debounce"],
         social=SocialSettings(
             enabled=social["enabled"], generate=social["generate"], prompt_template=social["prompt_template"],
             variant=social["variant"], title_overlay=social["title_overlay"], font=social["font"],

@@ -1,0 +1,114 @@
+"""Generation that outlives a build, for `mkdocs serve`: pages never wait on the network.
+
+Each rebuild hands over the images it is missing (``submit``); the set replaces what was
+waiting before, so a prompt edited three times in a row is generated once, in its last
+form. Work starts ``debounce`` seconds after the last hand-over, at most ``concurrency``
+calls at once, within ``max_credits`` for the whole session. When an image lands in the
+cache, ``on_landed`` runs (the plugin touches a file the server watches, so the site is
+rebuilt and the browser reloads with the image).
+
+What is already in flight is never cancelled (it is paid for) and never started twice;
+a key that failed is not retried until serve restarts (each save would otherwise pay
+for another refusal).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from .generation import GenerationJob, Generator
+
+
+def marker_path(cache_dir: str) -> Path:
+    """The file touched when an image lands. It is alone in its folder, so watching the
+    folder sees nothing else: every other write of a build goes elsewhere."""
+    return Path(cache_dir) / "serve" / "landed"
+
+
+class Background:
+    def __init__(self, generator: Generator, *, concurrency: int, debounce: float, max_credits: int,
+                 on_landed: Callable[[], None], warn: Callable[[str], None]) -> None:
+        self.generator = generator
+        self.debounce = debounce
+        self.on_landed = on_landed
+        self.warn = warn
+        self.credits_left = max_credits
+        self._max_credits = max_credits
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="nanobanana-serve")
+        self._lock = threading.Lock()
+        self._pending: dict[str, GenerationJob] = {}
+        self._running: set[str] = set()
+        self._failed: set[str] = set()
+        self._timer: threading.Timer | None = None
+        self._closed = False
+        self._warned_budget = False
+
+    def submit(self, jobs: dict[str, GenerationJob]) -> int:
+        """What the latest build is missing; returns how many will be generated."""
+        with self._lock:
+            if self._closed:
+                return 0
+            self._pending = {k: j for k, j in jobs.items() if k not in self._running and k not in self._failed}
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._pending:
+                self._timer = threading.Timer(self.debounce, self._start_pending)
+                self._timer.daemon = True
+                self._timer.start()
+            return len(self._pending) + len(self._running)
+
+    def _start_pending(self) -> None:
+        over = []
+        with self._lock:
+            if self._closed:
+                return
+            jobs, self._pending, self._timer = self._pending, {}, None
+            for key, job in jobs.items():
+                if over or job.credits > self.credits_left:  # page order: stop at the first that does not fit
+                    over.append(job)
+                    continue
+                self.credits_left -= job.credits
+                self._running.add(key)
+                self._pool.submit(self._run, job)
+        if over and not self._warned_budget:
+            self._warned_budget = True
+            self.warn(f"max_credits ({self._max_credits}) reached for this serve session: {len(over)} image(s) "
+                      f"stay placeholders, from {over[0].where} on. Restart serve or raise max_credits to continue.")
+
+    def _run(self, job: GenerationJob) -> None:
+        key = job.request.key
+        entry = None
+        try:
+            entry = self.generator.generate(job.request, job.ref_files, job.where)
+        except Exception as exc:  # noqa: BLE001 - a worker must not die silently
+            self.warn(f"{job.where}: could not generate or store the image ({type(exc).__name__}: {exc})")
+        finally:
+            with self._lock:
+                self._running.discard(key)
+                if entry is None:
+                    self._failed.add(key)
+                if self.generator.status.get(key) != "generated":
+                    self.credits_left += job.credits  # not paid: found in the cache, or failed
+        if entry is not None:
+            self.on_landed()
+
+    @property
+    def busy(self) -> int:
+        """Images waiting for the debounce or being generated."""
+        with self._lock:
+            return len(self._pending) + len(self._running)
+
+    def close(self) -> None:
+        """Drop what has not started; wait for calls in flight (they are paid for, so their
+        images are kept)."""
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+            self._pending = {}
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.generator.close()

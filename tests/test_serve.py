@@ -1,0 +1,146 @@
+"""`mkdocs serve` for real: a subprocess on a free port, pages fetched over HTTP, prompts
+edited on disk, against the fake API.
+
+A page with a missing image is served at once with a placeholder; the image is generated
+in the background and the server rebuilds when it lands; a prompt saved several times in
+a row is paid for once, in its last form; an idle server does not rebuild.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import httpx
+import pytest
+from conftest import bin_path
+from test_build import figures
+from test_live import KEY, directive
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`<host> serve` as a subprocess; its log lines are collected as they come."""
+
+    def __init__(self, host: str, site, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "NANOBANANA_API_KEY": KEY}
+        self.proc = subprocess.Popen(
+            [bin_path(host), "serve", "-a", f"127.0.0.1:{port}"], cwd=site.root, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+
+    @property
+    def builds(self) -> int:
+        return sum("Building documentation" in line for line in self.lines)
+
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    def figure(self, path: str) -> dict:
+        fig, = figures(httpx.get(self.url + path, timeout=5).text)
+        return fig
+
+    def wait_for(self, path: str, test, timeout: float = 30, what: str = "") -> dict:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = self.figure(path)
+                if test(last):
+                    return last
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what or path}: last figure {last}\n{self.log()}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def placeholder(fig) -> bool:
+    return "nanobanana-placeholder" in fig["class"]
+
+
+def real(fig) -> bool:
+    return not placeholder(fig)
+
+
+@pytest.fixture
+def serve_site(site, api):
+    site.configure({"api_base": api.base, "serve_debounce": 1.0, "concurrency": 2, "retries": 0})
+    site.page("index.md", "# Home\n")
+    return site
+
+
+@pytest.mark.parametrize("host", ["mkdocs", "properdocs"])
+def test_serve_shows_a_placeholder_at_once_then_the_image_and_never_loops(serve_site, api, host):
+    api.latency = 1.0
+    page = serve_site.page("a.md", "# A\n\n" + directive("First prompt"))
+    server = Server(host, serve_site, free_port())
+    try:
+        fig = server.wait_for("/a/", lambda f: True, what="the first page")
+        assert placeholder(fig) and fig["img"]["alt"] == "First prompt"
+        assert len(api.generate_requests) == 0, "the page was served before any API call"
+        server.wait_for("/a/", real, what="the generated image")
+        assert [r.json()["prompt"] for r in api.generate_requests] == ["First prompt"]
+
+        # an edited prompt: the placeholder first again, then its image
+        page.write_text("# A\n\n" + directive("Second prompt"))
+        fig = server.wait_for("/a/", lambda f: f["img"]["alt"] == "Second prompt", what="the edit")
+        assert placeholder(fig)
+        server.wait_for("/a/", real, what="the second image")
+
+        # idle: nothing is written where the server looks, so nothing rebuilds
+        time.sleep(1.0)
+        builds = server.builds
+        time.sleep(4.0)
+        assert server.builds == builds, server.log()
+        assert [r.json()["prompt"] for r in api.generate_requests] == ["First prompt", "Second prompt"]
+        assert sorted(p.name for p in serve_site.docs.iterdir()) == ["a.md", "index.md"]
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log()
+
+
+def test_saves_in_a_row_pay_only_for_the_last_prompt(serve_site, api):
+    api.latency = 2.0
+    page = serve_site.page("a.md", "# A\n\n" + directive("Draft 1"))
+    server = Server("mkdocs", serve_site, free_port())
+    try:
+        server.wait_for("/a/", lambda f: True, what="the first page")
+        deadline = time.monotonic() + 20
+        while not api.generate_requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [r.json()["prompt"] for r in api.generate_requests] == ["Draft 1"]  # in flight now
+        for n in (2, 3, 4):  # saved while Draft 1 is being generated, and in quick succession
+            page.write_text("# A\n\n" + directive(f"Draft {n}"))
+            time.sleep(0.3)
+        server.wait_for("/a/", lambda f: f["img"]["alt"] == "Draft 4" and real(f), what="Draft 4's image")
+        time.sleep(1.5)  # room for any stray request to show up
+        assert [r.json()["prompt"] for r in api.generate_requests] == ["Draft 1", "Draft 4"]
+        # Draft 1 was paid for, so it was kept: putting it back costs nothing
+        page.write_text("# A\n\n" + directive("Draft 1"))
+        server.wait_for("/a/", lambda f: f["img"]["alt"] == "Draft 1" and real(f), what="Draft 1 again")
+        assert len(api.generate_requests) == 2
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log()
