@@ -14,6 +14,7 @@ watch, and the rebuild shows the image.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 
@@ -38,6 +39,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self.settings: Settings | None = None
         self.pipeline: Pipeline | None = None
         self._tokens: dict[str, list[tuple[str, Slot]]] = {}
+        self._slot_of: dict[str, Slot] = {}  # every token of this build
         self._nonce = ""
         self._count = 0
         self._site_url = ""
@@ -79,6 +81,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             return files
         self._nonce = secrets.token_hex(4).upper()
         self._tokens.clear()
+        self._slot_of.clear()
         pages = _pages_to_scan(files, self.settings)
         s = self.settings
         provider = None
@@ -129,6 +132,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             self._count += 1
             tokens.append(f"NANOBANANA{self._nonce}X{self._count}Y")
         self._tokens[page.file.src_uri] = [(t, s) for t, (_, s) in zip(tokens, pairs)]
+        self._slot_of.update((t, s) for t, (_, s) in zip(tokens, pairs))
         return replace_blocks(markdown, [b for b, _ in pairs], tokens, first_line)
 
     def on_page_content(self, html, page, config, files):
@@ -140,7 +144,11 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         return assets.embed(html, figures)
 
     def on_post_page(self, output, page, config):
-        if self.pipeline is None or not self._tags:
+        if self.pipeline is None:
+            return output
+        if f"NANOBANANA{self._nonce}X" in output:
+            output = self._embed_borrowed(output, page.url)
+        if not self._tags:
             return output
         card = self.pipeline.card_for(page.file.src_uri)
         if card is None:
@@ -154,6 +162,14 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             url = assets.relative_url(card[0], page.url)
         head = output[: output.lower().find("</head>")]
         return social.inject_head(output, social.meta_tags(url, card[1], head))
+
+    def _embed_borrowed(self, output: str, page_url: str) -> str:
+        """Figures of other pages that reached this one as Markdown, e.g. the post excerpts
+        Material's blog plugin renders on its index, archive and category pages: their
+        URLs are made relative to this page."""
+        found = set(re.findall(rf"NANOBANANA{self._nonce}X\d+Y", output))
+        figures = {t: self.pipeline.figure(self._slot_of[t], page_url, eager=False) for t in found if t in self._slot_of}
+        return assets.embed(output, figures)
 
     def _absolute(self, site_path: str) -> str:
         return self._site_url.rstrip("/") + "/" + site_path if self._site_url else ""
