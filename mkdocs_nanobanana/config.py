@@ -44,6 +44,22 @@ class Seconds(c.Type):
         return float(value)
 
 
+class Ratio(c.Type):
+    """An aspect ratio such as "16:9". YAML 1.1 reads an unquoted 16:9 as the base-60
+    number 969, and MkDocs' !ENV parses the variable's value the same way; every real
+    ratio has parts under 60, so the number turns back into the ratio exactly."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(str, **kwargs)
+
+    def run_validation(self, value: object) -> str:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 60:
+            return f"{value // 60}:{value % 60}"
+        if not isinstance(value, str):
+            raise base.ValidationError(f'Expected a ratio such as "16:9", got {value!r}')
+        return value
+
+
 class EnvName(c.Type):
     """The NAME of an environment variable. Never echoes the value: it may be a pasted key."""
 
@@ -97,7 +113,7 @@ class NanobananaConfig(base.Config):
 
     # Directive defaults
     variant = c.Type(str, default="standard")
-    ratio = c.Type(str, default="1:1")
+    ratio = Ratio(default="1:1")
 
     # Where files go
     cache_dir = c.Type(str, default=".cache/nanobanana")  # relative to mkdocs.yml

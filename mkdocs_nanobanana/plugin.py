@@ -82,7 +82,8 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self._nonce = secrets.token_hex(4).upper()
         self._tokens.clear()
         self._slot_of.clear()
-        pages = _pages_to_scan(files, self.settings)
+        # serve shows draft_docs pages too: start their images with the rest
+        pages = _pages_to_scan(files, self.settings, drafts=self._serving)
         s = self.settings
         provider = None
         defer = self._serving and s.mode == "live"
@@ -236,12 +237,15 @@ def load_project(config_file: str | None, environ=os.environ) -> tuple[Settings,
     return settings, _pages_to_scan(get_files(config), settings)
 
 
-def _pages_to_scan(files, settings: Settings) -> list[PageText]:
+def _pages_to_scan(files, settings: Settings, drafts: bool = False) -> list[PageText]:
     """Pages with a directive or a nanobanana front matter; every page when each one
-    gets a card. The word test is a cheap filter: most pages have no directive."""
+    gets a card. The word test is a cheap filter: most pages have no directive.
+    Excluded pages never count; draft_docs pages only when ``drafts`` (serve shows them)."""
     every_page = settings.social.enabled and settings.social.generate
+    # the host's own InclusionLevel methods: ProperDocs has its own copy of the enum
+    inclusion = (lambda level: level.is_in_serve()) if drafts else (lambda level: level.is_included())
     pages = []
-    for f in files.documentation_pages():
+    for f in files.documentation_pages(inclusion=inclusion):
         try:
             text = f.content_string
         except ValueError:  # not UTF-8: MkDocs reports the page itself, we only say what to do
