@@ -230,6 +230,33 @@ class Cache:
         assert entry is not None
         return entry
 
+    def adopt(self, key: str, sidecar: bytes, files: dict[str, bytes]) -> CacheEntry:
+        """Store an entry made elsewhere (the remote cache), after checking every byte of
+        it against its sidecar; images first, the sidecar last. ValueError says what is
+        wrong, and then nothing that counts was stored."""
+        meta = json.loads(sidecar.decode("utf-8"))
+        entry = self._entry_from_sidecar(key, meta)
+        if entry.request.key != key:
+            raise ValueError("its sidecar describes a different request")
+        for img in entry.images:
+            data = files.get(img.path.name)
+            if data is None:
+                raise ValueError(f"{img.path.name} is missing")
+            if len(data) != img.bytes or sha256(data) != img.sha256:
+                raise ValueError(f"{img.path.name} does not match the sha256 of its sidecar")
+            try:
+                info = images.inspect(data)
+            except images.BadImage as exc:
+                raise ValueError(f"{img.path.name}: {exc}") from None
+            if (info.width, info.height) != (img.width, img.height):
+                raise ValueError(f"{img.path.name} is {info.width}x{info.height}, its sidecar says {img.width}x{img.height}")
+        for img in entry.images:
+            atomic_write(img.path, files[img.path.name])
+        atomic_write(self.sidecar_path(key), sidecar)
+        stored = self.get(key)
+        assert stored is not None
+        return stored
+
     def keys(self) -> Iterator[str]:
         if self.images_dir.is_dir():
             for sidecar in sorted(self.images_dir.glob("*/*.json")):

@@ -261,23 +261,33 @@ def review_html(pipeline: Pipeline, settings: Settings) -> str:
 @main.command()
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
-def prune(config_file: str | None, dry_run: bool) -> None:
+@click.option("--remote", is_flag=True, help="Prune the remote cache (remote_cache) instead of the local one.")
+def prune(config_file: str | None, dry_run: bool, remote: bool) -> None:
     """Remove cache entries and resized copies that no directive uses.
 
     Keeps every candidate of every directive in use (so changing `pick` stays free).
-    Never touches anything outside the cache folder.
+    Never touches anything outside the cache folder. With --remote, prunes the shared
+    remote cache: other branches' images go too, so run it from the branch that is
+    built (usually main), and never while another build uploads.
 
     \b
     Examples:
       nanobanana prune --dry-run
       nanobanana prune
+      nanobanana prune --remote --dry-run
     """
     settings, pages = _load(config_file, "offline")
+    if remote and not settings.remote_cache:
+        raise click.ClickException("--remote: no remote_cache is set in mkdocs.yml")
     pipeline = _analysed(settings, pages)
     try:
         if any(s.errors for s in pipeline.all_slots()):
             raise click.ClickException("fix the directive errors above first: an invalid directive's image would look unused")
-        removed = pipeline.cache.prune(pipeline.keys_in_use(), pipeline.sources_in_use(), dry_run=dry_run)
+        if remote:
+            store = _remote(settings)
+            removed = store.prune(pipeline.keys_in_use(), dry_run=dry_run)
+        else:
+            removed = pipeline.cache.prune(pipeline.keys_in_use(), pipeline.sources_in_use(), dry_run=dry_run)
     finally:
         pipeline.close()
     verb = "would remove" if dry_run else "removed"
@@ -286,10 +296,20 @@ def prune(config_file: str | None, dry_run: bool) -> None:
     click.echo(f"{verb} {len(removed)} file(s), {sum(s for _, s in removed):,} bytes")
 
 
+def _remote(settings: Settings):
+    from .remote import RemoteError, open_remote
+
+    try:
+        return open_remote(settings.remote_cache, settings.remote_cache_options)
+    except RemoteError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.command()
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--fix", is_flag=True, help="Remove bad entries, so the next build generates them again.")
-def verify(config_file: str | None, fix: bool) -> None:
+@click.option("--remote", is_flag=True, help="Check the remote cache (remote_cache): downloads every entry.")
+def verify(config_file: str | None, fix: bool, remote: bool) -> None:
     """Check every cache entry against its sidecar: sizes, hashes, that each file decodes.
 
     Exits 1 if any entry is bad (after --fix, only if one could not be removed).
@@ -298,13 +318,29 @@ def verify(config_file: str | None, fix: bool) -> None:
     Examples:
       nanobanana verify
       nanobanana verify --fix
+      nanobanana verify --remote
     """
     settings, _ = _load(config_file, "offline")
-    from .cache import Cache
+    import tempfile
 
-    cache = Cache(settings.cache_dir)
-    bad = cache.verify_entries()
-    total = sum(1 for _ in cache.keys())
+    from .cache import Cache
+    from .remote import RemoteError
+
+    if remote:
+        if not settings.remote_cache:
+            raise click.ClickException("--remote: no remote_cache is set in mkdocs.yml")
+        store = _remote(settings)
+        with tempfile.TemporaryDirectory() as scratch:
+            try:
+                bad = store.verify_entries(Cache(scratch))
+                total = len(store.keys())
+            except RemoteError as exc:
+                raise click.ClickException(f"remote cache {settings.remote_cache}: {exc}") from None
+        cache = store
+    else:
+        cache = Cache(settings.cache_dir)
+        bad = cache.verify_entries()
+        total = sum(1 for _ in cache.keys())
     for key, problems in bad.items():
         for p in problems:
             click.echo(f"bad: {p}")

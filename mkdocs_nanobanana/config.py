@@ -118,6 +118,8 @@ class NanobananaConfig(base.Config):
     # Where files go
     cache_dir = c.Type(str, default=".cache/nanobanana")  # relative to mkdocs.yml
     output_dir = RelativePath(default="assets/nanobanana")  # inside site_dir
+    remote_cache = c.Optional(c.Type(str))  # an fsspec URL shared by every machine: s3://bucket/prefix
+    remote_cache_options = c.Type(dict, default={})  # passed to fsspec; never credentials
 
     # What is written
     widths = c.ListOfItems(WholeNumber(16, 8192), default=[480, 768, 1024])

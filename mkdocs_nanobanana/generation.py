@@ -14,6 +14,7 @@ from typing import Callable
 
 from . import images
 from .cache import Cache, CacheEntry, Request
+from .remote import RemoteCache, RemoteError
 from .providers.base import (
     AuthError,
     ContentPolicyError,
@@ -30,8 +31,9 @@ from .settings import Settings
 
 class Generator:
     def __init__(self, provider: Provider, cache: Cache, settings: Settings, warn: Callable[[str], None],
-                 scope: str = "in this build") -> None:
+                 scope: str = "in this build", remote: RemoteCache | None = None) -> None:
         self.provider = provider
+        self.remote = remote  # each new entry is uploaded there too
         self.cache = cache
         self.settings = settings
         self.warn = warn
@@ -43,8 +45,19 @@ class Generator:
         self._lock = threading.Lock()
 
     def generate(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
-        """One paid call, guarded: the key's lock, a second look at the cache, retries.
-        None when there is no image to be had; the reason has been warned about."""
+        """One paid call, guarded: the key's lock, a second look at the cache, retries;
+        then the new entry goes to the remote cache, if there is one. None when there is
+        no image to be had; the reason has been warned about."""
+        entry = self._generate(request, ref_files, where)
+        if entry is not None and self.remote is not None and self.status.get(request.key) == "generated":
+            try:
+                self.remote.upload(entry, self.cache)
+            except RemoteError as exc:  # the image is safe locally; the next build uploads nothing, so say so
+                self.warn(f"{where}: could not upload the new image to the remote cache ({exc}); "
+                          "other machines will generate it again")
+        return entry
+
+    def _generate(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
         key = request.key
         if self.stop.stopped:
             return None

@@ -40,6 +40,7 @@ from .directives import scan as scan_blocks
 from .providers import placeholder
 from .settings import Settings
 from .generation import GenerationJob, Generator
+from .remote import RemoteCache, RemoteError, open_remote
 from .providers.base import AuthError, CreditsError, Provider, StopSignal
 
 
@@ -106,7 +107,8 @@ class Pipeline:
         self.defer = defer
         self.deferred: dict[str, GenerationJob] = {}  # key -> job, in page order
         self.cache = Cache(settings.cache_dir)
-        self.generator = Generator(self.provider, self.cache, settings, warn) if self.provider else None
+        self.remote = self._open_remote()
+        self.generator = Generator(self.provider, self.cache, settings, warn, remote=self.remote) if self.provider else None
         self.slots: dict[str, list[Slot]] = {}
         self.stop = self.generator.stop if self.generator else StopSignal()
         self._image_pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="nanobanana-img")
@@ -122,6 +124,15 @@ class Pipeline:
         self.cards: dict[str, tuple[Slot, str]] = {}  # page -> (background slot, title)
         self._card_jobs: dict[str, Future] = {}  # page -> site-relative URL of its card
         self.cache.clean_temp()
+
+    def _open_remote(self) -> RemoteCache | None:
+        if not self.settings.remote_cache:
+            return None
+        try:
+            return open_remote(self.settings.remote_cache, self.settings.remote_cache_options)
+        except RemoteError as exc:
+            self.warn(f"{exc}; building with the local cache only")
+            return None
 
     # -- scanning ----------------------------------------------------------------------
 
@@ -161,11 +172,21 @@ class Pipeline:
 
     def start(self) -> None:
         """Start all image work: cache hits to resizing, missing images to the provider."""
+        self._fetch_remote(self.all_slots())
         self._approve(self.all_slots())
         for slot in self.all_slots():
             self._advance(slot)
         for page, (slot, title) in self.cards.items():
             self._start_card(page, slot, title)
+
+    def _fetch_remote(self, slots: list[Slot]) -> None:
+        """What the local cache lacks, from the remote cache, many at a time."""
+        if self.remote is None:
+            return
+        missing = [s for s in slots if s.request is not None and s.entry is None and not s.errors and s.blocked_by is None]
+        found = self.remote.fetch_many((s.request.key for s in missing), self.cache, self.warn)
+        for s in missing:
+            s.entry = found.get(s.request.key)
 
     def _start_card(self, page: str, slot: Slot, title: str) -> None:
         """Draw the page's card once its background is known (its slot's ``done``)."""
@@ -399,6 +420,8 @@ class Pipeline:
     def _after_target(self, slot: Slot) -> None:
         with self._lock:
             self._resolve(slot)
+        if slot.entry is None and not slot.errors and slot.blocked_by is None:
+            self._fetch_remote([slot])
         if slot.errors:
             for e in slot.errors:
                 self.warn(str(e))
@@ -534,6 +557,8 @@ class Pipeline:
     def plan(self) -> list[PlanRow]:
         """Every directive's state after ``analyse``: cached, missing, changed or error."""
         last = self.cache.read_manifest()
+        on_remote = self._remote_has([s.request.key for s in self.all_slots()
+                                      if s.request and s.entry is None and not s.errors and s.blocked_by is None])
         rows = []
         for ident, s in self.identities().items():
             d = s.directive
@@ -545,6 +570,8 @@ class Pipeline:
             key = s.request.key if s.request and s.blocked_by is None else None
             if s.entry is not None:
                 state, cost, note = "cached", 0, ""
+            elif key in on_remote:
+                state, cost, note = "cached", 0, "remote"
             else:
                 changed = key is not None and last.get(ident) not in (None, key)
                 state, cost = ("changed" if changed else "missing"), self._cost(s)
@@ -554,6 +581,20 @@ class Pipeline:
             rows.append(PlanRow(d.where, d.name, d.model, d.ratio, d.num, state, cost, key, note,
                                 round(self._price([s]), 4) if cost else 0.0))
         return rows
+
+    def _remote_has(self, keys: list[str]) -> set[str]:
+        """The keys the remote cache holds (a look-up each, many at a time, no download)."""
+        if self.remote is None or not keys:
+            return set()
+
+        def has(key: str) -> bool:
+            try:
+                return self.remote.has(key)
+            except RemoteError:
+                return False
+
+        with ThreadPoolExecutor(min(8, len(keys))) as pool:
+            return {k for k, yes in zip(keys, pool.map(has, keys)) if yes}
 
     def sources_in_use(self) -> set[str]:
         """Ids of every image a build would show or could switch to by ``pick``: what
@@ -605,6 +646,7 @@ class Pipeline:
         return (
             f"{c['cached']} cached, {c['generated']} generated ({c['credits']} credits ~ ${self.generator.usd_spent if self.generator else 0:.2f}), "
             f"{ph} placeholder{'s' if ph != 1 else ''}, {c['failed']} failed"
+            + (f"; remote cache: {self.remote.fetched} fetched, {self.remote.uploaded} uploaded" if self.remote else "")
         )
 
     def finish(self) -> str:

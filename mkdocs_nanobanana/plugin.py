@@ -28,6 +28,7 @@ from .generation import Generator
 from .directives import INFO_WORD, replace_blocks
 from .cache import Cache
 from .pipeline import PageText, Pipeline, Slot
+from .remote import RemoteError, open_remote
 from .providers import connect
 from .settings import Settings, SettingsError, build_settings
 
@@ -106,7 +107,13 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             self._background.close()
         marker = marker_path(s.cache_dir)
         provider = connect(s.provider, s.api_base, os.environ[s.api_key_env], s.timeout, s.concurrency)
-        generator = Generator(provider, Cache(s.cache_dir), s, log.warning, scope="until serve restarts")
+        remote = None
+        if s.remote_cache:
+            try:
+                remote = open_remote(s.remote_cache, s.remote_cache_options)
+            except RemoteError as exc:
+                log.warning(f"{exc}; new images stay local")
+        generator = Generator(provider, Cache(s.cache_dir), s, log.warning, scope="until serve restarts", remote=remote)
         self._background = Background(
             generator, concurrency=s.concurrency, debounce=s.serve_debounce, max_credits=s.max_credits,
             on_landed=lambda: marker.write_text(f"{time.time()}\n"), warn=log.warning,

@@ -54,6 +54,8 @@ class Settings:
     provider: str = "nanobanana"
     api_base: str | None = None  # None: the provider's default
     timeout: float = 60.0
+    remote_cache: str | None = None  # fsspec URL of the shared second tier
+    remote_cache_options: Mapping[str, Any] = field(default_factory=dict)
     serve_debounce: float = 2.0  # serve: seconds after the last save before generating
     publish: bool = True  # write derivatives into site_dir (False: only into the cache)
     social: SocialSettings = field(default_factory=lambda: SocialSettings())
@@ -153,6 +155,8 @@ def build_settings(
         api_base=options["api_base"],
         timeout=options["timeout"],
         serve_debounce=options["serve_debounce"],
+        remote_cache=options["remote_cache"] or None,
+        remote_cache_options=dict(options["remote_cache_options"]),
         social=SocialSettings(
             enabled=social["enabled"], generate=social["generate"], prompt_template=social["prompt_template"],
             variant=social["variant"], title_overlay=social["title_overlay"], font=social["font"],

@@ -1,0 +1,227 @@
+"""A second cache tier on object storage, shared by every machine that builds the site.
+
+Any fsspec URL works: ``s3://bucket/prefix`` (s3fs), ``gs://`` (gcsfs), ``az://``
+(adlfs), ``file:///shared/folder``, ``memory://``. Credentials come from each backend's
+usual environment, never from mkdocs.yml.
+
+Layout under the URL:
+
+    images/<k2>/<key>.json      the entry's sidecar, byte for byte the local one
+    blobs/<s2>/<sha256>         each image, named by the sha256 of its bytes
+
+Images are content-addressed, so two machines that paid for one key at the same moment
+can never mix their files: whichever sidecar lands describes blobs that exist. A sidecar
+is written last and never replaced, and every byte fetched is checked against it before
+it is stored locally, so a half-uploaded or damaged entry never counts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Mapping
+
+from .cache import Cache, CacheEntry
+
+MAX_FAILURES = 3  # in a row: then the remote tier is off for the rest of the build
+
+
+class RemoteError(Exception):
+    """The remote store could not be reached or used; the build goes on without it."""
+
+
+class BadRemoteEntry(Exception):
+    """A remote entry does not match its sidecar; it is ignored (and regenerated)."""
+
+
+def open_remote(url: str, options: Mapping[str, Any]) -> "RemoteCache":
+    try:
+        import fsspec
+    except ImportError:
+        raise RemoteError("remote_cache needs fsspec: pip install 'mkdocs-nanobanana[remote]', "
+                          "plus the backend for your URL (s3fs, gcsfs or adlfs)") from None
+    try:
+        fs, root = fsspec.core.url_to_fs(url, **dict(options))
+    except ImportError as exc:  # fsspec names the missing backend package
+        raise RemoteError(f"remote_cache {url}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any backend's own error type
+        raise RemoteError(f"remote_cache {url}: {type(exc).__name__}: {exc}") from None
+    return RemoteCache(fs, root.rstrip("/"), url)
+
+
+class RemoteCache:
+    def __init__(self, fs, root: str, url: str, concurrency: int = 8) -> None:
+        self.fs = fs
+        self.root = root
+        self.url = url
+        self.concurrency = concurrency
+        self._lock = threading.Lock()
+        self._failures = 0
+        self.off = False  # set after MAX_FAILURES failures in a row
+        self.fetched = 0
+        self.uploaded = 0
+        self._bad: set[str] = set()  # keys whose remote entry failed its check: replaceable
+
+    # -- paths -------------------------------------------------------------------------
+
+    def sidecar_path(self, key: str) -> str:
+        return f"{self.root}/images/{key[:2]}/{key}.json"
+
+    def blob_path(self, digest: str) -> str:
+        return f"{self.root}/blobs/{digest[:2]}/{digest}"
+
+    # -- guarded calls -----------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable, *args):
+        """One call to the store; a FileNotFoundError passes, anything else is a RemoteError."""
+        if self.off:
+            raise RemoteError("the remote cache is off for this build after repeated failures")
+        try:
+            result = fn(*args)
+        except FileNotFoundError:
+            self._ok()
+            raise
+        except Exception as exc:  # noqa: BLE001 - botocore, aiohttp, OSError...: all "the store failed"
+            with self._lock:
+                self._failures += 1
+                if self._failures >= MAX_FAILURES:
+                    self.off = True
+            raise RemoteError(f"{what}: {type(exc).__name__}: {exc}") from None
+        self._ok()
+        return result
+
+    def _ok(self) -> None:
+        with self._lock:
+            self._failures = 0
+
+    # -- reading -----------------------------------------------------------------------
+
+    def has(self, key: str) -> bool:
+        return bool(self._call("look up", self.fs.exists, self.sidecar_path(key)))
+
+    def fetch(self, key: str, cache: Cache) -> CacheEntry | None:
+        """The entry from the remote store, checked and stored locally; None if absent."""
+        try:
+            sidecar = self._call("read", self.fs.cat_file, self.sidecar_path(key))
+        except FileNotFoundError:
+            return None
+        try:
+            files = json.loads(sidecar.decode("utf-8"))["files"]
+            names = {f["name"]: f["sha256"] for f in files}
+        except (ValueError, KeyError, TypeError) as exc:
+            self._bad.add(key)
+            raise BadRemoteEntry(f"unreadable sidecar ({exc})") from None
+        blobs = {}
+        for name, digest in names.items():
+            try:
+                blobs[name] = self._call("read", self.fs.cat_file, self.blob_path(digest))
+            except FileNotFoundError:
+                self._bad.add(key)
+                raise BadRemoteEntry(f"{name} is missing") from None
+        with cache.lock(key):
+            try:
+                entry = cache.adopt(key, sidecar, blobs)
+            except (ValueError, KeyError, TypeError) as exc:
+                with self._lock:
+                    self._bad.add(key)
+                raise BadRemoteEntry(str(exc)) from None
+        with self._lock:
+            self.fetched += 1
+        return entry
+
+    def fetch_many(self, keys: Iterable[str], cache: Cache, warn: Callable[[str], None]) -> dict[str, CacheEntry]:
+        """Every key the store has, fetched ``concurrency`` at a time. A bad entry is
+        warned about and left out (so it is generated again); a store that fails is
+        warned about once and left alone."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, CacheEntry] = {}
+        warned = threading.Event()
+
+        def one(key: str) -> None:
+            try:
+                entry = self.fetch(key, cache)
+            except BadRemoteEntry as exc:
+                warn(f"remote cache entry {key[:12]} is unusable ({exc}): it is ignored and the image generated again")
+                return
+            except RemoteError as exc:
+                if not warned.is_set():
+                    warned.set()
+                    warn(f"remote cache {self.url} failed ({exc}); building with the local cache only")
+                return
+            if entry is not None:
+                found[key] = entry
+
+        if keys:
+            with ThreadPoolExecutor(min(self.concurrency, len(keys)), thread_name_prefix="nanobanana-remote") as pool:
+                list(pool.map(one, keys))
+        return found
+
+    # -- writing -----------------------------------------------------------------------
+
+    def upload(self, entry: CacheEntry, cache: Cache) -> bool:
+        """Blobs first, the sidecar last. A good entry already there is left as it is
+        (False); one this build found damaged is replaced."""
+        sidecar_path = self.sidecar_path(entry.key)
+        if entry.key not in self._bad and self._call("look up", self.fs.exists, sidecar_path):
+            return False
+        for img in entry.images:
+            blob = self.blob_path(img.sha256)
+            if not self._call("look up", self.fs.exists, blob):
+                self._put(blob, img.path.read_bytes())
+        self._put(sidecar_path, cache.sidecar_path(entry.key).read_bytes())
+        with self._lock:
+            self.uploaded += 1
+            self._bad.discard(entry.key)
+        return True
+
+    def _put(self, path: str, data: bytes) -> None:
+        if getattr(self.fs, "auto_mkdir", True) is False:  # a local folder: object stores have no folders
+            self._call("upload", self.fs.makedirs, path.rsplit("/", 1)[0], True)
+        self._call("upload", self.fs.pipe_file, path, data)
+
+    # -- maintenance -------------------------------------------------------------------
+
+    def keys(self) -> list[str]:
+        paths = self._call("list", self.fs.glob, f"{self.root}/images/*/*.json")
+        return sorted(p.rsplit("/", 1)[1][: -len(".json")] for p in paths)
+
+    def _blobs(self) -> list[str]:
+        return sorted(self._call("list", self.fs.glob, f"{self.root}/blobs/*/*"))
+
+    def verify_entries(self, scratch: Cache) -> dict[str, list[str]]:
+        """Problems of each bad remote entry, by key; checked by adopting each into
+        ``scratch`` (a throwaway local cache), exactly as a build would."""
+        bad: dict[str, list[str]] = {}
+        for key in self.keys():
+            try:
+                self.fetch(key, scratch)
+            except BadRemoteEntry as exc:
+                bad[key] = [f"{self.sidecar_path(key)}: {exc}"]
+        return bad
+
+    def remove(self, key: str) -> None:
+        self._call("remove", self.fs.rm_file, self.sidecar_path(key))
+
+    def prune(self, keep_keys: set[str], dry_run: bool = False) -> list[tuple[str, int]]:
+        """Remove sidecars no directive uses, then blobs no kept sidecar names."""
+        removed: list[tuple[str, int]] = []
+        kept_blobs: set[str] = set()
+        for key in self.keys():
+            path = self.sidecar_path(key)
+            if key in keep_keys:
+                try:
+                    meta = json.loads(self._call("read", self.fs.cat_file, path))
+                    kept_blobs.update(f["sha256"] for f in meta["files"])
+                except (FileNotFoundError, ValueError, KeyError, TypeError):
+                    pass
+                continue
+            removed.append((path, int(self._call("stat", self.fs.size, path) or 0)))
+            if not dry_run:
+                self._call("remove", self.fs.rm_file, path)
+        for blob in self._blobs():
+            if blob.rsplit("/", 1)[1] not in kept_blobs:
+                removed.append((blob, int(self._call("stat", self.fs.size, blob) or 0)))
+                if not dry_run:
+                    self._call("remove", self.fs.rm_file, blob)
+        return removed
