@@ -229,3 +229,44 @@ def test_prune_and_verify_remote_commands(tmp_path, api, bucket, live_env):
     assert "1 entry checked, 0 bad" in out
     proc = run([bin_path("nanobanana"), "prune", "--remote"], cwd=tmp_path, check=False)
     assert proc.returncode != 0
+
+
+# --------------------------------------------------------------------------- the README's CI recipes
+
+
+def readme_block(marker: str) -> dict:
+    import yaml
+    from conftest import REPO
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split(f"<!-- {marker} -->", 1)[1].split(f"<!-- /{marker} -->", 1)[0]
+    return yaml.safe_load(block.split("```yaml", 1)[1].split("```", 1)[0])
+
+
+def test_github_recipe_is_a_complete_workflow():
+    wf = readme_block("ci-github")
+    job = wf["jobs"]["build"]
+    assert job["env"]["NANOBANANA_API_KEY"] == "${{ secrets.NANOBANANA_API_KEY }}"
+    steps = {s.get("uses", s.get("run")): s for s in job["steps"]}
+    cache = next(s for u, s in steps.items() if u.startswith("actions/cache@"))
+    assert cache["with"]["path"] == ".cache/nanobanana" and cache["with"]["restore-keys"]
+    runs = [s for s in job["steps"] if "run" in s]
+    assert any(s["run"] == "mkdocs build --strict" and s["if"] == "env.NANOBANANA_API_KEY != ''" for s in runs)
+    assert any(s["run"] == "mkdocs build" and s["if"] == "env.NANOBANANA_API_KEY == ''" for s in runs)
+    assert any(s["run"] == "nanobanana plan" for s in runs)
+    assert set(wf[True] if True in wf else wf["on"]) == {"push", "pull_request"}  # YAML 1.1 reads `on` as true
+
+
+def test_gitlab_recipe_caches_the_folder_and_is_strict_with_a_key(tmp_path):
+    job = readme_block("ci-gitlab")["docs"]
+    assert job["cache"]["paths"] == [".cache/nanobanana"]
+    script = "\n".join(job["script"])
+    assert "nanobanana plan" in script and "mkdocs build --strict" in script
+    # the shell line does what it says, with and without the key
+    import subprocess
+
+    line = next(cmd for cmd in job["script"] if cmd.startswith("if "))
+    for key, expected in (("k", "mkdocs build --strict"), ("", "mkdocs build")):
+        out = subprocess.run(["bash", "-c", line.replace("mkdocs build", "echo mkdocs build")],
+                             env={"NANOBANANA_API_KEY": key, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+        assert out.stdout.strip() == expected
