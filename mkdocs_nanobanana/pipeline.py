@@ -243,9 +243,11 @@ class Pipeline:
     def _plan_card(self, p: PageText) -> None:
         """Decide where the page's card comes from; a prompt becomes a card-only slot."""
         cfg = self.settings.social
-        info = social.read_page(p.text, p.page)
         slots = self.slots.get(p.page, [])
         ordinals = [i for i, s in enumerate(slots) if s.directive is not None and s.directive.social]
+        if not (cfg.generate or ordinals or social.front_matter_mentions_us(p.text)):
+            return  # no card can come from this page: leave its front matter unread
+        info = social.read_page(p.text, p.page)
         path = self.label(p.page)
         try:
             source = social.card_source(info, ordinals, generate=cfg.generate, template=cfg.prompt_template,

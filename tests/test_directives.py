@@ -310,3 +310,49 @@ def test_ref_paths_resolve_and_stay_inside_docs(tmp_path):
     ]:
         with pytest.raises(ValueError, match=words):
             resolve_ref_path(bad, "p.md", str(docs))
+
+
+# --------------------------------------------------------------------------- libyaml vs PyYAML
+
+TRICKY_BODIES = [
+    "prompt: A: B", 'prompt: "A: B"', "prompt: a # b", "ratio: 16:9\nprompt: x", "prompt: x\nprompt: y",
+    "prompt: x\n\tratio: '1:1'", "prompt:\tx", "- a\n- b", "prompt: [unclosed", "prompt: {a: 1}",
+    "prompt: x\nnum: 0x10", "prompt: x\nnum: 1_0", "prompt: x\nnum: 3.0", "prompt: x\nnum: yes",
+    "prompt: x\nalt: no", "prompt: !!python/object:os.system x", "prompt: !custom x", "prompt: &a x\nalt: *a",
+    "prompt: *undefined", "prompt: x\n  bad: indent", "? complex\n: key", "prompt: |\n  multi\n  line",
+    "prompt: >\n  folded\n  text", "prompt: x\u0085y", "prompt: caf\u00e9 \U0001F600", "prompt: x\x07",
+    "prompt: x\nrefs: [a.png, '#n', b.png]", "prompt: x\nrev: -1", "%YAML 1.1\n---\nprompt: x", "---\nprompt: x\n...",
+    "prompt: x\n---\nprompt: y", "prompt: 'it''s'", 'prompt: "tab\\tescape"', "prompt: x\nwidth: 1e3",
+    "just a prompt line", "prompt: x\nnum: 2\npick: 3", "'", '"', "{", "prompt: \ufeffx",
+]
+
+
+def _bodies():
+    here = os.path.dirname(__file__)
+    files = [os.path.join(here, "hostile", f) for f in sorted(os.listdir(os.path.join(here, "hostile")))]
+    site = os.path.join(here, "..", "example_site")
+    for root, _, names in os.walk(site):
+        files += [os.path.join(root, n) for n in names if n.endswith(".md")]
+    for f in files:
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            yield from (b.body for b in scan(fh.read(), f)[0])
+    yield from TRICKY_BODIES
+
+
+def test_libyaml_reads_every_directive_as_pure_python_yaml_does(monkeypatch):
+    """The fast loader is only a speed-up: for every body of the hostile corpus, the
+    example site and a list of YAML corner cases, the result (directive or errors, with
+    their lines) is the same as with PyYAML's own loader."""
+    from mkdocs_nanobanana import directives
+
+    assert directives._FAST_LOADER is not None, "PyYAML without libyaml: this test would compare a loader with itself"
+    bodies = list(_bodies())
+    assert len(bodies) > 60
+    for body in bodies:
+        text = "```nanobanana\n" + body + "\n```\n"
+        fast = parse(text)
+        monkeypatch.setattr(directives, "_FAST_LOADER", None)
+        slow = parse(text)
+        monkeypatch.undo()
+        assert fast[1] == slow[1], body
+        assert [str(e) for e in fast[2]] == [str(e) for e in slow[2]], body
