@@ -7,6 +7,7 @@ import json
 import logging
 import time
 
+import httpx
 import pytest
 from conftest import bin_path, run
 from fakeapi import FakeAPI
@@ -59,8 +60,13 @@ def test_generates_each_unique_key_once_then_never_again(live, api, caplog):
     assert live.cache.verify() == []
 
     caplog.clear()
-    live.build()
+    made = []
+    real_client = httpx.Client
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(httpx, "Client", lambda *a, **k: made.append(1) or real_client(*a, **k))
+        live.build()
     assert len(api.generate_requests) == 2, "a warm build must not call the API"
+    assert made == [], "a warm build must not even set up an HTTP client"
     assert "2 cached, 0 generated (0 credits ~ $0.00)" in summary(caplog)
 
     live.page("b.md", directive("A lighthouse at night", ratio="16:9"))

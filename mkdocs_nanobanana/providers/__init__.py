@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from .base import Provider
+from .base import LazyClient, Provider
 
 
 class ProviderUnavailable(ValueError):
@@ -12,17 +12,18 @@ class ProviderUnavailable(ValueError):
 
 
 def connect(name: str, api_base: str | None, api_key: str, timeout: float, concurrency: int) -> Provider:
-    """A provider with one pooled HTTP client for the whole build (closed by ``close()``)."""
+    """A provider with one pooled HTTP client for the whole build, made when first needed
+    (closed by ``close()``)."""
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
     if name == "nanobanana":
         from .nanobanana import DEFAULT_API_BASE, NanoBananaProvider
 
-        client = httpx.Client(limits=limits, timeout=timeout)  # trust_env: HTTPS_PROXY works
+        client = LazyClient(limits=limits, timeout=timeout)  # trust_env: HTTPS_PROXY works
         return NanoBananaProvider(client, api_base or DEFAULT_API_BASE, api_key, timeout, concurrency)
     if name == "gemini":
         from .gemini import DEFAULT_API_BASE as GEMINI_BASE
         from .gemini import GeminiProvider
 
-        client = httpx.Client(limits=limits, timeout=timeout)
+        client = LazyClient(limits=limits, timeout=timeout)
         return GeminiProvider(client, api_base or GEMINI_BASE, api_key, timeout, concurrency)
     raise ProviderUnavailable(f"provider '{name}' is not known: use provider: nanobanana or provider: gemini")
