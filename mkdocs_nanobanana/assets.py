@@ -8,6 +8,7 @@ files: it never decodes an image to learn its size (sizes follow from the source
 from __future__ import annotations
 
 import errno
+import functools
 import html
 import io
 import os
@@ -90,18 +91,23 @@ def encode(img: Image.Image, ext: str, quality: int) -> bytes:
     return buf.getvalue()
 
 
+#: (cache file, width, height, ext) of one derivative.
+DerivedFile = tuple[Path, int, int, str]
+
+
+def derivative_files(source: Source, widths: list[int], exts: list[str], quality: int, cache: Cache) -> list[DerivedFile]:
+    """Every derivative of ``source``, made or not: where it lives in the cache and its
+    size, which follows from the source's (no file is opened)."""
+    return [(cache.derived_path(source.id, w, ext, quality), w, scaled_height(w, source), ext)
+            for ext in exts for w in widths]
+
+
 def ensure_derivatives(
     source: Source, widths: list[int], exts: list[str], quality: int, cache: Cache
-) -> list[tuple[Path, int, int, str]]:
+) -> list[DerivedFile]:
     """Every (file, width, height, ext) for source, making only the missing ones."""
-    out = []
-    todo = []
-    for ext in exts:
-        for w in widths:
-            path = cache.derived_path(source.id, w, ext, quality)
-            out.append((path, w, scaled_height(w, source), ext))
-            if not path.exists():
-                todo.append((path, w, ext))
+    out = derivative_files(source, widths, exts, quality, cache)
+    todo = [(path, w, ext) for path, w, _, ext in out if not path.exists()]
     if todo:
         with source.open() as img:
             if img.mode not in ("RGB", "RGBA"):
@@ -113,7 +119,7 @@ def ensure_derivatives(
     return out
 
 
-def publish(files: list[tuple[Path, int, int, str]], out_dir: Path, url_dir: str, basename: str) -> list[Variant]:
+def publish(files: list[DerivedFile], out_dir: Path, url_dir: str, basename: str) -> list[Variant]:
     """Hard-link (or copy, across file systems) derivatives into the built site."""
     out_dir.mkdir(parents=True, exist_ok=True)
     variants = []
@@ -124,15 +130,28 @@ def publish(files: list[tuple[Path, int, int, str]], out_dir: Path, url_dir: str
     return variants
 
 
-def _link_or_copy(src: Path, dest: Path) -> None:
+def publish_cached(files: list[DerivedFile], out_dir: Path, url_dir: str, basename: str) -> list[Variant] | None:
+    """``publish``, if every derivative is in the cache already: a warm image costs a few
+    hard links and no Pillow. None when one has to be made first (what was linked by then
+    is linked again, harmlessly, once it is)."""
     try:
-        if dest.exists():
-            if os.path.samefile(src, dest):
-                return
-            dest.unlink()
+        return publish(files, out_dir, url_dir, basename)
+    except FileNotFoundError:
+        return None
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    """``dest`` becomes ``src``: one link(2) in a freshly cleaned site, the common case."""
+    try:
         os.link(src, dest)
     except FileExistsError:
-        pass  # another job published the same file a moment ago
+        if os.path.samefile(src, dest):
+            return  # published already: a --dirty build, or another job a moment ago
+        dest.unlink(missing_ok=True)  # a stale file of an earlier (--dirty) build
+        try:
+            os.link(src, dest)
+        except FileExistsError:
+            pass  # another job published the same file a moment ago
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
             raise
@@ -149,7 +168,16 @@ def relative_url(target: str, page_url: str) -> str:
     Relative URLs keep the site working under a sub-path and opened from disk.
     """
     base = page_url if page_url.endswith("/") else posixpath.dirname(page_url)
-    return posixpath.relpath(target, base or ".")
+    folder, name = posixpath.split(target)
+    up = _relative_folder(folder or ".", base or ".")
+    return name if up == "." else f"{up}/{name}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative_folder(folder: str, base: str) -> str:
+    # relpath asks the OS for the working directory twice per call; a page has a dozen
+    # URLs, all in one or two folders
+    return posixpath.relpath(folder, base)
 
 
 def figure_html(
@@ -193,12 +221,13 @@ def figure_html(
     return "\n".join(lines)
 
 
-def embed(page_html: str, figures: dict[str, str]) -> str:
+def embed(page_html: str, figures: dict[str, str], token: str) -> str:
     """Put each figure where its token stands, in one pass over the page (a page with
-    thousands of images must not be copied once per image). A token alone in a <p> takes
-    the <p> with it: a <figure> inside a <p> is invalid HTML."""
+    thousands of images must not be copied once per image). ``token`` is a regular
+    expression for every token of the build: one pattern, compiled once, not one per page.
+    A token alone in a <p> takes the <p> with it: a <figure> inside a <p> is invalid HTML.
+    A token with no figure here is left as it is."""
     if not figures:
         return page_html
-    tokens = "|".join(re.escape(t) for t in figures)
-    pattern = re.compile(rf"<p>\s*({tokens})\s*</p>|({tokens})")
-    return pattern.sub(lambda m: figures[m.group(1) or m.group(2)], page_html)
+    pattern = re.compile(rf"<p>\s*({token})\s*</p>|({token})")
+    return pattern.sub(lambda m: figures.get(m.group(1) or m.group(2), m.group(0)), page_html)

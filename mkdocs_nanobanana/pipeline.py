@@ -451,9 +451,10 @@ class Pipeline:
         basename = d.name if d is not None and d.name and not slot.errors else source.id[:10]
         with self._lock:
             job = self._renders.get((source.id, basename))
-            if job is None:
-                job = self._image_pool.submit(self._render, source, basename)
-                self._renders[(source.id, basename)] = job
+        if job is None:
+            job = self._render_job(source, basename)
+            with self._lock:
+                job = self._renders.setdefault((source.id, basename), job)
 
         def finish(f: Future) -> None:
             if f.exception() is not None:
@@ -497,6 +498,28 @@ class Pipeline:
         pid = placeholder.placeholder_id(key, index, text)
         return assets.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of)), True, title
 
+    def _render_job(self, source: assets.Source, basename: str) -> Future:
+        """The figure's files. When every derivative is cached already (a warm build) they
+        are published here and now: a few hard links cost less than handing them to a
+        worker, which must win the GIL back from the busy main thread after every one of
+        them. Only Pillow work, which runs outside the GIL, goes to the image pool."""
+        s = self.settings
+        files = assets.derivative_files(source, assets.plan_widths(source.width, s.widths),
+                                        assets.plan_exts(s.formats, source.alpha), s.quality, self.cache)
+        if s.publish:
+            variants = assets.publish_cached(files, self._out_dir, s.output_dir, basename)
+        else:
+            variants = [] if all(path.exists() for path, *_ in files) else None
+        if variants is None:
+            return self._image_pool.submit(self._render, source, basename)
+        job: Future = Future()
+        job.set_result(variants)
+        return job
+
+    @property
+    def _out_dir(self) -> Path:
+        return Path(self.settings.site_dir, *self.settings.output_dir.split("/"))
+
     def _render(self, source: assets.Source, basename: str) -> list[assets.Variant]:
         s = self.settings
         with self._lock:
@@ -508,7 +531,7 @@ class Pipeline:
             )
         if not s.publish:
             return []
-        return assets.publish(files, Path(s.site_dir, *s.output_dir.split("/")), s.output_dir, basename)
+        return assets.publish(files, self._out_dir, s.output_dir, basename)
 
     # -- pages -------------------------------------------------------------------------
 

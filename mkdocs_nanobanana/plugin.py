@@ -42,6 +42,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self._tokens: dict[str, list[tuple[str, Slot]]] = {}
         self._slot_of: dict[str, Slot] = {}  # every token of this build
         self._nonce = ""
+        self._token_re = ""
         self._count = 0
         self._site_url = ""
         self._tags = False
@@ -81,6 +82,8 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         if self.settings is None:
             return files
         self._nonce = secrets.token_hex(4).upper()
+        # a token ends in Y, so token 1 is never a prefix of token 12
+        self._token_re = rf"NANOBANANA{self._nonce}X\d+Y"
         self._tokens.clear()
         self._slot_of.clear()
         # serve shows draft_docs pages too: start their images with the rest
@@ -149,7 +152,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             return html
         figures = {token: self.pipeline.figure(slot, page.url, eager=(i == 0))
                    for i, (token, slot) in enumerate(items)}
-        return assets.embed(html, figures)
+        return assets.embed(html, figures, self._token_re)
 
     def on_post_page(self, output, page, config):
         if self.pipeline is None:
@@ -175,9 +178,9 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         """Figures of other pages that reached this one as Markdown, e.g. the post excerpts
         Material's blog plugin renders on its index, archive and category pages: their
         URLs are made relative to this page."""
-        found = set(re.findall(rf"NANOBANANA{self._nonce}X\d+Y", output))
+        found = set(re.findall(self._token_re, output))
         figures = {t: self.pipeline.figure(self._slot_of[t], page_url, eager=False) for t in found if t in self._slot_of}
-        return assets.embed(output, figures)
+        return assets.embed(output, figures, self._token_re)
 
     def _absolute(self, site_path: str) -> str:
         return self._site_url.rstrip("/") + "/" + site_path if self._site_url else ""

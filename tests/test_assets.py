@@ -71,6 +71,11 @@ def test_relative_urls():
     assert r("assets/nanobanana/a.jpg", "index.html") == "assets/nanobanana/a.jpg"
     assert r("assets/nanobanana/a.jpg", "posts/a/") == "../../assets/nanobanana/a.jpg"
     assert r("assets/nanobanana/a.jpg", "posts/a.html") == "../assets/nanobanana/a.jpg"
+    assert r("assets/nanobanana/a.jpg", "assets/nanobanana/") == "a.jpg"
+    assert r("assets/nanobanana/social/a.jpg", "assets/nanobanana/x.html") == "social/a.jpg"
+    assert r("a.jpg", "posts/a/") == "../../a.jpg"
+    assert r("a.jpg", "") == "a.jpg"
+    assert r("assets/b/a.jpg", "assets/c/d/") == "../../b/a.jpg"
 
 
 class Tags(HTMLParser):
@@ -121,6 +126,8 @@ def test_figure_lazy_and_width_hint():
 def test_embed_takes_the_paragraph_and_tokens_do_not_prefix_each_other():
     # plugin tokens end in "Y", so token 1 is never a prefix of token 12
     page = "<p>NBX1Y</p>\n<li>NBX12Y</li>"
-    assert assets.embed(page, {"NBX1Y": "<figure/>"}) == "<figure/>\n<li>NBX12Y</li>"
-    assert assets.embed(page, {"NBX12Y": "<figure/>"}) == "<p>NBX1Y</p>\n<li><figure/></li>"
-    assert assets.embed(page, {"NBX1Y": "<a/>", "NBX12Y": "<b/>"}) == "<a/>\n<li><b/></li>"
+    token = r"NBX\d+Y"
+    assert assets.embed(page, {"NBX1Y": "<figure/>"}, token) == "<figure/>\n<li>NBX12Y</li>"
+    assert assets.embed(page, {"NBX12Y": "<figure/>"}, token) == "<p>NBX1Y</p>\n<li><figure/></li>"
+    assert assets.embed(page, {"NBX1Y": "<a/>", "NBX12Y": "<b/>"}, token) == "<a/>\n<li><b/></li>"
+
