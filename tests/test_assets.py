@@ -131,3 +131,17 @@ def test_embed_takes_the_paragraph_and_tokens_do_not_prefix_each_other():
     assert assets.embed(page, {"NBX12Y": "<figure/>"}, token) == "<p>NBX1Y</p>\n<li><figure/></li>"
     assert assets.embed(page, {"NBX1Y": "<a/>", "NBX12Y": "<b/>"}, token) == "<a/>\n<li><b/></li>"
 
+
+def test_each_width_is_resized_once_for_every_format(tmp_path, monkeypatch):
+    """Resizing is half of a cold build's local work: one resize per width, encoded to
+    WebP and JPEG from the same pixels."""
+    src = source_of(photo_png((1344, 768)))
+    calls = []
+    real_resize = Image.Image.resize
+    monkeypatch.setattr(Image.Image, "resize", lambda self, size, *a, **k: calls.append(size) or real_resize(self, size, *a, **k))
+    files = assets.ensure_derivatives(src, [480, 768, 1024], ["webp", "jpg"], 82, Cache(tmp_path))
+    assert sorted(calls) == [(480, 274), (768, 439), (1024, 585)]
+    assert len(files) == 6
+    for path, w, h, ext in files:
+        with Image.open(path) as img:
+            assert img.size == (w, h) and img.format == {"webp": "WEBP", "jpg": "JPEG"}[ext]
