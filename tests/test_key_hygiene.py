@@ -20,6 +20,7 @@ from PIL import Image
 from test_live import answer_with_url, directive
 
 from mkdocs_nanobanana.providers import base as provider_base
+from mkdocs_nanobanana.providers import http as provider_http
 
 KEY = "nb-HYGIENE-5e1f0c9a7b3d24e8"
 GKEY = "AIza-HYGIENE-0c1d2e3f4a5b6c7d"
@@ -60,7 +61,7 @@ def debug_logs(caplog):
 def test_every_fault_at_debug_leaks_no_key(site, api, debug_logs, capfd, monkeypatch, fast_retries):
     monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
     monkeypatch.setattr(provider_base, "RETRY_AFTER_CAP", 0.1)
-    monkeypatch.setattr(provider_base, "MAX_DOWNLOAD_BYTES", 2_000_000)
+    monkeypatch.setattr(provider_http, "MAX_DOWNLOAD_BYTES", 2_000_000)
     with FakeAPI() as other:
         elsewhere = other.add_file(image_png((1024, 1024), 9))
         faults = MATRIX + [

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import sys
+from pathlib import Path
 import time
 
 import httpx
@@ -15,6 +17,7 @@ from PIL import Image
 from test_build import check_files, figures
 
 from mkdocs_nanobanana.providers import base as provider_base
+from mkdocs_nanobanana.providers import http as provider_http
 
 KEY = "nb-test-KEY-7f3a9c2e51d04b6a"
 
@@ -304,7 +307,7 @@ def test_redirect_loop_is_cut_and_retried(live, api, caplog):
 def test_download_over_the_size_cap_is_refused(live, api, caplog, monkeypatch):
     from fakeapi import image_png
 
-    monkeypatch.setattr(provider_base, "MAX_DOWNLOAD_BYTES", 10_000)
+    monkeypatch.setattr(provider_http, "MAX_DOWNLOAD_BYTES", 10_000)
     big = image_png((1024, 1024), 3, photo=True)
     api.faults.extend([answer_with_url(api.add_file(big))] * 4)
     fig = build_one(live, api, [], caplog)
@@ -382,3 +385,14 @@ def test_refused_connection_names_the_host_and_what_to_check(site, monkeypatch, 
     msg = next(m for m in warnings(caplog) if "generation failed" in m)
     assert msg.startswith("nanobanana: docs/a.md:3:")
     assert "could not connect to 127.0.0.1: check the network, or api_base in mkdocs.yml" in msg
+
+
+def test_the_plugin_imports_no_http_library_until_it_calls_an_api():
+    """httpx costs ~25 ms to import, and a warm or offline build calls no API: every
+    `mkdocs build` of a site with the plugin would pay it for nothing."""
+    code = ("import sys, mkdocs_nanobanana.plugin, mkdocs_nanobanana.cli\n"
+            "assert 'httpx' not in sys.modules, 'httpx imported'\n"
+            "from mkdocs_nanobanana.providers import connect\n"
+            "connect('nanobanana', None, 'k', 5, 2)\n"
+            "assert 'httpx' in sys.modules\n")
+    run([sys.executable, "-c", code], cwd=Path(__file__).parent)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
-
-from .base import LazyClient, Provider
+from .base import Provider
 
 
 class ProviderUnavailable(ValueError):
@@ -14,6 +12,10 @@ class ProviderUnavailable(ValueError):
 def connect(name: str, api_base: str | None, api_key: str, timeout: float, concurrency: int) -> Provider:
     """A provider with one pooled HTTP client for the whole build, made when first needed
     (closed by ``close()``)."""
+    import httpx  # here, not at the top: a build that calls no API never needs it
+
+    from .http import LazyClient
+
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
     if name == "nanobanana":
         from .nanobanana import DEFAULT_API_BASE, NanoBananaProvider

@@ -21,14 +21,13 @@ from .base import (
     ContentPolicyError,
     CreditsError,
     Generation,
-    LazyClient,
     ProviderError,
     RateLimited,
     RetryPolicy,
     TransientError,
     parse_retry_after,
-    post,
 )
+from .http import LazyClient, post
 
 DEFAULT_API_BASE = "https://generativelanguage.googleapis.com/v1beta"
 

@@ -16,15 +16,13 @@ from .base import (
     ContentPolicyError,
     CreditsError,
     Generation,
-    LazyClient,
     ProviderError,
     RateLimited,
     RetryPolicy,
     TransientError,
-    download_image,
     parse_retry_after,
-    post,
 )
+from .http import LazyClient, download_image, post
 
 DEFAULT_API_BASE = "https://api.nanobananaapi.dev/v1"
 

@@ -1,0 +1,107 @@
+"""HTTP for the providers: one lazily made client, a POST with a total deadline, and one
+guarded image download. Only a build that calls an API imports this (and httpx)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from .. import images
+from .base import TransientError
+
+#: A download larger than this is refused before it is all read.
+MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
+MAX_REDIRECTS = 3
+#: The most an API answer (JSON, with Gemini's base64 image inside) may weigh.
+MAX_ANSWER_BYTES = 40 * 1024 * 1024
+
+
+class LazyClient:
+    """The build's one pooled httpx.Client, made on the first call that needs it: a warm
+    build calls nothing, so it never pays for the client's setup (~20 ms, its TLS context)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(**self._options)
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+def read_body(resp: httpx.Response, deadline: float, cap: int, what: str) -> bytes:
+    """The whole body of a streamed response, by ``deadline`` (time.monotonic) and within
+    ``cap`` bytes. httpx's timeout bounds each read, not the whole: a server that drips
+    one byte just inside it would otherwise hold a build forever."""
+    declared = resp.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise TransientError(f"{what} is {int(declared):,} bytes, over the {cap:,}-byte cap")
+    chunks, size = [], 0
+    for chunk in resp.iter_bytes():
+        size += len(chunk)
+        if size > cap:
+            raise TransientError(f"{what} is over the {cap:,}-byte cap")
+        if time.monotonic() > deadline:
+            raise TransientError(f"{what} took longer than the timeout to arrive")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def post(client: httpx.Client, url: str, body: dict, headers: dict[str, str], timeout: float, service: str) -> httpx.Response:
+    """POST JSON to an API and read the answer within ``timeout`` seconds in all;
+    timeouts and broken connections become TransientError.
+
+    Redirects are not followed: the key in ``headers`` goes to ``url`` and nowhere else.
+    """
+    deadline = time.monotonic() + timeout
+    try:
+        with client.stream("POST", url, json=body, headers=headers, timeout=timeout, follow_redirects=False) as resp:
+            content = read_body(resp, deadline, MAX_ANSWER_BYTES, f"the answer of {service}")
+        return httpx.Response(resp.status_code, headers=resp.headers, content=content, request=resp.request)
+    except httpx.TimeoutException:
+        raise TransientError(f"{service} did not answer in time") from None
+    except httpx.ConnectError:
+        host = httpx.URL(url).host
+        raise TransientError(f"could not connect to {host}: check the network, or api_base in mkdocs.yml") from None
+    except httpx.HTTPError as exc:
+        raise TransientError(f"{service} connection failed ({type(exc).__name__})") from None
+
+
+def download_image(client: httpx.Client, url: str, timeout: float) -> bytes:
+    """GET an image URL with no credentials, at most 3 redirects and 25 MB, and check that
+    it decodes (and is no decompression bomb) before anyone stores it."""
+    if not url.startswith(("https://", "http://")):
+        raise TransientError(f"the API returned an image URL that is not http(s): {url[:80]!r}")
+    deadline = time.monotonic() + timeout
+    try:
+        for _ in range(MAX_REDIRECTS + 1):
+            # A fresh request with no Authorization header: image hosts are not api_base.
+            with client.stream("GET", url, timeout=timeout, follow_redirects=False) as resp:
+                if resp.is_redirect:
+                    url = str(resp.url.join(resp.headers.get("location", "")))
+                    continue
+                if resp.status_code != 200:
+                    raise TransientError(f"image download failed with HTTP {resp.status_code}")
+                data = read_body(resp, deadline, MAX_DOWNLOAD_BYTES, "image download")
+                break
+        else:
+            raise TransientError(f"image download redirected more than {MAX_REDIRECTS} times")
+    except httpx.HTTPError as exc:
+        raise TransientError(f"image download failed ({type(exc).__name__})") from None
+    try:
+        images.inspect(data)
+    except images.BadImage as exc:
+        raise TransientError(f"the downloaded image is unusable: {exc}") from None
+    return data
