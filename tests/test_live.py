@@ -389,10 +389,13 @@ def test_refused_connection_names_the_host_and_what_to_check(site, monkeypatch, 
 
 def test_the_plugin_imports_no_http_library_until_it_calls_an_api():
     """httpx costs ~25 ms to import, and a warm or offline build calls no API: every
-    `mkdocs build` of a site with the plugin would pay it for nothing."""
+    `mkdocs build` of a site with the plugin would pay it for nothing. A live build
+    connects in on_files, so connecting must not import it either."""
     code = ("import sys, mkdocs_nanobanana.plugin, mkdocs_nanobanana.cli\n"
-            "assert 'httpx' not in sys.modules, 'httpx imported'\n"
+            "assert 'httpx' not in sys.modules, 'httpx imported by the plugin'\n"
             "from mkdocs_nanobanana.providers import connect\n"
-            "connect('nanobanana', None, 'k', 5, 2)\n"
-            "assert 'httpx' in sys.modules\n")
+            "p = connect('nanobanana', None, 'k', 5, 2)\n"
+            "p.close()\n"
+            "assert 'httpx' not in sys.modules, 'httpx imported by connect'\n"
+            "assert 'k' not in repr(p)\n")
     run([sys.executable, "-c", code], cwd=Path(__file__).parent)

@@ -27,7 +27,7 @@ from .base import (
     TransientError,
     parse_retry_after,
 )
-from .http import LazyClient, post
+from .http import post
 
 DEFAULT_API_BASE = "https://generativelanguage.googleapis.com/v1beta"
 
@@ -41,7 +41,7 @@ BLOCKED = {
 class GeminiProvider:
     name = "gemini"
 
-    def __init__(self, client: LazyClient, api_base: str, api_key: str, timeout: float, concurrency: int = 4) -> None:
+    def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeout: float, concurrency: int = 4) -> None:
         self.client = client
         self.api_base = api_base.rstrip("/")
         self._key = api_key
@@ -74,7 +74,7 @@ class GeminiProvider:
     def _call(self, job: Generation) -> bytes:
         url = f"{self.api_base}/models/{job.request.model}:generateContent"
         with self.in_flight:
-            resp = post(self.client.get(), url, self.body(job), {"x-goog-api-key": self._key}, self.timeout, "the Gemini API")
+            resp = post(self.client, url, self.body(job), {"x-goog-api-key": self._key}, self.timeout, "the Gemini API")
         return self._image(resp)
 
     def _image(self, resp: httpx.Response) -> bytes:

@@ -1,11 +1,9 @@
-"""HTTP for the providers: one lazily made client, a POST with a total deadline, and one
-guarded image download. Only a build that calls an API imports this (and httpx)."""
+"""HTTP for the providers: a POST with a total deadline, and one guarded image download.
+Only a build that calls an API imports this (and httpx): see providers.connect."""
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any
 
 import httpx
 
@@ -17,28 +15,6 @@ MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
 MAX_REDIRECTS = 3
 #: The most an API answer (JSON, with Gemini's base64 image inside) may weigh.
 MAX_ANSWER_BYTES = 40 * 1024 * 1024
-
-
-class LazyClient:
-    """The build's one pooled httpx.Client, made on the first call that needs it: a warm
-    build calls nothing, so it never pays for the client's setup (~20 ms, its TLS context)."""
-
-    def __init__(self, **options: Any) -> None:
-        self._options = options
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> httpx.Client:
-        with self._lock:
-            if self._client is None:
-                self._client = httpx.Client(**self._options)
-            return self._client
-
-    def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
 
 
 def read_body(resp: httpx.Response, deadline: float, cap: int, what: str) -> bytes:

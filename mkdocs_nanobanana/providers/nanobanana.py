@@ -22,7 +22,7 @@ from .base import (
     TransientError,
     parse_retry_after,
 )
-from .http import LazyClient, download_image, post
+from .http import download_image, post
 
 DEFAULT_API_BASE = "https://api.nanobananaapi.dev/v1"
 
@@ -33,7 +33,7 @@ _CREDIT_WORDS = ("credit", "balance", "quota exceeded", "insufficient")
 class NanoBananaProvider:
     name = "nanobanana"
 
-    def __init__(self, client: LazyClient, api_base: str, api_key: str, timeout: float, concurrency: int = 4) -> None:
+    def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeout: float, concurrency: int = 4) -> None:
         self.client = client
         self.url = api_base.rstrip("/") + "/images/generate"
         self._key = api_key
@@ -59,11 +59,11 @@ class NanoBananaProvider:
             return self._post(job)
 
     def _post(self, job: Generation) -> list[bytes]:
-        resp = post(self.client.get(), self.url, self.body(job), {"Authorization": f"Bearer {self._key}"}, self.timeout, "the API")
+        resp = post(self.client, self.url, self.body(job), {"Authorization": f"Bearer {self._key}"}, self.timeout, "the API")
         urls = self._urls(resp)
         if len(urls) != job.request.num:
             raise TransientError(f"asked for {job.request.num} image(s), the API returned {len(urls)}")
-        return [download_image(self.client.get(), url, self.timeout) for url in urls]
+        return [download_image(self.client, url, self.timeout) for url in urls]
 
     def _urls(self, resp: httpx.Response) -> list[str]:
         try:
