@@ -7,6 +7,7 @@ files: it never decodes an image to learn its size (sizes follow from the source
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import html
@@ -100,7 +101,8 @@ DerivedFile = tuple[Path, int, int, str]
 def derivative_files(source: Source, widths: list[int], exts: list[str], quality: int, cache: Cache) -> list[DerivedFile]:
     """Every derivative of ``source``, made or not: where it lives in the cache and its
     size, which follows from the source's (no file is opened)."""
-    return [(cache.derived_path(source.id, w, ext, quality), w, scaled_height(w, source), ext)
+    folder = cache.derived_folder(source.id)  # one Path join a source, not two a file
+    return [(folder / cache.derived_name(source.id, w, ext, quality), w, scaled_height(w, source), ext)
             for ext in exts for w in widths]
 
 
@@ -127,11 +129,12 @@ def ensure_derivatives(
 def publish(files: list[DerivedFile], out_dir: Path, url_dir: str, basename: str) -> list[Variant]:
     """Hard-link (or copy, across file systems) derivatives into the built site."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    out = os.fspath(out_dir)  # plain strings: a warm build publishes thousands of files
     variants = []
     for path, w, h, ext in files:
         name = f"{basename}-{w}.{ext}"
-        _link_or_copy(path, out_dir / name)
-        variants.append(Variant(url=posixpath.join(url_dir, name), width=w, height=h, ext=ext))
+        _link_or_copy(path, f"{out}/{name}")
+        variants.append(Variant(url=f"{url_dir}/{name}", width=w, height=h, ext=ext))
     return variants
 
 
@@ -145,14 +148,15 @@ def publish_cached(files: list[DerivedFile], out_dir: Path, url_dir: str, basena
         return None
 
 
-def _link_or_copy(src: Path, dest: Path) -> None:
+def _link_or_copy(src: Path | str, dest: Path | str) -> None:
     """``dest`` becomes ``src``: one link(2) in a freshly cleaned site, the common case."""
     try:
         os.link(src, dest)
     except FileExistsError:
         if os.path.samefile(src, dest):
             return  # published already: a --dirty build, or another job a moment ago
-        dest.unlink(missing_ok=True)  # a stale file of an earlier (--dirty) build
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(dest)  # a stale file of an earlier (--dirty) build
         try:
             os.link(src, dest)
         except FileExistsError:

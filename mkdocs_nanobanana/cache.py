@@ -369,7 +369,14 @@ class Cache:
     # -- derivatives -------------------------------------------------------------------
 
     def derived_path(self, source_id: str, width: int, ext: str, quality: int) -> Path:
-        return self.derived_dir / source_id[:2] / f"{source_id}-{width}w-q{quality}.{ext}"
+        return self.derived_folder(source_id) / self.derived_name(source_id, width, ext, quality)
+
+    def derived_folder(self, source_id: str) -> Path:
+        return self.derived_dir / source_id[:2]
+
+    @staticmethod
+    def derived_name(source_id: str, width: int, ext: str, quality: int) -> str:
+        return f"{source_id}-{width}w-q{quality}.{ext}"
 
     # -- housekeeping ------------------------------------------------------------------
 
@@ -380,13 +387,17 @@ class Cache:
         if not self.root.is_dir():
             return 0
         cutoff = time.time() - older_than
-        for tmp in self.root.rglob(f".*{TEMP_SUFFIX}"):
-            try:
-                if not _writer_alive(tmp.name) or tmp.stat().st_mtime < cutoff:
-                    tmp.unlink()
-                    removed += 1
-            except OSError:
-                pass
+        for folder, _, names in os.walk(self.root):  # every build does this: strings, not Paths
+            for name in names:
+                if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+                    continue
+                tmp = os.path.join(folder, name)
+                try:
+                    if not _writer_alive(name) or os.stat(tmp).st_mtime < cutoff:
+                        os.unlink(tmp)
+                        removed += 1
+                except OSError:
+                    pass
         return removed
 
 
