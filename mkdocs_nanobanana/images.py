@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -37,9 +40,31 @@ def has_alpha(img: Image.Image) -> bool:
 
 
 def inspect(data: bytes) -> ImageInfo:
-    """Format and real pixel size of ``data``, after a full decode; BadImage otherwise."""
+    """Format and real pixel size of ``data``, after a full decode; BadImage otherwise.
+
+    Bytes that passed once are not decoded again (a download is checked where it
+    arrives and again by the cache that stores it): a hash costs 1 ms, a decode 15.
+    """
     if not data:
         raise BadImage("empty file")
+    digest = hashlib.sha256(data).digest()
+    with _passed_lock:
+        known = _passed.get(digest)
+    if known is not None:
+        return known
+    info = _decode(data)
+    with _passed_lock:
+        _passed[digest] = info
+        while len(_passed) > 4096:
+            _passed.popitem(last=False)
+    return info
+
+
+_passed: OrderedDict[bytes, ImageInfo] = OrderedDict()  # sha256 -> what inspect found
+_passed_lock = threading.Lock()
+
+
+def _decode(data: bytes) -> ImageInfo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

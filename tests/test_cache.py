@@ -166,3 +166,20 @@ def test_create_once_never_replaces_and_survives_concurrent_linking(tmp_path):
         stop.set()
         t.join()
     assert not list((tmp_path / "d").glob("*.tmp"))
+
+
+def test_the_same_bytes_are_decoded_once_and_changed_bytes_again(monkeypatch):
+    """A download is checked where it arrives and again by the cache: one full decode."""
+    from mkdocs_nanobanana import images
+
+    decodes = []
+    real = images._decode
+    monkeypatch.setattr(images, "_decode", lambda data: decodes.append(len(data)) or real(data))
+    png = photo_png((64, 48))
+    assert images.inspect(png) == images.inspect(png)
+    assert len(decodes) == 1
+    truncated = png[: len(png) // 2]
+    for _ in range(2):
+        with pytest.raises(BadImage):
+            images.inspect(truncated)  # a failure is not remembered: each time decoded, each time refused
+    assert len(decodes) == 3
