@@ -69,13 +69,14 @@ class Generator:
             if self.stop.stopped:
                 return None
             refs = tuple(RefImage(data, images.inspect(data).mime) for data in (Path(f).read_bytes() for f in ref_files))
-            policy = RetryPolicy(retries=self.settings.retries)
+            policy = RetryPolicy(retries=self.settings.retries, stop=self.stop)
             try:
                 candidates = self.provider.generate(Generation(request, refs), policy)
             except (AuthError, CreditsError) as exc:
                 # An account-level stop, not a fault of this directive: it stays a
                 # placeholder like every image after it.
-                if self.stop.trip(exc):
+                self.stop.trip(exc)  # the provider's slot has mostly done it already
+                if self.stop.report():
                     what = f"check {self.settings.api_key_env}" if isinstance(exc, AuthError) else "top up the account"
                     self.warn(f"{exc}: {what}; no further API calls {self.scope}")
                 return None

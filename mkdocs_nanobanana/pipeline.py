@@ -112,7 +112,9 @@ class Pipeline:
         self.slots: dict[str, list[Slot]] = {}
         self.stop = self.generator.stop if self.generator else StopSignal()
         self._image_pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="nanobanana-img")
-        self._net_pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="nanobanana-api")
+        # twice the API's concurrency: a thread that downloads, checks and stores an answer
+        # must not hold back the next request (the provider caps requests in flight)
+        self._net_pool = ThreadPoolExecutor(settings.concurrency * 2, thread_name_prefix="nanobanana-api")
         self._renders: dict[tuple[str, str], Future] = {}
         self._source_locks: dict[str, threading.Lock] = {}
         self._generations: dict[str, Future] = {}

@@ -10,12 +10,13 @@ loop or sleep themselves.
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol, TypeVar
+from typing import Callable, Iterator, Protocol, TypeVar
 
 
 from ..cache import Request
@@ -110,6 +111,7 @@ class RetryPolicy:
     retries: int = 4
     sleep: Callable[[float], None] = time.sleep
     on_retry: Callable[[int, ProviderError, float], None] | None = None
+    stop: StopSignal | None = None  # the build's: see ApiSlots
 
     def run(self, call: Callable[[], T]) -> T:
         attempt = 0
@@ -138,6 +140,7 @@ class StopSignal:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.reason: ProviderError | None = None
+        self._reported = False
 
     def trip(self, exc: ProviderError) -> bool:
         """Record the first stop; True if this call is the one that stopped the build."""
@@ -147,6 +150,38 @@ class StopSignal:
                 return True
             return False
 
+    def report(self) -> bool:
+        """True the first time it is asked after a stop: whoever gets True says so, once."""
+        with self._lock:
+            first = self.reason is not None and not self._reported
+            self._reported = self._reported or first
+            return first
+
     @property
     def stopped(self) -> bool:
         return self.reason is not None
+
+
+class ApiSlots:
+    """At most ``n`` API requests in flight, for callers that may be many more than ``n``
+    (a thread that downloads or stores an answer must not hold back the next request).
+
+    A call that gets a slot does not start if the account was refused while it waited,
+    and a refusal stops every other call before its slot is handed on: without both, a
+    waiting call would go out right after a 401, the retry storm the stop exists to prevent.
+    """
+
+    def __init__(self, n: int) -> None:
+        self._free = threading.BoundedSemaphore(n)
+
+    @contextlib.contextmanager
+    def request(self, stop: StopSignal | None) -> Iterator[None]:
+        with self._free:
+            if stop is not None and stop.reason is not None:
+                raise stop.reason
+            try:
+                yield
+            except (AuthError, CreditsError) as exc:
+                if stop is not None:
+                    stop.trip(exc)
+                raise

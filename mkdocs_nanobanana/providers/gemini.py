@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from .. import images
 from .base import (
+    ApiSlots,
     AuthError,
     ContentPolicyError,
     CreditsError,
@@ -24,6 +24,7 @@ from .base import (
     ProviderError,
     RateLimited,
     RetryPolicy,
+    StopSignal,
     TransientError,
     parse_retry_after,
 )
@@ -46,7 +47,7 @@ class GeminiProvider:
         self.api_base = api_base.rstrip("/")
         self._key = api_key
         self.timeout = timeout
-        self.in_flight = threading.BoundedSemaphore(concurrency)  # API calls at once
+        self.in_flight = ApiSlots(concurrency)  # API calls at once
         self._fan_out = ThreadPoolExecutor(concurrency, thread_name_prefix="nanobanana-gemini")
 
     def __repr__(self) -> str:  # never show the key
@@ -67,23 +68,18 @@ class GeminiProvider:
 
     def generate(self, job: Generation, retry: RetryPolicy) -> list[bytes]:
         if job.request.num == 1:
-            return [retry.run(lambda: self._call(job))]
-        calls = [self._fan_out.submit(retry.run, lambda: self._call(job)) for _ in range(job.request.num)]
+            return [retry.run(lambda: self._call(job, retry.stop))]
+        calls = [self._fan_out.submit(retry.run, lambda: self._call(job, retry.stop)) for _ in range(job.request.num)]
         return [c.result() for c in calls]  # the first failure is raised, as for one call
 
-    def _call(self, job: Generation) -> bytes:
+    def _call(self, job: Generation, stop: StopSignal | None) -> bytes:
         url = f"{self.api_base}/models/{job.request.model}:generateContent"
-        with self.in_flight:
+        with self.in_flight.request(stop):  # the request and its verdict; decoding after
             resp = post(self.client, url, self.body(job), {"x-goog-api-key": self._key}, self.timeout, "the Gemini API")
-        return self._image(resp)
+            payload = _payload(resp)
+        return self._image(payload)
 
-    def _image(self, resp: httpx.Response) -> bytes:
-        try:
-            payload = resp.json()
-        except ValueError:
-            payload = None
-        if resp.status_code != 200 or not isinstance(payload, dict) or "error" in payload:
-            raise _error(resp, payload)
+    def _image(self, payload: dict) -> bytes:
         feedback = payload.get("promptFeedback") or {}
         if feedback.get("blockReason"):
             raise ContentPolicyError(f"prompt blocked ({feedback['blockReason']})")
@@ -107,6 +103,17 @@ class GeminiProvider:
         if reason in BLOCKED:
             raise ContentPolicyError(f"output withheld ({reason})")
         raise TransientError(f"the Gemini API answered without an image (finishReason {reason})")
+
+
+def _payload(resp: httpx.Response) -> dict:
+    """The answer's JSON, or the error it stands for."""
+    try:
+        payload = resp.json()
+    except ValueError:
+        payload = None
+    if resp.status_code != 200 or not isinstance(payload, dict) or "error" in payload:
+        raise _error(resp, payload)
+    return payload
 
 
 def _error(resp: httpx.Response, payload) -> ProviderError:

@@ -7,11 +7,11 @@ status is an error whose text is in ``message`` (or ``msg``). See shared/nanoban
 from __future__ import annotations
 
 import json
-import threading
 
 import httpx
 
 from .base import (
+    ApiSlots,
     AuthError,
     ContentPolicyError,
     CreditsError,
@@ -19,6 +19,7 @@ from .base import (
     ProviderError,
     RateLimited,
     RetryPolicy,
+    StopSignal,
     TransientError,
     parse_retry_after,
 )
@@ -38,7 +39,7 @@ class NanoBananaProvider:
         self.url = api_base.rstrip("/") + "/images/generate"
         self._key = api_key
         self.timeout = timeout
-        self.in_flight = threading.BoundedSemaphore(concurrency)  # API calls at once
+        self.in_flight = ApiSlots(concurrency)  # API calls at once
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
         return f"NanoBananaProvider(url={self.url!r})"
@@ -52,15 +53,14 @@ class NanoBananaProvider:
 
     def generate(self, job: Generation, retry: RetryPolicy) -> list[bytes]:
         # One call returns all `num` candidates: it is retried as a whole.
-        return retry.run(lambda: self._call(job))
+        return retry.run(lambda: self._call(job, retry.stop))
 
-    def _call(self, job: Generation) -> list[bytes]:
-        with self.in_flight:
-            return self._post(job)
-
-    def _post(self, job: Generation) -> list[bytes]:
-        resp = post(self.client, self.url, self.body(job), {"Authorization": f"Bearer {self._key}"}, self.timeout, "the API")
-        urls = self._urls(resp)
+    def _call(self, job: Generation, stop: StopSignal | None) -> list[bytes]:
+        # `concurrency` bounds the API's work, the POST and its verdict; the downloads
+        # (another host, and local decoding) must not keep the next request waiting
+        with self.in_flight.request(stop):
+            resp = post(self.client, self.url, self.body(job), {"Authorization": f"Bearer {self._key}"}, self.timeout, "the API")
+            urls = self._urls(resp)
         if len(urls) != job.request.num:
             raise TransientError(f"asked for {job.request.num} image(s), the API returned {len(urls)}")
         return [download_image(self.client, url, self.timeout) for url in urls]
