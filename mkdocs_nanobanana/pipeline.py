@@ -71,6 +71,7 @@ class Slot:
     entry: CacheEntry | None = None
     blocked_by: str | None = None  # a #name whose image is not known yet
     approved: bool = False  # within max_credits: may be paid for
+    shown: bool = True  # False: only a social card's background, no figure on a page
     entry_future: Future = field(default_factory=Future)  # -> CacheEntry | None
     done: Future = field(default_factory=Future)  # -> Rendered
 
@@ -276,7 +277,7 @@ class Pipeline:
             errors.append(DirectiveError(path, info.meta_line, f"social card ratio '{ratio}' is not offered by {model.id}: use one of {', '.join(model.ratios)}"))
         d = Directive(path=path, page=p.page, line=info.meta_line, prompt=source.prompt or "", model=model.id,
                       ratio=ratio if not errors else cfg.ratio, alt=source.title)
-        slot = Slot(p.page, block, d, errors)
+        slot = Slot(p.page, block, d, errors, shown=False)
         self.card_slots[p.page] = slot
         self.cards[p.page] = (slot, source.title)
 
@@ -449,6 +450,9 @@ class Pipeline:
         if not slot.entry_future.done():
             slot.entry_future.set_result(entry)
         source, is_placeholder, title = self._source(slot, note)
+        if not slot.shown:  # a card background: the card is drawn from the original, no page needs sizes of it
+            slot.done.set_result(Rendered([], is_placeholder, title))
+            return
         d = slot.directive
         basename = d.name if d is not None and d.name and not slot.errors else source.id[:10]
         with self._lock:

@@ -143,6 +143,10 @@ def test_template_gets_title_and_description(site, monkeypatch):
         monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
         site.build()
         assert sorted(r.json()["prompt"] for r in api.generate_requests) == ["Art for Alpha: Page words", "Art for Beta: The site's own words"]
+    # a background no page shows gets no responsive copies: the site holds the cards only
+    published = sorted(p.relative_to(site.site).as_posix() for p in (site.site / "assets" / "nanobanana").rglob("*.*"))
+    assert published == ["assets/nanobanana/social/a.jpg", "assets/nanobanana/social/b.jpg"]
+    assert not (site.root / ".cache" / "nanobanana" / "derived").exists()
 
 
 def test_warm_build_redraws_no_card(site, monkeypatch):
