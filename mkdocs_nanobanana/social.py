@@ -5,6 +5,7 @@ Pure functions but for ``render_card`` (Pillow) and ``card_file`` (the cache).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import io
@@ -209,8 +210,7 @@ def render_card(background: Image.Image, title: str, site_name: str, *, overlay:
     if overlay:
         w, h = CARD_SIZE
         scrim_top = int(h * 0.38)
-        gradient = Image.linear_gradient("L").resize((w, h - scrim_top)).point(lambda v: int(v * 0.82))
-        black = Image.new("RGB", (w, h - scrim_top), (12, 12, 16))
+        gradient, black = _scrim(w, h - scrim_top)
         lower = card.crop((0, scrim_top, w, h))
         card.paste(Image.composite(black, lower, gradient), (0, scrim_top))
         draw = ImageDraw.Draw(card)
@@ -225,8 +225,17 @@ def render_card(background: Image.Image, title: str, site_name: str, *, overlay:
             draw.text((margin, y), line, font=title_font, fill=(255, 255, 255), stroke_width=1, stroke_fill=(255, 255, 255))
             y += line_h
     buf = io.BytesIO()
-    card.save(buf, "JPEG", quality=86, optimize=True, progressive=True)
+    # baseline, not progressive: link previews are fetched whole by crawlers, and a
+    # progressive encode costs twice the time (8 ms a card) for ~5% fewer bytes
+    card.save(buf, "JPEG", quality=86, optimize=True)
     return buf.getvalue()
+
+
+@functools.lru_cache(maxsize=4)
+def _scrim(width: int, height: int) -> tuple[Image.Image, Image.Image]:
+    """The legibility gradient (a mask) and its colour: the same for every card."""
+    gradient = Image.linear_gradient("L").resize((width, height)).point(lambda v: int(v * 0.82))
+    return gradient, Image.new("RGB", (width, height), (12, 12, 16))
 
 
 def card_key(source_id: str, title: str, site_name: str, font: str, overlay: bool) -> str:
