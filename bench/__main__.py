@@ -1,12 +1,17 @@
 """The benchmark suite: every figure a ratio of two things measured side by side in one run.
 
-    python -m bench --quick        # small sizes, a couple of minutes on 2 cores
-    python -m bench                # the sizes of the issue (takes long: 500-image builds)
-    python -m bench --toy          # seconds; the smoke test runs this so the suite cannot rot
+    python -m bench            # the sizes of issue 7 (about 20 minutes on 2 cores)
+    python -m bench --quick    # small sizes, under 2 minutes
+    python -m bench --toy      # seconds; the smoke test runs this so the suite cannot rot
 
-Writes bench/results/<date>[-quick|-toy].json and prints a markdown table with the command,
-the machine and each figure (median of --repeat runs where it repeats). The API is
-tests/fakeapi.py: latency with jitter, photo-like PNGs of the catalog's sizes.
+Writes bench/results/<date>[-quick|-toy].json and prints a markdown table with the
+command, the machine and each figure (medians of --repeat runs).
+
+Every build is a real `mkdocs build` in a fresh process (bench/measure.py), as a user
+runs it: startup and imports count. "Plugin off" is the same docs with the plugin not in
+mkdocs.yml at all. On and off builds alternate, so drift on a shared machine falls on
+both. The API is tests/fakeapi.py in this process: latency with jitter, photo-like PNGs
+of the catalog's sizes (~1.6 MB at 16:9), on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import logging
 import math
 import os
 import platform
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,103 +39,149 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from fakeapi import FakeAPI, image_png  # noqa: E402
+from fakeapi import FLASH_IMAGE_SIZES, FakeAPI, image_png  # noqa: E402
 
-from bench.sitegen import make_site, set_enabled  # noqa: E402
+from bench.sitegen import Site, edit_one_prompt, make_card_site, make_site  # noqa: E402
 from mkdocs_nanobanana import assets  # noqa: E402
 from mkdocs_nanobanana.cache import Cache  # noqa: E402
 
 SIZES = {  # name -> sizes of each figure
     "full": dict(warm_pages=500, warm_images=200, cold_images=64, cold_latency=1.0, cold_conc=8,
                  conc_levels=[1, 2, 4, 8, 16], deriv_images=8, mem_images=500, scale_pages=[100, 1000, 5000],
-                 repeat=3),
-    "quick": dict(warm_pages=200, warm_images=80, cold_images=32, cold_latency=1.0, cold_conc=8,
-                  conc_levels=[2, 4, 8], deriv_images=4, mem_images=64, scale_pages=[50, 200, 800], repeat=3),
-    "toy": dict(warm_pages=12, warm_images=6, cold_images=4, cold_latency=0.2, cold_conc=2,
-                conc_levels=[2], deriv_images=1, mem_images=4, scale_pages=[5, 10, 20], repeat=1),
+                 card_pages=200, repeat=3, warm_repeat=5, instructions=True),
+    "quick": dict(warm_pages=100, warm_images=40, cold_images=16, cold_latency=0.5, cold_conc=8,
+                  conc_levels=[4, 8], deriv_images=2, mem_images=32, scale_pages=[50, 200, 800],
+                  card_pages=30, repeat=1, warm_repeat=3, instructions=False),
+    "toy": dict(warm_pages=10, warm_images=4, cold_images=4, cold_latency=0.2, cold_conc=2,
+                conc_levels=[2], deriv_images=1, mem_images=4, scale_pages=[5, 10, 20],
+                card_pages=3, repeat=1, warm_repeat=1, instructions=False),
 }
+LATENCY, JITTER = 1.5, 0.3  # the API's "under 2 seconds"
 
 
-def build(config_file: Path) -> float:
-    """One in-process `mkdocs build`; its wall time."""
-    from mkdocs.commands.build import build as mkdocs_build
-    from mkdocs.config import load_config
-
+def run_build(config: Path, hooks: bool = False, instructions: bool = False) -> dict:
+    """One `mkdocs build` in a new process: {"wall_s", "seconds", "peak_rss_mb", "plugin_s",
+    "hooks_s"}, and with ``instructions`` the instructions it ran, counted by callgrind."""
+    cmd = [sys.executable, "-m", "bench.measure", str(config)] + (["--hooks"] if hooks else [])
+    if instructions:
+        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NANOBANANA_API_KEY": "bench-key"}
+    env.pop("NANOBANANA_MODE", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # see compile_package
     start = time.perf_counter()
-    mkdocs_build(load_config(str(config_file)))
-    return time.perf_counter() - start
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=config.parent)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"build of {config} failed:\n{proc.stderr[-3000:]}")
+    out = {"wall_s": wall, **json.loads(proc.stdout.strip().splitlines()[-1])}
+    if instructions:
+        out["instructions"] = int(re.search(r"Collected : (\d+)", proc.stderr).group(1))
+    return out
 
 
-def median_of(n: int, fn) -> float:
-    return statistics.median(fn() for _ in range(n))
+def instruction_ratio(on: Path, off: Path) -> dict | None:
+    """The instructions of a plugin-on and a plugin-off build, counted by callgrind: the
+    same on any machine at any load, where wall time on a shared 2-core machine varies by
+    10% from one build to the next. Both at once, one a core. None without valgrind."""
+    if shutil.which("valgrind") is None:
+        return None
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda config: run_build(config, instructions=True), (on, off)))
+    return {"instructions_on": runs[0]["instructions"], "instructions_off": runs[1]["instructions"],
+            "instructions_ratio": runs[0]["instructions"] / runs[1]["instructions"]}
 
 
-def fresh(config_file: Path) -> None:
-    """Forget every image and derivative: the next build is cold."""
-    shutil.rmtree(config_file.parent / ".cache", ignore_errors=True)
+def compile_package() -> None:
+    """Bytecode for the plugin, as a wheel install has: a checkout run with
+    PYTHONDONTWRITEBYTECODE (CI images set it) would compile every module in every build,
+    which no user pays, while MkDocs' own modules come compiled from pip."""
+    import compileall
+
+    compileall.compile_dir(str(REPO / "mkdocs_nanobanana"), quiet=1)
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def forget_images(site: Site) -> None:
+    """An empty cache: the next build is cold."""
+    shutil.rmtree(site.cache, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- figures
 
 
-def warm_overhead(tmp: Path, api: FakeAPI, s: dict) -> dict:
-    cfg = make_site(tmp / "warm", s["warm_pages"], s["warm_images"], plugin={"api_base": api.base})
-    build(cfg)  # fill the cache
-    set_enabled(cfg, False)
-    off = median_of(s["repeat"], lambda: build(cfg))
-    set_enabled(cfg, True)
+def warm_overhead(tmp: Path, api: FakeAPI, s: dict) -> tuple[dict, Site]:
+    """1. The same site, every image cached: plugin on vs plugin off."""
+    api.latency, api.jitter = 0.0, 0.0
+    site = make_site(tmp / "warm", s["warm_pages"], s["warm_images"], plugin={"api_base": api.base, "concurrency": 8})
+    run_build(site.on)  # fill the cache
     before = len(api.generate_requests)
-    on = median_of(s["repeat"], lambda: build(cfg))
-    return {"pages": s["warm_pages"], "images": s["warm_images"], "off_s": off, "on_s": on, "ratio": on / off,
-            "requests_when_warm": len(api.generate_requests) - before, "goal": "<= 1.05"}
+    on, off = [], []
+    for i in range(s["warm_repeat"]):
+        for config in ((site.off, site.on) if i % 2 == 0 else (site.on, site.off)):  # ABBA: drift falls on both
+            (on if config == site.on else off).append(run_build(config, hooks=config == site.on))
+    counted = instruction_ratio(site.on, site.off) if s["instructions"] else None
+    api.latency, api.jitter = LATENCY, JITTER
+    on_s, off_s = median(r["wall_s"] for r in on), median(r["wall_s"] for r in off)
+    pairs = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(on, off))
+    hooks = {name: median(r["hooks_s"].get(name, 0.0) for r in on) for name in on[0]["hooks_s"]}
+    return {"pages": s["warm_pages"], "images": s["warm_images"], "on_s": on_s, "off_s": off_s, "ratio": on_s / off_s,
+            "pair_ratios": pairs, "plugin_hooks_s": median(r["plugin_s"] for r in on),
+            "hooks_s": {k: v for k, v in hooks.items() if v >= 0.0005}, **(counted or {}),
+            "requests_when_warm": len(api.generate_requests) - before, "goal": "ratio <= 1.05, 0 requests"}, site
+
+
+def incremental(site: Site, api: FakeAPI, warm_s: float) -> dict:
+    """3. The warm site with one prompt edited: one request, and the warm time plus about L."""
+    cached = sum(1 for _ in site.cache.glob("images/*/*.json"))
+    edit_one_prompt(site)
+    before = len(api.generate_requests)
+    edited = run_build(site.on)["wall_s"]
+    worst_latency = api.latency + api.jitter
+    return {"cached_images": cached, "requests": len(api.generate_requests) - before, "warm_s": warm_s, "edited_s": edited,
+            "latency_s": worst_latency, "allowed_s": warm_s + worst_latency + 0.5,
+            "goal": "requests == 1, edited <= warm + L + 0.5 s"}
 
 
 def cold_efficiency(tmp: Path, api: FakeAPI, s: dict) -> dict:
-    api.latency, api.jitter = s["cold_latency"], 0.0
-    out = {"images": s["cold_images"], "latency_s": s["cold_latency"], "goal": ">= 0.9", "by_concurrency": {}}
+    """2. A cold build of N distinct images vs the ideal ceil(N / concurrency) x L."""
+    n, latency = s["cold_images"], s["cold_latency"]
+    api.latency, api.jitter = latency, 0.0
+    out = {"images": n, "latency_s": latency, "concurrency": s["cold_conc"], "by_concurrency": {}}
     for conc in sorted(set(s["conc_levels"]) | {s["cold_conc"]}):
-        cfg = make_site(tmp / f"cold-{conc}", s["cold_images"], s["cold_images"], plugin={"api_base": api.base, "concurrency": conc})
-        set_enabled(cfg, False)
-        off = median_of(s["repeat"], lambda: build(cfg))
-        set_enabled(cfg, True)
-        colds = []
+        site = make_site(tmp / f"cold-{conc}", n, n, plugin={"api_base": api.base, "concurrency": conc})
+        offs, colds = [], []
         for _ in range(s["repeat"]):
-            fresh(cfg)
-            colds.append(build(cfg))
-        cold = statistics.median(colds)
-        ideal = math.ceil(s["cold_images"] / conc) * s["cold_latency"]  # one call per directive, num > 1 too
-        out["by_concurrency"][conc] = {"off_s": off, "cold_s": cold, "ideal_s": ideal, "efficiency": ideal / (cold - off)}
-    main = out["by_concurrency"][s["cold_conc"]]
-    out.update(concurrency=s["cold_conc"], efficiency=main["efficiency"])
-    api.latency, api.jitter = 1.5, 0.3
+            offs.append(run_build(site.off)["wall_s"])
+            forget_images(site)
+            api.max_in_flight = 0
+            before = len(api.generate_requests)
+            colds.append(run_build(site.on)["wall_s"])
+            calls = len(api.generate_requests) - before
+        off, cold = median(offs), median(colds)
+        ideal = math.ceil(n / conc) * latency  # one call per directive, num > 1 included
+        out["by_concurrency"][conc] = {"off_s": off, "cold_s": cold, "ideal_s": ideal, "efficiency": ideal / (cold - off),
+                                       "calls": calls, "max_in_flight": api.max_in_flight}
+    out["efficiency"] = out["by_concurrency"][s["cold_conc"]]["efficiency"]
+    out["goal"] = ">= 0.9"
+    api.latency, api.jitter = LATENCY, JITTER
     return out
 
 
-def incremental(tmp: Path, api: FakeAPI, s: dict) -> dict:
-    cfg = make_site(tmp / "inc", s["warm_pages"], s["warm_images"], plugin={"api_base": api.base})
-    build(cfg)
-    warm = median_of(s["repeat"], lambda: build(cfg))
-    page = next(p for p in sorted((cfg.parent / "docs").rglob("page-*.md")) if "```nanobanana" in p.read_text())
-    text = page.read_text()
-    page.write_text(text.replace("prompt: ", "prompt: Edited, ", 1))
-    before = len(api.generate_requests)
-    edited = build(cfg)
-    latency = api.latency + api.jitter
-    return {"cached_images": s["warm_images"], "requests": len(api.generate_requests) - before, "warm_s": warm,
-            "edited_s": edited, "allowed_s": warm + latency + 0.5, "goal": "requests == 1, edited <= warm + L + 0.5 s"}
-
-
 def derivatives(tmp: Path, s: dict) -> dict:
-    """Our derivative path vs a plain Pillow script doing the same resizes and encodes."""
+    """4. Our derivative path vs a plain Pillow script doing the same resizes and encodes;
+    and images per second with 1 and 2 worker threads."""
     src = image_png((1344, 768), 1, photo=True)
     widths, exts, quality = [480, 768, 1024], ["webp", "jpg"], 82
 
-    def plain(_n: int) -> None:
+    def plain(_n: int) -> None:  # what anyone would write: decode, one resize per width, encode
         with Image.open(io.BytesIO(src)) as img:
             img = img.convert("RGB")
-            for ext in exts:
-                for w in widths:
-                    resized = img.resize((w, round(768 * w / 1344)), Image.Resampling.LANCZOS)
+            for w in widths:
+                resized = img.resize((w, round(768 * w / 1344)), Image.Resampling.LANCZOS)
+                for ext in exts:
                     assets.encode(resized, ext, quality)
 
     def ours(n: int) -> None:
@@ -143,106 +195,231 @@ def derivatives(tmp: Path, s: dict) -> dict:
             fn(n)
         return (time.perf_counter() - start) / s["deriv_images"]
 
-    t_plain = median_of(s["repeat"], lambda: per_image(plain))
-    t_ours = median_of(s["repeat"], lambda: per_image(ours))
+    plain_s, ours_s = [], []
+    for _ in range(max(3, s["repeat"])):  # alternate, so drift falls on both
+        plain_s.append(per_image(plain))
+        ours_s.append(per_image(ours))
 
     def throughput(workers: int) -> float:
-        n = max(2, s["deriv_images"] * 2)
+        n = max(4, s["deriv_images"] * 2)
         start = time.perf_counter()
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(ours, range(n)))
         return n / (time.perf_counter() - start)
 
     one, two = throughput(1), throughput(2)
-    return {"plain_s_per_image": t_plain, "ours_s_per_image": t_ours, "ratio": t_ours / t_plain, "goal": "<= 1.05",
+    return {"plain_s_per_image": median(plain_s), "ours_s_per_image": median(ours_s),
+            "ratio": median(ours_s) / median(plain_s), "goal": "<= 1.05",
             "images_per_s_1_worker": one, "images_per_s_2_workers": two, "speedup_2_workers": two / one}
 
 
 def memory(tmp: Path, api: FakeAPI, s: dict) -> dict:
-    """Peak RSS of a cold and of a warm build, each in its own process (os.wait4)."""
+    """6. Peak RSS (VmHWM) of a cold and a warm build, and of MkDocs alone."""
     api.latency, api.jitter = 0.05, 0.0
-    cfg = make_site(tmp / "mem", max(10, s["mem_images"] // 2), s["mem_images"], plugin={"api_base": api.base, "concurrency": 8})
-    code = f"from bench.__main__ import build; build(__import__('pathlib').Path({str(cfg)!r}))"
+    site = make_site(tmp / "mem", max(10, s["mem_images"] // 2), s["mem_images"], plugin={"api_base": api.base, "concurrency": 8})
     out = {"images": s["mem_images"], "goal": "cold < 300 MB"}
-    for name in ("cold", "warm"):
-        pid = os.spawnve(os.P_NOWAIT, sys.executable, [sys.executable, "-c", code],
-                         {**os.environ, "PYTHONPATH": str(REPO)})
-        _, status, usage = os.wait4(pid, 0)
-        assert status == 0, f"{name} build failed"
-        out[f"{name}_peak_rss_mb"] = usage.ru_maxrss / 1024
-    api.latency, api.jitter = 1.5, 0.3
+    out["off_peak_rss_mb"] = run_build(site.off)["peak_rss_mb"]
+    out["cold_peak_rss_mb"] = run_build(site.on)["peak_rss_mb"]
+    out["warm_peak_rss_mb"] = run_build(site.on)["peak_rss_mb"]
+    api.latency, api.jitter = LATENCY, JITTER
     return out
 
 
 def scale(tmp: Path, api: FakeAPI, s: dict) -> dict:
-    """The plugin's own warm time (on - off) at growing page counts, and its growth exponent."""
+    """7. The plugin's own time (inside its hooks) on warm builds of growing sites, and the
+    exponent of its growth. A one-line theme: the mkdocs theme's nav makes MkDocs itself
+    quadratic in pages, which is not what this figure is about."""
+    api.latency, api.jitter = 0.0, 0.0
     points = []
     for pages in s["scale_pages"]:
-        cfg = make_site(tmp / f"scale-{pages}", pages, max(1, pages * 2 // 5), plugin={"api_base": api.base})
-        api.latency, api.jitter = 0.0, 0.0
-        build(cfg)
-        set_enabled(cfg, False)
-        off = median_of(s["repeat"], lambda: build(cfg))
-        set_enabled(cfg, True)
-        on = median_of(s["repeat"], lambda: build(cfg))
-        points.append({"pages": pages, "off_s": off, "on_s": on, "plugin_s": max(on - off, 1e-4)})
+        site = make_site(tmp / f"scale-{pages}", pages, max(1, pages * 2 // 5), plugin={"api_base": api.base},
+                         minimal_theme=True)
+        run_build(site.on)
+        runs = [run_build(site.on, hooks=True) for _ in range(s["repeat"])]
+        points.append({"pages": pages, "images": max(1, pages * 2 // 5), "build_s": median(r["wall_s"] for r in runs),
+                       "plugin_s": median(r["plugin_s"] for r in runs)})
+    api.latency, api.jitter = LATENCY, JITTER
     xs = [math.log(p["pages"]) for p in points]
     ys = [math.log(p["plugin_s"]) for p in points]
     mx, my = statistics.mean(xs), statistics.mean(ys)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-    api.latency, api.jitter = 1.5, 0.3
     return {"points": points, "exponent": slope, "goal": "exponent <= 1.1 (linear)"}
+
+
+# --------------------------------------------------------------------------- 5. cards
+
+FONT_DIRS = [  # Debian's fonts-roboto, else DejaVu Sans (on Debian's base image)
+    ("Roboto", Path("/usr/share/fonts/truetype/roboto/unhinted/RobotoTTF"), "Roboto-{}.ttf"),
+    ("DejaVu Sans", Path("/usr/share/fonts/truetype/dejavu"), "DejaVuSans{}.ttf"),
+]
+
+
+def seed_material_fonts(cache_dir: Path) -> str | None:
+    """Material's social plugin downloads its font from Google Fonts, which is out of reach
+    here: put a Roboto (or, lacking it, DejaVu Sans) Regular and Bold where it looks first,
+    <cache_dir>/fonts/Roboto/<style>.ttf. The name of the font used, or None."""
+    for name, folder, pattern in FONT_DIRS:
+        regular = folder / pattern.format("Regular" if name == "Roboto" else "")
+        bold = folder / pattern.format("Bold" if name == "Roboto" else "-Bold")
+        if regular.is_file() and bold.is_file():
+            target = cache_dir / "fonts" / "Roboto"
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(regular, target / "Regular.ttf")
+            shutil.copyfile(bold, target / "Bold.ttf")
+            return name
+    return None
+
+
+def cards_vs_material(tmp: Path, api: FakeAPI, s: dict) -> dict:
+    """5. Time per social card: ours (backgrounds cached, cards not) vs Material's social
+    plugin (its cache emptied but for the fonts), each minus the same site with no cards,
+    under Material for MkDocs."""
+    try:
+        import cairosvg  # noqa: F401  (Material's plugin needs it, and the cairo library)
+        import material  # noqa: F401
+    except (ImportError, OSError) as exc:
+        return {"measured": False, "note": f"not measured: {exc} (pip install -e '.[bench]'; Debian libcairo2)"}
+    root = tmp / "cards"
+    pages = s["card_pages"]
+    api.latency, api.jitter = 0.0, 0.0
+    configs = make_card_site(root, pages, plugin={"api_base": api.base, "concurrency": 8})
+    material_cache = root / ".cache" / "plugin" / "social"
+    font = seed_material_fonts(material_cache)
+    if font is None:
+        return {"measured": False, "note": "not measured: no Roboto or DejaVu Sans font files to seed Material's cache"}
+    run_build(configs["ours"])  # generate the backgrounds once: they are cached, the cards are what is timed
+    ours_cards = root / ".cache" / "nanobanana" / "social"
+
+    def cold_material() -> None:
+        for entry in material_cache.iterdir():
+            if entry.name != "fonts":
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+    runs: dict[str, list[float]] = {"none": [], "material": [], "material2": [], "ours": []}
+    for _ in range(max(2, s["repeat"])):
+        for name in runs:
+            if name.startswith("material"):
+                cold_material()
+            elif name == "ours":
+                shutil.rmtree(ours_cards, ignore_errors=True)
+            runs[name].append(run_build(configs[name])["wall_s"])
+            if name != "none":
+                folder = root / "site" / ("assets/nanobanana/social" if name == "ours" else "assets/images/social")
+                made = sum(1 for _ in folder.rglob("*.*"))
+                assert made >= pages, f"{name}: {made} cards for {pages} pages"
+    api.latency, api.jitter = LATENCY, JITTER
+    base = median(runs["none"])
+    per_card = {name: (median(v) - base) / pages for name, v in runs.items() if name != "none"}
+    return {"measured": True, "pages": pages, "font": font, "no_cards_s": base,
+            "ours_ms_per_card": per_card["ours"] * 1000, "material_ms_per_card": per_card["material"] * 1000,
+            "material_all_cores_ms_per_card": per_card["material2"] * 1000,
+            "ratio": per_card["ours"] / per_card["material"],
+            "ratio_vs_all_cores": per_card["ours"] / per_card["material2"], "goal": "ours <= Material"}
 
 
 # --------------------------------------------------------------------------- report
 
 
 def table(results: dict) -> str:
-    w, c, i, d, m, sc = (results[k] for k in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "memory", "scale"))
-    conc = ", ".join(f"{k}: {v['efficiency']:.2f}" for k, v in c["by_concurrency"].items())
-    rows = [
-        ("1. warm overhead", f"{w['pages']} pages, {w['images']} images cached: on {w['on_s']:.2f} s / off {w['off_s']:.2f} s = **{w['ratio']:.3f}**, {w['requests_when_warm']} requests", w["goal"]),
-        ("2. cold efficiency", f"{c['images']} images, L = {c['latency_s']} s, concurrency {c['concurrency']}: ideal / (cold - off) = **{c['efficiency']:.2f}** (by concurrency: {conc})", c["goal"]),
-        ("3. incremental", f"{i['cached_images']} cached, one prompt edited: **{i['requests']} request**, {i['edited_s']:.2f} s vs allowed {i['allowed_s']:.2f} s (warm {i['warm_s']:.2f} s)", i["goal"]),
-        ("4. derivatives", f"ours {d['ours_s_per_image']:.3f} s / plain Pillow {d['plain_s_per_image']:.3f} s per image = **{d['ratio']:.2f}**; 2 workers {d['speedup_2_workers']:.2f}x of 1", d["goal"]),
-        ("5. social cards vs Material", results["social"]["note"], "ours <= Material"),
-        ("6. memory", f"{m['images']} images: cold **{m['cold_peak_rss_mb']:.0f} MB**, warm {m['warm_peak_rss_mb']:.0f} MB peak RSS", m["goal"]),
-        ("7. scale", "plugin's warm time " + ", ".join(f"{p['pages']} pages {p['plugin_s']:.3f} s" for p in sc["points"]) + f": exponent **{sc['exponent']:.2f}**", sc["goal"]),
-    ]
-    lines = ["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows]
-    return "\n".join(lines)
+    """One row a figure, for the figures in ``results``."""
+    rows = []
+    w = results.get("warm_overhead")
+    if w:
+        pairs = f"pairs {w['pair_ratios'][0]:.2f} to {w['pair_ratios'][-1]:.2f}"
+        if "instructions_ratio" in w:
+            head = (f"instructions (callgrind) **{w['instructions_ratio']:.3f}**; wall on {w['on_s']:.2f} s / off "
+                    f"{w['off_s']:.2f} s = {w['ratio']:.3f} ({pairs})")
+        else:
+            head = f"wall on {w['on_s']:.2f} s / off {w['off_s']:.2f} s = **{w['ratio']:.3f}** ({pairs})"
+        hooks = ", ".join(f"{k.removeprefix('on_')} {v * 1000:.0f}" for k, v in w["hooks_s"].items())
+        rows.append(("1. warm overhead", f"{w['pages']} pages, {w['images']} images cached: {head}; plugin hooks "
+                     f"{w['plugin_hooks_s'] * 1000:.0f} ms ({hooks}); {w['requests_when_warm']} requests", w["goal"]))
+    c = results.get("cold_efficiency")
+    if c:
+        main = c["by_concurrency"][c["concurrency"]]
+        conc = ", ".join(f"{k}: {v['efficiency']:.2f}" for k, v in c["by_concurrency"].items())
+        rows.append(("2. cold efficiency", f"{c['images']} images, L = {c['latency_s']} s, concurrency {c['concurrency']}: "
+                     f"ideal {main['ideal_s']:.1f} s / (cold {main['cold_s']:.2f} s - off {main['off_s']:.2f} s) = "
+                     f"**{c['efficiency']:.2f}** ({main['calls']} calls, {main['max_in_flight']} in flight); by "
+                     f"concurrency: {conc}", c["goal"]))
+    i = results.get("incremental")
+    if i:
+        rows.append(("3. incremental", f"{i['cached_images']} cached, one prompt edited: **{i['requests']} request**, "
+                     f"{i['edited_s']:.2f} s vs allowed {i['allowed_s']:.2f} s (warm {i['warm_s']:.2f} s + L "
+                     f"{i['latency_s']:.1f} s + 0.5 s)", i["goal"]))
+    d = results.get("derivatives")
+    if d:
+        rows.append(("4. derivatives", f"1344x768 to 3 widths x WebP + JPEG: ours {d['ours_s_per_image'] * 1000:.0f} ms / "
+                     f"plain Pillow {d['plain_s_per_image'] * 1000:.0f} ms per image = **{d['ratio']:.2f}**; 2 workers "
+                     f"{d['speedup_2_workers']:.2f}x the images/s of 1", d["goal"]))
+    so = results.get("social")
+    if so:
+        cards = (f"{so['pages']} pages under Material: ours {so['ours_ms_per_card']:.0f} ms / Material's "
+                 f"{so['material_ms_per_card']:.0f} ms per card = **{so['ratio']:.2f}** (Material on all "
+                 f"{os.cpu_count()} cores: {so['material_all_cores_ms_per_card']:.0f} ms, ratio "
+                 f"{so['ratio_vs_all_cores']:.2f}); font {so['font']}") if so.get("measured") else so["note"]
+        rows.append(("5. social cards vs Material", cards, "ours <= Material"))
+    m = results.get("memory")
+    if m:
+        rows.append(("6. memory", f"{m['images']} images: cold **{m['cold_peak_rss_mb']:.0f} MB**, warm "
+                     f"{m['warm_peak_rss_mb']:.0f} MB peak RSS (MkDocs alone {m['off_peak_rss_mb']:.0f} MB)", m["goal"]))
+    sc = results.get("scale")
+    if sc:
+        rows.append(("7. scale", "plugin's own warm time " + ", ".join(f"{p['pages']} pages {p['plugin_s'] * 1000:.0f} ms"
+                     for p in sc["points"]) + f": exponent **{sc['exponent']:.2f}**", sc["goal"]))
+    return "\n".join(["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows])
+
+
+FIGURES = ("warm_overhead", "incremental", "cold_efficiency", "derivatives", "social", "memory", "scale")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--toy", action="store_true")
+    size = ap.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes")
+    size.add_argument("--toy", action="store_true", help="tiny sizes, for the smoke test")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    ap.add_argument("--only", default=",".join(FIGURES), help=f"comma-separated figures, of: {', '.join(FIGURES)}")
     args = ap.parse_args()
+    only = set(args.only.split(","))
+    if only - set(FIGURES):
+        ap.error(f"--only: unknown figure {sorted(only - set(FIGURES))[0]!r}")
+    if "incremental" in only:
+        only.add("warm_overhead")  # it edits the warm site
     mode = "toy" if args.toy else "quick" if args.quick else "full"
     s = SIZES[mode]
-    os.environ["NANOBANANA_API_KEY"] = "bench-key"
-    os.environ.pop("NANOBANANA_MODE", None)
-    logging.getLogger("mkdocs").setLevel(logging.ERROR)
     started = time.perf_counter()
-    results: dict = {"command": "python -m bench" + {"full": "", "quick": " --quick", "toy": " --toy"}[mode],
-                     "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "pillow": PIL.__version__},
+    compile_package()
+    results: dict = {"command": "python -m bench" + {"full": "", "quick": " --quick", "toy": " --toy"}[mode]
+                     + ("" if only == set(FIGURES) else f" --only {args.only}"),
+                     "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "pillow": PIL.__version__,
+                                 "system": platform.platform()},
                      "date": date.today().isoformat()}
-    with FakeAPI(latency=1.5, jitter=0.3, photo=True) as api, tempfile.TemporaryDirectory() as tmpdir:
+    for size in FLASH_IMAGE_SIZES.values():  # the fake server renders each size once: not on the clock
+        image_png(size, 0, photo=True)
+    with FakeAPI(latency=LATENCY, jitter=JITTER, photo=True) as api, tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        for name, fn in (("warm_overhead", warm_overhead), ("cold_efficiency", cold_efficiency),
-                         ("incremental", incremental), ("memory", memory), ("scale", scale)):
+
+        def step(name: str, fn, *a):
             print(f"... {name}", file=sys.stderr, flush=True)
-            results[name] = fn(tmp, api, s)
-        print("... derivatives", file=sys.stderr, flush=True)
-        results["derivatives"] = derivatives(tmp, s)
-    results["social"] = {"note": "not measured yet: needs cairosvg, libcairo2 and fonts-roboto (see the note on issue 7)"}
+            return fn(*a)
+
+        if "warm_overhead" in only:
+            results["warm_overhead"], warm_site = step("warm overhead", warm_overhead, tmp, api, s)
+        if "incremental" in only:
+            results["incremental"] = step("incremental", incremental, warm_site, api, results["warm_overhead"]["on_s"])
+        for name, fn, args_ in (("cold_efficiency", cold_efficiency, (tmp, api, s)), ("derivatives", derivatives, (tmp, s)),
+                                ("social", cards_vs_material, (tmp, api, s)), ("memory", memory, (tmp, api, s)),
+                                ("scale", scale, (tmp, api, s))):
+            if name in only:
+                results[name] = step(name.replace("_", " "), fn, *args_)
     results["seconds"] = round(time.perf_counter() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
-    suffix = "" if mode == "full" else f"-{mode}"
+    suffix = ("" if mode == "full" else f"-{mode}") + ("" if only == set(FIGURES) else "-" + "+".join(sorted(only)))
     (args.out / f"{results['date']}{suffix}.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     m = results["machine"]
-    print(f"command: {results['command']}\nmachine: {m['cores']} cores, Python {m['python']}, Pillow {m['pillow']}\n")
+    print(f"command: {results['command']} ({results['seconds']:.0f} s)\n"
+          f"machine: {m['cores']} cores, Python {m['python']}, Pillow {m['pillow']}, {m['system']}\n")
     print(table(results))
 
 

@@ -5,7 +5,9 @@ across the pages (mixed ratios, some hd, some num > 1, some with a reference ima
 from __future__ import annotations
 
 import io
+import os
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -49,10 +51,29 @@ def page_text(p: int, directives: list[str], rng: random.Random) -> str:
     return "\n".join(parts)
 
 
-def make_site(root: Path, pages: int, images: int, *, plugin: dict | None = None, enabled: bool = True,
-              seed: int = 0, salt: str = "") -> Path:
-    """Write the site under ``root``; returns its mkdocs.yml. ``salt`` changes every
-    prompt (a cold cache without deleting anything)."""
+@dataclass(frozen=True)
+class Site:
+    """One synthetic site: the same docs built with the plugin (``on``) and without it
+    (``off``: not in the plugins list at all, so its import is not paid either)."""
+
+    root: Path
+    on: Path
+    off: Path
+
+    @property
+    def cache(self) -> Path:
+        return self.root / ".cache" / "nanobanana"
+
+
+MINIMAL_THEME = "<!doctype html><html><head><title>{{ page.title }}</title></head><body>{{ page.content }}</body></html>\n"
+
+
+def make_site(root: Path, pages: int, images: int, *, plugin: dict | None = None, seed: int = 0, salt: str = "",
+              minimal_theme: bool = False) -> Site:
+    """Write the site under ``root``. ``salt`` changes every prompt (a cold cache without
+    deleting anything). ``minimal_theme``: a one-line template instead of the mkdocs
+    theme, whose full nav on every page makes a build quadratic in pages; for figures
+    that are about the plugin's own time at thousands of pages."""
     rng = random.Random(seed)
     docs = root / "docs"
     (docs / "img").mkdir(parents=True, exist_ok=True)
@@ -69,14 +90,53 @@ def make_site(root: Path, pages: int, images: int, *, plugin: dict | None = None
         (docs / name).write_text(page_text(p, per_page[p], rng), encoding="utf-8")
         nav.append(name)
     (docs / "index.md").write_text("# Bench site\n\nA synthetic site.\n", encoding="utf-8")
-    options = {"enabled": enabled, "max_credits": 1_000_000, **(plugin or {})}
-    config = {"site_name": "Bench", "nav": ["index.md"] + nav,
-              "markdown_extensions": ["admonition", "tables"], "plugins": ["search", {"nanobanana": options}]}
-    (root / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return root / "mkdocs.yml"
+    config: dict = {"site_name": "Bench", "nav": ["index.md"] + nav, "markdown_extensions": ["admonition", "tables"]}
+    if minimal_theme:
+        (root / "theme").mkdir(exist_ok=True)
+        (root / "theme" / "main.html").write_text(MINIMAL_THEME, encoding="utf-8")
+        config["theme"] = {"name": None, "custom_dir": "theme"}
+    options = {"max_credits": 1_000_000, **(plugin or {})}
+    return write_configs(root, config, options)
 
 
-def set_enabled(config_file: Path, enabled: bool) -> None:
-    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
-    config["plugins"][1]["nanobanana"]["enabled"] = enabled
-    config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+def write_configs(root: Path, config: dict, options: dict, others: list | None = None) -> Site:
+    """mkdocs.yml with the plugin and mkdocs-off.yml without it, beside each other so
+    that both read the same docs and write the same site folder."""
+    others = ["search"] + (others or [])
+    (root / "mkdocs.yml").write_text(yaml.safe_dump({**config, "plugins": others + [{"nanobanana": options}]}, sort_keys=False), encoding="utf-8")
+    (root / "mkdocs-off.yml").write_text(yaml.safe_dump({**config, "plugins": others}, sort_keys=False), encoding="utf-8")
+    return Site(root, root / "mkdocs.yml", root / "mkdocs-off.yml")
+
+
+def edit_one_prompt(site: Site) -> Path:
+    """Change the prompt of the first directive of the site; the page changed."""
+    page = next(p for p in sorted((site.root / "docs").rglob("page-*.md")) if "```nanobanana" in p.read_text())
+    page.write_text(page.read_text(encoding="utf-8").replace("prompt: ", "prompt: Edited, ", 1), encoding="utf-8")
+    return page
+
+
+def make_card_site(root: Path, pages: int, plugin: dict) -> dict[str, Path]:
+    """``pages`` pages with a title and a description and no image, under Material for
+    MkDocs, in three configurations: no cards (``none``), Material's social plugin
+    (``material``, with its default concurrency, and ``material2`` with as many workers
+    as ours), and our cards (``ours``, every page a card from the prompt template)."""
+    rng = random.Random(1)
+    docs = root / "docs"
+    docs.mkdir(parents=True, exist_ok=True)
+    for p in range(pages):
+        (docs / f"post-{p}.md").write_text(
+            f"---\ntitle: {_sentence(rng, 6)[:-1]} {p}\ndescription: {_sentence(rng, 14)}\n---\n\n"
+            + "\n\n".join(_sentence(rng) for _ in range(4)) + "\n", encoding="utf-8")
+    (docs / "index.md").write_text("# Cards\n", encoding="utf-8")
+    base = {"site_name": "Bench cards", "site_url": "https://example.org/", "theme": {"name": "material"}}
+    configs = {
+        "none": {**base, "plugins": ["search"]},
+        "material": {**base, "plugins": ["search", {"social": {"cache_dir": ".cache/plugin/social"}}]},
+        "material2": {**base, "plugins": ["search", {"social": {"cache_dir": ".cache/plugin/social", "concurrency": os.cpu_count() or 1}}]},
+        "ours": {**base, "plugins": ["search", {"nanobanana": {"max_credits": 1_000_000, **plugin, "social": {"generate": True}}}]},
+    }
+    out = {}
+    for name, config in configs.items():
+        out[name] = root / f"{name}.yml"
+        out[name].write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return out
