@@ -451,7 +451,8 @@ class Pipeline:
             slot.entry_future.set_result(entry)
         source, is_placeholder, title = self._source(slot, note)
         if not slot.shown:  # a card background: the card is drawn from the original, no page needs sizes of it
-            slot.done.set_result(Rendered([], is_placeholder, title))
+            if not slot.done.done():
+                slot.done.set_result(Rendered([], is_placeholder, title))
             return
         d = slot.directive
         basename = d.name if d is not None and d.name and not slot.errors else source.id[:10]

@@ -152,6 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.api.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
 
     def _send(self, status: int, body: bytes, ctype: str = "application/json", headers: dict | None = None) -> None:
+        self._landed()  # from here the client may have its answer, and send the next request
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -196,14 +197,23 @@ class _Handler(BaseHTTPRequestHandler):
             api.in_flight += 1
             api.max_in_flight = max(api.max_in_flight, api.in_flight)
             fault = api.faults.popleft() if api.faults else None
+        self._counted = True
         try:
             delay = api.latency + (api._rand.uniform(-api.jitter, api.jitter) if api.jitter else 0.0)
             if delay > 0:
                 time.sleep(delay)
             (self._gemini if gemini else self._generate)(body, fault)
         finally:
-            with api._lock:
-                api.in_flight -= 1
+            self._landed()  # a fault that sent no answer (a reset, a dripped body)
+
+    def _landed(self) -> None:
+        """This POST stops counting as in flight: its answer is on its way. Counting until
+        the handler returns would count a request the client already has the answer to,
+        and see one more in flight than the client ever sends."""
+        if getattr(self, "_counted", False):
+            self._counted = False
+            with self.api._lock:
+                self.api.in_flight -= 1
 
     def _generate(self, body: bytes, fault) -> None:
         api = self.api
