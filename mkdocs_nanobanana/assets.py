@@ -150,21 +150,29 @@ def publish_cached(files: list[DerivedFile], out_dir: Path, url_dir: str, basena
 
 def _link_or_copy(src: Path | str, dest: Path | str) -> None:
     """``dest`` becomes ``src``: one link(2) in a freshly cleaned site, the common case."""
+    if _link(src, dest) or os.path.samefile(src, dest):
+        return  # linked; or published already (a --dirty build, another job a moment ago)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(dest)  # a stale file of an earlier (--dirty) build
+    _link(src, dest)  # False: another job published the same file a moment ago
+
+
+#: Where these come from link(2), a copy does instead (another file system, no hard links).
+_NO_LINK = (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES)
+
+
+def _link(src: Path | str, dest: Path | str) -> bool:
+    """Hard-link ``src`` at ``dest``, or copy it where links cannot be made; False if
+    ``dest`` exists (a copy replaces it). A missing ``src`` raises FileNotFoundError."""
     try:
         os.link(src, dest)
     except FileExistsError:
-        if os.path.samefile(src, dest):
-            return  # published already: a --dirty build, or another job a moment ago
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(dest)  # a stale file of an earlier (--dirty) build
-        try:
-            os.link(src, dest)
-        except FileExistsError:
-            pass  # another job published the same file a moment ago
+        return False
     except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
+        if exc.errno not in _NO_LINK:
             raise
         shutil.copyfile(src, dest)
+    return True
 
 
 # --------------------------------------------------------------------------- HTML

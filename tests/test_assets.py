@@ -145,3 +145,34 @@ def test_each_width_is_resized_once_for_every_format(tmp_path, monkeypatch):
     for path, w, h, ext in files:
         with Image.open(path) as img:
             assert img.size == (w, h) and img.format == {"webp": "WEBP", "jpg": "JPEG"}[ext]
+
+
+def test_publishing_copies_where_links_cannot_be_made_and_replaces_stale_files(tmp_path, monkeypatch):
+    """The cache on another file system (EXDEV), with and without a stale file of an
+    earlier --dirty build in the site: the site gets the cache's bytes each time."""
+    import errno
+    import os
+
+    src = tmp_path / "cache" / "a.jpg"
+    src.parent.mkdir()
+    src.write_bytes(b"new bytes")
+    out = tmp_path / "site"
+    files = [(src, 480, 270, "jpg")]
+    assert [v.url for v in assets.publish(files, out, "assets/nb", "x")] == ["assets/nb/x-480.jpg"]
+    assert os.path.samefile(src, out / "x-480.jpg")  # a hard link where it can be one
+
+    (out / "x-480.jpg").unlink()
+    (out / "x-480.jpg").write_bytes(b"stale")
+    real_link = os.link
+
+    def cross_device(a, b):
+        if os.path.exists(b):
+            return real_link(a, b)  # the kernel says EEXIST first
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", cross_device)
+    assets.publish(files, out, "assets/nb", "x")
+    assert (out / "x-480.jpg").read_bytes() == b"new bytes"
+    assets.publish(files, out, "assets/nb", "x")  # a copy already there: copied again, no error
+    assert (out / "x-480.jpg").read_bytes() == b"new bytes"
+    assert assets.publish_cached([(tmp_path / "cache" / "missing.jpg", 480, 270, "jpg")], out, "assets/nb", "y") is None
