@@ -47,6 +47,8 @@ def _unix_newlines(text: str) -> str:
 def front_matter_mentions_us(text: str) -> bool:
     """Whether the page's front matter may hold a ``nanobanana:`` key: a cheap test that
     spares a large site the YAML of every page that has a directive but no card."""
+    if not text.startswith("---"):  # no front matter: no copy of a long page to learn it
+        return False
     m = _FRONT_MATTER_RE.match(_unix_newlines(text))
     return m is not None and "nanobanana" in m.group(1)
 
