@@ -111,19 +111,24 @@ def ensure_derivatives(
 ) -> list[DerivedFile]:
     """Every (file, width, height, ext) for source, making only the missing ones."""
     out = derivative_files(source, widths, exts, quality, cache)
+    make_missing(source, out, quality)
+    return out
+
+
+def make_missing(source: Source, files: list[DerivedFile], quality: int) -> None:
+    """Write those of ``files`` that are not in the cache yet, one resize per size."""
     todo: dict[tuple[int, int], list[tuple[Path, str]]] = {}  # size -> files of that size
-    for path, w, h, ext in out:
+    for path, w, h, ext in files:
         if not path.exists():
             todo.setdefault((w, h), []).append((path, ext))
     if todo:
         with source.open() as img:
             if img.mode not in ("RGB", "RGBA"):
                 img = img.convert("RGBA" if source.alpha else "RGB")
-            for size, files in todo.items():  # one resize, encoded in every format
+            for size, same_size in todo.items():  # one resize, encoded in every format
                 resized = img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
-                for path, ext in files:
+                for path, ext in same_size:
                     create_once(path, encode(resized, ext, quality))
-    return out
 
 
 def publish(files: list[DerivedFile], out_dir: Path, url_dir: str, basename: str) -> list[Variant]:

@@ -518,7 +518,7 @@ class Pipeline:
         else:
             variants = [] if all(path.exists() for path, *_ in files) else None
         if variants is None:
-            return self._image_pool.submit(self._render, source, basename)
+            return self._image_pool.submit(self._render, source, files, basename)
         job: Future = Future()
         job.set_result(variants)
         return job
@@ -527,15 +527,12 @@ class Pipeline:
     def _out_dir(self) -> Path:
         return Path(self.settings.site_dir, *self.settings.output_dir.split("/"))
 
-    def _render(self, source: assets.Source, basename: str) -> list[assets.Variant]:
+    def _render(self, source: assets.Source, files: list[assets.DerivedFile], basename: str) -> list[assets.Variant]:
         s = self.settings
         with self._lock:
             source_lock = self._source_locks.setdefault(source.id, threading.Lock())
         with source_lock:  # two names for one image: resize it once, publish it twice
-            files = assets.ensure_derivatives(
-                source, assets.plan_widths(source.width, s.widths), assets.plan_exts(s.formats, source.alpha),
-                s.quality, self.cache,
-            )
+            assets.make_missing(source, files, s.quality)
         if not s.publish:
             return []
         return assets.publish(files, self._out_dir, s.output_dir, basename)
