@@ -11,8 +11,9 @@ this reports what only the process itself can know:
   ru_maxrss, which Linux carries across execve from the forked parent: a child of a
   large bench process would report the bench's size.
 - plugin_s (with --hooks): wall time spent inside the nanobanana plugin's hooks on the
-  main thread, the waits for its worker threads included; hooks_s, the same by hook. Without --hooks the plugin's
-  module is not imported here, so a plugin-off build pays nothing for it.
+  main thread, the waits for its worker threads included; hooks_s, the same by hook.
+  Without --hooks the plugin's module is not imported here, so a plugin-off build pays
+  nothing for it.
 """
 
 from __future__ import annotations
