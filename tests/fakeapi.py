@@ -67,6 +67,15 @@ def image_png(size: tuple[int, int], seed: int, photo: bool = False) -> bytes:
     return png[:33] + chunk + png[33:]  # 33 = signature (8) + IHDR chunk (25)
 
 
+def _prompt_of(body: bytes) -> str | None:
+    """The prompt of a NanoBanana-shaped or Gemini-shaped request body."""
+    try:
+        req = json.loads(body)
+        return req.get("prompt") or req["contents"][0]["parts"][0]["text"]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -83,6 +92,9 @@ class FakeAPI:
     photo: bool = False
     host: str = "127.0.0.1"
     faults: deque = field(default_factory=deque)
+    # prompt -> fault, for the request of that prompt whenever it comes: with several
+    # requests in flight (or waiting for a slot) the queue above has no fixed order
+    faults_for: dict = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
 
     def __post_init__(self):
@@ -196,7 +208,9 @@ class _Handler(BaseHTTPRequestHandler):
         with api._lock:
             api.in_flight += 1
             api.max_in_flight = max(api.max_in_flight, api.in_flight)
-            fault = api.faults.popleft() if api.faults else None
+            fault = api.faults_for.pop(_prompt_of(body), None) if api.faults_for else None
+            if fault is None:
+                fault = api.faults.popleft() if api.faults else None
         self._counted = True
         try:
             delay = api.latency + (api._rand.uniform(-api.jitter, api.jitter) if api.jitter else 0.0)

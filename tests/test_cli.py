@@ -111,7 +111,7 @@ def test_generate_without_key_names_the_variable(cli_site, api):
 
 def test_generate_failure_exits_1_and_lists_what(cli_site, api):
     cli_site.configure({"api_base": api.base, "retries": 0, "concurrency": 1})
-    api.faults.append("policy")
+    api.faults_for["Standard one"] = "policy"  # docs/a.md:1
     proc = nb(cli_site, "generate", "--yes", env={"NANOBANANA_API_KEY": KEY})
     assert proc.returncode == 1
     assert "1 image(s) not generated:" in proc.stderr and "docs/a.md:1" in proc.stderr
