@@ -138,7 +138,7 @@ def publish(files: list[DerivedFile], out_dir: Path, url_dir: str, basename: str
     variants = []
     for path, w, h, ext in files:
         name = f"{basename}-{w}.{ext}"
-        _link_or_copy(path, f"{out}/{name}")
+        link_or_copy(path, f"{out}/{name}")
         variants.append(Variant(url=f"{url_dir}/{name}", width=w, height=h, ext=ext))
     return variants
 
@@ -153,7 +153,7 @@ def publish_cached(files: list[DerivedFile], out_dir: Path, url_dir: str, basena
         return None
 
 
-def _link_or_copy(src: Path | str, dest: Path | str) -> None:
+def link_or_copy(src: Path | str, dest: Path | str) -> None:
     """``dest`` becomes ``src``: one link(2) in a freshly cleaned site, the common case."""
     if _link(src, dest) or os.path.samefile(src, dest):
         return  # linked; or published already (a --dirty build, another job a moment ago)

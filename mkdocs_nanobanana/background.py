@@ -19,7 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from .generation import GenerationJob, Generator
+from .budget import Ask, Budget
+from .purchase import Buyer, Purchase
+from .report import Reporter
 
 
 def marker_path(cache_dir: str) -> Path:
@@ -29,24 +31,26 @@ def marker_path(cache_dir: str) -> Path:
 
 
 class Background:
-    def __init__(self, generator: Generator, *, concurrency: int, debounce: float, max_credits: int,
-                 on_landed: Callable[[], None], warn: Callable[[str], None]) -> None:
-        self.generator = generator
+    def __init__(self, buyer: Buyer, *, concurrency: int, debounce: float, max_credits: int,
+                 on_landed: Callable[[], None], report: Reporter) -> None:
+        self.buyer = buyer
         self.debounce = debounce
         self.on_landed = on_landed
-        self.warn = warn
-        self.credits_left = max_credits
-        self._max_credits = max_credits
+        self.report = report
+        self.budget = Budget(max_credits)  # the whole serve session's
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="nanobanana-serve")
         self._lock = threading.Lock()
-        self._pending: dict[str, GenerationJob] = {}
+        self._pending: dict[str, Purchase] = {}
         self._running: set[str] = set()
         self._failed: set[str] = set()
         self._timer: threading.Timer | None = None
         self._closed = False
-        self._warned_budget = False
 
-    def submit(self, jobs: dict[str, GenerationJob]) -> int:
+    @property
+    def credits_left(self) -> int:
+        return self.budget.left
+
+    def submit(self, jobs: dict[str, Purchase]) -> int:
         """What the latest build is missing; returns how many will be generated."""
         with self._lock:
             if self._closed:
@@ -62,37 +66,33 @@ class Background:
             return len(self._pending) + len(self._running)
 
     def _start_pending(self) -> None:
-        over = []
         with self._lock:
             if self._closed:
                 return
             jobs, self._pending, self._timer = self._pending, {}, None
-            for key, job in jobs.items():
-                if over or job.credits > self.credits_left:  # page order: stop at the first that does not fit
-                    over.append(job)
-                    continue
-                self.credits_left -= job.credits
-                self._running.add(key)
-                self._pool.submit(self._run, job)
-        if over and not self._warned_budget:
-            self._warned_budget = True
-            self.warn(f"max_credits ({self._max_credits}) reached for this serve session: {len(over)} image(s) "
-                      f"stay placeholders, from {over[0].where} on. Restart serve or raise max_credits to continue.")
+            approved, over = self.budget.approve(Ask(key, job.credits, job.where) for key, job in jobs.items())
+            for ask in approved:
+                self._running.add(ask.key)
+                self._pool.submit(self._run, jobs[ask.key])
+        if over:
+            self.report.once("serve budget", (
+                f"max_credits ({self.budget.max_credits}) reached for this serve session: {len(over)} image(s) "
+                f"stay placeholders, from {over[0].where} on. Restart serve or raise max_credits to continue."))
 
-    def _run(self, job: GenerationJob) -> None:
+    def _run(self, job: Purchase) -> None:
         key = job.request.key
         entry = None
         try:
-            entry = self.generator.generate(job.request, job.ref_files, job.where)
+            entry = self.buyer.buy(job.request, job.ref_files, job.where)
         except Exception as exc:  # noqa: BLE001 - a worker must not die silently
-            self.warn(f"{job.where}: could not generate or store the image ({type(exc).__name__}: {exc})")
+            self.report.warn(f"{job.where}: could not generate or store the image ({type(exc).__name__}: {exc})")
         finally:
             with self._lock:
                 self._running.discard(key)
                 if entry is None:
                     self._failed.add(key)
-                if self.generator.status.get(key) != "generated":
-                    self.credits_left += job.credits  # not paid: found in the cache, or failed
+                if self.buyer.status.get(key) != "generated":
+                    self.budget.refund(job.credits)  # not paid: found in the cache, or failed
         if entry is not None:
             self.on_landed()
 
@@ -111,4 +111,4 @@ class Background:
                 self._timer.cancel()
             self._pending = {}
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self.generator.close()
+        self.buyer.close()

@@ -1,7 +1,8 @@
 """The `nanobanana` command: plan the spend, generate ahead, review, prune, verify.
 
-It reads the same mkdocs.yml as a build (through the plugin's load_project) and works
-with the same scanner, cache and pipeline, so a plan, a generate and a build agree.
+It reads the same mkdocs.yml as a build (through project.load_project) and works with
+the same analysis, cache and scheduler, so a plan, a generate and a build agree. Only
+`generate` starts threads or calls the API; `plan`, `review`, `prune` and `verify` analyse.
 
 Exit codes: 0 success; 1 something to fix (a directive error, a failed generation, a bad
 cache entry, a refused confirmation); 2 a usage error.
@@ -24,10 +25,15 @@ import click
 from PIL import Image
 
 from . import __version__
-from .pipeline import Pipeline, PlanRow
-from .providers import ProviderUnavailable, connect
+from .analysis import Analysis
+from .cache import Cache
+from .providers import ProviderUnavailable
 from .providers import placeholder as placeholder_renderer
+from .remote import RemoteCache
+from .report import Reporter
+from .session import BuildSession, open_provider, open_remote_tier
 from .settings import Settings, SettingsError
+from .slots import PlanRow
 
 CONFIG_HELP = "The site's mkdocs.yml (default: mkdocs.yml in this folder)."
 
@@ -36,21 +42,29 @@ def _warn(message: str) -> None:
     click.echo(message, err=True)
 
 
+REPORT = Reporter(_warn)
+
+
 def _load(config_file: str | None, mode: str) -> tuple[Settings, list]:
     """Settings and pages of the site, with the mode forced for this command."""
-    from .plugin import load_project  # the MkDocs adapter reads mkdocs.yml
+    from .project import load_project  # the MkDocs side reads mkdocs.yml
 
     environ = {**os.environ, "NANOBANANA_MODE": mode}
     try:
-        return load_project(config_file, environ)
+        return load_project(config_file, environ, REPORT)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 
 
-def _analysed(settings: Settings, pages: list, provider=None) -> Pipeline:
-    pipeline = Pipeline(settings, warn=_warn, provider=provider)
-    pipeline.analyse(pages)
-    return pipeline
+def _analysed(settings: Settings, pages: list) -> Analysis:
+    analysis = Analysis(settings, Cache(settings.cache_dir), REPORT)
+    analysis.read(pages)
+    return analysis
+
+
+def _plan(analysis: Analysis, remote: RemoteCache | None) -> list[PlanRow]:
+    """The plan, with images the remote cache holds counted as cached."""
+    return analysis.plan(remote.has_many(analysis.unknown_keys()) if remote else set())
 
 
 def _state_counts(rows: list[PlanRow]) -> dict[str, int]:
@@ -86,11 +100,8 @@ def plan(config_file: str | None, as_json: bool) -> None:
       nanobanana plan -f docs-site/mkdocs.yml --json | jq .total_credits
     """
     settings, pages = _load(config_file, "offline")
-    pipeline = _analysed(settings, pages)
-    try:
-        rows = pipeline.plan()
-    finally:
-        pipeline.close()
+    remote = open_remote_tier(settings, REPORT, "the plan counts the local cache only")
+    rows = _plan(_analysed(settings, pages), remote)
     counts = _state_counts(rows)
     credits, price = sum(r.credits for r in rows), sum(r.usd for r in rows)
     if as_json:
@@ -136,18 +147,19 @@ def generate(config_file: str | None, max_credits: int | None, yes: bool) -> Non
     settings, pages = _load(config_file, "live")
     settings = replace(settings, publish=False, max_credits=settings.max_credits if max_credits is None else max_credits)
     try:
-        provider = connect(settings.provider, settings.api_base, os.environ[settings.api_key_env], settings.timeout, settings.concurrency)
+        provider = open_provider(settings)
     except ProviderUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    pipeline = _analysed(settings, pages, provider)
+    session = BuildSession(settings, _warn, provider=provider)
+    session.analysis.read(pages)
     try:
-        _generate(pipeline, settings, yes)
+        _generate(session, settings, yes)
     finally:
-        pipeline.close()
+        session.abort()  # after close(), a no-op; after a refusal, nothing was started
 
 
-def _generate(pipeline: Pipeline, settings: Settings, yes: bool) -> None:
-    rows = [r for r in pipeline.plan() if r.state in ("missing", "changed")]
+def _generate(session: BuildSession, settings: Settings, yes: bool) -> None:
+    rows = [r for r in _plan(session.analysis, session.remote) if r.state in ("missing", "changed")]
     unique = {(r.key or r.where): r for r in rows}.values()
     credits, price = sum(r.credits for r in unique), sum(r.usd for r in unique)
     if not rows:
@@ -158,19 +170,19 @@ def _generate(pipeline: Pipeline, settings: Settings, yes: bool) -> None:
         if not sys.stdin.isatty():
             raise click.ClickException("not a terminal, so nothing can be confirmed: pass --yes to spend these credits")
         click.confirm("Generate them?", abort=True)
-    pipeline.start()
-    waiting = [s for s in pipeline.all_slots() if s.directive and not s.errors and s.entry is None]
-    futures = {s.entry_future: s for s in waiting}
+    session.scheduler.start()
+    waiting = [s for s in session.analysis.all_slots() if s.directive and not s.errors and s.entry is None]
+    futures = {s.image_known: s for s in waiting}
     failed = []
     with click.progressbar(
         length=len(futures), label="Generating", show_eta=True, show_pos=True,
-        item_show_func=lambda _: f"{pipeline.counts()['credits']} credits spent", file=sys.stderr,
+        item_show_func=lambda _: f"{session.scheduler.counts()['credits']} credits spent", file=sys.stderr,
     ) as bar:
         for fut in as_completed(futures):
             if fut.exception() is not None or fut.result() is None:
                 failed.append(futures[fut])
             bar.update(1)
-    click.echo(f"nanobanana: {pipeline.finish()}")
+    click.echo(f"nanobanana: {session.close()}")
     if failed:
         click.echo(f"{len(failed)} image(s) not generated:", err=True)
         for s in failed:
@@ -194,11 +206,8 @@ def review(config_file: str | None, output: str, open_it: bool) -> None:
       nanobanana review -o /tmp/sheet.html --open
     """
     settings, pages = _load(config_file, "offline")
-    pipeline = _analysed(settings, pages)
-    try:
-        sheet = review_html(pipeline, settings)
-    finally:
-        pipeline.close()
+    remote = open_remote_tier(settings, REPORT, "the sheet shows the local cache only")
+    sheet = review_html(_analysed(settings, pages), settings, remote)
     Path(output).write_text(sheet, encoding="utf-8")
     click.echo(f"Wrote {output}")
     if open_it:
@@ -213,11 +222,11 @@ def _thumbnail(img: Image.Image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def review_html(pipeline: Pipeline, settings: Settings) -> str:
+def review_html(analysis: Analysis, settings: Settings, remote: RemoteCache | None = None) -> str:
     """The contact sheet: one section a directive, one thumbnail a candidate."""
     e = html.escape
     sections = []
-    for row, slot in zip(pipeline.plan(), pipeline.identities().values()):
+    for row, slot in zip(_plan(analysis, remote), analysis.identities().values()):
         d = slot.directive
         if d is None or slot.errors:
             sections.append(f'<section class="error"><h2>{e(row.where)}</h2><p>{e(row.note)}</p></section>')
@@ -279,17 +288,13 @@ def prune(config_file: str | None, dry_run: bool, remote: bool) -> None:
     settings, pages = _load(config_file, "offline")
     if remote and not settings.remote_cache:
         raise click.ClickException("--remote: no remote_cache is set in mkdocs.yml")
-    pipeline = _analysed(settings, pages)
-    try:
-        if any(s.errors for s in pipeline.all_slots()):
-            raise click.ClickException("fix the directive errors above first: an invalid directive's image would look unused")
-        if remote:
-            store = _remote(settings)
-            removed = store.prune(pipeline.keys_in_use(), dry_run=dry_run)
-        else:
-            removed = pipeline.cache.prune(pipeline.keys_in_use(), pipeline.sources_in_use(), dry_run=dry_run)
-    finally:
-        pipeline.close()
+    analysis = _analysed(settings, pages)
+    if any(s.errors for s in analysis.all_slots()):
+        raise click.ClickException("fix the directive errors above first: an invalid directive's image would look unused")
+    if remote:
+        removed = _remote(settings).prune(analysis.keys_in_use(), dry_run=dry_run)
+    else:
+        removed = analysis.cache.prune(analysis.keys_in_use(), analysis.sources_in_use(), dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for path, size in removed:
         click.echo(f"{verb} {path} ({size:,} bytes)")

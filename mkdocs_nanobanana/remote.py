@@ -100,6 +100,22 @@ class RemoteCache:
     def has(self, key: str) -> bool:
         return bool(self._call("look up", self.fs.exists, self.sidecar_path(key)))
 
+    def has_many(self, keys: Iterable[str]) -> set[str]:
+        """The keys the store holds: a look-up each, ``concurrency`` at a time, no
+        download. A look-up that fails counts as absent."""
+        keys = list(dict.fromkeys(keys))
+
+        def held(key: str) -> bool:
+            try:
+                return self.has(key)
+            except RemoteError:
+                return False
+
+        if not keys:
+            return set()
+        with ThreadPoolExecutor(min(self.concurrency, len(keys)), thread_name_prefix="nanobanana-remote") as pool:
+            return {k for k, yes in zip(keys, pool.map(held, keys)) if yes}
+
     def fetch(self, key: str, cache: Cache) -> CacheEntry | None:
         """The entry from the remote store, checked and stored locally; None if absent."""
         try:

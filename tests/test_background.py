@@ -1,5 +1,5 @@
 """background.Background without MkDocs: the session budget, failed keys, debounce and
-shutdown, with a real Generator, cache and HTTP against the fake API."""
+shutdown, with a real Buyer, cache and HTTP against the fake API."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from mkdocs_nanobanana.background import Background
 from mkdocs_nanobanana.cache import Cache, Request
 from mkdocs_nanobanana.catalog import build_catalog
-from mkdocs_nanobanana.generation import GenerationJob, Generator
+from mkdocs_nanobanana.purchase import Buyer, Purchase
 from mkdocs_nanobanana.providers import connect
+from mkdocs_nanobanana.report import Reporter
 from mkdocs_nanobanana.settings import Settings
 
 
@@ -25,10 +26,10 @@ def make(tmp_path, api, fast_retries):
                             cache_dir=str(tmp_path / "cache"), mode="live", retries=0, api_base=api.base,
                             catalog=build_catalog({}, "nanobanana"))
         cache = Cache(settings.cache_dir)
-        generator = Generator(connect("nanobanana", api.base, "k", 5, concurrency), cache, settings, warnings.append)
+        buyer = Buyer(connect("nanobanana", api.base, "k", 5, concurrency), cache, settings, warnings.append)
         landed = threading.Semaphore(0)
-        bg = Background(generator, concurrency=concurrency, debounce=debounce, max_credits=max_credits,
-                        on_landed=landed.release, warn=warnings.append)
+        bg = Background(buyer, concurrency=concurrency, debounce=debounce, max_credits=max_credits,
+                        on_landed=landed.release, report=Reporter(warnings.append))
         made.append(bg)
         return bg, cache, landed
 
@@ -39,12 +40,12 @@ def make(tmp_path, api, fast_retries):
         bg.close()
 
 
-def job(prompt: str) -> GenerationJob:
+def job(prompt: str) -> Purchase:
     request = Request(model="gemini-2.5-flash-image", prompt=prompt, ratio="1:1", num=1)
-    return GenerationJob(request, (), f"docs/a.md:{len(prompt)}", 2)
+    return Purchase(request, (), f"docs/a.md:{len(prompt)}", 2)
 
 
-def jobs(*prompts: str) -> dict[str, GenerationJob]:
+def jobs(*prompts: str) -> dict[str, Purchase]:
     return {j.request.key: j for j in map(job, prompts)}
 
 

@@ -1,6 +1,6 @@
 """Paid calls into the cache: one place that turns a Request into a stored CacheEntry.
 
-Used by a build's pipeline and, across rebuilds of `mkdocs serve`, by background.py. It
+Used by a build's scheduler and, across rebuilds of `mkdocs serve`, by background.py. It
 holds what must be shared by every call of one session: the stop signal (a refused key or
 an empty account ends all calls), the status of each key, and what was spent.
 """
@@ -29,7 +29,7 @@ from .providers.base import (
 from .settings import Settings
 
 
-class Generator:
+class Buyer:
     def __init__(self, provider: Provider, cache: Cache, settings: Settings, warn: Callable[[str], None],
                  scope: str = "in this build", remote: RemoteCache | None = None) -> None:
         self.provider = provider
@@ -44,11 +44,11 @@ class Generator:
         self.usd_spent = 0.0
         self._lock = threading.Lock()
 
-    def generate(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
+    def buy(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
         """One paid call, guarded: the key's lock, a second look at the cache, retries;
         then the new entry goes to the remote cache, if there is one. None when there is
         no image to be had; the reason has been warned about."""
-        entry = self._generate(request, ref_files, where)
+        entry = self._buy(request, ref_files, where)
         if entry is not None and self.remote is not None and self.status.get(request.key) == "generated":
             try:
                 self.remote.upload(entry, self.cache)
@@ -57,7 +57,7 @@ class Generator:
                           "other machines will generate it again")
         return entry
 
-    def _generate(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
+    def _buy(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
         key = request.key
         if self.stop.stopped:
             return None
@@ -104,9 +104,9 @@ class Generator:
 
 
 @dataclass(frozen=True)
-class GenerationJob:
+class Purchase:
     """A missing image a build did not wait for (under `mkdocs serve`): what to call
-    ``Generator.generate`` with, and what it costs."""
+    ``Buyer.buy`` with, and what it costs."""
 
     request: Request
     ref_files: tuple[str, ...]

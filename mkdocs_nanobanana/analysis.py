@@ -1,0 +1,267 @@
+"""What a site's directives need, read from its pages: no threads, no network, no image work.
+
+``Analysis.read`` turns every page into Slots (one per directive, plus card-only
+backgrounds from front matter or the card template), checks them site-wide (unique names,
+refs to known names, no ref cycles), and resolves each valid one to the Request it would
+pay for, looking it up in the local cache. ``nanobanana plan``, ``prune`` and ``verify``
+use nothing else; a build hands the result to the scheduler.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import images, social
+from .cache import Cache, Request, sha256
+from .directives import (
+    Block,
+    Directive,
+    DirectiveError,
+    check_names,
+    is_name_ref,
+    parse_page,
+    ref_order,
+    resolve_ref_path,
+)
+from .directives import scan as find_blocks
+from .renderer import source_of
+from .report import Reporter
+from .settings import Settings
+from .slots import PageText, PlanRow, Slot
+
+CARD_IDENTITY = "social-card"  # a card-only slot's name in the manifest and the plan
+
+
+class Analysis:
+    def __init__(self, settings: Settings, cache: Cache, report: Reporter) -> None:
+        self.settings = settings
+        self.cache = cache
+        self.report = report
+        self.slots: dict[str, list[Slot]] = {}  # page -> its directives, in page order
+        self.card_slots: dict[str, Slot] = {}  # page -> its card-only background
+        self.cards: dict[str, tuple[Slot, str]] = {}  # page -> (background slot, title)
+        self.named: dict[str, Slot] = {}  # name -> the valid slot that has it
+        self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
+
+    def label(self, page: str) -> str:
+        """How messages name a page: docs/page.md, relative to mkdocs.yml's folder."""
+        return f"{self.settings.docs_label}/{page}" if self.settings.docs_label else page
+
+    def all_slots(self) -> list[Slot]:
+        """Every slot, page images first (they win the budget), then card-only images."""
+        return [s for slots in self.slots.values() for s in slots] + list(self.card_slots.values())
+
+    # -- reading -----------------------------------------------------------------------
+
+    def read(self, pages: list[PageText]) -> None:
+        """Read and check every directive and work out its Request; warn each error."""
+        for p in pages:
+            self.add_page(p)
+        if self.settings.social.enabled:
+            for p in pages:
+                self._plan_card(p)
+        slot_of = {id(s.directive): s for s in self.all_slots() if s.valid}
+        valid = [s.directive for s in slot_of.values()]
+        for d, err in check_names(valid):
+            slot_of[id(d)].errors.append(err)
+        self.named = {s.directive.name: s for s in slot_of.values() if s.directive.name and not s.errors}
+        for d in ref_order(valid):
+            self.resolve(slot_of[id(d)])
+        for slot in self.all_slots():
+            self._warn_errors(slot)
+
+    def _warn_errors(self, slot: Slot) -> None:
+        for e in slot.errors:
+            self.report.warn(str(e))
+
+    def add_page(self, p: PageText) -> list[Slot]:
+        blocks, directives, errors = parse_page(
+            p.text, self.label(p.page), p.page, self.settings.catalog, self.settings.defaults, p.first_line
+        )
+        slots = [
+            Slot(p.page, block, d, [e for e in errors if block.start <= e.line <= block.end])
+            for block, d in zip(blocks, directives)
+        ]
+        for e in errors:  # an unclosed fence has no block of its own
+            if not any(s.block.start <= e.line <= s.block.end for s in slots):
+                self.report.warn(str(e))
+        self.slots[p.page] = slots
+        return slots
+
+    def reread(self, page: str, text: str, first_line: int) -> tuple[list[tuple[Block, Slot]], list[Slot]]:
+        """Each block of the page as rendered now, with its slot, matched to ``read`` by
+        order; and the slots made now, if another plugin changed the page's directives
+        since (they still need their image work started)."""
+        blocks, _ = find_blocks(text, self.label(page), first_line)
+        known = self.slots.get(page)
+        fresh: list[Slot] = []
+        if known is None or len(known) != len(blocks):
+            known = fresh = self.add_page(PageText(page, text, first_line))
+            for s in fresh:
+                self.resolve(s)
+                self._warn_errors(s)
+        return list(zip(blocks, known)), fresh
+
+    # -- social cards ------------------------------------------------------------------
+
+    def _plan_card(self, p: PageText) -> None:
+        """Decide where the page's card comes from; a prompt becomes a card-only slot."""
+        cfg = self.settings.social
+        slots = self.slots.get(p.page, [])
+        ordinals = [i for i, s in enumerate(slots) if s.directive is not None and s.directive.social]
+        if not (cfg.generate or ordinals or social.front_matter_mentions_us(p.text)):
+            return  # no card can come from this page: leave its front matter unread
+        info = social.read_page(p.text, p.page)
+        path = self.label(p.page)
+        try:
+            source = social.card_source(info, ordinals, generate=cfg.generate, template=cfg.prompt_template,
+                                        site_description=cfg.site_description)
+        except social.SocialError as exc:
+            self.report.warn(str(DirectiveError(path, info.meta_line, str(exc))))
+            return
+        if source is None:
+            return
+        if source.ordinal is not None:
+            self.cards[p.page] = (slots[source.ordinal], source.title)
+            return
+        slot = self._card_slot(p.page, path, info.meta_line, source)
+        self.card_slots[p.page] = slot
+        self.cards[p.page] = (slot, source.title)
+
+    def _card_slot(self, page: str, path: str, line: int, source: social.CardSource) -> Slot:
+        """A card-only background: a directive of its own that no page shows."""
+        cfg, catalog = self.settings.social, self.settings.catalog
+        variant = source.variant or cfg.variant
+        ratio = source.ratio or cfg.ratio
+        errors = []
+        if variant not in catalog.variants:
+            errors.append(DirectiveError(path, line, f"social card variant '{variant}': use {' or '.join(catalog.variants)}"))
+            model = catalog.model_for(cfg.variant)
+        else:
+            model = catalog.model_for(variant)
+        if ratio not in model.sizes:
+            errors.append(DirectiveError(path, line, f"social card ratio '{ratio}' is not offered by {model.id}: use one of {', '.join(model.ratios)}"))
+        d = Directive(path=path, page=page, line=line, prompt=source.prompt or "", model=model.id,
+                      ratio=ratio if not errors else cfg.ratio, alt=source.title)
+        return Slot(page, Block(line, line, "", source.prompt or ""), d, errors, shown=False)
+
+    # -- requests ----------------------------------------------------------------------
+
+    def resolve(self, slot: Slot) -> None:
+        """The Request of a valid directive: ref files hashed, #names followed, the
+        local cache asked. A ref to a #name whose image is not known yet leaves the slot
+        ``blocked_by`` it; resolve again once it is."""
+        d = slot.directive
+        if d is None or slot.errors:
+            return
+        hashes, files = [], []
+        slot.blocked_by = None
+        for ref in d.refs:
+            if is_name_ref(ref):
+                target = self.named.get(ref[1:])
+                entry = target.entry if target is not None else None
+                if entry is None:
+                    slot.blocked_by = slot.blocked_by or ref  # wait for the first one first
+                    hashes.append(f"pending:{ref}")
+                    continue
+                picked = entry.images[target.directive.pick - 1]
+                hashes.append(picked.sha256)
+                files.append(str(picked.path))
+            else:
+                try:
+                    path, digest = self._hash_ref_file(ref, d.page)
+                except ValueError as exc:
+                    slot.errors.append(DirectiveError(d.path, d.line_of("refs"), str(exc)))
+                    return
+                hashes.append(digest)
+                files.append(path)
+        slot.request = Request(model=d.model, prompt=d.prompt, ratio=d.ratio, num=d.num, refs=tuple(hashes), rev=d.rev)
+        slot.refs = tuple(files)
+        if slot.blocked_by is None:
+            slot.entry = self.cache.get(slot.request.key)
+
+    def _hash_ref_file(self, ref: str, page: str) -> tuple[str, str]:
+        path = resolve_ref_path(ref, page, self.settings.docs_dir)
+        if path not in self._ref_hashes:
+            data = Path(path).read_bytes()
+            try:
+                images.inspect(data)
+            except images.BadImage as exc:
+                raise ValueError(f"ref '{ref}' is not an image we can read ({exc}): use a PNG, JPEG or WebP file") from None
+            self._ref_hashes[path] = sha256(data)
+        return path, self._ref_hashes[path]
+
+    def cost(self, slot: Slot) -> int:
+        """Credits (budget units) to generate the slot's image."""
+        d = slot.directive
+        return self.settings.catalog.get(d.model).credits * d.num if d else 0
+
+    def price(self, slots) -> float:
+        """USD to generate these slots' images, at each model's real price."""
+        return sum(self.settings.catalog.get(s.directive.model).usd * s.directive.num for s in slots if s.directive)
+
+    # -- queries -----------------------------------------------------------------------
+
+    @staticmethod
+    def identity(slot: Slot, ordinal: int) -> str:
+        """A directive's name across builds: its page and its name, or its position."""
+        d = slot.directive
+        return f"{slot.page}#{d.name}" if d is not None and d.name else f"{slot.page}@{ordinal}"
+
+    def identities(self) -> dict[str, Slot]:
+        ids = {self.identity(s, i): s for slots in self.slots.values() for i, s in enumerate(slots, 1)}
+        ids.update({f"{page}#{CARD_IDENTITY}": s for page, s in self.card_slots.items()})
+        return ids
+
+    def unknown_keys(self) -> list[str]:
+        """Keys of valid slots the local cache lacks: what the remote tier may hold."""
+        return [s.request.key for s in self.all_slots()
+                if s.request is not None and s.entry is None and not s.errors and s.blocked_by is None]
+
+    def plan(self, on_remote: set[str] = frozenset()) -> list[PlanRow]:
+        """Every directive's state: cached, missing, changed (since the last build) or error."""
+        last = self.cache.read_manifest()
+        return [self._plan_row(ident, s, last, on_remote) for ident, s in self.identities().items()]
+
+    def _plan_row(self, ident: str, s: Slot, last: dict[str, str], on_remote: set[str]) -> PlanRow:
+        d = s.directive
+        if d is None or s.errors:
+            first = s.errors[0] if s.errors else None
+            return PlanRow(str(first).split(": ", 1)[0] if first else s.where, None, "", "", 0, "error", 0, None,
+                           first.message if first else "invalid directive")
+        key = s.key
+        if s.entry is not None:
+            state, cost, note = "cached", 0, ""
+        elif key in on_remote:
+            state, cost, note = "cached", 0, "remote"
+        else:
+            changed = key is not None and last.get(ident) not in (None, key)
+            state, cost = ("changed" if changed else "missing"), self.cost(s)
+            note = f"after {s.blocked_by}" if s.blocked_by else ""
+        if not s.shown:
+            note = "social card" + (f", {note}" if note else "")
+        return PlanRow(d.where, d.name, d.model, d.ratio, d.num, state, cost, key, note,
+                       round(self.price([s]), 4) if cost else 0.0)
+
+    def sources_in_use(self) -> set[str]:
+        """Ids of every image a build would show or could switch to by ``pick``: what
+        ``prune`` keeps derivatives of."""
+        ids = set()
+        for s in self.all_slots():
+            if s.entry is not None:
+                ids.update(img.sha256 for img in s.entry.images)
+            else:
+                ids.add(source_of(s, self.settings, "")[0].id)
+        return ids
+
+    def keys_in_use(self) -> set[str]:
+        return {s.request.key for s in self.all_slots() if s.request is not None and s.blocked_by is None}
+
+    def remember(self) -> None:
+        """Record each directive's key for the next ``plan`` (changed vs new)."""
+        keys = {ident: s.request.key for ident, s in self.identities().items()
+                if s.request is not None and s.blocked_by is None and not s.errors}
+        try:
+            self.cache.write_manifest(keys)
+        except OSError as exc:
+            self.report.warn(f"could not write {self.cache.manifest_path} ({exc}); only `nanobanana plan` is affected")

@@ -1,0 +1,52 @@
+"""max_credits: which missing images may be paid for, decided in page order.
+
+One rule for a build and for serve's background generation: walk the asks in page
+order, approve each while it fits, and stop at the first one that does not, so what gets
+generated is predictable from the page order. A key asked twice is one image and costs
+once. Serve keeps one Budget for the whole session and refunds what was not paid for
+(found in the cache meanwhile, or failed).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One image someone wants paid for."""
+
+    key: str
+    cost: int  # credits
+    where: str  # page:line, for messages
+
+
+class Budget:
+    def __init__(self, max_credits: int) -> None:
+        self.max_credits = max_credits
+        self.left = max_credits
+        self._lock = threading.Lock()
+
+    def approve(self, asks: Iterable[Ask]) -> tuple[list[Ask], list[Ask]]:
+        """(approved, over), one Ask per key each, in the order given."""
+        approved: list[Ask] = []
+        over: list[Ask] = []
+        seen: set[str] = set()
+        with self._lock:
+            for ask in asks:
+                if ask.key in seen:
+                    continue
+                seen.add(ask.key)
+                if over or ask.cost > self.left:
+                    over.append(ask)
+                else:
+                    self.left -= ask.cost
+                    approved.append(ask)
+        return approved, over
+
+    def refund(self, credits: int) -> None:
+        """Give back what an approved ask did not cost after all."""
+        with self._lock:
+            self.left += credits

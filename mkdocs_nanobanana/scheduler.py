@@ -1,0 +1,299 @@
+"""One build's image work in flight: the thread pools, each slot's life, and shutdown.
+
+A slot's life, top to bottom (``next_state`` decides, ``_advance`` acts):
+
+    NEW -> INVALID       the directive has an error: an error placeholder is drawn
+        -> CACHED        its image is in the cache (local, or fetched from the remote tier)
+        -> AFTER_TARGET  it refines a #name whose image is not known yet: when the target
+                         settles, the slot is resolved again and goes round once more
+        -> DEFERRED      serve: the background generation will buy it; a placeholder now
+        -> BUYING        approved within max_credits: a provider call on the network pool
+        -> PLACEHOLDER   offline, over budget, or its target could not be had
+    then SETTLED: ``image_known`` resolves (CacheEntry or None) and the renderer makes
+    the figure's files on the image pool, resolving ``figure_ready``.
+
+No worker ever blocks on another: a slot that waits for its target does so through a
+callback on the target's ``image_known``, so a bounded pool cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
+
+from .analysis import Analysis
+from .budget import Ask, Budget
+from .cache import CacheEntry
+from .providers.base import AuthError, CreditsError, StopSignal
+from .purchase import Buyer, Purchase
+from .remote import RemoteCache
+from .renderer import Renderer
+from .report import Reporter
+from .settings import Settings
+from .slots import Slot, State
+
+BACKGROUND_NOTE = "placeholder: being generated in the background; the page reloads when it is ready"
+
+
+def next_state(slot: Slot, *, buying: bool, deferring: bool, target_exists: bool) -> State:
+    """Where a slot goes next. ``buying``: this build may pay (live, not serve);
+    ``deferring``: serve's background generation pays instead; ``target_exists``: the
+    #name the slot waits for (if any) is a valid directive."""
+    if slot.directive is None or slot.errors:
+        return State.INVALID
+    if slot.entry is not None:
+        return State.CACHED
+    if slot.blocked_by is not None:
+        return State.AFTER_TARGET if target_exists and buying and slot.approved else State.PLACEHOLDER
+    if slot.approved and deferring:
+        return State.DEFERRED
+    if slot.approved and buying:
+        return State.BUYING
+    return State.PLACEHOLDER
+
+
+def placeholder_note(slot: Slot, *, buying: bool, target_exists: bool) -> str:
+    """Why a slot in State.PLACEHOLDER has no image, as its hover text."""
+    if slot.blocked_by is not None and (not target_exists or not buying):
+        return f"placeholder: waiting for {slot.blocked_by}"
+    return "placeholder: over max_credits" if buying else "placeholder: not generated yet"
+
+
+class Scheduler:
+    def __init__(self, settings: Settings, analysis: Analysis, report: Reporter, *, buyer: Buyer | None = None,
+                 defer: bool = False, remote: RemoteCache | None = None) -> None:
+        """``buyer``: generate missing images in this build (live mode). ``defer``: generate
+        nothing, but collect the missing images in ``deferred`` for serve's background."""
+        self.settings = settings
+        self.analysis = analysis
+        self.report = report
+        self.buyer = buyer if not defer else None
+        self.defer = defer
+        self.remote = remote
+        self.stop = self.buyer.stop if self.buyer else StopSignal()
+        self.status: dict[str, str] = self.buyer.status if self.buyer else {}  # key -> cached | generated | failed
+        self.deferred: dict[str, Purchase] = {}  # key -> purchase, in page order
+        self.budget = Budget(settings.max_credits)
+        self._image_pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="nanobanana-img")
+        # twice the API's concurrency: a thread that downloads, checks and stores an answer
+        # must not hold back the next request (the provider caps requests in flight)
+        self._net_pool = ThreadPoolExecutor(settings.concurrency * 2, thread_name_prefix="nanobanana-api")
+        self.renderer = Renderer(settings, analysis.cache, self._image_pool)
+        self._purchases: dict[str, Future] = {}  # key -> the one call that buys it
+        self._cards: dict[str, Future] = {}  # page -> site-relative URL of its card
+        self._lock = threading.RLock()
+
+    # -- starting ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start all image work: cache hits to resizing, missing images to the provider."""
+        slots = self.analysis.all_slots()
+        self._fetch_remote(slots)
+        self.start_slots(slots)
+        for page, (slot, title) in self.analysis.cards.items():
+            self._start_card(page, slot, title)
+
+    def start_slots(self, slots: list[Slot]) -> None:
+        self._approve(slots)
+        for slot in slots:
+            self._advance(slot)
+
+    def _fetch_remote(self, slots: list[Slot]) -> None:
+        """What the local cache lacks, from the remote cache, many at a time."""
+        if self.remote is None:
+            return
+        missing = [s for s in slots if s.missing and s.blocked_by is None]
+        found = self.remote.fetch_many((s.request.key for s in missing), self.analysis.cache, self.report.warn)
+        for s in missing:
+            s.entry = found.get(s.request.key)
+
+    def _approve(self, slots: list[Slot]) -> None:
+        """Mark which missing images may be paid for: all of them under serve (its
+        background keeps the session's budget), none offline, else within max_credits."""
+        missing = [s for s in slots if s.missing]
+        if self.defer:
+            for s in missing:
+                s.approved = True
+            return
+        if self.buyer is None:
+            self._say_offline(missing)
+            return
+        # a slot that waits for a #name has no key yet: it is an image of its own
+        asks = {id(s): Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where) for s in missing}
+        approved, over = self.budget.approve(asks.values())
+        keys = {a.key for a in approved}
+        for s in missing:
+            s.approved = asks[id(s)].key in keys
+        if over:
+            slot_of = {a.key: s for s in missing for a in [asks[id(s)]]}
+            need = sum(a.cost for a in over)
+            price = self.analysis.price(slot_of[a.key] for a in over)
+            self.report.warn(
+                f"max_credits ({self.settings.max_credits}) reached: {len(over)} image(s) needing {need} more "
+                f"credits (~${price:.2f}) are placeholders, from {over[0].where} on. Raise max_credits "
+                "or build again to continue."
+            )
+
+    def _say_offline(self, missing: list[Slot]) -> None:
+        unique = list({s.request.key: s for s in missing}.values())
+        if unique:
+            credits = sum(self.analysis.cost(s) for s in unique)
+            self.report.warn(
+                f"{len(unique)} image(s) are placeholders: mode is {self.settings.mode}, so nothing "
+                f"is generated ({credits} credits ~ ${self.analysis.price(unique):.2f} to generate them). Set "
+                f"{self.settings.api_key_env} (the variable named by api_key_env) and build again."
+            )
+
+    # -- a slot's life -----------------------------------------------------------------
+
+    def _advance(self, slot: Slot) -> None:
+        if slot.figure_ready.done():
+            return
+        target = self.analysis.named.get(slot.blocked_by[1:]) if slot.blocked_by else None
+        buying = self.buyer is not None
+        slot.state = next_state(slot, buying=buying, deferring=self.defer, target_exists=target is not None)
+        if slot.state is State.INVALID:
+            self._settle(slot, None, "")
+        elif slot.state is State.CACHED:
+            self._settle(slot, slot.entry, "")
+        elif slot.state is State.AFTER_TARGET:
+            target.image_known.add_done_callback(lambda _f: self._guarded(slot, self._after_target, slot))
+        elif slot.state is State.DEFERRED:
+            self.deferred.setdefault(slot.request.key, Purchase(slot.request, slot.refs, slot.where, self.analysis.cost(slot)))
+            self._settle(slot, None, BACKGROUND_NOTE)
+        elif slot.state is State.BUYING:
+            self._purchase(slot).add_done_callback(lambda f: self._guarded(slot, self._on_bought, slot, f))
+        else:
+            self._settle(slot, None, placeholder_note(slot, buying=buying, target_exists=target is not None))
+
+    def _after_target(self, slot: Slot) -> None:
+        """The #name this slot refines has settled: resolve the slot again and move on."""
+        with self._lock:
+            self.analysis.resolve(slot)
+        if slot.entry is None and not slot.errors and slot.blocked_by is None:
+            self._fetch_remote([slot])
+        for e in slot.errors:
+            self.report.warn(str(e))
+        if not slot.errors and slot.blocked_by is not None and self.analysis.named[slot.blocked_by[1:]].image_known.done():
+            # the target settled without an image: this one cannot be had either
+            return self._settle(slot, None, f"placeholder: {slot.blocked_by} could not be generated")
+        self._advance(slot)
+
+    def _purchase(self, slot: Slot) -> Future:
+        key = slot.request.key
+        with self._lock:
+            job = self._purchases.get(key)
+            if job is None:
+                job = self._net_pool.submit(self.buyer.buy, slot.request, slot.refs, slot.where)
+                self._purchases[key] = job
+        return job
+
+    def _on_bought(self, slot: Slot, job: Future) -> None:
+        exc = job.exception()
+        if exc is not None:
+            # not a provider answer (those are handled by the Buyer): a disk or cache fault
+            self.report.warn(f"{slot.where}: could not store the generated image ({type(exc).__name__}: {exc})")
+            self.status[slot.request.key] = "failed"
+            self._settle(slot, None, "placeholder: generation failed")
+        else:
+            self._settle(slot, job.result(), self._why_missing())
+
+    def _why_missing(self) -> str:
+        reason = self.stop.reason
+        if isinstance(reason, AuthError):
+            return "placeholder: the API refused the key"
+        if isinstance(reason, CreditsError):
+            return "placeholder: out of credits"
+        return "placeholder: generation failed"
+
+    def _settle(self, slot: Slot, entry: CacheEntry | None, note: str) -> None:
+        """The slot's image is known: record it, then render its figure."""
+        slot.entry = entry
+        slot.state = State.SETTLED
+        if not slot.image_known.done():
+            slot.image_known.set_result(entry)
+        self.renderer.render(slot, note)
+
+    @staticmethod
+    def _guarded(slot: Slot, fn: Callable, *args) -> None:
+        """Run a callback; if it fails, fail the slot. concurrent.futures swallows exceptions
+        raised in callbacks, which would leave the page waiting forever."""
+        try:
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed on to the page that waits
+            for fut in (slot.image_known, slot.figure_ready):
+                if not fut.done():
+                    fut.set_exception(exc)
+
+    # -- social cards ------------------------------------------------------------------
+
+    def _start_card(self, page: str, slot: Slot, title: str) -> None:
+        """Draw the page's card once its background's figure is settled."""
+        job: Future = Future()
+        self._cards[page] = job
+
+        def draw(_f: Future) -> None:
+            try:
+                inner = self._image_pool.submit(self.renderer.card, page, slot, title)
+            except RuntimeError as exc:  # the pool is shut down: the build was aborted
+                job.set_exception(exc)
+                return
+            inner.add_done_callback(lambda f: job.set_exception(f.exception()) if f.exception() else job.set_result(f.result()))
+
+        slot.figure_ready.add_done_callback(draw)
+
+    # -- the end -----------------------------------------------------------------------
+
+    def counts(self) -> Counter:
+        """Images by outcome (one per key), failed directives, and the credits spent."""
+        c: Counter = Counter()
+        seen: set[str] = set()
+        for s in self.analysis.all_slots():
+            if s.errors or s.request is None:
+                c["failed"] += 1
+                continue
+            key = s.request.key
+            if key in seen:
+                continue
+            seen.add(key)
+            status = self.status.get(key)
+            if status is None:
+                status = "cached" if s.entry is not None else "placeholder"
+            c[status] += 1
+        c["credits"] = self.buyer.credits_spent if self.buyer else 0
+        return c
+
+    def summary(self) -> str:
+        """The build's summary line (the host's logger puts "nanobanana: " first)."""
+        c = self.counts()
+        ph = c["placeholder"]
+        usd = self.buyer.usd_spent if self.buyer else 0
+        return (
+            f"{c['cached']} cached, {c['generated']} generated ({c['credits']} credits ~ ${usd:.2f}), "
+            f"{ph} placeholder{'s' if ph != 1 else ''}, {c['failed']} failed"
+            + (f"; remote cache: {self.remote.fetched} fetched, {self.remote.uploaded} uploaded" if self.remote else "")
+        )
+
+    def finish(self) -> str:
+        """Wait for every image and card, stop the workers, and return the summary line."""
+        try:
+            for slot in self.analysis.all_slots():
+                slot.figure_ready.result()
+            for job in self._cards.values():
+                job.result()
+        finally:
+            self.close()
+        self.analysis.remember()
+        if isinstance(self.stop.reason, CreditsError):
+            left = sum(1 for s in self.analysis.all_slots() if s.approved and s.entry is None and not s.errors)
+            self.report.warn(f"out of credits: {left} image(s) were left as placeholders; top up and build again")
+        return self.summary()
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers (``wait=False``: a failed build, drop what has not started)."""
+        self._net_pool.shutdown(wait=wait, cancel_futures=True)
+        self._image_pool.shutdown(wait=wait, cancel_futures=True)
+        if self.buyer is not None:
+            self.buyer.close()

@@ -1,0 +1,255 @@
+"""The core as a host sees it: one build (``BuildSession``) and one `serve` run
+(``ServeSession``), with plain strings in and out. A host adapter (plugin.py for MkDocs
+and ProperDocs) only translates its objects and hooks into these calls:
+
+    session = BuildSession.open(settings, pages, warn)   # read every page, start all work
+    session.markdown(page, markdown, source)  # each directive -> a token of this build
+    session.html(page, html, page_url)        # each token -> its finished <figure>
+    session.finish_page(page, output, page_url)  # figures borrowed from other pages, meta tags
+    session.close()                           # wait for the rest; the summary line
+
+Tokens survive any Markdown container (lists, admonitions, tabs) and any plugin that
+copies Markdown between pages (a blog's excerpts), which a <figure> would not.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from typing import Callable, Iterable, Mapping
+
+from . import assets, social
+from .analysis import Analysis
+from .background import Background, marker_path
+from .cache import Cache
+from .directives import INFO_WORD, replace_blocks
+from .providers import connect
+from .providers.base import Provider
+from .purchase import Buyer
+from .remote import RemoteCache, RemoteError, open_remote
+from .report import Reporter
+from .scheduler import Scheduler
+from .settings import Settings
+from .slots import PageText, Slot
+
+
+def open_provider(settings: Settings, environ: Mapping[str, str] = os.environ) -> Provider:
+    """The configured provider with the key from the environment (ProviderUnavailable if
+    it cannot be used). It opens no connection until its first call."""
+    return connect(settings.provider, settings.api_base, environ[settings.api_key_env], settings.timeout,
+                   settings.concurrency)
+
+
+def open_remote_tier(settings: Settings, report: Reporter, without_it: str) -> RemoteCache | None:
+    """The remote cache, or None (with a warning that ends in ``without_it``) if it is
+    not configured or cannot be reached."""
+    if not settings.remote_cache:
+        return None
+    try:
+        return open_remote(settings.remote_cache, settings.remote_cache_options)
+    except RemoteError as exc:
+        report.warn(f"{exc}; {without_it}")
+        return None
+
+
+def pages_worth_reading(pages: Iterable[tuple[str, str | None]], settings: Settings, report: Reporter) -> list[PageText]:
+    """Of (src path, text or None if it is not UTF-8), the pages with a directive or a
+    nanobanana front matter; every page when each one gets a card. The word test is a
+    cheap filter: most pages have no directive."""
+    every_page = settings.social.enabled and settings.social.generate
+    out = []
+    for page, text in pages:
+        if text is None:  # the host reports the page itself; we only say what to do
+            where = f"{settings.docs_label}/{page}" if settings.docs_label else page
+            report.warn(f"{where}: the file is not UTF-8 text, so its directives cannot be read: save it as UTF-8")
+        elif every_page or INFO_WORD in text:
+            out.append(PageText(page, text))
+    return out
+
+
+def first_line(source: str, markdown: str) -> int:
+    """The file line where ``markdown`` starts: hosts hand pages over without front matter."""
+    if markdown and source.endswith(markdown):
+        return source[: len(source) - len(markdown)].count("\n") + 1
+    return 1
+
+
+class BuildSession:
+    def __init__(self, settings: Settings, warn: Callable[[str], None], *, provider: Provider | None = None,
+                 defer: bool = False, meta_tags: bool = True, site_url: str = "") -> None:
+        """``provider``: pay for missing images in this build (live mode only).
+        ``defer``: pay for nothing, collect them in ``deferred`` (serve's background).
+        ``meta_tags``: write the card's Open Graph tags (False when another plugin does)."""
+        self.settings = settings
+        self.report = Reporter(warn)
+        self.cache = Cache(settings.cache_dir)
+        self.remote = open_remote_tier(settings, self.report, "building with the local cache only")
+        live = provider is not None and settings.mode == "live" and not defer
+        buyer = Buyer(provider, self.cache, settings, warn, remote=self.remote) if live else None
+        self.analysis = Analysis(settings, self.cache, self.report)
+        self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote)
+        self.meta_tags = meta_tags and settings.social.enabled
+        self.site_url = site_url
+        self.cache.clean_temp()
+        # a token ends in Y, so token 1 is never a prefix of token 12; the nonce keeps a
+        # page's own text from ever looking like one
+        self._prefix = f"NANOBANANA{secrets.token_hex(4).upper()}X"
+        self._token_re = rf"{self._prefix}\d+Y"
+        self._count = 0
+        self._tokens: dict[str, list[tuple[str, Slot]]] = {}  # page -> its tokens, in order
+        self._slot_of: dict[str, Slot] = {}  # every token of this build
+
+    @classmethod
+    def open(cls, settings: Settings, pages: list[PageText], warn: Callable[[str], None], **kwargs) -> "BuildSession":
+        """Read every page's directives, check them site-wide, and start all image work."""
+        session = cls(settings, warn, **kwargs)
+        session.analysis.read(pages)
+        session.scheduler.start()
+        return session
+
+    @property
+    def deferred(self):
+        return self.scheduler.deferred
+
+    # -- pages -------------------------------------------------------------------------
+
+    def card_url(self, page: str) -> str | None:
+        """The site-relative URL of the page's card (ready once ``close`` returns), or None."""
+        plan = self.analysis.cards.get(page)
+        return social.card_url(page, self.settings.output_dir) if plan else None
+
+    def markdown(self, page: str, markdown: str, source: Callable[[], str]) -> str:
+        """The page's Markdown with each directive replaced by a token of this build.
+        ``source()`` is the page's file text (front matter included), asked for only if
+        the page has a directive.
+
+        If another plugin changed the page's directives since they were read, the page is
+        read again and its images started now."""
+        if INFO_WORD not in markdown:
+            return markdown
+        start = first_line(source(), markdown)
+        pairs, fresh = self.analysis.reread(page, markdown, start)
+        if fresh:
+            self.scheduler.start_slots(fresh)
+        if not pairs:
+            return markdown
+        tokens = []
+        for _, slot in pairs:
+            self._count += 1
+            tokens.append(f"{self._prefix}{self._count}Y")
+        self._tokens[page] = [(t, s) for t, (_, s) in zip(tokens, pairs)]
+        self._slot_of.update((t, s) for t, (_, s) in zip(tokens, pairs))
+        return replace_blocks(markdown, [b for b, _ in pairs], tokens, start)
+
+    def html(self, page: str, html: str, page_url: str) -> str:
+        """The page's HTML with each of its tokens replaced by its <figure> (the first one
+        loads eagerly: it is likely above the fold)."""
+        items = self._tokens.pop(page, None)
+        if not items:
+            return html
+        figures = {token: self.scheduler.renderer.figure(slot, page_url, eager=(i == 0))
+                   for i, (token, slot) in enumerate(items)}
+        return assets.embed(html, figures, self._token_re)
+
+    def finish_page(self, page: str, output: str, page_url: str) -> str:
+        """The whole page: figures that reached it from other pages, and the card's tags."""
+        if self._prefix in output:
+            output = self._embed_borrowed(output, page_url)
+        return self._with_meta_tags(page, output, page_url) if self.meta_tags else output
+
+    def _embed_borrowed(self, output: str, page_url: str) -> str:
+        """Figures of other pages that reached this one as Markdown, e.g. the post excerpts
+        Material's blog plugin renders on its index, archive and category pages: their
+        URLs are made relative to this page."""
+        found = set(re.findall(self._token_re, output))
+        figures = {t: self.scheduler.renderer.figure(self._slot_of[t], page_url, eager=False)
+                   for t in found if t in self._slot_of}
+        return assets.embed(output, figures, self._token_re)
+
+    def _with_meta_tags(self, page: str, output: str, page_url: str) -> str:
+        card = self.card_url(page)
+        if card is None:
+            return output
+        if self.site_url:
+            url = self.site_url.rstrip("/") + "/" + card
+        else:
+            self.report.once("site_url", "site_url is not set, so social card URLs are relative; most sites "
+                             "that read og:image need an absolute URL: set site_url in mkdocs.yml")
+            url = assets.relative_url(card, page_url)
+        head = output[: output.lower().find("</head>")]
+        return social.inject_head(output, social.meta_tags(url, self.analysis.cards[page][1], head))
+
+    # -- the end -----------------------------------------------------------------------
+
+    def close(self) -> str:
+        """Wait for every image and card, stop the workers; the summary line."""
+        return self.scheduler.finish()
+
+    def abort(self) -> None:
+        """A failed build: drop the work that has not started."""
+        self.scheduler.close(wait=False)
+
+
+class ServeSession:
+    """`mkdocs serve`: a build never waits on the network. Missing images are
+    placeholders, handed to a Background generator that lives as long as the server;
+    when one lands, a file the server watches is touched and the page rebuilt."""
+
+    def __init__(self, warn: Callable[[str], None], info: Callable[[str], None],
+                 environ: Mapping[str, str] = os.environ) -> None:
+        self.warn, self.info, self.environ = warn, info, environ
+        self.report = Reporter(warn, info)  # lives as long as the server
+        self.background: Background | None = None
+        self._made_for: tuple = ()
+
+    def open_build(self, settings: Settings, pages: list[PageText], **kwargs) -> BuildSession:
+        """A build of the site; under live mode, its missing images are deferred."""
+        defer = settings.mode == "live"
+        if defer:
+            self._ensure_background(settings)
+        return BuildSession.open(settings, pages, self.warn, defer=defer, **kwargs)
+
+    def _ensure_background(self, s: Settings) -> None:
+        """One background generator per serve session (a new one if mkdocs.yml changed
+        what it calls or where it stores)."""
+        wanted = (s.provider, s.api_base, s.api_key_env, s.timeout, s.concurrency, s.cache_dir, s.max_credits,
+                  s.serve_debounce, s.retries)
+        if self.background is not None and self._made_for == wanted:
+            return
+        if self.background is not None:
+            self.background.close()
+        marker = marker_path(s.cache_dir)
+        remote = open_remote_tier(s, self.report, "new images stay local")
+        buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.warn,
+                      scope="until serve restarts", remote=remote)
+        self.background = Background(
+            buyer, concurrency=s.concurrency, debounce=s.serve_debounce, max_credits=s.max_credits,
+            on_landed=lambda: marker.write_text(f"{time.time()}\n"), report=self.report,
+        )
+        self._made_for = wanted
+
+    def close_build(self, session: BuildSession) -> None:
+        """Log the build's summary and hand its missing images to the background."""
+        self.info(session.close())
+        if session.scheduler.defer and self.background is not None:
+            busy = self.background.submit(session.deferred)
+            if busy:
+                self.info(f"{busy} image(s) being generated in the background; the page reloads as each is ready")
+
+    @staticmethod
+    def watched_folder(settings: Settings) -> str:
+        """The folder the server must watch: an image landing touches a file there."""
+        marker = marker_path(settings.cache_dir)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        return str(marker.parent)
+
+    def close(self) -> None:
+        """Stop: wait for the images being generated (they are paid for, so they are kept)."""
+        if self.background is not None:
+            if self.background.busy:
+                self.info("waiting for the images being generated (they are paid for, so they are kept)")
+            self.background.close()
+            self.background = None
