@@ -50,10 +50,6 @@ class Variant:
     height: int
     ext: str
 
-    @property
-    def mime(self) -> str:
-        return MIME_TYPES[self.ext]
-
 
 def plan_widths(source_width: int, widths: tuple[int, ...] | list[int]) -> list[int]:
     """Configured widths that fit the source; the source width stands in for larger ones."""
@@ -104,15 +100,6 @@ def derivative_files(source: Source, widths: list[int], exts: list[str], quality
     folder = cache.derived_folder(source.id)  # one Path join a source, not two a file
     return [(folder / cache.derived_name(source.id, w, ext, quality), w, scaled_height(w, source), ext)
             for ext in exts for w in widths]
-
-
-def ensure_derivatives(
-    source: Source, widths: list[int], exts: list[str], quality: int, cache: Cache
-) -> list[DerivedFile]:
-    """Every (file, width, height, ext) for source, making only the missing ones."""
-    out = derivative_files(source, widths, exts, quality, cache)
-    make_missing(source, out, quality)
-    return out
 
 
 def make_missing(source: Source, files: list[DerivedFile], quality: int) -> None:
@@ -214,7 +201,8 @@ def figure_html(
     width_hint: int | None = None,
     title: str | None = None,
 ) -> str:
-    """The <figure> of SPEC section 3. The last format is the <img> fallback."""
+    """The <figure><picture> of one image: a <source> per format, best first, and the
+    last format as the <img> fallback, with width/height so the page does not jump."""
     exts = list(dict.fromkeys(v.ext for v in variants))
     by_ext = {ext: sorted((v for v in variants if v.ext == ext), key=lambda v: v.width) for ext in exts}
     largest = max(v.width for v in variants)

@@ -228,7 +228,7 @@ def render_card(background: Image.Image, title: str, site_name: str, *, overlay:
             y += line_h
     buf = io.BytesIO()
     # baseline, not progressive: link previews are fetched whole by crawlers, and a
-    # progressive encode costs twice the time (8 ms a card) for ~5% fewer bytes
+    # progressive encode costs about twice the time for a few per cent fewer bytes
     card.save(buf, "JPEG", quality=86, optimize=True)
     return buf.getvalue()
 

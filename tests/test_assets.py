@@ -10,6 +10,13 @@ from mkdocs_nanobanana import assets
 from mkdocs_nanobanana.cache import Cache, sha256
 
 
+def ensure_derivatives(source: assets.Source, widths, exts, quality: int, cache: Cache) -> list[assets.DerivedFile]:
+    """Every derivative's (file, width, height, ext), making the missing ones, as a build does."""
+    files = assets.derivative_files(source, widths, exts, quality, cache)
+    assets.make_missing(source, files, quality)
+    return files
+
+
 def source_of(data: bytes) -> assets.Source:
     img = Image.open(io.BytesIO(data))
     return assets.Source(sha256(data), img.width, img.height, "A" in img.getbands(), lambda: Image.open(io.BytesIO(data)))
@@ -29,7 +36,7 @@ def test_plan_exts_png_for_alpha():
 def test_derivatives_sizes_formats_and_cache(tmp_path):
     cache = Cache(tmp_path)
     src = source_of(photo_png((1344, 768)))
-    files = assets.ensure_derivatives(src, assets.plan_widths(1344, [480, 768, 1024]), ["webp", "jpg"], 82, cache)
+    files = ensure_derivatives(src, assets.plan_widths(1344, [480, 768, 1024]), ["webp", "jpg"], 82, cache)
     assert len(files) == 6
     for path, w, h, ext in files:
         with Image.open(path) as img:
@@ -42,14 +49,14 @@ def test_derivatives_sizes_formats_and_cache(tmp_path):
         raise AssertionError("a warm call must not open the source")
 
     warm = assets.Source(src.id, src.width, src.height, src.alpha, boom)
-    assert assets.ensure_derivatives(warm, [480, 768, 1024], ["webp", "jpg"], 82, cache) == files
+    assert ensure_derivatives(warm, [480, 768, 1024], ["webp", "jpg"], 82, cache) == files
     assert [p.stat().st_mtime_ns for p, *_ in files] == mtimes
 
 
 def test_alpha_source_keeps_transparency(tmp_path):
     cache = Cache(tmp_path)
     src = source_of(photo_png((1024, 1024), alpha=True))
-    files = assets.ensure_derivatives(src, [480], assets.plan_exts(["webp", "jpeg"], True), 82, cache)
+    files = ensure_derivatives(src, [480], assets.plan_exts(["webp", "jpeg"], True), 82, cache)
     exts = [f[3] for f in files]
     assert exts == ["webp", "png"]
     with Image.open(files[1][0]) as img:
@@ -59,7 +66,7 @@ def test_alpha_source_keeps_transparency(tmp_path):
 def test_small_source_is_not_upscaled(tmp_path):
     cache = Cache(tmp_path)
     src = source_of(photo_png((300, 200)))
-    files = assets.ensure_derivatives(src, assets.plan_widths(300, [480, 768]), ["jpg"], 82, cache)
+    files = ensure_derivatives(src, assets.plan_widths(300, [480, 768]), ["jpg"], 82, cache)
     assert [(w, h) for _, w, h, _ in files] == [(300, 200)]
     with Image.open(files[0][0]) as img:
         assert img.size == (300, 200)
@@ -139,7 +146,7 @@ def test_each_width_is_resized_once_for_every_format(tmp_path, monkeypatch):
     calls = []
     real_resize = Image.Image.resize
     monkeypatch.setattr(Image.Image, "resize", lambda self, size, *a, **k: calls.append(size) or real_resize(self, size, *a, **k))
-    files = assets.ensure_derivatives(src, [480, 768, 1024], ["webp", "jpg"], 82, Cache(tmp_path))
+    files = ensure_derivatives(src, [480, 768, 1024], ["webp", "jpg"], 82, Cache(tmp_path))
     assert sorted(calls) == [(480, 274), (768, 439), (1024, 585)]
     assert len(files) == 6
     for path, w, h, ext in files:
