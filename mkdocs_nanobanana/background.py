@@ -92,7 +92,7 @@ class Background:
                 if entry is None:
                     self._failed.add(key)
                 if self.buyer.status.get(key) != "generated":
-                    self.budget.refund(job.credits)  # not paid: found in the cache, or failed
+                    self.budget.refund(Ask(key, job.credits, job.where))  # not paid: found in the cache, or failed
         if entry is not None:
             self.on_landed()
 

@@ -3,8 +3,9 @@
 One rule for a build and for serve's background generation: walk the asks in page
 order, approve each while it fits, and stop at the first one that does not, so what gets
 generated is predictable from the page order. A key asked twice is one image and costs
-once. Serve keeps one Budget for the whole session and refunds what was not paid for
-(found in the cache meanwhile, or failed).
+once, within one call and across calls (a page that another plugin changed is approved
+again while its first images may still be in flight). Serve keeps one Budget for the
+whole session and refunds what was not paid for (found in the cache meanwhile, or failed).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Budget:
     def __init__(self, max_credits: int) -> None:
         self.max_credits = max_credits
         self.left = max_credits
+        self._approved: set[str] = set()  # keys paid for out of this budget, not refunded
         self._lock = threading.Lock()
 
     def approve(self, asks: Iterable[Ask]) -> tuple[list[Ask], list[Ask]]:
@@ -39,14 +41,19 @@ class Budget:
                 if ask.key in seen:
                     continue
                 seen.add(ask.key)
-                if over or ask.cost > self.left:
+                if ask.key in self._approved:
+                    approved.append(ask)  # approved before: it costs nothing more
+                elif over or ask.cost > self.left:
                     over.append(ask)
                 else:
                     self.left -= ask.cost
+                    self._approved.add(ask.key)
                     approved.append(ask)
         return approved, over
 
-    def refund(self, credits: int) -> None:
+    def refund(self, ask: Ask) -> None:
         """Give back what an approved ask did not cost after all."""
         with self._lock:
-            self.left += credits
+            if ask.key in self._approved:
+                self._approved.discard(ask.key)
+                self.left += ask.cost
