@@ -70,10 +70,6 @@ class CachedImage:
     height: int
     alpha: bool
 
-    @property
-    def ext(self) -> str:
-        return self.path.suffix[1:]
-
 
 @dataclass(frozen=True)
 class CacheEntry:
@@ -167,8 +163,8 @@ class Cache:
     def get(self, key: str) -> CacheEntry | None:
         """The entry for ``key`` if its sidecar exists and every file has the recorded size.
 
-        Sizes are checked with a stat, not a hash, so a warm build stays cheap; ``verify``
-        does the full check.
+        Sizes are checked with a stat, not a hash, so a warm build stays cheap;
+        ``verify_entries`` does the full check.
         """
         try:
             meta = json.loads(self.sidecar_path(key).read_text("utf-8"))
@@ -282,10 +278,6 @@ class Cache:
             if problems:
                 bad[key] = problems
         return bad
-
-    def verify(self) -> list[str]:
-        """Every problem in the store, one line each; an empty list means clean."""
-        return [p for problems in self.verify_entries().values() for p in problems]
 
     def remove(self, key: str) -> list[tuple[Path, int]]:
         """Delete an entry: the sidecar first, so it stops counting before its files go."""

@@ -140,7 +140,3 @@ def build_catalog(extra: Mapping[str, Any] | None = None, provider: str = "nanob
         variants = {v: m for v, m in VARIANTS.items() if v not in GEMINI_REFUSED}
         return Catalog(models=models, variants=variants, refused=GEMINI_REFUSED)
     return Catalog(models=models)
-
-
-def usd(credits: int) -> float:
-    return round(credits * USD_PER_CREDIT, 2)

@@ -110,7 +110,6 @@ class RetryPolicy:
 
     retries: int = 4
     sleep: Callable[[float], None] = time.sleep
-    on_retry: Callable[[int, ProviderError, float], None] | None = None
     stop: StopSignal | None = None  # the build's: see ApiSlots
 
     def run(self, call: Callable[[], T]) -> T:
@@ -121,10 +120,7 @@ class RetryPolicy:
             except (RateLimited, TransientError) as exc:
                 if attempt >= self.retries:
                     raise
-                delay = self.delay(attempt, exc)
-                if self.on_retry:
-                    self.on_retry(attempt + 1, exc, delay)
-                self.sleep(delay)
+                self.sleep(self.delay(attempt, exc))
                 attempt += 1
 
     def delay(self, attempt: int, exc: ProviderError) -> float:
