@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .catalog import Catalog, ChoiceError, Model
+from .catalog import DEFAULT_VARIANT, Catalog, ChoiceError, Model
 
 INFO_WORD = "nanobanana"
 
@@ -160,10 +160,10 @@ def scan(text: str, path: str, first_line: int = 1) -> tuple[list[Block], list[D
 
 @dataclass(frozen=True)
 class Defaults:
-    """Site-wide defaults from the plugin config."""
+    """Site-wide defaults from the plugin config (these are the config's own defaults)."""
 
     ratio: str = "1:1"
-    variant: str = "standard"
+    variant: str = DEFAULT_VARIANT
 
 
 def _suggest(key: str) -> str:
