@@ -33,8 +33,13 @@ class RefImage:
     data: bytes
     mime: str
 
+    @property
+    def base64_data(self) -> str:
+        """The bytes as base64 text, as JSON APIs take images."""
+        return base64.b64encode(self.data).decode("ascii")
+
     def data_uri(self) -> str:
-        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+        return f"data:{self.mime};base64,{self.base64_data}"
 
 
 @dataclass(frozen=True)
