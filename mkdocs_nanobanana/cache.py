@@ -1,4 +1,4 @@
-"""The content-addressed store of generated images (SPEC section 5).
+"""The content-addressed store of generated images.
 
     <cache_dir>/images/<k[:2]>/<key>-<i>.<ext>   every candidate of a request
     <cache_dir>/images/<k[:2]>/<key>.json        sidecar, written last: the entry counts

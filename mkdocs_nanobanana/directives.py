@@ -282,8 +282,8 @@ def parse_block(
             loader.dispose()
 
 
-#: libyaml's loader, when PyYAML was built with it (its wheels are): about ten times
-#: faster than the pure-Python one, which matters on a warm build of a large site.
+#: libyaml's loader, when PyYAML was built with it (its wheels are): much faster than
+#: the pure-Python one, which matters on a warm build of a large site.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 
 
