@@ -1,4 +1,4 @@
-"""The content-addressed store of generated images (SPEC section 5).
+"""The content-addressed store of generated images.
 
     <cache_dir>/images/<k[:2]>/<key>-<i>.<ext>   every candidate of a request
     <cache_dir>/images/<k[:2]>/<key>.json        sidecar, written last: the entry counts
@@ -69,10 +69,6 @@ class CachedImage:
     width: int
     height: int
     alpha: bool
-
-    @property
-    def ext(self) -> str:
-        return self.path.suffix[1:]
 
 
 @dataclass(frozen=True)
@@ -167,8 +163,8 @@ class Cache:
     def get(self, key: str) -> CacheEntry | None:
         """The entry for ``key`` if its sidecar exists and every file has the recorded size.
 
-        Sizes are checked with a stat, not a hash, so a warm build stays cheap; ``verify``
-        does the full check.
+        Sizes are checked with a stat, not a hash, so a warm build stays cheap;
+        ``verify_entries`` does the full check.
         """
         try:
             meta = json.loads(self.sidecar_path(key).read_text("utf-8"))
@@ -282,10 +278,6 @@ class Cache:
             if problems:
                 bad[key] = problems
         return bad
-
-    def verify(self) -> list[str]:
-        """Every problem in the store, one line each; an empty list means clean."""
-        return [p for problems in self.verify_entries().values() for p in problems]
 
     def remove(self, key: str) -> list[tuple[Path, int]]:
         """Delete an entry: the sidecar first, so it stops counting before its files go."""

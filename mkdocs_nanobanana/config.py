@@ -1,17 +1,23 @@
-"""The plugin's options (SPEC section 4), as MkDocs Config classes.
+"""The plugin's options, as MkDocs Config classes.
 
 This module and plugin.py are the MkDocs adapter; everything else is plain Python.
-Bad values fail with MkDocs' usual "Config value 'plugins' ..." error.
+Bad values fail with MkDocs' usual "Config value 'plugins' ..." error. An option that
+becomes a field of Settings takes its default from that field (``default_of``), so the
+host's defaults and the Settings' cannot drift apart.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 
-DEFAULT_PROMPT_TEMPLATE = "Minimal editorial illustration for an article titled '{title}'. {description}"
+from .catalog import PROVIDERS, normalize_ratio
+from .directives import Defaults
+from .settings import MODES, SocialSettings, default_of
+
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 IMAGE_FORMATS = ("webp", "jpeg", "png", "avif")
 
@@ -45,19 +51,17 @@ class Seconds(c.Type):
 
 
 class Ratio(c.Type):
-    """An aspect ratio such as "16:9". YAML 1.1 reads an unquoted 16:9 as the base-60
-    number 969, and MkDocs' !ENV parses the variable's value the same way; every real
-    ratio has parts under 60, so the number turns back into the ratio exactly."""
+    """An aspect ratio such as "16:9", also when YAML read an unquoted one as a number
+    (see catalog.normalize_ratio)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(str, **kwargs)
 
     def run_validation(self, value: object) -> str:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 60:
-            return f"{value // 60}:{value % 60}"
-        if not isinstance(value, str):
+        ratio = normalize_ratio(value)
+        if ratio is None:
             raise base.ValidationError(f'Expected a ratio such as "16:9", got {value!r}')
-        return value
+        return ratio
 
 
 class EnvName(c.Type):
@@ -89,49 +93,53 @@ class RelativePath(c.Type):
         return "/".join(parts)
 
 
-class SocialConfig(base.Config):
-    """Social cards (SPEC section 3)."""
+def _social(name: str) -> Any:
+    return default_of(name, SocialSettings)
 
-    enabled = c.Type(bool, default=True)
-    generate = c.Type(bool, default=False)  # a card for every page, from prompt_template
-    prompt_template = c.Type(str, default=DEFAULT_PROMPT_TEMPLATE)
-    variant = c.Type(str, default="standard")
-    title_overlay = c.Type(bool, default=True)
+
+class SocialConfig(base.Config):
+    """Social cards: a 1200x630 image per page and the meta tags that point at it."""
+
+    enabled = c.Type(bool, default=_social("enabled"))
+    generate = c.Type(bool, default=_social("generate"))  # a card for every page, from prompt_template
+    prompt_template = c.Type(str, default=_social("prompt_template"))
+    variant = c.Type(str, default=_social("variant"))
+    title_overlay = c.Type(bool, default=_social("title_overlay"))
     font = c.Optional(c.File(exists=True))  # a .ttf/.otf; a built-in font otherwise
 
 
 class NanobananaConfig(base.Config):
     # What runs
     enabled = c.Type(bool, default=True)
-    mode = c.Choice(("auto", "live", "offline"), default="auto")  # env NANOBANANA_MODE wins
+    mode = c.Choice(MODES, default="auto")  # env NANOBANANA_MODE wins
 
     # Who generates
-    provider = c.Choice(("nanobanana", "gemini"), default="nanobanana")
-    api_key_env = EnvName(default="NANOBANANA_API_KEY")
+    provider = c.Choice(tuple(PROVIDERS), default=default_of("provider"))
+    api_key_env = EnvName(default=default_of("api_key_env"))
     api_base = c.Optional(c.URL())  # default depends on the provider
     models = c.Type(dict, default={})  # extra models: {id: {credits: N, like: other-id, ...}}
 
     # Directive defaults
-    variant = c.Type(str, default="standard")
-    ratio = Ratio(default="1:1")
+    variant = c.Type(str, default=default_of("variant", Defaults))
+    ratio = Ratio(default=default_of("ratio", Defaults))
 
     # Where files go
     cache_dir = c.Type(str, default=".cache/nanobanana")  # relative to mkdocs.yml
-    output_dir = RelativePath(default="assets/nanobanana")  # inside site_dir
+    output_dir = RelativePath(default=default_of("output_dir"))  # inside site_dir
     remote_cache = c.Optional(c.Type(str))  # an fsspec URL shared by every machine: s3://bucket/prefix
     remote_cache_options = c.Type(dict, default={})  # passed to fsspec; never credentials
 
     # What is written
-    widths = c.ListOfItems(WholeNumber(16, 8192), default=[480, 768, 1024])
-    formats = c.ListOfItems(c.Choice(IMAGE_FORMATS), default=["webp", "jpeg"])
-    quality = WholeNumber(1, 100, default=82)
+    widths = c.ListOfItems(WholeNumber(16, 8192), default=list(default_of("widths")))
+    formats = c.ListOfItems(c.Choice(IMAGE_FORMATS), default=list(default_of("formats")))
+    quality = WholeNumber(1, 100, default=default_of("quality"))
 
     # Network and spend
-    concurrency = WholeNumber(1, 64, default=4)  # API requests in flight
-    timeout = Seconds(default=60)  # per request
-    retries = WholeNumber(0, 20, default=4)
-    max_credits = WholeNumber(0, default=200)  # per build (per session under serve); 0 never calls the API
-    serve_debounce = Seconds(default=2)  # serve: wait this long after the last save before paying
+    concurrency = WholeNumber(1, 64, default=default_of("concurrency"))  # API requests in flight
+    timeout = Seconds(default=default_of("timeout"))  # per request
+    retries = WholeNumber(0, 20, default=default_of("retries"))
+    max_credits = WholeNumber(0, default=default_of("max_credits"))  # per build; 0 never calls the API
+    serve_debounce = Seconds(default=default_of("serve_debounce"))  # serve: wait this long after the last save
 
     social = c.SubConfig(SocialConfig)
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .catalog import Catalog
+from .catalog import DEFAULT_VARIANT, Catalog, ChoiceError, Model
 
 INFO_WORD = "nanobanana"
 
@@ -160,10 +160,10 @@ def scan(text: str, path: str, first_line: int = 1) -> tuple[list[Block], list[D
 
 @dataclass(frozen=True)
 class Defaults:
-    """Site-wide defaults from the plugin config."""
+    """Site-wide defaults from the plugin config (these are the config's own defaults)."""
 
     ratio: str = "1:1"
-    variant: str = "standard"
+    variant: str = DEFAULT_VARIANT
 
 
 def _suggest(key: str) -> str:
@@ -206,15 +206,25 @@ def _walk(node: yaml.Node):
 
 
 class _Fields:
-    """Reads typed values out of a YAML mapping node, collecting errors with lines."""
+    """Reads typed values out of a YAML mapping node, collecting errors with lines.
 
-    def __init__(self, loader: yaml.SafeLoader, path: str, first_line: int) -> None:
+    It also carries what the readers share: the catalog and the site's defaults, a
+    prompt-only block's text, and the model once chosen (its limits bound num and refs).
+    """
+
+    def __init__(
+        self, loader: yaml.SafeLoader, path: str, first_line: int, catalog: Catalog, defaults: Defaults
+    ) -> None:
         self.loader = loader
         self.path = path
         self.first_line = first_line
+        self.catalog = catalog
+        self.defaults = defaults
         self.errors: list[DirectiveError] = []
         self.lines: dict[str, int] = {}
         self.nodes: dict[str, yaml.Node] = {}
+        self.prompt_only: str | None = None  # the whole block, when it is a prompt alone
+        self.model: Model | None = None
 
     def error(self, key: str, message: str) -> None:
         self.errors.append(DirectiveError(self.path, self.lines.get(key, self.first_line), message))
@@ -272,8 +282,8 @@ def parse_block(
             loader.dispose()
 
 
-#: libyaml's loader, when PyYAML was built with it (its wheels are): about ten times
-#: faster than the pure-Python one, which matters on a warm build of a large site.
+#: libyaml's loader, when PyYAML was built with it (its wheels are): much faster than
+#: the pure-Python one, which matters on a warm build of a large site.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 
 
@@ -316,50 +326,71 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 
 
 def _directive_from_node(loader, node, block, path, page, catalog, defaults):
-    first = block.start + 1
+    shape = _shape(node, block, path)
+    if isinstance(shape, DirectiveError):
+        return None, [shape]
+    mapping, prompt_only = shape
+    f = _Fields(loader, path, block.start, catalog, defaults)
+    f.prompt_only = prompt_only
+    if mapping is not None:
+        _collect_keys(f, mapping, block.start + 1)
+    values: dict[str, Any] = {}
+    for read in _READERS:
+        values.update(read(f))
+    if f.errors:
+        return None, f.errors
+    return Directive(path=path, page=page, line=block.start, key_lines=dict(f.lines), **values), []
+
+
+def _shape(node, block: Block, path: str) -> tuple[yaml.MappingNode | None, str | None] | DirectiveError:
+    """The block's mapping of keys, or (None, its text) when the block is a prompt alone."""
     if node is None or (isinstance(node, yaml.ScalarNode) and not node.value.strip()):
-        return None, [DirectiveError(path, block.start, "empty directive: write a prompt, e.g. prompt: A lighthouse at dusk")]
+        return DirectiveError(path, block.start, "empty directive: write a prompt, e.g. prompt: A lighthouse at dusk")
     if isinstance(node, yaml.ScalarNode):
-        node = None
-        prompt_only = block.body.strip()
-    elif isinstance(node, yaml.MappingNode):
-        prompt_only = None
-        keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
-        # "A cozy nook: watercolor" is a prompt that YAML reads as a mapping; no writer
-        # means a key with spaces in it, so take the whole text as the prompt.
-        if keys and len(node.value) == 1 and " " in keys[0].strip() and keys[0] not in KEYS:
-            prompt_only = block.body.strip()
-            node = None
-    else:
-        return None, [DirectiveError(
+        return None, block.body.strip()
+    if not isinstance(node, yaml.MappingNode):
+        return DirectiveError(
             path, block.start,
             "a directive is a prompt or a mapping of keys (prompt:, ratio:, ...), not a list",
-        )]
+        )
+    keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+    # "A cozy nook: watercolor" is a prompt that YAML reads as a mapping; no writer
+    # means a key with spaces in it, so take the whole text as the prompt.
+    if keys and len(node.value) == 1 and " " in keys[0].strip() and keys[0] not in KEYS:
+        return None, block.body.strip()
+    return node, None
 
-    f = _Fields(loader, path, block.start)
-    if node is not None:
-        for knode, vnode in node.value:
-            line = first + knode.start_mark.line
-            if not isinstance(knode, yaml.ScalarNode):
-                f.errors.append(DirectiveError(path, line, "keys must be plain words such as prompt or ratio"))
-                continue
-            key = knode.value
-            if key in f.nodes:
-                f.errors.append(DirectiveError(path, line, f"'{key}' is given twice: keep one"))
-                continue
-            f.lines[key] = line
-            if key not in KEYS:
-                f.errors.append(DirectiveError(path, line, _suggest(key)))
-                continue
-            tag = _foreign_tag(vnode)
-            if tag:
-                f.errors.append(DirectiveError(
-                    path, line, f"'{key}': the YAML tag {tag} is not allowed: write a plain value"))
-                continue
-            f.nodes[key] = vnode
 
-    prompt = prompt_only if prompt_only is not None else f.text("prompt")
-    if prompt_only is None and "prompt" not in f.lines:  # present but refused: already said
+def _collect_keys(f: _Fields, node: yaml.MappingNode, first: int) -> None:
+    """Each known key's value node and line; unknown, repeated or tagged keys are errors."""
+    for knode, vnode in node.value:
+        line = first + knode.start_mark.line
+        if not isinstance(knode, yaml.ScalarNode):
+            f.errors.append(DirectiveError(f.path, line, "keys must be plain words such as prompt or ratio"))
+            continue
+        key = knode.value
+        if key in f.nodes:
+            f.errors.append(DirectiveError(f.path, line, f"'{key}' is given twice: keep one"))
+            continue
+        f.lines[key] = line
+        if key not in KEYS:
+            f.errors.append(DirectiveError(f.path, line, _suggest(key)))
+            continue
+        tag = _foreign_tag(vnode)
+        if tag:
+            f.errors.append(DirectiveError(
+                f.path, line, f"'{key}': the YAML tag {tag} is not allowed: write a plain value"))
+            continue
+        f.nodes[key] = vnode
+
+
+# One reader per group of keys, in the order their errors are reported; each returns
+# the Directive fields it fills.
+
+
+def _read_prompt(f: _Fields) -> dict[str, Any]:
+    prompt = f.prompt_only if f.prompt_only is not None else f.text("prompt")
+    if f.prompt_only is None and "prompt" not in f.lines:  # present but refused: already said
         f.error("prompt", "missing 'prompt': say what the image shows, e.g. prompt: A lighthouse at dusk")
     elif prompt is not None and not prompt.strip():
         f.error("prompt", "empty 'prompt': say what the image shows")
@@ -367,86 +398,94 @@ def _directive_from_node(loader, node, block, path, page, catalog, defaults):
         f.error("prompt", f"'prompt' is {len(prompt):,} characters; keep it under {MAX_PROMPT_CHARS:,}")
     if prompt is not None and "\x00" in prompt:
         f.error("prompt", "'prompt' contains a NUL character: remove it")
+    return {"prompt": prompt.strip() if prompt is not None else None}
 
-    model_id = f.text("model")
-    variant = f.text("variant")
-    model = None
-    if model_id is not None:
-        model = catalog.get(model_id)
-        if model is None:
-            f.error("model", f"unknown model '{model_id}': use one of {', '.join(catalog.models)} "
-                             "or add it under 'models:' in mkdocs.yml")
-    else:
-        variant = variant if variant is not None else defaults.variant
-        if variant in catalog.refused:
-            f.error("variant", catalog.refused[variant])
-        elif variant not in catalog.variants:
-            close = difflib.get_close_matches(variant, list(catalog.variants), n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            f.error("variant", f"unknown variant '{variant}': {hint}use {' or '.join(catalog.variants)}")
-        else:
-            model = catalog.model_for(variant)
 
+def _read_model(f: _Fields) -> dict[str, Any]:
+    """model, variant and ratio: the catalog judges them, the site's defaults fill in."""
+    model_id, variant = f.text("model"), f.text("variant")
+    try:
+        f.model = f.catalog.pick(model=model_id, variant=variant if variant is not None else f.defaults.variant)
+    except ChoiceError as exc:
+        f.error(exc.key, str(exc))
     ratio = f.text("ratio")
-    ratio = (ratio if ratio is not None else defaults.ratio).strip()
-    if model is not None and ratio not in model.sizes:
-        f.error("ratio", f"ratio '{ratio}' is not offered by {model.id}: use one of {', '.join(model.ratios)} (quote it: ratio: \"16:9\")")
+    ratio = (ratio if ratio is not None else f.defaults.ratio).strip()
+    if f.model is not None:
+        try:
+            f.model.size(ratio)
+        except ChoiceError as exc:
+            f.error(exc.key, f'{exc} (quote it: ratio: "16:9")')
+    return {"model": f.model.id if f.model else None, "ratio": ratio}
 
-    max_num = model.max_num if model else 9
-    num = f.integer("num", 1, max_num, 1)
+
+#: Whose limits bound num and refs when the model is unknown (that error is already
+#: reported): the limits every model has unless its entry says otherwise.
+_ANY_MODEL = Model("the model", credits=0, sizes={})
+
+
+def _read_counts(f: _Fields) -> dict[str, Any]:
+    num = f.integer("num", 1, (f.model or _ANY_MODEL).max_num, 1)
     pick = f.integer("pick", 1, None, 1)
     if pick is not None and num is not None and pick > num:
         f.error("pick", f"'pick: {pick}' is past the {num} candidate(s) of 'num: {num}': use 1 to {num}, or raise num")
+    return {"num": num, "pick": pick}
 
-    rev = f.integer("rev", 0, None, 0)
-    width = f.integer("width", 1, 10_000, None)
 
+def _read_rev_width(f: _Fields) -> dict[str, Any]:
+    return {"rev": f.integer("rev", 0, None, 0), "width": f.integer("width", 1, 10_000, None)}
+
+
+def _read_name(f: _Fields) -> dict[str, Any]:
     name = f.text("name")
     if name is not None and not _NAME_RE.match(name):
         f.error("name", f"name '{name}' must be letters, digits, '-' or '_' (no spaces, '/' or '..'), at most 64 characters")
+    return {"name": name}
 
-    refs: tuple[str, ...] = ()
-    if "refs" in f.nodes:
-        raw = f.value("refs")
-        if isinstance(raw, str):
-            raw = [raw]
-        if raw is None and f.nodes["refs"].tag.endswith(":null"):
-            raw = []
-        if not isinstance(raw, list) or not all(isinstance(r, str) and r.strip() for r in raw):
-            f.error("refs", "'refs' must be a list of image paths or #names, e.g. refs: [img/sketch.png, \"#hero\"]")
-        else:
-            refs = tuple(r.strip() for r in raw)
-            limit = model.max_refs if model else 3
-            if len(refs) > limit:
-                f.error("refs", f"{len(refs)} refs given but {model.id if model else 'the model'} takes at most {limit}: remove {len(refs) - limit}")
 
-    social = False
-    if "social" in f.nodes:
-        v = f.value("social")
-        if not isinstance(v, bool):
-            f.error("social", "'social' must be true or false")
-        else:
-            social = v
+def _read_refs(f: _Fields) -> dict[str, Any]:
+    if "refs" not in f.nodes:
+        return {"refs": ()}
+    raw = f.value("refs")
+    if isinstance(raw, str):
+        raw = [raw]
+    if raw is None and f.nodes["refs"].tag.endswith(":null"):
+        raw = []
+    if not isinstance(raw, list) or not all(isinstance(r, str) and r.strip() for r in raw):
+        f.error("refs", "'refs' must be a list of image paths or #names, e.g. refs: [img/sketch.png, \"#hero\"]")
+        return {"refs": ()}
+    refs = tuple(r.strip() for r in raw)
+    model = f.model or _ANY_MODEL
+    if len(refs) > model.max_refs:
+        f.error("refs", f"{len(refs)} refs given but {model.id} takes at most {model.max_refs}: "
+                        f"remove {len(refs) - model.max_refs}")
+    return {"refs": refs}
 
-    css: tuple[str, ...] = ()
+
+def _read_social(f: _Fields) -> dict[str, Any]:
+    value = f.value("social") if "social" in f.nodes else False
+    if not isinstance(value, bool):
+        f.error("social", "'social' must be true or false")
+        value = False
+    return {"social": value}
+
+
+def _read_class(f: _Fields) -> dict[str, Any]:
     cls = f.text("class")
-    if cls is not None:
-        css = tuple(cls.split())
-        bad = [c for c in css if not _CLASS_RE.match(c)]
-        if bad:
-            f.error("class", f"'class' holds CSS class names separated by spaces; {bad[0]!r} is not one")
+    css = tuple(cls.split()) if cls is not None else ()
+    bad = [c for c in css if not _CLASS_RE.match(c)]
+    if bad:
+        f.error("class", f"'class' holds CSS class names separated by spaces; {bad[0]!r} is not one")
+    return {"css_class": css}
 
-    alt = f.text("alt")
-    caption = f.text("caption")
 
-    if f.errors:
-        return None, f.errors
-    assert prompt is not None and model is not None and num is not None and pick is not None and rev is not None
-    return Directive(
-        path=path, page=page, line=block.start, prompt=prompt.strip(), model=model.id, ratio=ratio,
-        num=num, pick=pick, alt=alt, caption=caption, name=name, refs=refs, social=social,
-        rev=rev, width=width, css_class=css, key_lines=dict(f.lines),
-    ), []
+def _read_texts(f: _Fields) -> dict[str, Any]:
+    return {"alt": f.text("alt"), "caption": f.text("caption")}
+
+
+_READERS = (
+    _read_prompt, _read_model, _read_counts, _read_rev_width, _read_name, _read_refs, _read_social,
+    _read_class, _read_texts,
+)
 
 
 def parse_page(

@@ -9,11 +9,15 @@ MkDocs plugin and the command line both call it, so they cannot disagree.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Mapping
 
-from .catalog import Catalog, CatalogError, build_catalog
+from .catalog import DEFAULT_PROVIDER, DEFAULT_VARIANT, PROVIDERS, Catalog, CatalogError, ChoiceError
 from .directives import Defaults
+
+DEFAULT_PROMPT_TEMPLATE = "Minimal editorial illustration for an article titled '{title}'. {description}"
+#: api_key_env's default; a Gemini site that keeps it reads Gemini's own variables instead.
+DEFAULT_KEY_ENV = PROVIDERS[DEFAULT_PROVIDER].key_variables[0]
 
 
 class SettingsError(ValueError):
@@ -23,19 +27,23 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class SocialSettings:
     enabled: bool = True
-    generate: bool = False
-    prompt_template: str = "Minimal editorial illustration for an article titled '{title}'. {description}"
-    variant: str = "standard"
+    generate: bool = False  # a card for every page, from prompt_template
+    prompt_template: str = DEFAULT_PROMPT_TEMPLATE
+    variant: str = DEFAULT_VARIANT
     ratio: str = "16:9"  # closest catalog ratio to a 1200x630 card
     title_overlay: bool = True
-    font: str | None = None
+    font: str | None = None  # a .ttf/.otf; a built-in font otherwise
     site_name: str = ""
     site_description: str = ""
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Plain values the pipeline needs; the host adapter fills them from its config."""
+    """Plain values the pipeline needs; the host adapter fills them from its config.
+
+    The defaults here are the plugin's defaults: config.py offers these very values to
+    the host (see ``default_of``), so each is written once.
+    """
 
     docs_dir: str
     site_dir: str
@@ -49,11 +57,11 @@ class Settings:
     workers: int = max(1, os.cpu_count() or 1)  # image work (Pillow releases the GIL)
     concurrency: int = 4  # API calls in flight
     retries: int = 4
-    max_credits: int = 200
-    api_key_env: str = "NANOBANANA_API_KEY"
-    provider: str = "nanobanana"
+    max_credits: int = 200  # per build (per session under serve); 0 never calls the API
+    api_key_env: str = DEFAULT_KEY_ENV
+    provider: str = DEFAULT_PROVIDER
     api_base: str | None = None  # None: the provider's default
-    timeout: float = 60.0
+    timeout: float = 60.0  # seconds per request
     remote_cache: str | None = None  # fsspec URL of the shared second tier
     remote_cache_options: Mapping[str, Any] = field(default_factory=dict)
     serve_debounce: float = 2.0  # serve: seconds after the last save before generating
@@ -61,6 +69,14 @@ class Settings:
     social: SocialSettings = field(default_factory=lambda: SocialSettings())
     defaults: Defaults = Defaults()
     catalog: Catalog = field(default_factory=Catalog)
+
+
+def default_of(name: str, of: type = Settings) -> Any:
+    """The default that ``of`` (Settings, SocialSettings or Defaults) gives field ``name``."""
+    for f in fields(of):
+        if f.name == name:
+            return f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]
+    raise KeyError(f"{of.__name__} has no field {name!r}")
 
 
 MODES = ("auto", "live", "offline")
@@ -89,16 +105,12 @@ def resolve_mode(configured: str, environ, api_key_env: str) -> str:
     return mode
 
 
-DEFAULT_KEY_ENV = "NANOBANANA_API_KEY"
-GEMINI_KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-
-
 def key_variable(provider: str, configured: str, environ: Mapping[str, str]) -> str:
-    """The variable that holds the key: api_key_env if the user set one; for Gemini left at
-    the default, GEMINI_API_KEY or else GOOGLE_API_KEY (the names Google's tools use)."""
-    if provider != "gemini" or configured != DEFAULT_KEY_ENV:
+    """The variable that holds the key: api_key_env if the user set one; left at the
+    default, the provider's own (for Gemini GEMINI_API_KEY, else GOOGLE_API_KEY)."""
+    if configured != DEFAULT_KEY_ENV:
         return configured
-    return next((name for name in GEMINI_KEY_ENVS if environ.get(name, "").strip()), GEMINI_KEY_ENVS[0])
+    return PROVIDERS[provider].key_variable(environ)
 
 
 def build_settings(
@@ -108,22 +120,44 @@ def build_settings(
     """Settings from the plugin's options; SettingsError says what to fix."""
     base_dir = os.path.dirname(os.path.abspath(config_file))
     provider = options["provider"]
-    try:
-        catalog = build_catalog(options["models"], provider)
-    except CatalogError as exc:
-        raise SettingsError(str(exc)) from None
+    catalog = _catalog(options["models"], provider)
     api_key_env = key_variable(provider, options["api_key_env"], environ)
     mode = resolve_mode(options["mode"], environ, api_key_env)
-    if options["variant"] in catalog.refused:
-        raise SettingsError(f"variant: {catalog.refused[options['variant']]}")
-    if options["variant"] not in catalog.variants:
-        raise SettingsError(f"variant '{options['variant']}' is not one of {', '.join(catalog.variants)}")
-    default_model = catalog.model_for(options["variant"])
-    if options["ratio"] not in default_model.sizes:
-        raise SettingsError(
-            f"ratio '{options['ratio']}' is not offered by {default_model.id}: use one of {', '.join(default_model.ratios)}"
-        )
-    cache_dir = os.path.normpath(os.path.join(base_dir, os.path.expanduser(options["cache_dir"])))
+    defaults = Defaults(ratio=options["ratio"], variant=options["variant"])
+    _check_choice(catalog, "", defaults.variant, defaults.ratio)
+    cache_dir = _cache_dir(options["cache_dir"], base_dir, docs_dir)
+    social = _social(options["social"], site_name, site_description)
+    _check_choice(catalog, "social.", social.variant, social.ratio)
+    label = os.path.relpath(docs_dir, base_dir).replace(os.sep, "/")
+    return Settings(
+        docs_dir=docs_dir, site_dir=site_dir, cache_dir=cache_dir, docs_label="" if label == "." else label,
+        mode=mode, api_key_env=api_key_env, provider=provider, social=social, defaults=defaults,
+        catalog=catalog, **_plain_options(options),
+    )
+
+
+def _catalog(models: Mapping[str, Any], provider: str) -> Catalog:
+    try:
+        return PROVIDERS[provider].catalog(models)
+    except CatalogError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def _check_choice(catalog: Catalog, prefix: str, variant: str, ratio: str) -> None:
+    """A default variant and ratio must be ones the catalog serves; ``prefix`` is where
+    they are set ("" or "social."), and the message says it as the config writes it."""
+    try:
+        catalog.choose(ratio=ratio, variant=variant)
+    except ChoiceError as exc:
+        if exc.key == "variant" and variant not in catalog.refused:
+            raise SettingsError(f"{prefix}variant '{variant}' is not one of {', '.join(catalog.variants)}") from None
+        where = f"{prefix}variant: " if exc.key == "variant" else prefix
+        raise SettingsError(f"{where}{exc}") from None
+
+
+def _cache_dir(configured: str, base_dir: str, docs_dir: str) -> str:
+    """cache_dir, relative to the config file's folder, and never inside docs_dir."""
+    cache_dir = os.path.normpath(os.path.join(base_dir, os.path.expanduser(configured)))
     real_docs = os.path.realpath(docs_dir)
     real_cache = os.path.realpath(cache_dir)
     if real_cache == real_docs or real_cache.startswith(real_docs + os.sep):
@@ -131,37 +165,27 @@ def build_settings(
             "cache_dir is inside docs_dir; that would make `mkdocs serve` rebuild in a loop. "
             "Use a folder beside docs_dir, e.g. .cache/nanobanana"
         )
-    social = options["social"]
-    if social["variant"] in catalog.refused:
-        raise SettingsError(f"social.variant: {catalog.refused[social['variant']]}")
-    if social["variant"] not in catalog.variants:
-        raise SettingsError(f"social.variant '{social['variant']}' is not one of {', '.join(catalog.variants)}")
-    label = os.path.relpath(docs_dir, base_dir).replace(os.sep, "/")
-    return Settings(
-        docs_dir=docs_dir,
-        site_dir=site_dir,
-        cache_dir=cache_dir,
-        output_dir=options["output_dir"],
-        docs_label="" if label == "." else label,
-        mode=mode,
-        widths=tuple(options["widths"]),
-        formats=tuple(options["formats"]),
-        quality=options["quality"],
-        concurrency=options["concurrency"],
-        retries=options["retries"],
-        max_credits=options["max_credits"],
-        api_key_env=api_key_env,
-        provider=provider,
-        api_base=options["api_base"],
-        timeout=options["timeout"],
-        serve_debounce=options["serve_debounce"],
-        remote_cache=options["remote_cache"] or None,
-        remote_cache_options=dict(options["remote_cache_options"]),
-        social=SocialSettings(
-            enabled=social["enabled"], generate=social["generate"], prompt_template=social["prompt_template"],
-            variant=social["variant"], title_overlay=social["title_overlay"], font=social["font"],
-            site_name=site_name or "", site_description=site_description or "",
-        ),
-        defaults=Defaults(ratio=options["ratio"], variant=options["variant"]),
-        catalog=catalog,
+    return cache_dir
+
+
+_SOCIAL_OPTIONS = ("enabled", "generate", "prompt_template", "variant", "title_overlay", "font")
+
+
+def _social(options: Mapping[str, Any], site_name: str, site_description: str) -> SocialSettings:
+    return SocialSettings(
+        **{name: options[name] for name in _SOCIAL_OPTIONS},
+        site_name=site_name or "", site_description=site_description or "",
     )
+
+
+#: Options that Settings takes as the host's config layer checked them.
+_PLAIN_OPTIONS = ("output_dir", "quality", "concurrency", "retries", "max_credits", "api_base", "timeout", "serve_debounce")
+
+
+def _plain_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    values = {name: options[name] for name in _PLAIN_OPTIONS}
+    values.update(
+        widths=tuple(options["widths"]), formats=tuple(options["formats"]),
+        remote_cache=options["remote_cache"] or None, remote_cache_options=dict(options["remote_cache_options"]),
+    )
+    return values

@@ -55,7 +55,7 @@ def test_put_get_layout_and_sidecar(tmp_path):
     assert meta["files"][0]["width"] == 1344 and meta["files"][0]["height"] == 768
     assert meta["provider"] == "nanobanana" and meta["credits"] == 4 and meta["refs"] == ["ab" * 32]
     assert cache.get(key) == entry
-    assert cache.verify() == []
+    assert cache.verify_entries() == {}
 
 
 def test_entry_counts_only_with_sidecar_and_matching_files(tmp_path):
@@ -106,13 +106,13 @@ def test_verify_finds_truncated_swapped_and_missing_files(tmp_path):
     b_bytes = b.images[0].path.read_bytes()
     b.images[0].path.write_bytes(c.images[0].path.read_bytes())
     c.images[0].path.unlink()
-    problems = cache.verify()
+    problems = [p for entry in cache.verify_entries().values() for p in entry]
     assert len(problems) == 3
     assert any(str(a.images[0].path) in p and "size" in p for p in problems)
     assert any(str(b.images[0].path) in p for p in problems)
     assert any(str(c.images[0].path) in p and "missing" in p for p in problems)
     b.images[0].path.write_bytes(b_bytes)
-    assert len(cache.verify()) == 2
+    assert sum(map(len, cache.verify_entries().values())) == 2
 
 
 def test_clean_temp_removes_dead_writers_and_old_files_only(tmp_path):

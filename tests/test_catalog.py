@@ -2,7 +2,7 @@
 
 import pytest
 
-from mkdocs_nanobanana.catalog import CatalogError, build_catalog, usd
+from mkdocs_nanobanana.catalog import CatalogError, build_catalog
 
 
 def test_builtin_models():
@@ -27,7 +27,3 @@ def test_user_model_copies_base_and_adds_ratio():
 def test_bad_user_models(spec, words):
     with pytest.raises(CatalogError, match=words):
         build_catalog({"m": spec})
-
-
-def test_usd():
-    assert usd(6) == 0.06

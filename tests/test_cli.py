@@ -80,7 +80,7 @@ def test_generate_then_build_makes_no_request(cli_site, api, caplog):
     assert "0 cached, 3 generated (15 credits ~ $0.15), 0 placeholders, 0 failed" in proc.stdout
     assert len(api.generate_requests) == 3
     assert not (cli_site.site).exists(), "generate does not build the site"
-    assert cli_site.cache.verify() == []
+    assert cli_site.cache.verify_entries() == {}
     # the next build pays nothing and resizes nothing
     import os
 
@@ -187,7 +187,7 @@ def test_prune_removes_exactly_the_unused(cli_site):
     assert gone == {cli_site.cache.sidecar_path(stale.key), stale.images[0].path, stale_derived, half}
     assert "removed 4 file(s)" in proc.stdout
     assert cli_site.cache.get(used.key) is not None and outside.exists()
-    assert cli_site.cache.verify() == []
+    assert cli_site.cache.verify_entries() == {}
 
 
 def test_verify_catches_truncated_and_swapped_then_fix(cli_site):

@@ -57,7 +57,7 @@ def stress(root: Path, trials: int, seed: int = 7) -> dict:
             time.sleep(rng.uniform(0.3, 2.0))  # start-up takes ~0.6 s: kills land before, during and after
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            figures["corrupt_entries"] += len(site.cache.verify())
+            figures["corrupt_entries"] += len(site.cache.verify_entries())
         figures["entries_after_kills"] = sum(1 for _ in site.cache.keys())
         figures["temp_files_left_by_kills"] = len(list(site.cache.root.rglob("*.tmp")))
         figures["requests_during_kills"] = len(api.generate_requests)
@@ -73,7 +73,7 @@ def stress(root: Path, trials: int, seed: int = 7) -> dict:
         figures["final_build_requests"] = len(api.generate_requests) - before
         figures["final_build_missing"] = len(wanted - cached)
         figures["temp_files_after_next_build"] = len(list(site.cache.root.rglob("*.tmp")))
-        figures["corrupt_entries"] += len(site.cache.verify())
+        figures["corrupt_entries"] += len(site.cache.verify_entries())
     return figures
 
 

@@ -60,7 +60,7 @@ def test_generates_each_unique_key_once_then_never_again(live, api, caplog):
     # the real size of what came back: 16:9 is 1344x768
     lighthouse = figures(live.html("a/index.html"))[0]
     assert (lighthouse["img"]["width"], lighthouse["img"]["height"]) == ("1024", "585")
-    assert live.cache.verify() == []
+    assert live.cache.verify_entries() == {}
 
     caplog.clear()
     made = []
@@ -160,7 +160,7 @@ def build_one(live, api, faults, caplog, prompt="One image"):
     live.page("a.md", "# A\n\n" + directive(prompt))
     live.build()
     fig, = figures(live.html("a/index.html"))
-    assert live.cache.verify() == []
+    assert live.cache.verify_entries() == {}
     return fig
 
 
@@ -254,7 +254,7 @@ def test_two_builds_at_once_pay_once_per_key(site, api, tmp_path):
     assert all(p.returncode == 0 for p in procs), outputs
     prompts = [r.json()["prompt"] for r in api.generate_requests]
     assert sorted(prompts) == [f"Shared {i}" for i in range(4)], "each key paid exactly once"
-    assert site.cache.verify() == []
+    assert site.cache.verify_entries() == {}
     for n in range(2):
         assert len(figures((tmp_path / f"site{n}" / "a" / "index.html").read_text())) == 4
 
@@ -368,7 +368,7 @@ def test_connect_timeout_is_retried_then_a_placeholder(site, monkeypatch, caplog
     assert "nanobanana-placeholder" in fig["class"]
     msg = next(m for m in warnings(caplog) if "generation failed" in m)
     assert "did not answer in time" in msg and msg.startswith("nanobanana: docs/a.md:3:")
-    assert site.cache.verify() == [] and list(site.cache.keys()) == []
+    assert site.cache.verify_entries() == {} and list(site.cache.keys()) == []
 
 
 def test_refused_connection_names_the_host_and_what_to_check(site, monkeypatch, caplog, fast_retries):

@@ -1,11 +1,19 @@
 """Offline placeholders: deterministic, right size, readable."""
 
+import io
+
 from mkdocs_nanobanana.providers import placeholder
 
 
+def png(text, key, size):
+    buf = io.BytesIO()
+    placeholder.render(text, key, size).save(buf, "PNG")
+    return buf.getvalue()
+
+
 def test_same_input_same_bytes_and_size():
-    a = placeholder.render_png("A lighthouse", "ab" * 32, (1344, 768))
-    b = placeholder.render_png("A lighthouse", "ab" * 32, (1344, 768))
+    a = png("A lighthouse", "ab" * 32, (1344, 768))
+    b = png("A lighthouse", "ab" * 32, (1344, 768))
     assert a == b
     assert placeholder.render("A lighthouse", "ab" * 32, (1344, 768)).size == (1344, 768)
 

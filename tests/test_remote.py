@@ -36,7 +36,7 @@ def test_upload_then_fetch_gives_the_same_entry(memory_store, tmp_path):
     assert memory_store.upload(entry, a) is False, "an entry already there is left alone"
     got = memory_store.fetch(entry.key, b)
     assert got is not None and [i.sha256 for i in got.images] == [i.sha256 for i in entry.images]
-    assert b.verify() == [] and b.sidecar_path(entry.key).read_bytes() == a.sidecar_path(entry.key).read_bytes()
+    assert b.verify_entries() == {} and b.sidecar_path(entry.key).read_bytes() == a.sidecar_path(entry.key).read_bytes()
     assert memory_store.fetch("0" * 64, b) is None
     assert memory_store.has(entry.key) and not memory_store.has("0" * 64)
 
@@ -154,7 +154,7 @@ def test_second_machine_pays_nothing(tmp_path, api, bucket, live_env, caplog):
     second.build()
     assert len(api.generate_requests) == 4, "the second machine made no API request"
     assert "4 cached, 0 generated (0 credits ~ $0.00), 0 placeholders, 0 failed; remote cache: 4 fetched, 0 uploaded" in summary(caplog)
-    assert second.cache.verify() == []
+    assert second.cache.verify_entries() == {}
     one_figs, two_figs = figures(first.html("a/index.html")), figures(second.html("a/index.html"))
     assert [f["img"]["src"] for f in one_figs] == [f["img"]["src"] for f in two_figs]
     assert all("nanobanana-placeholder" not in f["class"] for f in two_figs)
@@ -191,7 +191,7 @@ def test_remote_down_still_builds(tmp_path, api, live_env, caplog, monkeypatch):
     text = "\n".join(warnings(caplog))
     assert "building with the local cache only" in text
     assert all("nanobanana-placeholder" not in f["class"] for f in figures(site.html("a/index.html")))
-    assert site.cache.verify() == []
+    assert site.cache.verify_entries() == {}
 
 
 def test_a_corrupt_remote_object_is_rejected_regenerated_and_replaced(tmp_path, api, bucket, live_env, caplog):
@@ -208,7 +208,7 @@ def test_a_corrupt_remote_object_is_rejected_regenerated_and_replaced(tmp_path, 
     second.build()
     assert len(api.generate_requests) == 5, "only the damaged entry was paid again"
     assert any("is unusable" in w and "generated again" in w for w in warnings(caplog))
-    assert second.cache.verify() == []
+    assert second.cache.verify_entries() == {}
     caplog.clear()
     third = machine(tmp_path, "three", api, bucket)
     third.build()

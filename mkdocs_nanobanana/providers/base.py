@@ -33,8 +33,13 @@ class RefImage:
     data: bytes
     mime: str
 
+    @property
+    def base64_data(self) -> str:
+        """The bytes as base64 text, as JSON APIs take images."""
+        return base64.b64encode(self.data).decode("ascii")
+
     def data_uri(self) -> str:
-        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+        return f"data:{self.mime};base64,{self.base64_data}"
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,6 @@ class RetryPolicy:
 
     retries: int = 4
     sleep: Callable[[float], None] = time.sleep
-    on_retry: Callable[[int, ProviderError, float], None] | None = None
     stop: StopSignal | None = None  # the build's: see ApiSlots
 
     def run(self, call: Callable[[], T]) -> T:
@@ -121,10 +125,7 @@ class RetryPolicy:
             except (RateLimited, TransientError) as exc:
                 if attempt >= self.retries:
                     raise
-                delay = self.delay(attempt, exc)
-                if self.on_retry:
-                    self.on_retry(attempt + 1, exc, delay)
-                self.sleep(delay)
+                self.sleep(self.delay(attempt, exc))
                 attempt += 1
 
     def delay(self, attempt: int, exc: ProviderError) -> float:

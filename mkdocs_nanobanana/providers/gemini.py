@@ -3,7 +3,6 @@
 One image per call, so ``num`` candidates are ``num`` calls, run at once within the
 provider's ``concurrency``; each call is retried on its own, so one failure never pays
 again for the others. The key goes in the ``x-goog-api-key`` header, never in the URL.
-See shared/nanobanana-api.md.
 """
 
 from __future__ import annotations
@@ -15,22 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from .. import images
-from .base import (
-    ApiSlots,
-    AuthError,
-    ContentPolicyError,
-    CreditsError,
-    Generation,
-    ProviderError,
-    RateLimited,
-    RetryPolicy,
-    StopSignal,
-    TransientError,
-    parse_retry_after,
-)
-from .http import post
-
-DEFAULT_API_BASE = "https://generativelanguage.googleapis.com/v1beta"
+from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, TransientError
+from .base import Generation, RetryPolicy, StopSignal, parse_retry_after
+from .http import HttpProvider
 
 #: finishReason values that mean the output was withheld, not that the call failed.
 BLOCKED = {
@@ -39,28 +25,25 @@ BLOCKED = {
 }
 
 
-class GeminiProvider:
+class GeminiProvider(HttpProvider):
     name = "gemini"
+    service = "the Gemini API"
 
     def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeout: float, concurrency: int = 4) -> None:
-        self.client = client
-        self.api_base = api_base.rstrip("/")
-        self._key = api_key
-        self.timeout = timeout
-        self.in_flight = ApiSlots(concurrency)  # API calls at once
+        super().__init__(client, api_base, api_key, timeout, concurrency)
         self._fan_out = ThreadPoolExecutor(concurrency, thread_name_prefix="nanobanana-gemini")
-
-    def __repr__(self) -> str:  # never show the key
-        return f"GeminiProvider(api_base={self.api_base!r})"
 
     def close(self) -> None:
         self._fan_out.shutdown(wait=False, cancel_futures=True)
-        self.client.close()
+        super().close()
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"x-goog-api-key": self._key}
 
     def body(self, job: Generation) -> dict:
         parts: list[dict] = [{"text": job.request.prompt}]
         for ref in job.refs:
-            parts.append({"inline_data": {"mime_type": ref.mime, "data": base64.b64encode(ref.data).decode("ascii")}})
+            parts.append({"inline_data": {"mime_type": ref.mime, "data": ref.base64_data}})
         return {
             "contents": [{"parts": parts}],
             "generationConfig": {"responseModalities": ["IMAGE"], "imageConfig": {"aspectRatio": job.request.ratio}},
@@ -68,16 +51,13 @@ class GeminiProvider:
 
     def generate(self, job: Generation, retry: RetryPolicy) -> list[bytes]:
         if job.request.num == 1:
-            return [retry.run(lambda: self._call(job, retry.stop))]
-        calls = [self._fan_out.submit(retry.run, lambda: self._call(job, retry.stop)) for _ in range(job.request.num)]
+            return [self._attempt(job, retry)]
+        calls = [self._fan_out.submit(self._attempt, job, retry) for _ in range(job.request.num)]
         return [c.result() for c in calls]  # the first failure is raised, as for one call
 
     def _call(self, job: Generation, stop: StopSignal | None) -> bytes:
         url = f"{self.api_base}/models/{job.request.model}:generateContent"
-        with self.in_flight.request(stop):  # the request and its verdict; decoding after
-            resp = post(self.client, url, self.body(job), {"x-goog-api-key": self._key}, self.timeout, "the Gemini API")
-            payload = _payload(resp)
-        return self._image(payload)
+        return self._image(self.ask(url, self.body(job), stop, _payload))
 
     def _image(self, payload: dict) -> bytes:
         feedback = payload.get("promptFeedback") or {}

@@ -1,14 +1,16 @@
-"""HTTP for the providers: a POST with a total deadline, and one guarded image download.
-Only a build that calls an API imports this (and httpx): see providers.connect."""
+"""HTTP for the providers: what they share (HttpProvider), a POST with a total deadline,
+and one guarded image download. Only a build that calls an API imports this (and httpx):
+see providers.connect."""
 
 from __future__ import annotations
 
 import time
+from typing import Any, Callable, TypeVar
 
 import httpx
 
 from .. import images
-from .base import TransientError
+from .base import ApiSlots, Generation, RetryPolicy, StopSignal, TransientError
 
 #: A download larger than this is refused before it is all read.
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
@@ -81,3 +83,58 @@ def download_image(client: httpx.Client, url: str, timeout: float) -> bytes:
     except images.BadImage as exc:
         raise TransientError(f"the downloaded image is unusable: {exc}") from None
     return data
+
+
+T = TypeVar("T")
+
+
+class HttpProvider:
+    """What the HTTP providers share: one pooled client for the whole build, a bound on
+    the requests in flight, and a key that no repr shows (nor any message or URL: it
+    goes only into the headers of ``ask``).
+
+    A subclass says how it authenticates (``auth_headers``) and what one call is
+    (``_call``: its request, answer and images; retried as a whole).
+    """
+
+    name = ""
+    service = "the API"  # how messages name the other end
+
+    def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeout: float, concurrency: int = 4) -> None:
+        self.client = client
+        self.api_base = api_base.rstrip("/")
+        self._key = api_key
+        self.timeout = timeout
+        self.in_flight = ApiSlots(concurrency)  # API calls at once
+
+    @classmethod
+    def open(cls, api_base: str, api_key: str, timeout: float, concurrency: int) -> HttpProvider:
+        """The provider with a client of its own, pooled for ``concurrency`` calls (closed
+        by ``close``)."""
+        limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+        client = httpx.Client(limits=limits, timeout=timeout)  # trust_env: HTTPS_PROXY works
+        return cls(client, api_base, api_key, timeout, concurrency)
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
+        return f"{type(self).__name__}(api_base={self.api_base!r})"
+
+    def close(self) -> None:
+        self.client.close()
+
+    def auth_headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def ask(self, url: str, body: dict, stop: StopSignal | None, verdict: Callable[[httpx.Response], T]) -> T:
+        """POST ``body`` and judge the answer while holding a request slot. Only the
+        request and its verdict hold it: downloading or decoding images after it must
+        not keep the next request waiting."""
+        with self.in_flight.request(stop):
+            return verdict(post(self.client, url, body, self.auth_headers(), self.timeout, self.service))
+
+    def _attempt(self, job: Generation, retry: RetryPolicy) -> Any:
+        """One call of ``_call``, retried on its own, so a failure never pays again for a
+        call that succeeded."""
+        return retry.run(lambda: self._call(job, retry.stop))
+
+    def _call(self, job: Generation, stop: StopSignal | None) -> Any:
+        raise NotImplementedError

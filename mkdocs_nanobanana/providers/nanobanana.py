@@ -1,7 +1,7 @@
 """The NanoBanana API: POST {api_base}/images/generate, then download the returned URLs.
 
 Success is ``{"code": 0, "data": {"url": str | [str]}}``; any other ``code`` or a non-2xx
-status is an error whose text is in ``message`` (or ``msg``). See shared/nanobanana-api.md.
+status is an error whose text is in ``message`` (or ``msg``).
 """
 
 from __future__ import annotations
@@ -10,39 +10,23 @@ import json
 
 import httpx
 
-from .base import (
-    ApiSlots,
-    AuthError,
-    ContentPolicyError,
-    CreditsError,
-    Generation,
-    ProviderError,
-    RateLimited,
-    RetryPolicy,
-    StopSignal,
-    TransientError,
-    parse_retry_after,
-)
-from .http import download_image, post
-
-DEFAULT_API_BASE = "https://api.nanobananaapi.dev/v1"
+from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, TransientError
+from .base import Generation, RetryPolicy, StopSignal, parse_retry_after
+from .http import HttpProvider, download_image
 
 _POLICY_WORDS = ("policy", "safety", "blocked", "prohibited", "moderation", "nsfw", "inappropriate")
 _CREDIT_WORDS = ("credit", "balance", "quota exceeded", "insufficient")
 
 
-class NanoBananaProvider:
+class NanoBananaProvider(HttpProvider):
     name = "nanobanana"
 
-    def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeout: float, concurrency: int = 4) -> None:
-        self.client = client
-        self.url = api_base.rstrip("/") + "/images/generate"
-        self._key = api_key
-        self.timeout = timeout
-        self.in_flight = ApiSlots(concurrency)  # API calls at once
+    @property
+    def url(self) -> str:
+        return self.api_base + "/images/generate"
 
-    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
-        return f"NanoBananaProvider(url={self.url!r})"
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key}"}
 
     def body(self, job: Generation) -> dict:
         r = job.request
@@ -53,14 +37,11 @@ class NanoBananaProvider:
 
     def generate(self, job: Generation, retry: RetryPolicy) -> list[bytes]:
         # One call returns all `num` candidates: it is retried as a whole.
-        return retry.run(lambda: self._call(job, retry.stop))
+        return self._attempt(job, retry)
 
     def _call(self, job: Generation, stop: StopSignal | None) -> list[bytes]:
-        # `concurrency` bounds the API's work, the POST and its verdict; the downloads
-        # (another host, and local decoding) must not keep the next request waiting
-        with self.in_flight.request(stop):
-            resp = post(self.client, self.url, self.body(job), {"Authorization": f"Bearer {self._key}"}, self.timeout, "the API")
-            urls = self._urls(resp)
+        # the downloads (another host, and local decoding) come after the slot is free
+        urls = self.ask(self.url, self.body(job), stop, self._urls)
         if len(urls) != job.request.num:
             raise TransientError(f"asked for {job.request.num} image(s), the API returned {len(urls)}")
         return [download_image(self.client, url, self.timeout) for url in urls]
@@ -99,6 +80,3 @@ class NanoBananaProvider:
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
             raise TransientError("the API answered without image URLs")
         return urls
-
-    def close(self) -> None:
-        self.client.close()

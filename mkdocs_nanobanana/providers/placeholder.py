@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
-import io
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
@@ -93,9 +92,3 @@ def render(text: str, key: str, size: tuple[int, int], index: int = 1, of: int =
     draw.rounded_rectangle((x, y, x + bw, y + 2 * pad + small.size), radius=pad, fill=(30, 30, 36, 190))
     draw.text((x + pad, y + pad), badge, font=small, fill=(255, 255, 255))
     return img
-
-
-def render_png(text: str, key: str, size: tuple[int, int], index: int = 1, of: int = 1) -> bytes:
-    buf = io.BytesIO()
-    render(text, key, size, index, of).save(buf, "PNG")
-    return buf.getvalue()
