@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import images, social
 from .cache import Cache, Request, sha256
+from .catalog import ChoiceError
 from .directives import (
     Block,
     Directive,
@@ -131,16 +132,11 @@ class Analysis:
     def _card_slot(self, page: str, path: str, line: int, source: social.CardSource) -> Slot:
         """A card-only background: a directive of its own that no page shows."""
         cfg, catalog = self.settings.social, self.settings.catalog
-        variant = source.variant or cfg.variant
         ratio = source.ratio or cfg.ratio
-        errors = []
-        if variant not in catalog.variants:
-            errors.append(DirectiveError(path, line, f"social card variant '{variant}': use {' or '.join(catalog.variants)}"))
-            model = catalog.model_for(cfg.variant)
-        else:
-            model = catalog.model_for(variant)
-        if ratio not in model.sizes:
-            errors.append(DirectiveError(path, line, f"social card ratio '{ratio}' is not offered by {model.id}: use one of {', '.join(model.ratios)}"))
+        try:
+            model, errors = catalog.choose(ratio=ratio, variant=source.variant or cfg.variant), []
+        except ChoiceError as exc:
+            model, errors = catalog.model_for(cfg.variant), [DirectiveError(path, line, f"social card: {exc}")]
         d = Directive(path=path, page=page, line=line, prompt=source.prompt or "", model=model.id,
                       ratio=ratio if not errors else cfg.ratio, alt=source.title)
         return Slot(page, Block(line, line, "", source.prompt or ""), d, errors, shown=False)

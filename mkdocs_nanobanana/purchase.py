@@ -19,7 +19,7 @@ from .providers.base import (
     AuthError,
     ContentPolicyError,
     CreditsError,
-    Generation,
+    ImageOrder,
     Provider,
     ProviderError,
     RefImage,
@@ -71,7 +71,7 @@ class Buyer:
             refs = tuple(RefImage(data, images.inspect(data).mime) for data in (Path(f).read_bytes() for f in ref_files))
             policy = RetryPolicy(retries=self.settings.retries, stop=self.stop)
             try:
-                candidates = self.provider.generate(Generation(request, refs), policy)
+                candidates = self.provider.generate(ImageOrder(request, refs), policy)
             except (AuthError, CreditsError) as exc:
                 # An account-level stop, not a fault of this directive: it stays a
                 # placeholder like every image after it.

@@ -26,7 +26,7 @@ from mkdocs_nanobanana.cache import Cache, CacheEntry, Request
 from mkdocs_nanobanana.catalog import FLASH_IMAGE_SIZES, build_catalog
 from mkdocs_nanobanana.directives import Block, Defaults, Directive, DirectiveError
 from mkdocs_nanobanana.providers import placeholder
-from mkdocs_nanobanana.providers.base import ContentPolicyError, Generation
+from mkdocs_nanobanana.providers.base import ContentPolicyError, ImageOrder
 from mkdocs_nanobanana.purchase import Buyer, Purchase
 from mkdocs_nanobanana.renderer import Renderer, source_of
 from mkdocs_nanobanana.report import Reporter
@@ -52,12 +52,12 @@ class FakeProvider:
     name = "fake"
 
     def __init__(self, fail: set[str] = frozenset()) -> None:
-        self.calls: list[Generation] = []
+        self.calls: list[ImageOrder] = []
         self.fail = set(fail)  # prompts the provider refuses
         self.closed = False
         self._lock = threading.Lock()
 
-    def generate(self, job: Generation, retry) -> list[bytes]:
+    def generate(self, job: ImageOrder, retry) -> list[bytes]:
         with self._lock:
             self.calls.append(job)
         if job.request.prompt in self.fail:
@@ -677,7 +677,7 @@ class GatedProvider(FakeProvider):
         super().__init__()
         self.gate = threading.Event()
 
-    def generate(self, job: Generation, retry) -> list[bytes]:
+    def generate(self, job: ImageOrder, retry) -> list[bytes]:
         assert self.gate.wait(10), "the test never opened the gate"
         return super().generate(job, retry)
 

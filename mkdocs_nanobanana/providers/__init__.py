@@ -11,7 +11,7 @@ import threading
 from typing import Callable
 
 from ..catalog import PROVIDERS, ProviderInfo
-from .base import Generation, Provider, RetryPolicy
+from .base import ImageOrder, Provider, RetryPolicy
 
 NAMES = tuple(PROVIDERS)
 
@@ -50,7 +50,7 @@ class _OnFirstCall:
     def __repr__(self) -> str:  # the key is in ``_make``'s closure: never show it
         return f"<{self.name} provider>"
 
-    def generate(self, job: Generation, retry: RetryPolicy) -> list[bytes]:
+    def generate(self, job: ImageOrder, retry: RetryPolicy) -> list[bytes]:
         with self._lock:
             if self._provider is None:
                 self._provider = self._make()

@@ -2,7 +2,7 @@
 retry policy. The HTTP part is in http.py, so that a build that calls no API (warm, or
 offline) never imports httpx.
 
-A provider turns a ``Generation`` into the candidates' bytes, or raises one of the
+A provider turns an ``ImageOrder`` into the candidates' bytes, or raises one of the
 errors below; the retry policy decides what to do about each error, so providers never
 loop or sleep themselves.
 """
@@ -43,7 +43,7 @@ class RefImage:
 
 
 @dataclass(frozen=True)
-class Generation:
+class ImageOrder:
     """One paid call: the request plus the reference images' bytes."""
 
     request: Request
@@ -79,7 +79,7 @@ class TransientError(ProviderError):
 class Provider(Protocol):
     name: str
 
-    def generate(self, job: Generation, retry: "RetryPolicy") -> list[bytes]:
+    def generate(self, job: ImageOrder, retry: "RetryPolicy") -> list[bytes]:
         """The candidates' bytes; each HTTP call is retried by ``retry`` on its own, so a
         failure never pays again for a call that succeeded."""
         ...

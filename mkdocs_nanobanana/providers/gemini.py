@@ -15,7 +15,7 @@ import httpx
 
 from .. import images
 from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, TransientError
-from .base import Generation, RetryPolicy, StopSignal, parse_retry_after
+from .base import ImageOrder, RetryPolicy, StopSignal, parse_retry_after
 from .http import HttpProvider
 
 #: finishReason values that mean the output was withheld, not that the call failed.
@@ -40,7 +40,7 @@ class GeminiProvider(HttpProvider):
     def auth_headers(self) -> dict[str, str]:
         return {"x-goog-api-key": self._key}
 
-    def body(self, job: Generation) -> dict:
+    def body(self, job: ImageOrder) -> dict:
         parts: list[dict] = [{"text": job.request.prompt}]
         for ref in job.refs:
             parts.append({"inline_data": {"mime_type": ref.mime, "data": ref.base64_data}})
@@ -49,13 +49,13 @@ class GeminiProvider(HttpProvider):
             "generationConfig": {"responseModalities": ["IMAGE"], "imageConfig": {"aspectRatio": job.request.ratio}},
         }
 
-    def generate(self, job: Generation, retry: RetryPolicy) -> list[bytes]:
+    def generate(self, job: ImageOrder, retry: RetryPolicy) -> list[bytes]:
         if job.request.num == 1:
             return [self._attempt(job, retry)]
         calls = [self._fan_out.submit(self._attempt, job, retry) for _ in range(job.request.num)]
         return [c.result() for c in calls]  # the first failure is raised, as for one call
 
-    def _call(self, job: Generation, stop: StopSignal | None) -> bytes:
+    def _call(self, job: ImageOrder, stop: StopSignal | None) -> bytes:
         url = f"{self.api_base}/models/{job.request.model}:generateContent"
         return self._image(self.ask(url, self.body(job), stop, _payload))
 

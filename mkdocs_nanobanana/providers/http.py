@@ -10,7 +10,7 @@ from typing import Any, Callable, TypeVar
 import httpx
 
 from .. import images
-from .base import ApiSlots, Generation, RetryPolicy, StopSignal, TransientError
+from .base import ApiSlots, ImageOrder, RetryPolicy, StopSignal, TransientError
 
 #: A download larger than this is refused before it is all read.
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
@@ -131,10 +131,10 @@ class HttpProvider:
         with self.in_flight.request(stop):
             return verdict(post(self.client, url, body, self.auth_headers(), self.timeout, self.service))
 
-    def _attempt(self, job: Generation, retry: RetryPolicy) -> Any:
+    def _attempt(self, job: ImageOrder, retry: RetryPolicy) -> Any:
         """One call of ``_call``, retried on its own, so a failure never pays again for a
         call that succeeded."""
         return retry.run(lambda: self._call(job, retry.stop))
 
-    def _call(self, job: Generation, stop: StopSignal | None) -> Any:
+    def _call(self, job: ImageOrder, stop: StopSignal | None) -> Any:
         raise NotImplementedError

@@ -11,7 +11,7 @@ import json
 import httpx
 
 from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, TransientError
-from .base import Generation, RetryPolicy, StopSignal, parse_retry_after
+from .base import ImageOrder, RetryPolicy, StopSignal, parse_retry_after
 from .http import HttpProvider, download_image
 
 _POLICY_WORDS = ("policy", "safety", "blocked", "prohibited", "moderation", "nsfw", "inappropriate")
@@ -28,18 +28,18 @@ class NanoBananaProvider(HttpProvider):
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key}"}
 
-    def body(self, job: Generation) -> dict:
+    def body(self, job: ImageOrder) -> dict:
         r = job.request
         body = {"prompt": r.prompt, "model": r.model, "num": r.num, "image_size": r.ratio}
         if job.refs:
             body["ref_images"] = [ref.data_uri() for ref in job.refs]
         return body
 
-    def generate(self, job: Generation, retry: RetryPolicy) -> list[bytes]:
+    def generate(self, job: ImageOrder, retry: RetryPolicy) -> list[bytes]:
         # One call returns all `num` candidates: it is retried as a whole.
         return self._attempt(job, retry)
 
-    def _call(self, job: Generation, stop: StopSignal | None) -> list[bytes]:
+    def _call(self, job: ImageOrder, stop: StopSignal | None) -> list[bytes]:
         # the downloads (another host, and local decoding) come after the slot is free
         urls = self.ask(self.url, self.body(job), stop, self._urls)
         if len(urls) != job.request.num:
