@@ -9,6 +9,7 @@ use nothing else; a build hands the result to the scheduler.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from . import images, social
@@ -215,9 +216,21 @@ class Analysis:
                 if s.request is not None and s.entry is None and not s.errors and s.blocked_by is None]
 
     def plan(self, on_remote: set[str] = frozenset()) -> list[PlanRow]:
-        """Every directive's state: cached, missing, changed (since the last build) or error."""
+        """Every directive's state: cached, missing, changed (since the last build) or
+        error. Its credits add up to exactly what ``generate`` pays: a directive whose
+        image another one already asks for costs nothing more ("same image as ...")."""
         last = self.cache.read_manifest()
-        return [self._plan_row(ident, s, last, on_remote) for ident, s in self.identities().items()]
+        first_at: dict[str, str] = {}  # key -> where the first directive that asks for it is
+        rows = []
+        for ident, s in self.identities().items():
+            row = self._plan_row(ident, s, last, on_remote)
+            if row.credits and row.key is not None:
+                if row.key in first_at:
+                    row = replace(row, credits=0, usd=0.0, note=_joined(row.note, f"same image as {first_at[row.key]}"))
+                else:
+                    first_at[row.key] = row.where
+            rows.append(row)
+        return rows
 
     def _plan_row(self, ident: str, s: Slot, last: dict[str, str], on_remote: set[str]) -> PlanRow:
         d = s.directive
@@ -235,7 +248,7 @@ class Analysis:
             state, cost = ("changed" if changed else "missing"), self.cost(s)
             note = f"after {s.blocked_by}" if s.blocked_by else ""
         if not s.shown:
-            note = "social card" + (f", {note}" if note else "")
+            note = _joined("social card", note)
         return PlanRow(d.where, d.name, d.model, d.ratio, d.num, state, cost, key, note,
                        round(self.price([s]), 4) if cost else 0.0)
 
@@ -261,3 +274,7 @@ class Analysis:
             self.cache.write_manifest(keys)
         except OSError as exc:
             self.report.warn(f"could not write {self.cache.manifest_path} ({exc}); only `nanobanana plan` is affected")
+
+
+def _joined(*notes: str) -> str:
+    return ", ".join(n for n in notes if n)

@@ -160,12 +160,12 @@ def generate(config_file: str | None, max_credits: int | None, yes: bool) -> Non
 
 def _generate(session: BuildSession, settings: Settings, yes: bool) -> None:
     rows = [r for r in _plan(session.analysis, session.remote) if r.state in ("missing", "changed")]
-    unique = {(r.key or r.where): r for r in rows}.values()
-    credits, price = sum(r.credits for r in unique), sum(r.usd for r in unique)
+    credits, price = sum(r.credits for r in rows), sum(r.usd for r in rows)  # a shared image counts once
+    images = len({r.key or r.where for r in rows})
     if not rows:
         click.echo("Nothing to generate: every image is in the cache.")
         return
-    click.echo(f"{len(rows)} image(s) to generate: {credits} credits ~ ${price:.2f} (max_credits {settings.max_credits}).")
+    click.echo(f"{images} image(s) to generate: {credits} credits ~ ${price:.2f} (max_credits {settings.max_credits}).")
     if not yes:
         if not sys.stdin.isatty():
             raise click.ClickException("not a terminal, so nothing can be confirmed: pass --yes to spend these credits")

@@ -21,7 +21,6 @@ from .session import BuildSession, ServeSession, open_provider
 from .settings import Settings, SettingsError
 
 log = get_plugin_logger("nanobanana")
-MATERIAL_SOCIAL = ("social", "material/social")
 
 
 class NanobananaPlugin(BasePlugin[NanobananaConfig]):
@@ -29,7 +28,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self.settings: Settings | None = None
         self.session: BuildSession | None = None
         self.serve: ServeSession | None = None
-        self._meta_tags = True
+        self.report = Reporter(log.warning)  # what is said once is said once per process
         self._site_url = ""
 
     def on_startup(self, *, command, dirty):
@@ -43,14 +42,10 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         if not self.config.enabled:
             return config
         try:
-            self.settings = settings_of(self.config, config, os.environ)
+            self.settings = settings_of(self.config, config, os.environ, self.report)
         except SettingsError as exc:
             raise PluginError(f"nanobanana: {exc}") from None
         self._site_url = config.site_url or ""
-        self._meta_tags = True
-        if self.settings.social.enabled and any(name in MATERIAL_SOCIAL for name in config.plugins):
-            log.warning("Material's social plugin is enabled too: its meta tags are left to it")
-            self._meta_tags = False
         return config
 
     def on_files(self, files, config):
@@ -58,13 +53,12 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             return files
         s = self.settings
         # serve shows draft_docs pages too: start their images with the rest
-        pages = read_pages(files, s, Reporter(log.warning), drafts=self.serve is not None)
-        options = dict(meta_tags=self._meta_tags, site_url=self._site_url)
+        pages = read_pages(files, s, self.report, drafts=self.serve is not None)
         if self.serve is not None:
-            self.session = self.serve.open_build(s, pages, **options)
+            self.session = self.serve.open_build(s, pages, site_url=self._site_url)
         else:
             provider = open_provider(s) if s.mode == "live" else None
-            self.session = BuildSession.open(s, pages, log.warning, provider=provider, **options)
+            self.session = BuildSession.open(s, pages, log.warning, provider=provider, site_url=self._site_url)
         return files
 
     def on_page_markdown(self, markdown, page, config, files):

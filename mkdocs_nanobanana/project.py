@@ -5,6 +5,7 @@ With plugin.py and config.py, the only modules that import MkDocs."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from .report import Reporter
 from .session import pages_worth_reading
@@ -12,13 +13,36 @@ from .settings import Settings, SettingsError, build_settings
 from .slots import PageText
 
 
-def settings_of(options, config, environ=os.environ) -> Settings:
-    """The plugin's Settings from its options and the MkDocs config they came with."""
-    return build_settings(
+#: Material for MkDocs' own social cards, by the names mkdocs.yml may enable it under.
+MATERIAL_SOCIAL = ("social", "material/social")
+
+
+def settings_of(options, config, environ=os.environ, report: Reporter | None = None) -> Settings:
+    """The plugin's Settings from its options and the MkDocs config they came with.
+
+    With Material's social plugin enabled, that plugin makes every page's card and meta
+    tags, so ours are off: no card background is planned, and none is paid for."""
+    settings = build_settings(
         options, config_file=config.config_file_path or "mkdocs.yml", docs_dir=config.docs_dir,
         site_dir=config.site_dir, environ=environ, site_name=config.site_name,
         site_description=config.site_description,
     )
+    if settings.social.enabled and _material_makes_cards(config):
+        (report or Reporter()).once("material social", (
+            "Material's social plugin is enabled too: it makes the social cards, so nanobanana "
+            "makes none and generates no card backgrounds (set social.enabled: false to silence this)"))
+        settings = replace(settings, social=replace(settings.social, enabled=False))
+    return settings
+
+
+def _material_makes_cards(config) -> bool:
+    """Whether Material's social plugin is on and draws cards (its `enabled` and `cards`)."""
+    for name in MATERIAL_SOCIAL:
+        plugin = config.plugins.get(name)
+        options = getattr(plugin, "config", None)
+        if plugin is not None and getattr(options, "enabled", True) and getattr(options, "cards", True):
+            return True
+    return False
 
 
 def read_pages(files, settings: Settings, report: Reporter, drafts: bool = False) -> list[PageText]:
@@ -54,5 +78,5 @@ def load_project(config_file: str | None, environ=os.environ, report: Reporter |
     plugin = config.plugins.get("nanobanana")
     if not isinstance(plugin, NanobananaPlugin):
         raise SettingsError(f"{config.config_file_path}: the nanobanana plugin is not enabled under plugins:")
-    settings = settings_of(plugin.config, config, environ)
+    settings = settings_of(plugin.config, config, environ, report)
     return settings, read_pages(get_files(config), settings, report or Reporter())

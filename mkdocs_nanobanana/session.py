@@ -78,10 +78,9 @@ def first_line(source: str, markdown: str) -> int:
 
 class BuildSession:
     def __init__(self, settings: Settings, warn: Callable[[str], None], *, provider: Provider | None = None,
-                 defer: bool = False, meta_tags: bool = True, site_url: str = "") -> None:
+                 defer: bool = False, site_url: str = "") -> None:
         """``provider``: pay for missing images in this build (live mode only).
-        ``defer``: pay for nothing, collect them in ``deferred`` (serve's background).
-        ``meta_tags``: write the card's Open Graph tags (False when another plugin does)."""
+        ``defer``: pay for nothing, collect them in ``deferred`` (serve's background)."""
         self.settings = settings
         self.report = Reporter(warn)
         self.cache = Cache(settings.cache_dir)
@@ -90,7 +89,6 @@ class BuildSession:
         buyer = Buyer(provider, self.cache, settings, warn, remote=self.remote) if live else None
         self.analysis = Analysis(settings, self.cache, self.report)
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote)
-        self.meta_tags = meta_tags and settings.social.enabled
         self.site_url = site_url
         self.cache.clean_temp()
         # a token ends in Y, so token 1 is never a prefix of token 12; the nonce keeps a
@@ -157,7 +155,7 @@ class BuildSession:
         """The whole page: figures that reached it from other pages, and the card's tags."""
         if self._prefix in output:
             output = self._embed_borrowed(output, page_url)
-        return self._with_meta_tags(page, output, page_url) if self.meta_tags else output
+        return self._with_meta_tags(page, output, page_url) if self.settings.social.enabled else output
 
     def _embed_borrowed(self, output: str, page_url: str) -> str:
         """Figures of other pages that reached this one as Markdown, e.g. the post excerpts

@@ -99,6 +99,12 @@ class FakeAPI:
 
     def __post_init__(self):
         self.files: dict[str, bytes] = {}
+        # files whose next GET fails with 503 once. Object stores that serve generated
+        # images answer an occasional 503 "Slow Down" / 500 "InternalError" to a GET and
+        # document that the client retries the same request (AWS S3 error responses and
+        # "Retry requests" in its developer guide; Google Cloud Storage "Retry strategy"
+        # lists 408, 429 and 5xx as retryable for GETs).
+        self.fail_once: set[str] = set()
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -182,7 +188,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._record(b"")
         api = self.api
         if self.path.startswith("/files/"):
-            data = api.files.get(self.path[len("/files/"):])
+            name = self.path[len("/files/"):]
+            data = api.files.get(name)
+            if name in api.fail_once:
+                api.fail_once.discard(name)
+                self._send(503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+                           "application/xml")
+                return
             if data is None:
                 self._json(404, {"error": "no such file"})
                 return
@@ -243,6 +255,10 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError) as exc:
             self._json(400, {"code": 400, "message": f"bad request: {exc}"})
             return
+        if isinstance(fault, str) and fault.startswith("fewer:"):
+            # An answer with fewer URLs than `num`: reported by users of the NanoBanana API
+            # (issue 17: "Fewer URLs than num"); a partial batch is still billed per image.
+            num = min(num, int(fault[6:]))
         urls = []
         for i in range(num):
             with api._lock:
@@ -257,7 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
                 urls.append(api.add_file(b"<html><body>Not an image</body></html>", "html"))
                 continue
             urls.append(api.add_file(data))
-        self._json(200, {"code": 0, "data": {"url": urls[0] if num == 1 else urls}})
+            if fault == "get503once":
+                api.fail_once.add(urls[-1].rsplit("/", 1)[1])
+        self._json(200, {"code": 0, "data": {"url": urls[0] if len(urls) == 1 else urls}})
 
     def _gemini(self, body: bytes, fault) -> None:
         """The official API's shape: one image per call, inline base64."""

@@ -207,3 +207,42 @@ def test_verify_catches_truncated_and_swapped_then_fix(cli_site):
     assert "2 bad, removed" in fixed.stdout
     assert nb(cli_site, "verify", check=True).stdout.strip().endswith("1 entry checked, 0 bad")
     assert cli_site.cache.get(good.key) is not None and cli_site.cache.get(a.key) is None
+
+
+def test_plan_counts_a_shared_image_once_and_generate_pays_exactly_that(cli_site, api):
+    """Two directives with the same prompt, ratio and model are one image, one request."""
+    cli_site.page("c.md", "# C\n\n" + directive("Standard one", ratio="16:9"))  # as on a.md
+    cli_site.page("d.md", directive("Standard one", ratio="16:9"))  # and a third time
+    data = json.loads(nb(cli_site, "plan", "--json", check=True).stdout)
+    rows = {r["where"]: r for r in data["directives"]}
+    assert rows["docs/a.md:1"]["credits"] == 2 and rows["docs/a.md:1"]["note"] == ""
+    for where in ("docs/c.md:3", "docs/d.md:1"):
+        assert rows[where]["state"] == "missing" and rows[where]["credits"] == 0 and rows[where]["usd"] == 0
+        assert rows[where]["note"] == "same image as docs/a.md:1"
+    assert data["total_credits"] == 2 + 5 + 4 * 2 and data["total_usd"] == 0.15
+    assert "(same image as docs/a.md:1)" in nb(cli_site, "plan", check=True).stdout
+    proc = nb(cli_site, "generate", "--yes", env={"NANOBANANA_API_KEY": KEY}, check=True)
+    assert "3 image(s) to generate: 15 credits ~ $0.15" in proc.stdout
+    assert "(15 credits ~ $0.15)" in proc.stdout  # paid: what the plan said
+    assert len(api.generate_requests) == 3
+
+
+def test_with_materials_social_plugin_no_card_background_is_planned_or_paid(site, api):
+    """Material's social plugin makes the cards and their meta tags: ours would be paid
+    for and never shown. Checked through the command, which loads Material's plugin (a
+    build would have it download its font from Google Fonts, out of reach here)."""
+    site.page("a.md", "# A\n\n" + directive("A figure on the page"))
+    site.page("b.md", "# B\n\nNo directive, but every page would get a card.\n")
+    plugins = [{"social": {}}, {"nanobanana": {"api_base": api.base, "social": {"generate": True}}}]
+    site.configure(theme={"name": "material"}, plugins=plugins)
+    proc = nb(site, "plan", "--json", check=True)
+    data = json.loads(proc.stdout)
+    assert [r["where"] for r in data["directives"]] == ["docs/a.md:3"] and data["total_credits"] == 2
+    assert proc.stderr.count("Material's social plugin is enabled too") == 1
+    gen = nb(site, "generate", "--yes", env={"NANOBANANA_API_KEY": KEY}, check=True)
+    assert len(api.generate_requests) == 1 and "(2 credits ~ $0.02)" in gen.stdout
+    # Material's plugin turned off (enabled: false, or cards: false): our cards are back
+    for off in ({"enabled": False}, {"cards": False}):
+        site.configure(theme={"name": "material"}, plugins=[{"social": off}, plugins[1]])
+        data = json.loads(nb(site, "plan", "--json", check=True).stdout)
+        assert sum("social card" in r["note"] for r in data["directives"]) == 2, off

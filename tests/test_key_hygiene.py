@@ -136,3 +136,37 @@ def test_every_command_at_debug_leaks_no_key(site, api, tmp_path):
                                                     for r in api.generate_requests)
     assert (site.root / "review.html").is_file() and (site.root / "site-properdocs").is_dir()
     assert_no_key(site.root)
+
+
+def test_a_key_with_a_trailing_newline_is_sent_stripped(site, api):
+    """`export KEY=$(cat key.txt)` keeps no newline, but secret stores and `echo` into
+    a .env often do: the header must carry the key alone, and -v must not quote it."""
+    site.configure({"api_base": api.base})
+    site.page("a.md", directive("First"))
+    env = {**os.environ, "NANOBANANA_API_KEY": KEY + " \n"}
+    proc = subprocess.run([bin_path("nanobanana"), "-v", "generate", "--yes"], cwd=site.root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert [r.headers.get("authorization") for r in api.generate_requests] == [f"Bearer {KEY}"]
+    assert KEY not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_server_message_that_echoes_the_key_is_scrubbed(api):
+    """Whatever a server puts in its error text goes into our messages: never the key."""
+    from mkdocs_nanobanana.providers import connect
+    from mkdocs_nanobanana.providers.base import AuthError, StopSignal
+
+    provider = connect("nanobanana", api.base, KEY + "\n", 5, 1)
+    stop = StopSignal()
+
+    def echo(_resp):
+        raise AuthError(f"the API refused the key (HTTP 401: invalid key {KEY})")
+
+    real = provider._make()  # what its first call would make
+    try:
+        with pytest.raises(AuthError) as caught:
+            real.ask(api.base + "/images/generate", {"prompt": "x"}, stop, echo)
+    finally:
+        real.close()
+    assert KEY not in str(caught.value) and "[key]" in str(caught.value)
+    assert KEY not in str(stop.reason), "the stop signal holds the scrubbed error too"

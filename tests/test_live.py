@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 from conftest import bin_path, run
-from fakeapi import FakeAPI
+from fakeapi import FakeAPI, image_png
 from PIL import Image
 from test_build import check_files, figures
 
@@ -165,13 +165,62 @@ def build_one(live, api, faults, caplog, prompt="One image"):
 
 
 @pytest.mark.parametrize("faults", [
-    ["429"], ["429:1"], ["500", "502", "503"], ["code"], ["malformed"], ["truncated"], ["zero_byte"], ["html"], ["reset"],
+    ["429"], ["429:1"], ["500", "502", "503"], ["code"], ["malformed"], ["reset"],
 ])
 def test_transient_faults_are_retried_then_succeed(live, api, caplog, faults):
     fig = build_one(live, api, faults, caplog)
     assert "nanobanana-placeholder" not in fig["class"]
     assert len(api.generate_requests) == len(faults) + 1
     assert "1 generated" in summary(caplog)
+
+
+def test_a_failed_download_is_fetched_again_not_bought_again(live, api, caplog):
+    """The image host answers 503 once: the same URL is fetched again; no second POST."""
+    fig = build_one(live, api, ["get503once"], caplog)
+    assert "nanobanana-placeholder" not in fig["class"]
+    assert len(api.generate_requests) == 1 and len(api.downloads) == 2
+    assert "1 generated (2 credits" in summary(caplog)
+
+
+@pytest.mark.parametrize("fault", ["truncated", "zero_byte", "html"])
+def test_a_bad_image_at_the_url_is_never_bought_twice(live, api, caplog, fault):
+    """The URL itself serves a bad image: fetching it again (retries) cannot help, and a
+    new POST would pay for the image again. One POST, then a placeholder."""
+    fig = build_one(live, api, [fault], caplog)
+    assert "nanobanana-placeholder" in fig["class"]
+    assert len(api.generate_requests) == 1 and len(api.downloads) == 4  # 1 + retries (3)
+    assert "1 failed" in summary(caplog) and list(live.cache.keys()) == []
+
+
+def test_fewer_urls_than_num_asks_only_for_the_missing_ones(live, api, caplog):
+    api.faults.append("fewer:2")
+    live.page("a.md", "# A\n\n" + directive("Three of them", num=3, pick=3))
+    live.build()
+    assert [r.json()["num"] for r in api.generate_requests] == [3, 1]  # 2 came, 1 asked for again
+    entry, = [live.cache.get(k) for k in live.cache.keys()]
+    assert len(entry.images) == 3 and len({img.sha256 for img in entry.images}) == 3
+    assert "1 generated (6 credits" in summary(caplog)
+    assert "nanobanana-placeholder" not in figures(live.html("a/index.html"))[0]["class"]
+
+
+def test_a_download_url_on_a_private_address_is_refused_when_the_api_is_public(api):
+    """A spoofed or compromised answer must not make a CI runner fetch from its own
+    network; tests, whose API is on 127.0.0.1 itself, are the exception."""
+    import httpx
+
+    from mkdocs_nanobanana.providers.base import ProviderError
+
+    url = api.add_file(b"anything")
+    with httpx.Client() as client:
+        for bad in (url, "http://169.254.169.254/latest/meta-data/", "http://10.0.0.8/x.png",
+                    "http://[::1]:9/x.png", "http://localhost:9/x.png", "file:///etc/passwd"):
+            with pytest.raises(ProviderError) as caught:
+                provider_http.download_image(client, bad, 5, allow_private=False)
+            assert "refused" in str(caught.value) or "not http(s)" in str(caught.value), bad
+        assert provider_http.download_image(client, api.add_file(image_png((64, 64), 1)), 5, allow_private=True)
+    assert len(api.downloads) == 1, "nothing was fetched from a refused address"
+    assert not provider_http.is_private_host("api.nanobananaapi.dev")
+    assert provider_http.is_private_host("127.0.0.1") and provider_http.is_private_host("192.168.1.4")
 
 
 def test_retry_after_is_honoured(live, api, caplog):
@@ -296,12 +345,15 @@ def test_redirect_to_another_host_gets_no_authorization(live, api, caplog):
     assert all("authorization" not in r.headers for r in api.downloads)
 
 
-def test_redirect_loop_is_cut_and_retried(live, api, caplog):
+def test_redirect_loop_is_cut_and_not_bought_again(live, api, caplog):
+    """A URL that redirects in a loop will loop again: no retry of it, and no second POST
+    (which would pay for the image again)."""
     api.faults.append(answer_with_url(f"{api.origin}/loop/0"))
     fig = build_one(live, api, [], caplog)
-    assert "nanobanana-placeholder" not in fig["class"]  # the retry got a good answer
+    assert "nanobanana-placeholder" in fig["class"]
     loops = [r for r in api.downloads if r.path.startswith("/loop/")]
     assert len(loops) == 4  # the first request and 3 redirects, no more
+    assert len(api.generate_requests) == 1
 
 
 def test_download_over_the_size_cap_is_refused(live, api, caplog, monkeypatch):

@@ -4,13 +4,14 @@ see providers.connect."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from typing import Any, Callable, TypeVar
 
 import httpx
 
 from .. import images
-from .base import ApiSlots, ImageOrder, RetryPolicy, StopSignal, TransientError
+from .base import ApiSlots, ImageOrder, ProviderError, RetryPolicy, StopSignal, TransientError
 
 #: A download larger than this is refused before it is all read.
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
@@ -57,14 +58,32 @@ def post(client: httpx.Client, url: str, body: dict, headers: dict[str, str], ti
         raise TransientError(f"{service} connection failed ({type(exc).__name__})") from None
 
 
-def download_image(client: httpx.Client, url: str, timeout: float) -> bytes:
+def is_private_host(host: str) -> bool:
+    """A loopback, link-local, private or unspecified address (or localhost): somewhere
+    an answer from a public API has no business sending a build machine."""
+    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a name: resolved by DNS, which the API does not control
+    return ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_unspecified or ip.is_reserved
+
+
+def download_image(client: httpx.Client, url: str, timeout: float, allow_private: bool = False) -> bytes:
     """GET an image URL with no credentials, at most 3 redirects and 25 MB, and check that
-    it decodes (and is no decompression bomb) before anyone stores it."""
+    it decodes (and is no decompression bomb) before anyone stores it. A URL (or a
+    redirect) to a private address is refused unless ``allow_private`` (the API itself is
+    on one, as in tests): a spoofed answer must not make a CI runner fetch from its own
+    network. The refusal is not retried."""
     if not url.startswith(("https://", "http://")):
-        raise TransientError(f"the API returned an image URL that is not http(s): {url[:80]!r}")
+        raise ProviderError(f"the API returned an image URL that is not http(s): {url[:80]!r}")
     deadline = time.monotonic() + timeout
     try:
         for _ in range(MAX_REDIRECTS + 1):
+            host = httpx.URL(url).host
+            if not allow_private and is_private_host(host):
+                raise ProviderError(f"the API returned an image URL on a private address ({host}): refused")
             # A fresh request with no Authorization header: image hosts are not api_base.
             with client.stream("GET", url, timeout=timeout, follow_redirects=False) as resp:
                 if resp.is_redirect:
@@ -75,7 +94,7 @@ def download_image(client: httpx.Client, url: str, timeout: float) -> bytes:
                 data = read_body(resp, deadline, MAX_DOWNLOAD_BYTES, "image download")
                 break
         else:
-            raise TransientError(f"image download redirected more than {MAX_REDIRECTS} times")
+            raise ProviderError(f"image download redirected more than {MAX_REDIRECTS} times")  # it would again
     except httpx.HTTPError as exc:
         raise TransientError(f"image download failed ({type(exc).__name__})") from None
     try:
@@ -103,9 +122,13 @@ class HttpProvider:
     def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeout: float, concurrency: int = 4) -> None:
         self.client = client
         self.api_base = api_base.rstrip("/")
-        self._key = api_key
+        # A key read from `echo` or a secret store often ends in a newline: sent raw it is
+        # an illegal header value, and httpcore's error (shown by `nanobanana -v`) quotes it.
+        self._key = api_key.strip()
         self.timeout = timeout
         self.in_flight = ApiSlots(concurrency)  # API calls at once
+        # downloads may go to private addresses only if the API itself is on one (tests)
+        self._private_ok = is_private_host(httpx.URL(self.api_base).host)
 
     @classmethod
     def open(cls, api_base: str, api_key: str, timeout: float, concurrency: int) -> HttpProvider:
@@ -129,7 +152,15 @@ class HttpProvider:
         request and its verdict hold it: downloading or decoding images after it must
         not keep the next request waiting."""
         with self.in_flight.request(stop):
-            return verdict(post(self.client, url, body, self.auth_headers(), self.timeout, self.service))
+            try:
+                return verdict(post(self.client, url, body, self.auth_headers(), self.timeout, self.service))
+            except ProviderError as exc:  # scrubbed before anyone (the stop signal) sees it
+                exc.args = tuple(self.scrub(a) if isinstance(a, str) else a for a in exc.args)
+                raise
+
+    def scrub(self, text: str) -> str:
+        """``text`` (a server's message) with the key blanked out, should a server echo it."""
+        return text.replace(self._key, "[key]") if self._key else text
 
     def _attempt(self, job: ImageOrder, retry: RetryPolicy) -> Any:
         """One call of ``_call``, retried on its own, so a failure never pays again for a

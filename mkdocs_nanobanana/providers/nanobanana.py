@@ -28,23 +28,31 @@ class NanoBananaProvider(HttpProvider):
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key}"}
 
-    def body(self, job: ImageOrder) -> dict:
+    def body(self, job: ImageOrder, num: int | None = None) -> dict:
         r = job.request
-        body = {"prompt": r.prompt, "model": r.model, "num": r.num, "image_size": r.ratio}
+        body = {"prompt": r.prompt, "model": r.model, "num": r.num if num is None else num, "image_size": r.ratio}
         if job.refs:
             body["ref_images"] = [ref.data_uri() for ref in job.refs]
         return body
 
     def generate(self, job: ImageOrder, retry: RetryPolicy) -> list[bytes]:
-        # One call returns all `num` candidates: it is retried as a whole.
-        return self._attempt(job, retry)
+        """The POST is retried on its own and each download on its own: a URL the API
+        gave is free to fetch again, while a second POST pays for every image again. An
+        answer with fewer URLs than ``num`` is kept, and only the missing ones are asked
+        for (each answer has at least one URL, so at most ``num`` POSTs)."""
+        num = job.request.num
+        urls: list[str] = []
+        for _ in range(num):
+            if len(urls) >= num:
+                break
+            want = num - len(urls)
+            urls += retry.run(lambda: self._post(job, want, retry.stop))[:want]
+        # the downloads (another host, and local decoding) come after the request slot is free
+        return [retry.run(lambda url=url: download_image(self.client, url, self.timeout, self._private_ok))
+                for url in urls]
 
-    def _call(self, job: ImageOrder, stop: StopSignal | None) -> list[bytes]:
-        # the downloads (another host, and local decoding) come after the slot is free
-        urls = self.ask(self.url, self.body(job), stop, self._urls)
-        if len(urls) != job.request.num:
-            raise TransientError(f"asked for {job.request.num} image(s), the API returned {len(urls)}")
-        return [download_image(self.client, url, self.timeout) for url in urls]
+    def _post(self, job: ImageOrder, num: int, stop: StopSignal | None) -> list[str]:
+        return self.ask(self.url, self.body(job, num), stop, self._urls)
 
     def _urls(self, resp: httpx.Response) -> list[str]:
         try:
