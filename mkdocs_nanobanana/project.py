@@ -36,11 +36,11 @@ def settings_of(options, config, environ=os.environ, report: Reporter | None = N
 
 
 def _material_makes_cards(config) -> bool:
-    """Whether Material's social plugin is on and draws cards (its `enabled` and `cards`)."""
+    """Whether Material's social plugin is on (its `enabled`): it then owns the social
+    meta tags of every page, so a card of ours would never be shown."""
     for name in MATERIAL_SOCIAL:
         plugin = config.plugins.get(name)
-        options = getattr(plugin, "config", None)
-        if plugin is not None and getattr(options, "enabled", True) and getattr(options, "cards", True):
+        if plugin is not None and getattr(getattr(plugin, "config", None), "enabled", True):
             return True
     return False
 

@@ -299,3 +299,6 @@ def test_material_social_plugin_wins_the_tags(site, caplog):
     site.build()
     assert sum("Material's social plugin is enabled too" in r.getMessage() for r in caplog.records) == 1
     assert "og:image" not in site.html("a/index.html")
+    # and no card background was planned, drawn or (in live mode) paid for
+    assert "0 cached, 0 generated (0 credits ~ $0.00), 0 placeholders, 0 failed" in caplog.text
+    assert not (site.site / "assets" / "nanobanana" / "social").exists()
