@@ -28,7 +28,7 @@ from .directives import (
 from .directives import scan as find_blocks
 from .renderer import source_of
 from .report import Reporter
-from .settings import Settings
+from .settings import Settings, page_label
 from .slots import PageText, PlanRow, Slot
 
 CARD_IDENTITY = "social-card"  # a card-only slot's name in the manifest and the plan
@@ -46,8 +46,7 @@ class Analysis:
         self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
 
     def label(self, page: str) -> str:
-        """How messages name a page: docs/page.md, relative to mkdocs.yml's folder."""
-        return f"{self.settings.docs_label}/{page}" if self.settings.docs_label else page
+        return page_label(self.settings, page)
 
     def all_slots(self) -> list[Slot]:
         """Every slot, page images first (they win the budget), then card-only images."""

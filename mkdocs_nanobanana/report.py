@@ -13,9 +13,8 @@ from typing import Callable
 
 
 class Reporter:
-    def __init__(self, warn: Callable[[str], None] = print, info: Callable[[str], None] | None = None) -> None:
+    def __init__(self, warn: Callable[[str], None] = print) -> None:
         self.warn = warn
-        self.info = info or warn
         self._said: set[str] = set()
         self._lock = threading.Lock()
 
@@ -27,8 +26,3 @@ class Reporter:
             self._said.add(topic)
         self.warn(message)
         return True
-
-    def forget(self, topic: str) -> None:
-        """Let ``topic`` be said again (a new build of the same serve session)."""
-        with self._lock:
-            self._said.discard(topic)

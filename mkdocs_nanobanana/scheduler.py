@@ -127,7 +127,7 @@ class Scheduler:
         for s in missing:
             s.approved = asks[id(s)].key in keys
         if over:
-            slot_of = {a.key: s for s in missing for a in [asks[id(s)]]}
+            slot_of = {asks[id(s)].key: s for s in missing}
             need = sum(a.cost for a in over)
             price = self.analysis.price(slot_of[a.key] for a in over)
             self.report.warn(

@@ -31,7 +31,7 @@ from .purchase import Buyer
 from .remote import RemoteCache, RemoteError, open_remote
 from .report import Reporter
 from .scheduler import Scheduler
-from .settings import Settings
+from .settings import Settings, page_label
 from .slots import PageText, Slot
 
 
@@ -62,8 +62,7 @@ def pages_worth_reading(pages: Iterable[tuple[str, str | None]], settings: Setti
     out = []
     for page, text in pages:
         if text is None:  # the host reports the page itself; we only say what to do
-            where = f"{settings.docs_label}/{page}" if settings.docs_label else page
-            report.warn(f"{where}: the file is not UTF-8 text, so its directives cannot be read: save it as UTF-8")
+            report.warn(f"{page_label(settings, page)}: the file is not UTF-8 text, so its directives cannot be read: save it as UTF-8")
         elif every_page or INFO_WORD in text:
             out.append(PageText(page, text))
     return out
@@ -198,7 +197,7 @@ class ServeSession:
     def __init__(self, warn: Callable[[str], None], info: Callable[[str], None],
                  environ: Mapping[str, str] = os.environ) -> None:
         self.warn, self.info, self.environ = warn, info, environ
-        self.report = Reporter(warn, info)  # lives as long as the server
+        self.report = Reporter(warn)  # lives as long as the server
         self.background: Background | None = None
         self._made_for: tuple = ()
 

@@ -71,6 +71,11 @@ class Settings:
     catalog: Catalog = field(default_factory=Catalog)
 
 
+def page_label(settings: Settings, page: str) -> str:
+    """How messages name a page: docs/page.md, relative to mkdocs.yml's folder."""
+    return f"{settings.docs_label}/{page}" if settings.docs_label else page
+
+
 def default_of(name: str, of: type = Settings) -> Any:
     """The default that ``of`` (Settings, SocialSettings or Defaults) gives field ``name``."""
     for f in fields(of):

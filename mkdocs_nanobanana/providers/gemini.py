@@ -55,6 +55,11 @@ class GeminiProvider(HttpProvider):
         calls = [self._fan_out.submit(self._attempt, job, retry) for _ in range(job.request.num)]
         return [c.result() for c in calls]  # the first failure is raised, as for one call
 
+    def _attempt(self, job: ImageOrder, retry: RetryPolicy) -> bytes:
+        """One image, its call retried on its own, so a failure never pays again for a
+        call that succeeded."""
+        return retry.run(lambda: self._call(job, retry.stop))
+
     def _call(self, job: ImageOrder, stop: StopSignal | None) -> bytes:
         url = f"{self.api_base}/models/{job.request.model}:generateContent"
         return self._image(self.ask(url, self.body(job), stop, _payload))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
 import httpx
 
 from .. import images
-from .base import ApiSlots, ImageOrder, ProviderError, RetryPolicy, StopSignal, TransientError
+from .base import ApiSlots, ProviderError, StopSignal, TransientError
 
 #: A download larger than this is refused before it is all read.
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
@@ -112,8 +112,8 @@ class HttpProvider:
     the requests in flight, and a key that no repr shows (nor any message or URL: it
     goes only into the headers of ``ask``).
 
-    A subclass says how it authenticates (``auth_headers``) and what one call is
-    (``_call``: its request, answer and images; retried as a whole).
+    A subclass says how it authenticates (``auth_headers``) and how it turns an
+    ImageOrder into images (``generate``, retrying each call on its own with ``ask``).
     """
 
     name = ""
@@ -161,11 +161,3 @@ class HttpProvider:
     def scrub(self, text: str) -> str:
         """``text`` (a server's message) with the key blanked out, should a server echo it."""
         return text.replace(self._key, "[key]") if self._key else text
-
-    def _attempt(self, job: ImageOrder, retry: RetryPolicy) -> Any:
-        """One call of ``_call``, retried on its own, so a failure never pays again for a
-        call that succeeded."""
-        return retry.run(lambda: self._call(job, retry.stop))
-
-    def _call(self, job: ImageOrder, stop: StopSignal | None) -> Any:
-        raise NotImplementedError
