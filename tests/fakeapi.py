@@ -256,8 +256,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"code": 400, "message": f"bad request: {exc}"})
             return
         if isinstance(fault, str) and fault.startswith("fewer:"):
-            # An answer with fewer URLs than `num`: reported by users of the NanoBanana API
-            # (issue 17: "Fewer URLs than num"); a partial batch is still billed per image.
+            # An answer with fewer URLs than `num`. No public document shows one: the vendor
+            # page and public clients only say `data.url` is a string or a list, and nothing
+            # promises the list's length (see the API notes); this is issue 17's item 8,
+            # kept so the provider never re-pays a whole batch for a short answer.
             num = min(num, int(fault[6:]))
         urls = []
         for i in range(num):
