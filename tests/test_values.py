@@ -179,3 +179,24 @@ def test_config_defaults_are_the_settings_defaults():
     social = SocialSettings()
     for name in ("enabled", "generate", "prompt_template", "variant", "title_overlay", "font"):
         assert config["social"][name] == getattr(social, name), name
+
+
+def test_retry_once_is_retried_once_whatever_the_budget():
+    from mkdocs_nanobanana.providers.base import RetryOnce, RetryPolicy, TransientError
+
+    calls = []
+
+    def failing(kinds):
+        def call():
+            calls.append(1)
+            raise kinds[min(len(calls) - 1, len(kinds) - 1)]("no")
+        return call
+
+    policy = RetryPolicy(retries=5, sleep=lambda s: None)
+    with pytest.raises(RetryOnce):
+        policy.run(failing([RetryOnce]))
+    assert len(calls) == 2  # the first try and one retry, though 5 were allowed
+    calls.clear()
+    with pytest.raises(TransientError):
+        policy.run(failing([TransientError]))
+    assert len(calls) == 6  # ordinary transient failures use the whole budget

@@ -76,6 +76,12 @@ class TransientError(ProviderError):
     """5xx, timeouts, resets, malformed answers, bad images: worth another try."""
 
 
+class RetryOnce(TransientError):
+    """Worth one more try, and only one: the request may already have been billed (a read
+    timeout or a broken answer after it was sent), or a second try rarely helps. The
+    policy retries it once per ``run``, whatever ``retries`` allows."""
+
+
 class Provider(Protocol):
     name: str
 
@@ -119,12 +125,14 @@ class RetryPolicy:
 
     def run(self, call: Callable[[], T]) -> T:
         attempt = 0
+        retried_once = False
         while True:
             try:
                 return call()
             except (RateLimited, TransientError) as exc:
-                if attempt >= self.retries:
+                if attempt >= self.retries or (isinstance(exc, RetryOnce) and retried_once):
                     raise
+                retried_once = retried_once or isinstance(exc, RetryOnce)
                 self.sleep(self.delay(attempt, exc))
                 attempt += 1
 
