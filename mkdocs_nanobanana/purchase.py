@@ -69,7 +69,8 @@ class Buyer:
             if self.stop.stopped:
                 return None
             refs = tuple(RefImage(data, images.inspect(data).mime) for data in (Path(f).read_bytes() for f in ref_files))
-            policy = RetryPolicy(retries=self.settings.retries, stop=self.stop)
+            policy = RetryPolicy(retries=self.settings.retries, stop=self.stop,
+                                 warn=lambda message: self.warn(f"{where}: {message}"))
             try:
                 candidates = self.provider.generate(ImageOrder(request, refs), policy)
             except (AuthError, CreditsError) as exc:

@@ -39,7 +39,7 @@ def open_provider(settings: Settings, environ: Mapping[str, str] = os.environ) -
     """The configured provider with the key from the environment (ProviderUnavailable if
     it cannot be used). It opens no connection until its first call."""
     return connect(settings.provider, settings.api_base, environ[settings.api_key_env], settings.timeout,
-                   settings.concurrency)
+                   settings.concurrency, settings.ref_images)
 
 
 def open_remote_tier(settings: Settings, report: Reporter, without_it: str) -> RemoteCache | None:
