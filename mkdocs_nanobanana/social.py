@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
+from . import images
 from .cache import Cache, create_once, canonical_json
 
 CARD_SIZE = (1200, 630)
@@ -163,7 +164,7 @@ def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
     """Scale to cover ``size`` and crop the middle: no stretching, no bars."""
     w, h = size
     scale = max(w / img.width, h / img.height)
-    resized = img.convert("RGB").resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.Resampling.LANCZOS)
+    resized = images.displayable(img, alpha=False).resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.Resampling.LANCZOS)
     left, top = (resized.width - w) // 2, (resized.height - h) // 2
     return resized.crop((left, top, left + w, top + h))
 
