@@ -388,16 +388,24 @@ def _collect_keys(f: _Fields, node: yaml.MappingNode, first: int) -> None:
 # the Directive fields it fills.
 
 
+def prompt_problem(prompt: str) -> str | None:
+    """What is wrong with a prompt's text, wherever it comes from (a directive, a card's
+    front matter, the card template filled in), or None."""
+    if not prompt.strip():
+        return "empty 'prompt': say what the image shows"
+    if len(prompt) > MAX_PROMPT_CHARS:
+        return f"'prompt' is {len(prompt):,} characters; keep it under {MAX_PROMPT_CHARS:,}"
+    if "\x00" in prompt:
+        return "'prompt' contains a NUL character: remove it"
+    return None
+
+
 def _read_prompt(f: _Fields) -> dict[str, Any]:
     prompt = f.prompt_only if f.prompt_only is not None else f.text("prompt")
     if f.prompt_only is None and "prompt" not in f.lines:  # present but refused: already said
         f.error("prompt", "missing 'prompt': say what the image shows, e.g. prompt: A lighthouse at dusk")
-    elif prompt is not None and not prompt.strip():
-        f.error("prompt", "empty 'prompt': say what the image shows")
-    elif prompt is not None and len(prompt) > MAX_PROMPT_CHARS:
-        f.error("prompt", f"'prompt' is {len(prompt):,} characters; keep it under {MAX_PROMPT_CHARS:,}")
-    if prompt is not None and "\x00" in prompt:
-        f.error("prompt", "'prompt' contains a NUL character: remove it")
+    elif prompt is not None and prompt_problem(prompt):
+        f.error("prompt", prompt_problem(prompt))
     return {"prompt": prompt.strip() if prompt is not None else None}
 
 
