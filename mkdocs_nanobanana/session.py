@@ -150,6 +150,16 @@ class BuildSession:
                    for i, (token, slot) in enumerate(items)}
         return assets.embed(html, figures, self._token_re)
 
+    def leftover_directives(self, page: str, first_lines: list[str]) -> None:
+        """Directives that reached ``page``'s Markdown after the plugin read it (a
+        pymdownx.snippets include): they are shown as code and not generated. Say so,
+        rather than leave a YAML listing on the page unexplained."""
+        for first in first_lines:
+            self.report.warn(
+                f"{page_label(self.settings, page)}: a {INFO_WORD} directive ({first}) reached this page through an "
+                "include (pymdownx.snippets or another Markdown preprocessor), so it is shown as code and not "
+                "generated: put the directive in the page itself")
+
     def finish_page(self, page: str, output: str, page_url: str) -> str:
         """The whole page: figures that reached it from other pages, and the card's tags."""
         if self._prefix in output:
