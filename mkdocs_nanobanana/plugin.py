@@ -18,7 +18,7 @@ from .config import NanobananaConfig
 from .mdext import LeftoverDirectives
 from .project import read_pages, settings_of
 from .report import Reporter
-from .session import BuildSession, ServeSession, open_provider
+from .session import BuildSession, PlaceholdersRefused, ServeSession, open_provider
 from .settings import Settings, SettingsError
 
 log = get_plugin_logger("nanobanana")
@@ -32,8 +32,10 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self.report = Reporter(log.warning)  # what is said once is said once per process
         self._site_url = ""
         self._page: str | None = None
+        self._command = "build"
 
     def on_startup(self, *, command, dirty):
+        self._command = command  # gh-deploy publishes: see the placeholders option
         if command == "serve":
             self.serve = ServeSession(log.warning, log.info)
 
@@ -44,7 +46,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         if not self.config.enabled:
             return config
         try:
-            self.settings = settings_of(self.config, config, os.environ, self.report)
+            self.settings = settings_of(self.config, config, os.environ, self.report, self._command)
         except SettingsError as exc:
             raise PluginError(f"nanobanana: {exc}") from None
         self._site_url = config.site_url or ""
@@ -91,11 +93,14 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
     def on_post_build(self, config):
         if self.session is None:
             return
+        session, self.session = self.session, None
         if self.serve is not None:
-            self.serve.close_build(self.session)
-        else:
-            log.info(self.session.close())
-        self.session = None
+            self.serve.close_build(session)
+            return
+        try:
+            log.info(session.close())
+        except PlaceholdersRefused as exc:
+            raise PluginError(f"nanobanana: {exc}") from None
 
     def on_serve(self, server, config, builder):
         if self.settings is not None:

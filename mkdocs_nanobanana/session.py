@@ -30,7 +30,7 @@ from .providers.base import Provider
 from .purchase import Buyer
 from .remote import RemoteCache, RemoteError, open_remote
 from .report import Reporter
-from .scheduler import Scheduler
+from .scheduler import Scheduler, offline_cause
 from .settings import Settings, page_label
 from .slots import PageText, Slot
 
@@ -73,6 +73,26 @@ def first_line(source: str, markdown: str) -> int:
     if markdown and source.endswith(markdown):
         return source[: len(source) - len(markdown)].count("\n") + 1
     return 1
+
+
+class PlaceholdersRefused(Exception):
+    """``placeholders: fail`` (the default of gh-deploy) and the site would ship placeholders."""
+
+
+def refusal(settings: Settings, shown: list[tuple[Slot, str]], summary: str) -> str:
+    """Every placeholder the site would ship, page:line first, and the fixes."""
+    lines = [f"  {slot.errors[0]}" if slot.errors else f"  {slot.where}{' (social card)' if not slot.shown else ''}: {note}"
+             for slot, note in shown[:50]]
+    if len(shown) > 50:
+        lines.append(f"  ... and {len(shown) - 50} more")
+    why = offline_cause(settings) + "; " if settings.mode != "live" else ""
+    return (
+        f"{len(shown)} placeholder(s) would be published, and placeholders is 'fail': {why}{summary}\n"
+        + "\n".join(lines) + "\n"
+        f"Fix: export {settings.api_key_env} and build again, or run `nanobanana generate` first; "
+        "fix the directives named above; or publish them anyway with placeholders: allow in mkdocs.yml "
+        "(or NANOBANANA_PLACEHOLDERS=allow)."
+    )
 
 
 class BuildSession:
@@ -191,8 +211,14 @@ class BuildSession:
     # -- the end -----------------------------------------------------------------------
 
     def close(self) -> str:
-        """Wait for every image and card, stop the workers; the summary line."""
-        return self.scheduler.finish()
+        """Wait for every image and card, stop the workers; the summary line.
+        PlaceholdersRefused if the policy is ``fail`` and the site would ship one."""
+        summary = self.scheduler.finish()
+        if self.settings.placeholders == "fail" and not self.scheduler.defer:
+            shown = self.scheduler.placeholders()
+            if shown:
+                raise PlaceholdersRefused(refusal(self.settings, shown, summary))
+        return summary
 
     def abort(self) -> None:
         """A failed build: drop the work that has not started."""
