@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin_logger
 
 from .config import NanobananaConfig
 from .mdext import LeftoverDirectives
@@ -33,6 +33,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self._site_url = ""
         self._page: str | None = None
         self._command = "build"
+        self._markdown: dict[str, str] = {}  # page -> its Markdown with tokens, while feeds read it
 
     def on_startup(self, *, command, dirty):
         self._command = command  # gh-deploy publishes: see the placeholders option
@@ -84,8 +85,26 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         # the source is read only for a page that has a directive: it tells the line numbers
         return self.session.markdown(page.file.src_uri, markdown, lambda: page.file.content_string)
 
-    def on_page_content(self, html, page, config, files):
-        return html if self.session is None else self.session.html(page.file.src_uri, html, page.url)
+    @event_priority(90)  # before mkdocs-rss-plugin (0), which reads page.markdown here
+    def _content_first(self, html, page, config, files):
+        if self.session is None:
+            return html
+        html = self.session.html(page.file.src_uri, html, page.url)
+        # Feeds make item descriptions from page.markdown (and, for full items, from
+        # page.content): neither may hold a token while other plugins read them.
+        self._markdown[page.file.src_uri] = page.markdown
+        page.markdown = self.session.feed_markdown(page.file.src_uri, page.markdown)
+        page.content = html
+        return html
+
+    @event_priority(-90)  # after them: the tokens again, for Material's blog excerpts
+    def _content_last(self, html, page, config, files):
+        saved = self._markdown.pop(page.file.src_uri, None)
+        if saved is not None:
+            page.markdown = saved
+        return html
+
+    on_page_content = CombinedEvent(_content_first, _content_last)
 
     def on_post_page(self, output, page, config):
         return output if self.session is None else self.session.finish_page(page.file.src_uri, output, page.url)

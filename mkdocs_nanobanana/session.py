@@ -133,9 +133,10 @@ class BuildSession:
     # -- pages -------------------------------------------------------------------------
 
     def card_url(self, page: str) -> str | None:
-        """The site-relative URL of the page's card (ready once ``close`` returns), or None."""
+        """The site-relative URL of the page's card (ready once ``close`` returns),
+        percent-encoded (a page named `c#-tips.md` or `my page.md`), or None."""
         plan = self.analysis.cards.get(page)
-        return social.card_url(page, self.settings.output_dir) if plan else None
+        return assets.url_path(social.card_url(page, self.settings.output_dir)) if plan else None
 
     def markdown(self, page: str, markdown: str, source: Callable[[], str]) -> str:
         """The page's Markdown with each directive replaced by a token of this build.
@@ -170,6 +171,16 @@ class BuildSession:
                    for i, (token, slot) in enumerate(items)}
         return assets.embed(html, figures, self._token_re)
 
+    def feed_markdown(self, page: str, markdown: str) -> str:
+        """The page's Markdown as a feed may read it (mkdocs-rss-plugin makes each item's
+        description from it): each token of this build becomes its figure with absolute
+        URLs under site_url, or nothing without one. Never a token: a reader would see it."""
+        if self._prefix not in markdown:
+            return markdown
+        figures = {t: self.scheduler.renderer.figure(s, "", eager=False, site_url=self.site_url) if self.site_url else ""
+                   for t, s in self._slot_of.items() if t in markdown}
+        return re.sub(self._token_re, lambda m: figures.get(m.group(0), ""), markdown)
+
     def leftover_directives(self, page: str, first_lines: list[str]) -> None:
         """Directives that reached ``page``'s Markdown after the plugin read it (a
         pymdownx.snippets include): they are shown as code and not generated. Say so,
@@ -196,15 +207,15 @@ class BuildSession:
         return assets.embed(output, figures, self._token_re)
 
     def _with_meta_tags(self, page: str, output: str, page_url: str) -> str:
-        card = self.card_url(page)
-        if card is None:
+        if page not in self.analysis.cards:
             return output
+        card = social.card_url(page, self.settings.output_dir)
         if self.site_url:
-            url = self.site_url.rstrip("/") + "/" + card
+            url = assets.absolute_url(card, self.site_url)
         else:
             self.report.once("site_url", "site_url is not set, so social card URLs are relative; most sites "
                              "that read og:image need an absolute URL: set site_url in mkdocs.yml")
-            url = assets.relative_url(card, page_url)
+            url = assets.url_path(assets.relative_url(card, page_url))
         head = output[: output.lower().find("</head>")]
         return social.inject_head(output, social.meta_tags(url, self.analysis.cards[page][1], head))
 

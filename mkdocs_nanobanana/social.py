@@ -24,13 +24,53 @@ from .directives import prompt_problem
 
 CARD_SIZE = (1200, 630)
 #: Bump when the drawing changes: every cached card is redrawn once.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: the site name is not printed again when it is the title
 MAX_TITLE_LINES = 3
 
 #: libyaml's safe loader where PyYAML has it (about ten times faster), else PyYAML's own.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FRONT_MATTER_RE = re.compile(r"^-{3}[ \t]*\n(.*?\n)(?:\.{3}|-{3})[ \t]*\n", re.DOTALL)
-_H1_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_ATX_H1_RE = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+_SETEXT_H1_RE = re.compile(r"^ {0,3}=+[ \t]*$")
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+#: Inline Markdown a title shows as plain text: code spans, emphasis, links, images, tags,
+#: attribute lists ({ #id .class }).
+_INLINE_MARKUP = (
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"`+([^`]*)`+"), r"\1"),
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])([*_])(.+?)\1(?![\w*])"), r"\2"),
+    (re.compile(r"<[^>]+>"), ""),
+    (re.compile(r"\s*\{\s*[:#.][^}]*\}\s*$"), ""),
+)
+
+
+def plain_text(markdown: str) -> str:
+    """A heading's text as a reader sees it, without its inline markup."""
+    for pattern, repl in _INLINE_MARKUP:
+        markdown = pattern.sub(repl, markdown)
+    return " ".join(markdown.split())
+
+
+def first_heading(body: str) -> str | None:
+    """The page's first level-1 heading, ATX (``# Title``) or setext (``Title`` over
+    ``=====``), outside fenced code (a ``# comment`` in a shell block is no title), as
+    plain text: what MkDocs takes for the page title."""
+    fence: str | None = None
+    previous = ""
+    for line in body.split("\n"):
+        m = _FENCE_RE.match(line)
+        if fence is not None:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip(" `~"):
+                fence = None
+        elif m:
+            fence = m.group(1)
+        elif (h := _ATX_H1_RE.match(line)) or (previous.strip() and _SETEXT_H1_RE.match(line)):
+            text = plain_text(h.group(1) if h else previous)
+            if text:
+                return text
+        previous = line if fence is None and not m else ""
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,9 +112,9 @@ def read_page(text: str, src_uri: str) -> PageInfo:
             meta, body = loaded, text[m.end():]
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
-        h1 = _H1_RE.search(body)
+        h1 = first_heading(body)
         stem = Path(src_uri).stem
-        title = h1.group(1) if h1 else (Path(src_uri).parent.name if stem == "index" else stem).replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
+        title = h1 if h1 else (Path(src_uri).parent.name if stem == "index" else stem).replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
     description = meta.get("description")
     meta_line = 1
     if m:
@@ -239,7 +279,7 @@ def render_card(background: Image.Image, title: str, site_name: str, *, overlay:
         lines = wrap_title(draw, title, title_font, w - 2 * margin)
         line_h = int(title_font.size * 1.2)
         y = h - margin - line_h * len(lines)
-        if site_name:
+        if site_name and site_name.strip().casefold() != title.strip().casefold():  # a home page: once is enough
             draw.text((margin, y - site_font.size - 18), site_name, font=site_font, fill=(225, 225, 230))
         for line in lines:
             draw.text((margin, y), line, font=title_font, fill=(255, 255, 255), stroke_width=1, stroke_fill=(255, 255, 255))

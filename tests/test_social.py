@@ -330,3 +330,26 @@ def test_front_matter_takes_what_a_directive_takes(site, monkeypatch, caplog):
     assert any(m.startswith("nanobanana: docs/d.md:") and "social.prompt_template" in m and "keep it under 20,000" in m
                for m in said), said
     assert any(m.startswith("nanobanana: docs/e.md:2: front matter nanobanana.social.ratio") for m in said), said
+
+
+@pytest.mark.parametrize("source, title", [
+    ("```sh\n# install it\npip install x\n```\n\n# Real title\n", "Real title"),
+    ("Intro text.\n\nA setext title\n==============\n\nBody.\n", "A setext title"),
+    ("# The `foo` **bar** [link](x.md) { #anchor }\n", "The foo bar link"),
+    ("~~~~\n# not this\n~~~\n# nor this\n~~~~\n\n# This one\n", "This one"),
+    ("    # indented code, not a heading\n\n# Heading\n", "Heading"),
+])
+def test_card_title_is_the_heading_a_reader_sees(site, source, title):
+    """Issue 19 item 5: a `# comment` in a code block is no title, a setext heading is one,
+    and inline markup is not printed; through a real build, read back from the tags."""
+    site.configure({"social": {"generate": True}}, site_url="https://example.org/")
+    site.page("a.md", source)
+    site.build()
+    assert tags(site.html("a/index.html"))["og:image:alt"] == [title]
+
+
+def test_the_site_name_is_printed_once_on_a_home_card():
+    """Issue 19 item 6: the home page's title is usually the site name: print it once."""
+    img = background()
+    assert social.render_card(img, "Rainy Day Reading", "Rainy Day Reading") == social.render_card(img, "Rainy Day Reading", "")
+    assert social.render_card(img, "A post", "Rainy Day Reading") != social.render_card(img, "A post", "")
