@@ -42,6 +42,7 @@ class Analysis:
         self.slots: dict[str, list[Slot]] = {}  # page -> its directives, in page order
         self.card_slots: dict[str, Slot] = {}  # page -> its card-only background
         self.cards: dict[str, tuple[Slot, str]] = {}  # page -> (background slot, title)
+        self.card_meta: dict[str, social.PageMeta] = {}  # page -> what its link preview says
         self.named: dict[str, Slot] = {}  # name -> the valid slot that has it
         self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
 
@@ -122,6 +123,7 @@ class Analysis:
             return
         if source is None:
             return
+        self.card_meta[p.page] = social.page_meta(info, source.title, cfg.site_description)
         if source.ordinal is not None:
             self.cards[p.page] = (slots[source.ordinal], source.title)
             return

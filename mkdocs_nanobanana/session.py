@@ -217,7 +217,11 @@ class BuildSession:
                              "that read og:image need an absolute URL: set site_url in mkdocs.yml")
             url = assets.url_path(assets.relative_url(card, page_url))
         head = output[: output.lower().find("</head>")]
-        return social.inject_head(output, social.meta_tags(url, self.analysis.cards[page][1], head))
+        # page_url comes from the host already percent-encoded (posts/my%20post/)
+        canonical = self.site_url.rstrip("/") + "/" + page_url if self.site_url else ""
+        tags = social.meta_tags(url, self.analysis.card_meta[page], head, page_url=canonical,
+                                site_name=self.settings.social.site_name)
+        return social.inject_head(output, tags)
 
     # -- the end -----------------------------------------------------------------------
 

@@ -322,21 +322,60 @@ def card_url(src_uri: str, output_dir: str) -> str:
 # --------------------------------------------------------------------------- meta tags
 
 
-def meta_tags(image_url: str, alt: str, existing_head: str) -> str:
-    """Open Graph and Twitter tags for a card, leaving out any the page already has."""
+@dataclass(frozen=True)
+class PageMeta:
+    """What a link preview says of a page besides its card."""
+
+    title: str
+    description: str = ""
+    published: str = ""  # ISO dates from front matter `date` (Material's blog posts)
+    modified: str = ""
+
+    @property
+    def article(self) -> bool:
+        return bool(self.published)
+
+
+def page_meta(info: PageInfo, title: str, site_description: str) -> PageMeta:
+    """The page's preview text and dates: front matter `description` (else the site's),
+    and `date` as Material's blog writes it (a date, or {created: ..., updated: ...})."""
+    date = info.meta.get("date")
+    created, updated = (date.get("created"), date.get("updated")) if isinstance(date, dict) else (date, None)
+    return PageMeta(title, info.description or site_description, _iso(created), _iso(updated))
+
+
+def _iso(value: Any) -> str:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value.strip() if isinstance(value, str) else ""
+
+
+def meta_tags(image_url: str, page: PageMeta, existing_head: str, *, page_url: str = "", site_name: str = "") -> str:
+    """The Open Graph and Twitter tags Material's social plugin writes, leaving out any
+    the page already has (the theme's, another plugin's)."""
     e = html.escape
+    title = page.title if not site_name or page.title.casefold() == site_name.casefold() else f"{page.title} - {site_name}"
     tags = [
+        ("property", "og:type", "article" if page.article else "website"),
+        ("property", "og:title", title),
+        ("property", "og:description", page.description),
+        ("property", "og:url", page_url),
+        ("property", "og:site_name", site_name),
         ("property", "og:image", image_url),
         ("property", "og:image:type", "image/jpeg"),
         ("property", "og:image:width", str(CARD_SIZE[0])),
         ("property", "og:image:height", str(CARD_SIZE[1])),
-        ("property", "og:image:alt", alt),
+        ("property", "og:image:alt", page.title),
+        ("property", "article:published_time", page.published),
+        ("property", "article:modified_time", page.modified),
         ("name", "twitter:card", "summary_large_image"),
+        ("name", "twitter:title", title),
+        ("name", "twitter:description", page.description),
         ("name", "twitter:image", image_url),
     ]
     out = []
     for attr, name, value in tags:
-        if re.search(rf"""<meta[^>]+(?:property|name)=["']{re.escape(name)}["']""", existing_head):
+        if not value or re.search(rf"""<meta[^>]+(?:property|name)=["']{re.escape(name)}["']""", existing_head):
             continue
         out.append(f'<meta {attr}="{name}" content="{e(value)}">')
     return "\n".join(out)

@@ -33,7 +33,7 @@ def tags(html: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for m in p.meta:
         name = m.get("property") or m.get("name")
-        if name and (name.startswith("og:image") or name.startswith("twitter:")):
+        if name and name.startswith(("og:", "twitter:", "article:")):
             out.setdefault(name, []).append(m.get("content", ""))
     return out
 
@@ -93,7 +93,7 @@ def test_no_site_url_warns_once_and_uses_relative_urls(site, caplog):
 
 def test_existing_tags_are_not_duplicated():
     head = '<head><meta property="og:image" content="https://x/own.png"><meta name="twitter:card" content="summary">'
-    out = social.meta_tags("https://x/card.jpg", "T", head)
+    out = social.meta_tags("https://x/card.jpg", social.PageMeta("T"), head)
     assert "og:image\"" not in out.replace("og:image:", "") and "twitter:card" not in out
     assert 'name="twitter:image" content="https://x/card.jpg"' in out
 
@@ -105,7 +105,7 @@ def test_escaping_in_tags(site):
     html = site.html("a/index.html")
     # (the mkdocs theme itself prints the title unescaped in <title>; our tags escape it)
     ours = [line for line in html.splitlines() if 'property="og:' in line or 'name="twitter:' in line]
-    assert len(ours) == 7 and not any("<script>" in line for line in ours)
+    assert len(ours) == 12 and not any("<script>" in line for line in ours)
     assert tags(html)["og:image:alt"] == ['<script>alert(1)</script> & "q"']
 
 
@@ -353,3 +353,27 @@ def test_the_site_name_is_printed_once_on_a_home_card():
     img = background()
     assert social.render_card(img, "Rainy Day Reading", "Rainy Day Reading") == social.render_card(img, "Rainy Day Reading", "")
     assert social.render_card(img, "A post", "Rainy Day Reading") != social.render_card(img, "A post", "")
+
+
+def test_the_full_tag_set_of_materials_social_plugin(site):
+    """Issue 19 item 3: type, title, description, URL and site name besides the image, and
+    a blog post's dates; a tag the page already has is never written twice."""
+    (site.root / "overrides").mkdir()
+    (site.root / "overrides" / "main.html").write_text(
+        '{% extends "base.html" %}{% block extrahead %}<meta property="og:site_name" content="Theme wrote it">{% endblock %}')
+    site.configure({"social": {"generate": True}}, site_url="https://example.org/blog/", site_name="Rainy Day",
+                   site_description="A site.", theme={"name": "mkdocs", "custom_dir": "overrides"})
+    site.page("posts/my post.md", "---\ndate:\n  created: 2026-11-02\n  updated: 2026-11-05\ndescription: About a nook.\n---\n# A nook\n")
+    site.page("about.md", "# About\n")
+    site.page("index.md", "# Rainy Day\n")
+    site.build()
+    post = tags(site.html("posts/my post/index.html"))
+    assert post["og:type"] == ["article"] and post["og:title"] == ["A nook - Rainy Day"] == post["twitter:title"]
+    assert post["og:description"] == ["About a nook."] == post["twitter:description"]
+    assert post["og:url"] == ["https://example.org/blog/posts/my%20post/"]
+    assert post["article:published_time"] == ["2026-11-02"] and post["article:modified_time"] == ["2026-11-05"]
+    assert post["og:site_name"] == ["Theme wrote it"]  # not duplicated: the theme's stays alone
+    about = tags(site.html("about/index.html"))
+    assert about["og:type"] == ["website"] and about["og:description"] == ["A site."]
+    assert "article:published_time" not in about
+    assert tags(site.html("index.html"))["og:title"] == ["Rainy Day"]  # the site name once
