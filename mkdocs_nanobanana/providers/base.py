@@ -48,10 +48,23 @@ class ImageOrder:
 
     request: Request
     refs: tuple[RefImage, ...] = ()
+    #: how many images to ask for, when fewer than ``request.num`` (the rest were paid
+    #: for by an earlier build that failed half-way, and are kept in the cache)
+    missing: int | None = None
+
+    @property
+    def count(self) -> int:
+        return self.request.num if self.missing is None else self.missing
 
 
 class ProviderError(Exception):
-    """Base of every provider failure. Messages never contain the key."""
+    """Base of every provider failure. Messages never contain the key.
+
+    ``paid``: images that did arrive before the failure (some calls of a Gemini ``num``,
+    the downloads of NanoBanana that worked). They were paid for: the Buyer keeps them.
+    """
+
+    paid: tuple[bytes, ...] = ()
 
 
 class AuthError(ProviderError):
