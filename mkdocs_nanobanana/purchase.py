@@ -20,6 +20,7 @@ from .providers.base import (
     ContentPolicyError,
     CreditsError,
     ImageOrder,
+    PaidInPart,
     Provider,
     ProviderError,
     RefImage,
@@ -75,8 +76,11 @@ class Buyer:
             missing = request.num - len(kept)
             try:
                 new = self.provider.generate(ImageOrder(request, refs, missing=missing), policy) if missing else []
-            except ProviderError as exc:
+            except PaidInPart as exc:
                 self._keep(request, exc.paid)
+                self._failed(request, exc.cause, where, len(exc.paid))
+                return None
+            except ProviderError as exc:
                 self._failed(request, exc, where)
                 return None
             self._spent(request, len(new))
@@ -89,8 +93,6 @@ class Buyer:
     def _keep(self, request: Request, paid: tuple[bytes, ...]) -> None:
         """Images that arrived before a failure were paid for: keep them for the next build
         (which asks only for the rest), and count them in this build's spend."""
-        if not paid:
-            return
         self.cache.add_partial(request.key, paid)
         self._spent(request, len(paid))
 
@@ -100,9 +102,9 @@ class Buyer:
             self.credits_spent += model.credits * images_paid
             self.usd_spent += model.usd * images_paid
 
-    def _failed(self, request: Request, exc: ProviderError, where: str) -> None:
+    def _failed(self, request: Request, exc: ProviderError, where: str, kept_images: int = 0) -> None:
         """Say why ``request`` has no image, once per reason that stops the build."""
-        kept = f" ({len(exc.paid)} image(s) that arrived are kept: the next build pays only for the rest)" if exc.paid else ""
+        kept = f" ({kept_images} image(s) that arrived are kept: the next build pays only for the rest)" if kept_images else ""
         if isinstance(exc, (AuthError, CreditsError)):
             # An account-level stop, not a fault of this directive: it stays a
             # placeholder like every image after it.

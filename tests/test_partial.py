@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from conftest import bin_path, run
 from test_build import figures
-from test_gemini import GKEY, gem  # noqa: F401 - the fixture
-from test_live import KEY, directive, live, summary, warnings  # noqa: F401 - the fixture
+from test_gemini import gem  # noqa: F401 - the fixture
+from test_live import directive, live, summary, warnings  # noqa: F401 - the fixture
 
 TEXT = "# A\n\n" + directive("Three of them", num=3, pick=3)
 

@@ -17,7 +17,7 @@ import httpx
 
 from .. import images
 from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, RetryOnce, TransientError
-from .base import ImageOrder, RefImage, RetryPolicy, StopSignal, parse_retry_after
+from .base import ImageOrder, PaidInPart, RefImage, RetryPolicy, StopSignal, parse_retry_after
 from .http import HttpProvider
 
 # finishReason, as google-genai's types.py documents it (googleapis/python-genai,
@@ -67,8 +67,8 @@ class GeminiProvider(HttpProvider):
 
     def generate(self, job: ImageOrder, retry: RetryPolicy) -> list[bytes]:
         """``job.count`` calls at once. Every call is waited for: when one fails for good,
-        the images the others brought are paid for, so they ride on the error (``paid``)
-        for the Buyer to keep."""
+        the images the others brought are paid for, so they ride on the error
+        (PaidInPart) for the Buyer to keep."""
         job = replace(job, refs=tuple(_accepted(ref) for ref in job.refs))  # once, not per call
         if job.count == 1:
             return [self._attempt(job, retry)]
@@ -79,9 +79,8 @@ class GeminiProvider(HttpProvider):
         if failures:
             # an account-level stop says more than the calls it cut short
             failure = next((f for f in failures if isinstance(f, (AuthError, CreditsError))), failures[0])
-            if not isinstance(failure, ProviderError):
-                raise failure
-            failure.paid = tuple(got)
+            if got and isinstance(failure, ProviderError):
+                raise PaidInPart(failure, tuple(got))
             raise failure
         return got
 

@@ -11,7 +11,7 @@ import json
 import httpx
 
 from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, TransientError
-from .base import ImageOrder, RetryPolicy, StopSignal, parse_retry_after
+from .base import ImageOrder, PaidInPart, RetryPolicy, StopSignal, parse_retry_after
 from .http import HttpProvider, download_image
 
 _POLICY_WORDS = ("policy", "safety", "blocked", "prohibited", "moderation", "nsfw", "inappropriate")
@@ -42,7 +42,7 @@ class NanoBananaProvider(HttpProvider):
         asked for (each answer has at least one URL, so at most ``count`` POSTs).
 
         When a POST or a download fails for good, the images that did arrive are paid
-        for: they ride on the error (``paid``) for the Buyer to keep."""
+        for: they ride on the error (PaidInPart) for the Buyer to keep."""
         num = job.count
         urls: list[str] = []
         failure: ProviderError | None = None
@@ -64,8 +64,7 @@ class NanoBananaProvider(HttpProvider):
             except ProviderError as exc:
                 failure = failure or exc  # the other downloads are free: go on with them
         if failure is not None:
-            failure.paid = tuple(got)
-            raise failure
+            raise PaidInPart(failure, tuple(got)) if got else failure
         return got
 
     def _post(self, job: ImageOrder, num: int, stop: StopSignal | None) -> list[str]:
