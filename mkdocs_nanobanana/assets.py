@@ -23,6 +23,7 @@ from typing import Callable
 from PIL import Image
 
 from .cache import Cache, create_once
+from . import images
 from .images import MIME_TYPES
 
 #: Config format name -> file extension.
@@ -110,8 +111,7 @@ def make_missing(source: Source, files: list[DerivedFile], quality: int) -> None
             todo.setdefault((w, h), []).append((path, ext))
     if todo:
         with source.open() as img:
-            if img.mode not in ("RGB", "RGBA"):
-                img = img.convert("RGBA" if source.alpha else "RGB")
+            img = images.displayable(img, source.alpha)
             for size, same_size in todo.items():  # one resize, encoded in every format
                 resized = img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
                 for path, ext in same_size:

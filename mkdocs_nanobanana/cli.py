@@ -27,6 +27,7 @@ from PIL import Image
 from . import __version__
 from .analysis import Analysis
 from .cache import Cache
+from .images import displayable
 from .providers import ProviderUnavailable
 from .providers import placeholder as placeholder_renderer
 from .remote import RemoteCache
@@ -215,7 +216,7 @@ def review(config_file: str | None, output: str, open_it: bool) -> None:
 
 
 def _thumbnail(img: Image.Image) -> str:
-    img = img.convert("RGB")
+    img = displayable(img, alpha=False)
     img.thumbnail((360, 360))
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=80)

@@ -16,7 +16,7 @@ from mkdocs.config import config_options as c
 
 from .catalog import PROVIDERS, normalize_ratio
 from .directives import Defaults
-from .settings import MODES, SocialSettings, default_of
+from .settings import MODES, REF_ENCODINGS, REF_ROUTES, RefSending, SocialSettings, default_of
 
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 IMAGE_FORMATS = ("webp", "jpeg", "png", "avif")
@@ -108,6 +108,13 @@ class SocialConfig(base.Config):
     font = c.Optional(c.File(exists=True))  # a .ttf/.otf; a built-in font otherwise
 
 
+class RefImagesConfig(base.Config):
+    """NanoBanana only: how reference images are sent (undocumented by the vendor)."""
+
+    route = c.Choice(REF_ROUTES, default=RefSending.route)
+    encoding = c.Choice(REF_ENCODINGS, default=RefSending.encoding)
+
+
 class NanobananaConfig(base.Config):
     # What runs
     enabled = c.Type(bool, default=True)
@@ -118,6 +125,7 @@ class NanobananaConfig(base.Config):
     api_key_env = EnvName(default=default_of("api_key_env"))
     api_base = c.Optional(c.URL())  # default depends on the provider
     models = c.Type(dict, default={})  # extra models: {id: {credits: N, like: other-id, ...}}
+    ref_images = c.SubConfig(RefImagesConfig)
 
     # Directive defaults
     variant = c.Type(str, default=default_of("variant", Defaults))

@@ -39,6 +39,23 @@ def has_alpha(img: Image.Image) -> bool:
     return img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
 
 
+#: Modes whose samples go past 255 (16-bit PNG greys open as I;16, 32-bit ints as I):
+#: Pillow's convert() clips them to white instead of scaling them.
+_WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def displayable(img: Image.Image, alpha: bool) -> Image.Image:
+    """``img`` as 8-bit RGB, or RGBA when ``alpha``: the modes every encoder takes, with
+    16-bit and 32-bit greys scaled to 0-255 (not clipped to white), a palette's
+    transparency kept, and CMYK, YCbCr, 1-bit and LA turned into colours properly."""
+    if img.mode in _WIDE_MODES:
+        wide = img if img.mode in ("I", "F") else img.convert("I")
+        top = 65535 if img.mode.startswith("I") else 1.0  # PNG goes to 16 bits; floats are 0-1
+        img = wide.point(lambda v: v * (255 / top)).convert("L")
+    target = "RGBA" if alpha else "RGB"
+    return img if img.mode == target else img.convert(target)
+
+
 def inspect(data: bytes) -> ImageInfo:
     """Format and real pixel size of ``data``, after a full decode; BadImage otherwise.
 

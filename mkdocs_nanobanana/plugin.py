@@ -15,6 +15,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 
 from .config import NanobananaConfig
+from .mdext import LeftoverDirectives
 from .project import read_pages, settings_of
 from .report import Reporter
 from .session import BuildSession, ServeSession, open_provider
@@ -30,6 +31,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self.serve: ServeSession | None = None
         self.report = Reporter(log.warning)  # what is said once is said once per process
         self._site_url = ""
+        self._page: str | None = None
 
     def on_startup(self, *, command, dirty):
         if command == "serve":
@@ -46,7 +48,13 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         except SettingsError as exc:
             raise PluginError(f"nanobanana: {exc}") from None
         self._site_url = config.site_url or ""
+        if not any(isinstance(e, LeftoverDirectives) for e in config.markdown_extensions):
+            config.markdown_extensions.append(LeftoverDirectives(self._leftovers))
         return config
+
+    def _leftovers(self, first_lines: list[str]) -> None:
+        if self.session is not None and self._page is not None:
+            self.session.leftover_directives(self._page, first_lines)
 
     def on_files(self, files, config):
         if self.settings is None:
@@ -62,6 +70,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         return files
 
     def on_page_markdown(self, markdown, page, config, files):
+        self._page = page.file.src_uri  # for _leftovers, called while Markdown renders it
         if self.session is None:
             return markdown
         card = self.session.card_url(page.file.src_uri)

@@ -72,7 +72,8 @@ class Buyer:
                 return None
             kept = self.cache.partial(key)[: request.num]  # paid for by a build that failed half-way
             refs = tuple(RefImage(data, images.inspect(data).mime) for data in (Path(f).read_bytes() for f in ref_files))
-            policy = RetryPolicy(retries=self.settings.retries, stop=self.stop)
+            policy = RetryPolicy(retries=self.settings.retries, stop=self.stop,
+                                 warn=lambda message: self.warn(f"{where}: {message}"))
             missing = request.num - len(kept)
             try:
                 new = self.provider.generate(ImageOrder(request, refs, missing=missing), policy) if missing else []

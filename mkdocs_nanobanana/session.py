@@ -39,7 +39,7 @@ def open_provider(settings: Settings, environ: Mapping[str, str] = os.environ) -
     """The configured provider with the key from the environment (ProviderUnavailable if
     it cannot be used). It opens no connection until its first call."""
     return connect(settings.provider, settings.api_base, environ[settings.api_key_env], settings.timeout,
-                   settings.concurrency)
+                   settings.concurrency, settings.ref_images)
 
 
 def open_remote_tier(settings: Settings, report: Reporter, without_it: str) -> RemoteCache | None:
@@ -149,6 +149,16 @@ class BuildSession:
         figures = {token: self.scheduler.renderer.figure(slot, page_url, eager=(i == 0))
                    for i, (token, slot) in enumerate(items)}
         return assets.embed(html, figures, self._token_re)
+
+    def leftover_directives(self, page: str, first_lines: list[str]) -> None:
+        """Directives that reached ``page``'s Markdown after the plugin read it (a
+        pymdownx.snippets include): they are shown as code and not generated. Say so,
+        rather than leave a YAML listing on the page unexplained."""
+        for first in first_lines:
+            self.report.warn(
+                f"{page_label(self.settings, page)}: a {INFO_WORD} directive ({first}) reached this page through an "
+                "include (pymdownx.snippets or another Markdown preprocessor), so it is shown as code and not "
+                "generated: put the directive in the page itself")
 
     def finish_page(self, page: str, output: str, page_url: str) -> str:
         """The whole page: figures that reached it from other pages, and the card's tags."""

@@ -38,6 +38,20 @@ class SocialSettings:
 
 
 @dataclass(frozen=True)
+class RefSending:
+    """How the NanoBanana API is sent reference images, which its vendor does not document
+    (see README, "Reference images"): on the generate route in ``ref_images``, or on the
+    edit route (``{api_base}/images/edit``) in ``image``; each as a data URI or bare base64."""
+
+    route: str = "generate"  # generate | edit
+    encoding: str = "data_uri"  # data_uri | base64
+
+
+REF_ROUTES = ("generate", "edit")
+REF_ENCODINGS = ("data_uri", "base64")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Plain values the pipeline needs; the host adapter fills them from its config.
 
@@ -61,6 +75,7 @@ class Settings:
     api_key_env: str = DEFAULT_KEY_ENV
     provider: str = DEFAULT_PROVIDER
     api_base: str | None = None  # None: the provider's default
+    ref_images: RefSending = RefSending()  # NanoBanana only
     timeout: float = 60.0  # seconds per request
     remote_cache: str | None = None  # fsspec URL of the shared second tier
     remote_cache_options: Mapping[str, Any] = field(default_factory=dict)
@@ -192,5 +207,6 @@ def _plain_options(options: Mapping[str, Any]) -> dict[str, Any]:
     values.update(
         widths=tuple(options["widths"]), formats=tuple(options["formats"]),
         remote_cache=options["remote_cache"] or None, remote_cache_options=dict(options["remote_cache_options"]),
+        ref_images=RefSending(**dict(options.get("ref_images") or {})),
     )
     return values

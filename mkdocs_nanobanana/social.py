@@ -17,7 +17,10 @@ from typing import Any, Mapping
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
+from . import images
 from .cache import Cache, create_once, canonical_json
+from .catalog import normalize_ratio
+from .directives import prompt_problem
 
 CARD_SIZE = (1200, 630)
 #: Bump when the drawing changes: every cached card is redrawn once.
@@ -122,7 +125,9 @@ def card_source(
                 CardSource(title, prompt=_fill(template, title, info.description or site_description)))
         if not isinstance(prompt, str) or not prompt.strip():
             raise SocialError("front matter nanobanana.social.prompt must be a non-empty text")
-        return CardSource(title, prompt=prompt.strip(), ratio=_text(social.get("ratio")), variant=_text(social.get("variant")))
+        if prompt_problem(prompt):
+            raise SocialError(f"front matter nanobanana.social.prompt: {prompt_problem(prompt)}")
+        return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")), variant=_text(social.get("variant")))
     if social not in (None, True):
         raise SocialError("front matter nanobanana.social must be false, true or a mapping with a prompt")
     if social_ordinals:
@@ -136,11 +141,24 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _ratio(value: Any) -> str | None:
+    """A ratio as a directive takes it: an unquoted 16:9 (YAML's base-60 969) works here too."""
+    if value is None:
+        return None
+    ratio = normalize_ratio(value)
+    if ratio is None:
+        raise SocialError(f'front matter nanobanana.social.ratio must be a ratio such as "16:9", not {value!r}')
+    return ratio
+
+
 def _fill(template: str, title: str, description: str) -> str:
     try:
-        return template.format(title=title, description=description).strip()
+        prompt = template.format(title=title, description=description).strip()
     except (KeyError, IndexError, ValueError) as exc:
         raise SocialError(f"social.prompt_template: only {{title}} and {{description}} can be filled in ({exc})") from None
+    if prompt_problem(prompt):  # a title or description as long as a book, say
+        raise SocialError(f"the card prompt made from social.prompt_template, the title and the description: {prompt_problem(prompt)}")
+    return prompt
 
 
 # --------------------------------------------------------------------------- drawing
@@ -163,7 +181,7 @@ def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
     """Scale to cover ``size`` and crop the middle: no stretching, no bars."""
     w, h = size
     scale = max(w / img.width, h / img.height)
-    resized = img.convert("RGB").resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.Resampling.LANCZOS)
+    resized = images.displayable(img, alpha=False).resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.Resampling.LANCZOS)
     left, top = (resized.width - w) // 2, (resized.height - h) // 2
     return resized.crop((left, top, left + w, top + h))
 

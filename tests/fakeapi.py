@@ -179,6 +179,10 @@ class FakeAPI:
         return [r for r in self.requests if r.method == "POST" and r.path.endswith("/images/generate")]
 
     @property
+    def edit_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST" and r.path.endswith("/images/edit")]
+
+    @property
     def gemini_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and r.path.endswith(":generateContent")]
 
@@ -252,7 +256,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._record(body)
         api = self.api
         gemini = self.path.endswith(":generateContent")
-        if not (self.path.endswith("/images/generate") or gemini):
+        # /images/edit: the route public clients of the NanoBanana API use for image edits,
+        # with the source in `image` (issue 17's audit; the vendor page names only
+        # /images/generate). It answers as generate does.
+        if not (self.path.endswith(("/images/generate", "/images/edit")) or gemini):
             self._json(404, {"code": 404, "message": "not found"})
             return
         with api._lock:

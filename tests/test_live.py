@@ -419,7 +419,7 @@ def test_connect_timeout_is_retried_then_a_placeholder(site, monkeypatch, caplog
     fig, = figures(site.html("a/index.html"))
     assert "nanobanana-placeholder" in fig["class"]
     msg = next(m for m in warnings(caplog) if "generation failed" in m)
-    assert "did not answer in time" in msg and msg.startswith("nanobanana: docs/a.md:3:")
+    assert "could not be reached in time (the request was not sent)" in msg and msg.startswith("nanobanana: docs/a.md:3:")
     assert site.cache.verify_entries() == {} and list(site.cache.keys()) == []
 
 

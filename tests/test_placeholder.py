@@ -2,6 +2,8 @@
 
 import io
 
+import pytest
+
 from mkdocs_nanobanana.providers import placeholder
 
 
@@ -31,3 +33,46 @@ def test_long_and_unicode_prompts_do_not_crash():
 
 def test_placeholder_id_depends_on_inputs():
     assert placeholder.placeholder_id("k", 1, "t") != placeholder.placeholder_id("k", 2, "t")
+
+
+def _measured(monkeypatch):
+    """Counts text measurements, the unit of a placeholder's drawing cost."""
+    from PIL import ImageDraw
+
+    calls = []
+    real = ImageDraw.ImageDraw.textlength
+    monkeypatch.setattr(ImageDraw.ImageDraw, "textlength", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    return calls
+
+
+
+
+
+@pytest.mark.parametrize("text", [
+    "长" * 9_500,  # Chinese: no spaces at all
+    "https://example.org/" + "x" * 19_900,  # one word longer than any line
+    "word " * 3_990,  # many short words
+    "a " * 9_990,
+])
+def test_wrapping_costs_the_same_for_any_allowed_prompt(monkeypatch, text):
+    """Cutting a too-long word one character at a time was quadratic (69 s for one
+    9,500-character Chinese prompt). Measured in text measurements, not seconds: a
+    20,000-character prompt costs about what a 200-character one does."""
+    calls = _measured(monkeypatch)
+    placeholder.render(text[:200], "ab" * 32, (1344, 768))
+    short = len(calls)
+    calls.clear()
+    img = placeholder.render(text, "ab" * 32, (1344, 768))
+    assert img.size == (1344, 768)
+    assert len(calls) < 3 * short + 100, (len(calls), short)
+
+
+def test_a_long_word_wraps_over_lines_instead_of_one_cut_line():
+    from PIL import Image, ImageDraw, ImageFont
+
+    draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
+    font = ImageFont.load_default(size=30)
+    lines = placeholder._wrap(draw, "长" * 9_500, font, 1000, max_lines=6)
+    assert len(lines) == 6 and lines[-1].endswith("…")
+    assert all(draw.textlength(line, font=font) <= 1000 for line in lines)
+    assert placeholder._wrap(draw, "A lighthouse at dusk", font, 1000, 6) == ["A lighthouse at dusk"]

@@ -302,3 +302,31 @@ def test_material_social_plugin_wins_the_tags(site, caplog):
     # and no card background was planned, drawn or (in live mode) paid for
     assert "0 cached, 0 generated (0 credits ~ $0.00), 0 placeholders, 0 failed" in caplog.text
     assert not (site.site / "assets" / "nanobanana" / "social").exists()
+
+
+def test_front_matter_takes_what_a_directive_takes(site, monkeypatch, caplog):
+    """Issue 18 item 11: an unquoted ratio works in front matter as in a directive, and a
+    card prompt has the directive's limits, whether written out or made from the template."""
+    from fakeapi import FakeAPI
+    from test_live import KEY
+
+    caplog.set_level(logging.INFO)
+    long_title = "Very long title " * 1_300  # the template makes it a 20,000+ character prompt
+    with FakeAPI() as api:
+        site.configure({"api_base": api.base, "social": {"generate": True, "prompt_template": "Art for {title}"}},
+                       site_url="https://example.org/")
+        site.page("a.md", "---\nnanobanana:\n  social: {prompt: Unquoted ratio, ratio: 16:9}\n---\n# A\n")
+        site.page("b.md", "---\nnanobanana:\n  social: {prompt: Wide, ratio: 4:3}\n---\n# B\n")
+        site.page("c.md", "---\nnanobanana:\n  social:\n    prompt: " + "x" * 20_001 + "\n---\n# C\n")
+        site.page("d.md", f"---\ntitle: {long_title}\n---\n# D\n")
+        site.page("e.md", "---\nnanobanana:\n  social: {prompt: Not a ratio, ratio: [16, 9]}\n---\n# E\n")
+        monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
+        site.build()
+        sent = {r.json()["prompt"]: r.json()["image_size"] for r in api.generate_requests}
+    assert sent == {"Unquoted ratio": "16:9", "Wide": "4:3"}  # c, d, e: no request, no pay
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(m.startswith("nanobanana: docs/c.md:2: front matter nanobanana.social.prompt: 'prompt' is 20,001 characters")
+               for m in said), said
+    assert any(m.startswith("nanobanana: docs/d.md:") and "social.prompt_template" in m and "keep it under 20,000" in m
+               for m in said), said
+    assert any(m.startswith("nanobanana: docs/e.md:2: front matter nanobanana.social.ratio") for m in said), said

@@ -11,6 +11,7 @@ import threading
 from typing import Callable
 
 from ..catalog import PROVIDERS, ProviderInfo
+from ..settings import RefSending
 from .base import ImageOrder, Provider, RetryPolicy
 
 NAMES = tuple(PROVIDERS)
@@ -20,7 +21,8 @@ class ProviderUnavailable(ValueError):
     """The configured provider cannot be used."""
 
 
-def connect(name: str, api_base: str | None, api_key: str, timeout: float, concurrency: int) -> Provider:
+def connect(name: str, api_base: str | None, api_key: str, timeout: float, concurrency: int,
+            ref_images: RefSending = RefSending()) -> Provider:
     """The provider ``name``, with one pooled HTTP client for the whole build (closed by
     ``close()``), made on its first call: a build that calls no API (a warm one) then
     neither imports an HTTP library nor sets up a client, which would cost it time for
@@ -29,13 +31,16 @@ def connect(name: str, api_base: str | None, api_key: str, timeout: float, concu
     if info is None:
         choices = " or ".join(f"provider: {known}" for known in PROVIDERS)
         raise ProviderUnavailable(f"provider '{name}' is not known: use {choices}")
-    return _OnFirstCall(name, lambda: _open(info, api_base, api_key, timeout, concurrency))
+    return _OnFirstCall(name, lambda: _open(info, api_base, api_key, timeout, concurrency, ref_images))
 
 
-def _open(info: ProviderInfo, api_base: str | None, api_key: str, timeout: float, concurrency: int) -> Provider:
+def _open(info: ProviderInfo, api_base: str | None, api_key: str, timeout: float, concurrency: int,
+          ref_images: RefSending) -> Provider:
     module, _, cls = info.factory.partition(":")
     provider_class = getattr(importlib.import_module(module), cls)
-    return provider_class.open(api_base or info.api_base, api_key, timeout, concurrency)
+    provider = provider_class.open(api_base or info.api_base, api_key, timeout, concurrency)
+    provider.ref_images = ref_images  # only NanoBanana reads it: Gemini's format is documented
+    return provider
 
 
 class _OnFirstCall:

@@ -141,6 +141,7 @@ class RetryPolicy:
     retries: int = 4
     sleep: Callable[[float], None] = time.sleep
     stop: StopSignal | None = None  # the build's: see ApiSlots
+    warn: Callable[[str], None] | None = None  # told before a RetryOnce is tried again
 
     def run(self, call: Callable[[], T]) -> T:
         attempt = 0
@@ -151,7 +152,10 @@ class RetryPolicy:
             except (RateLimited, TransientError) as exc:
                 if attempt >= self.retries or (isinstance(exc, RetryOnce) and retried_once):
                     raise
-                retried_once = retried_once or isinstance(exc, RetryOnce)
+                if isinstance(exc, RetryOnce):
+                    retried_once = True
+                    if self.warn is not None:
+                        self.warn(f"{exc}; trying once more, and only once: the first attempt may have been charged")
                 self.sleep(self.delay(attempt, exc))
                 attempt += 1
 

@@ -11,7 +11,7 @@ from typing import Callable, TypeVar
 import httpx
 
 from .. import images
-from .base import ApiSlots, ProviderError, StopSignal, TransientError
+from .base import ApiSlots, ProviderError, RetryOnce, StopSignal, TransientError
 
 #: A download larger than this is refused before it is all read.
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
@@ -39,23 +39,33 @@ def read_body(resp: httpx.Response, deadline: float, cap: int, what: str) -> byt
 
 
 def post(client: httpx.Client, url: str, body: dict, headers: dict[str, str], timeout: float, service: str) -> httpx.Response:
-    """POST JSON to an API and read the answer within ``timeout`` seconds in all;
-    timeouts and broken connections become TransientError.
+    """POST JSON to an API and read the answer within ``timeout`` seconds in all.
+
+    What a failure costs decides how it is retried. Before the request is sent (no
+    connection, no free connection in the pool, the body not written) nothing was billed:
+    TransientError, retried within ``retries``. After it was sent (no answer in time, a
+    connection broken mid-answer, an answer dripped past the deadline or over the cap) the
+    server may have made, and billed, the images: RetryOnce.
 
     Redirects are not followed: the key in ``headers`` goes to ``url`` and nowhere else.
     """
     deadline = time.monotonic() + timeout
     try:
         with client.stream("POST", url, json=body, headers=headers, timeout=timeout, follow_redirects=False) as resp:
-            content = read_body(resp, deadline, MAX_ANSWER_BYTES, f"the answer of {service}")
+            try:
+                content = read_body(resp, deadline, MAX_ANSWER_BYTES, f"the answer of {service}")
+            except TransientError as exc:
+                raise RetryOnce(str(exc)) from None
         return httpx.Response(resp.status_code, headers=resp.headers, content=content, request=resp.request)
-    except httpx.TimeoutException:
-        raise TransientError(f"{service} did not answer in time") from None
     except httpx.ConnectError:
         host = httpx.URL(url).host
         raise TransientError(f"could not connect to {host}: check the network, or api_base in mkdocs.yml") from None
-    except httpx.HTTPError as exc:
-        raise TransientError(f"{service} connection failed ({type(exc).__name__})") from None
+    except (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout, httpx.WriteError, httpx.ProxyError):
+        raise TransientError(f"{service} could not be reached in time (the request was not sent)") from None
+    except httpx.ReadTimeout:
+        raise RetryOnce(f"{service} did not answer within {timeout:g} s") from None
+    except httpx.HTTPError as exc:  # a reset or a broken answer after the request went out
+        raise RetryOnce(f"{service} connection failed after the request was sent ({type(exc).__name__})") from None
 
 
 def is_private_host(host: str) -> bool:
@@ -147,13 +157,17 @@ class HttpProvider:
     def auth_headers(self) -> dict[str, str]:
         raise NotImplementedError
 
-    def ask(self, url: str, body: dict, stop: StopSignal | None, verdict: Callable[[httpx.Response], T]) -> T:
+    def ask(self, url: str, body: dict, stop: StopSignal | None, verdict: Callable[[httpx.Response], T],
+            images: int = 1) -> T:
         """POST ``body`` and judge the answer while holding a request slot. Only the
         request and its verdict hold it: downloading or decoding images after it must
-        not keep the next request waiting."""
+        not keep the next request waiting. ``timeout`` is per image: a request for
+        ``images`` of them waits that many times as long (generation time grows with
+        the count, and cutting a request that was working costs a retry that may pay)."""
         with self.in_flight.request(stop):
             try:
-                return verdict(post(self.client, url, body, self.auth_headers(), self.timeout, self.service))
+                timeout = self.timeout * max(1, images)
+                return verdict(post(self.client, url, body, self.auth_headers(), timeout, self.service))
             except ProviderError as exc:  # scrubbed before anyone (the stop signal) sees it
                 exc.args = tuple(self.scrub(a) if isinstance(a, str) else a for a in exc.args)
                 raise

@@ -1,4 +1,5 @@
-"""The NanoBanana API: POST {api_base}/images/generate, then download the returned URLs.
+"""The NanoBanana API: POST {api_base}/images/generate (or /images/edit for reference
+images, if so configured), then download the returned URLs.
 
 Success is ``{"code": 0, "data": {"url": str | [str]}}``; any other ``code`` or a non-2xx
 status is an error whose text is in ``message`` (or ``msg``).
@@ -10,8 +11,9 @@ import json
 
 import httpx
 
-from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, TransientError
+from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, RetryOnce, TransientError
 from .base import ImageOrder, PaidInPart, RetryPolicy, StopSignal, parse_retry_after
+from ..settings import RefSending
 from .http import HttpProvider, download_image
 
 _POLICY_WORDS = ("policy", "safety", "blocked", "prohibited", "moderation", "nsfw", "inappropriate")
@@ -20,10 +22,11 @@ _CREDIT_WORDS = ("credit", "balance", "quota exceeded", "insufficient")
 
 class NanoBananaProvider(HttpProvider):
     name = "nanobanana"
+    ref_images = RefSending()  # how references are sent: see settings.RefSending
 
-    @property
-    def url(self) -> str:
-        return self.api_base + "/images/generate"
+    def url(self, job: ImageOrder) -> str:
+        edit = job.refs and self.ref_images.route == "edit"
+        return self.api_base + ("/images/edit" if edit else "/images/generate")
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key}"}
@@ -32,7 +35,11 @@ class NanoBananaProvider(HttpProvider):
         r = job.request
         body = {"prompt": r.prompt, "model": r.model, "num": job.count if num is None else num, "image_size": r.ratio}
         if job.refs:
-            body["ref_images"] = [ref.data_uri() for ref in job.refs]
+            sent = [ref.data_uri() if self.ref_images.encoding == "data_uri" else ref.base64_data for ref in job.refs]
+            if self.ref_images.route == "edit":  # public edit clients send one `image`, a list when more
+                body["image"] = sent[0] if len(sent) == 1 else sent
+            else:
+                body["ref_images"] = sent
         return body
 
     def generate(self, job: ImageOrder, retry: RetryPolicy) -> list[bytes]:
@@ -68,39 +75,61 @@ class NanoBananaProvider(HttpProvider):
         return got
 
     def _post(self, job: ImageOrder, num: int, stop: StopSignal | None) -> list[str]:
-        return self.ask(self.url, self.body(job, num), stop, self._urls)
+        return self.ask(self.url(job), self.body(job, num), stop, _urls, images=num)
 
-    def _urls(self, resp: httpx.Response) -> list[str]:
-        try:
-            payload = resp.json()
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-            payload = None
-        message = ""
-        code = None
-        if isinstance(payload, dict):
-            message = str(payload.get("message") or payload.get("msg") or "")[:300]
-            code = payload.get("code")
-        status = resp.status_code
-        lowered = message.lower()
-        if status in (401, 403):
-            raise AuthError(f"the API refused the key (HTTP {status}{': ' + message if message else ''})")
-        if status == 402 or any(w in lowered for w in _CREDIT_WORDS):
-            raise CreditsError(f"the account is out of credits (HTTP {status}{': ' + message if message else ''})")
-        if status == 429:
-            raise RateLimited("rate limited (HTTP 429)", parse_retry_after(resp.headers.get("retry-after")))
-        if any(w in lowered for w in _POLICY_WORDS) and (status == 400 or code not in (0, None)):
-            raise ContentPolicyError(message)
-        if status >= 500:
-            raise TransientError(f"the API failed (HTTP {status})")
-        if payload is None:
-            raise TransientError(f"the API answered HTTP {status} with a body that is not JSON")
-        if not 200 <= status < 300:
-            raise ProviderError(f"the API refused the request (HTTP {status}{': ' + message if message else ''})")
-        if code != 0:
-            raise TransientError(f"the API answered code {code}{': ' + message if message else ''}")
-        data = payload.get("data") if isinstance(payload, dict) else None
-        url = data.get("url") if isinstance(data, dict) else None
-        urls = [url] if isinstance(url, str) else url
-        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
-            raise TransientError("the API answered without image URLs")
-        return urls
+
+def _urls(resp: httpx.Response) -> list[str]:
+    """The image URLs of an answer, or the error it stands for."""
+    try:
+        payload = resp.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        payload = None
+    payload = payload if isinstance(payload, dict) else None
+    code = payload.get("code") if payload else None
+    message = str((payload or {}).get("message") or (payload or {}).get("msg") or "")[:300]
+    failure = _failure(resp, code, message, payload is None)
+    if failure is not None:
+        raise failure
+    data = payload.get("data") if payload else None
+    url = data.get("url") if isinstance(data, dict) else None
+    urls = [url] if isinstance(url, str) else url
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+        # a 200 whose images we cannot see may still have been billed: one more try only
+        raise RetryOnce("the API answered without image URLs")
+    return urls
+
+
+def _failure(resp: httpx.Response, code: object, message: str, not_json: bool) -> ProviderError | None:
+    """What a failed call means, or None for a success. A ``code`` in a 200 body means
+    what the same HTTP status means (the vendor's clients report errors both ways), and
+    words about credits or policy count only on a call that failed."""
+    status = resp.status_code
+    if 200 <= status < 300 and code == 0:
+        return None
+    if 200 <= status < 300 and not_json:
+        return RetryOnce(f"the API answered HTTP {status} with a body that is not JSON")
+    said = _http_like(code) if 200 <= status < 300 else status
+    detail = f"HTTP {status}" + (f", code {code}" if code not in (None, status) else "") + (f": {message}" if message else "")
+    lowered = message.lower()
+    if said in (401, 403):
+        return AuthError(f"the API refused the key ({detail})")
+    if said == 402 or any(w in lowered for w in _CREDIT_WORDS):
+        return CreditsError(f"the account is out of credits ({detail})")
+    if said == 429:
+        return RateLimited(f"rate limited ({detail})", parse_retry_after(resp.headers.get("retry-after")))
+    if any(w in lowered for w in _POLICY_WORDS) and (said is None or 400 <= said < 500):
+        return ContentPolicyError(message)
+    if said is None or said >= 500:  # a server fault, or a code we cannot read: worth a retry
+        return TransientError(f"the API failed ({detail})")
+    return ProviderError(f"the API refused the request ({detail})")
+
+
+def _http_like(code: object) -> int | None:
+    """A body ``code`` that reads as an HTTP status (100-599), else None."""
+    if isinstance(code, bool) or not isinstance(code, (int, str)):
+        return None
+    try:
+        number = int(code)
+    except ValueError:
+        return None
+    return number if 100 <= number < 600 else None

@@ -13,7 +13,7 @@ import hashlib
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 #: Bump when the drawing changes, so cached placeholder derivatives are redrawn.
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 
 def placeholder_id(key: str, index: int, text: str) -> str:
@@ -26,11 +26,46 @@ def _colour(seed: int, lightness: float) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
+#: No placeholder line holds more characters than this; cutting the prompt here first
+#: keeps a 20,000-character prompt as cheap to draw as a short one.
+_MAX_LINE_CHARS = 400
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: float, suffix: str = "") -> str:
+    """The longest start of ``text`` that fits ``width`` with ``suffix`` after it. A
+    binary search: measuring ever shorter cuts one character at a time was quadratic,
+    69 s for one long prompt without spaces (CJK)."""
+    if draw.textlength(text + suffix, font=font) <= width:
+        return text + suffix
+    low, high = 0, len(text)  # text[:low] fits, text[:high] does not
+    while high - low > 1:
+        mid = (low + high) // 2
+        if draw.textlength(text[:mid] + suffix, font=font) <= width:
+            low = mid
+        else:
+            high = mid
+    return text[:low].rstrip() + suffix
+
+
+def _pieces(draw: ImageDraw.ImageDraw, words: list[str], font: ImageFont.ImageFont, width: float, max_lines: int):
+    """The words, each one wider than a line (CJK has no spaces, URLs are long) broken
+    into pieces that fit; no more pieces than there are lines to show them."""
+    for word in words:
+        for _ in range(max_lines):
+            if draw.textlength(word, font=font) <= width:
+                break
+            piece = _fit(draw, word, font, width) or word[:1]
+            yield piece
+            word = word[len(piece):]
+        if word:
+            yield word
+
+
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: float, max_lines: int) -> list[str]:
-    words = text.split()
+    words = text[: _MAX_LINE_CHARS * max_lines].split()
     lines: list[str] = []
     current = ""
-    for word in words:
+    for word in _pieces(draw, words, font, width, max_lines):
         trial = f"{current} {word}".strip()
         if draw.textlength(trial, font=font) <= width or not current:
             current = trial
@@ -41,18 +76,10 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width
             break
     if current and len(lines) < max_lines:
         lines.append(current)
-    if len(lines) == max_lines and " ".join(lines) != " ".join(words):
-        last = lines[-1]
-        while last and draw.textlength(last + " …", font=font) > width:
-            last = last[:-1]
-        lines[-1] = last.rstrip() + " …"
-    # A single word wider than the card (a URL, CJK without spaces) is cut, not overflowed.
-    out = []
-    for line in lines:
-        while line and draw.textlength(line, font=font) > width:
-            line = line[:-2] + "…"
-        out.append(line)
-    return out
+    if len(lines) == max_lines and "".join(lines).replace(" ", "") != "".join(text.split()):
+        lines[-1] = _fit(draw, lines[-1], font, width, " …")
+    # a piece still wider than the card (one glyph too wide) is cut, not overflowed
+    return [_fit(draw, line, font, width, "…") if draw.textlength(line, font=font) > width else line for line in lines]
 
 
 def render(text: str, key: str, size: tuple[int, int], index: int = 1, of: int = 1) -> Image.Image:
