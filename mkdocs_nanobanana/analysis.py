@@ -192,11 +192,18 @@ class Analysis:
     def cost(self, slot: Slot) -> int:
         """Credits (budget units) to generate the slot's image."""
         d = slot.directive
-        return self.settings.catalog.get(d.model).credits * d.num if d else 0
+        return self.settings.catalog.get(d.model).credits * self.to_buy(slot) if d else 0
 
     def price(self, slots) -> float:
         """USD to generate these slots' images, at each model's real price."""
-        return sum(self.settings.catalog.get(s.directive.model).usd * s.directive.num for s in slots if s.directive)
+        return sum(self.settings.catalog.get(s.directive.model).usd * self.to_buy(s) for s in slots if s.directive)
+
+    def to_buy(self, slot: Slot) -> int:
+        """How many images a purchase of the slot pays for: ``num``, less those a build
+        that failed half-way already paid for (kept in the cache, see Buyer)."""
+        d = slot.directive
+        kept = self.cache.partial_count(slot.request.key) if slot.request is not None else 0
+        return max(0, d.num - kept) if d else 0
 
     # -- queries -----------------------------------------------------------------------
 
