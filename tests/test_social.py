@@ -6,7 +6,6 @@ import io
 import logging
 import os
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from conftest import seed_cache
