@@ -9,6 +9,8 @@ use nothing else; a build hands the result to the scheduler.
 
 from __future__ import annotations
 
+import fnmatch
+
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,6 +34,14 @@ from .settings import Settings, page_label
 from .slots import PageText, PlanRow, Slot
 
 CARD_IDENTITY = "social-card"  # a card-only slot's name in the manifest and the plan
+
+
+def _automatic_card(page: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    """Whether cards_include / cards_exclude (globs over src paths) let ``page`` have a
+    card it did not ask for itself."""
+    if include and not any(fnmatch.fnmatchcase(page, g) for g in include):
+        return False
+    return not any(fnmatch.fnmatchcase(page, g) for g in exclude)
 
 
 class Analysis:
@@ -111,13 +121,15 @@ class Analysis:
         cfg = self.settings.social
         slots = self.slots.get(p.page, [])
         ordinals = [i for i, s in enumerate(slots) if s.directive is not None and s.directive.social]
-        if not (cfg.generate or ordinals or social.front_matter_mentions_us(p.text)):
+        first = next((i for i, s in enumerate(slots) if s.valid), None) if cfg.source == "first_image" else None
+        if not (cfg.generate or ordinals or first is not None or social.front_matter_mentions_us(p.text)):
             return  # no card can come from this page: leave its front matter unread
         info = social.read_page(p.text, p.page)
         path = self.label(p.page)
         try:
             source = social.card_source(info, ordinals, generate=cfg.generate, template=cfg.prompt_template,
-                                        site_description=cfg.site_description)
+                                        site_description=cfg.site_description, first_image=first,
+                                        automatic=_automatic_card(p.page, cfg.include, cfg.exclude))
         except social.SocialError as exc:
             self.report.warn(str(DirectiveError(path, info.meta_line, str(exc))))
             return

@@ -27,7 +27,12 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class SocialSettings:
     enabled: bool = True
-    generate: bool = False  # a card for every page, from prompt_template
+    generate: bool = False  # a card for every page, from prompt_template (source: generate)
+    #: where a page with no card of its own (front matter, a `social: true` directive) gets
+    #: one: none, first_image (its first image, no extra request) or generate (a prompt)
+    source: str = "none"
+    include: tuple[str, ...] = ()  # globs over src paths: only these pages get automatic cards
+    exclude: tuple[str, ...] = ()  # ... and never these
     prompt_template: str = DEFAULT_PROMPT_TEMPLATE
     variant: str = DEFAULT_VARIANT
     ratio: str = "16:9"  # closest catalog ratio to a 1200x630 card
@@ -219,9 +224,17 @@ def _cache_dir(configured: str, base_dir: str, docs_dir: str) -> str:
 _SOCIAL_OPTIONS = ("enabled", "generate", "prompt_template", "variant", "title_overlay", "font")
 
 
+CARD_SOURCES = ("none", "first_image", "generate")
+
+
 def _social(options: Mapping[str, Any], site_name: str, site_description: str) -> SocialSettings:
+    values = {name: options[name] for name in _SOCIAL_OPTIONS}
+    # `generate: true` is what `source: generate` says; an explicit source wins
+    source = options.get("source") or ("generate" if values["generate"] else "none")
+    values["generate"] = source == "generate"
     return SocialSettings(
-        **{name: options[name] for name in _SOCIAL_OPTIONS},
+        **values, source=source, include=tuple(options.get("cards_include") or ()),
+        exclude=tuple(options.get("cards_exclude") or ()),
         site_name=site_name or "", site_description=site_description or "",
     )
 

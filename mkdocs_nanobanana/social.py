@@ -141,40 +141,55 @@ class SocialError(ValueError):
 
 
 def card_source(
-    info: PageInfo, social_ordinals: list[int], *, generate: bool, template: str, site_description: str
+    info: PageInfo, social_ordinals: list[int], *, generate: bool, template: str, site_description: str,
+    first_image: int | None = None, automatic: bool = True,
 ) -> CardSource | None:
-    """The page's card source, by precedence: front matter `nanobanana.social: false` (no
-    card) > front matter `social: {prompt, ...}` > a `social: true` directive > the
-    template when `social.generate` is on. SocialError for a malformed front matter."""
+    """The page's card source, by precedence: front matter `nanobanana.social: false` or
+    Material's `social: {cards: false}` (no card) > front matter `social: {prompt, ...}` > a
+    `social: true` directive > the automatic source (``automatic``: the page is within
+    cards_include/cards_exclude): the page's first image (``first_image``, its index) or,
+    with ``generate``, the template. SocialError for a malformed front matter."""
+    material = info.meta.get("social")
+    if isinstance(material, dict) and material.get("cards") is False:
+        return None
     block = info.meta.get("nanobanana")
     social: Any = None
     if block is not None:
         if not isinstance(block, dict) or set(block) - {"social"}:
             raise SocialError("front matter 'nanobanana' takes one key, social: false or social: {prompt: ..., ratio: ..., variant: ..., title: ...}")
         social = block.get("social")
-    if social is False:
+    if social is False or (isinstance(social, dict) and social.get("cards") is False):
         return None
     if isinstance(social, dict):
-        unknown = set(social) - {"prompt", "ratio", "variant", "title"}
-        if unknown:
-            raise SocialError(f"front matter nanobanana.social: unknown key '{sorted(unknown)[0]}': use prompt, ratio, variant, title")
-        title = str(social.get("title") or info.title)
-        prompt = social.get("prompt")
-        if prompt is None:
-            return CardSource(title, ordinal=social_ordinals[0]) if social_ordinals else (
-                CardSource(title, prompt=_fill(template, title, info.description or site_description)))
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise SocialError("front matter nanobanana.social.prompt must be a non-empty text")
-        if prompt_problem(prompt):
-            raise SocialError(f"front matter nanobanana.social.prompt: {prompt_problem(prompt)}")
-        return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")), variant=_text(social.get("variant")))
+        return _front_matter_card(info, social, social_ordinals, template, site_description)
     if social not in (None, True):
         raise SocialError("front matter nanobanana.social must be false, true or a mapping with a prompt")
     if social_ordinals:
         return CardSource(info.title, ordinal=social_ordinals[0])
+    if social is None and not automatic:
+        return None
+    if first_image is not None and social is None:
+        return CardSource(info.title, ordinal=first_image)
     if generate or social is True:
         return CardSource(info.title, prompt=_fill(template, info.title, info.description or site_description))
     return None
+
+
+def _front_matter_card(info: PageInfo, social: dict, social_ordinals: list[int], template: str,
+                       site_description: str) -> CardSource:
+    unknown = set(social) - {"prompt", "ratio", "variant", "title", "cards"}
+    if unknown:
+        raise SocialError(f"front matter nanobanana.social: unknown key '{sorted(unknown)[0]}': use prompt, ratio, variant, title, cards")
+    title = str(social.get("title") or info.title)
+    prompt = social.get("prompt")
+    if prompt is None:
+        return CardSource(title, ordinal=social_ordinals[0]) if social_ordinals else (
+            CardSource(title, prompt=_fill(template, title, info.description or site_description)))
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise SocialError("front matter nanobanana.social.prompt must be a non-empty text")
+    if prompt_problem(prompt):
+        raise SocialError(f"front matter nanobanana.social.prompt: {prompt_problem(prompt)}")
+    return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")), variant=_text(social.get("variant")))
 
 
 def _text(value: Any) -> str | None:

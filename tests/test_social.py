@@ -376,3 +376,44 @@ def test_the_full_tag_set_of_materials_social_plugin(site):
     assert about["og:type"] == ["website"] and about["og:description"] == ["A site."]
     assert "article:published_time" not in about
     assert tags(site.html("index.html"))["og:title"] == ["Rainy Day"]  # the site name once
+
+
+def test_first_image_cards_cost_no_extra_request(site, monkeypatch):
+    """Issue 19 item 9: social.source: first_image gives a page with an image a card from it,
+    for no extra request; a page without one gets none (and costs nothing)."""
+    from fakeapi import FakeAPI
+    from test_live import KEY
+
+    with FakeAPI() as api:
+        site.configure({"api_base": api.base, "social": {"source": "first_image"}}, site_url="https://example.org/")
+        site.page("a.md", "# A\n\n```nanobanana\nprompt: First\n```\n\n```nanobanana\nprompt: Second\n```\n")
+        site.page("b.md", "# B\n\nNo image.\n")
+        monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
+        site.build()
+        assert sorted(r.json()["prompt"] for r in api.generate_requests) == ["First", "Second"]
+    assert tags(site.html("a/index.html"))["og:image"] == ["https://example.org/assets/nanobanana/social/a.jpg"]
+    assert (site.site / "assets/nanobanana/social/a.jpg").is_file()
+    assert "og:image" not in tags(site.html("b/index.html"))
+
+
+@pytest.mark.parametrize("options, carded", [
+    ({"source": "generate", "cards_exclude": ["drafts/*"]}, {"index", "blog/post", "about"}),
+    ({"source": "generate", "cards_include": ["blog/*"]}, {"blog/post", "blog/own"}),
+    ({"generate": True, "cards_include": ["blog/*"], "cards_exclude": ["*/own.md"]}, {"blog/post", "blog/own"}),
+])
+def test_cards_include_and_exclude(site, options, carded):
+    """Issue 19 item 8: globs over src paths decide which pages get a card they did not ask
+    for; a page's own choice (front matter, a social: true directive) stands either way,
+    and front matter `social: {cards: false}` (Material's) or ours turns a card off."""
+    site.configure({"social": options}, site_url="https://example.org/")
+    site.page("index.md", "# Home\n")
+    site.page("about.md", "# About\n")
+    site.page("drafts/wip.md", "# WIP\n")
+    site.page("blog/post.md", "# Post\n")
+    site.page("blog/own.md", "---\nnanobanana:\n  social: {prompt: My own card}\n---\n# Own\n")
+    site.page("blog/quiet.md", "---\nsocial:\n  cards: false\n---\n# Quiet\n")
+    site.page("blog/ours-off.md", "---\nnanobanana:\n  social: {cards: false}\n---\n# Off\n")
+    site.build()
+    got = {p.relative_to(site.site / "assets/nanobanana/social").with_suffix("").as_posix()
+           for p in (site.site / "assets/nanobanana/social").rglob("*.jpg")}
+    assert got == carded | {"blog/own"}
