@@ -213,6 +213,7 @@ def figure_html(
     width_hint: int | None = None,
     title: str | None = None,
     site_url: str = "",
+    sizes: str | None = None,
 ) -> str:
     """The <figure><picture> of one image: a <source> per format, best first, and the
     last format as the <img> fallback, with width/height so the page does not jump.
@@ -221,8 +222,9 @@ def figure_html(
     exts = list(dict.fromkeys(v.ext for v in variants))
     by_ext = {ext: sorted((v for v in variants if v.ext == ext), key=lambda v: v.width) for ext in exts}
     largest = max(v.width for v in variants)
-    shown = min(width_hint, largest) if width_hint else largest
-    sizes = f"(max-width: {shown}px) 100vw, {shown}px"
+    if width_hint or not sizes:  # a width hint says how wide it shows, whatever the theme
+        shown = min(width_hint, largest) if width_hint else largest
+        sizes = f"(max-width: {shown}px) 100vw, {shown}px"
 
     def link(url: str) -> str:
         return html.escape(absolute_url(url, site_url) if site_url else url_path(relative_url(url, page_url)))
@@ -235,11 +237,11 @@ def figure_html(
     loading = 'loading="eager" fetchpriority="high"' if eager else 'loading="lazy"'
     lines = [f'<figure class="{html.escape(" ".join(classes))}">', "<picture>"]
     for ext in exts[:-1]:
-        lines.append(f'<source type="{MIME_TYPES[ext]}" srcset="{srcset(ext)}" sizes="{sizes}">')
+        lines.append(f'<source type="{MIME_TYPES[ext]}" srcset="{srcset(ext)}" sizes="{html.escape(sizes)}">')
     title_attr = f' title="{html.escape(title)}"' if title else ""
     lines.append(
         f'<img src="{link(fallback.url)}" srcset="{srcset(exts[-1])}" '
-        f'sizes="{sizes}" width="{fallback.width}" height="{fallback.height}" '
+        f'sizes="{html.escape(sizes)}" width="{fallback.width}" height="{fallback.height}" '
         f'alt="{html.escape(alt)}"{title_attr} {loading} decoding="async">'
     )
     lines.append("</picture>")

@@ -147,6 +147,7 @@ class NanobananaConfig(base.Config):
     widths = c.ListOfItems(WholeNumber(16, 8192), default=list(default_of("widths")))
     formats = c.ListOfItems(c.Choice(IMAGE_FORMATS), default=list(default_of("formats")))
     quality = WholeNumber(1, 100, default=default_of("quality"))
+    sizes = c.Optional(c.Type(str))  # <img sizes>; unset: measured for the theme
 
     # Network and spend
     concurrency = WholeNumber(1, 64, default=default_of("concurrency"))  # API requests in flight

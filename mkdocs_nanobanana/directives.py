@@ -20,7 +20,7 @@ INFO_WORD = "nanobanana"
 
 KEYS = (
     "prompt", "ratio", "variant", "model", "alt", "caption", "name", "num", "pick",
-    "refs", "social", "rev", "width", "class",
+    "refs", "social", "rev", "width", "class", "sizes",
 )
 
 #: Long enough for any real prompt; short enough that a pasted file is caught early.
@@ -73,6 +73,7 @@ class Directive:
     rev: int = 0
     width: int | None = None
     css_class: tuple[str, ...] = ()
+    sizes: str | None = None  # the <img sizes> value; the site's (theme-aware) default otherwise
     #: line of each key in the file, so later checks (refs, names) can point at it
     key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
 
@@ -533,7 +534,11 @@ def _read_class(f: _Fields) -> dict[str, Any]:
 
 
 def _read_texts(f: _Fields) -> dict[str, Any]:
-    return {"alt": f.text("alt"), "caption": f.text("caption")}
+    sizes = f.text("sizes")
+    if sizes is not None and ('"' in sizes or "<" in sizes or not sizes.strip()):
+        f.error("sizes", "'sizes' is an HTML sizes value, e.g. sizes: \"(min-width: 60em) 700px, 100vw\"")
+        sizes = None
+    return {"alt": f.text("alt"), "caption": f.text("caption"), "sizes": sizes.strip() if sizes else None}
 
 
 _READERS = (

@@ -25,7 +25,7 @@ def settings_of(options, config, environ=os.environ, report: Reporter | None = N
     settings = build_settings(
         options, config_file=config.config_file_path or "mkdocs.yml", docs_dir=config.docs_dir,
         site_dir=config.site_dir, environ=environ, site_name=config.site_name,
-        site_description=config.site_description, command=command,
+        site_description=config.site_description, command=command, theme=_theme_name(config),
     )
     if settings.social.enabled and _material_makes_cards(config):
         (report or Reporter()).once("material social", (
@@ -33,6 +33,11 @@ def settings_of(options, config, environ=os.environ, report: Reporter | None = N
             "makes none and generates no card backgrounds (set social.enabled: false to silence this)"))
         settings = replace(settings, social=replace(settings.social, enabled=False))
     return settings
+
+
+def _theme_name(config) -> str:
+    theme = config.get("theme")
+    return str(getattr(theme, "name", "") or "")
 
 
 def _material_makes_cards(config) -> bool:

@@ -129,8 +129,7 @@ class Renderer:
 
     # -- HTML --------------------------------------------------------------------------
 
-    @staticmethod
-    def figure(slot: Slot, page_url: str, eager: bool, site_url: str = "") -> str:
+    def figure(self, slot: Slot, page_url: str, eager: bool, site_url: str = "") -> str:
         """The slot's <figure>, with URLs relative to the page (absolute under
         ``site_url`` if given); waits for its files."""
         rendered: Rendered = slot.figure_ready.result()
@@ -143,5 +142,5 @@ class Renderer:
         return assets.figure_html(
             rendered.variants, page_url=page_url, alt=d.alt_text, caption=d.caption, eager=eager,
             placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=rendered.note or None,
-            site_url=site_url,
+            site_url=site_url, sizes=d.sizes or self.settings.sizes,
         )

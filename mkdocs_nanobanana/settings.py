@@ -72,6 +72,7 @@ class Settings:
     mode: str = "offline"
     mode_set_by: str = "config"  # config | environment | no key (auto without the key): for messages
     placeholders: str = "warn"  # allow | warn | fail: what a build does about a placeholder it ships
+    sizes: str | None = None  # <img sizes>; None: one from the theme (THEME_SIZES), else the widest
     widths: tuple[int, ...] = (480, 768, 1024)
     formats: tuple[str, ...] = ("webp", "jpeg")
     quality: int = 82
@@ -108,6 +109,17 @@ def default_of(name: str, of: type = Settings) -> Any:
 
 MODES = ("auto", "live", "offline")
 PLACEHOLDER_POLICIES = ("allow", "warn", "fail")
+
+#: The width an image in the content column shows at, per theme, measured in headless
+#: Chromium at 500-1920 px windows (tests/test_sizes.py checks them): a 1280 px window
+#: then loads the 768w file for Material's 688 px column, not the 1024w one.
+THEME_SIZES = {
+    "material": "(min-width: 100em) 757px, (min-width: 76.25em) 688px, (min-width: 60em) calc(100vw - 274px), "
+                "calc(100vw - 32px)",
+    "mkdocs": "(min-width: 1400px) 966px, (min-width: 1200px) 831px, (min-width: 992px) 696px, "
+              "(min-width: 576px) 516px, calc(100vw - 39px)",
+    "readthedocs": "(min-width: 1100px) 697px, (min-width: 769px) calc(100vw - 404px), calc(100vw - 52px)",
+}
 #: Commands that publish the site: a placeholder must not go out with it unless allowed.
 PUBLISHING_COMMANDS = ("gh-deploy",)
 
@@ -166,7 +178,7 @@ def placeholder_policy(configured: str | None, environ: Mapping[str, str], comma
 
 def build_settings(
     options: Mapping[str, Any], *, config_file: str, docs_dir: str, site_dir: str, environ: Mapping[str, str],
-    site_name: str = "", site_description: str = "", command: str = "build",
+    site_name: str = "", site_description: str = "", command: str = "build", theme: str = "",
 ) -> Settings:
     """Settings from the plugin's options; SettingsError says what to fix."""
     base_dir = os.path.dirname(os.path.abspath(config_file))
@@ -185,6 +197,7 @@ def build_settings(
         mode=mode, api_key_env=api_key_env, provider=provider, social=social, defaults=defaults,
         mode_set_by=mode_set_by(options["mode"], environ, api_key_env),
         placeholders=placeholder_policy(options.get("placeholders"), environ, command),
+        sizes=options.get("sizes") or THEME_SIZES.get(theme),
         catalog=catalog, **_plain_options(options),
     )
 

@@ -28,7 +28,7 @@ from mkdocs_nanobanana.directives import Block, Defaults, Directive, DirectiveEr
 from mkdocs_nanobanana.providers import placeholder
 from mkdocs_nanobanana.providers.base import ContentPolicyError, ImageOrder
 from mkdocs_nanobanana.purchase import Buyer, Purchase
-from mkdocs_nanobanana.renderer import Renderer, source_of
+from mkdocs_nanobanana.renderer import source_of
 from mkdocs_nanobanana.report import Reporter
 from mkdocs_nanobanana.scheduler import BACKGROUND_NOTE, Scheduler, next_state, placeholder_note
 from mkdocs_nanobanana.session import BuildSession
@@ -549,7 +549,7 @@ def test_figure_files_in_the_cache_and_the_site(tmp_path):
     with Image.open(out / f"{base}-640.jpg") as img:
         assert img.size == (640, 366)
 
-    html = Renderer.figure(hero, "posts/a/", eager=True)
+    html = run.scheduler.renderer.figure(hero, "posts/a/", eager=True)
     fig = parse_figure(html)
     assert html.startswith('<figure class="nanobanana">') and "<figcaption>Big &amp; bold</figcaption>" in html
     assert fig["sources"][0][0] == "image/webp"
@@ -560,7 +560,7 @@ def test_figure_files_in_the_cache_and_the_site(tmp_path):
     assert (img["width"], img["height"], img["alt"]) == ("1024", "1024", "A hero")
     assert img["sizes"] == "(max-width: 500px) 100vw, 500px" and img["loading"] == "eager"
     assert "title" not in img
-    lazy = parse_figure(Renderer.figure(wide, "", eager=False))["img"]
+    lazy = parse_figure(run.scheduler.renderer.figure(wide, "", eager=False))["img"]
     assert (lazy["width"], lazy["height"], lazy["loading"]) == ("1344", "768", "lazy")
 
 
@@ -568,10 +568,10 @@ def test_placeholder_figure_html(tmp_path):
     s = make_settings(tmp_path, mode="offline")
     run = Run(s, {"a.md": fence("prompt: later\nclass: wide framed") + fence("prompt: bad\nnum: 0")})
     later, bad = run.analysis.slots["a.md"]
-    html = Renderer.figure(later, "a/", eager=False)
+    html = run.scheduler.renderer.figure(later, "a/", eager=False)
     assert html.startswith('<figure class="nanobanana nanobanana-placeholder wide framed">')
     assert parse_figure(html)["img"]["title"] == "placeholder: not generated yet"
-    bad_img = parse_figure(Renderer.figure(bad, "a/", eager=False))["img"]
+    bad_img = parse_figure(run.scheduler.renderer.figure(bad, "a/", eager=False))["img"]
     assert bad_img["alt"] == "Image not generated: the directive has an error"
     assert bad_img["title"].startswith("docs/a.md:7: ")
 
