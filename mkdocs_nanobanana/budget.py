@@ -2,7 +2,9 @@
 
 One rule for a build and for serve's background generation: walk the asks in page
 order, approve each while it fits, and stop at the first one that does not, so what gets
-generated is predictable from the page order. A key asked twice is one image and costs
+generated is predictable from the page order. An ask that can never fit (its cost alone
+is over max_credits) does not stop the walk: it is refused on its own (``too_big``), or it
+would hold back every image after it in every build. A key asked twice is one image and costs
 once, within one call and across calls (a page that another plugin changed is approved
 again while its first images may still be in flight). Serve keeps one Budget for the
 whole session and refunds what was not paid for (found in the cache meanwhile, or failed).
@@ -28,6 +30,7 @@ class Budget:
     def __init__(self, max_credits: int) -> None:
         self.max_credits = max_credits
         self.left = max_credits
+        self._spent = 0  # approved and not refunded: left may be clamped at 0, this is not
         self._approved: set[str] = set()  # keys paid for out of this budget, not refunded
         self._lock = threading.Lock()
 
@@ -36,6 +39,7 @@ class Budget:
         approved: list[Ask] = []
         over: list[Ask] = []
         seen: set[str] = set()
+        blocked = False
         with self._lock:
             for ask in asks:
                 if ask.key in seen:
@@ -43,13 +47,27 @@ class Budget:
                 seen.add(ask.key)
                 if ask.key in self._approved:
                     approved.append(ask)  # approved before: it costs nothing more
-                elif over or ask.cost > self.left:
+                elif self.too_big(ask):
+                    over.append(ask)  # refused, but it blocks nothing: it never fits
+                elif blocked or ask.cost > self.left:
+                    blocked = True
                     over.append(ask)
                 else:
                     self.left -= ask.cost
+                    self._spent += ask.cost
                     self._approved.add(ask.key)
                     approved.append(ask)
         return approved, over
+
+    def too_big(self, ask: Ask) -> bool:
+        """True if no budget of this size can ever pay for ``ask``."""
+        return ask.cost > self.max_credits
+
+    def resize(self, max_credits: int) -> None:
+        """A new max_credits (mkdocs.yml edited under serve): what was spent stays spent."""
+        with self._lock:
+            self.max_credits = max_credits
+            self.left = max(0, max_credits - self._spent)
 
     def refund(self, ask: Ask) -> None:
         """Give back what an approved ask did not cost after all."""
@@ -57,3 +75,4 @@ class Budget:
             if ask.key in self._approved:
                 self._approved.discard(ask.key)
                 self.left += ask.cost
+                self._spent -= ask.cost

@@ -84,6 +84,7 @@ class Scheduler:
         self._purchases: dict[str, Future] = {}  # key -> the one call that buys it
         self._cards: dict[str, Future] = {}  # page -> site-relative URL of its card
         self._lock = threading.RLock()
+        self._notes: dict[int, str] = {}  # id(slot) -> why it stays a placeholder, when the state does not tell
 
     # -- starting ----------------------------------------------------------------------
 
@@ -122,10 +123,12 @@ class Scheduler:
             return
         # a slot that waits for a #name has no key yet: it is an image of its own
         asks = {id(s): Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where) for s in missing}
-        approved, over = self.budget.approve(asks.values())
+        approved, refused = self.budget.approve(asks.values())
         keys = {a.key for a in approved}
         for s in missing:
             s.approved = asks[id(s)].key in keys
+        self._say_too_big([a for a in refused if self.budget.too_big(a)], {id(s): s for s in missing}, asks)
+        over = [a for a in refused if not self.budget.too_big(a)]
         if over:
             slot_of = {asks[id(s)].key: s for s in missing}
             need = sum(a.cost for a in over)
@@ -135,6 +138,17 @@ class Scheduler:
                 f"credits (~${price:.2f}) are placeholders, from {over[0].where} on. Raise max_credits "
                 "or build again to continue."
             )
+
+    def _say_too_big(self, too_big: list[Ask], slots: dict[int, Slot], asks: dict[int, Ask]) -> None:
+        """Images that no build within max_credits can pay for: each said on its own, as
+        "build again" would not help them."""
+        big = {a.key for a in too_big}
+        for ident, ask in asks.items():
+            if ask.key in big:
+                self._notes[ident] = f"placeholder: needs {ask.cost} credits, more than max_credits {self.settings.max_credits}"
+        for a in too_big:
+            self.report.warn(f"{a.where} needs {a.cost} credits, more than max_credits {self.settings.max_credits}: "
+                             "raise max_credits to generate it")
 
     def _say_offline(self, missing: list[Slot]) -> None:
         unique = list({s.request.key: s for s in missing}.values())
@@ -166,7 +180,8 @@ class Scheduler:
         elif slot.state is State.BUYING:
             self._purchase(slot).add_done_callback(lambda f: self._guarded(slot, self._on_bought, slot, f))
         else:
-            self._settle(slot, None, placeholder_note(slot, buying=buying, target_exists=target is not None))
+            note = self._notes.get(id(slot)) or placeholder_note(slot, buying=buying, target_exists=target is not None)
+            self._settle(slot, None, note)
 
     def _after_target(self, slot: Slot) -> None:
         """The #name this slot refines has settled: resolve the slot again and move on."""

@@ -1,0 +1,97 @@
+"""Issue 24: stopping is safe, the budget never blocks on an image that can never fit, and
+`nanobanana generate` says what failed, in page order, with exit code 1.
+
+Every test runs the real process (`mkdocs build`, `mkdocs serve`, `nanobanana`) against
+the fake API and asserts on the fake's request log: what users pay for.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from conftest import bin_path, run
+from test_live import KEY, directive
+
+LIVE = {"NANOBANANA_API_KEY": KEY, "NANOBANANA_MODE": "live"}
+
+
+def prompts(api) -> list[str]:
+    return [r.json()["prompt"] for r in api.generate_requests]
+
+
+def mkdocs_build(site, check=True) -> subprocess.CompletedProcess:
+    return run([bin_path("mkdocs"), "build"], cwd=site.root, env=LIVE, check=check)
+
+
+def nb(site, *args, check=False) -> subprocess.CompletedProcess:
+    return run([bin_path("nanobanana"), *args], cwd=site.root, env=LIVE, check=check)
+
+
+# -- item 7: an image that can never fit blocks nothing -----------------------------------
+
+
+def test_an_image_over_max_credits_is_skipped_and_the_rest_is_generated(site, api):
+    site.configure({"api_base": api.base, "max_credits": 5, "retries": 0})
+    site.page("a.md", "# A\n\n" + directive("Small one"))  # 2 credits
+    site.page("b.md", "# B\n\n" + directive("Far too big", num=3))  # 6 credits: never fits in 5
+    site.page("c.md", "# C\n\n" + directive("After the big one"))  # 2 credits: fits after a
+    proc = mkdocs_build(site)
+    assert sorted(prompts(api)) == ["After the big one", "Small one"]
+    assert ("docs/b.md:3 needs 6 credits, more than max_credits 5: raise max_credits to generate it"
+            in proc.stderr), proc.stderr
+    assert "build again" not in proc.stderr  # building again would not help it
+    assert "0 cached, 2 generated (4 credits" in proc.stderr
+    # the next build pays nothing more and still says so
+    proc = mkdocs_build(site)
+    assert len(api.generate_requests) == 2 and "docs/b.md:3 needs 6 credits" in proc.stderr
+
+
+def test_an_image_that_merely_does_not_fit_still_stops_the_page_order(site, api):
+    site.configure({"api_base": api.base, "max_credits": 5, "retries": 0})
+    site.page("a.md", "# A\n\n" + directive("First", num=2))  # 4 credits
+    site.page("b.md", "# B\n\n" + directive("Second"))  # 2: does not fit in the 1 left
+    site.page("c.md", "# C\n\n" + directive("Third"))  # would fit nowhere after b either
+    proc = mkdocs_build(site)
+    assert prompts(api) == ["First"]
+    assert "max_credits (5) reached: 2 image(s) needing 4 more credits" in proc.stderr
+
+
+# -- items 8-10: `nanobanana generate` and `review` -------------------------------------------
+
+
+def test_generate_yes_exits_1_on_a_directive_error(site, api):
+    site.configure({"api_base": api.base})
+    site.page("a.md", "# A\n\n" + directive("Fine"))
+    site.page("b.md", "# B\n\n" + directive("Bad", num=12))
+    proc = nb(site, "generate", "--yes")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "docs/b.md:5" in proc.stderr and prompts(api) == ["Fine"]
+    proc = nb(site, "generate", "--yes")  # nothing left to generate, the error is still there
+    assert proc.returncode == 1 and "docs/b.md:5" in proc.stderr and len(api.generate_requests) == 1
+
+
+def test_generate_lists_what_was_not_generated_in_page_order_and_exits_1(site, api):
+    site.configure({"api_base": api.base, "retries": 0, "concurrency": 4})
+    api.latency = 0.2
+    pages = ["a", "b", "c", "d", "e"]
+    for p in pages:
+        site.page(f"{p}.md", f"# {p}\n\n" + directive(f"Prompt {p}"))
+    # the first page fails last (an empty answer after 0.6 s): completion order would list it last
+    api.faults_for.update({"Prompt e": "policy", "Prompt c": "policy", "Prompt a": "slow:0.6"})
+    proc = nb(site, "generate", "--yes")
+    assert proc.returncode == 1
+    listed = proc.stderr.split("image(s) not generated:", 1)[1].split()
+    assert listed == ["docs/a.md:3", "docs/c.md:3", "docs/e.md:3"], proc.stderr
+    assert sorted(prompts(api)) == [f"Prompt {p}" for p in pages]
+
+
+def test_review_to_a_missing_folder_is_one_line(site, tmp_path):
+    site.page("a.md", "# A\n\n" + directive("Fine"))
+    target = tmp_path / "missing" / "dir" / "x.html"
+    proc = run([bin_path("nanobanana"), "review", "-o", str(target)], cwd=site.root, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert str(target) in proc.stderr and proc.stderr.count("\n") == 1
