@@ -60,8 +60,9 @@ class Budget:
         return approved, over
 
     def too_big(self, ask: Ask) -> bool:
-        """True if no budget of this size can ever pay for ``ask``."""
-        return ask.cost > self.max_credits
+        """True if no budget of this size can ever pay for ``ask``. Not under max_credits 0,
+        which means "spend nothing": one message says so, not one per image."""
+        return 0 < self.max_credits < ask.cost
 
     def resize(self, max_credits: int) -> None:
         """A new max_credits (mkdocs.yml edited under serve): what was spent stays spent."""

@@ -173,6 +173,7 @@ def _generate(session: BuildSession, settings: Settings, yes: bool) -> None:
         if not sys.stdin.isatty():
             raise click.ClickException("not a terminal, so nothing can be confirmed: pass --yes to spend these credits")
         click.confirm("Generate them?", abort=True)
+    session.catch_signals()  # Ctrl-C or SIGTERM from here: keep what is paid for, send nothing more
     session.scheduler.start()
     waiting = [s for s in session.analysis.all_slots() if s.directive and not s.errors and s.entry is None]
     futures = {s.image_known: s for s in waiting}

@@ -58,7 +58,9 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             self.session = self.serve.open_build(s, pages, site_url=self._site_url)
         else:
             provider = open_provider(s) if s.mode == "live" else None
-            self.session = BuildSession.open(s, pages, log.warning, provider=provider, site_url=self._site_url)
+            self.session = BuildSession(s, log.warning, provider=provider, site_url=self._site_url)
+            self.session.catch_signals()  # before the first request: a stop then sends no more
+            self.session.start(pages)
         return files
 
     def on_page_markdown(self, markdown, page, config, files):

@@ -25,8 +25,10 @@ from .providers.base import (
     RefImage,
     RetryPolicy,
     StopSignal,
+    Stopped,
 )
 from .settings import Settings
+from .stopping import STORES
 
 
 class Buyer:
@@ -42,13 +44,20 @@ class Buyer:
         self.status: dict[str, str] = {}  # key -> cached | generated | failed
         self.credits_spent = 0
         self.usd_spent = 0.0
+        self.in_flight = 0  # calls under way: what a hard exit would abandon
         self._lock = threading.Lock()
 
     def buy(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
         """One paid call, guarded: the key's lock, a second look at the cache, retries;
         then the new entry goes to the remote cache, if there is one. None when there is
         no image to be had; the reason has been warned about."""
-        entry = self._buy(request, ref_files, where)
+        with self._lock:
+            self.in_flight += 1
+        try:
+            entry = self._buy(request, ref_files, where)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         if entry is not None and self.remote is not None and self.status.get(request.key) == "generated":
             try:
                 self.remote.upload(entry, self.cache)
@@ -73,6 +82,8 @@ class Buyer:
                                  warn=lambda message: self.warn(f"{where}: {message}"))
             try:
                 candidates = self.provider.generate(ImageOrder(request, refs), policy)
+            except Stopped:  # the user stopped the run before this request went out: not a failure
+                return None
             except (AuthError, CreditsError) as exc:
                 # An account-level stop, not a fault of this directive: it stays a
                 # placeholder like every image after it.
@@ -94,7 +105,8 @@ class Buyer:
             with self._lock:
                 self.credits_spent += credits
                 self.usd_spent += model.usd * request.num
-            entry = self.cache.put(request, candidates, self.provider.name, credits)
+            with STORES.storing():  # a hard exit waits for this: the image is paid for
+                entry = self.cache.put(request, candidates, self.provider.name, credits)
             self.status[key] = "generated"
             return entry
 

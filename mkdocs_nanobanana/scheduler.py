@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Callable
 
 from .analysis import Analysis
@@ -258,6 +258,33 @@ class Scheduler:
             inner.add_done_callback(lambda f: job.set_exception(f.exception()) if f.exception() else job.set_result(f.result()))
 
         slot.figure_ready.add_done_callback(draw)
+
+    # -- a user's stop -----------------------------------------------------------------
+
+    def grace(self) -> float:
+        """How long the requests in flight may take after a stop: each is bounded by
+        ``timeout`` per image (its POST) and a download, plus a margin to store it."""
+        nums = [s.directive.num for s in self.analysis.all_slots() if s.approved and s.directive]
+        return self.settings.timeout * (max(nums, default=1) + 1) + 5
+
+    def interrupt(self, why: str) -> str:
+        """The user stopped the build: no new request is sent (queued work is dropped,
+        calls waiting for a slot give up), the requests in flight are awaited and their
+        images stored. Returns the line that says what was kept and what was never sent."""
+        self.stop.interrupt(why)
+        self._net_pool.shutdown(wait=False, cancel_futures=True)
+        self._image_pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:  # a cancelled job never becomes "done" for wait(): leave those out
+            jobs = [j for j in self._purchases.values() if not j.cancelled()]
+        _, pending = wait(jobs, timeout=self.grace())
+        wanted = {s.key or id(s) for s in self.analysis.all_slots() if s.approved and not s.errors}
+        kept = sum(1 for k in wanted if self.status.get(k) == "generated")
+        never = sum(1 for k in wanted if self.status.get(k) not in ("generated", "failed", "cached")) - len(pending)
+        buyer = self.buyer
+        return (f"stopped by {why}: {kept} image(s) generated and kept ({buyer.credits_spent} credits "
+                f"~ ${buyer.usd_spent:.2f}), {never} never sent"
+                + (f", {len(pending)} still in flight abandoned" if pending else "")
+                + "; nothing paid is generated again: build again to generate the rest")
 
     # -- the end -----------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from .report import Reporter
 from .scheduler import Scheduler
 from .settings import Settings, page_label
 from .slots import PageText, Slot
+from .stopping import SignalStop, exit_code, signal_name
 
 
 def open_provider(settings: Settings, environ: Mapping[str, str] = os.environ) -> Provider:
@@ -97,14 +98,43 @@ class BuildSession:
         self._count = 0
         self._tokens: dict[str, list[tuple[str, Slot]]] = {}  # page -> its tokens, in order
         self._slot_of: dict[str, Slot] = {}  # every token of this build
+        self._signals: SignalStop | None = None
 
     @classmethod
     def open(cls, settings: Settings, pages: list[PageText], warn: Callable[[str], None], **kwargs) -> "BuildSession":
         """Read every page's directives, check them site-wide, and start all image work."""
         session = cls(settings, warn, **kwargs)
-        session.analysis.read(pages)
-        session.scheduler.start()
+        session.start(pages)
         return session
+
+    def start(self, pages: list[PageText]) -> None:
+        """Read every page's directives, check them site-wide, and start all image work."""
+        self.analysis.read(pages)
+        self.scheduler.start()
+
+    def catch_signals(self) -> None:
+        """From now until ``close`` or ``abort``, SIGINT and SIGTERM stop safely (see
+        stopping.py): the host calls this in its main thread, before any image work
+        starts. A build that pays for nothing keeps the default handlers."""
+        buyer = self.scheduler.buyer
+        if buyer is None:
+            return
+        signals = SignalStop(self._stopped, lambda: buyer.in_flight, self.report.warn)
+        self._signals = signals if signals.install() else None
+
+    def _stopped(self, signum: int) -> None:
+        """The first SIGINT or SIGTERM: keep what is paid for, send nothing more, and end
+        the run with the shell's exit code (130, 143)."""
+        name = signal_name(signum)
+        self.report.warn(f"{name}: stopping; no new request is sent, the {self.scheduler.buyer.in_flight} in "
+                         f"flight are awaited and kept (another {name} exits at once)")
+        self.report.warn(self.scheduler.interrupt(name))
+        raise SystemExit(exit_code(signum))
+
+    def _release_signals(self) -> None:
+        if self._signals is not None:
+            self._signals.restore()
+            self._signals = None
 
     @property
     def deferred(self):
@@ -182,10 +212,14 @@ class BuildSession:
 
     def close(self) -> str:
         """Wait for every image and card, stop the workers; the summary line."""
-        return self.scheduler.finish()
+        try:
+            return self.scheduler.finish()
+        finally:
+            self._release_signals()
 
     def abort(self) -> None:
         """A failed build: drop the work that has not started."""
+        self._release_signals()
         self.scheduler.close(wait=False)
 
 

@@ -95,3 +95,98 @@ def test_review_to_a_missing_folder_is_one_line(site, tmp_path):
     proc = run([bin_path("nanobanana"), "review", "-o", str(target)], cwd=site.root, check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert str(target) in proc.stderr and proc.stderr.count("\n") == 1
+
+
+# -- items 1-3: a stop sends nothing more and keeps what was paid ----------------------------
+
+
+def many_pages(site, api, count: int, concurrency: int, latency: float, **plugin) -> list[str]:
+    site.configure({"api_base": api.base, "concurrency": concurrency, "retries": 0, "timeout": 10, **plugin})
+    api.latency = latency
+    names = [f"Image {i:02d}" for i in range(count)]
+    for i, name in enumerate(names):
+        site.page(f"p{i:02d}.md", f"# Page {i}\n\n" + directive(name))
+    return names
+
+
+def start(site, *cmd: str) -> subprocess.Popen:
+    return subprocess.Popen([bin_path(cmd[0]), *cmd[1:]], cwd=site.root, env={**os.environ, **LIVE},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_requests(api, n: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while len(api.generate_requests) < n:
+        assert time.monotonic() < deadline, f"only {len(api.generate_requests)} request(s) reached the fake"
+        time.sleep(0.01)
+
+
+def signal_after(proc: subprocess.Popen, api, n: int, sig: int) -> float:
+    """Send ``sig`` once ``n`` requests reached the fake; when it was sent."""
+    wait_for_requests(api, n)
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    return sent
+
+
+def sent_after(api, moment: float) -> list[str]:
+    """Requests that reached the fake after ``moment`` (a few ms of slack: a request
+    already on the wire when the signal was sent arrives a moment later)."""
+    return [r.json()["prompt"] for r in api.generate_requests if r.at > moment + 0.05]
+
+
+def assert_nothing_paid_twice(site, api, names: list[str]) -> None:
+    """The next build completes the site, and no prompt was ever POSTed twice."""
+    mkdocs_build(site)
+    assert sorted(prompts(api)) == sorted(names), prompts(api)
+    assert sorted(site.cache.keys()) and len(list(site.cache.keys())) == len(names)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_build_sends_nothing_more_and_keeps_what_was_in_flight(site, api, sig):
+    names = many_pages(site, api, count=12, concurrency=3, latency=0.8)
+    proc = start(site, "mkdocs", "build")
+    moment = signal_after(proc, api, 3, sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + sig, err
+    assert sent_after(api, moment) == [], err
+    sent = len(api.generate_requests)
+    assert 3 <= sent <= 6  # those in flight or on their way when the signal came
+    # every paid answer is in the cache, whole, and the line says so
+    assert len(list(site.cache.keys())) == sent and site.cache.verify_entries() == {}
+    name = signal.Signals(sig).name
+    assert f"stopped by {name}: {sent} image(s) generated and kept ({2 * sent} credits" in err, err
+    assert f"{12 - sent} never sent" in err and "Traceback" not in err
+    assert_nothing_paid_twice(site, api, names)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_generate_sends_nothing_more_and_keeps_what_was_in_flight(site, api, sig):
+    names = many_pages(site, api, count=12, concurrency=2, latency=0.8)
+    proc = start(site, "nanobanana", "generate", "--yes")
+    moment = signal_after(proc, api, 2, sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + sig, err
+    # the pool's extra threads were waiting for an API slot: none of them went out
+    assert sent_after(api, moment) == [] and len(api.generate_requests) <= 3, err
+    assert len(list(site.cache.keys())) == len(api.generate_requests)
+    assert "never sent" in err and "Traceback" not in err
+    assert_nothing_paid_twice(site, api, names)
+
+
+def test_a_second_signal_exits_at_once_and_keeps_what_had_arrived(site, api):
+    names = many_pages(site, api, count=8, concurrency=2, latency=3.0)
+    proc = start(site, "mkdocs", "build")
+    signal_after(proc, api, 2, signal.SIGINT)
+    time.sleep(0.5)  # the first stop is waiting for the two in flight
+    second = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and time.monotonic() - second < 2, err
+    assert "SIGINT again: exiting now; 2 paid request(s) in flight abandoned" in err, err
+    assert "Traceback" not in err and len(api.generate_requests) == 2
+    assert site.cache.verify_entries() == {}
+    # the abandoned two are paid again (they were never stored): the rest only once
+    api.latency = 0.2
+    mkdocs_build(site)
+    assert sorted(set(prompts(api))) == sorted(names) and len(api.generate_requests) == 8 + 2
