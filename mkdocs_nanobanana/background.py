@@ -31,18 +31,22 @@ def marker_path(cache_dir: str) -> Path:
 
 
 class Background:
-    def __init__(self, buyer: Buyer, *, concurrency: int, debounce: float, max_credits: int,
-                 on_landed: Callable[[], None], report: Reporter) -> None:
+    def __init__(self, buyer: Buyer, *, concurrency: int, debounce: float, on_landed: Callable[[], None],
+                 report: Reporter, max_credits: int = 0, budget: Budget | None = None,
+                 failed: set[str] | None = None) -> None:
+        """``budget`` and ``failed`` belong to the serve session: a generator made anew
+        after mkdocs.yml changed gets the same ones, so editing the config never resets
+        what was spent or retries what failed (``max_credits`` makes a budget of its own)."""
         self.buyer = buyer
         self.debounce = debounce
         self.on_landed = on_landed
         self.report = report
-        self.budget = Budget(max_credits)  # the whole serve session's
+        self.budget = budget if budget is not None else Budget(max_credits)
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="nanobanana-serve")
         self._lock = threading.Lock()
         self._pending: dict[str, Purchase] = {}
         self._running: set[str] = set()
-        self._failed: set[str] = set()
+        self._failed = failed if failed is not None else set()
         self._timer: threading.Timer | None = None
         self._closed = False
 
@@ -102,13 +106,22 @@ class Background:
         with self._lock:
             return len(self._pending) + len(self._running)
 
-    def close(self) -> None:
+    def close(self, why: str | None = None) -> int:
         """Drop what has not started; wait for calls in flight (they are paid for, so their
-        images are kept)."""
+        images are kept). ``why``: the server is stopping, so no call retries either.
+        Returns how many images were dropped before they were sent."""
+        if why is not None:
+            self.buyer.stop.interrupt(why)
         with self._lock:
             self._closed = True
             if self._timer is not None:
                 self._timer.cancel()
-            self._pending = {}
+            dropped, self._pending = len(self._pending), {}
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.buyer.close()
+        with self._lock:  # what is still "running" now was cancelled before it started
+            return dropped + len(self._running)
+
+    @property
+    def generated(self) -> int:
+        return sum(1 for status in self.buyer.status.values() if status == "generated")

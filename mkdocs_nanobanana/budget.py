@@ -34,13 +34,15 @@ class Budget:
         self._approved: set[str] = set()  # keys paid for out of this budget, not refunded
         self._lock = threading.Lock()
 
-    def approve(self, asks: Iterable[Ask]) -> tuple[list[Ask], list[Ask]]:
-        """(approved, over), one Ask per key each, in the order given."""
+    def approve(self, asks: Iterable[Ask], commit: bool = True) -> tuple[list[Ask], list[Ask]]:
+        """(approved, over), one Ask per key each, in the order given. ``commit=False``:
+        only say what would be approved now (serve's placeholders), spending nothing."""
         approved: list[Ask] = []
         over: list[Ask] = []
         seen: set[str] = set()
         blocked = False
         with self._lock:
+            left = self.left
             for ask in asks:
                 if ask.key in seen:
                     continue
@@ -49,14 +51,16 @@ class Budget:
                     approved.append(ask)  # approved before: it costs nothing more
                 elif self.too_big(ask):
                     over.append(ask)  # refused, but it blocks nothing: it never fits
-                elif blocked or ask.cost > self.left:
+                elif blocked or ask.cost > left:
                     blocked = True
                     over.append(ask)
                 else:
-                    self.left -= ask.cost
-                    self._spent += ask.cost
-                    self._approved.add(ask.key)
+                    left -= ask.cost
                     approved.append(ask)
+                    if commit:
+                        self.left -= ask.cost
+                        self._spent += ask.cost
+                        self._approved.add(ask.key)
         return approved, over
 
     def too_big(self, ask: Ask) -> bool:

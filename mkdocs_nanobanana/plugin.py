@@ -34,6 +34,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
     def on_startup(self, *, command, dirty):
         if command == "serve":
             self.serve = ServeSession(log.warning, log.info)
+            self.serve.catch_signals()  # SIGTERM ends serve as Ctrl-C does, keeping paid images
 
     def on_config(self, config):
         # The object outlives a build (serve rebuilds, and MkDocs reuses it in one

@@ -35,6 +35,7 @@ from .settings import Settings
 from .slots import Slot, State
 
 BACKGROUND_NOTE = "placeholder: being generated in the background; the page reloads when it is ready"
+SERVE_BUDGET_NOTE = "placeholder: not generated: max_credits for this serve session reached"
 
 
 def next_state(slot: Slot, *, buying: bool, deferring: bool, target_exists: bool) -> State:
@@ -63,9 +64,10 @@ def placeholder_note(slot: Slot, *, buying: bool, target_exists: bool) -> str:
 
 class Scheduler:
     def __init__(self, settings: Settings, analysis: Analysis, report: Reporter, *, buyer: Buyer | None = None,
-                 defer: bool = False, remote: RemoteCache | None = None) -> None:
+                 defer: bool = False, remote: RemoteCache | None = None, session_budget: Budget | None = None) -> None:
         """``buyer``: generate missing images in this build (live mode). ``defer``: generate
-        nothing, but collect the missing images in ``deferred`` for serve's background."""
+        nothing, but collect the missing images in ``deferred`` for serve's background,
+        those that ``session_budget`` (serve's, if given) can still pay for."""
         self.settings = settings
         self.analysis = analysis
         self.report = report
@@ -76,6 +78,8 @@ class Scheduler:
         self.status: dict[str, str] = self.buyer.status if self.buyer else {}  # key -> cached | generated | failed
         self.deferred: dict[str, Purchase] = {}  # key -> purchase, in page order
         self.budget = Budget(settings.max_credits)
+        self.session_budget = session_budget
+        self.over_session_budget = 0  # serve: images the session's budget can no longer pay for
         self._image_pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="nanobanana-img")
         # twice the API's concurrency: a thread that downloads, checks and stores an answer
         # must not hold back the next request (the provider caps requests in flight)
@@ -115,8 +119,7 @@ class Scheduler:
         background keeps the session's budget), none offline, else within max_credits."""
         missing = [s for s in slots if s.missing]
         if self.defer:
-            for s in missing:
-                s.approved = True
+            self._approve_deferred(missing)
             return
         if self.buyer is None:
             self._say_offline(missing)
@@ -138,6 +141,25 @@ class Scheduler:
                 f"credits (~${price:.2f}) are placeholders, from {over[0].where} on. Raise max_credits "
                 "or build again to continue."
             )
+
+    def _approve_deferred(self, missing: list[Slot]) -> None:
+        """Serve: its background pays, within the session's budget. An image that budget
+        can no longer pay for says so on its placeholder, instead of "being generated"."""
+        if self.session_budget is None:
+            for s in missing:
+                s.approved = True
+            return
+        asks = {id(s): Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where) for s in missing}
+        approved, refused = self.session_budget.approve(asks.values(), commit=False)
+        keys = {a.key for a in approved}
+        for s in missing:
+            ask = asks[id(s)]
+            s.approved = ask.key in keys
+            if not s.approved:
+                self._notes[id(s)] = (f"placeholder: needs {ask.cost} credits, more than max_credits "
+                                      f"{self.session_budget.max_credits}" if self.session_budget.too_big(ask)
+                                      else SERVE_BUDGET_NOTE)
+        self.over_session_budget += len(refused)
 
     def _say_too_big(self, too_big: list[Ask], slots: dict[int, Slot], asks: dict[int, Ask]) -> None:
         """Images that no build within max_credits can pay for: each said on its own, as

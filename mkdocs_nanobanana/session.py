@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Mapping
 from . import assets, social
 from .analysis import Analysis
 from .background import Background, marker_path
+from .budget import Budget
 from .cache import Cache
 from .directives import INFO_WORD, replace_blocks
 from .providers import connect
@@ -78,7 +79,7 @@ def first_line(source: str, markdown: str) -> int:
 
 class BuildSession:
     def __init__(self, settings: Settings, warn: Callable[[str], None], *, provider: Provider | None = None,
-                 defer: bool = False, site_url: str = "") -> None:
+                 defer: bool = False, site_url: str = "", session_budget: Budget | None = None) -> None:
         """``provider``: pay for missing images in this build (live mode only).
         ``defer``: pay for nothing, collect them in ``deferred`` (serve's background)."""
         self.settings = settings
@@ -88,7 +89,8 @@ class BuildSession:
         live = provider is not None and settings.mode == "live" and not defer
         buyer = Buyer(provider, self.cache, settings, warn, remote=self.remote) if live else None
         self.analysis = Analysis(settings, self.cache, self.report)
-        self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote)
+        self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
+                                   session_budget=session_budget)
         self.site_url = site_url
         self.cache.clean_temp()
         # a token ends in Y, so token 1 is never a prefix of token 12; the nonce keeps a
@@ -234,13 +236,31 @@ class ServeSession:
         self.report = Reporter(warn)  # lives as long as the server
         self.background: Background | None = None
         self._made_for: tuple = ()
+        # the session's, not a generator's: a config edit makes a new generator, never a
+        # fresh max_credits nor a retry of what failed; only a restart of serve does
+        self.budget: Budget | None = None
+        self.failed: set[str] = set()
+        self._signals: SignalStop | None = None
+
+    def catch_signals(self) -> None:
+        """SIGTERM (a `kill`, `docker stop`) stops the server as Ctrl-C does: MkDocs shuts
+        down and ``close`` keeps the images in flight. A second signal exits at once,
+        between cache writes. Call it in the main thread."""
+        def in_flight() -> int:
+            return self.background.buyer.in_flight if self.background is not None else 0
+
+        def stop(_signum: int) -> None:
+            raise KeyboardInterrupt  # MkDocs' own way out of serve, which ends in on_shutdown
+
+        signals = SignalStop(stop, in_flight, self.warn)
+        self._signals = signals if signals.install() else None
 
     def open_build(self, settings: Settings, pages: list[PageText], **kwargs) -> BuildSession:
         """A build of the site; under live mode, its missing images are deferred."""
         defer = settings.mode == "live"
         if defer:
             self._ensure_background(settings)
-        return BuildSession.open(settings, pages, self.warn, defer=defer, **kwargs)
+        return BuildSession.open(settings, pages, self.warn, defer=defer, session_budget=self.budget, **kwargs)
 
     def _ensure_background(self, s: Settings) -> None:
         """One background generator per serve session (a new one if mkdocs.yml changed
@@ -251,12 +271,15 @@ class ServeSession:
             return
         if self.background is not None:
             self.background.close()
+        if self.budget is None:
+            self.budget = Budget(s.max_credits)
+        self.budget.resize(s.max_credits)  # raised in mkdocs.yml: more to spend; what was spent stays spent
         marker = marker_path(s.cache_dir)
         remote = open_remote_tier(s, self.report, "new images stay local")
         buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.warn,
                       scope="until serve restarts", remote=remote)
         self.background = Background(
-            buyer, concurrency=s.concurrency, debounce=s.serve_debounce, max_credits=s.max_credits,
+            buyer, concurrency=s.concurrency, debounce=s.serve_debounce, budget=self.budget, failed=self.failed,
             on_landed=lambda: marker.write_text(f"{time.time()}\n"), report=self.report,
         )
         self._made_for = wanted
@@ -268,6 +291,10 @@ class ServeSession:
             busy = self.background.submit(session.deferred)
             if busy:
                 self.info(f"{busy} image(s) being generated in the background; the page reloads as each is ready")
+            over = session.scheduler.over_session_budget
+            if over:
+                self.info(f"{over} image(s) not generated: max_credits for this serve session reached "
+                          f"({self.budget.max_credits}); restart serve or raise max_credits to continue")
 
     @staticmethod
     def watched_folder(settings: Settings) -> str:
@@ -278,9 +305,17 @@ class ServeSession:
         return str(marker.parent)
 
     def close(self) -> None:
-        """Stop: wait for the images being generated (they are paid for, so they are kept)."""
-        if self.background is not None:
-            if self.background.busy:
-                self.info("waiting for the images being generated (they are paid for, so they are kept)")
-            self.background.close()
-            self.background = None
+        """Stop: send nothing more, wait for the images being generated (they are paid
+        for, so they are kept) and say what was kept and what was never sent."""
+        try:
+            if self.background is not None:
+                if self.background.busy:
+                    self.info("waiting for the images being generated (they are paid for, so they are kept)")
+                dropped = self.background.close(why="the server stopping")
+                self.info(f"stopped: {self.background.generated} image(s) generated in the background and kept, "
+                          f"{dropped} never sent")
+                self.background = None
+        finally:
+            if self._signals is not None:
+                self._signals.restore()
+                self._signals = None

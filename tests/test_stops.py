@@ -190,3 +190,49 @@ def test_a_second_signal_exits_at_once_and_keeps_what_had_arrived(site, api):
     api.latency = 0.2
     mkdocs_build(site)
     assert sorted(set(prompts(api))) == sorted(names) and len(api.generate_requests) == 8 + 2
+
+
+# -- serve: SIGTERM keeps what is in flight; the session's budget outlives a config edit --------
+
+
+def test_sigterm_stops_serve_like_ctrl_c_keeping_the_images_in_flight(site, api):
+    from test_serve import Server, free_port
+
+    names = many_pages(site, api, count=6, concurrency=4, latency=2.0, serve_debounce=0.2)
+    server = Server("mkdocs", site, free_port())
+    try:
+        moment = signal_after(server.proc, api, 4, signal.SIGTERM)
+        server.proc.wait(timeout=30)
+    finally:
+        server.stop()
+    log = server.log()
+    assert sent_after(api, moment) == [], log
+    assert len(list(site.cache.keys())) == 4 and site.cache.verify_entries() == {}, log
+    assert "stopped: 4 image(s) generated in the background and kept, 2 never sent" in log, log
+    assert "Traceback" not in log
+    assert_nothing_paid_twice(site, api, names)
+
+
+def test_the_serve_budget_outlives_a_config_edit_and_placeholders_say_it_is_spent(site, api):
+    from test_serve import Server, free_port
+
+    config = {"api_base": api.base, "concurrency": 2, "retries": 0, "serve_debounce": 0.2, "max_credits": 4}
+    site.configure(config)
+    site.page("a.md", "# A\n\n" + directive("One"))
+    site.page("c.md", "# C\n\n" + directive("Two"))
+    server = Server("mkdocs", site, free_port())
+    try:
+        wait_for_requests(api, 2)
+        for page in ("/a/", "/c/"):
+            server.wait_for(page, lambda f: "nanobanana-placeholder" not in f["class"], what="the images")
+        # a new generator (another concurrency), and two more images: the 4 credits are spent
+        site.configure({**config, "concurrency": 3})
+        site.page("b.md", "# B\n\n" + directive("Three"))
+        fig = server.wait_for("/b/", lambda f: True, what="page b")
+        assert fig["img"]["title"] == "placeholder: not generated: max_credits for this serve session reached"
+        time.sleep(1.0)  # longer than the debounce: anything approved would have been sent by now
+        assert sorted(prompts(api)) == ["One", "Two"], server.log()
+        assert "1 image(s) not generated: max_credits for this serve session reached" in server.log()
+        assert "being generated in the background" not in server.log().split("max_credits for this serve")[-1]
+    finally:
+        server.stop()
