@@ -202,7 +202,7 @@ def test_sigterm_stops_serve_like_ctrl_c_keeping_the_images_in_flight(site, api)
     server = Server("mkdocs", site, free_port())
     try:
         moment = signal_after(server.proc, api, 4, signal.SIGTERM)
-        server.proc.wait(timeout=30)
+        assert server.proc.wait(timeout=30) == 0  # MkDocs' own exit after Ctrl-C
     finally:
         server.stop()
     log = server.log()
