@@ -2,7 +2,8 @@
 
 Each rebuild hands over the images it is missing (``submit``); the set replaces what was
 waiting before, so a prompt edited three times in a row is generated once, in its last
-form. Work starts ``debounce`` seconds after the last hand-over, at most ``concurrency``
+form. Work starts ``debounce`` seconds after the newest save the last build read (a
+rebuild in progress holds it back), at most ``concurrency``
 calls at once, within ``max_credits`` for the whole session. When an image lands in the
 cache, ``on_landed`` runs (the plugin touches a file the server watches, so the site is
 rebuilt and the browser reloads with the image).
@@ -15,6 +16,7 @@ for another refusal).
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
@@ -54,8 +56,20 @@ class Background:
     def credits_left(self) -> int:
         return self.budget.left
 
-    def submit(self, jobs: dict[str, Purchase]) -> int:
-        """What the latest build is missing; returns how many will be generated."""
+    def building(self) -> None:
+        """A rebuild started (something was saved, or an image landed): nothing waiting
+        starts until it hands over what it is missing."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def submit(self, jobs: dict[str, Purchase], saved_at: float | None = None,
+               unchanged: Callable[[], bool] | None = None) -> int:
+        """What the latest build is missing; returns how many will be generated. The
+        debounce counts from ``saved_at`` (the newest save the build read, time.time()),
+        not from the end of the build, which may take seconds; ``unchanged()`` says no
+        save came since, else the rebuild that save starts decides instead."""
         with self._lock:
             if self._closed:
                 return 0
@@ -64,12 +78,15 @@ class Background:
                 self._timer.cancel()
                 self._timer = None
             if self._pending:
-                self._timer = threading.Timer(self.debounce, self._start_pending)
+                wait = self.debounce if saved_at is None else max(0.0, saved_at + self.debounce - time.time())
+                self._timer = threading.Timer(wait, self._start_pending, args=(unchanged,))
                 self._timer.daemon = True
                 self._timer.start()
             return len(self._pending) + len(self._running)
 
-    def _start_pending(self) -> None:
+    def _start_pending(self, unchanged: Callable[[], bool] | None = None) -> None:
+        if unchanged is not None and not unchanged():
+            return  # saved again meanwhile: the rebuild that follows hands over the new set
         with self._lock:
             if self._closed:
                 return

@@ -77,6 +77,19 @@ def first_line(source: str, markdown: str) -> int:
     return 1
 
 
+def newest_save(folder: str) -> float:
+    """The newest modification time of a file under ``folder`` (time.time() scale): serve's
+    debounce counts from the last save, whatever the builds take."""
+    newest = 0.0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                newest = max(newest, os.stat(os.path.join(root, name)).st_mtime)
+            except OSError:  # removed meanwhile
+                pass
+    return newest
+
+
 class BuildSession:
     def __init__(self, settings: Settings, warn: Callable[[str], None], *, provider: Provider | None = None,
                  defer: bool = False, site_url: str = "", session_budget: Budget | None = None) -> None:
@@ -241,6 +254,7 @@ class ServeSession:
         self.budget: Budget | None = None
         self.failed: set[str] = set()
         self._signals: SignalStop | None = None
+        self._saved_at = 0.0
 
     def catch_signals(self) -> None:
         """SIGTERM (a `kill`, `docker stop`) stops the server as Ctrl-C does: MkDocs shuts
@@ -260,6 +274,8 @@ class ServeSession:
         defer = settings.mode == "live"
         if defer:
             self._ensure_background(settings)
+            self.background.building()
+            self._saved_at = newest_save(settings.docs_dir)  # before the pages are read
         return BuildSession.open(settings, pages, self.warn, defer=defer, session_budget=self.budget, **kwargs)
 
     def _ensure_background(self, s: Settings) -> None:
@@ -288,7 +304,9 @@ class ServeSession:
         """Log the build's summary and hand its missing images to the background."""
         self.info(session.close())
         if session.scheduler.defer and self.background is not None:
-            busy = self.background.submit(session.deferred)
+            docs, saved = session.settings.docs_dir, self._saved_at
+            busy = self.background.submit(session.deferred, saved_at=saved,
+                                          unchanged=lambda: newest_save(docs) <= saved)
             if busy:
                 self.info(f"{busy} image(s) being generated in the background; the page reloads as each is ready")
             over = session.scheduler.over_session_budget

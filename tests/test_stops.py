@@ -236,3 +236,31 @@ def test_the_serve_budget_outlives_a_config_edit_and_placeholders_say_it_is_spen
         assert "being generated in the background" not in server.log().split("max_credits for this serve")[-1]
     finally:
         server.stop()
+
+
+# -- item 4: serve's debounce counts from the save, whatever the rebuilds take ---------------------
+
+
+def test_saves_closer_than_the_debounce_pay_only_for_the_last(site, api):
+    from test_serve import Server, free_port
+
+    site.configure({"api_base": api.base, "concurrency": 2, "retries": 0, "serve_debounce": 1.5})
+    site.page("index.md", "# Home\n")
+    for i in range(250):  # builds of a second or more: longer than a save's interval
+        site.page(f"filler/p{i:03d}.md", f"# Filler {i}\n\n" + "Some text. " * 200 + "\n")
+    page = site.page("a.md", "# A\n\nNo image yet.\n")
+    server = Server("mkdocs", site, free_port())
+    try:
+        deadline = time.monotonic() + 20
+        while "Serving on" not in server.log():
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.05)
+        for n in range(1, 7):  # each save comes before the last one's debounce is over
+            time.sleep(1.0)
+            page.write_text("# A\n\n" + directive(f"Draft {n}"))
+        server.wait_for("/a/", lambda f: f["img"]["alt"] == "Draft 6" and "nanobanana-placeholder" not in f["class"],
+                        what="the last draft's image")
+        time.sleep(1.0)
+        assert prompts(api) == ["Draft 6"], server.log()
+    finally:
+        server.stop()
