@@ -49,7 +49,7 @@ class Block:
 
     start: int  # line of the opening fence
     end: int  # line of the closing fence
-    indent: str  # the opening fence's leading whitespace, kept for the replacement line
+    indent: str  # the opening fence's leading whitespace (and ``>`` markers), kept for the replacement line
     body: str  # fence content, dedented by the fence's indent
 
 
@@ -110,49 +110,95 @@ def _dedent(line: str, columns: int) -> str:
     return " " * max(0, col - columns) + line[i:]
 
 
+_QUOTE_RE = re.compile(r"^(?:[ ]{0,3}>[ ]?)+")
+#: Lines whose content is indented 4 columns further (Python-Markdown's tab length):
+#: list items, admonitions and details, content tabs, footnotes, definitions.
+_CONTAINER_RE = re.compile(r"^[ \t]*(?:[-*+][ \t]|\d{1,9}[.)][ \t]|!!!|\?\?\?|===|\[\^[^\]]+\]:|:[ \t])")
+
+
+def _unquote(line: str) -> tuple[str, str]:
+    """A line's blockquote markers (``> ``, nested ones too) and the rest of it."""
+    m = _QUOTE_RE.match(line)
+    return (m.group(0), line[m.end():]) if m else ("", line)
+
+
+def _leading_columns(text: str) -> int:
+    return _width(text[: len(text) - len(text.lstrip(" \t"))])
+
+
+def _opens_comment(rest: str) -> bool:
+    """An HTML comment that starts the line and does not end on it: what follows, up to
+    its ``-->``, is hidden from readers, so no directive in it is one."""
+    stripped = rest.lstrip(" \t")
+    return stripped.startswith("<!--") and "-->" not in stripped[4:]
+
+
+def _in_indented_code(lines: list[str], i: int, columns: int) -> bool:
+    """Whether a fence indented ``columns`` at ``lines[i]`` is shown as an indented code
+    block: 4 columns past its container's content, after a blank line. Such a block is
+    how a page shows the directive's syntax, not a request for an image."""
+    if columns < 4 or (i > 0 and _unquote(lines[i - 1])[1].strip()):
+        return False  # right after a text line it continues a paragraph or a list item
+    for j in range(i - 1, -1, -1):
+        rest = _unquote(lines[j])[1]
+        if rest.strip() and _leading_columns(rest) < columns:
+            base = _leading_columns(rest) + (4 if _CONTAINER_RE.match(rest) else 0)
+            return columns - base >= 4
+    return True  # nothing less indented above: top level
+
+
 def scan(text: str, path: str, first_line: int = 1) -> tuple[list[Block], list[DirectiveError]]:
     """Find the nanobanana fences of a Markdown text.
 
     A fence opened by ``n`` backticks (or tildes) closes only on a line of at least ``n`` of
     the same character, so a ```nanobanana block shown inside a longer outer fence is code,
-    not a directive. Fences may be indented (lists, admonitions, content tabs).
+    not a directive. Fences may be indented (lists, admonitions, content tabs) or quoted
+    (``>``). A fence inside an HTML comment, or in an indented code block, is not one.
     """
     blocks: list[Block] = []
-    errors: list[DirectiveError] = []
     lines = split_lines(text)
-    open_fence: tuple[str, int, int, str, bool] | None = None  # char, length, start, indent, ours
+    open_fence: tuple[str, int, int, str, bool, bool] | None = None  # char, length, start, indent, ours, quoted
+    in_comment = False
     body: list[str] = []
     for i, line in enumerate(lines):
-        lineno = first_line + i
+        quote, rest = _unquote(line)
         if open_fence is None:
-            m = _FENCE_OPEN_RE.match(line)
-            if not m:
+            if in_comment:
+                in_comment = "-->" not in rest
                 continue
-            fence, info = m.group("fence"), m.group("info")
-            if fence[0] == "`" and "`" in info:
+            if _opens_comment(rest):
+                in_comment = True
+                continue
+            m = _FENCE_OPEN_RE.match(rest)
+            if not m or (m.group("fence")[0] == "`" and "`" in m.group("info")):
                 continue  # ```code``` on one line is an inline code span, not a fence
-            words = info.split()
-            ours = bool(words) and words[0] == INFO_WORD
-            open_fence = (fence[0], len(fence), lineno, m.group("indent"), ours)
+            words = m.group("info").split()
+            ours = bool(words) and words[0] == INFO_WORD and not _in_indented_code(lines, i, _width(m.group("indent")))
+            open_fence = (m.group("fence")[0], len(m.group("fence")), first_line + i, quote + m.group("indent"), ours, bool(quote))
             body = []
             continue
-        char, length, start, indent, ours = open_fence
-        stripped = line.strip(" \t")
+        char, length, start, indent, ours, quoted = open_fence
+        inner = rest if quoted else line
+        stripped = inner.strip(" \t")
         if stripped and set(stripped) == {char} and len(stripped) >= length:
             if ours:
-                cols = _width(indent)
-                blocks.append(Block(start, lineno, indent, "\n".join(_dedent(b, cols) for b in body)))
+                cols = _width(indent[len(_unquote(indent)[0]):])
+                blocks.append(Block(start, first_line + i, indent, "\n".join(_dedent(b, cols) for b in body)))
             open_fence = None
         elif ours:
-            body.append(line)
-    if open_fence is not None and open_fence[4]:
-        char, length, start, _, _ = open_fence
-        errors.append(DirectiveError(
-            path, start,
-            f"this {char * length}{INFO_WORD} fence is never closed: add a line of "
-            f"{char * length} after the directive's YAML",
-        ))
-    return blocks, errors
+            body.append(inner)
+    return blocks, _unclosed(open_fence, path)
+
+
+def _unclosed(open_fence, path: str) -> list[DirectiveError]:
+    if open_fence is None or not open_fence[4]:
+        return []
+    char, length, start = open_fence[:3]
+    return [DirectiveError(
+        path, start,
+        f"this {char * length}{INFO_WORD} fence is never closed: add a line of "
+        f"{char * length} after the directive's YAML",
+    )]
 
 
 # --------------------------------------------------------------------------- parsing
@@ -632,5 +678,6 @@ def replace_blocks(text: str, blocks: list[Block], tokens: list[str], first_line
     lines = split_lines(text)
     for block, token in sorted(zip(blocks, tokens), key=lambda bt: bt[0].start, reverse=True):
         start, end = block.start - first_line, block.end - first_line
-        lines[start:end + 1] = ["", block.indent + token, ""]
+        blank = block.indent.rstrip()  # ">" inside a blockquote: a bare blank line would end it
+        lines[start:end + 1] = [blank, block.indent + token, blank]
     return "\n".join(lines)
