@@ -2,7 +2,8 @@
 
 Each rebuild hands over the images it is missing (``submit``); the set replaces what was
 waiting before, so a prompt edited three times in a row is generated once, in its last
-form. Work starts ``debounce`` seconds after the last hand-over, at most ``concurrency``
+form. Work starts ``debounce`` seconds after the newest save the last build read (a
+rebuild in progress holds it back), at most ``concurrency``
 calls at once, within ``max_credits`` for the whole session. When an image lands in the
 cache, ``on_landed`` runs (the plugin touches a file the server watches, so the site is
 rebuilt and the browser reloads with the image).
@@ -15,6 +16,7 @@ for another refusal).
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
@@ -31,18 +33,22 @@ def marker_path(cache_dir: str) -> Path:
 
 
 class Background:
-    def __init__(self, buyer: Buyer, *, concurrency: int, debounce: float, max_credits: int,
-                 on_landed: Callable[[], None], report: Reporter) -> None:
+    def __init__(self, buyer: Buyer, *, concurrency: int, debounce: float, on_landed: Callable[[], None],
+                 report: Reporter, max_credits: int = 0, budget: Budget | None = None,
+                 failed: set[str] | None = None) -> None:
+        """``budget`` and ``failed`` belong to the serve session: a generator made anew
+        after mkdocs.yml changed gets the same ones, so editing the config never resets
+        what was spent or retries what failed (``max_credits`` makes a budget of its own)."""
         self.buyer = buyer
         self.debounce = debounce
         self.on_landed = on_landed
         self.report = report
-        self.budget = Budget(max_credits)  # the whole serve session's
+        self.budget = budget if budget is not None else Budget(max_credits)
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="nanobanana-serve")
         self._lock = threading.Lock()
         self._pending: dict[str, Purchase] = {}
         self._running: set[str] = set()
-        self._failed: set[str] = set()
+        self._failed = failed if failed is not None else set()
         self._timer: threading.Timer | None = None
         self._closed = False
 
@@ -50,8 +56,20 @@ class Background:
     def credits_left(self) -> int:
         return self.budget.left
 
-    def submit(self, jobs: dict[str, Purchase]) -> int:
-        """What the latest build is missing; returns how many will be generated."""
+    def building(self) -> None:
+        """A rebuild started (something was saved, or an image landed): nothing waiting
+        starts until it hands over what it is missing."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def submit(self, jobs: dict[str, Purchase], saved_at: float | None = None,
+               unchanged: Callable[[], bool] | None = None) -> int:
+        """What the latest build is missing; returns how many will be generated. The
+        debounce counts from ``saved_at`` (the newest save the build read, time.time()),
+        not from the end of the build, which may take seconds; ``unchanged()`` says no
+        save came since, else the rebuild that save starts decides instead."""
         with self._lock:
             if self._closed:
                 return 0
@@ -60,12 +78,15 @@ class Background:
                 self._timer.cancel()
                 self._timer = None
             if self._pending:
-                self._timer = threading.Timer(self.debounce, self._start_pending)
+                wait = self.debounce if saved_at is None else max(0.0, saved_at + self.debounce - time.time())
+                self._timer = threading.Timer(wait, self._start_pending, args=(unchanged,))
                 self._timer.daemon = True
                 self._timer.start()
             return len(self._pending) + len(self._running)
 
-    def _start_pending(self) -> None:
+    def _start_pending(self, unchanged: Callable[[], bool] | None = None) -> None:
+        if unchanged is not None and not unchanged():
+            return  # saved again meanwhile: the rebuild that follows hands over the new set
         with self._lock:
             if self._closed:
                 return
@@ -102,13 +123,22 @@ class Background:
         with self._lock:
             return len(self._pending) + len(self._running)
 
-    def close(self) -> None:
+    def close(self, why: str | None = None) -> int:
         """Drop what has not started; wait for calls in flight (they are paid for, so their
-        images are kept)."""
+        images are kept). ``why``: the server is stopping, so no call retries either.
+        Returns how many images were dropped before they were sent."""
+        if why is not None:
+            self.buyer.stop.interrupt(why)
         with self._lock:
             self._closed = True
             if self._timer is not None:
                 self._timer.cancel()
-            self._pending = {}
+            dropped, self._pending = len(self._pending), {}
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.buyer.close()
+        with self._lock:  # what is still "running" now was cancelled before it started
+            return dropped + len(self._running)
+
+    @property
+    def generated(self) -> int:
+        return sum(1 for status in self.buyer.status.values() if status == "generated")

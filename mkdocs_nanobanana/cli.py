@@ -163,14 +163,17 @@ def _generate(session: BuildSession, settings: Settings, yes: bool) -> None:
     rows = [r for r in _plan(session.analysis, session.remote) if r.state in ("missing", "changed")]
     credits, price = sum(r.credits for r in rows), sum(r.usd for r in rows)  # a shared image counts once
     images = len({r.key or r.where for r in rows})
+    broken = [s.where for s in session.analysis.all_slots() if s.errors]
     if not rows:
         click.echo("Nothing to generate: every image is in the cache.")
+        _exit_if_broken(broken)
         return
     click.echo(f"{images} image(s) to generate: {credits} credits ~ ${price:.2f} (max_credits {settings.max_credits}).")
     if not yes:
         if not sys.stdin.isatty():
             raise click.ClickException("not a terminal, so nothing can be confirmed: pass --yes to spend these credits")
         click.confirm("Generate them?", abort=True)
+    session.catch_signals()  # Ctrl-C or SIGTERM from here: keep what is paid for, send nothing more
     session.scheduler.start()
     waiting = [s for s in session.analysis.all_slots() if s.directive and not s.errors and s.entry is None]
     futures = {s.image_known: s for s in waiting}
@@ -185,9 +188,19 @@ def _generate(session: BuildSession, settings: Settings, yes: bool) -> None:
             bar.update(1)
     click.echo(f"nanobanana: {session.close()}")
     if failed:
+        order = {id(s): i for i, s in enumerate(session.analysis.all_slots())}
         click.echo(f"{len(failed)} image(s) not generated:", err=True)
-        for s in failed:
+        for s in sorted(failed, key=lambda s: order[id(s)]):  # page order, not completion order
             click.echo(f"  {s.where}", err=True)
+        sys.exit(1)
+    _exit_if_broken(broken)
+
+
+def _exit_if_broken(broken: list[str]) -> None:
+    """Exit 1 if a directive has an error (each was reported with its page:line): CI
+    steps rely on the exit code, and an image with an error was not generated."""
+    if broken:
+        click.echo(f"{len(broken)} directive(s) with errors, not generated: {', '.join(broken)}; fix them first", err=True)
         sys.exit(1)
 
 
@@ -209,7 +222,10 @@ def review(config_file: str | None, output: str, open_it: bool) -> None:
     settings, pages = _load(config_file, "offline")
     remote = open_remote_tier(settings, REPORT, "the sheet shows the local cache only")
     sheet = review_html(_analysed(settings, pages), settings, remote)
-    Path(output).write_text(sheet, encoding="utf-8")
+    try:
+        Path(output).write_text(sheet, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"could not write {output}: {exc.strerror or exc}: check that its folder exists") from None
     click.echo(f"Wrote {output}")
     if open_it:
         click.launch(str(Path(output).resolve()))

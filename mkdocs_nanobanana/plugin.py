@@ -39,6 +39,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self._command = command  # gh-deploy publishes: see the placeholders option
         if command == "serve":
             self.serve = ServeSession(log.warning, log.info)
+            self.serve.catch_signals()  # SIGTERM ends serve as Ctrl-C does, keeping paid images
 
     def on_config(self, config):
         # The object outlives a build (serve rebuilds, and MkDocs reuses it in one
@@ -69,7 +70,9 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             self.session = self.serve.open_build(s, pages, site_url=self._site_url)
         else:
             provider = open_provider(s) if s.mode == "live" else None
-            self.session = BuildSession.open(s, pages, log.warning, provider=provider, site_url=self._site_url)
+            self.session = BuildSession(s, log.warning, provider=provider, site_url=self._site_url)
+            self.session.catch_signals()  # before the first request: a stop then sends no more
+            self.session.start(pages)
         return files
 
     def on_page_markdown(self, markdown, page, config, files):

@@ -27,8 +27,10 @@ from .providers.base import (
     RetryOnce,
     RetryPolicy,
     StopSignal,
+    Stopped,
 )
 from .settings import Settings
+from .stopping import STORES
 
 
 class Buyer:
@@ -44,13 +46,20 @@ class Buyer:
         self.status: dict[str, str] = {}  # key -> cached | generated | failed
         self.credits_spent = 0
         self.usd_spent = 0.0
+        self.in_flight = 0  # calls under way: what a hard exit would abandon
         self._lock = threading.Lock()
 
     def buy(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
         """One paid call, guarded: the key's lock, a second look at the cache, retries;
         then the new entry goes to the remote cache, if there is one. None when there is
         no image to be had; the reason has been warned about."""
-        entry = self._buy(request, ref_files, where)
+        with self._lock:
+            self.in_flight += 1
+        try:
+            entry = self._buy(request, ref_files, where)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         if entry is not None and self.remote is not None and self.status.get(request.key) == "generated":
             try:
                 self.remote.upload(entry, self.cache)
@@ -86,15 +95,17 @@ class Buyer:
                 return None
             self._spent(request, len(new))
             model = self.settings.catalog.get(request.model)
-            entry = self.cache.put(request, kept + list(new), self.provider.name, model.credits * request.num)
-            self.cache.drop_partial(key)
+            with STORES.storing():  # a hard exit waits for this: the images are paid for
+                entry = self.cache.put(request, kept + list(new), self.provider.name, model.credits * request.num)
+                self.cache.drop_partial(key)
             self.status[key] = "generated"
             return entry
 
     def _keep(self, request: Request, paid: tuple[bytes, ...]) -> None:
         """Images that arrived before a failure were paid for: keep them for the next build
         (which asks only for the rest), and count them in this build's spend."""
-        self.cache.add_partial(request.key, paid)
+        with STORES.storing():  # a hard exit waits for this too
+            self.cache.add_partial(request.key, paid)
         self._spent(request, len(paid))
 
     def _spent(self, request: Request, images_paid: int) -> None:
@@ -106,6 +117,8 @@ class Buyer:
     def _failed(self, request: Request, exc: ProviderError, where: str, kept_images: int = 0) -> None:
         """Say why ``request`` has no image, once per reason that stops the build."""
         kept = f" ({kept_images} image(s) that arrived are kept: the next build pays only for the rest)" if kept_images else ""
+        if isinstance(exc, Stopped):  # the user stopped the run before this request went out: not a failure
+            return
         if isinstance(exc, (AuthError, CreditsError)):
             # An account-level stop, not a fault of this directive: it stays a
             # placeholder like every image after it.

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Callable
 
 from .analysis import Analysis
@@ -35,6 +35,7 @@ from .settings import Settings
 from .slots import Slot, State
 
 BACKGROUND_NOTE = "placeholder: being generated in the background; the page reloads when it is ready"
+SERVE_BUDGET_NOTE = "placeholder: not generated: max_credits for this serve session reached"
 
 
 def next_state(slot: Slot, *, buying: bool, deferring: bool, target_exists: bool) -> State:
@@ -82,9 +83,10 @@ def offline_fix(settings: Settings) -> str:
 
 class Scheduler:
     def __init__(self, settings: Settings, analysis: Analysis, report: Reporter, *, buyer: Buyer | None = None,
-                 defer: bool = False, remote: RemoteCache | None = None) -> None:
+                 defer: bool = False, remote: RemoteCache | None = None, session_budget: Budget | None = None) -> None:
         """``buyer``: generate missing images in this build (live mode). ``defer``: generate
-        nothing, but collect the missing images in ``deferred`` for serve's background."""
+        nothing, but collect the missing images in ``deferred`` for serve's background,
+        those that ``session_budget`` (serve's, if given) can still pay for."""
         self.settings = settings
         self.analysis = analysis
         self.report = report
@@ -95,6 +97,8 @@ class Scheduler:
         self.status: dict[str, str] = self.buyer.status if self.buyer else {}  # key -> cached | generated | failed
         self.deferred: dict[str, Purchase] = {}  # key -> purchase, in page order
         self.budget = Budget(settings.max_credits)
+        self.session_budget = session_budget
+        self.over_session_budget = 0  # serve: images the session's budget can no longer pay for
         self._image_pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="nanobanana-img")
         # twice the API's concurrency: a thread that downloads, checks and stores an answer
         # must not hold back the next request (the provider caps requests in flight)
@@ -103,6 +107,7 @@ class Scheduler:
         self._purchases: dict[str, Future] = {}  # key -> the one call that buys it
         self._cards: dict[str, Future] = {}  # page -> site-relative URL of its card
         self._lock = threading.RLock()
+        self._notes: dict[int, str] = {}  # id(slot) -> why it stays a placeholder, when the state does not tell
 
     # -- starting ----------------------------------------------------------------------
 
@@ -133,18 +138,19 @@ class Scheduler:
         background keeps the session's budget), none offline, else within max_credits."""
         missing = [s for s in slots if s.missing]
         if self.defer:
-            for s in missing:
-                s.approved = True
+            self._approve_deferred(missing)
             return
         if self.buyer is None:
             self._say_offline(missing)
             return
         # a slot that waits for a #name has no key yet: it is an image of its own
         asks = {id(s): Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where) for s in missing}
-        approved, over = self.budget.approve(asks.values())
+        approved, refused = self.budget.approve(asks.values())
         keys = {a.key for a in approved}
         for s in missing:
             s.approved = asks[id(s)].key in keys
+        self._say_too_big([a for a in refused if self.budget.too_big(a)], {id(s): s for s in missing}, asks)
+        over = [a for a in refused if not self.budget.too_big(a)]
         if over:
             slot_of = {asks[id(s)].key: s for s in missing}
             need = sum(a.cost for a in over)
@@ -154,6 +160,36 @@ class Scheduler:
                 f"credits (~${price:.2f}) are placeholders, from {over[0].where} on. Raise max_credits "
                 "or build again to continue."
             )
+
+    def _approve_deferred(self, missing: list[Slot]) -> None:
+        """Serve: its background pays, within the session's budget. An image that budget
+        can no longer pay for says so on its placeholder, instead of "being generated"."""
+        if self.session_budget is None:
+            for s in missing:
+                s.approved = True
+            return
+        asks = {id(s): Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where) for s in missing}
+        approved, refused = self.session_budget.approve(asks.values(), commit=False)
+        keys = {a.key for a in approved}
+        for s in missing:
+            ask = asks[id(s)]
+            s.approved = ask.key in keys
+            if not s.approved:
+                self._notes[id(s)] = (f"placeholder: needs {ask.cost} credits, more than max_credits "
+                                      f"{self.session_budget.max_credits}" if self.session_budget.too_big(ask)
+                                      else SERVE_BUDGET_NOTE)
+        self.over_session_budget += len(refused)
+
+    def _say_too_big(self, too_big: list[Ask], slots: dict[int, Slot], asks: dict[int, Ask]) -> None:
+        """Images that no build within max_credits can pay for: each said on its own, as
+        "build again" would not help them."""
+        big = {a.key for a in too_big}
+        for ident, ask in asks.items():
+            if ask.key in big:
+                self._notes[ident] = f"placeholder: needs {ask.cost} credits, more than max_credits {self.settings.max_credits}"
+        for a in too_big:
+            self.report.warn(f"{a.where} needs {a.cost} credits, more than max_credits {self.settings.max_credits}: "
+                             "raise max_credits to generate it")
 
     def _say_offline(self, missing: list[Slot]) -> None:
         unique = list({s.request.key: s for s in missing}.values())
@@ -194,7 +230,8 @@ class Scheduler:
         elif slot.state is State.BUYING:
             self._purchase(slot).add_done_callback(lambda f: self._guarded(slot, self._on_bought, slot, f))
         else:
-            self._settle(slot, None, placeholder_note(slot, buying=buying, target_exists=target is not None))
+            note = self._notes.get(id(slot)) or placeholder_note(slot, buying=buying, target_exists=target is not None)
+            self._settle(slot, None, note)
 
     def _after_target(self, slot: Slot) -> None:
         """The #name this slot refines has settled: resolve the slot again and move on."""
@@ -271,6 +308,33 @@ class Scheduler:
             inner.add_done_callback(lambda f: job.set_exception(f.exception()) if f.exception() else job.set_result(f.result()))
 
         slot.figure_ready.add_done_callback(draw)
+
+    # -- a user's stop -----------------------------------------------------------------
+
+    def grace(self) -> float:
+        """How long the requests in flight may take after a stop: each is bounded by
+        ``timeout`` per image (its POST) and a download, plus a margin to store it."""
+        nums = [s.directive.num for s in self.analysis.all_slots() if s.approved and s.directive]
+        return self.settings.timeout * (max(nums, default=1) + 1) + 5
+
+    def interrupt(self, why: str) -> str:
+        """The user stopped the build: no new request is sent (queued work is dropped,
+        calls waiting for a slot give up), the requests in flight are awaited and their
+        images stored. Returns the line that says what was kept and what was never sent."""
+        self.stop.interrupt(why)
+        self._net_pool.shutdown(wait=False, cancel_futures=True)
+        self._image_pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:  # a cancelled job never becomes "done" for wait(): leave those out
+            jobs = [j for j in self._purchases.values() if not j.cancelled()]
+        _, pending = wait(jobs, timeout=self.grace())
+        wanted = {s.key or id(s) for s in self.analysis.all_slots() if s.approved and not s.errors}
+        kept = sum(1 for k in wanted if self.status.get(k) == "generated")
+        never = sum(1 for k in wanted if self.status.get(k) not in ("generated", "failed", "cached")) - len(pending)
+        buyer = self.buyer
+        return (f"stopped by {why}: {kept} image(s) generated and kept ({buyer.credits_spent} credits "
+                f"~ ${buyer.usd_spent:.2f}), {never} never sent"
+                + (f", {len(pending)} still in flight abandoned" if pending else "")
+                + "; nothing paid is generated again: build again to generate the rest")
 
     # -- the end -----------------------------------------------------------------------
 

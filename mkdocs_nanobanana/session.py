@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Mapping
 from . import assets, social
 from .analysis import Analysis
 from .background import Background, marker_path
+from .budget import Budget
 from .cache import Cache
 from .directives import INFO_WORD, replace_blocks
 from .providers import connect
@@ -33,6 +34,7 @@ from .report import Reporter
 from .scheduler import Scheduler, offline_cause
 from .settings import Settings, page_label
 from .slots import PageText, Slot
+from .stopping import SignalStop, exit_code, signal_name
 
 
 def open_provider(settings: Settings, environ: Mapping[str, str] = os.environ) -> Provider:
@@ -75,6 +77,19 @@ def first_line(source: str, markdown: str) -> int:
     return 1
 
 
+def newest_save(folder: str) -> float:
+    """The newest modification time of a file under ``folder`` (time.time() scale): serve's
+    debounce counts from the last save, whatever the builds take."""
+    newest = 0.0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                newest = max(newest, os.stat(os.path.join(root, name)).st_mtime)
+            except OSError:  # removed meanwhile
+                pass
+    return newest
+
+
 class PlaceholdersRefused(Exception):
     """``placeholders: fail`` (the default of gh-deploy) and the site would ship placeholders."""
 
@@ -97,7 +112,7 @@ def refusal(settings: Settings, shown: list[tuple[Slot, str]], summary: str) -> 
 
 class BuildSession:
     def __init__(self, settings: Settings, warn: Callable[[str], None], *, provider: Provider | None = None,
-                 defer: bool = False, site_url: str = "") -> None:
+                 defer: bool = False, site_url: str = "", session_budget: Budget | None = None) -> None:
         """``provider``: pay for missing images in this build (live mode only).
         ``defer``: pay for nothing, collect them in ``deferred`` (serve's background)."""
         self.settings = settings
@@ -107,7 +122,8 @@ class BuildSession:
         live = provider is not None and settings.mode == "live" and not defer
         buyer = Buyer(provider, self.cache, settings, warn, remote=self.remote) if live else None
         self.analysis = Analysis(settings, self.cache, self.report)
-        self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote)
+        self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
+                                   session_budget=session_budget)
         self.site_url = site_url
         self.cache.clean_temp()
         # a token ends in Y, so token 1 is never a prefix of token 12; the nonce keeps a
@@ -117,14 +133,43 @@ class BuildSession:
         self._count = 0
         self._tokens: dict[str, list[tuple[str, Slot]]] = {}  # page -> its tokens, in order
         self._slot_of: dict[str, Slot] = {}  # every token of this build
+        self._signals: SignalStop | None = None
 
     @classmethod
     def open(cls, settings: Settings, pages: list[PageText], warn: Callable[[str], None], **kwargs) -> "BuildSession":
         """Read every page's directives, check them site-wide, and start all image work."""
         session = cls(settings, warn, **kwargs)
-        session.analysis.read(pages)
-        session.scheduler.start()
+        session.start(pages)
         return session
+
+    def start(self, pages: list[PageText]) -> None:
+        """Read every page's directives, check them site-wide, and start all image work."""
+        self.analysis.read(pages)
+        self.scheduler.start()
+
+    def catch_signals(self) -> None:
+        """From now until ``close`` or ``abort``, SIGINT and SIGTERM stop safely (see
+        stopping.py): the host calls this in its main thread, before any image work
+        starts. A build that pays for nothing keeps the default handlers."""
+        buyer = self.scheduler.buyer
+        if buyer is None:
+            return
+        signals = SignalStop(self._stopped, lambda: buyer.in_flight, self.report.warn)
+        self._signals = signals if signals.install() else None
+
+    def _stopped(self, signum: int) -> None:
+        """The first SIGINT or SIGTERM: keep what is paid for, send nothing more, and end
+        the run with the shell's exit code (130, 143)."""
+        name = signal_name(signum)
+        self.report.warn(f"{name}: stopping; no new request is sent, the {self.scheduler.buyer.in_flight} in "
+                         f"flight are awaited and kept (another {name} exits at once)")
+        self.report.warn(self.scheduler.interrupt(name))
+        raise SystemExit(exit_code(signum))
+
+    def _release_signals(self) -> None:
+        if self._signals is not None:
+            self._signals.restore()
+            self._signals = None
 
     @property
     def deferred(self):
@@ -228,7 +273,10 @@ class BuildSession:
     def close(self) -> str:
         """Wait for every image and card, stop the workers; the summary line.
         PlaceholdersRefused if the policy is ``fail`` and the site would ship one."""
-        summary = self.scheduler.finish()
+        try:
+            summary = self.scheduler.finish()
+        finally:
+            self._release_signals()
         if self.settings.placeholders == "fail" and not self.scheduler.defer:
             shown = self.scheduler.placeholders()
             if shown:
@@ -237,6 +285,7 @@ class BuildSession:
 
     def abort(self) -> None:
         """A failed build: drop the work that has not started."""
+        self._release_signals()
         self.scheduler.close(wait=False)
 
 
@@ -251,13 +300,34 @@ class ServeSession:
         self.report = Reporter(warn)  # lives as long as the server
         self.background: Background | None = None
         self._made_for: tuple = ()
+        # the session's, not a generator's: a config edit makes a new generator, never a
+        # fresh max_credits nor a retry of what failed; only a restart of serve does
+        self.budget: Budget | None = None
+        self.failed: set[str] = set()
+        self._signals: SignalStop | None = None
+        self._saved_at = 0.0
+
+    def catch_signals(self) -> None:
+        """SIGTERM (a `kill`, `docker stop`) stops the server as Ctrl-C does: MkDocs shuts
+        down and ``close`` keeps the images in flight. A second signal exits at once,
+        between cache writes. Call it in the main thread."""
+        def in_flight() -> int:
+            return self.background.buyer.in_flight if self.background is not None else 0
+
+        def stop(_signum: int) -> None:
+            raise KeyboardInterrupt  # MkDocs' own way out of serve, which ends in on_shutdown
+
+        signals = SignalStop(stop, in_flight, self.warn)
+        self._signals = signals if signals.install() else None
 
     def open_build(self, settings: Settings, pages: list[PageText], **kwargs) -> BuildSession:
         """A build of the site; under live mode, its missing images are deferred."""
         defer = settings.mode == "live"
         if defer:
             self._ensure_background(settings)
-        return BuildSession.open(settings, pages, self.warn, defer=defer, **kwargs)
+            self.background.building()
+            self._saved_at = newest_save(settings.docs_dir)  # before the pages are read
+        return BuildSession.open(settings, pages, self.warn, defer=defer, session_budget=self.budget, **kwargs)
 
     def _ensure_background(self, s: Settings) -> None:
         """One background generator per serve session (a new one if mkdocs.yml changed
@@ -268,12 +338,15 @@ class ServeSession:
             return
         if self.background is not None:
             self.background.close()
+        if self.budget is None:
+            self.budget = Budget(s.max_credits)
+        self.budget.resize(s.max_credits)  # raised in mkdocs.yml: more to spend; what was spent stays spent
         marker = marker_path(s.cache_dir)
         remote = open_remote_tier(s, self.report, "new images stay local")
         buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.warn,
                       scope="until serve restarts", remote=remote)
         self.background = Background(
-            buyer, concurrency=s.concurrency, debounce=s.serve_debounce, max_credits=s.max_credits,
+            buyer, concurrency=s.concurrency, debounce=s.serve_debounce, budget=self.budget, failed=self.failed,
             on_landed=lambda: marker.write_text(f"{time.time()}\n"), report=self.report,
         )
         self._made_for = wanted
@@ -282,9 +355,15 @@ class ServeSession:
         """Log the build's summary and hand its missing images to the background."""
         self.info(session.close())
         if session.scheduler.defer and self.background is not None:
-            busy = self.background.submit(session.deferred)
+            docs, saved = session.settings.docs_dir, self._saved_at
+            busy = self.background.submit(session.deferred, saved_at=saved,
+                                          unchanged=lambda: newest_save(docs) <= saved)
             if busy:
                 self.info(f"{busy} image(s) being generated in the background; the page reloads as each is ready")
+            over = session.scheduler.over_session_budget
+            if over:
+                self.info(f"{over} image(s) not generated: max_credits for this serve session reached "
+                          f"({self.budget.max_credits}); restart serve or raise max_credits to continue")
 
     @staticmethod
     def watched_folder(settings: Settings) -> str:
@@ -295,9 +374,17 @@ class ServeSession:
         return str(marker.parent)
 
     def close(self) -> None:
-        """Stop: wait for the images being generated (they are paid for, so they are kept)."""
-        if self.background is not None:
-            if self.background.busy:
-                self.info("waiting for the images being generated (they are paid for, so they are kept)")
-            self.background.close()
-            self.background = None
+        """Stop: send nothing more, wait for the images being generated (they are paid
+        for, so they are kept) and say what was kept and what was never sent."""
+        try:
+            if self.background is not None:
+                if self.background.busy:
+                    self.info("waiting for the images being generated (they are paid for, so they are kept)")
+                dropped = self.background.close(why="the server stopping")
+                self.info(f"stopped: {self.background.generated} image(s) generated in the background and kept, "
+                          f"{dropped} never sent")
+                self.background = None
+        finally:
+            if self._signals is not None:
+                self._signals.restore()
+                self._signals = None

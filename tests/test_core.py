@@ -395,19 +395,30 @@ def test_a_warm_second_session_calls_nothing(tmp_path):
     assert not any(sl.figure_ready.result().placeholder for sl in run.analysis.all_slots())
 
 
+def test_budget_skips_an_ask_that_can_never_fit_and_resizes_keeping_what_was_spent():
+    b = Budget(5)
+    approved, over = b.approve([Ask("a", 2, "p:1"), Ask("big", 6, "p:2"), Ask("c", 2, "p:3"), Ask("d", 2, "p:4")])
+    assert [x.key for x in approved] == ["a", "c"] and [x.key for x in over] == ["big", "d"]
+    assert b.too_big(over[0]) and not b.too_big(over[1]) and b.left == 1
+    b.resize(3)  # lowered under what was spent: nothing left, never less
+    assert b.left == 0
+    b.resize(10)
+    assert b.left == 6 and b.approve([Ask("big", 6, "p:2")])[0]
+
+
 def test_max_credits_pays_only_for_the_approved_in_page_order(tmp_path):
-    s = make_settings(tmp_path, max_credits=4)
+    s = make_settings(tmp_path, max_credits=6)
     fake = FakeProvider()
     run = Run(s, {
         "a.md": fence("first"),
-        "b.md": fence("prompt: second\nvariant: hd"),  # 5 credits: does not fit in the 2 left
+        "b.md": fence("prompt: second\nvariant: hd"),  # 5 credits: does not fit in the 4 left
         "c.md": fence("third"),  # would fit, but comes after one that did not
     }, fake)
     assert fake.prompts == ["first"]
     assert [sl.approved for sl in run.analysis.all_slots()] == [True, False, False]
     over = run.slot("b.md").figure_ready.result()
     assert over.placeholder and over.note == "placeholder: over max_credits"
-    assert run.warnings == ["max_credits (4) reached: 2 image(s) needing 7 more credits (~$0.07) are placeholders, "
+    assert run.warnings == ["max_credits (6) reached: 2 image(s) needing 7 more credits (~$0.07) are placeholders, "
                             "from docs/b.md:1 on. Raise max_credits or build again to continue."]
     assert run.summary == "0 cached, 1 generated (2 credits ~ $0.02), 2 placeholders, 0 failed"
 

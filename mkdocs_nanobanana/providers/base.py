@@ -73,6 +73,10 @@ class ContentPolicyError(ProviderError):
     """The provider refused the prompt or the output. Not retried."""
 
 
+class Stopped(ProviderError):
+    """The user stopped the run (Ctrl-C, SIGTERM): this request was never sent."""
+
+
 class RateLimited(ProviderError):
     def __init__(self, message: str, retry_after: float | None) -> None:
         super().__init__(message)
@@ -150,14 +154,27 @@ class RetryPolicy:
             try:
                 return call()
             except (RateLimited, TransientError) as exc:
-                if attempt >= self.retries or (isinstance(exc, RetryOnce) and retried_once):
+                if attempt >= self.retries or (isinstance(exc, RetryOnce) and retried_once) or self._interrupted():
                     raise
                 if isinstance(exc, RetryOnce):
                     retried_once = True
                     if self.warn is not None:
                         self.warn(f"{exc}; trying once more, and only once: the first attempt may have been charged")
-                self.sleep(self.delay(attempt, exc))
+                self._pause(self.delay(attempt, exc))
+                if self._interrupted():  # stopped while waiting: the retry is never sent
+                    raise Stopped("stopped before this request was sent again") from exc
                 attempt += 1
+
+    def _interrupted(self) -> bool:
+        return self.stop is not None and self.stop.interrupted is not None
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a retry; a user's stop ends the wait at once (a Retry-After may be
+        a minute long)."""
+        if self.stop is not None and self.sleep is time.sleep:
+            self.stop.wait(seconds)
+        else:
+            self.sleep(seconds)
 
     def delay(self, attempt: int, exc: ProviderError) -> float:
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
@@ -167,12 +184,25 @@ class RetryPolicy:
 
 class StopSignal:
     """Shared by every call of a build: once the key is refused or credits run out, no
-    further call is made (one message, no retry storm)."""
+    further call is made (one message, no retry storm). The user stops the same way
+    (``interrupt``: Ctrl-C, SIGTERM): requests in flight finish, no new one is sent."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.reason: ProviderError | None = None
+        self.interrupted: str | None = None  # why the user stopped ("SIGINT"), if they did
+        self._woken = threading.Event()
         self._reported = False
+
+    def interrupt(self, why: str) -> None:
+        """The user's stop: no new request from now on; waits before a retry end now."""
+        with self._lock:
+            self.interrupted = self.interrupted or why
+        self._woken.set()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if the user stops meanwhile."""
+        self._woken.wait(seconds)
 
     def trip(self, exc: ProviderError) -> bool:
         """Record the first stop; True if this call is the one that stopped the build."""
@@ -191,7 +221,7 @@ class StopSignal:
 
     @property
     def stopped(self) -> bool:
-        return self.reason is not None
+        return self.reason is not None or self.interrupted is not None
 
 
 class ApiSlots:
@@ -201,14 +231,27 @@ class ApiSlots:
     A call that gets a slot does not start if the account was refused while it waited,
     and a refusal stops every other call before its slot is handed on: without both, a
     waiting call would go out right after a 401, the retry storm the stop exists to prevent.
+    A user's stop ends the wait of every waiting call at once (``Stopped``): only the
+    requests already sent go on.
     """
+
+    #: How often a waiting call looks at the stop signal.
+    POLL = 0.05
 
     def __init__(self, n: int) -> None:
         self._free = threading.BoundedSemaphore(n)
 
+    def _take(self, stop: StopSignal | None) -> None:
+        while not self._free.acquire(timeout=self.POLL if stop is not None else None):
+            if stop.interrupted is not None:
+                raise Stopped(f"stopped by {stop.interrupted} before this request was sent")
+
     @contextlib.contextmanager
     def request(self, stop: StopSignal | None) -> Iterator[None]:
-        with self._free:
+        self._take(stop)
+        try:
+            if stop is not None and stop.interrupted is not None:
+                raise Stopped(f"stopped by {stop.interrupted} before this request was sent")
             if stop is not None and stop.reason is not None:
                 raise stop.reason
             try:
@@ -217,3 +260,5 @@ class ApiSlots:
                 if stop is not None:
                     stop.trip(exc)
                 raise
+        finally:
+            self._free.release()
