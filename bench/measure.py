@@ -28,11 +28,19 @@ HOOKS = ("on_startup", "on_config", "on_files", "on_nav", "on_page_markdown", "o
 
 def instrument_hooks() -> dict[str, float]:
     """Wrap each hook of the plugin class to add its wall time to the returned dict."""
+    import functools
+
+    from mkdocs.plugins import CombinedEvent
+
     from mkdocs_nanobanana.plugin import NanobananaPlugin
 
     spent: dict[str, float] = {}
 
     def timed(name, fn):
+        if isinstance(fn, CombinedEvent):  # one event, several methods at their own priorities
+            return CombinedEvent(*(timed(name, method) for method in fn.methods))
+
+        @functools.wraps(fn)  # keeps event_priority's mkdocs_priority
         def hook(*args, **kwargs):
             start = time.perf_counter()
             try:

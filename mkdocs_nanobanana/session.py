@@ -306,6 +306,7 @@ class ServeSession:
         self.failed: set[str] = set()
         self._signals: SignalStop | None = None
         self._saved_at = 0.0
+        self._spent_before = (0, 0, 0.0)  # images, credits, USD of generators a config edit replaced
 
     def catch_signals(self) -> None:
         """SIGTERM (a `kill`, `docker stop`) stops the server as Ctrl-C does: MkDocs shuts
@@ -338,6 +339,7 @@ class ServeSession:
             return
         if self.background is not None:
             self.background.close()
+            self._spent_before = self.spent()
         if self.budget is None:
             self.budget = Budget(s.max_credits)
         self.budget.resize(s.max_credits)  # raised in mkdocs.yml: more to spend; what was spent stays spent
@@ -351,9 +353,23 @@ class ServeSession:
         )
         self._made_for = wanted
 
+    def spent(self) -> tuple[int, int, float]:
+        """Images, credits and USD this serve session has paid for in the background."""
+        images, credits, usd = self._spent_before
+        if self.background is not None:
+            buyer = self.background.buyer
+            images, credits, usd = images + self.background.generated, credits + buyer.credits_spent, usd + buyer.usd_spent
+        return images, credits, usd
+
+    def _spend_line(self) -> str:
+        images, credits, usd = self.spent()
+        return f"{images} image(s) generated in the background this serve session ({credits} credits ~ ${usd:.2f})"
+
     def close_build(self, session: BuildSession) -> None:
-        """Log the build's summary and hand its missing images to the background."""
-        self.info(session.close())
+        """Log the build's summary (with what the session has paid so far) and hand its
+        missing images to the background."""
+        summary = session.close()
+        self.info(summary + (f"; {self._spend_line()}" if self.spent()[0] else ""))
         if session.scheduler.defer and self.background is not None:
             docs, saved = session.settings.docs_dir, self._saved_at
             busy = self.background.submit(session.deferred, saved_at=saved,
@@ -381,8 +397,7 @@ class ServeSession:
                 if self.background.busy:
                     self.info("waiting for the images being generated (they are paid for, so they are kept)")
                 dropped = self.background.close(why="the server stopping")
-                self.info(f"stopped: {self.background.generated} image(s) generated in the background and kept, "
-                          f"{dropped} never sent")
+                self.info(f"stopped: {self._spend_line()}, all kept; {dropped} never sent")
                 self.background = None
         finally:
             if self._signals is not None:

@@ -98,8 +98,10 @@ def test_serve_shows_a_placeholder_at_once_then_the_image_and_never_loops(serve_
     server = Server(host, serve_site, free_port())
     try:
         fig = server.wait_for("/a/", lambda f: True, what="the first page")
+        # a placeholder while the API takes 1 s: the build did not wait on the network (the
+        # request itself may already be out: the debounce counts from the file's save)
         assert placeholder(fig) and fig["img"]["alt"] == "First prompt"
-        assert len(api.generate_requests) == 0, "the page was served before any API call"
+        assert len(api.generate_requests) <= 1
         server.wait_for("/a/", real, what="the generated image")
         assert [r.json()["prompt"] for r in api.generate_requests] == ["First prompt"]
 
@@ -117,8 +119,12 @@ def test_serve_shows_a_placeholder_at_once_then_the_image_and_never_loops(serve_
         assert [r.json()["prompt"] for r in api.generate_requests] == ["First prompt", "Second prompt"]
         assert sorted(p.name for p in serve_site.docs.iterdir()) == ["a.md", "index.md"]
     finally:
-        server.stop()
-    assert "Traceback" not in server.log()
+        server.stop()  # SIGTERM: stops as Ctrl-C does
+    log = server.log()
+    assert "Traceback" not in log
+    # issue 20 item 3: the rebuilds say what the session paid, and so does the stop
+    assert "; 2 image(s) generated in the background this serve session (4 credits ~ $0.04)" in log, log
+    assert "stopped: 2 image(s) generated in the background this serve session (4 credits ~ $0.04), all kept" in log, log
 
 
 def test_saves_in_a_row_pay_only_for_the_last_prompt(serve_site, api):
