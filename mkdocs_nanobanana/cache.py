@@ -16,6 +16,8 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import socket
 import tempfile
 import time
 from dataclasses import dataclass
@@ -146,6 +148,74 @@ def create_once(path: Path, data: bytes) -> None:
             pass
 
 
+#: A cache key (sha256 hex); every name the cache writes starts with one.
+KEY_RE = re.compile(r"[0-9a-f]{64}\Z")
+#: The file names an entry's candidates may have: <key>-<i>.<ext>, nothing else.
+IMAGE_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-(?P<index>[1-9][0-9]{0,2})\.(?P<ext>%s)\Z"
+                           % "|".join(sorted(set(images.EXTENSIONS.values()))))
+
+
+class BadSidecar(ValueError):
+    """A sidecar that does not describe an entry this cache could have written."""
+
+
+def _field(meta: dict, name: str, kind: type, low: int | None = None) -> Any:
+    value = meta.get(name)
+    # bool is an int to Python, never to a sidecar
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise BadSidecar(f"field '{name}' is {type(value).__name__}, expected {kind.__name__}")
+    if low is not None and value < low:
+        raise BadSidecar(f"field '{name}' is {value}, expected at least {low}")
+    return value
+
+
+def _file_of(key: str, index: int, f: Any, folder: Path) -> CachedImage:
+    if not isinstance(f, dict):
+        raise BadSidecar(f"files[{index - 1}] is {type(f).__name__}, expected an object")
+    name = _field(f, "name", str)
+    m = IMAGE_NAME_RE.match(name)
+    if m is None or m["key"] != key or int(m["index"]) != index:
+        raise BadSidecar(f"file name {name[:80]!r} is not {key[:12]}...-{index}.<png|jpg|webp>")
+    digest = _field(f, "sha256", str)
+    if not KEY_RE.match(digest):
+        raise BadSidecar(f"file {name}: 'sha256' is not 64 lowercase hex digits")
+    return CachedImage(path=folder / name, sha256=digest, bytes=_field(f, "bytes", int, 1),
+                       width=_field(f, "width", int, 1), height=_field(f, "height", int, 1),
+                       alpha=_field(f, "alpha", bool))
+
+
+def load_sidecar(data: bytes) -> Any:
+    """A sidecar's JSON; BadSidecar if it is not UTF-8 JSON (or nests absurdly deep)."""
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise BadSidecar(f"not JSON ({type(exc).__name__})") from None
+
+
+def parse_sidecar(key: str, meta: Any, folder: Path) -> CacheEntry:
+    """The entry a sidecar describes, every field checked for its type before use: a
+    sidecar from a remote store, or a damaged local one, is data, not trusted code paths.
+    BadSidecar says what is wrong."""
+    if not KEY_RE.match(key):
+        raise BadSidecar(f"{key[:80]!r} is not a cache key")
+    if not isinstance(meta, dict):
+        raise BadSidecar(f"a sidecar is a JSON object, this is {type(meta).__name__}")
+    if meta.get("version", SIDECAR_VERSION) != SIDECAR_VERSION:
+        raise BadSidecar(f"sidecar version {meta.get('version')!r}; this plugin reads {SIDECAR_VERSION}")
+    refs = _field(meta, "refs", list)
+    if not all(isinstance(r, str) for r in refs):
+        raise BadSidecar("field 'refs' must list strings")
+    request = Request(model=_field(meta, "model", str), prompt=_field(meta, "prompt", str),
+                      ratio=_field(meta, "ratio", str), num=_field(meta, "num", int, 1),
+                      refs=tuple(refs), rev=_field(meta, "rev", int, 0))
+    files = _field(meta, "files", list)
+    if len(files) != request.num:
+        raise BadSidecar(f"{len(files)} file(s) listed for num {request.num}")
+    entry_files = tuple(_file_of(key, i, f, folder) for i, f in enumerate(files, start=1))
+    return CacheEntry(key, request, entry_files, _field(meta, "provider", str), _field(meta, "credits", int, 0),
+                      _field(meta, "created", str))
+
+
 class Cache:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -167,9 +237,8 @@ class Cache:
         ``verify_entries`` does the full check.
         """
         try:
-            meta = json.loads(self.sidecar_path(key).read_text("utf-8"))
-            entry = self._entry_from_sidecar(key, meta)
-        except (OSError, ValueError, KeyError, TypeError):
+            entry = self._entry_from_sidecar(key, load_sidecar(self.sidecar_path(key).read_bytes()))
+        except (OSError, BadSidecar):
             return None
         for img in entry.images:
             try:
@@ -179,21 +248,8 @@ class Cache:
                 return None
         return entry
 
-    def _entry_from_sidecar(self, key: str, meta: dict[str, Any]) -> CacheEntry:
-        request = Request(
-            model=meta["model"], prompt=meta["prompt"], ratio=meta["ratio"], num=meta["num"],
-            refs=tuple(meta["refs"]), rev=meta["rev"],
-        )
-        files = tuple(
-            CachedImage(
-                path=self.sidecar_path(key).parent / f["name"], sha256=f["sha256"], bytes=f["bytes"],
-                width=f["width"], height=f["height"], alpha=f["alpha"],
-            )
-            for f in meta["files"]
-        )
-        if len(files) != request.num or any(os.sep in f["name"] or "/" in f["name"] for f in meta["files"]):
-            raise ValueError("sidecar does not describe this entry")
-        return CacheEntry(key, request, files, meta["provider"], meta["credits"], meta["created"])
+    def _entry_from_sidecar(self, key: str, meta: Any) -> CacheEntry:
+        return parse_sidecar(key, meta, self.sidecar_path(key).parent)
 
     def put(self, request: Request, candidates: list[bytes], provider: str, credits: int) -> CacheEntry:
         """Store the candidates of ``request``; images first, the sidecar last.
@@ -230,8 +286,7 @@ class Cache:
         """Store an entry made elsewhere (the remote cache), after checking every byte of
         it against its sidecar; images first, the sidecar last. ValueError says what is
         wrong, and then nothing that counts was stored."""
-        meta = json.loads(sidecar.decode("utf-8"))
-        entry = self._entry_from_sidecar(key, meta)
+        entry = self._entry_from_sidecar(key, load_sidecar(sidecar))
         if entry.request.key != key:
             raise ValueError("its sidecar describes a different request")
         for img in entry.images:
@@ -264,8 +319,8 @@ class Cache:
         for key in self.keys():
             sidecar = self.sidecar_path(key)
             try:
-                entry = self._entry_from_sidecar(key, json.loads(sidecar.read_text("utf-8")))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+                entry = self._entry_from_sidecar(key, load_sidecar(sidecar.read_bytes()))
+            except (OSError, BadSidecar) as exc:
                 bad[key] = [f"{sidecar}: unreadable sidecar ({exc})"]
                 continue
             problems = []
