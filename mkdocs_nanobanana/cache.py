@@ -6,8 +6,8 @@
     <cache_dir>/derived/<h[:2]>/<h>-<w>w-q<q>.<ext>   resized copies, keyed by source hash
 
 Every write goes to a temp file in the same folder and is renamed into place, so a killed
-build leaves either a whole file or a stray ``.tmp`` (removed by ``clean_temp``), never a
-half file under a real name.
+build leaves either a whole file or a stray ``.tmp`` (removed by ``clean_temp`` once it is
+older than any live write could be), never a half file under a real name.
 """
 
 from __future__ import annotations
@@ -90,9 +90,9 @@ def _temp_file(path: Path, data: bytes) -> str:
     files, and a web server running as another user must be able to read them.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    # the writer's pid in the name lets a later build tell a dead writer's leftovers
-    # from a live concurrent build's work in progress
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    # the writer's host and pid in the name say whose it was to a person looking;
+    # cleanup goes by age only (see Cache.clean_temp)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_WRITER}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -110,6 +110,7 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()
+_WRITER = f"{re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:32]}-{os.getpid()}"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -153,6 +154,27 @@ KEY_RE = re.compile(r"[0-9a-f]{64}\Z")
 #: The file names an entry's candidates may have: <key>-<i>.<ext>, nothing else.
 IMAGE_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-(?P<index>[1-9][0-9]{0,2})\.(?P<ext>%s)\Z"
                            % "|".join(sorted(set(images.EXTENSIONS.values()))))
+
+
+SIDECAR_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.json\Z")
+#: A resized copy: <source id>-<width>w-q<quality>.<ext> (see Cache.derived_name).
+DERIVED_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-[0-9]{1,5}w-q[0-9]{1,3}\.(?:webp|jpg|png|avif)\Z")
+SHARD_RE = re.compile(r"[0-9a-f]{2}\Z")
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What prune removed (or would), with sizes; and what it found but left alone."""
+
+    removed: list[tuple[Path, int]]
+    foreign: list[Path]
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 class BadSidecar(ValueError):
@@ -309,9 +331,11 @@ class Cache:
         return stored
 
     def keys(self) -> Iterator[str]:
+        """Keys of the sidecars in the cache (a file that only looks like one is not)."""
         if self.images_dir.is_dir():
             for sidecar in sorted(self.images_dir.glob("*/*.json")):
-                yield sidecar.stem
+                if SIDECAR_NAME_RE.match(sidecar.name) and sidecar.parent.name == sidecar.stem[:2]:
+                    yield sidecar.stem
 
     def verify_entries(self) -> dict[str, list[str]]:
         """Problems of each bad entry, by key; entries with none are left out."""
@@ -348,34 +372,52 @@ class Cache:
                 pass
         return removed
 
-    def prune(self, keep_keys: set[str], keep_sources: set[str], dry_run: bool = False) -> list[tuple[Path, int]]:
+    def prune(self, keep_keys: set[str], keep_sources: set[str], dry_run: bool = False,
+              settle: float = 3600.0) -> Pruned:
         """Entries not in ``keep_keys``, derivatives of sources not in ``keep_sources``,
-        and candidate files no sidecar claims. Only regular files inside the cache."""
+        and candidate files no sidecar claims once older than ``settle`` seconds (younger,
+        a build may be storing that entry now): only regular files whose names this cache
+        writes, in the folder their name puts them in. Anything else under images/ and
+        derived/, symlinks included, is listed in ``foreign`` and left alone."""
+        owned, foreign = self._owned_files()
+        claimed = {key for kind, key, _ in owned if kind == "sidecar"}
+        cutoff = time.time() - settle
         doomed: list[tuple[Path, int]] = []
-        root = self.root.resolve()
-
-        def inside(path: Path) -> bool:
-            return not path.is_symlink() and path.is_file() and path.resolve().is_relative_to(root)
-
-        claimed = set(self.keys())
-        for key in claimed - keep_keys:
-            for path in [self.sidecar_path(key)] + sorted((self.images_dir / key[:2]).glob(f"{key}-*")):
-                if inside(path):
-                    doomed.append((path, path.stat().st_size))
-        if self.images_dir.is_dir():
-            for path in sorted(self.images_dir.glob("*/*")):
-                key = path.name.split("-", 1)[0].split(".", 1)[0]
-                if path.suffix != ".json" and key not in claimed and inside(path):
-                    doomed.append((path, path.stat().st_size))  # a half entry left by a killed build
-        if self.derived_dir.is_dir():
-            for path in sorted(self.derived_dir.glob("*/*")):
-                if path.name.split("-", 1)[0] not in keep_sources and inside(path):
-                    doomed.append((path, path.stat().st_size))
+        for kind, key, path in owned:
+            if kind == "derived":
+                unused = key not in keep_sources
+            elif key in claimed:
+                unused = key not in keep_keys
+            else:  # a half entry: its sidecar never came (a killed build), or is coming
+                unused = path.stat().st_mtime < cutoff
+            if unused:
+                doomed.append((path, path.stat().st_size))
         if not dry_run:
             # sidecars first: an entry stops counting before any of its files goes
             for path, _ in sorted(doomed, key=lambda d: d[0].suffix != ".json"):
                 path.unlink(missing_ok=True)
-        return doomed
+        return Pruned(doomed, foreign)
+
+    def _owned_files(self) -> tuple[list[tuple[str, str, Path]], list[Path]]:
+        """(kind, key or source id, path) of each file whose name and folder are the
+        cache's own pattern; and every other thing under images/ and derived/."""
+        owned: list[tuple[str, str, Path]] = []
+        foreign: list[Path] = []
+        patterns = ((self.images_dir, ((SIDECAR_NAME_RE, "sidecar"), (IMAGE_NAME_RE, "image"))),
+                    (self.derived_dir, ((DERIVED_NAME_RE, "derived"),)))
+        for top, kinds in patterns:
+            for folder in _children(top):
+                if folder.is_symlink() or not folder.is_dir() or not SHARD_RE.match(folder.name):
+                    foreign.append(folder)
+                    continue
+                for path in _children(folder):
+                    match = next(((kind, m) for regex, kind in kinds if (m := regex.match(path.name))), None)
+                    if match is None or path.is_symlink() or not path.is_file() or match[1]["key"][:2] != folder.name:
+                        if not path.name.endswith(TEMP_SUFFIX):  # a write in progress is no one's business
+                            foreign.append(path)
+                        continue
+                    owned.append((match[0], match[1]["key"], path))
+        return owned, foreign
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
@@ -427,9 +469,11 @@ class Cache:
 
     # -- housekeeping ------------------------------------------------------------------
 
-    def clean_temp(self, older_than: float = 600.0) -> int:
-        """Remove temp files left by killed builds: those whose writer is no longer
-        running, and any older than ``older_than`` (its pid may have been reused)."""
+    def clean_temp(self, older_than: float) -> int:
+        """Remove temp files left by killed builds: those older than ``older_than``
+        seconds (see ``temp_age``). Age is the only test: a pid means nothing across
+        containers, PID namespaces or machines sharing one cache folder, and a live
+        writer's temp file must never go."""
         removed = 0
         if not self.root.is_dir():
             return 0
@@ -440,7 +484,7 @@ class Cache:
                     continue
                 tmp = os.path.join(folder, name)
                 try:
-                    if not _writer_alive(name) or os.stat(tmp).st_mtime < cutoff:
+                    if os.stat(tmp).st_mtime < cutoff:
                         os.unlink(tmp)
                         removed += 1
                 except OSError:
@@ -448,22 +492,10 @@ class Cache:
         return removed
 
 
-def _writer_alive(temp_name: str) -> bool:
-    """Whether the process that wrote ``.<name>.<pid>.<random>.tmp`` still runs."""
-    parts = temp_name[: -len(TEMP_SUFFIX)].split(".")
-    try:
-        pid = int(parts[-2])
-    except (IndexError, ValueError):
-        return True  # not ours to judge: leave it to the age limit
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, another user's
-    return True
+def temp_age(timeout: float, retries: int) -> float:
+    """How old a temp file must be before it is surely no live writer's: longer than the
+    longest paid call (every attempt timing out), and never under an hour."""
+    return max(timeout * (retries + 1), 3600.0)
 
 
 def _check_file(img: CachedImage) -> str | None:

@@ -26,7 +26,7 @@ from PIL import Image
 
 from . import __version__
 from .analysis import Analysis
-from .cache import Cache
+from .cache import Cache, temp_age
 from .images import displayable
 from .providers import ProviderUnavailable
 from .providers import placeholder as placeholder_renderer
@@ -292,14 +292,20 @@ def prune(config_file: str | None, dry_run: bool, remote: bool) -> None:
     analysis = _analysed(settings, pages)
     if any(s.errors for s in analysis.all_slots()):
         raise click.ClickException("fix the directive errors above first: an invalid directive's image would look unused")
+    foreign = []
     if remote:
         removed = _remote(settings).prune(analysis.keys_in_use(), dry_run=dry_run)
     else:
-        removed = analysis.cache.prune(analysis.keys_in_use(), analysis.sources_in_use(), dry_run=dry_run)
+        pruned = analysis.cache.prune(analysis.keys_in_use(), analysis.sources_in_use(), dry_run=dry_run,
+                                      settle=temp_age(settings.timeout, settings.retries))
+        removed, foreign = pruned.removed, pruned.foreign
     verb = "would remove" if dry_run else "removed"
     for path, size in removed:
         click.echo(f"{verb} {path} ({size:,} bytes)")
-    click.echo(f"{verb} {len(removed)} file(s), {sum(s for _, s in removed):,} bytes")
+    for path in foreign:
+        click.echo(f"not ours, left alone: {path}")
+    click.echo(f"{verb} {len(removed)} file(s), {sum(s for _, s in removed):,} bytes"
+               + (f"; left {len(foreign)} thing(s) the plugin did not write" if foreign else ""))
 
 
 def _remote(settings: Settings):

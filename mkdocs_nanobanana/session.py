@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Mapping
 from . import assets, social
 from .analysis import Analysis
 from .background import Background, marker_path
-from .cache import Cache
+from .cache import Cache, temp_age
 from .directives import INFO_WORD, replace_blocks
 from .providers import connect
 from .providers.base import Provider
@@ -89,7 +89,7 @@ class BuildSession:
         self.analysis = Analysis(settings, self.cache, self.report)
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote)
         self.site_url = site_url
-        self.cache.clean_temp()
+        self.cache.clean_temp(temp_age(settings.timeout, settings.retries))
         # a token ends in Y, so token 1 is never a prefix of token 12; the nonce keeps a
         # page's own text from ever looking like one
         self._prefix = f"NANOBANANA{secrets.token_hex(4).upper()}X"

@@ -97,3 +97,112 @@ def test_malformed_local_sidecars_are_bad_entries_not_crashes(site, api, live_en
     site.build()
     assert len(api.generate_requests) == 2 * len(DAMAGES), "each damaged entry is paid again, once"
     assert site.cache.verify_entries() == {}
+
+
+# --------------------------------------------------------------------------- items 1-2: prune's reach
+
+
+def _hex_key(i: int) -> str:
+    return f"{i:02x}" * 32
+
+
+@pytest.mark.parametrize("cache_dir,words", [
+    (".", "contains the project folder"),
+    ("..", "contains the project folder"),
+    ("/", "contains the project folder"),
+    ("site", "inside site_dir"),
+    ("site/.cache", "inside site_dir"),
+    ("docs", "inside docs_dir"),
+    ("docs/images/cache", "inside docs_dir"),
+])
+def test_a_cache_dir_that_holds_the_project_or_lives_in_the_site_is_refused(site, cache_dir, words):
+    site.configure({"cache_dir": cache_dir})
+    shot = site.page("images/screenshots/login.png", "a screenshot")
+    site.page("a.md", directive("A"))
+    for cmd in (["prune"], ["plan"]):
+        proc = nb(site, *cmd)
+        assert proc.returncode == 1 and "cache_dir" in proc.stderr and words in proc.stderr, proc.stderr
+    build = run([bin_path("mkdocs"), "build"], cwd=site.root, check=False)
+    assert build.returncode == 1 and "cache_dir" in build.stderr and words in build.stderr, build.stderr
+    assert shot.read_text() == "a screenshot" and (site.root / "mkdocs.yml").exists()
+
+
+@pytest.mark.parametrize("output_dir", ["../outside", "/abs/path", ".", "", "a/../../b", "C:/x"])
+def test_an_output_dir_outside_site_dir_is_refused(site, output_dir):
+    site.configure({"output_dir": output_dir})
+    build = run([bin_path("mkdocs"), "build"], cwd=site.root, check=False)
+    assert build.returncode == 1 and "output_dir" in build.stderr and "inside site_dir" in build.stderr
+    assert not (site.root / "outside").exists()
+
+
+def test_prune_deletes_only_files_it_wrote(site):
+    """A cache_dir shared with other files: prune removes the unused entry and leaves
+    every file whose name or place is not the cache's own, a symlink included."""
+    site.configure({"cache_dir": "assets"})
+    cache = type(site.cache)(site.root / "assets")
+    used = seed_cache(cache, "A")
+    stale = seed_cache(cache, "Gone from the pages")
+    site.page("a.md", directive("A"))
+    site.build()
+    project_png = site.root / "logo.png"
+    project_png.write_bytes(b"the project's logo")
+    theirs = {
+        "images/screenshots/login.png": b"screenshot",  # not a shard folder
+        f"images/{stale.key[:2]}/notes.txt": b"notes",  # a shard folder, not our name
+        f"images/{stale.key[:2]}/{stale.key}.json.bak": b"{}",
+        f"images/{_hex_key(0x11)[:2]}/{_hex_key(0x22)}-1.png": b"wrong shard",  # our name, wrong folder
+        f"images/{_hex_key(0x33)[:2]}/{_hex_key(0x33)}-1.PNG": b"upper case",
+        "derived/README.md": b"readme",
+        f"derived/{_hex_key(0x44)[:2]}/{_hex_key(0x44)}-480w-q82.gif": b"not a format we write",
+        "images/x.json": b"{}",
+    }
+    for rel, data in theirs.items():
+        path = site.root / "assets" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    link = site.root / "assets" / "images" / _hex_key(0x55)[:2] / f"{_hex_key(0x55)}-1.png"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(project_png)
+    before = site.all_files()
+
+    proc = nb(site, "prune", check=True)
+    gone = before - site.all_files()
+    assert gone == {cache.sidecar_path(stale.key), stale.images[0].path}, proc.stdout + proc.stderr
+    assert link.is_symlink() and project_png.read_bytes() == b"the project's logo"
+    assert cache.get(used.key) is not None
+    for rel in ("images/screenshots", f"images/{stale.key[:2]}/notes.txt", "derived/README.md", "images/x.json"):
+        assert f"not ours, left alone: {site.root / 'assets' / rel}" in proc.stdout, proc.stdout
+    assert f"not ours, left alone: {link}" in proc.stdout
+    assert "removed 2 file(s)" in proc.stdout
+
+
+# --------------------------------------------------------------------------- item 5: temp files
+
+
+def test_a_build_leaves_another_writers_temp_files_and_removes_old_ones(site):
+    """A concurrent build in another container or on another machine: its pid may be
+    any process's here, or none. Only age decides."""
+    import os
+    import subprocess
+    import time
+
+    entry = seed_cache(site.cache, "A")
+    site.page("a.md", directive("A"))
+    folder = entry.images[0].path.parent
+    other = subprocess.Popen(["sleep", "60"])  # some other live process
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    try:
+        live_other = folder / f".{entry.key}-2.png.{other.pid}.a1b2.tmp"
+        dead_here = folder / f".{entry.key}-3.png.{gone.pid}.c3d4.tmp"  # alive in its own namespace
+        host_pid = folder / f".{entry.key}-4.png.ci-runner-7-{os.getpid() + 100000}.e5f6.tmp"
+        old = folder / f".{entry.key}-5.png.{other.pid}.g7h8.tmp"
+        for f in (live_other, dead_here, host_pid, old):
+            f.write_bytes(b"a paid image, half written")
+        os.utime(old, (time.time() - 3700, time.time() - 3700))
+        site.build()
+        assert live_other.exists() and dead_here.exists() and host_pid.exists()
+        assert not old.exists()
+    finally:
+        other.kill()
+        other.wait()
