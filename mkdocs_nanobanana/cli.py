@@ -26,11 +26,12 @@ from PIL import Image
 
 from . import __version__
 from .analysis import Analysis
-from .cache import Cache, temp_age
+from .cache import Cache, CachedImage, temp_age
 from .images import displayable
 from .providers import ProviderUnavailable
 from .providers import placeholder as placeholder_renderer
 from .remote import RemoteCache
+from .renderer import open_checked
 from .report import Reporter
 from .session import BuildSession, open_provider, open_remote_tier
 from .settings import Settings, SettingsError
@@ -223,6 +224,17 @@ def _thumbnail(img: Image.Image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _cached_thumbnail(cached: CachedImage) -> str | None:
+    """A cached candidate's thumbnail; None (and a warning) if its file is damaged."""
+    try:
+        with open_checked(cached) as img:
+            return _thumbnail(img)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        REPORT.warn(f"the cached image {cached.path} cannot be read ({exc}): the sheet shows a "
+                    "placeholder; run `nanobanana verify --fix`, then build or `nanobanana generate` to make it anew")
+        return None
+
+
 def review_html(analysis: Analysis, settings: Settings, remote: RemoteCache | None = None) -> str:
     """The contact sheet: one section a directive, one thumbnail a candidate."""
     e = html.escape
@@ -235,13 +247,11 @@ def review_html(analysis: Analysis, settings: Settings, remote: RemoteCache | No
         model = settings.catalog.get(d.model)
         cards = []
         for i in range(1, d.num + 1):
-            if slot.entry is not None:
-                with Image.open(slot.entry.images[i - 1].path) as img:
-                    src, marker = _thumbnail(img), ""
-            else:
-                size = model.sizes[d.ratio]
-                img = placeholder_renderer.render(d.prompt, row.key or "", size, i, d.num)
-                src, marker = _thumbnail(img), '<span class="badge">placeholder</span>'
+            src = _cached_thumbnail(slot.entry.images[i - 1]) if slot.entry is not None else None
+            marker = "" if src else '<span class="badge">placeholder</span>'
+            if src is None:
+                img = placeholder_renderer.render(d.prompt, row.key or "", model.sizes[d.ratio], i, d.num)
+                src = _thumbnail(img)
             shown = " shown" if i == d.pick else ""
             cards.append(
                 f'<figure class="candidate{shown}">{marker}<img src="{src}" alt="{e(d.alt_text)}, candidate {i}">'

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import bin_path, run, seed_cache
+from conftest import bin_path, photo_png, run, seed_cache
+from mkdocs_nanobanana.cache import Request
+from mkdocs_nanobanana.catalog import FLASH_IMAGE_SIZES
 from test_live import KEY, directive, warnings
 from test_remote import machine
 
@@ -206,3 +208,84 @@ def test_a_build_leaves_another_writers_temp_files_and_removes_old_ones(site):
     finally:
         other.kill()
         other.wait()
+
+
+# --------------------------------------------------------------------------- item 6: a damaged cache
+
+
+def _flip_middle(data: bytes) -> bytes:
+    mid = len(data) // 2
+    return data[:mid] + bytes(b ^ 0x5A for b in data[mid:mid + 64]) + data[mid + 64:]
+
+
+DAMAGED_BYTES = {
+    "flipped bytes": _flip_middle,
+    "zeroed second half": lambda d: d[: len(d) // 2] + bytes(len(d) - len(d) // 2),
+    "text of the same size": lambda d: (b"not an image " * len(d))[: len(d)],
+}
+
+
+def test_a_damaged_cached_image_is_a_warning_and_a_placeholder_never_a_crash(site, api, caplog, monkeypatch, fast_retries):
+    """Same size, other bytes: the stat check passes, the decode fails. The build, the
+    card and review warn and show placeholders; verify lists them; after verify --fix a
+    live build pays for exactly those again."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    site.configure({"api_base": api.base, "retries": 1})
+    pages, entries = "", []
+    for i, how in enumerate(DAMAGED_BYTES):
+        extra = {"social": True} if i == 0 else {}
+        pages += directive(f"Damaged {i}", num=2, pick=2, **extra)
+        request = Request(model="gemini-2.5-flash-image", prompt=f"Damaged {i}", ratio="1:1", num=2)
+        candidates = [photo_png(FLASH_IMAGE_SIZES["1:1"], seed=10 * i + j) for j in range(2)]  # bytes of its own
+        entries.append(site.cache.put(request, candidates, provider="test", credits=4))
+    site.page("a.md", "# A\n\n" + pages)
+    for entry, damage in zip(entries, DAMAGED_BYTES.values()):
+        path = entry.images[1].path
+        path.write_bytes(damage(path.read_bytes()))
+    site.build()
+    html = site.html("a/index.html")
+    assert html.count("nanobanana-placeholder") == len(DAMAGED_BYTES)
+    for entry in entries:
+        assert any(str(entry.images[1].path) in w and "verify --fix" in w for w in warnings(caplog)), warnings(caplog)
+    assert 'property="og:image"' in html
+
+    review = nb(site, "review", "-o", str(site.root / "sheet.html"))
+    assert review.returncode == 0 and "Traceback" not in review.stderr, review.stderr
+    assert review.stderr.count("cannot be read") == len(DAMAGED_BYTES)
+    check = nb(site, "verify")
+    assert check.returncode == 1 and f"{len(DAMAGED_BYTES)} bad" in check.stdout
+    nb(site, "verify", "--fix", check=True)
+    monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
+    site.build()
+    assert len(api.generate_requests) == len(DAMAGED_BYTES)
+    assert "nanobanana-placeholder" not in site.html("a/index.html")
+
+
+@pytest.mark.parametrize("err", ["ENOSPC", "EROFS", "EACCES"])
+def test_a_cache_that_cannot_take_resized_copies_is_a_warning(site, caplog, monkeypatch, err):
+    """A full disk or a read-only cache while writing resized copies: the copies go
+    straight into the site, with a warning that says what to do."""
+    import errno
+    import logging
+    import os
+
+    from mkdocs_nanobanana import assets
+
+    caplog.set_level(logging.INFO)
+    seed_cache(site.cache, "Stored")
+    site.page("a.md", directive("Stored") + directive("Not generated, a placeholder"))
+
+    def refuse(path, data):
+        raise OSError(getattr(errno, err), os.strerror(getattr(errno, err)), str(path))
+
+    monkeypatch.setattr(assets, "create_once", refuse)
+    site.build()
+    html = site.html("a/index.html")
+    assert html.count("<figure") == 2 and html.count("<img ") == 2
+    out = site.site / "assets" / "nanobanana"
+    assert len(list(out.iterdir())) >= 4 and all(p.stat().st_size > 0 for p in out.iterdir())
+    assert not any(site.cache.derived_dir.rglob("*.*"))
+    said = [w for w in warnings(caplog) if "could not write resized copies" in w]
+    assert len(said) == 1 and os.strerror(getattr(errno, err)) in said[0] and "cache_dir" in said[0]
