@@ -177,6 +177,39 @@ def _children(folder: Path) -> list[Path]:
         return []
 
 
+MANIFEST_VERSION = 2
+MANIFEST_LOCK = "0" * 62 + "ma"  # a lock name no sha256 key is likely to be; see Cache.lock
+
+
+@dataclass(frozen=True)
+class SiteRecord:
+    """What one site used at its last build (or serve rebuild), draft pages included:
+    what prune keeps for it while another site prunes the shared cache."""
+
+    directives: dict[str, str]  # directive identity -> key (for plan's "changed")
+    keys: frozenset[str]
+    sources: frozenset[str]  # ids of the images whose resized copies it uses
+    built: str  # ISO time of that build
+
+
+def _str_map(data: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _str_set(data: Any) -> frozenset[str]:
+    return frozenset(str(v) for v in data) if isinstance(data, list) else frozenset()
+
+
+def _site_record(rec: Any) -> SiteRecord:
+    rec = rec if isinstance(rec, dict) else {}
+    return SiteRecord(_str_map(rec.get("directives")), _str_set(rec.get("keys")), _str_set(rec.get("sources")),
+                      str(rec.get("built", "")))
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
 class BadSidecar(ValueError):
     """A sidecar that does not describe an entry this cache could have written."""
 
@@ -442,17 +475,51 @@ class Cache:
     def manifest_path(self) -> Path:
         return self.root / "manifest.json"
 
-    def read_manifest(self) -> dict[str, str]:
-        """Which key each directive (by page and name or position) had at the last build:
-        how ``plan`` tells a changed directive from a new one."""
+    def read_sites(self) -> dict[str, SiteRecord]:
+        """Every site that recorded its use of this cache, by its identity (see
+        settings.site_identity). A manifest of the first format (one site's directives,
+        no site named) is read as the record of an unnamed site "" with no keys."""
         try:
-            data = json.loads(self.manifest_path.read_text("utf-8"))
-        except (OSError, ValueError):
+            data = load_sidecar(self.manifest_path.read_bytes())
+        except (OSError, BadSidecar):
             return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            return {}
+        if data.get("version") != MANIFEST_VERSION:
+            return {"": SiteRecord(_str_map(data), frozenset(), frozenset(), "")}
+        sites = data.get("sites")
+        return {str(site): _site_record(rec) for site, rec in sites.items()} if isinstance(sites, dict) else {}
 
-    def write_manifest(self, keys: dict[str, str]) -> None:
-        text = json.dumps(keys, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    def read_manifest(self, site: str = "") -> dict[str, str]:
+        """Which key each directive of ``site`` (by page and name or position) had at its
+        last build: how ``plan`` tells a changed directive from a new one."""
+        sites = self.read_sites()
+        record = sites.get(site) or sites.get("")
+        return dict(record.directives) if record else {}
+
+    def record_site(self, site: str, record: SiteRecord) -> None:
+        """Put ``site``'s record into the manifest, keeping every other site's: under a
+        lock, since two builds sharing the cache may finish at the same moment."""
+        with self.lock(MANIFEST_LOCK):
+            sites = self.read_sites()
+            sites.pop("", None)  # the first format's record named no site: it was this one's or is stale
+            sites[site] = record
+            self._write_sites(sites)
+
+    def write_manifest(self, directives: dict[str, str], site: str = "") -> None:
+        """Record ``site``'s directives alone (its keys are theirs): a test's shortcut."""
+        self.record_site(site, SiteRecord(dict(directives), frozenset(directives.values()), frozenset(), now_iso()))
+
+    def forget_sites(self, keep: str) -> None:
+        """Drop every site's record but ``keep``'s (``prune --all-sites``)."""
+        with self.lock(MANIFEST_LOCK):
+            self._write_sites({k: v for k, v in self.read_sites().items() if k == keep})
+
+    def _write_sites(self, sites: dict[str, SiteRecord]) -> None:
+        data = {"version": MANIFEST_VERSION, "sites": {
+            site: {"built": r.built, "directives": dict(r.directives), "keys": sorted(r.keys),
+                   "sources": sorted(r.sources)} for site, r in sites.items()}}
+        text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
         atomic_write(self.manifest_path, text.encode("utf-8"))
 
     # -- derivatives -------------------------------------------------------------------

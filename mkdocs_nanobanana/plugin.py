@@ -16,7 +16,7 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 
 from .config import NanobananaConfig
 from .mdext import LeftoverDirectives
-from .project import read_pages, settings_of
+from .project import draft_pages, read_pages, settings_of
 from .report import Reporter
 from .session import BuildSession, ServeSession, open_provider
 from .settings import Settings, SettingsError
@@ -66,7 +66,8 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             self.session = self.serve.open_build(s, pages, site_url=self._site_url)
         else:
             provider = open_provider(s) if s.mode == "live" else None
-            self.session = BuildSession.open(s, pages, log.warning, provider=provider, site_url=self._site_url)
+            self.session = BuildSession.open(s, pages, log.warning, drafts=draft_pages(files, s), provider=provider,
+                                             site_url=self._site_url)
         return files
 
     def on_page_markdown(self, markdown, page, config, files):

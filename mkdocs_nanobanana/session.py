@@ -99,9 +99,13 @@ class BuildSession:
         self._slot_of: dict[str, Slot] = {}  # every token of this build
 
     @classmethod
-    def open(cls, settings: Settings, pages: list[PageText], warn: Callable[[str], None], **kwargs) -> "BuildSession":
-        """Read every page's directives, check them site-wide, and start all image work."""
+    def open(cls, settings: Settings, pages: list[PageText], warn: Callable[[str], None],
+             drafts: list[PageText] = (), **kwargs) -> "BuildSession":
+        """Read every page's directives, check them site-wide, and start all image work.
+        ``drafts``: pages this build does not show (draft_docs), whose images the cache's
+        manifest still records as in use."""
         session = cls(settings, warn, **kwargs)
+        session.analysis.drafts = list(drafts)
         session.analysis.read(pages)
         session.scheduler.start()
         return session

@@ -63,7 +63,7 @@ class Settings:
     docs_dir: str
     site_dir: str
     cache_dir: str
-    config_file: str = ""  # the site's mkdocs.yml: how the shared cache's manifest names the site
+    site: str = ""  # the site as the shared cache's manifest names it: mkdocs.yml's path and git branch
     output_dir: str = "assets/nanobanana"
     docs_label: str = "docs"  # how messages name docs_dir, e.g. docs/page.md:3
     mode: str = "offline"
@@ -153,7 +153,7 @@ def build_settings(
     label = os.path.relpath(docs_dir, base_dir).replace(os.sep, "/")
     return Settings(
         docs_dir=docs_dir, site_dir=site_dir, cache_dir=cache_dir, docs_label="" if label == "." else label,
-        config_file=os.path.abspath(config_file), mode=mode, api_key_env=api_key_env, provider=provider,
+        site=site_identity(config_file), mode=mode, api_key_env=api_key_env, provider=provider,
         social=social, defaults=defaults, catalog=catalog,
         **_plain_options(options, base_dir),
     )
@@ -176,6 +176,37 @@ def _check_choice(catalog: Catalog, prefix: str, variant: str, ratio: str) -> No
             raise SettingsError(f"{prefix}variant '{variant}' is not one of {', '.join(catalog.variants)}") from None
         where = f"{prefix}variant: " if exc.key == "variant" else prefix
         raise SettingsError(f"{where}{exc}") from None
+
+
+def site_identity(config_file: str) -> str:
+    """How a cache shared by several sites (or branches of one) names this one: the
+    config file's absolute path, and the git branch checked out, if any. Two branches
+    of one checkout are two sites: each keeps its own entries from the other's prune."""
+    path = os.path.abspath(config_file)
+    branch = _git_branch(os.path.dirname(path))
+    return f"{path} @ {branch}" if branch else path
+
+
+def _git_branch(folder: str) -> str | None:
+    """The branch (or detached commit) of the git checkout holding ``folder``, read from
+    its HEAD file: no git process."""
+    while True:
+        dot_git = os.path.join(folder, ".git")
+        try:
+            if os.path.isfile(dot_git):  # a worktree or submodule: "gitdir: <path>"
+                with open(dot_git, encoding="utf-8") as f:
+                    target = f.read().strip().removeprefix("gitdir:").strip()
+                dot_git = os.path.join(folder, target)
+            if os.path.isdir(dot_git):
+                with open(os.path.join(dot_git, "HEAD"), encoding="utf-8") as f:
+                    head = f.read().strip()
+                return head.removeprefix("ref: refs/heads/") if head.startswith("ref:") else head[:12]
+        except OSError:
+            return None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def _inside(path: str, folder: str) -> bool:

@@ -289,3 +289,81 @@ def test_a_cache_that_cannot_take_resized_copies_is_a_warning(site, caplog, monk
     assert not any(site.cache.derived_dir.rglob("*.*"))
     said = [w for w in warnings(caplog) if "could not write resized copies" in w]
     assert len(said) == 1 and os.strerror(getattr(errno, err)) in said[0] and "cache_dir" in said[0]
+
+
+# --------------------------------------------------------------------------- items 3-4: what is in use
+
+
+@pytest.mark.parametrize("draft_docs,draft_page", [
+    ("_unpublished.md", "_unpublished.md"),
+    ("drafts/", "drafts/soon.md"),
+    ("*.draft.md", "posts/next.draft.md"),
+])
+def test_prune_keeps_the_images_of_draft_pages(site, draft_docs, draft_page):
+    """serve shows draft_docs pages and pays for their images: prune must keep them,
+    whether it reads the pages itself or another site prunes from the manifest."""
+    site.configure({}, draft_docs=draft_docs)
+    site.page("a.md", directive("Published"))
+    site.page(draft_page, "# Soon\n\n" + directive("Only serve shows this"))
+    shown, draft = seed_cache(site.cache, "Published"), seed_cache(site.cache, "Only serve shows this")
+    stale = seed_cache(site.cache, "Nobody uses this")
+    site.build()
+    assert not (site.site / draft_page.replace(".md", "")).exists(), "a build does not show a draft"
+    record = json.loads(site.cache.manifest_path.read_text())["sites"]
+    assert [draft.key in r["keys"] for r in record.values()] == [True]
+    proc = nb(site, "prune", check=True)
+    assert "removed 2 file(s)" in proc.stdout
+    assert site.cache.get(draft.key) is not None and site.cache.get(shown.key) is not None
+    assert site.cache.get(stale.key) is None
+
+
+def _sharing_site(root, name: str, pages: dict[str, str]):
+    from conftest import Site
+
+    s = Site(root / name)
+    s.docs.mkdir(parents=True)
+    s.configure({"cache_dir": "../shared-cache"})
+    for page, text in pages.items():
+        s.page(page, text)
+    return s
+
+
+def test_two_sites_sharing_a_cache_never_prune_each_others_entries(tmp_path):
+    one = _sharing_site(tmp_path, "one", {"a.md": directive("One's image") + directive("One's second")})
+    two = _sharing_site(tmp_path, "two", {"a.md": directive("Two's image")})
+    cache = one.cache.__class__(tmp_path / "shared-cache")
+    e1, e1b, e2 = (seed_cache(cache, p) for p in ("One's image", "One's second", "Two's image"))
+    one.build()
+    two.build()
+    one.page("a.md", directive("One's image"))  # one's second image goes from one's pages, one not rebuilt
+    proc = nb(two, "prune", check=True)
+    assert "removed 0 file(s)" in proc.stdout and f"kept for {one.config_file}" in proc.stdout
+    assert all(cache.get(e.key) for e in (e1, e1b, e2))
+    one.build()  # now its record no longer lists the second image
+    proc = nb(two, "prune", check=True)
+    assert "removed 2 file(s)" in proc.stdout  # its sidecar and its one image
+    assert cache.get(e1b.key) is None and cache.get(e1.key) and cache.get(e2.key)
+    # a site whose mkdocs.yml is gone keeps nothing
+    one.config_file.unlink()
+    proc = nb(two, "prune", check=True)
+    assert "its config file is gone" in proc.stdout and cache.get(e1.key) is None and cache.get(e2.key)
+
+
+def test_two_branches_of_one_checkout_are_two_sites(site):
+    """Same mkdocs.yml, two git branches: a prune on one keeps the other's images until
+    --all-sites."""
+    run(["git", "init", "-q", "-b", "main"], cwd=site.root)
+    site.page("a.md", directive("Main's image"))
+    on_main = seed_cache(site.cache, "Main's image")
+    site.build()
+    run(["git", "checkout", "-q", "-b", "feature"], cwd=site.root)
+    site.page("a.md", directive("Feature's image"))
+    on_feature = seed_cache(site.cache, "Feature's image")
+    site.build()
+    proc = nb(site, "prune", check=True)
+    assert f"kept for {site.config_file} @ main" in proc.stdout and "removed 0 file(s)" in proc.stdout
+    assert site.cache.get(on_main.key) and site.cache.get(on_feature.key)
+    proc = nb(site, "prune", "--all-sites", check=True)
+    assert site.cache.get(on_main.key) is None and site.cache.get(on_feature.key)
+    sites = json.loads(site.cache.manifest_path.read_text())["sites"]
+    assert list(sites) == [f"{site.config_file} @ feature"]
