@@ -182,7 +182,7 @@ def site_identity(config_file: str) -> str:
     """How a cache shared by several sites (or branches of one) names this one: the
     config file's absolute path, and the git branch checked out, if any. Two branches
     of one checkout are two sites: each keeps its own entries from the other's prune."""
-    path = os.path.abspath(config_file)
+    path = os.path.realpath(config_file)  # one name however the command was started
     branch = _git_branch(os.path.dirname(path))
     return f"{path} @ {branch}" if branch else path
 
