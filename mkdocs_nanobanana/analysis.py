@@ -9,6 +9,8 @@ use nothing else; a build hands the result to the scheduler.
 
 from __future__ import annotations
 
+import fnmatch
+
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,6 +36,14 @@ from .slots import PageText, PlanRow, Slot
 CARD_IDENTITY = "social-card"  # a card-only slot's name in the manifest and the plan
 
 
+def _automatic_card(page: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    """Whether cards_include / cards_exclude (globs over src paths) let ``page`` have a
+    card it did not ask for itself."""
+    if include and not any(fnmatch.fnmatchcase(page, g) for g in include):
+        return False
+    return not any(fnmatch.fnmatchcase(page, g) for g in exclude)
+
+
 class Analysis:
     def __init__(self, settings: Settings, cache: Cache, report: Reporter) -> None:
         self.settings = settings
@@ -42,6 +52,7 @@ class Analysis:
         self.slots: dict[str, list[Slot]] = {}  # page -> its directives, in page order
         self.card_slots: dict[str, Slot] = {}  # page -> its card-only background
         self.cards: dict[str, tuple[Slot, str]] = {}  # page -> (background slot, title)
+        self.card_meta: dict[str, social.PageMeta] = {}  # page -> what its link preview says
         self.named: dict[str, Slot] = {}  # name -> the valid slot that has it
         self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
         self.pages: list[PageText] = []  # what ``read`` read
@@ -113,18 +124,21 @@ class Analysis:
         cfg = self.settings.social
         slots = self.slots.get(p.page, [])
         ordinals = [i for i, s in enumerate(slots) if s.directive is not None and s.directive.social]
-        if not (cfg.generate or ordinals or social.front_matter_mentions_us(p.text)):
+        first = next((i for i, s in enumerate(slots) if s.valid), None) if cfg.source == "first_image" else None
+        if not (cfg.generate or ordinals or first is not None or social.front_matter_mentions_us(p.text)):
             return  # no card can come from this page: leave its front matter unread
         info = social.read_page(p.text, p.page)
         path = self.label(p.page)
         try:
             source = social.card_source(info, ordinals, generate=cfg.generate, template=cfg.prompt_template,
-                                        site_description=cfg.site_description)
+                                        site_description=cfg.site_description, first_image=first,
+                                        automatic=_automatic_card(p.page, cfg.include, cfg.exclude))
         except social.SocialError as exc:
             self.report.warn(str(DirectiveError(path, info.meta_line, str(exc))))
             return
         if source is None:
             return
+        self.card_meta[p.page] = social.page_meta(info, source.title, cfg.site_description)
         if source.ordinal is not None:
             self.cards[p.page] = (slots[source.ordinal], source.title)
             return
@@ -193,11 +207,18 @@ class Analysis:
     def cost(self, slot: Slot) -> int:
         """Credits (budget units) to generate the slot's image."""
         d = slot.directive
-        return self.settings.catalog.get(d.model).credits * d.num if d else 0
+        return self.settings.catalog.get(d.model).credits * self.to_buy(slot) if d else 0
 
     def price(self, slots) -> float:
         """USD to generate these slots' images, at each model's real price."""
-        return sum(self.settings.catalog.get(s.directive.model).usd * s.directive.num for s in slots if s.directive)
+        return sum(self.settings.catalog.get(s.directive.model).usd * self.to_buy(s) for s in slots if s.directive)
+
+    def to_buy(self, slot: Slot) -> int:
+        """How many images a purchase of the slot pays for: ``num``, less those a build
+        that failed half-way already paid for (kept in the cache, see Buyer)."""
+        d = slot.directive
+        kept = self.cache.partial_count(slot.request.key) if slot.request is not None else 0
+        return max(0, d.num - kept) if d else 0
 
     # -- queries -----------------------------------------------------------------------
 

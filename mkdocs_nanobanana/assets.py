@@ -19,6 +19,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
+from urllib.parse import quote
 
 from PIL import Image
 
@@ -212,6 +213,17 @@ def relative_url(target: str, page_url: str) -> str:
     return name if up == "." else f"{up}/{name}"
 
 
+def url_path(path: str) -> str:
+    """A file path as a URL path: a space, '#', '?', '%' or ',' in a page or folder name
+    would end the URL (or split a srcset) if left as it is."""
+    return quote(path, safe="/")
+
+
+def absolute_url(target: str, site_url: str) -> str:
+    """``target`` (relative to the site root) under ``site_url``, percent-encoded."""
+    return site_url.rstrip("/") + "/" + url_path(target)
+
+
 @functools.lru_cache(maxsize=4096)
 def _relative_folder(folder: str, base: str) -> str:
     # relpath asks the OS for the working directory twice per call; a page has a dozen
@@ -230,17 +242,23 @@ def figure_html(
     css_class: tuple[str, ...] = (),
     width_hint: int | None = None,
     title: str | None = None,
+    site_url: str = "",
 ) -> str:
     """The <figure><picture> of one image: a <source> per format, best first, and the
-    last format as the <img> fallback, with width/height so the page does not jump."""
+    last format as the <img> fallback, with width/height so the page does not jump.
+    URLs are relative to ``page_url``, or absolute under ``site_url`` when it is given
+    (for a feed, read away from the site)."""
     exts = list(dict.fromkeys(v.ext for v in variants))
     by_ext = {ext: sorted((v for v in variants if v.ext == ext), key=lambda v: v.width) for ext in exts}
     largest = max(v.width for v in variants)
     shown = min(width_hint, largest) if width_hint else largest
     sizes = f"(max-width: {shown}px) 100vw, {shown}px"
 
+    def link(url: str) -> str:
+        return html.escape(absolute_url(url, site_url) if site_url else url_path(relative_url(url, page_url)))
+
     def srcset(ext: str) -> str:
-        return ", ".join(f"{html.escape(relative_url(v.url, page_url))} {v.width}w" for v in by_ext[ext])
+        return ", ".join(f"{link(v.url)} {v.width}w" for v in by_ext[ext])
 
     classes = ["nanobanana"] + (["nanobanana-placeholder"] if placeholder else []) + list(css_class)
     fallback = by_ext[exts[-1]][-1]
@@ -250,7 +268,7 @@ def figure_html(
         lines.append(f'<source type="{MIME_TYPES[ext]}" srcset="{srcset(ext)}" sizes="{sizes}">')
     title_attr = f' title="{html.escape(title)}"' if title else ""
     lines.append(
-        f'<img src="{html.escape(relative_url(fallback.url, page_url))}" srcset="{srcset(exts[-1])}" '
+        f'<img src="{link(fallback.url)}" srcset="{srcset(exts[-1])}" '
         f'sizes="{sizes}" width="{fallback.width}" height="{fallback.height}" '
         f'alt="{html.escape(alt)}"{title_attr} {loading} decoding="async">'
     )

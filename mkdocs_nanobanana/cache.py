@@ -4,6 +4,9 @@
     <cache_dir>/images/<k[:2]>/<key>.json        sidecar, written last: the entry counts
                                                  only once it exists and its files match
     <cache_dir>/derived/<h[:2]>/<h>-<w>w-q<q>.<ext>   resized copies, keyed by source hash
+    <cache_dir>/partial/<key>/<i>.<ext>          images of a request that failed half-way:
+                                                 paid for, so the next build asks only for
+                                                 the rest; removed once the entry is whole
 
 Every write goes to a temp file in the same folder and is renamed into place, so a killed
 build leaves either a whole file or a stray ``.tmp`` (removed by ``clean_temp`` once it is
@@ -160,6 +163,7 @@ SIDECAR_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.json\Z")
 #: A resized copy: <source id>-<width>w-q<quality>.<ext> (see Cache.derived_name).
 DERIVED_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-[0-9]{1,5}w-q[0-9]{1,3}\.(?:webp|jpg|png|avif)\Z")
 SHARD_RE = re.compile(r"[0-9a-f]{2}\Z")
+PARTIAL_NAME_RE = re.compile(r"[1-9][0-9]{0,2}\.(?:%s)\Z" % "|".join(sorted(set(images.EXTENSIONS.values()))))
 
 
 @dataclass(frozen=True)
@@ -276,6 +280,7 @@ class Cache:
         self.root = Path(root)
         self.images_dir = self.root / "images"
         self.derived_dir = self.root / "derived"
+        self.partial_dir = self.root / "partial"
 
     # -- originals ---------------------------------------------------------------------
 
@@ -363,6 +368,52 @@ class Cache:
         assert stored is not None
         return stored
 
+    # -- partial entries: some of a request's images, paid for by a build that failed ---
+
+    def partial(self, key: str) -> list[bytes]:
+        """The images kept for ``key`` so far, in the order they were paid for; a file
+        that no longer reads as an image is left out (it will be asked for again)."""
+        folder = self.partial_dir / key
+        found = []
+        for path in folder.glob("*.*") if folder.is_dir() else ():
+            stem = path.name.split(".", 1)[0]
+            if stem.isdigit() and not path.name.endswith(TEMP_SUFFIX):
+                found.append((int(stem), path))
+        kept = []
+        for _, path in sorted(found):
+            try:
+                data = path.read_bytes()
+                images.inspect(data)
+            except (OSError, images.BadImage):
+                continue
+            kept.append(data)
+        return kept
+
+    def partial_count(self, key: str) -> int:
+        """How many images are kept for ``key`` (by name: cheap enough for ``plan``)."""
+        folder = self.partial_dir / key
+        if not folder.is_dir():
+            return 0
+        return sum(1 for p in folder.iterdir() if p.name.split(".", 1)[0].isdigit() and not p.name.endswith(TEMP_SUFFIX))
+
+    def add_partial(self, key: str, paid: list[bytes] | tuple[bytes, ...]) -> None:
+        """Keep ``paid`` images of ``key`` after those already kept (under the key's lock)."""
+        folder = self.partial_dir / key
+        taken = [int(p.name.split(".", 1)[0]) for p in folder.glob("*.*") if p.name.split(".", 1)[0].isdigit()] \
+            if folder.is_dir() else []
+        start = max(taken, default=0) + 1
+        for i, data in enumerate(paid, start=start):
+            atomic_write(folder / f"{i}.{images.inspect(data).ext}", data)
+
+    def drop_partial(self, key: str) -> None:
+        """Forget the kept images of ``key`` (its whole entry is stored)."""
+        folder = self.partial_dir / key
+        if folder.is_dir():
+            for path in folder.iterdir():
+                path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
     def keys(self) -> Iterator[str]:
         """Keys of the sidecars in the cache (a file that only looks like one is not)."""
         if self.images_dir.is_dir():
@@ -419,6 +470,8 @@ class Cache:
         for kind, key, path in owned:
             if kind == "derived":
                 unused = key not in keep_sources
+            elif kind == "partial":  # kept while its key is in use: they were paid for
+                unused = key not in keep_keys
             elif key in claimed:
                 unused = key not in keep_keys
             else:  # a half entry: its sidecar never came (a killed build), or is coming
@@ -450,6 +503,15 @@ class Cache:
                             foreign.append(path)
                         continue
                     owned.append((match[0], match[1]["key"], path))
+        for folder in _children(self.partial_dir):  # partial/<key>/<i>.<ext>
+            if folder.is_symlink() or not folder.is_dir() or not KEY_RE.match(folder.name):
+                foreign.append(folder)
+                continue
+            for path in _children(folder):
+                if PARTIAL_NAME_RE.match(path.name) and path.is_file() and not path.is_symlink():
+                    owned.append(("partial", folder.name, path))
+                elif not path.name.endswith(TEMP_SUFFIX):
+                    foreign.append(path)
         return owned, foreign
 
     @contextlib.contextmanager

@@ -17,7 +17,7 @@ from mkdocs.config import config_options as c
 
 from .catalog import PROVIDERS, normalize_ratio
 from .directives import Defaults
-from .settings import MODES, REF_ENCODINGS, REF_ROUTES, RefSending, SocialSettings, default_of
+from .settings import CARD_SOURCES, MODES, PLACEHOLDER_POLICIES, REF_ENCODINGS, REF_ROUTES, RefSending, SocialSettings, default_of
 
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 IMAGE_FORMATS = ("webp", "jpeg", "png", "avif")
@@ -124,6 +124,9 @@ class SocialConfig(base.Config):
 
     enabled = c.Type(bool, default=_social("enabled"))
     generate = c.Type(bool, default=_social("generate"))  # a card for every page, from prompt_template
+    source = c.Optional(c.Choice(CARD_SOURCES))  # none | first_image | generate; unset: generate's
+    cards_include = c.ListOfItems(c.Type(str), default=[])  # globs over src paths
+    cards_exclude = c.ListOfItems(c.Type(str), default=[])
     prompt_template = c.Type(str, default=_social("prompt_template"))
     variant = c.Type(str, default=_social("variant"))
     title_overlay = c.Type(bool, default=_social("title_overlay"))
@@ -141,6 +144,9 @@ class NanobananaConfig(base.Config):
     # What runs
     enabled = c.Type(bool, default=True)
     mode = c.Choice(MODES, default="auto")  # env NANOBANANA_MODE wins
+    # a placeholder in the built site: allow | warn | fail; unset: fail under gh-deploy,
+    # warn otherwise; env NANOBANANA_PLACEHOLDERS wins
+    placeholders = c.Optional(c.Choice(PLACEHOLDER_POLICIES))
 
     # Who generates
     provider = c.Choice(tuple(PROVIDERS), default=default_of("provider"))

@@ -104,3 +104,14 @@ def _decode(data: bytes) -> ImageInfo:
     if ext is None:
         raise BadImage(f"unsupported image format {fmt or 'unknown'}")
     return ImageInfo(ext=ext, width=size[0], height=size[1], alpha=alpha)
+
+
+def to_png(data: bytes) -> bytes:
+    """``data`` (an image ``inspect`` accepts) as a PNG: the first frame of an animation,
+    its alpha kept. For APIs that take fewer formats than we read."""
+    with Image.open(io.BytesIO(data)) as img:
+        img.seek(0)
+        frame = img.convert("RGBA" if has_alpha(img) else "RGB")
+    buf = io.BytesIO()
+    frame.save(buf, "PNG")
+    return buf.getvalue()

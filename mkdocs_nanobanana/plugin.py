@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin_logger
 
 from .config import NanobananaConfig
 from .mdext import LeftoverDirectives
 from .project import draft_pages, read_pages, settings_of
 from .report import Reporter
-from .session import BuildSession, ServeSession, open_provider
+from .session import BuildSession, PlaceholdersRefused, ServeSession, open_provider
 from .settings import Settings, SettingsError
 
 log = get_plugin_logger("nanobanana")
@@ -32,8 +32,11 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self.report = Reporter(log.warning)  # what is said once is said once per process
         self._site_url = ""
         self._page: str | None = None
+        self._command = "build"
+        self._markdown: dict[str, str] = {}  # page -> its Markdown with tokens, while feeds read it
 
     def on_startup(self, *, command, dirty):
+        self._command = command  # gh-deploy publishes: see the placeholders option
         if command == "serve":
             self.serve = ServeSession(log.warning, log.info)
 
@@ -44,7 +47,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         if not self.config.enabled:
             return config
         try:
-            self.settings = settings_of(self.config, config, os.environ, self.report)
+            self.settings = settings_of(self.config, config, os.environ, self.report, self._command)
         except SettingsError as exc:
             raise PluginError(f"nanobanana: {exc}") from None
         self._site_url = config.site_url or ""
@@ -83,8 +86,26 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         # the source is read only for a page that has a directive: it tells the line numbers
         return self.session.markdown(page.file.src_uri, markdown, lambda: page.file.content_string)
 
-    def on_page_content(self, html, page, config, files):
-        return html if self.session is None else self.session.html(page.file.src_uri, html, page.url)
+    @event_priority(90)  # before mkdocs-rss-plugin (0), which reads page.markdown here
+    def _content_first(self, html, page, config, files):
+        if self.session is None:
+            return html
+        html = self.session.html(page.file.src_uri, html, page.url)
+        # Feeds make item descriptions from page.markdown (and, for full items, from
+        # page.content): neither may hold a token while other plugins read them.
+        self._markdown[page.file.src_uri] = page.markdown
+        page.markdown = self.session.feed_markdown(page.file.src_uri, page.markdown)
+        page.content = html
+        return html
+
+    @event_priority(-90)  # after them: the tokens again, for Material's blog excerpts
+    def _content_last(self, html, page, config, files):
+        saved = self._markdown.pop(page.file.src_uri, None)
+        if saved is not None:
+            page.markdown = saved
+        return html
+
+    on_page_content = CombinedEvent(_content_first, _content_last)
 
     def on_post_page(self, output, page, config):
         return output if self.session is None else self.session.finish_page(page.file.src_uri, output, page.url)
@@ -92,11 +113,14 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
     def on_post_build(self, config):
         if self.session is None:
             return
+        session, self.session = self.session, None
         if self.serve is not None:
-            self.serve.close_build(self.session)
-        else:
-            log.info(self.session.close())
-        self.session = None
+            self.serve.close_build(session)
+            return
+        try:
+            log.info(session.close())
+        except PlaceholdersRefused as exc:
+            raise PluginError(f"nanobanana: {exc}") from None
 
     def on_serve(self, server, config, builder):
         if self.settings is not None:

@@ -17,7 +17,7 @@ from .slots import PageText
 MATERIAL_SOCIAL = ("social", "material/social")
 
 
-def settings_of(options, config, environ=os.environ, report: Reporter | None = None) -> Settings:
+def settings_of(options, config, environ=os.environ, report: Reporter | None = None, command: str = "build") -> Settings:
     """The plugin's Settings from its options and the MkDocs config they came with.
 
     With Material's social plugin enabled, that plugin makes every page's card and meta
@@ -25,7 +25,7 @@ def settings_of(options, config, environ=os.environ, report: Reporter | None = N
     settings = build_settings(
         options, config_file=config.config_file_path or "mkdocs.yml", docs_dir=config.docs_dir,
         site_dir=config.site_dir, environ=environ, site_name=config.site_name,
-        site_description=config.site_description,
+        site_description=config.site_description, command=command,
     )
     if settings.social.enabled and _material_makes_cards(config):
         (report or Reporter()).once("material social", (

@@ -20,9 +20,11 @@ from .providers.base import (
     ContentPolicyError,
     CreditsError,
     ImageOrder,
+    PaidInPart,
     Provider,
     ProviderError,
     RefImage,
+    RetryOnce,
     RetryPolicy,
     StopSignal,
 )
@@ -68,35 +70,58 @@ class Buyer:
                 return entry
             if self.stop.stopped:
                 return None
+            kept = self.cache.partial(key)[: request.num]  # paid for by a build that failed half-way
             refs = tuple(RefImage(data, images.inspect(data).mime) for data in (Path(f).read_bytes() for f in ref_files))
             policy = RetryPolicy(retries=self.settings.retries, stop=self.stop,
                                  warn=lambda message: self.warn(f"{where}: {message}"))
+            missing = request.num - len(kept)
             try:
-                candidates = self.provider.generate(ImageOrder(request, refs), policy)
-            except (AuthError, CreditsError) as exc:
-                # An account-level stop, not a fault of this directive: it stays a
-                # placeholder like every image after it.
-                self.stop.trip(exc)  # the provider's slot has mostly done it already
-                if self.stop.report():
-                    what = f"check {self.settings.api_key_env}" if isinstance(exc, AuthError) else "top up the account"
-                    self.warn(f"{exc}: {what}; no further API calls {self.scope}")
-                return None
-            except ContentPolicyError as exc:
-                self.warn(f"{where}: the provider refused this prompt ({exc}): rephrase it and build again")
-                self.status[key] = "failed"
+                new = self.provider.generate(ImageOrder(request, refs, missing=missing), policy) if missing else []
+            except PaidInPart as exc:
+                self._keep(request, exc.paid)
+                self._failed(request, exc.cause, where, len(exc.paid))
                 return None
             except ProviderError as exc:
-                self.warn(f"{where}: generation failed after {self.settings.retries} retries: {exc}")
-                self.status[key] = "failed"
+                self._failed(request, exc, where)
                 return None
+            self._spent(request, len(new))
             model = self.settings.catalog.get(request.model)
-            credits = model.credits * request.num
-            with self._lock:
-                self.credits_spent += credits
-                self.usd_spent += model.usd * request.num
-            entry = self.cache.put(request, candidates, self.provider.name, credits)
+            entry = self.cache.put(request, kept + list(new), self.provider.name, model.credits * request.num)
+            self.cache.drop_partial(key)
             self.status[key] = "generated"
             return entry
+
+    def _keep(self, request: Request, paid: tuple[bytes, ...]) -> None:
+        """Images that arrived before a failure were paid for: keep them for the next build
+        (which asks only for the rest), and count them in this build's spend."""
+        self.cache.add_partial(request.key, paid)
+        self._spent(request, len(paid))
+
+    def _spent(self, request: Request, images_paid: int) -> None:
+        model = self.settings.catalog.get(request.model)
+        with self._lock:
+            self.credits_spent += model.credits * images_paid
+            self.usd_spent += model.usd * images_paid
+
+    def _failed(self, request: Request, exc: ProviderError, where: str, kept_images: int = 0) -> None:
+        """Say why ``request`` has no image, once per reason that stops the build."""
+        kept = f" ({kept_images} image(s) that arrived are kept: the next build pays only for the rest)" if kept_images else ""
+        if isinstance(exc, (AuthError, CreditsError)):
+            # An account-level stop, not a fault of this directive: it stays a
+            # placeholder like every image after it.
+            self.stop.trip(exc)  # the provider's slot has mostly done it already
+            if self.stop.report():
+                what = f"check {self.settings.api_key_env}" if isinstance(exc, AuthError) else "top up the account"
+                self.warn(f"{exc}: {what}; no further API calls {self.scope}")
+            if kept:
+                self.warn(f"{where}:{kept[1:-1]}")
+            return
+        self.status[request.key] = "failed"
+        if isinstance(exc, ContentPolicyError):
+            self.warn(f"{where}: the provider refused this prompt ({exc}): rephrase it and build again{kept}")
+        else:
+            tries = "one more try" if isinstance(exc, RetryOnce) else f"{self.settings.retries} retries"
+            self.warn(f"{where}: generation failed after {tries}: {exc}{kept}")
 
     def close(self) -> None:
         closer = getattr(self.provider, "close", None)

@@ -195,8 +195,9 @@ class Renderer:
     # -- HTML --------------------------------------------------------------------------
 
     @staticmethod
-    def figure(slot: Slot, page_url: str, eager: bool) -> str:
-        """The slot's <figure>, with URLs relative to the page; waits for its files."""
+    def figure(slot: Slot, page_url: str, eager: bool, site_url: str = "") -> str:
+        """The slot's <figure>, with URLs relative to the page (absolute under
+        ``site_url`` if given); waits for its files."""
         rendered: Rendered = slot.figure_ready.result()
         d = slot.directive
         if not rendered.variants:  # nothing could be written (see Renderer._unwritable)
@@ -206,9 +207,10 @@ class Renderer:
         if d is None or slot.errors:
             return assets.figure_html(
                 rendered.variants, page_url=page_url, alt="Image not generated: the directive has an error",
-                eager=eager, placeholder=True, title=rendered.note,
+                eager=eager, placeholder=True, title=rendered.note, site_url=site_url,
             )
         return assets.figure_html(
             rendered.variants, page_url=page_url, alt=d.alt_text, caption=d.caption, eager=eager,
             placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=rendered.note or None,
+            site_url=site_url,
         )

@@ -61,6 +61,25 @@ def placeholder_note(slot: Slot, *, buying: bool, target_exists: bool) -> str:
     return "placeholder: over max_credits" if buying else "placeholder: not generated yet"
 
 
+def offline_cause(settings: Settings) -> str:
+    """Why a build generates nothing, as the user would say it."""
+    if settings.mode_set_by == "environment":
+        return f"NANOBANANA_MODE={settings.mode} is set in the environment"
+    if settings.mode_set_by == "no key":
+        return f"{settings.api_key_env} is not set (mode: auto)"
+    return f"mode: {settings.mode} is set in mkdocs.yml"
+
+
+def offline_fix(settings: Settings) -> str:
+    """The one fix that applies to ``offline_cause``."""
+    if settings.mode_set_by == "environment":
+        return "Unset NANOBANANA_MODE (or set it to live) and build again, or run `nanobanana generate`."
+    if settings.mode_set_by == "no key":
+        return f"Export {settings.api_key_env} (the API key) and build again, or run `nanobanana generate`."
+    return (f"Set mode: auto in mkdocs.yml (with {settings.api_key_env} exported) and build again, "
+            "or run `nanobanana generate`.")
+
+
 class Scheduler:
     def __init__(self, settings: Settings, analysis: Analysis, report: Reporter, *, buyer: Buyer | None = None,
                  defer: bool = False, remote: RemoteCache | None = None) -> None:
@@ -138,13 +157,22 @@ class Scheduler:
 
     def _say_offline(self, missing: list[Slot]) -> None:
         unique = list({s.request.key: s for s in missing}.values())
-        if unique:
-            credits = sum(self.analysis.cost(s) for s in unique)
-            self.report.warn(
-                f"{len(unique)} image(s) are placeholders: mode is {self.settings.mode}, so nothing "
-                f"is generated ({credits} credits ~ ${self.analysis.price(unique):.2f} to generate them). Set "
-                f"{self.settings.api_key_env} (the variable named by api_key_env) and build again."
-            )
+        if not unique or self.settings.placeholders != "warn":  # allow: quiet; fail: listed at the end
+            return
+        credits = sum(self.analysis.cost(s) for s in unique)
+        self.report.warn(
+            f"{len(unique)} image(s) are placeholders: {offline_cause(self.settings)}, so nothing is generated "
+            f"({credits} credits ~ ${self.analysis.price(unique):.2f} to generate them). {offline_fix(self.settings)}"
+        )
+
+    def placeholders(self) -> list[tuple[Slot, str]]:
+        """After ``finish``: every slot whose figure (or card) shows a placeholder, with why."""
+        out = []
+        for slot in self.analysis.all_slots():
+            rendered = slot.figure_ready.result() if slot.figure_ready.done() and not slot.figure_ready.exception() else None
+            if rendered is not None and rendered.placeholder:
+                out.append((slot, rendered.note))
+        return out
 
     # -- a slot's life -----------------------------------------------------------------
 

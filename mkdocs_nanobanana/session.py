@@ -30,7 +30,7 @@ from .providers.base import Provider
 from .purchase import Buyer
 from .remote import RemoteCache, RemoteError, open_remote
 from .report import Reporter
-from .scheduler import Scheduler
+from .scheduler import Scheduler, offline_cause
 from .settings import Settings, page_label
 from .slots import PageText, Slot
 
@@ -75,6 +75,26 @@ def first_line(source: str, markdown: str) -> int:
     return 1
 
 
+class PlaceholdersRefused(Exception):
+    """``placeholders: fail`` (the default of gh-deploy) and the site would ship placeholders."""
+
+
+def refusal(settings: Settings, shown: list[tuple[Slot, str]], summary: str) -> str:
+    """Every placeholder the site would ship, page:line first, and the fixes."""
+    lines = [f"  {slot.errors[0]}" if slot.errors else f"  {slot.where}{' (social card)' if not slot.shown else ''}: {note}"
+             for slot, note in shown[:50]]
+    if len(shown) > 50:
+        lines.append(f"  ... and {len(shown) - 50} more")
+    why = offline_cause(settings) + "; " if settings.mode != "live" else ""
+    return (
+        f"{len(shown)} placeholder(s) would be published, and placeholders is 'fail': {why}{summary}\n"
+        + "\n".join(lines) + "\n"
+        f"Fix: export {settings.api_key_env} and build again, or run `nanobanana generate` first; "
+        "fix the directives named above; or publish them anyway with placeholders: allow in mkdocs.yml "
+        "(or NANOBANANA_PLACEHOLDERS=allow)."
+    )
+
+
 class BuildSession:
     def __init__(self, settings: Settings, warn: Callable[[str], None], *, provider: Provider | None = None,
                  defer: bool = False, site_url: str = "") -> None:
@@ -117,9 +137,10 @@ class BuildSession:
     # -- pages -------------------------------------------------------------------------
 
     def card_url(self, page: str) -> str | None:
-        """The site-relative URL of the page's card (ready once ``close`` returns), or None."""
+        """The site-relative URL of the page's card (ready once ``close`` returns),
+        percent-encoded (a page named `c#-tips.md` or `my page.md`), or None."""
         plan = self.analysis.cards.get(page)
-        return social.card_url(page, self.settings.output_dir) if plan else None
+        return assets.url_path(social.card_url(page, self.settings.output_dir)) if plan else None
 
     def markdown(self, page: str, markdown: str, source: Callable[[], str]) -> str:
         """The page's Markdown with each directive replaced by a token of this build.
@@ -154,6 +175,16 @@ class BuildSession:
                    for i, (token, slot) in enumerate(items)}
         return assets.embed(html, figures, self._token_re)
 
+    def feed_markdown(self, page: str, markdown: str) -> str:
+        """The page's Markdown as a feed may read it (mkdocs-rss-plugin makes each item's
+        description from it): each token of this build becomes its figure with absolute
+        URLs under site_url, or nothing without one. Never a token: a reader would see it."""
+        if self._prefix not in markdown:
+            return markdown
+        figures = {t: self.scheduler.renderer.figure(s, "", eager=False, site_url=self.site_url) if self.site_url else ""
+                   for t, s in self._slot_of.items() if t in markdown}
+        return re.sub(self._token_re, lambda m: figures.get(m.group(0), ""), markdown)
+
     def leftover_directives(self, page: str, first_lines: list[str]) -> None:
         """Directives that reached ``page``'s Markdown after the plugin read it (a
         pymdownx.snippets include): they are shown as code and not generated. Say so,
@@ -180,23 +211,33 @@ class BuildSession:
         return assets.embed(output, figures, self._token_re)
 
     def _with_meta_tags(self, page: str, output: str, page_url: str) -> str:
-        card = self.card_url(page)
-        if card is None:
+        if page not in self.analysis.cards:
             return output
+        card = social.card_url(page, self.settings.output_dir)
         if self.site_url:
-            url = self.site_url.rstrip("/") + "/" + card
+            url = assets.absolute_url(card, self.site_url)
         else:
             self.report.once("site_url", "site_url is not set, so social card URLs are relative; most sites "
                              "that read og:image need an absolute URL: set site_url in mkdocs.yml")
-            url = assets.relative_url(card, page_url)
+            url = assets.url_path(assets.relative_url(card, page_url))
         head = output[: output.lower().find("</head>")]
-        return social.inject_head(output, social.meta_tags(url, self.analysis.cards[page][1], head))
+        # page_url comes from the host already percent-encoded (posts/my%20post/)
+        canonical = self.site_url.rstrip("/") + "/" + page_url if self.site_url else ""
+        tags = social.meta_tags(url, self.analysis.card_meta[page], head, page_url=canonical,
+                                site_name=self.settings.social.site_name)
+        return social.inject_head(output, tags)
 
     # -- the end -----------------------------------------------------------------------
 
     def close(self) -> str:
-        """Wait for every image and card, stop the workers; the summary line."""
-        return self.scheduler.finish()
+        """Wait for every image and card, stop the workers; the summary line.
+        PlaceholdersRefused if the policy is ``fail`` and the site would ship one."""
+        summary = self.scheduler.finish()
+        if self.settings.placeholders == "fail" and not self.scheduler.defer:
+            shown = self.scheduler.placeholders()
+            if shown:
+                raise PlaceholdersRefused(refusal(self.settings, shown, summary))
+        return summary
 
     def abort(self) -> None:
         """A failed build: drop the work that has not started."""

@@ -28,7 +28,12 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class SocialSettings:
     enabled: bool = True
-    generate: bool = False  # a card for every page, from prompt_template
+    generate: bool = False  # a card for every page, from prompt_template (source: generate)
+    #: where a page with no card of its own (front matter, a `social: true` directive) gets
+    #: one: none, first_image (its first image, no extra request) or generate (a prompt)
+    source: str = "none"
+    include: tuple[str, ...] = ()  # globs over src paths: only these pages get automatic cards
+    exclude: tuple[str, ...] = ()  # ... and never these
     prompt_template: str = DEFAULT_PROMPT_TEMPLATE
     variant: str = DEFAULT_VARIANT
     ratio: str = "16:9"  # closest catalog ratio to a 1200x630 card
@@ -67,6 +72,8 @@ class Settings:
     output_dir: str = "assets/nanobanana"
     docs_label: str = "docs"  # how messages name docs_dir, e.g. docs/page.md:3
     mode: str = "offline"
+    mode_set_by: str = "config"  # config | environment | no key (auto without the key): for messages
+    placeholders: str = "warn"  # allow | warn | fail: what a build does about a placeholder it ships
     widths: tuple[int, ...] = (480, 768, 1024)
     formats: tuple[str, ...] = ("webp", "jpeg")
     quality: int = 82
@@ -102,6 +109,9 @@ def default_of(name: str, of: type = Settings) -> Any:
 
 
 MODES = ("auto", "live", "offline")
+PLACEHOLDER_POLICIES = ("allow", "warn", "fail")
+#: Commands that publish the site: a placeholder must not go out with it unless allowed.
+PUBLISHING_COMMANDS = ("gh-deploy",)
 
 
 class ModeError(SettingsError):
@@ -135,9 +145,30 @@ def key_variable(provider: str, configured: str, environ: Mapping[str, str]) -> 
     return PROVIDERS[provider].key_variable(environ)
 
 
+def mode_set_by(configured: str, environ: Mapping[str, str], api_key_env: str) -> str:
+    """What decided the mode, so that a message names the one fix that applies: the
+    environment (NANOBANANA_MODE), the config (mode:), or, under auto, a missing key."""
+    if environ.get("NANOBANANA_MODE", "").strip():
+        return "environment"
+    if configured == "auto" and not environ.get(api_key_env, "").strip():
+        return "no key"
+    return "config"
+
+
+def placeholder_policy(configured: str | None, environ: Mapping[str, str], command: str) -> str:
+    """allow | warn | fail: NANOBANANA_PLACEHOLDERS wins, then the config; unset, a
+    command that publishes (gh-deploy) fails and every other one warns."""
+    value = environ.get("NANOBANANA_PLACEHOLDERS", "").strip().lower() or configured
+    if value is None:
+        return "fail" if command in PUBLISHING_COMMANDS else "warn"
+    if value not in PLACEHOLDER_POLICIES:
+        raise SettingsError(f"NANOBANANA_PLACEHOLDERS={value!r} is not a policy: use one of {', '.join(PLACEHOLDER_POLICIES)}")
+    return value
+
+
 def build_settings(
     options: Mapping[str, Any], *, config_file: str, docs_dir: str, site_dir: str, environ: Mapping[str, str],
-    site_name: str = "", site_description: str = "",
+    site_name: str = "", site_description: str = "", command: str = "build",
 ) -> Settings:
     """Settings from the plugin's options; SettingsError says what to fix."""
     base_dir = os.path.dirname(os.path.abspath(config_file))
@@ -154,8 +185,10 @@ def build_settings(
     return Settings(
         docs_dir=docs_dir, site_dir=site_dir, cache_dir=cache_dir, docs_label="" if label == "." else label,
         site=site_identity(config_file), mode=mode, api_key_env=api_key_env, provider=provider,
-        social=social, defaults=defaults, catalog=catalog,
-        **_plain_options(options, base_dir),
+        social=social, defaults=defaults,
+        mode_set_by=mode_set_by(options["mode"], environ, api_key_env),
+        placeholders=placeholder_policy(options.get("placeholders"), environ, command),
+        catalog=catalog, **_plain_options(options, base_dir),
     )
 
 
@@ -261,9 +294,17 @@ def _remote_cache(value: str | None, base_dir: str) -> str | None:
 _SOCIAL_OPTIONS = ("enabled", "generate", "prompt_template", "variant", "title_overlay", "font")
 
 
+CARD_SOURCES = ("none", "first_image", "generate")
+
+
 def _social(options: Mapping[str, Any], site_name: str, site_description: str) -> SocialSettings:
+    values = {name: options[name] for name in _SOCIAL_OPTIONS}
+    # `generate: true` is what `source: generate` says; an explicit source wins
+    source = options.get("source") or ("generate" if values["generate"] else "none")
+    values["generate"] = source == "generate"
     return SocialSettings(
-        **{name: options[name] for name in _SOCIAL_OPTIONS},
+        **values, source=source, include=tuple(options.get("cards_include") or ()),
+        exclude=tuple(options.get("cards_exclude") or ()),
         site_name=site_name or "", site_description=site_description or "",
     )
 

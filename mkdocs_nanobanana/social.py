@@ -24,13 +24,53 @@ from .directives import prompt_problem
 
 CARD_SIZE = (1200, 630)
 #: Bump when the drawing changes: every cached card is redrawn once.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: the site name is not printed again when it is the title
 MAX_TITLE_LINES = 3
 
 #: libyaml's safe loader where PyYAML has it (about ten times faster), else PyYAML's own.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FRONT_MATTER_RE = re.compile(r"^-{3}[ \t]*\n(.*?\n)(?:\.{3}|-{3})[ \t]*\n", re.DOTALL)
-_H1_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_ATX_H1_RE = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+_SETEXT_H1_RE = re.compile(r"^ {0,3}=+[ \t]*$")
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+#: Inline Markdown a title shows as plain text: code spans, emphasis, links, images, tags,
+#: attribute lists ({ #id .class }).
+_INLINE_MARKUP = (
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"`+([^`]*)`+"), r"\1"),
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])([*_])(.+?)\1(?![\w*])"), r"\2"),
+    (re.compile(r"<[^>]+>"), ""),
+    (re.compile(r"\s*\{\s*[:#.][^}]*\}\s*$"), ""),
+)
+
+
+def plain_text(markdown: str) -> str:
+    """A heading's text as a reader sees it, without its inline markup."""
+    for pattern, repl in _INLINE_MARKUP:
+        markdown = pattern.sub(repl, markdown)
+    return " ".join(markdown.split())
+
+
+def first_heading(body: str) -> str | None:
+    """The page's first level-1 heading, ATX (``# Title``) or setext (``Title`` over
+    ``=====``), outside fenced code (a ``# comment`` in a shell block is no title), as
+    plain text: what MkDocs takes for the page title."""
+    fence: str | None = None
+    previous = ""
+    for line in body.split("\n"):
+        m = _FENCE_RE.match(line)
+        if fence is not None:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip(" `~"):
+                fence = None
+        elif m:
+            fence = m.group(1)
+        elif (h := _ATX_H1_RE.match(line)) or (previous.strip() and _SETEXT_H1_RE.match(line)):
+            text = plain_text(h.group(1) if h else previous)
+            if text:
+                return text
+        previous = line if fence is None and not m else ""
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,9 +112,9 @@ def read_page(text: str, src_uri: str) -> PageInfo:
             meta, body = loaded, text[m.end():]
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
-        h1 = _H1_RE.search(body)
+        h1 = first_heading(body)
         stem = Path(src_uri).stem
-        title = h1.group(1) if h1 else (Path(src_uri).parent.name if stem == "index" else stem).replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
+        title = h1 if h1 else (Path(src_uri).parent.name if stem == "index" else stem).replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
     description = meta.get("description")
     meta_line = 1
     if m:
@@ -101,40 +141,55 @@ class SocialError(ValueError):
 
 
 def card_source(
-    info: PageInfo, social_ordinals: list[int], *, generate: bool, template: str, site_description: str
+    info: PageInfo, social_ordinals: list[int], *, generate: bool, template: str, site_description: str,
+    first_image: int | None = None, automatic: bool = True,
 ) -> CardSource | None:
-    """The page's card source, by precedence: front matter `nanobanana.social: false` (no
-    card) > front matter `social: {prompt, ...}` > a `social: true` directive > the
-    template when `social.generate` is on. SocialError for a malformed front matter."""
+    """The page's card source, by precedence: front matter `nanobanana.social: false` or
+    Material's `social: {cards: false}` (no card) > front matter `social: {prompt, ...}` > a
+    `social: true` directive > the automatic source (``automatic``: the page is within
+    cards_include/cards_exclude): the page's first image (``first_image``, its index) or,
+    with ``generate``, the template. SocialError for a malformed front matter."""
+    material = info.meta.get("social")
+    if isinstance(material, dict) and material.get("cards") is False:
+        return None
     block = info.meta.get("nanobanana")
     social: Any = None
     if block is not None:
         if not isinstance(block, dict) or set(block) - {"social"}:
             raise SocialError("front matter 'nanobanana' takes one key, social: false or social: {prompt: ..., ratio: ..., variant: ..., title: ...}")
         social = block.get("social")
-    if social is False:
+    if social is False or (isinstance(social, dict) and social.get("cards") is False):
         return None
     if isinstance(social, dict):
-        unknown = set(social) - {"prompt", "ratio", "variant", "title"}
-        if unknown:
-            raise SocialError(f"front matter nanobanana.social: unknown key '{sorted(unknown)[0]}': use prompt, ratio, variant, title")
-        title = str(social.get("title") or info.title)
-        prompt = social.get("prompt")
-        if prompt is None:
-            return CardSource(title, ordinal=social_ordinals[0]) if social_ordinals else (
-                CardSource(title, prompt=_fill(template, title, info.description or site_description)))
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise SocialError("front matter nanobanana.social.prompt must be a non-empty text")
-        if prompt_problem(prompt):
-            raise SocialError(f"front matter nanobanana.social.prompt: {prompt_problem(prompt)}")
-        return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")), variant=_text(social.get("variant")))
+        return _front_matter_card(info, social, social_ordinals, template, site_description)
     if social not in (None, True):
         raise SocialError("front matter nanobanana.social must be false, true or a mapping with a prompt")
     if social_ordinals:
         return CardSource(info.title, ordinal=social_ordinals[0])
+    if social is None and not automatic:
+        return None
+    if first_image is not None and social is None:
+        return CardSource(info.title, ordinal=first_image)
     if generate or social is True:
         return CardSource(info.title, prompt=_fill(template, info.title, info.description or site_description))
     return None
+
+
+def _front_matter_card(info: PageInfo, social: dict, social_ordinals: list[int], template: str,
+                       site_description: str) -> CardSource:
+    unknown = set(social) - {"prompt", "ratio", "variant", "title", "cards"}
+    if unknown:
+        raise SocialError(f"front matter nanobanana.social: unknown key '{sorted(unknown)[0]}': use prompt, ratio, variant, title, cards")
+    title = str(social.get("title") or info.title)
+    prompt = social.get("prompt")
+    if prompt is None:
+        return CardSource(title, ordinal=social_ordinals[0]) if social_ordinals else (
+            CardSource(title, prompt=_fill(template, title, info.description or site_description)))
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise SocialError("front matter nanobanana.social.prompt must be a non-empty text")
+    if prompt_problem(prompt):
+        raise SocialError(f"front matter nanobanana.social.prompt: {prompt_problem(prompt)}")
+    return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")), variant=_text(social.get("variant")))
 
 
 def _text(value: Any) -> str | None:
@@ -239,7 +294,7 @@ def render_card(background: Image.Image, title: str, site_name: str, *, overlay:
         lines = wrap_title(draw, title, title_font, w - 2 * margin)
         line_h = int(title_font.size * 1.2)
         y = h - margin - line_h * len(lines)
-        if site_name:
+        if site_name and site_name.strip().casefold() != title.strip().casefold():  # a home page: once is enough
             draw.text((margin, y - site_font.size - 18), site_name, font=site_font, fill=(225, 225, 230))
         for line in lines:
             draw.text((margin, y), line, font=title_font, fill=(255, 255, 255), stroke_width=1, stroke_fill=(255, 255, 255))
@@ -282,21 +337,60 @@ def card_url(src_uri: str, output_dir: str) -> str:
 # --------------------------------------------------------------------------- meta tags
 
 
-def meta_tags(image_url: str, alt: str, existing_head: str) -> str:
-    """Open Graph and Twitter tags for a card, leaving out any the page already has."""
+@dataclass(frozen=True)
+class PageMeta:
+    """What a link preview says of a page besides its card."""
+
+    title: str
+    description: str = ""
+    published: str = ""  # ISO dates from front matter `date` (Material's blog posts)
+    modified: str = ""
+
+    @property
+    def article(self) -> bool:
+        return bool(self.published)
+
+
+def page_meta(info: PageInfo, title: str, site_description: str) -> PageMeta:
+    """The page's preview text and dates: front matter `description` (else the site's),
+    and `date` as Material's blog writes it (a date, or {created: ..., updated: ...})."""
+    date = info.meta.get("date")
+    created, updated = (date.get("created"), date.get("updated")) if isinstance(date, dict) else (date, None)
+    return PageMeta(title, info.description or site_description, _iso(created), _iso(updated))
+
+
+def _iso(value: Any) -> str:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value.strip() if isinstance(value, str) else ""
+
+
+def meta_tags(image_url: str, page: PageMeta, existing_head: str, *, page_url: str = "", site_name: str = "") -> str:
+    """The Open Graph and Twitter tags Material's social plugin writes, leaving out any
+    the page already has (the theme's, another plugin's)."""
     e = html.escape
+    title = page.title if not site_name or page.title.casefold() == site_name.casefold() else f"{page.title} - {site_name}"
     tags = [
+        ("property", "og:type", "article" if page.article else "website"),
+        ("property", "og:title", title),
+        ("property", "og:description", page.description),
+        ("property", "og:url", page_url),
+        ("property", "og:site_name", site_name),
         ("property", "og:image", image_url),
         ("property", "og:image:type", "image/jpeg"),
         ("property", "og:image:width", str(CARD_SIZE[0])),
         ("property", "og:image:height", str(CARD_SIZE[1])),
-        ("property", "og:image:alt", alt),
+        ("property", "og:image:alt", page.title),
+        ("property", "article:published_time", page.published),
+        ("property", "article:modified_time", page.modified),
         ("name", "twitter:card", "summary_large_image"),
+        ("name", "twitter:title", title),
+        ("name", "twitter:description", page.description),
         ("name", "twitter:image", image_url),
     ]
     out = []
     for attr, name, value in tags:
-        if re.search(rf"""<meta[^>]+(?:property|name)=["']{re.escape(name)}["']""", existing_head):
+        if not value or re.search(rf"""<meta[^>]+(?:property|name)=["']{re.escape(name)}["']""", existing_head):
             continue
         out.append(f'<meta {attr}="{name}" content="{e(value)}">')
     return "\n".join(out)

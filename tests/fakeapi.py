@@ -76,6 +76,40 @@ def _prompt_of(body: bytes) -> str | None:
         return None
 
 
+# Google's 429s, as the API sends them (google.rpc.Status with QuotaFailure, Help and
+# RetryInfo details): per-minute and per-day shapes as quoted in googleapis/python-genai#2044
+# and RooCodeInc/Roo-Code#3883, "limit: 0" with "Please retry in" and no RetryInfo in
+# continuedev/continue#12744, depleted prepaid credits in dyad-sh/dyad#3626.
+_QUOTA_MESSAGE = ("You exceeded your current quota, please check your plan and billing details. For more "
+                  "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.")
+_QUOTA_IDS = {"g429": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+              "gquota-minute": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+              "gquota-day": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}
+
+
+def _quota_429(name: str, delay: str) -> tuple[int, str, list]:
+    """(status, message, details) of the 429 named ``name``; ``delay`` seconds to wait."""
+    help_link = {"@type": "type.googleapis.com/google.rpc.Help",
+                 "links": [{"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]}
+    retry = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{delay}s"}
+    metric = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
+    if name in _QUOTA_IDS:
+        failure = {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{
+            "quotaMetric": metric, "quotaId": _QUOTA_IDS[name],
+            "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash-image"}, "quotaValue": "10"}]}
+        return 429, _QUOTA_MESSAGE, [failure, help_link, retry]
+    if name in ("gquota-retryin", "gquota-limit0"):
+        limit = "0" if name == "gquota-limit0" else "10"
+        message = (f"{_QUOTA_MESSAGE} To monitor your current usage, head to: https://ai.dev/rate-limit. \n"
+                   f"* Quota exceeded for metric: {metric}, limit: {limit}, model: gemini-2.5-flash-image\n"
+                   f"Please retry in {delay}s.")
+        return 429, message, [help_link]
+    if name == "gquota-depleted":
+        return 429, ("Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects "
+                     "to manage your project and billing."), []
+    raise ValueError(f"unknown quota fault {name}")
+
+
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -105,6 +139,10 @@ class FakeAPI:
         # "Retry requests" in its developer guide; Google Cloud Storage "Retry strategy"
         # lists 408, 429 and 5xx as retryable for GETs).
         self.fail_once: set[str] = set()
+        # files whose every GET fails with 503 (the same object-store answer, for a file
+        # that stays unavailable longer than the client's retries last)
+        self.fail_always: set[str] = set()
+        self.thoughts: list[bytes] = []  # interim "thought" images the Gemini route sent
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -194,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/files/"):
             name = self.path[len("/files/"):]
             data = api.files.get(name)
-            if name in api.fail_once:
+            if name in api.fail_once or name in api.fail_always:
                 api.fail_once.discard(name)
                 self._send(503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
                            "application/xml")
@@ -284,6 +322,8 @@ class _Handler(BaseHTTPRequestHandler):
             urls.append(api.add_file(data))
             if fault == "get503once":
                 api.fail_once.add(urls[-1].rsplit("/", 1)[1])
+            elif isinstance(fault, str) and fault == f"get503always:{i + 1}":  # only the i-th file
+                api.fail_always.add(urls[-1].rsplit("/", 1)[1])
         self._json(200, {"code": 0, "data": {"url": urls[0] if len(urls) == 1 else urls}})
 
     def _gemini(self, body: bytes, fault) -> None:
@@ -308,14 +348,39 @@ class _Handler(BaseHTTPRequestHandler):
             {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(data).decode()}}]},
             "finishReason": "STOP"}]})
 
+    def _gemini_image(self, size) -> bytes:
+        with self.api._lock:
+            self.api._counter += 1
+            seed = self.api._counter
+        return image_png(size, seed=seed, photo=self.api.photo)
+
+    def _gemini_thought(self) -> None:
+        """A thinking image model's answer: an interim draft marked "thought": true, then
+        the final image (ai.google.dev/gemini-api/docs/image-generation, "Thinking
+        process": up to two interim images, the last one is the final rendering)."""
+        draft, final = self._gemini_image(FLASH_IMAGE_SIZES["1:1"]), self._gemini_image(FLASH_IMAGE_SIZES["1:1"])
+        self.api.thoughts.append(draft)
+        self._json(200, {"candidates": [{"content": {"parts": [
+            {"text": "Drafting the composition.", "thought": True},
+            {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(draft).decode()}, "thought": True},
+            {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(final).decode()}}]},
+            "finishReason": "STOP"}]})
+
     def _gemini_fault(self, fault: str) -> bool:
         def error(status: int, kind: str, message: str, details=()):
             self._json(status, {"error": {"code": status, "status": kind, "message": message, "details": list(details)}})
 
-        if fault.startswith("g429"):
-            delay = fault.split(":", 1)[1] if ":" in fault else "0"
-            error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).",
-                  [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{delay}s"}])
+        if fault.startswith(("g429", "gquota-")):
+            name, _, delay = fault.partition(":")
+            status, message, details = _quota_429(name, delay or "0")
+            error(status, "RESOURCE_EXHAUSTED", message, details)
+        elif fault == "g408":
+            # A timeout answered by Google's front end or a proxy on the way. google-genai
+            # retries 408 by status alone, whatever the body (_api_client.py,
+            # _RETRY_HTTP_STATUS_CODES); the usual error JSON here makes the status decide.
+            error(408, "DEADLINE_EXCEEDED", "Request timed out.")
+        elif fault == "gthought":
+            self._gemini_thought()
         elif fault in ("g500", "g503", "g504"):
             error(int(fault[1:]), {"g500": "INTERNAL", "g503": "UNAVAILABLE", "g504": "DEADLINE_EXCEEDED"}[fault], "try again")
         elif fault == "gkey":

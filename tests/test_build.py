@@ -333,7 +333,7 @@ def test_env_mode_wins_over_config(site, monkeypatch, warnings_log):
     site.page("a.md", "```nanobanana\nprompt: P\n```\n")
     monkeypatch.setenv("NANOBANANA_MODE", "offline")
     site.build()
-    assert "mode is offline" in warnings_log.text
+    assert "NANOBANANA_MODE=offline is set in the environment" in warnings_log.text
 
 
 def test_cache_dir_is_relative_to_the_config_file(site, monkeypatch, tmp_path):

@@ -458,8 +458,9 @@ def test_offline_calls_nothing_and_shows_placeholders(tmp_path):
     assert all(r.placeholder for r in notes)
     assert [r.note for r in notes] == ["placeholder: not generated yet", "placeholder: waiting for #three",
                                        "placeholder: not generated yet"]
-    assert warnings == ["3 image(s) are placeholders: mode is offline, so nothing is generated (6 credits ~ $0.06 "
-                        "to generate them). Set NANOBANANA_API_KEY (the variable named by api_key_env) and build again."]
+    assert warnings == ["3 image(s) are placeholders: mode: offline is set in mkdocs.yml, so nothing is generated "
+                        "(6 credits ~ $0.06 to generate them). Set mode: auto in mkdocs.yml (with NANOBANANA_API_KEY "
+                        "exported) and build again, or run `nanobanana generate`."]
     assert summary == "0 cached, 0 generated (0 credits ~ $0.00), 3 placeholders, 0 failed"
     # the placeholders' files were made all the same
     assert len(list(Path(s.site_dir, "assets", "nanobanana").iterdir())) == 3 * len(PLANNED_WIDTHS) * 2

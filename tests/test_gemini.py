@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import json
 import logging
 import time
 
 import pytest
 from conftest import bin_path, run
+from mkdocs_nanobanana import images
 from PIL import Image
 from test_build import figures
 from test_live import directive, summary, warnings
@@ -63,7 +66,7 @@ def test_num_fans_out_within_concurrency(gem, api, caplog):
     assert json.loads(entry.images[0].path.with_name(f"{entry.key}.json").read_text())["provider"] == "gemini"
 
 
-@pytest.mark.parametrize("faults", [["g429"], ["g500", "g503", "g504"], ["gtext"], ["gbadimage"]])
+@pytest.mark.parametrize("faults", [["g429"], ["g408"], ["g500", "g503", "g504"], ["gtext"], ["gbadimage"]])
 def test_transient_errors_are_retried(gem, api, caplog, faults):
     fig, = one(gem, api, faults)
     assert "nanobanana-placeholder" not in fig["class"]
@@ -93,8 +96,11 @@ def test_bad_key_stops_every_call(gem, api, caplog, fault):
     assert all("nanobanana-placeholder" in f["class"] for f in figs)
 
 
-@pytest.mark.parametrize("fault,reason", [("gblock:IMAGE_SAFETY", "IMAGE_SAFETY"), ("gblock:NO_IMAGE", "NO_IMAGE"),
-                                          ("gblock:PROHIBITED_CONTENT", "PROHIBITED_CONTENT"), ("gprompt:SAFETY", "SAFETY")])
+@pytest.mark.parametrize("fault,reason", [
+    ("gblock:IMAGE_SAFETY", "IMAGE_SAFETY"), ("gblock:PROHIBITED_CONTENT", "PROHIBITED_CONTENT"),
+    ("gblock:IMAGE_PROHIBITED_CONTENT", "IMAGE_PROHIBITED_CONTENT"), ("gblock:SAFETY", "SAFETY"),
+    ("gblock:BLOCKLIST", "BLOCKLIST"), ("gblock:SPII", "SPII"), ("gblock:IMAGE_RECITATION", "IMAGE_RECITATION"),
+    ("gprompt:SAFETY", "SAFETY"), ("gprompt:OTHER", "OTHER")])
 def test_blocked_output_is_a_content_refusal_with_page_line(gem, api, caplog, fault, reason):
     fig, = one(gem, api, [fault])
     assert len(api.gemini_requests) == 1, "a refusal is not retried"
@@ -140,3 +146,81 @@ def test_google_api_key_is_the_fallback_and_plan_shows_usd(site, api, monkeypatc
     assert "0 cached, 2 generated (12 credits ~ $0.12)" in proc.stderr
     assert len(api.gemini_requests) == 3
     assert api.gemini_requests[0].headers["x-goog-api-key"] == GKEY
+
+
+# -------------------------------------------------------------- issue 17: Gemini items 1-6
+
+
+@pytest.mark.parametrize("fault", ["gquota-minute:0.3", "gquota-retryin:0.3"])
+def test_a_per_minute_quota_429_is_waited_out_not_called_out_of_credits(gem, api, caplog, fault):
+    """Every quota 429 says "check your plan and billing details": a per-minute one, with
+    RetryInfo or "Please retry in Xs" in its message, is a rate limit to wait out."""
+    started = time.monotonic()
+    fig, = one(gem, api, [fault])
+    assert len(api.gemini_requests) == 2
+    assert time.monotonic() - started >= 0.3  # the delay the server asked for
+    assert "nanobanana-placeholder" not in fig["class"]
+    assert not any("top up" in m or "no further API calls" in m for m in warnings(caplog))
+    assert "0 cached, 1 generated (4 credits" in summary(caplog)
+
+
+@pytest.mark.parametrize("fault,why", [("gquota-day:47", "daily quota GenerateRequestsPerDayPerProjectPerModel-FreeTier"),
+                                       ("gquota-limit0:5.2", "limit: 0"), ("gquota-depleted", "prepaid credits")])
+def test_a_quota_that_waiting_cannot_clear_stops_the_build_once(gem, api, caplog, fault, why):
+    gem.configure({"provider": "gemini", "api_base": f"{api.origin}/v1beta", "concurrency": 1, "retries": 3})
+    started = time.monotonic()
+    figs = one(gem, api, [fault], "".join(directive(f"Image {i}") for i in range(4)))
+    assert len(api.gemini_requests) == 1, "no retry, no further call"
+    assert time.monotonic() - started < 5, "its RetryInfo is not waited for"
+    msgs = [m for m in warnings(caplog) if "no further API calls" in m]
+    assert len(msgs) == 1 and why in msgs[0] and GKEY not in msgs[0]
+    assert all("nanobanana-placeholder" in f["class"] for f in figs)
+    assert "0 generated (0 credits" in summary(caplog)
+
+
+@pytest.mark.parametrize("reason", ["NO_IMAGE", "IMAGE_OTHER", "OTHER"])
+def test_no_image_without_a_verdict_is_tried_once_more(gem, api, caplog, reason):
+    fig, = one(gem, api, [f"gblock:{reason}"])
+    assert len(api.gemini_requests) == 2
+    assert "nanobanana-placeholder" not in fig["class"]
+    assert not any("rephrase" in m for m in warnings(caplog))
+
+
+@pytest.mark.parametrize("reason", ["NO_IMAGE", "IMAGE_OTHER", "OTHER"])
+def test_no_image_twice_is_a_failed_generation_not_a_refusal(gem, api, caplog, reason):
+    fig, = one(gem, api, [f"gblock:{reason}"] * 3)
+    assert len(api.gemini_requests) == 2, "retried once only, whatever `retries` allows"
+    msg = next(m for m in warnings(caplog) if "generation failed" in m)
+    assert msg.startswith("nanobanana: docs/a.md:3: generation failed after one more try") and reason in msg
+    assert not any("rephrase" in m for m in warnings(caplog))
+    assert "nanobanana-placeholder" in fig["class"]
+    assert summary(caplog).endswith("0 generated (0 credits ~ $0.00), 0 placeholders, 1 failed")
+
+
+def test_thought_images_are_skipped_for_the_final_one(gem, api):
+    fig, = one(gem, api, ["gthought"])
+    assert len(api.gemini_requests) == 1 and len(api.thoughts) == 1
+    entry = next(gem.cache.get(k) for k in gem.cache.keys())
+    stored = entry.images[0].path.read_bytes()
+    assert stored != api.thoughts[0]  # the final image is the one after the thought parts
+    assert images.inspect(stored).width == 1024 and "nanobanana-placeholder" not in fig["class"]
+
+
+def test_a_gif_ref_is_sent_as_png_and_keyed_by_the_users_file(gem, api):
+    frames = [Image.new("RGB", (24, 16), c) for c in ("red", "green")]
+    frames[0].save(gem.docs / "anim.gif", save_all=True, append_images=frames[1:])
+    one(gem, api, [], directive("From a GIF", refs=["anim.gif"]))
+    call, = api.gemini_requests
+    inline = call.json()["contents"][0]["parts"][1]["inline_data"]
+    assert inline["mime_type"] == "image/png"
+    sent = Image.open(io.BytesIO(base64.b64decode(inline["data"])))
+    assert sent.format == "PNG" and sent.size == (24, 16) and sent.convert("RGB").getpixel((0, 0)) == (255, 0, 0)
+    entry = next(gem.cache.get(k) for k in gem.cache.keys())
+    assert entry.request.refs == (hashlib.sha256((gem.docs / "anim.gif").read_bytes()).hexdigest(),)
+
+
+def test_a_ref_we_cannot_read_is_a_page_line_error_and_no_call(gem, api, caplog):
+    Image.new("RGB", (8, 8), "blue").save(gem.docs / "sketch.bmp")
+    fig, = one(gem, api, [], "# A\n\n" + directive("From a BMP", refs=["sketch.bmp"]))
+    assert api.requests == []
+    assert any(m.startswith("nanobanana: docs/a.md:") and "sketch.bmp" in m for m in warnings(caplog))

@@ -32,7 +32,7 @@ def test_example_site_builds_offline_with_placeholders(example, host):
     proc = run([bin_path(host), "build", "--strict"], cwd=example, check=False)
     # --strict fails on purpose: offline, no image can be produced (the warning says why)
     assert proc.returncode == 1, proc.stderr
-    assert "12 image(s) are placeholders: mode is offline" in proc.stderr
+    assert "12 image(s) are placeholders: NANOBANANA_API_KEY is not set (mode: auto)" in proc.stderr
     proc = run([bin_path(host), "build"], cwd=example)
     assert "nanobanana: 0 cached, 0 generated (0 credits ~ $0.00), 12 placeholders, 0 failed" in proc.stderr
     for page, n in EXAMPLE_PAGES.items():

@@ -116,13 +116,11 @@ def test_concurrency_is_bounded_and_parallel(live, api):
     api.latency = 0.3
     live.configure({"api_base": api.base, "concurrency": 3})
     live.page("a.md", "".join(directive(f"Image {i}") for i in range(7)))
-    started = time.monotonic()
     live.build()
-    elapsed = time.monotonic() - started
     assert len(api.generate_requests) == 7
+    # the fake counts requests between arrival and answer: 3 at once is parallel, and
+    # never 4 is bounded (no wall-clock assertion: a loaded CI machine must not fail it)
     assert api.max_in_flight == 3
-    # 7 calls of 0.3 s, 3 at a time, is 3 rounds: far less than 7 in a row (2.1 s)
-    assert elapsed < 7 * 0.3, elapsed
 
 
 def test_budget_generates_in_page_order_then_placeholders(live, api, caplog):

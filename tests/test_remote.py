@@ -244,17 +244,28 @@ def readme_block(marker: str) -> dict:
 
 
 def test_github_recipe_is_a_complete_workflow():
+    """Two jobs: a preview that allows placeholders (forks have no key) and a deploy where
+    they fail (gh-deploy's default); the policy each job gets is computed, not read."""
+    from mkdocs_nanobanana.settings import placeholder_policy
+
     wf = readme_block("ci-github")
-    job = wf["jobs"]["build"]
-    assert job["env"]["NANOBANANA_API_KEY"] == "${{ secrets.NANOBANANA_API_KEY }}"
-    steps = {s.get("uses", s.get("run")): s for s in job["steps"]}
-    cache = next(s for u, s in steps.items() if u.startswith("actions/cache@"))
-    assert cache["with"]["path"] == ".cache/nanobanana" and cache["with"]["restore-keys"]
-    runs = [s for s in job["steps"] if "run" in s]
-    assert any(s["run"] == "mkdocs build --strict" and s["if"] == "env.NANOBANANA_API_KEY != ''" for s in runs)
-    assert any(s["run"] == "mkdocs build" and s["if"] == "env.NANOBANANA_API_KEY == ''" for s in runs)
-    assert any(s["run"] == "nanobanana plan" for s in runs)
     assert set(wf[True] if True in wf else wf["on"]) == {"push", "pull_request"}  # YAML 1.1 reads `on` as true
+    policies = {}
+    for name, job in wf["jobs"].items():
+        assert job["env"]["NANOBANANA_API_KEY"] == "${{ secrets.NANOBANANA_API_KEY }}"
+        steps = {s.get("uses", s.get("run")): s for s in job["steps"]}
+        cache = next(s for u, s in steps.items() if u.startswith("actions/cache@"))
+        assert cache["with"]["path"] == ".cache/nanobanana" and cache["with"]["restore-keys"]
+        runs = [s["run"] for s in job["steps"] if "run" in s]
+        assert "nanobanana plan" in runs
+        build = next(r for r in runs if r.startswith("mkdocs "))
+        command = build.split()[1]
+        env = {k: v for k, v in job["env"].items() if not str(v).startswith("${{")}
+        policies[name] = (job["if"], command, placeholder_policy(None, env, command))
+    assert policies == {
+        "preview": ("github.event_name == 'pull_request'", "build", "allow"),
+        "deploy": ("github.event_name == 'push'", "gh-deploy", "fail"),
+    }
 
 
 def test_gitlab_recipe_caches_the_folder_and_is_strict_with_a_key(tmp_path):

@@ -6,7 +6,6 @@ import io
 import logging
 import os
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from conftest import seed_cache
@@ -33,7 +32,7 @@ def tags(html: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for m in p.meta:
         name = m.get("property") or m.get("name")
-        if name and (name.startswith("og:image") or name.startswith("twitter:")):
+        if name and name.startswith(("og:", "twitter:", "article:")):
             out.setdefault(name, []).append(m.get("content", ""))
     return out
 
@@ -93,7 +92,7 @@ def test_no_site_url_warns_once_and_uses_relative_urls(site, caplog):
 
 def test_existing_tags_are_not_duplicated():
     head = '<head><meta property="og:image" content="https://x/own.png"><meta name="twitter:card" content="summary">'
-    out = social.meta_tags("https://x/card.jpg", "T", head)
+    out = social.meta_tags("https://x/card.jpg", social.PageMeta("T"), head)
     assert "og:image\"" not in out.replace("og:image:", "") and "twitter:card" not in out
     assert 'name="twitter:image" content="https://x/card.jpg"' in out
 
@@ -105,7 +104,7 @@ def test_escaping_in_tags(site):
     html = site.html("a/index.html")
     # (the mkdocs theme itself prints the title unescaped in <title>; our tags escape it)
     ours = [line for line in html.splitlines() if 'property="og:' in line or 'name="twitter:' in line]
-    assert len(ours) == 7 and not any("<script>" in line for line in ours)
+    assert len(ours) == 12 and not any("<script>" in line for line in ours)
     assert tags(html)["og:image:alt"] == ['<script>alert(1)</script> & "q"']
 
 
@@ -330,3 +329,91 @@ def test_front_matter_takes_what_a_directive_takes(site, monkeypatch, caplog):
     assert any(m.startswith("nanobanana: docs/d.md:") and "social.prompt_template" in m and "keep it under 20,000" in m
                for m in said), said
     assert any(m.startswith("nanobanana: docs/e.md:2: front matter nanobanana.social.ratio") for m in said), said
+
+
+@pytest.mark.parametrize("source, title", [
+    ("```sh\n# install it\npip install x\n```\n\n# Real title\n", "Real title"),
+    ("Intro text.\n\nA setext title\n==============\n\nBody.\n", "A setext title"),
+    ("# The `foo` **bar** [link](x.md) { #anchor }\n", "The foo bar link"),
+    ("~~~~\n# not this\n~~~\n# nor this\n~~~~\n\n# This one\n", "This one"),
+    ("    # indented code, not a heading\n\n# Heading\n", "Heading"),
+])
+def test_card_title_is_the_heading_a_reader_sees(site, source, title):
+    """Issue 19 item 5: a `# comment` in a code block is no title, a setext heading is one,
+    and inline markup is not printed; through a real build, read back from the tags."""
+    site.configure({"social": {"generate": True}}, site_url="https://example.org/")
+    site.page("a.md", source)
+    site.build()
+    assert tags(site.html("a/index.html"))["og:image:alt"] == [title]
+
+
+def test_the_site_name_is_printed_once_on_a_home_card():
+    """Issue 19 item 6: the home page's title is usually the site name: print it once."""
+    img = background()
+    assert social.render_card(img, "Rainy Day Reading", "Rainy Day Reading") == social.render_card(img, "Rainy Day Reading", "")
+    assert social.render_card(img, "A post", "Rainy Day Reading") != social.render_card(img, "A post", "")
+
+
+def test_the_full_tag_set_of_materials_social_plugin(site):
+    """Issue 19 item 3: type, title, description, URL and site name besides the image, and
+    a blog post's dates; a tag the page already has is never written twice."""
+    (site.root / "overrides").mkdir()
+    (site.root / "overrides" / "main.html").write_text(
+        '{% extends "base.html" %}{% block extrahead %}<meta property="og:site_name" content="Theme wrote it">{% endblock %}')
+    site.configure({"social": {"generate": True}}, site_url="https://example.org/blog/", site_name="Rainy Day",
+                   site_description="A site.", theme={"name": "mkdocs", "custom_dir": "overrides"})
+    site.page("posts/my post.md", "---\ndate:\n  created: 2026-11-02\n  updated: 2026-11-05\ndescription: About a nook.\n---\n# A nook\n")
+    site.page("about.md", "# About\n")
+    site.page("index.md", "# Rainy Day\n")
+    site.build()
+    post = tags(site.html("posts/my post/index.html"))
+    assert post["og:type"] == ["article"] and post["og:title"] == ["A nook - Rainy Day"] == post["twitter:title"]
+    assert post["og:description"] == ["About a nook."] == post["twitter:description"]
+    assert post["og:url"] == ["https://example.org/blog/posts/my%20post/"]
+    assert post["article:published_time"] == ["2026-11-02"] and post["article:modified_time"] == ["2026-11-05"]
+    assert post["og:site_name"] == ["Theme wrote it"]  # not duplicated: the theme's stays alone
+    about = tags(site.html("about/index.html"))
+    assert about["og:type"] == ["website"] and about["og:description"] == ["A site."]
+    assert "article:published_time" not in about
+    assert tags(site.html("index.html"))["og:title"] == ["Rainy Day"]  # the site name once
+
+
+def test_first_image_cards_cost_no_extra_request(site, monkeypatch):
+    """Issue 19 item 9: social.source: first_image gives a page with an image a card from it,
+    for no extra request; a page without one gets none (and costs nothing)."""
+    from fakeapi import FakeAPI
+    from test_live import KEY
+
+    with FakeAPI() as api:
+        site.configure({"api_base": api.base, "social": {"source": "first_image"}}, site_url="https://example.org/")
+        site.page("a.md", "# A\n\n```nanobanana\nprompt: First\n```\n\n```nanobanana\nprompt: Second\n```\n")
+        site.page("b.md", "# B\n\nNo image.\n")
+        monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
+        site.build()
+        assert sorted(r.json()["prompt"] for r in api.generate_requests) == ["First", "Second"]
+    assert tags(site.html("a/index.html"))["og:image"] == ["https://example.org/assets/nanobanana/social/a.jpg"]
+    assert (site.site / "assets/nanobanana/social/a.jpg").is_file()
+    assert "og:image" not in tags(site.html("b/index.html"))
+
+
+@pytest.mark.parametrize("options, carded", [
+    ({"source": "generate", "cards_exclude": ["drafts/*"]}, {"index", "blog/post", "about"}),
+    ({"source": "generate", "cards_include": ["blog/*"]}, {"blog/post", "blog/own"}),
+    ({"generate": True, "cards_include": ["blog/*"], "cards_exclude": ["*/own.md"]}, {"blog/post", "blog/own"}),
+])
+def test_cards_include_and_exclude(site, options, carded):
+    """Issue 19 item 8: globs over src paths decide which pages get a card they did not ask
+    for; a page's own choice (front matter, a social: true directive) stands either way,
+    and front matter `social: {cards: false}` (Material's) or ours turns a card off."""
+    site.configure({"social": options}, site_url="https://example.org/")
+    site.page("index.md", "# Home\n")
+    site.page("about.md", "# About\n")
+    site.page("drafts/wip.md", "# WIP\n")
+    site.page("blog/post.md", "# Post\n")
+    site.page("blog/own.md", "---\nnanobanana:\n  social: {prompt: My own card}\n---\n# Own\n")
+    site.page("blog/quiet.md", "---\nsocial:\n  cards: false\n---\n# Quiet\n")
+    site.page("blog/ours-off.md", "---\nnanobanana:\n  social: {cards: false}\n---\n# Off\n")
+    site.build()
+    got = {p.relative_to(site.site / "assets/nanobanana/social").with_suffix("").as_posix()
+           for p in (site.site / "assets/nanobanana/social").rglob("*.jpg")}
+    assert got == carded | {"blog/own"}

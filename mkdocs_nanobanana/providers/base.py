@@ -48,6 +48,13 @@ class ImageOrder:
 
     request: Request
     refs: tuple[RefImage, ...] = ()
+    #: how many images to ask for, when fewer than ``request.num`` (the rest were paid
+    #: for by an earlier build that failed half-way, and are kept in the cache)
+    missing: int | None = None
+
+    @property
+    def count(self) -> int:
+        return self.request.num if self.missing is None else self.missing
 
 
 class ProviderError(Exception):
@@ -80,6 +87,18 @@ class RetryOnce(TransientError):
     """Worth one more try, and only one: the request may already have been billed (a read
     timeout or a broken answer after it was sent), or a second try rarely helps. The
     policy retries it once per ``run``, whatever ``retries`` allows."""
+
+
+class PaidInPart(ProviderError):
+    """``cause`` ended a purchase after some images had arrived (some calls of a Gemini
+    ``num``, the NanoBanana downloads that worked): ``paid`` holds them, for the Buyer to
+    keep. A wrapper, not an attribute set on ``cause``: a stop signal's error is shared
+    by every call of the build, and must not carry one key's images to another."""
+
+    def __init__(self, cause: ProviderError, paid: tuple[bytes, ...]) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.paid = paid
 
 
 class Provider(Protocol):

@@ -9,20 +9,36 @@ from __future__ import annotations
 
 import base64
 import binascii
-from concurrent.futures import ThreadPoolExecutor
+import re
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import replace
 
 import httpx
 
 from .. import images
-from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, TransientError
-from .base import ImageOrder, RetryPolicy, StopSignal, parse_retry_after
+from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, RetryOnce, TransientError
+from .base import ImageOrder, PaidInPart, RefImage, RetryPolicy, StopSignal, parse_retry_after
 from .http import HttpProvider
 
-#: finishReason values that mean the output was withheld, not that the call failed.
+# finishReason, as google-genai's types.py documents it (googleapis/python-genai,
+# google/genai/types.py, class FinishReason):
+#: the output was withheld for what it shows: a refusal, not retried, the reason named.
 BLOCKED = {
-    "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "IMAGE_OTHER", "NO_IMAGE",
-    "SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "OTHER",
+    "SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "IMAGE_PROHIBITED_CONTENT", "BLOCKLIST", "SPII",
+    "RECITATION", "IMAGE_RECITATION",
 }
+#: "expected to generate an image, but none was generated" (NO_IMAGE), "stopped for a
+#: reason not otherwise specified" (IMAGE_OTHER, OTHER): no verdict on the prompt, so one
+#: more try, then a failed generation, never "rephrase your prompt".
+NO_VERDICT = {"NO_IMAGE", "IMAGE_OTHER", "OTHER"}
+
+#: What the API takes as inline image data (ai.google.dev/gemini-api/docs/image-understanding,
+#: "Supported image formats"). Any other reference is sent as PNG.
+ACCEPTED_MIME = {"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"}
+
+#: Server statuses worth another try: google-genai retries exactly these
+#: (google/genai/_api_client.py, _RETRY_HTTP_STATUS_CODES = 408, 429, 500, 502, 503, 504).
+TRANSIENT_STATUS = {408, 500, 502, 503, 504}
 
 
 class GeminiProvider(HttpProvider):
@@ -50,10 +66,23 @@ class GeminiProvider(HttpProvider):
         }
 
     def generate(self, job: ImageOrder, retry: RetryPolicy) -> list[bytes]:
-        if job.request.num == 1:
+        """``job.count`` calls at once. Every call is waited for: when one fails for good,
+        the images the others brought are paid for, so they ride on the error
+        (PaidInPart) for the Buyer to keep."""
+        job = replace(job, refs=tuple(_accepted(ref) for ref in job.refs))  # once, not per call
+        if job.count == 1:
             return [self._attempt(job, retry)]
-        calls = [self._fan_out.submit(self._attempt, job, retry) for _ in range(job.request.num)]
-        return [c.result() for c in calls]  # the first failure is raised, as for one call
+        calls = [self._fan_out.submit(self._attempt, job, retry) for _ in range(job.count)]
+        wait(calls)
+        got = [c.result() for c in calls if c.exception() is None]
+        failures = [c.exception() for c in calls if c.exception() is not None]
+        if failures:
+            # an account-level stop says more than the calls it cut short
+            failure = next((f for f in failures if isinstance(f, (AuthError, CreditsError))), failures[0])
+            if got and isinstance(failure, ProviderError):
+                raise PaidInPart(failure, tuple(got))
+            raise failure
+        return got
 
     def _attempt(self, job: ImageOrder, retry: RetryPolicy) -> bytes:
         """One image, its call retried on its own, so a failure never pays again for a
@@ -73,6 +102,11 @@ class GeminiProvider(HttpProvider):
             raise TransientError("the Gemini API answered without a candidate")
         first = candidates[0]
         for part in ((first.get("content") or {}).get("parts") or []):
+            if part.get("thought") is True:
+                # a thinking model's interim draft; the final image comes after it
+                # (ai.google.dev/gemini-api/docs/image-generation, "Thinking process";
+                # the SDK's own response.text skips thought parts the same way)
+                continue
             inline = part.get("inlineData") or part.get("inline_data")
             if inline and inline.get("data"):
                 try:
@@ -87,7 +121,16 @@ class GeminiProvider(HttpProvider):
         reason = first.get("finishReason")
         if reason in BLOCKED:
             raise ContentPolicyError(f"output withheld ({reason})")
-        raise TransientError(f"the Gemini API answered without an image (finishReason {reason})")
+        # NO_IMAGE/OTHER, or text alone: the call may have been billed, so one more try only
+        raise RetryOnce(f"the Gemini API answered without an image (finishReason {reason})")
+
+
+def _accepted(ref: RefImage) -> RefImage:
+    """``ref`` as the API takes it: a GIF or AVIF becomes a PNG (its first frame). The
+    request's key stays the hash of the user's file: only what is sent changes."""
+    if ref.mime in ACCEPTED_MIME:
+        return ref
+    return RefImage(images.to_png(ref.data), "image/png")
 
 
 def _payload(resp: httpx.Response) -> dict:
@@ -105,20 +148,55 @@ def _error(resp: httpx.Response, payload) -> ProviderError:
     """The {"error": {code, status, message, details}} shape, as our error types."""
     err = payload.get("error") if isinstance(payload, dict) else None
     err = err if isinstance(err, dict) else {}
-    status, message = resp.status_code, str(err.get("message") or "")[:300]
+    full = str(err.get("message") or "")  # "limit: 0" and "retry in" may come late in it
+    status, message = resp.status_code, full[:300]
     kind = str(err.get("status") or "")
     text = f"HTTP {status}{' ' + kind if kind else ''}{': ' + message if message else ''}"
     if status == 403 or kind == "PERMISSION_DENIED" or (status == 400 and "api key" in message.lower()):
         return AuthError(f"the Gemini API refused the key ({text})")
     if status == 429 or kind == "RESOURCE_EXHAUSTED":
-        if "billing" in message.lower() or "credit" in message.lower():
-            return CreditsError(f"the Gemini account cannot pay ({text})")
-        return RateLimited(f"rate limited ({text})", _retry_delay(err) or parse_retry_after(resp.headers.get("retry-after")))
-    if status >= 500:
+        exhausted = _exhausted(err, full)
+        if exhausted:
+            return CreditsError(f"the Gemini API takes no more calls from this key: {exhausted} ({text})")
+        delay = _retry_delay(err)
+        delay = delay if delay is not None else _retry_in(full)
+        return RateLimited(f"rate limited ({text})", delay if delay is not None else parse_retry_after(resp.headers.get("retry-after")))
+    if status in TRANSIENT_STATUS or status >= 500:
         return TransientError(f"the Gemini API failed ({text})")
     if payload is None:
         return TransientError(f"the Gemini API answered HTTP {status} with a body that is not JSON")
     return ProviderError(f"the Gemini API refused the request ({text})")
+
+
+def _exhausted(err: dict, message: str) -> str | None:
+    """Why a 429 will not clear by waiting, or None for a rate limit.
+
+    Every Gemini quota 429 says "check your plan and billing details", per-minute ones
+    too (they carry RetryInfo, e.g. 26s), so those words prove nothing. What does: a
+    QuotaFailure on a per-day quota (quotaId "GenerateRequestsPerDayPerProjectPerModel-
+    FreeTier"), "limit: 0" (the model has no quota on this tier), or prepaid credits
+    used up ("Your prepayment credits are depleted. ..."). Shapes as reported in
+    googleapis/python-genai#2044, RooCodeInc/Roo-Code#3883, continuedev/continue#12744
+    and dyad-sh/dyad#3626.
+    """
+    lowered = message.lower()
+    if "credits are depleted" in lowered or "prepayment credits" in lowered:
+        return "the account's prepaid credits are used up"
+    if re.search(r"\blimit: 0\b", lowered):
+        return "this model has no quota on the key's plan (limit: 0)"
+    for detail in err.get("details") or []:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.QuotaFailure"):
+            for violation in detail.get("violations") or []:
+                quota = str(violation.get("quotaId", "")) if isinstance(violation, dict) else ""
+                if "PerDay" in quota:
+                    return f"the daily quota {quota} is used up"
+    return None
+
+
+def _retry_in(message: str) -> float | None:
+    """The "Please retry in 26.5s." of a 429 that came without RetryInfo."""
+    found = re.search(r"retry in (\d+(?:\.\d+)?)\s*s", message, re.IGNORECASE)
+    return float(found.group(1)) if found else None
 
 
 def _retry_delay(err: dict) -> float | None:

@@ -12,7 +12,7 @@ import json
 import httpx
 
 from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, RetryOnce, TransientError
-from .base import ImageOrder, RetryPolicy, StopSignal, parse_retry_after
+from .base import ImageOrder, PaidInPart, RetryPolicy, StopSignal, parse_retry_after
 from ..settings import RefSending
 from .http import HttpProvider, download_image
 
@@ -33,7 +33,7 @@ class NanoBananaProvider(HttpProvider):
 
     def body(self, job: ImageOrder, num: int | None = None) -> dict:
         r = job.request
-        body = {"prompt": r.prompt, "model": r.model, "num": r.num if num is None else num, "image_size": r.ratio}
+        body = {"prompt": r.prompt, "model": r.model, "num": job.count if num is None else num, "image_size": r.ratio}
         if job.refs:
             sent = [ref.data_uri() if self.ref_images.encoding == "data_uri" else ref.base64_data for ref in job.refs]
             if self.ref_images.route == "edit":  # public edit clients send one `image`, a list when more
@@ -45,18 +45,34 @@ class NanoBananaProvider(HttpProvider):
     def generate(self, job: ImageOrder, retry: RetryPolicy) -> list[bytes]:
         """The POST is retried on its own and each download on its own: a URL the API
         gave is free to fetch again, while a second POST pays for every image again. An
-        answer with fewer URLs than ``num`` is kept, and only the missing ones are asked
-        for (each answer has at least one URL, so at most ``num`` POSTs)."""
-        num = job.request.num
+        answer with fewer URLs than ``job.count`` is kept, and only the missing ones are
+        asked for (each answer has at least one URL, so at most ``count`` POSTs).
+
+        When a POST or a download fails for good, the images that did arrive are paid
+        for: they ride on the error (PaidInPart) for the Buyer to keep."""
+        num = job.count
         urls: list[str] = []
-        for _ in range(num):
-            if len(urls) >= num:
-                break
-            want = num - len(urls)
-            urls += retry.run(lambda: self._post(job, want, retry.stop))[:want]
+        failure: ProviderError | None = None
+        try:
+            for _ in range(num):
+                if len(urls) >= num:
+                    break
+                want = num - len(urls)
+                urls += retry.run(lambda: self._post(job, want, retry.stop))[:want]
+        except ProviderError as exc:
+            if not urls:
+                raise
+            failure = exc  # the URLs of the earlier answers are paid for: fetch them
         # the downloads (another host, and local decoding) come after the request slot is free
-        return [retry.run(lambda url=url: download_image(self.client, url, self.timeout, self._private_ok))
-                for url in urls]
+        got: list[bytes] = []
+        for url in urls:
+            try:
+                got.append(retry.run(lambda url=url: download_image(self.client, url, self.timeout, self._private_ok)))
+            except ProviderError as exc:
+                failure = failure or exc  # the other downloads are free: go on with them
+        if failure is not None:
+            raise PaidInPart(failure, tuple(got)) if got else failure
+        return got
 
     def _post(self, job: ImageOrder, num: int, stop: StopSignal | None) -> list[str]:
         return self.ask(self.url(job), self.body(job, num), stop, _urls, images=num)
