@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import images, social
-from .cache import Cache, Request, sha256
+from .cache import Cache, Request, SiteRecord, now_iso, sha256
 from .catalog import ChoiceError
 from .directives import (
     Block,
@@ -55,6 +55,8 @@ class Analysis:
         self.card_meta: dict[str, social.PageMeta] = {}  # page -> what its link preview says
         self.named: dict[str, Slot] = {}  # name -> the valid slot that has it
         self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
+        self.pages: list[PageText] = []  # what ``read`` read
+        self.drafts: list[PageText] = []  # draft_docs pages a build skips and serve shows: in use all the same
 
     def label(self, page: str) -> str:
         return page_label(self.settings, page)
@@ -67,6 +69,7 @@ class Analysis:
 
     def read(self, pages: list[PageText]) -> None:
         """Read and check every directive and work out its Request; warn each error."""
+        self.pages = list(pages)
         for p in pages:
             self.add_page(p)
         if self.settings.social.enabled:
@@ -239,7 +242,7 @@ class Analysis:
         """Every directive's state: cached, missing, changed (since the last build) or
         error. Its credits add up to exactly what ``generate`` pays: a directive whose
         image another one already asks for costs nothing more ("same image as ...")."""
-        last = self.cache.read_manifest()
+        last = self.cache.read_manifest(self.settings.site)
         first_at: dict[str, str] = {}  # key -> where the first directive that asks for it is
         rows = []
         for ident, s in self.identities().items():
@@ -287,13 +290,25 @@ class Analysis:
         return {s.request.key for s in self.all_slots() if s.request is not None and s.blocked_by is None}
 
     def remember(self) -> None:
-        """Record each directive's key for the next ``plan`` (changed vs new)."""
+        """Record this site's use of the cache: each directive's key for the next ``plan``
+        (changed vs new), and every key and source it uses, its draft pages' too, so that
+        another site sharing the cache never prunes them."""
         keys = {ident: s.request.key for ident, s in self.identities().items()
                 if s.request is not None and s.blocked_by is None and not s.errors}
+        used = self._with_drafts() if self.drafts else self
+        record = SiteRecord(keys, frozenset(used.keys_in_use()), frozenset(used.sources_in_use()), now_iso())
         try:
-            self.cache.write_manifest(keys)
+            self.cache.record_site(self.settings.site, record)
         except OSError as exc:
-            self.report.warn(f"could not write {self.cache.manifest_path} ({exc}); only `nanobanana plan` is affected")
+            self.report.warn(f"could not write {self.cache.manifest_path} ({exc}); `nanobanana plan` and other "
+                             "sites' `nanobanana prune` are affected")
+
+    def _with_drafts(self) -> "Analysis":
+        """The site read again with its draft pages, quietly (a build does not show them,
+        so their errors are not this build's): what they use."""
+        whole = Analysis(self.settings, self.cache, Reporter(lambda _message: None))
+        whole.read(self.pages + self.drafts)
+        return whole
 
 
 def _joined(*notes: str) -> str:

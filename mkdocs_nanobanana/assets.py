@@ -18,7 +18,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import quote
 
 from PIL import Image
@@ -104,19 +104,49 @@ def derivative_files(source: Source, widths: list[int], exts: list[str], quality
             for ext in exts for w in widths]
 
 
-def make_missing(source: Source, files: list[DerivedFile], quality: int) -> None:
-    """Write those of ``files`` that are not in the cache yet, one resize per size."""
+@contextlib.contextmanager
+def decoded(source: Source) -> Iterator[Image.Image]:
+    """The source's pixels, ready to resize; BadImage if its file is gone or damaged (a
+    cached image whose bytes changed since they were checked)."""
+    try:
+        img = source.open()
+        img.load()
+        pixels = images.displayable(img, source.alpha)
+    except images.BadImage:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise images.BadImage(f"{type(exc).__name__}: {exc}") from None
+    with img:
+        yield pixels
+
+
+def make_missing(source: Source, files: list[DerivedFile], quality: int,
+                 write: Callable[[Path, bytes], None] | None = None) -> None:
+    """Write those of ``files`` that are not there yet, one resize per size. BadImage if
+    the source cannot be read; OSError if a copy cannot be written."""
     todo: dict[tuple[int, int], list[tuple[Path, str]]] = {}  # size -> files of that size
     for path, w, h, ext in files:
         if not path.exists():
             todo.setdefault((w, h), []).append((path, ext))
+    write = write or create_once
     if todo:
-        with source.open() as img:
-            img = images.displayable(img, source.alpha)
+        with decoded(source) as img:
             for size, same_size in todo.items():  # one resize, encoded in every format
                 resized = img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
                 for path, ext in same_size:
-                    create_once(path, encode(resized, ext, quality))
+                    write(path, encode(resized, ext, quality))
+
+
+def publish_uncached(source: Source, files: list[DerivedFile], quality: int, out_dir: Path, url_dir: str,
+                     basename: str) -> list[Variant]:
+    """When the cache cannot take the copies (a full disk, a read-only cache_dir): encode
+    them straight into the built site. OSError if the site cannot take them either."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    in_site = [(out_dir / f"{basename}-{w}.{ext}", w, h, ext) for _, w, h, ext in files]
+    for path, *_ in in_site:
+        path.unlink(missing_ok=True)  # a hard link of an earlier build's cached copy
+    make_missing(source, in_site, quality, write=lambda path, data: path.write_bytes(data))
+    return [Variant(url=f"{url_dir}/{path.name}", width=w, height=h, ext=ext) for path, w, h, ext in in_site]
 
 
 def publish(files: list[DerivedFile], out_dir: Path, url_dir: str, basename: str) -> list[Variant]:

@@ -9,8 +9,8 @@
                                                  the rest; removed once the entry is whole
 
 Every write goes to a temp file in the same folder and is renamed into place, so a killed
-build leaves either a whole file or a stray ``.tmp`` (removed by ``clean_temp``), never a
-half file under a real name.
+build leaves either a whole file or a stray ``.tmp`` (removed by ``clean_temp`` once it is
+older than any live write could be), never a half file under a real name.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import socket
 import tempfile
 import time
 from dataclasses import dataclass
@@ -91,9 +93,9 @@ def _temp_file(path: Path, data: bytes) -> str:
     files, and a web server running as another user must be able to read them.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    # the writer's pid in the name lets a later build tell a dead writer's leftovers
-    # from a live concurrent build's work in progress
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    # the writer's host and pid in the name say whose it was to a person looking;
+    # cleanup goes by age only (see Cache.clean_temp)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_WRITER}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -111,6 +113,7 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()
+_WRITER = f"{re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:32]}-{os.getpid()}"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -149,6 +152,129 @@ def create_once(path: Path, data: bytes) -> None:
             pass
 
 
+#: A cache key (sha256 hex); every name the cache writes starts with one.
+KEY_RE = re.compile(r"[0-9a-f]{64}\Z")
+#: The file names an entry's candidates may have: <key>-<i>.<ext>, nothing else.
+IMAGE_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-(?P<index>[1-9][0-9]{0,2})\.(?P<ext>%s)\Z"
+                           % "|".join(sorted(set(images.EXTENSIONS.values()))))
+
+
+SIDECAR_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.json\Z")
+#: A resized copy: <source id>-<width>w-q<quality>.<ext> (see Cache.derived_name).
+DERIVED_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-[0-9]{1,5}w-q[0-9]{1,3}\.(?:webp|jpg|png|avif)\Z")
+SHARD_RE = re.compile(r"[0-9a-f]{2}\Z")
+PARTIAL_NAME_RE = re.compile(r"[1-9][0-9]{0,2}\.(?:%s)\Z" % "|".join(sorted(set(images.EXTENSIONS.values()))))
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What prune removed (or would), with sizes; and what it found but left alone."""
+
+    removed: list[tuple[Path, int]]
+    foreign: list[Path]
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+MANIFEST_VERSION = 2
+MANIFEST_LOCK = "0" * 62 + "ma"  # a lock name no sha256 key is likely to be; see Cache.lock
+
+
+@dataclass(frozen=True)
+class SiteRecord:
+    """What one site used at its last build (or serve rebuild), draft pages included:
+    what prune keeps for it while another site prunes the shared cache."""
+
+    directives: dict[str, str]  # directive identity -> key (for plan's "changed")
+    keys: frozenset[str]
+    sources: frozenset[str]  # ids of the images whose resized copies it uses
+    built: str  # ISO time of that build
+
+
+def _str_map(data: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _str_set(data: Any) -> frozenset[str]:
+    return frozenset(str(v) for v in data) if isinstance(data, list) else frozenset()
+
+
+def _site_record(rec: Any) -> SiteRecord:
+    rec = rec if isinstance(rec, dict) else {}
+    return SiteRecord(_str_map(rec.get("directives")), _str_set(rec.get("keys")), _str_set(rec.get("sources")),
+                      str(rec.get("built", "")))
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class BadSidecar(ValueError):
+    """A sidecar that does not describe an entry this cache could have written."""
+
+
+def _field(meta: dict, name: str, kind: type, low: int | None = None) -> Any:
+    value = meta.get(name)
+    # bool is an int to Python, never to a sidecar
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise BadSidecar(f"field '{name}' is {type(value).__name__}, expected {kind.__name__}")
+    if low is not None and value < low:
+        raise BadSidecar(f"field '{name}' is {value}, expected at least {low}")
+    return value
+
+
+def _file_of(key: str, index: int, f: Any, folder: Path) -> CachedImage:
+    if not isinstance(f, dict):
+        raise BadSidecar(f"files[{index - 1}] is {type(f).__name__}, expected an object")
+    name = _field(f, "name", str)
+    m = IMAGE_NAME_RE.match(name)
+    if m is None or m["key"] != key or int(m["index"]) != index:
+        raise BadSidecar(f"file name {name[:80]!r} is not {key[:12]}...-{index}.<png|jpg|webp>")
+    digest = _field(f, "sha256", str)
+    if not KEY_RE.match(digest):
+        raise BadSidecar(f"file {name}: 'sha256' is not 64 lowercase hex digits")
+    return CachedImage(path=folder / name, sha256=digest, bytes=_field(f, "bytes", int, 1),
+                       width=_field(f, "width", int, 1), height=_field(f, "height", int, 1),
+                       alpha=_field(f, "alpha", bool))
+
+
+def load_sidecar(data: bytes) -> Any:
+    """A sidecar's JSON; BadSidecar if it is not UTF-8 JSON (or nests absurdly deep)."""
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise BadSidecar(f"not JSON ({type(exc).__name__})") from None
+
+
+def parse_sidecar(key: str, meta: Any, folder: Path) -> CacheEntry:
+    """The entry a sidecar describes, every field checked for its type before use: a
+    sidecar from a remote store, or a damaged local one, is data, not trusted code paths.
+    BadSidecar says what is wrong."""
+    if not KEY_RE.match(key):
+        raise BadSidecar(f"{key[:80]!r} is not a cache key")
+    if not isinstance(meta, dict):
+        raise BadSidecar(f"a sidecar is a JSON object, this is {type(meta).__name__}")
+    if meta.get("version", SIDECAR_VERSION) != SIDECAR_VERSION:
+        raise BadSidecar(f"sidecar version {meta.get('version')!r}; this plugin reads {SIDECAR_VERSION}")
+    refs = _field(meta, "refs", list)
+    if not all(isinstance(r, str) for r in refs):
+        raise BadSidecar("field 'refs' must list strings")
+    request = Request(model=_field(meta, "model", str), prompt=_field(meta, "prompt", str),
+                      ratio=_field(meta, "ratio", str), num=_field(meta, "num", int, 1),
+                      refs=tuple(refs), rev=_field(meta, "rev", int, 0))
+    files = _field(meta, "files", list)
+    if len(files) != request.num:
+        raise BadSidecar(f"{len(files)} file(s) listed for num {request.num}")
+    entry_files = tuple(_file_of(key, i, f, folder) for i, f in enumerate(files, start=1))
+    return CacheEntry(key, request, entry_files, _field(meta, "provider", str), _field(meta, "credits", int, 0),
+                      _field(meta, "created", str))
+
+
 class Cache:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -171,9 +297,8 @@ class Cache:
         ``verify_entries`` does the full check.
         """
         try:
-            meta = json.loads(self.sidecar_path(key).read_text("utf-8"))
-            entry = self._entry_from_sidecar(key, meta)
-        except (OSError, ValueError, KeyError, TypeError):
+            entry = self._entry_from_sidecar(key, load_sidecar(self.sidecar_path(key).read_bytes()))
+        except (OSError, BadSidecar):
             return None
         for img in entry.images:
             try:
@@ -183,21 +308,8 @@ class Cache:
                 return None
         return entry
 
-    def _entry_from_sidecar(self, key: str, meta: dict[str, Any]) -> CacheEntry:
-        request = Request(
-            model=meta["model"], prompt=meta["prompt"], ratio=meta["ratio"], num=meta["num"],
-            refs=tuple(meta["refs"]), rev=meta["rev"],
-        )
-        files = tuple(
-            CachedImage(
-                path=self.sidecar_path(key).parent / f["name"], sha256=f["sha256"], bytes=f["bytes"],
-                width=f["width"], height=f["height"], alpha=f["alpha"],
-            )
-            for f in meta["files"]
-        )
-        if len(files) != request.num or any(os.sep in f["name"] or "/" in f["name"] for f in meta["files"]):
-            raise ValueError("sidecar does not describe this entry")
-        return CacheEntry(key, request, files, meta["provider"], meta["credits"], meta["created"])
+    def _entry_from_sidecar(self, key: str, meta: Any) -> CacheEntry:
+        return parse_sidecar(key, meta, self.sidecar_path(key).parent)
 
     def put(self, request: Request, candidates: list[bytes], provider: str, credits: int) -> CacheEntry:
         """Store the candidates of ``request``; images first, the sidecar last.
@@ -234,8 +346,7 @@ class Cache:
         """Store an entry made elsewhere (the remote cache), after checking every byte of
         it against its sidecar; images first, the sidecar last. ValueError says what is
         wrong, and then nothing that counts was stored."""
-        meta = json.loads(sidecar.decode("utf-8"))
-        entry = self._entry_from_sidecar(key, meta)
+        entry = self._entry_from_sidecar(key, load_sidecar(sidecar))
         if entry.request.key != key:
             raise ValueError("its sidecar describes a different request")
         for img in entry.images:
@@ -304,9 +415,11 @@ class Cache:
                 folder.rmdir()
 
     def keys(self) -> Iterator[str]:
+        """Keys of the sidecars in the cache (a file that only looks like one is not)."""
         if self.images_dir.is_dir():
             for sidecar in sorted(self.images_dir.glob("*/*.json")):
-                yield sidecar.stem
+                if SIDECAR_NAME_RE.match(sidecar.name) and sidecar.parent.name == sidecar.stem[:2]:
+                    yield sidecar.stem
 
     def verify_entries(self) -> dict[str, list[str]]:
         """Problems of each bad entry, by key; entries with none are left out."""
@@ -314,8 +427,8 @@ class Cache:
         for key in self.keys():
             sidecar = self.sidecar_path(key)
             try:
-                entry = self._entry_from_sidecar(key, json.loads(sidecar.read_text("utf-8")))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+                entry = self._entry_from_sidecar(key, load_sidecar(sidecar.read_bytes()))
+            except (OSError, BadSidecar) as exc:
                 bad[key] = [f"{sidecar}: unreadable sidecar ({exc})"]
                 continue
             problems = []
@@ -343,38 +456,63 @@ class Cache:
                 pass
         return removed
 
-    def prune(self, keep_keys: set[str], keep_sources: set[str], dry_run: bool = False) -> list[tuple[Path, int]]:
+    def prune(self, keep_keys: set[str], keep_sources: set[str], dry_run: bool = False,
+              settle: float = 3600.0) -> Pruned:
         """Entries not in ``keep_keys``, derivatives of sources not in ``keep_sources``,
-        and candidate files no sidecar claims. Only regular files inside the cache."""
+        and candidate files no sidecar claims once older than ``settle`` seconds (younger,
+        a build may be storing that entry now): only regular files whose names this cache
+        writes, in the folder their name puts them in. Anything else under images/ and
+        derived/, symlinks included, is listed in ``foreign`` and left alone."""
+        owned, foreign = self._owned_files()
+        claimed = {key for kind, key, _ in owned if kind == "sidecar"}
+        cutoff = time.time() - settle
         doomed: list[tuple[Path, int]] = []
-        root = self.root.resolve()
-
-        def inside(path: Path) -> bool:
-            return not path.is_symlink() and path.is_file() and path.resolve().is_relative_to(root)
-
-        claimed = set(self.keys())
-        for key in claimed - keep_keys:
-            for path in [self.sidecar_path(key)] + sorted((self.images_dir / key[:2]).glob(f"{key}-*")):
-                if inside(path):
-                    doomed.append((path, path.stat().st_size))
-        if self.images_dir.is_dir():
-            for path in sorted(self.images_dir.glob("*/*")):
-                key = path.name.split("-", 1)[0].split(".", 1)[0]
-                if path.suffix != ".json" and key not in claimed and inside(path):
-                    doomed.append((path, path.stat().st_size))  # a half entry left by a killed build
-        if self.derived_dir.is_dir():
-            for path in sorted(self.derived_dir.glob("*/*")):
-                if path.name.split("-", 1)[0] not in keep_sources and inside(path):
-                    doomed.append((path, path.stat().st_size))
-        if self.partial_dir.is_dir():  # kept while its key is in use: they were paid for
-            for path in sorted(self.partial_dir.glob("*/*")):
-                if path.parent.name not in keep_keys and inside(path):
-                    doomed.append((path, path.stat().st_size))
+        for kind, key, path in owned:
+            if kind == "derived":
+                unused = key not in keep_sources
+            elif kind == "partial":  # kept while its key is in use: they were paid for
+                unused = key not in keep_keys
+            elif key in claimed:
+                unused = key not in keep_keys
+            else:  # a half entry: its sidecar never came (a killed build), or is coming
+                unused = path.stat().st_mtime < cutoff
+            if unused:
+                doomed.append((path, path.stat().st_size))
         if not dry_run:
             # sidecars first: an entry stops counting before any of its files goes
             for path, _ in sorted(doomed, key=lambda d: d[0].suffix != ".json"):
                 path.unlink(missing_ok=True)
-        return doomed
+        return Pruned(doomed, foreign)
+
+    def _owned_files(self) -> tuple[list[tuple[str, str, Path]], list[Path]]:
+        """(kind, key or source id, path) of each file whose name and folder are the
+        cache's own pattern; and every other thing under images/ and derived/."""
+        owned: list[tuple[str, str, Path]] = []
+        foreign: list[Path] = []
+        patterns = ((self.images_dir, ((SIDECAR_NAME_RE, "sidecar"), (IMAGE_NAME_RE, "image"))),
+                    (self.derived_dir, ((DERIVED_NAME_RE, "derived"),)))
+        for top, kinds in patterns:
+            for folder in _children(top):
+                if folder.is_symlink() or not folder.is_dir() or not SHARD_RE.match(folder.name):
+                    foreign.append(folder)
+                    continue
+                for path in _children(folder):
+                    match = next(((kind, m) for regex, kind in kinds if (m := regex.match(path.name))), None)
+                    if match is None or path.is_symlink() or not path.is_file() or match[1]["key"][:2] != folder.name:
+                        if not path.name.endswith(TEMP_SUFFIX):  # a write in progress is no one's business
+                            foreign.append(path)
+                        continue
+                    owned.append((match[0], match[1]["key"], path))
+        for folder in _children(self.partial_dir):  # partial/<key>/<i>.<ext>
+            if folder.is_symlink() or not folder.is_dir() or not KEY_RE.match(folder.name):
+                foreign.append(folder)
+                continue
+            for path in _children(folder):
+                if PARTIAL_NAME_RE.match(path.name) and path.is_file() and not path.is_symlink():
+                    owned.append(("partial", folder.name, path))
+                elif not path.name.endswith(TEMP_SUFFIX):
+                    foreign.append(path)
+        return owned, foreign
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
@@ -399,17 +537,51 @@ class Cache:
     def manifest_path(self) -> Path:
         return self.root / "manifest.json"
 
-    def read_manifest(self) -> dict[str, str]:
-        """Which key each directive (by page and name or position) had at the last build:
-        how ``plan`` tells a changed directive from a new one."""
+    def read_sites(self) -> dict[str, SiteRecord]:
+        """Every site that recorded its use of this cache, by its identity (see
+        settings.site_identity). A manifest of the first format (one site's directives,
+        no site named) is read as the record of an unnamed site "" with no keys."""
         try:
-            data = json.loads(self.manifest_path.read_text("utf-8"))
-        except (OSError, ValueError):
+            data = load_sidecar(self.manifest_path.read_bytes())
+        except (OSError, BadSidecar):
             return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            return {}
+        if data.get("version") != MANIFEST_VERSION:
+            return {"": SiteRecord(_str_map(data), frozenset(), frozenset(), "")}
+        sites = data.get("sites")
+        return {str(site): _site_record(rec) for site, rec in sites.items()} if isinstance(sites, dict) else {}
 
-    def write_manifest(self, keys: dict[str, str]) -> None:
-        text = json.dumps(keys, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    def read_manifest(self, site: str = "") -> dict[str, str]:
+        """Which key each directive of ``site`` (by page and name or position) had at its
+        last build: how ``plan`` tells a changed directive from a new one."""
+        sites = self.read_sites()
+        record = sites.get(site) or sites.get("")
+        return dict(record.directives) if record else {}
+
+    def record_site(self, site: str, record: SiteRecord) -> None:
+        """Put ``site``'s record into the manifest, keeping every other site's: under a
+        lock, since two builds sharing the cache may finish at the same moment."""
+        with self.lock(MANIFEST_LOCK):
+            sites = self.read_sites()
+            sites.pop("", None)  # the first format's record named no site: it was this one's or is stale
+            sites[site] = record
+            self._write_sites(sites)
+
+    def write_manifest(self, directives: dict[str, str], site: str = "") -> None:
+        """Record ``site``'s directives alone (its keys are theirs): a test's shortcut."""
+        self.record_site(site, SiteRecord(dict(directives), frozenset(directives.values()), frozenset(), now_iso()))
+
+    def forget_sites(self, keep: str) -> None:
+        """Drop every site's record but ``keep``'s (``prune --all-sites``)."""
+        with self.lock(MANIFEST_LOCK):
+            self._write_sites({k: v for k, v in self.read_sites().items() if k == keep})
+
+    def _write_sites(self, sites: dict[str, SiteRecord]) -> None:
+        data = {"version": MANIFEST_VERSION, "sites": {
+            site: {"built": r.built, "directives": dict(r.directives), "keys": sorted(r.keys),
+                   "sources": sorted(r.sources)} for site, r in sites.items()}}
+        text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
         atomic_write(self.manifest_path, text.encode("utf-8"))
 
     # -- derivatives -------------------------------------------------------------------
@@ -426,9 +598,11 @@ class Cache:
 
     # -- housekeeping ------------------------------------------------------------------
 
-    def clean_temp(self, older_than: float = 600.0) -> int:
-        """Remove temp files left by killed builds: those whose writer is no longer
-        running, and any older than ``older_than`` (its pid may have been reused)."""
+    def clean_temp(self, older_than: float) -> int:
+        """Remove temp files left by killed builds: those older than ``older_than``
+        seconds (see ``temp_age``). Age is the only test: a pid means nothing across
+        containers, PID namespaces or machines sharing one cache folder, and a live
+        writer's temp file must never go."""
         removed = 0
         if not self.root.is_dir():
             return 0
@@ -439,7 +613,7 @@ class Cache:
                     continue
                 tmp = os.path.join(folder, name)
                 try:
-                    if not _writer_alive(name) or os.stat(tmp).st_mtime < cutoff:
+                    if os.stat(tmp).st_mtime < cutoff:
                         os.unlink(tmp)
                         removed += 1
                 except OSError:
@@ -447,22 +621,10 @@ class Cache:
         return removed
 
 
-def _writer_alive(temp_name: str) -> bool:
-    """Whether the process that wrote ``.<name>.<pid>.<random>.tmp`` still runs."""
-    parts = temp_name[: -len(TEMP_SUFFIX)].split(".")
-    try:
-        pid = int(parts[-2])
-    except (IndexError, ValueError):
-        return True  # not ours to judge: leave it to the age limit
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, another user's
-    return True
+def temp_age(timeout: float, retries: int) -> float:
+    """How old a temp file must be before it is surely no live writer's: longer than the
+    longest paid call (every attempt timing out), and never under an hour."""
+    return max(timeout * (retries + 1), 3600.0)
 
 
 def _check_file(img: CachedImage) -> str | None:

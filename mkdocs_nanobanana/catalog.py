@@ -153,16 +153,36 @@ def normalize_ratio(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _parse_size(ratio: str, value: Any) -> tuple[int, int]:
-    if isinstance(value, str) and "x" in value:
-        value = value.lower().split("x", 1)
-    try:
-        w, h = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise CatalogError(f"ratio {ratio!r}: size must be 'WIDTHxHEIGHT' or [width, height]") from None
-    if w <= 0 or h <= 0:
-        raise CatalogError(f"ratio {ratio!r}: size must be positive")
-    return w, h
+#: Largest side a user model may declare: beyond it no image fits images.MAX_PIXELS.
+MAX_SIDE = 16384
+
+
+def _parse_size(model_id: str, ratio: str, value: Any) -> tuple[int, int]:
+    """A size under ``models: {id: {sizes: {ratio: ...}}}``: "WIDTHxHEIGHT" or
+    [width, height], whole positive numbers (a float or a bool is a typo, not a size)."""
+    if isinstance(value, str):
+        parts = value.lower().replace(" ", "").split("x")
+        value = [int(p) if p.isdigit() else p for p in parts]
+    ok = (isinstance(value, (list, tuple)) and len(value) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_SIDE for v in value))
+    if not ok:
+        raise CatalogError(f"model {model_id!r}: size of ratio {ratio!r} must be 'WIDTHxHEIGHT' or [width, height], "
+                           f"whole numbers from 1 to {MAX_SIDE}, got {value!r}")
+    return value[0], value[1]
+
+
+def _user_sizes(model_id: str, sizes: Any) -> dict[str, tuple[int, int]]:
+    if sizes is None:
+        return {}
+    if not isinstance(sizes, Mapping):
+        raise CatalogError(f"model {model_id!r}: 'sizes' must be a mapping of ratio to size, e.g. {{'16:9': 1344x768}}")
+    out = {}
+    for key, value in sizes.items():
+        ratio = normalize_ratio(key)  # an unquoted 16:9 reached us as YAML's base-60 969
+        if ratio is None:
+            raise CatalogError(f"model {model_id!r}: {key!r} under 'sizes' is not a ratio such as '16:9'")
+        out[ratio] = _parse_size(model_id, ratio, value)
+    return out
 
 
 def user_model(model_id: str, spec: Mapping[str, Any], known: Mapping[str, Model]) -> Model:
@@ -184,8 +204,7 @@ def user_model(model_id: str, spec: Mapping[str, Any], known: Mapping[str, Model
     if isinstance(credits, bool) or not isinstance(credits, int) or credits < 0:
         raise CatalogError(f"model {model_id!r}: 'credits' (per image) must be a whole number >= 0")
     sizes = dict(base.sizes)
-    for ratio, value in (spec.get("sizes") or {}).items():
-        sizes[str(ratio)] = _parse_size(str(ratio), value)
+    sizes.update(_user_sizes(model_id, spec.get("sizes")))
     limits = {}
     for name in ("max_num", "max_refs"):
         value = spec.get(name, getattr(base, name))

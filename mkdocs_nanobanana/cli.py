@@ -26,11 +26,12 @@ from PIL import Image
 
 from . import __version__
 from .analysis import Analysis
-from .cache import Cache
+from .cache import Cache, CachedImage, temp_age
 from .images import displayable
 from .providers import ProviderUnavailable
 from .providers import placeholder as placeholder_renderer
 from .remote import RemoteCache
+from .renderer import open_checked
 from .report import Reporter
 from .session import BuildSession, open_provider, open_remote_tier
 from .settings import Settings, SettingsError
@@ -46,13 +47,14 @@ def _warn(message: str) -> None:
 REPORT = Reporter(_warn)
 
 
-def _load(config_file: str | None, mode: str) -> tuple[Settings, list]:
-    """Settings and pages of the site, with the mode forced for this command."""
+def _load(config_file: str | None, mode: str, drafts: bool = False) -> tuple[Settings, list]:
+    """Settings and pages of the site, with the mode forced for this command (and, with
+    ``drafts``, the draft_docs pages that serve shows)."""
     from .project import load_project  # the MkDocs side reads mkdocs.yml
 
     environ = {**os.environ, "NANOBANANA_MODE": mode}
     try:
-        return load_project(config_file, environ, REPORT)
+        return load_project(config_file, environ, REPORT, drafts=drafts)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -239,6 +241,17 @@ def _thumbnail(img: Image.Image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _cached_thumbnail(cached: CachedImage) -> str | None:
+    """A cached candidate's thumbnail; None (and a warning) if its file is damaged."""
+    try:
+        with open_checked(cached) as img:
+            return _thumbnail(img)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        REPORT.warn(f"the cached image {cached.path} cannot be read ({exc}): the sheet shows a "
+                    "placeholder; run `nanobanana verify --fix`, then build or `nanobanana generate` to make it anew")
+        return None
+
+
 def review_html(analysis: Analysis, settings: Settings, remote: RemoteCache | None = None) -> str:
     """The contact sheet: one section a directive, one thumbnail a candidate."""
     e = html.escape
@@ -251,13 +264,11 @@ def review_html(analysis: Analysis, settings: Settings, remote: RemoteCache | No
         model = settings.catalog.get(d.model)
         cards = []
         for i in range(1, d.num + 1):
-            if slot.entry is not None:
-                with Image.open(slot.entry.images[i - 1].path) as img:
-                    src, marker = _thumbnail(img), ""
-            else:
-                size = model.sizes[d.ratio]
-                img = placeholder_renderer.render(d.prompt, row.key or "", size, i, d.num)
-                src, marker = _thumbnail(img), '<span class="badge">placeholder</span>'
+            src = _cached_thumbnail(slot.entry.images[i - 1]) if slot.entry is not None else None
+            marker = "" if src else '<span class="badge">placeholder</span>'
+            if src is None:
+                img = placeholder_renderer.render(d.prompt, row.key or "", model.sizes[d.ratio], i, d.num)
+                src = _thumbnail(img)
             shown = " shown" if i == d.pick else ""
             cards.append(
                 f'<figure class="candidate{shown}">{marker}<img src="{src}" alt="{e(d.alt_text)}, candidate {i}">'
@@ -288,13 +299,17 @@ def review_html(analysis: Analysis, settings: Settings, remote: RemoteCache | No
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
 @click.option("--remote", is_flag=True, help="Prune the remote cache (remote_cache) instead of the local one.")
-def prune(config_file: str | None, dry_run: bool, remote: bool) -> None:
+@click.option("--all-sites", is_flag=True, help="Also remove what other sites or branches sharing cache_dir use, and forget them.")
+def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool) -> None:
     """Remove cache entries and resized copies that no directive uses.
 
-    Keeps every candidate of every directive in use (so changing `pick` stays free).
-    Never touches anything outside the cache folder. With --remote, prunes the shared
-    remote cache: other branches' images go too, so run it from the branch that is
-    built (usually main), and never while another build uploads.
+    Keeps every candidate of every directive in use, draft_docs pages included (so
+    changing `pick` stays free), and whatever another site or branch sharing this
+    cache_dir used at its last build (the manifest records each one; --all-sites
+    ignores them). Deletes only files the plugin wrote: anything else in the cache
+    folder is listed and left alone. With --remote, prunes the shared remote cache:
+    other branches' images go too, so run it from the branch that is built (usually
+    main), and never while another build uploads.
 
     \b
     Examples:
@@ -302,20 +317,48 @@ def prune(config_file: str | None, dry_run: bool, remote: bool) -> None:
       nanobanana prune
       nanobanana prune --remote --dry-run
     """
-    settings, pages = _load(config_file, "offline")
+    settings, pages = _load(config_file, "offline", drafts=True)
     if remote and not settings.remote_cache:
         raise click.ClickException("--remote: no remote_cache is set in mkdocs.yml")
     analysis = _analysed(settings, pages)
     if any(s.errors for s in analysis.all_slots()):
         raise click.ClickException("fix the directive errors above first: an invalid directive's image would look unused")
+    keys, sources = analysis.keys_in_use(), analysis.sources_in_use()
+    foreign = []
     if remote:
-        removed = _remote(settings).prune(analysis.keys_in_use(), dry_run=dry_run)
+        removed = _remote(settings).prune(keys, dry_run=dry_run)
     else:
-        removed = analysis.cache.prune(analysis.keys_in_use(), analysis.sources_in_use(), dry_run=dry_run)
+        if not all_sites:
+            keys, sources = _other_sites(analysis.cache, settings.site, keys, sources)
+        elif not dry_run:
+            analysis.cache.forget_sites(settings.site)
+        pruned = analysis.cache.prune(keys, sources, dry_run=dry_run, settle=temp_age(settings.timeout, settings.retries))
+        removed, foreign = pruned.removed, pruned.foreign
     verb = "would remove" if dry_run else "removed"
     for path, size in removed:
         click.echo(f"{verb} {path} ({size:,} bytes)")
-    click.echo(f"{verb} {len(removed)} file(s), {sum(s for _, s in removed):,} bytes")
+    for path in foreign:
+        click.echo(f"not ours, left alone: {path}")
+    click.echo(f"{verb} {len(removed)} file(s), {sum(s for _, s in removed):,} bytes"
+               + (f"; left {len(foreign)} thing(s) the plugin did not write" if foreign else ""))
+
+
+def _other_sites(cache: Cache, site: str, keys: set[str], sources: set[str]) -> tuple[set[str], set[str]]:
+    """What this site uses, plus what every other site recorded in the manifest used at
+    its last build: a cache shared by sites or branches loses nothing another one needs."""
+    keys, sources = set(keys), set(sources)
+    for other, record in cache.read_sites().items():
+        if other in (site, ""):
+            continue
+        if not os.path.exists(other.split(" @ ", 1)[0]):  # its mkdocs.yml is gone: so is the site
+            click.echo(f"{other}: its config file is gone, so its entries are not kept")
+            continue
+        kept = len(record.keys - keys)
+        keys |= record.keys
+        sources |= record.sources
+        click.echo(f"kept for {other} (built {record.built or 'at an unknown time'}): {kept} more entr"
+                   f"{'y' if kept == 1 else 'ies'}; --all-sites would remove them")
+    return keys, sources
 
 
 def _remote(settings: Settings):

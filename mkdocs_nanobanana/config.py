@@ -8,6 +8,7 @@ host's defaults and the Settings' cannot drift apart.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -45,9 +46,30 @@ class Seconds(c.Type):
         super().__init__((int, float), **kwargs)
 
     def run_validation(self, value: object) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise base.ValidationError(f"Expected a positive number of seconds, got {value!r}")
+        # .nan and .inf are YAML floats: a timeout that never ends, a debounce never over
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise base.ValidationError(f"Expected a positive, finite number of seconds, got {value!r}")
         return float(value)
+
+
+class HttpUrl(c.Type):
+    """An http(s) URL with a host: what an API is reached at."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(str, **kwargs)
+
+    def run_validation(self, value: object) -> str:
+        from urllib.parse import urlsplit
+
+        value = super().run_validation(value)
+        try:
+            parts = urlsplit(value.strip())
+            ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # a bad port or bracketed host
+            ok = False
+        if not ok:
+            raise base.ValidationError(f"Expected an http:// or https:// URL with a host, got {value!r}")
+        return value.strip()
 
 
 class Ratio(c.Type):
@@ -129,7 +151,7 @@ class NanobananaConfig(base.Config):
     # Who generates
     provider = c.Choice(tuple(PROVIDERS), default=default_of("provider"))
     api_key_env = EnvName(default=default_of("api_key_env"))
-    api_base = c.Optional(c.URL())  # default depends on the provider
+    api_base = c.Optional(HttpUrl())  # default depends on the provider
     models = c.Type(dict, default={})  # extra models: {id: {credits: N, like: other-id, ...}}
     ref_images = c.SubConfig(RefImagesConfig)
 

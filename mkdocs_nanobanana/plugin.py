@@ -16,7 +16,7 @@ from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin
 
 from .config import NanobananaConfig
 from .mdext import LeftoverDirectives
-from .project import read_pages, settings_of
+from .project import draft_pages, read_pages, settings_of
 from .report import Reporter
 from .session import BuildSession, PlaceholdersRefused, ServeSession, open_provider
 from .settings import Settings, SettingsError
@@ -72,7 +72,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             provider = open_provider(s) if s.mode == "live" else None
             self.session = BuildSession(s, log.warning, provider=provider, site_url=self._site_url)
             self.session.catch_signals()  # before the first request: a stop then sends no more
-            self.session.start(pages)
+            self.session.start(pages, draft_pages(files, s))
         return files
 
     def on_page_markdown(self, markdown, page, config, files):

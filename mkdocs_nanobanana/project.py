@@ -59,6 +59,13 @@ def read_pages(files, settings: Settings, report: Reporter, drafts: bool = False
                                settings, report)
 
 
+def draft_pages(files, settings: Settings) -> list[PageText]:
+    """The draft_docs pages (MkDocs 1.6: InclusionLevel.DRAFT, shown by serve only) worth
+    reading: a build does not show them, but serve generated and paid for their images."""
+    drafts = files.documentation_pages(inclusion=lambda level: level.is_in_serve() and not level.is_included())
+    return pages_worth_reading(((f.src_uri, _text(f)) for f in drafts), settings, Reporter(lambda _message: None))
+
+
 def _text(file) -> str | None:
     try:
         return file.content_string
@@ -66,8 +73,10 @@ def _text(file) -> str | None:
         return None
 
 
-def load_project(config_file: str | None, environ=os.environ, report: Reporter | None = None) -> tuple[Settings, list[PageText]]:
-    """The plugin's settings and every page with a directive: what the command line works on."""
+def load_project(config_file: str | None, environ=os.environ, report: Reporter | None = None,
+                 drafts: bool = False) -> tuple[Settings, list[PageText]]:
+    """The plugin's settings and every page with a directive: what the command line works
+    on; with ``drafts``, draft_docs pages too (serve shows them: prune keeps their images)."""
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
     from mkdocs.structure.files import get_files
@@ -84,4 +93,4 @@ def load_project(config_file: str | None, environ=os.environ, report: Reporter |
     if not isinstance(plugin, NanobananaPlugin):
         raise SettingsError(f"{config.config_file_path}: the nanobanana plugin is not enabled under plugins:")
     settings = settings_of(plugin.config, config, environ, report)
-    return settings, read_pages(get_files(config), settings, report or Reporter())
+    return settings, read_pages(get_files(config), settings, report or Reporter(), drafts=drafts)

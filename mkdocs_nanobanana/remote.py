@@ -17,12 +17,11 @@ it is stored locally, so a half-uploaded or damaged entry never counts.
 
 from __future__ import annotations
 
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Mapping
 
-from .cache import Cache, CacheEntry
+from .cache import KEY_RE, BadSidecar, Cache, CacheEntry, load_sidecar, parse_sidecar
 
 MAX_FAILURES = 3  # in a row: then the remote tier is off for the rest of the build
 
@@ -122,18 +121,20 @@ class RemoteCache:
             sidecar = self._call("read", self.fs.cat_file, self.sidecar_path(key))
         except FileNotFoundError:
             return None
-        try:
-            files = json.loads(sidecar.decode("utf-8"))["files"]
-            names = {f["name"]: f["sha256"] for f in files}
-        except (ValueError, KeyError, TypeError) as exc:
-            self._bad.add(key)
-            raise BadRemoteEntry(f"unreadable sidecar ({exc})") from None
+        try:  # every field checked before a name or a hash of it is used in a path
+            described = parse_sidecar(key, load_sidecar(sidecar), cache.sidecar_path(key).parent)
+        except BadSidecar as exc:
+            with self._lock:
+                self._bad.add(key)
+            raise BadRemoteEntry(f"unusable sidecar ({exc})") from None
+        names = {img.path.name: img.sha256 for img in described.images}
         blobs = {}
         for name, digest in names.items():
             try:
                 blobs[name] = self._call("read", self.fs.cat_file, self.blob_path(digest))
             except FileNotFoundError:
-                self._bad.add(key)
+                with self._lock:
+                    self._bad.add(key)
                 raise BadRemoteEntry(f"{name} is missing") from None
         with cache.lock(key):
             try:
@@ -200,7 +201,8 @@ class RemoteCache:
 
     def keys(self) -> list[str]:
         paths = self._call("list", self.fs.glob, f"{self.root}/images/*/*.json")
-        return sorted(p.rsplit("/", 1)[1][: -len(".json")] for p in paths)
+        keys = (p.rsplit("/", 1)[1][: -len(".json")] for p in paths)
+        return sorted(k for k in keys if KEY_RE.match(k))  # anything else is not an entry of ours
 
     def _blobs(self) -> list[str]:
         return sorted(self._call("list", self.fs.glob, f"{self.root}/blobs/*/*"))
@@ -227,16 +229,17 @@ class RemoteCache:
             path = self.sidecar_path(key)
             if key in keep_keys:
                 try:
-                    meta = json.loads(self._call("read", self.fs.cat_file, path))
-                    kept_blobs.update(f["sha256"] for f in meta["files"])
-                except (FileNotFoundError, ValueError, KeyError, TypeError):
+                    meta = load_sidecar(self._call("read", self.fs.cat_file, path))
+                    kept_blobs.update(f.get("sha256") for f in meta["files"] if isinstance(f, dict))
+                except (FileNotFoundError, BadSidecar, KeyError, TypeError):
                     pass
                 continue
             removed.append((path, int(self._call("stat", self.fs.size, path) or 0)))
             if not dry_run:
                 self._call("remove", self.fs.rm_file, path)
         for blob in self._blobs():
-            if blob.rsplit("/", 1)[1] not in kept_blobs:
+            name = blob.rsplit("/", 1)[1]
+            if KEY_RE.match(name) and name not in kept_blobs:  # only what we could have written
                 removed.append((blob, int(self._call("stat", self.fs.size, blob) or 0)))
                 if not dry_run:
                     self._call("remove", self.fs.rm_file, blob)

@@ -103,7 +103,7 @@ class Scheduler:
         # twice the API's concurrency: a thread that downloads, checks and stores an answer
         # must not hold back the next request (the provider caps requests in flight)
         self._net_pool = ThreadPoolExecutor(settings.concurrency * 2, thread_name_prefix="nanobanana-api")
-        self.renderer = Renderer(settings, analysis.cache, self._image_pool)
+        self.renderer = Renderer(settings, analysis.cache, self._image_pool, report)
         self._purchases: dict[str, Future] = {}  # key -> the one call that buys it
         self._cards: dict[str, Future] = {}  # page -> site-relative URL of its card
         self._lock = threading.RLock()

@@ -24,7 +24,7 @@ from . import assets, social
 from .analysis import Analysis
 from .background import Background, marker_path
 from .budget import Budget
-from .cache import Cache
+from .cache import Cache, temp_age
 from .directives import INFO_WORD, replace_blocks
 from .providers import connect
 from .providers.base import Provider
@@ -125,7 +125,7 @@ class BuildSession:
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
                                    session_budget=session_budget)
         self.site_url = site_url
-        self.cache.clean_temp()
+        self.cache.clean_temp(temp_age(settings.timeout, settings.retries))
         # a token ends in Y, so token 1 is never a prefix of token 12; the nonce keeps a
         # page's own text from ever looking like one
         self._prefix = f"NANOBANANA{secrets.token_hex(4).upper()}X"
@@ -136,14 +136,19 @@ class BuildSession:
         self._signals: SignalStop | None = None
 
     @classmethod
-    def open(cls, settings: Settings, pages: list[PageText], warn: Callable[[str], None], **kwargs) -> "BuildSession":
-        """Read every page's directives, check them site-wide, and start all image work."""
+    def open(cls, settings: Settings, pages: list[PageText], warn: Callable[[str], None],
+             drafts: list[PageText] = (), **kwargs) -> "BuildSession":
+        """Read every page's directives, check them site-wide, and start all image work
+        (``drafts``: see ``start``)."""
         session = cls(settings, warn, **kwargs)
-        session.start(pages)
+        session.start(pages, drafts)
         return session
 
-    def start(self, pages: list[PageText]) -> None:
-        """Read every page's directives, check them site-wide, and start all image work."""
+    def start(self, pages: list[PageText], drafts: list[PageText] = ()) -> None:
+        """Read every page's directives, check them site-wide, and start all image work.
+        ``drafts``: pages this build does not show (draft_docs), whose images the cache's
+        manifest still records as in use."""
+        self.analysis.drafts = list(drafts)
         self.analysis.read(pages)
         self.scheduler.start()
 

@@ -9,6 +9,7 @@ MkDocs plugin and the command line both call it, so they cannot disagree.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Mapping
 
@@ -67,6 +68,7 @@ class Settings:
     docs_dir: str
     site_dir: str
     cache_dir: str
+    site: str = ""  # the site as the shared cache's manifest names it: mkdocs.yml's path and git branch
     output_dir: str = "assets/nanobanana"
     docs_label: str = "docs"  # how messages name docs_dir, e.g. docs/page.md:3
     mode: str = "offline"
@@ -188,17 +190,18 @@ def build_settings(
     mode = resolve_mode(options["mode"], environ, api_key_env)
     defaults = Defaults(ratio=options["ratio"], variant=options["variant"])
     _check_choice(catalog, "", defaults.variant, defaults.ratio)
-    cache_dir = _cache_dir(options["cache_dir"], base_dir, docs_dir)
+    cache_dir = _cache_dir(options["cache_dir"], base_dir, docs_dir, site_dir)
     social = _social(options["social"], site_name, site_description)
     _check_choice(catalog, "social.", social.variant, social.ratio)
     label = os.path.relpath(docs_dir, base_dir).replace(os.sep, "/")
     return Settings(
         docs_dir=docs_dir, site_dir=site_dir, cache_dir=cache_dir, docs_label="" if label == "." else label,
-        mode=mode, api_key_env=api_key_env, provider=provider, social=social, defaults=defaults,
+        site=site_identity(config_file), mode=mode, api_key_env=api_key_env, provider=provider,
+        social=social, defaults=defaults,
         mode_set_by=mode_set_by(options["mode"], environ, api_key_env),
         placeholders=placeholder_policy(options.get("placeholders"), environ, command),
         sizes=options.get("sizes") or THEME_SIZES.get(theme),
-        catalog=catalog, **_plain_options(options),
+        catalog=catalog, **_plain_options(options, base_dir),
     )
 
 
@@ -221,17 +224,84 @@ def _check_choice(catalog: Catalog, prefix: str, variant: str, ratio: str) -> No
         raise SettingsError(f"{where}{exc}") from None
 
 
-def _cache_dir(configured: str, base_dir: str, docs_dir: str) -> str:
-    """cache_dir, relative to the config file's folder, and never inside docs_dir."""
+def site_identity(config_file: str) -> str:
+    """How a cache shared by several sites (or branches of one) names this one: the
+    config file's absolute path, and the git branch checked out, if any. Two branches
+    of one checkout are two sites: each keeps its own entries from the other's prune."""
+    path = os.path.realpath(config_file)  # one name however the command was started
+    branch = _git_branch(os.path.dirname(path))
+    return f"{path} @ {branch}" if branch else path
+
+
+def _git_branch(folder: str) -> str | None:
+    """The branch (or detached commit) of the git checkout holding ``folder``, read from
+    its HEAD file: no git process."""
+    while True:
+        dot_git = os.path.join(folder, ".git")
+        try:
+            if os.path.isfile(dot_git):  # a worktree or submodule: "gitdir: <path>"
+                with open(dot_git, encoding="utf-8") as f:
+                    target = f.read().strip().removeprefix("gitdir:").strip()
+                dot_git = os.path.join(folder, target)
+            if os.path.isdir(dot_git):
+                with open(os.path.join(dot_git, "HEAD"), encoding="utf-8") as f:
+                    head = f.read().strip()
+                return head.removeprefix("ref: refs/heads/") if head.startswith("ref:") else head[:12]
+        except OSError:
+            return None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or under it, symlinks followed."""
+    real, top = os.path.realpath(path), os.path.realpath(folder)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _cache_dir(configured: str, base_dir: str, docs_dir: str, site_dir: str) -> str:
+    """cache_dir, relative to the config file's folder: never inside docs_dir or
+    site_dir, and never a folder that holds the project (prune works inside it)."""
     cache_dir = os.path.normpath(os.path.join(base_dir, os.path.expanduser(configured)))
-    real_docs = os.path.realpath(docs_dir)
-    real_cache = os.path.realpath(cache_dir)
-    if real_cache == real_docs or real_cache.startswith(real_docs + os.sep):
+    use = "Use a folder of its own beside docs_dir, e.g. .cache/nanobanana"
+    if _inside(cache_dir, docs_dir):
         raise SettingsError(
-            "cache_dir is inside docs_dir; that would make `mkdocs serve` rebuild in a loop. "
-            "Use a folder beside docs_dir, e.g. .cache/nanobanana"
-        )
+            "cache_dir is inside docs_dir: MkDocs would copy the cache (every prompt) into the site, "
+            f"and `mkdocs serve` would rebuild in a loop. {use}")
+    if _inside(cache_dir, site_dir):
+        raise SettingsError(
+            "cache_dir is inside site_dir, which MkDocs empties before every build: every image would be "
+            f"paid for again, and the cache (every prompt) deployed with the site. {use}")
+    for what, path in (("the project folder (where mkdocs.yml is)", base_dir), ("docs_dir", docs_dir)):
+        if _inside(path, cache_dir):
+            raise SettingsError(
+                f"cache_dir {configured!r} contains {what}: the cache must be a folder of its own, since "
+                f"`nanobanana prune` deletes what it holds. {use}")
     return cache_dir
+
+
+#: A URL's scheme, as fsspec reads it (s3://, gs://, file://, memory://); a Windows
+#: drive letter (C:\\) has one letter, so it is a path.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
+
+
+def _remote_cache(value: str | None, base_dir: str) -> str | None:
+    """remote_cache as fsspec gets it: a URL as written, or a folder resolved against
+    mkdocs.yml's folder (not the working directory) that must exist: a typo such as
+    ``s3//bucket`` would otherwise become a local folder and share nothing."""
+    if not value:
+        return None
+    if _SCHEME.match(value):
+        return value
+    path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(value)))
+    if not os.path.isdir(path):
+        raise SettingsError(
+            f"remote_cache {value!r} is neither a URL with a scheme (s3://bucket/prefix, gs://..., "
+            f"file:///shared/folder) nor an existing folder ({path}; a relative path is read from "
+            "mkdocs.yml's folder): fix the URL or create the folder")
+    return path
 
 
 _SOCIAL_OPTIONS = ("enabled", "generate", "prompt_template", "variant", "title_overlay", "font")
@@ -256,11 +326,11 @@ def _social(options: Mapping[str, Any], site_name: str, site_description: str) -
 _PLAIN_OPTIONS = ("output_dir", "quality", "concurrency", "retries", "max_credits", "api_base", "timeout", "serve_debounce")
 
 
-def _plain_options(options: Mapping[str, Any]) -> dict[str, Any]:
+def _plain_options(options: Mapping[str, Any], base_dir: str) -> dict[str, Any]:
     values = {name: options[name] for name in _PLAIN_OPTIONS}
     values.update(
         widths=tuple(options["widths"]), formats=tuple(options["formats"]),
-        remote_cache=options["remote_cache"] or None, remote_cache_options=dict(options["remote_cache_options"]),
+        remote_cache=_remote_cache(options["remote_cache"], base_dir), remote_cache_options=dict(options["remote_cache_options"]),
         ref_images=RefSending(**dict(options.get("ref_images") or {})),
     )
     return values

@@ -115,10 +115,14 @@ def test_verify_finds_truncated_swapped_and_missing_files(tmp_path):
     assert sum(map(len, cache.verify_entries().values())) == 2
 
 
-def test_clean_temp_removes_dead_writers_and_old_files_only(tmp_path):
+def test_clean_temp_goes_by_age_never_by_pid(tmp_path):
+    """A pid means nothing across containers or machines sharing the folder: a young
+    temp file stays whoever wrote it, an old one goes (issue 18 item 5)."""
     import os
     import subprocess
     import time
+
+    from mkdocs_nanobanana.cache import temp_age
 
     cache = Cache(tmp_path)
     seed_cache(cache, "A")
@@ -126,15 +130,19 @@ def test_clean_temp_removes_dead_writers_and_old_files_only(tmp_path):
     proc.wait()
     folder = tmp_path / "images" / "ab"
     folder.mkdir(parents=True, exist_ok=True)
-    killed = folder / f".x-1.png.{proc.pid}.k2j3.tmp"  # its writer is gone
-    live = folder / f".y-1.png.{os.getpid()}.a8b9.tmp"  # this process: a write in progress
-    other_live = folder / f".z-1.png.1.q0w9.tmp"  # pid 1 is alive
-    old = folder / ".w-1.png.1.zz11.tmp"  # alive pid, but an hour old: its pid was reused
-    for f in (killed, live, other_live, old):
+    dead = folder / f".x-1.png.{proc.pid}.k2j3.tmp"  # "dead" here; alive in another PID namespace
+    other_live = folder / ".z-1.png.1.q0w9.tmp"  # pid 1 is alive
+    half_hour = folder / ".v-1.png.1.aa22.tmp"
+    old = folder / ".w-1.png.1.zz11.tmp"
+    for f in (dead, other_live, half_hour, old):
         f.write_bytes(b"half")
-    os.utime(old, (time.time() - 3600, time.time() - 3600))
-    assert cache.clean_temp() == 2
-    assert not killed.exists() and not old.exists() and live.exists() and other_live.exists()
+    os.utime(half_hour, (time.time() - 1800, time.time() - 1800))
+    os.utime(old, (time.time() - 3700, time.time() - 3700))
+    assert temp_age(60, 4) == 3600 and temp_age(1000, 4) == 5000
+    assert cache.clean_temp(temp_age(60, 4)) == 1
+    assert dead.exists() and other_live.exists() and half_hour.exists() and not old.exists()
+    assert cache.clean_temp(temp_age(1000, 4)) == 0
+    assert cache.clean_temp(1000) == 1 and not half_hour.exists()
 
 
 def test_create_once_never_replaces_and_survives_concurrent_linking(tmp_path):

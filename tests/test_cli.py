@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from html.parser import HTMLParser
 
 import pytest
@@ -174,6 +176,7 @@ def test_prune_removes_exactly_the_unused(cli_site):
     half = cli_site.cache.image_path("ab" * 32, 1, "png")  # a candidate whose sidecar never came
     half.parent.mkdir(parents=True, exist_ok=True)
     half.write_bytes(b"half")
+    os.utime(half, (time.time() - 3700, time.time() - 3700))  # younger, a build may be storing it now
     outside = cli_site.root / "keep-me.png"
     outside.write_bytes(b"not the cache's")
     before = cli_site.all_files()

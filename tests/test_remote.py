@@ -53,7 +53,7 @@ def test_a_damaged_remote_entry_is_refused_and_nothing_is_stored(memory_store, t
     other = seed_cache(a, "Half uploaded")
     memory_store.upload(other, a)
     memory_store.fs.pipe_file(memory_store.sidecar_path(other.key), b'{"files": [')
-    with pytest.raises(BadRemoteEntry, match="unreadable sidecar"):
+    with pytest.raises(BadRemoteEntry, match="unusable sidecar"):
         memory_store.fetch(other.key, b)
 
 
