@@ -35,7 +35,7 @@ def make_site(root: Path, api_base: str, pages: dict[str, str] = PAGES, **config
         path = root / "docs" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    options = {"api_base": api_base, "concurrency": 2, "retries": 0, "timeout": 5}
+    options = {"api_base": api_base, "concurrency": 2, "retries": 0, "timeout": 5, "widths": [256]}
     doc = {"site_name": "Both hosts", "plugins": [{"nanobanana": options}],
            "markdown_extensions": ["admonition", {"mkdocs_nanobanana.markdown": options}], **config}
     (root / "mkdocs.yml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
@@ -128,3 +128,4 @@ def test_plugin_without_the_extension_is_reported(tmp_path):
     out = proc.stdout + proc.stderr
     assert out.count("mkdocs.yml lists `plugins: - nanobanana`, but Zensical runs no MkDocs plugin") == 1, out
     assert "Add `- mkdocs_nanobanana.markdown` under markdown_extensions in mkdocs.yml" in out
+
