@@ -17,6 +17,7 @@ from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin
 from .config import NanobananaConfig
 from .mdext import LeftoverDirectives
 from .project import draft_pages, read_pages, settings_of
+from .zensical_host import EXTENSION_NAMES
 from .report import Reporter
 from .session import BuildSession, PlaceholdersRefused, ServeSession, open_provider
 from .settings import Settings, SettingsError
@@ -52,6 +53,9 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         except SettingsError as exc:
             raise PluginError(f"nanobanana: {exc}") from None
         self._site_url = config.site_url or ""
+        # The Markdown extension (markdown.py) does this plugin's work where plugins do not
+        # run (Zensical); a mkdocs.yml shared by both hosts lists both: here the plugin works.
+        config.markdown_extensions[:] = [e for e in config.markdown_extensions if e not in EXTENSION_NAMES]
         if not any(isinstance(e, LeftoverDirectives) for e in config.markdown_extensions):
             config.markdown_extensions.append(LeftoverDirectives(self._leftovers))
         return config

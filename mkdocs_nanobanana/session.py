@@ -211,13 +211,14 @@ class BuildSession:
         self._slot_of.update((t, s) for t, (_, s) in zip(tokens, pairs))
         return replace_blocks(markdown, [b for b, _ in pairs], tokens, start)
 
-    def html(self, page: str, html: str, page_url: str) -> str:
+    def html(self, page: str, html: str, page_url: str, site_url: str = "") -> str:
         """The page's HTML with each of its tokens replaced by its <figure> (the first one
-        loads eagerly: it is likely above the fold)."""
+        loads eagerly: it is likely above the fold). URLs are relative to ``page_url``, or
+        under ``site_url`` when a host cannot tell the page's URL (plain Python-Markdown)."""
         items = self._tokens.pop(page, None)
         if not items:
             return html
-        figures = {token: self.scheduler.renderer.figure(slot, page_url, eager=(i == 0))
+        figures = {token: self.scheduler.renderer.figure(slot, page_url, eager=(i == 0), site_url=site_url)
                    for i, (token, slot) in enumerate(items)}
         return assets.embed(html, figures, self._token_re)
 
