@@ -53,10 +53,17 @@ def _load(config_file: str | None, mode: str, drafts: bool = False) -> tuple[Set
     from .project import load_project  # the MkDocs side reads mkdocs.yml
 
     environ = {**os.environ, "NANOBANANA_MODE": mode}
+    config_file = config_file or _group_config_file()
     try:
         return load_project(config_file, environ, REPORT, drafts=drafts)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _group_config_file() -> str | None:
+    """`nanobanana -f site/mkdocs.yml plan`: the group's -f, when the command has none."""
+    ctx = click.get_current_context(silent=True)
+    return (ctx.find_root().obj or {}).get("config_file") if ctx else None
 
 
 def _analysed(settings: Settings, pages: list) -> Analysis:
@@ -80,9 +87,13 @@ def _state_counts(rows: list[PlanRow]) -> dict[str, int]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nanobanana")
 @click.option("-v", "--verbose", is_flag=True, help="Log everything, HTTP included (the key never is).")
-def main(verbose: bool) -> None:
+@click.option("-f", "--config-file", type=click.Path(dir_okay=False),
+              help=CONFIG_HELP + " Also taken after the command; given in both places, the command's wins.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, config_file: str | None) -> None:
     """Plan, generate, review, prune and verify the images of a MkDocs site that uses the
-    nanobanana plugin, without building the site."""
+    nanobanana plugin, without building the site; `doctor` checks the setup."""
+    ctx.obj = {"config_file": config_file}
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s - %(name)s - %(message)s")
 
@@ -415,3 +426,37 @@ def verify(config_file: str | None, fix: bool, remote: bool) -> None:
     click.echo(f"{total} entr{'y' if total == 1 else 'ies'} checked, {len(bad)} bad" + (", removed" if fix and bad else ""))
     if bad and not fix:
         sys.exit(1)
+
+
+@main.command()
+@click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def doctor(config_file: str | None) -> None:
+    """Check the setup and print what to fix: a pass/warn/fail table.
+
+    Checks Python (here and pinned in CI), MkDocs/ProperDocs, the plugin and its order
+    among blog/rss/social plugins, the key (never shown: its length and shape), the mode
+    and why, that api_base accepts a connection (no request is sent, nothing is spent),
+    cache_dir (writable, outside docs_dir and site_dir, ignored by git or not), the remote
+    cache, and social cards (font, Material's social plugin, site_url).
+    Exits 0 if all pass, 1 if something warns, 2 if something fails.
+
+    \b
+    Examples:
+      nanobanana doctor
+      nanobanana doctor -f docs-site/mkdocs.yml
+    """
+    from .doctor import Check, exit_code, run_checks
+    from .project import host_facts
+
+    try:
+        checks = run_checks(host_facts(config_file or _group_config_file(), os.environ, Reporter(lambda _m: None)))
+    except SettingsError as exc:
+        checks = [Check("mkdocs.yml", "fail", str(exc), "run it in the site's folder, or pass -f path/to/mkdocs.yml")]
+    width = max(len(c.name) for c in checks)
+    for c in checks:
+        click.echo(f"{c.status.upper():<4}  {c.name:<{width}}  {c.detail}")
+        if c.fix:
+            click.echo(f"{'':<4}  {'':<{width}}  fix: {c.fix}")
+    counts = {s: sum(c.status == s for c in checks) for s in ("pass", "warn", "fail")}
+    click.echo(f"{counts['pass']} passed, {counts['warn']} warning(s), {counts['fail']} failed")
+    sys.exit(exit_code(checks))

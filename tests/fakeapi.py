@@ -1,4 +1,7 @@
-"""A real HTTP server on 127.0.0.1 that speaks the NanoBanana API, for tests and benchmarks.
+"""A real HTTP server on 127.0.0.1 that speaks the NanoBanana API, for tests and benchmarks,
+and for trying live generation without a key (README, "Try live generation without a key"):
+
+    eval "$(python -m tests.fakeapi --background)"   # from the repository root
 
     with FakeAPI(latency=0.2) as api:
         api.faults.append("429")          # the next generate request gets a 429
@@ -130,6 +133,8 @@ class FakeAPI:
     # requests in flight (or waiting for a slot) the queue above has no fixed order
     faults_for: dict = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
+    bind_port: int = 0  # 0: any free port
+    log: object = None  # a text stream that gets one line per request (python -m tests.fakeapi)
 
     def __post_init__(self):
         self.files: dict[str, bytes] = {}
@@ -148,7 +153,7 @@ class FakeAPI:
         self._lock = threading.Lock()
         self._counter = 0
         self._rand = random.Random(1)
-        self.server = _QuietServer((self.host, 0), _Handler)
+        self.server = _QuietServer((self.host, self.bind_port), _Handler)
         self.server.api = self  # type: ignore[attr-defined]
         self.port = self.server.server_address[1]
         self._thread: threading.Thread | None = None
@@ -210,6 +215,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, body: bytes) -> None:
         self.api.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        if self.api.log is not None:
+            print(f"{time.strftime('%H:%M:%S')} {self.command} {self.path}", file=self.api.log, flush=True)
 
     def _send(self, status: int, body: bytes, ctype: str = "application/json", headers: dict | None = None) -> None:
         self._landed()  # from here the client may have its answer, and send the next request
@@ -481,3 +488,80 @@ class StalledListener:
         for c in self.fillers:
             c.close()
         self.sock.close()
+
+
+# --------------------------------------------------------------------------- python -m tests.fakeapi
+
+FAKE_KEY = "fake-key-for-the-local-fake-api"  # the fake takes any key; this one is no secret
+
+
+def _exports(base: str, cache: str, log: str, pid: int) -> str:
+    return (f"export NANOBANANA_API_KEY={FAKE_KEY} NANOBANANA_API_BASE={base} NANOBANANA_CACHE_DIR={cache} "
+            f"NANOBANANA_FAKE_API_LOG={log} NANOBANANA_FAKE_API_PID={pid}")
+
+
+def _serve(port: int) -> None:
+    """Serve on 127.0.0.1:port until killed, one line per request on stdout."""
+    with FakeAPI(bind_port=port, log=sys.stdout):
+        print(f"fake NanoBanana API on http://127.0.0.1:{port}/v1", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+def _background(port: int, cache: str, log: str) -> None:
+    """Start the server in its own process (logging to ``log``), wait until it listens,
+    print the exports for eval on stdout and the rest on stderr."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.fakeapi", "--port", str(port)], cwd=root,
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"the fake API did not start: see {log}")
+            time.sleep(0.1)
+    print(_exports(f"http://127.0.0.1:{port}/v1", cache, log, proc.pid))
+    print(f"fake API on 127.0.0.1:{port} (pid {proc.pid}); each request it gets is a line of {log}; "
+          f"its images are cached in {cache}; stop it with: kill $NANOBANANA_FAKE_API_PID", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import os
+    import tempfile
+
+    parser = argparse.ArgumentParser(prog="python -m tests.fakeapi", description=(
+        "The test suite's fake NanoBanana API on 127.0.0.1: draws gradient images for free. Prints the "
+        "variables to export (its base URL, a key it accepts, a cache folder of its own)."))
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--background", action="store_true",
+                        help="start it in its own process and print `export ...` for eval")
+    tmp = tempfile.gettempdir()
+    parser.add_argument("--cache", default=os.path.join(tmp, "nanobanana-fake-cache"),
+                        help="the cache_dir to use with it, never your real one (default: %(default)s)")
+    parser.add_argument("--log", default=os.path.join(tmp, "nanobanana-fake-api.log"), help="with --background")
+    args = parser.parse_args(argv)
+    port = args.port
+    if not port:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    if args.background:
+        _background(port, args.cache, args.log)
+        return
+    print(_exports(f"http://127.0.0.1:{port}/v1", args.cache, "-", os.getpid()), flush=True)
+    _serve(port)
+
+
+if __name__ == "__main__":
+    main()

@@ -31,7 +31,7 @@ def nb(site, *args, env=None, check=False):
 
 
 def test_help_of_every_command_has_examples(cli_site):
-    for command in ("plan", "generate", "review", "prune", "verify"):
+    for command in ("plan", "generate", "review", "prune", "verify", "doctor"):
         out = nb(cli_site, command, "--help", check=True).stdout
         assert "Examples:" in out and "-f, --config-file" in out, command
 

@@ -120,6 +120,7 @@ def test_every_command_at_debug_leaks_no_key(site, api, tmp_path):
         [*nb, "review", "-o", str(site.root / "review.html")],
         [*nb, "verify"], [*nb, "verify", "--fix"],
         [*nb, "prune", "--dry-run"], [*nb, "prune"],
+        [*nb, "doctor"],
         [bin_path("mkdocs"), "build", "-v"],
         [bin_path("properdocs"), "build", "-v", "-d", "site-properdocs"],
     ]
