@@ -275,7 +275,69 @@ def parse_sidecar(key: str, meta: Any, folder: Path) -> CacheEntry:
                       _field(meta, "created", str))
 
 
-class Cache:
+class _Manifest:
+    """Which sites use a cache, and what each used at its last build (manifest.json):
+    what ``plan`` compares against and ``prune`` keeps for other sites. A base of Cache,
+    which gives it ``root`` and ``lock``."""
+
+    root: Path
+
+    def lock(self, key: str):  # Cache's cross-process lock
+        raise NotImplementedError
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    def read_sites(self) -> dict[str, SiteRecord]:
+        """Every site that recorded its use of this cache, by its identity (see
+        settings.site_identity). A manifest of the first format (one site's directives,
+        no site named) is read as the record of an unnamed site "" with no keys."""
+        try:
+            data = load_sidecar(self.manifest_path.read_bytes())
+        except (OSError, BadSidecar):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        if data.get("version") != MANIFEST_VERSION:
+            return {"": SiteRecord(_str_map(data), frozenset(), frozenset(), "")}
+        sites = data.get("sites")
+        return {str(site): _site_record(rec) for site, rec in sites.items()} if isinstance(sites, dict) else {}
+
+    def read_manifest(self, site: str = "") -> dict[str, str]:
+        """Which key each directive of ``site`` (by page and name or position) had at its
+        last build: how ``plan`` tells a changed directive from a new one."""
+        sites = self.read_sites()
+        record = sites.get(site) or sites.get("")
+        return dict(record.directives) if record else {}
+
+    def record_site(self, site: str, record: SiteRecord) -> None:
+        """Put ``site``'s record into the manifest, keeping every other site's: under a
+        lock, since two builds sharing the cache may finish at the same moment."""
+        with self.lock(MANIFEST_LOCK):
+            sites = self.read_sites()
+            sites.pop("", None)  # the first format's record named no site: it was this one's or is stale
+            sites[site] = record
+            self._write_sites(sites)
+
+    def write_manifest(self, directives: dict[str, str], site: str = "") -> None:
+        """Record ``site``'s directives alone (its keys are theirs): a test's shortcut."""
+        self.record_site(site, SiteRecord(dict(directives), frozenset(directives.values()), frozenset(), now_iso()))
+
+    def forget_sites(self, keep: str) -> None:
+        """Drop every site's record but ``keep``'s (``prune --all-sites``)."""
+        with self.lock(MANIFEST_LOCK):
+            self._write_sites({k: v for k, v in self.read_sites().items() if k == keep})
+
+    def _write_sites(self, sites: dict[str, SiteRecord]) -> None:
+        data = {"version": MANIFEST_VERSION, "sites": {
+            site: {"built": r.built, "directives": dict(r.directives), "keys": sorted(r.keys),
+                   "sources": sorted(r.sources)} for site, r in sites.items()}}
+        text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+        atomic_write(self.manifest_path, text.encode("utf-8"))
+
+
+class Cache(_Manifest):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.images_dir = self.root / "images"
@@ -530,59 +592,6 @@ class Cache:
             yield
         finally:
             os.close(fd)  # closing releases the flock
-
-    # -- manifest ----------------------------------------------------------------------
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.root / "manifest.json"
-
-    def read_sites(self) -> dict[str, SiteRecord]:
-        """Every site that recorded its use of this cache, by its identity (see
-        settings.site_identity). A manifest of the first format (one site's directives,
-        no site named) is read as the record of an unnamed site "" with no keys."""
-        try:
-            data = load_sidecar(self.manifest_path.read_bytes())
-        except (OSError, BadSidecar):
-            return {}
-        if not isinstance(data, dict):
-            return {}
-        if data.get("version") != MANIFEST_VERSION:
-            return {"": SiteRecord(_str_map(data), frozenset(), frozenset(), "")}
-        sites = data.get("sites")
-        return {str(site): _site_record(rec) for site, rec in sites.items()} if isinstance(sites, dict) else {}
-
-    def read_manifest(self, site: str = "") -> dict[str, str]:
-        """Which key each directive of ``site`` (by page and name or position) had at its
-        last build: how ``plan`` tells a changed directive from a new one."""
-        sites = self.read_sites()
-        record = sites.get(site) or sites.get("")
-        return dict(record.directives) if record else {}
-
-    def record_site(self, site: str, record: SiteRecord) -> None:
-        """Put ``site``'s record into the manifest, keeping every other site's: under a
-        lock, since two builds sharing the cache may finish at the same moment."""
-        with self.lock(MANIFEST_LOCK):
-            sites = self.read_sites()
-            sites.pop("", None)  # the first format's record named no site: it was this one's or is stale
-            sites[site] = record
-            self._write_sites(sites)
-
-    def write_manifest(self, directives: dict[str, str], site: str = "") -> None:
-        """Record ``site``'s directives alone (its keys are theirs): a test's shortcut."""
-        self.record_site(site, SiteRecord(dict(directives), frozenset(directives.values()), frozenset(), now_iso()))
-
-    def forget_sites(self, keep: str) -> None:
-        """Drop every site's record but ``keep``'s (``prune --all-sites``)."""
-        with self.lock(MANIFEST_LOCK):
-            self._write_sites({k: v for k, v in self.read_sites().items() if k == keep})
-
-    def _write_sites(self, sites: dict[str, SiteRecord]) -> None:
-        data = {"version": MANIFEST_VERSION, "sites": {
-            site: {"built": r.built, "directives": dict(r.directives), "keys": sorted(r.keys),
-                   "sources": sorted(r.sources)} for site, r in sites.items()}}
-        text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-        atomic_write(self.manifest_path, text.encode("utf-8"))
 
     # -- derivatives -------------------------------------------------------------------
 

@@ -81,6 +81,18 @@ def offline_fix(settings: Settings) -> str:
             "or run `nanobanana generate`.")
 
 
+def say_offline(settings: Settings, analysis: Analysis, report: Reporter, missing: list[Slot]) -> None:
+    """One warning for the images an offline build leaves as placeholders: how many, what
+    they would cost, why nothing is generated and the fix for that cause."""
+    unique = list({s.request.key: s for s in missing}.values())
+    if unique:
+        credits = sum(analysis.cost(s) for s in unique)
+        report.warn(
+            f"{len(unique)} image(s) are placeholders: {offline_cause(settings)}, so nothing is generated "
+            f"({credits} credits ~ ${analysis.price(unique):.2f} to generate them). {offline_fix(settings)}"
+        )
+
+
 class Scheduler:
     def __init__(self, settings: Settings, analysis: Analysis, report: Reporter, *, buyer: Buyer | None = None,
                  defer: bool = False, remote: RemoteCache | None = None, session_budget: Budget | None = None) -> None:
@@ -192,23 +204,14 @@ class Scheduler:
                              "raise max_credits to generate it")
 
     def _say_offline(self, missing: list[Slot]) -> None:
-        unique = list({s.request.key: s for s in missing}.values())
-        if not unique or self.settings.placeholders != "warn":  # allow: quiet; fail: listed at the end
-            return
-        credits = sum(self.analysis.cost(s) for s in unique)
-        self.report.warn(
-            f"{len(unique)} image(s) are placeholders: {offline_cause(self.settings)}, so nothing is generated "
-            f"({credits} credits ~ ${self.analysis.price(unique):.2f} to generate them). {offline_fix(self.settings)}"
-        )
+        if self.settings.placeholders == "warn":  # allow: quiet; fail: listed at the end
+            say_offline(self.settings, self.analysis, self.report, missing)
 
     def placeholders(self) -> list[tuple[Slot, str]]:
         """After ``finish``: every slot whose figure (or card) shows a placeholder, with why."""
-        out = []
-        for slot in self.analysis.all_slots():
-            rendered = slot.figure_ready.result() if slot.figure_ready.done() and not slot.figure_ready.exception() else None
-            if rendered is not None and rendered.placeholder:
-                out.append((slot, rendered.note))
-        return out
+        done = [(s, s.figure_ready.result()) for s in self.analysis.all_slots()
+                if s.figure_ready.done() and not s.figure_ready.exception()]
+        return [(slot, rendered.note) for slot, rendered in done if rendered.placeholder]
 
     # -- a slot's life -----------------------------------------------------------------
 
