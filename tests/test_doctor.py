@@ -155,7 +155,7 @@ CASES = [
     (_live_without_key, "mode", "FAIL", "NANOBANANA_API_KEY is not set", ("API key",)),
     (_offline_with_key, "mode", "WARN", "fix: unset NANOBANANA_MODE"),
     (_unreachable, "api_base", "FAIL", "cannot connect"),
-    (_cache_in_site, "cache_dir", "FAIL", "inside site_dir"),
+    (_cache_in_site, "plugin options", "FAIL", "inside site_dir"),  # refused by the settings themselves (issue 18)
     (_cache_under_a_file, "cache_dir", "FAIL", ".cache is a file"),
     (_git_ignores_cache, "cache in git", "WARN", "(.gitignore:2:.cache)"),
     (_remote_unknown, "remote cache", "FAIL", "nosuchstore"),
