@@ -46,6 +46,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         # The object outlives a build (serve rebuilds, and MkDocs reuses it in one
         # process): nothing of the last build may leak into this one.
         self.settings = self.session = None
+        self._markdown.clear()
         if not self.config.enabled:
             return config
         try:
@@ -92,7 +93,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         # the source is read only for a page that has a directive: it tells the line numbers
         return self.session.markdown(page.file.src_uri, markdown, lambda: page.file.content_string)
 
-    @event_priority(90)  # before mkdocs-rss-plugin (0), which reads page.markdown here
+    @event_priority(90)  # before mkdocs-rss-plugin's (-75), which reads page.markdown here
     def _content_first(self, html, page, config, files):
         if self.session is None:
             return html
@@ -104,7 +105,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         page.content = html
         return html
 
-    @event_priority(-90)  # after them: the tokens again, for Material's blog excerpts
+    @event_priority(-90)  # after it: the tokens again, for Material's blog excerpts
     def _content_last(self, html, page, config, files):
         saved = self._markdown.pop(page.file.src_uri, None)
         if saved is not None:
