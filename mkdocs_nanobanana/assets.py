@@ -18,10 +18,12 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import quote
 
-from PIL import Image
+# Pillow is imported where pixels are touched: a warm build touches none, and skips it.
+if TYPE_CHECKING:
+    from PIL import Image
 
 from .cache import Cache, create_once
 from . import images
@@ -108,6 +110,8 @@ def derivative_files(source: Source, widths: list[int], exts: list[str], quality
 def decoded(source: Source) -> Iterator[Image.Image]:
     """The source's pixels, ready to resize; BadImage if its file is gone or damaged (a
     cached image whose bytes changed since they were checked)."""
+    from PIL import Image
+
     try:
         img = source.open()
         img.load()
@@ -130,6 +134,8 @@ def make_missing(source: Source, files: list[DerivedFile], quality: int,
             todo.setdefault((w, h), []).append((path, ext))
     write = write or create_once
     if todo:
+        from PIL import Image
+
         with decoded(source) as img:
             for size, same_size in todo.items():  # one resize, encoded in every format
                 resized = img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)

@@ -8,8 +8,11 @@ import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PIL import Image, UnidentifiedImageError
+# Pillow is imported where pixels are touched: a warm build touches none, and skips it.
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: Largest image accepted, in pixels. The biggest catalog output (4K class) is ~17 MP;
 #: anything far above that is a decompression bomb or not what we asked for.
@@ -83,6 +86,8 @@ _passed_lock = threading.Lock()
 
 
 def _decode(data: bytes) -> ImageInfo:
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -109,6 +114,8 @@ def _decode(data: bytes) -> ImageInfo:
 def to_png(data: bytes) -> bytes:
     """``data`` (an image ``inspect`` accepts) as a PNG: the first frame of an animation,
     its alpha kept. For APIs that take fewer formats than we read."""
+    from PIL import Image
+
     with Image.open(io.BytesIO(data)) as img:
         img.seek(0)
         frame = img.convert("RGBA" if has_alpha(img) else "RGB")

@@ -11,8 +11,11 @@ import io
 import threading
 from concurrent.futures import Executor, Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
+# Pillow is imported where pixels are touched: a warm build touches none, and skips it.
+if TYPE_CHECKING:
+    from PIL import Image
 
 from . import assets, images, social
 from .cache import Cache, CachedImage, sha256
@@ -52,6 +55,8 @@ def open_checked(img: CachedImage) -> Image.Image:
     data = img.path.read_bytes()
     if sha256(data) != img.sha256:
         raise images.BadImage("its bytes no longer match the sha256 its sidecar recorded")
+    from PIL import Image
+
     return Image.open(io.BytesIO(data))
 
 

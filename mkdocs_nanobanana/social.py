@@ -12,10 +12,13 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import yaml
-from PIL import Image, ImageDraw, ImageFont
+
+# Pillow is imported where pixels are touched: a warm build touches none, and skips it.
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw, ImageFont
 
 from . import images
 from .cache import Cache, create_once, canonical_json
@@ -220,6 +223,8 @@ def _fill(template: str, title: str, description: str) -> str:
 
 
 def _font(path: str | None, size: int) -> ImageFont.ImageFont:
+    from PIL import ImageFont
+
     if path:
         return ImageFont.truetype(path, size)
     return ImageFont.load_default(size=size)
@@ -234,6 +239,8 @@ def font_id(path: str | None) -> str:
 
 def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
     """Scale to cover ``size`` and crop the middle: no stretching, no bars."""
+    from PIL import Image
+
     w, h = size
     scale = max(w / img.width, h / img.height)
     resized = images.displayable(img, alpha=False).resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.Resampling.LANCZOS)
@@ -281,6 +288,8 @@ def render_card(background: Image.Image, title: str, site_name: str, *, overlay:
     """The 1200x630 JPEG card: the background cover-cropped; with ``overlay``, the title
     and site name over a dark gradient on the lower part, so text stays legible on any
     image. The upper part is left as the image is."""
+    from PIL import Image, ImageDraw
+
     card = cover(background)
     if overlay:
         w, h = CARD_SIZE
@@ -309,6 +318,8 @@ def render_card(background: Image.Image, title: str, site_name: str, *, overlay:
 @functools.lru_cache(maxsize=4)
 def _scrim(width: int, height: int) -> tuple[Image.Image, Image.Image]:
     """The legibility gradient (a mask) and its colour: the same for every card."""
+    from PIL import Image
+
     gradient = Image.linear_gradient("L").resize((width, height)).point(lambda v: int(v * 0.82))
     return gradient, Image.new("RGB", (width, height), (12, 12, 16))
 

@@ -449,3 +449,17 @@ def test_the_plugin_imports_no_http_library_until_it_calls_an_api():
             "assert 'httpx' not in sys.modules, 'httpx imported by connect'\n"
             "assert 'k' not in repr(p)\n")
     run([sys.executable, "-c", code], cwd=Path(__file__).parent)
+
+
+def test_a_warm_build_never_imports_pillow(site):
+    """Pillow costs ~25 ms to import, and a warm build touches no pixel (every copy, card
+    and placeholder is in the cache): it must not pay for it (issue 22). The first build
+    draws placeholders and needs it; the second, a real `mkdocs build`, must not import it."""
+    site.configure({"social": {"generate": True}}, site_url="https://example.org/")
+    for i in range(3):
+        site.page(f"p{i}.md", f"# Page {i}\n\n" + directive(f"Image {i}"))
+    run([bin_path("mkdocs"), "build"], cwd=site.root)
+    code = ("import sys\nfrom mkdocs.__main__ import cli\n"
+            "cli(['build', '-q'], standalone_mode=False)\n"
+            "assert not any(m == 'PIL' or m.startswith('PIL.') for m in sys.modules), 'Pillow imported'\n")
+    run([sys.executable, "-c", code], cwd=site.root)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+# Pillow is imported where pixels are touched: a warm build touches none, and skips it.
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw, ImageFont
 
 #: Bump when the drawing changes, so cached placeholder derivatives are redrawn.
 LAYOUT_VERSION = 3
@@ -84,6 +87,8 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width
 
 def render(text: str, key: str, size: tuple[int, int], index: int = 1, of: int = 1) -> Image.Image:
     """An RGB placeholder of ``size`` showing ``text`` (usually the prompt)."""
+    from PIL import Image, ImageChops, ImageDraw, ImageFont
+
     width, height = size
     seed = int(key[:8], 16) if key else 0
     start, end = _colour(seed, 0.78), _colour(seed + 55 + index * 23, 0.62)
