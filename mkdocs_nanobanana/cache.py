@@ -166,14 +166,6 @@ SHARD_RE = re.compile(r"[0-9a-f]{2}\Z")
 PARTIAL_NAME_RE = re.compile(r"[1-9][0-9]{0,2}\.(?:%s)\Z" % "|".join(sorted(set(images.EXTENSIONS.values()))))
 
 
-@dataclass(frozen=True)
-class Pruned:
-    """What prune removed (or would), with sizes; and what it found but left alone."""
-
-    removed: list[tuple[Path, int]]
-    foreign: list[Path]
-
-
 def _children(folder: Path) -> list[Path]:
     try:
         return sorted(folder.iterdir())
@@ -192,8 +184,13 @@ class SiteRecord:
 
     directives: dict[str, str]  # directive identity -> key (for plan's "changed")
     keys: frozenset[str]
-    sources: frozenset[str]  # ids of the images whose resized copies it uses
+    sources: frozenset[str]  # ids of every candidate it uses (pick may switch to any)
     built: str  # ISO time of that build
+    # the resized copies it shows, "widths|exts|quality" -> source ids (see
+    # pruning.derived_groups), and its cards' keys; None in a record written before
+    # they were recorded: prune then keeps every copy of its sources, and every card
+    derived: dict[str, frozenset[str]] | None = None
+    cards: frozenset[str] | None = None
 
 
 def _str_map(data: Any) -> dict[str, str]:
@@ -206,8 +203,21 @@ def _str_set(data: Any) -> frozenset[str]:
 
 def _site_record(rec: Any) -> SiteRecord:
     rec = rec if isinstance(rec, dict) else {}
+    derived = rec.get("derived")
     return SiteRecord(_str_map(rec.get("directives")), _str_set(rec.get("keys")), _str_set(rec.get("sources")),
-                      str(rec.get("built", "")))
+                      str(rec.get("built", "")),
+                      {str(k): _str_set(v) for k, v in derived.items()} if isinstance(derived, dict) else None,
+                      _str_set(rec["cards"]) if isinstance(rec.get("cards"), list) else None)
+
+
+def _record_json(r: SiteRecord) -> dict[str, Any]:
+    data: dict[str, Any] = {"built": r.built, "directives": dict(r.directives), "keys": sorted(r.keys),
+                            "sources": sorted(r.sources)}
+    if r.derived is not None:
+        data["derived"] = {spec: sorted(ids) for spec, ids in r.derived.items()}
+    if r.cards is not None:
+        data["cards"] = sorted(r.cards)
+    return data
 
 
 def now_iso() -> str:
@@ -330,9 +340,7 @@ class _Manifest:
             self._write_sites({k: v for k, v in self.read_sites().items() if k == keep})
 
     def _write_sites(self, sites: dict[str, SiteRecord]) -> None:
-        data = {"version": MANIFEST_VERSION, "sites": {
-            site: {"built": r.built, "directives": dict(r.directives), "keys": sorted(r.keys),
-                   "sources": sorted(r.sources)} for site, r in sites.items()}}
+        data = {"version": MANIFEST_VERSION, "sites": {site: _record_json(r) for site, r in sites.items()}}
         text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
         atomic_write(self.manifest_path, text.encode("utf-8"))
 
@@ -518,35 +526,7 @@ class Cache(_Manifest):
                 pass
         return removed
 
-    def prune(self, keep_keys: set[str], keep_sources: set[str], dry_run: bool = False,
-              settle: float = 3600.0) -> Pruned:
-        """Entries not in ``keep_keys``, derivatives of sources not in ``keep_sources``,
-        and candidate files no sidecar claims once older than ``settle`` seconds (younger,
-        a build may be storing that entry now): only regular files whose names this cache
-        writes, in the folder their name puts them in. Anything else under images/ and
-        derived/, symlinks included, is listed in ``foreign`` and left alone."""
-        owned, foreign = self._owned_files()
-        claimed = {key for kind, key, _ in owned if kind == "sidecar"}
-        cutoff = time.time() - settle
-        doomed: list[tuple[Path, int]] = []
-        for kind, key, path in owned:
-            if kind == "derived":
-                unused = key not in keep_sources
-            elif kind == "partial":  # kept while its key is in use: they were paid for
-                unused = key not in keep_keys
-            elif key in claimed:
-                unused = key not in keep_keys
-            else:  # a half entry: its sidecar never came (a killed build), or is coming
-                unused = path.stat().st_mtime < cutoff
-            if unused:
-                doomed.append((path, path.stat().st_size))
-        if not dry_run:
-            # sidecars first: an entry stops counting before any of its files goes
-            for path, _ in sorted(doomed, key=lambda d: d[0].suffix != ".json"):
-                path.unlink(missing_ok=True)
-        return Pruned(doomed, foreign)
-
-    def _owned_files(self) -> tuple[list[tuple[str, str, Path]], list[Path]]:
+    def owned_files(self) -> tuple[list[tuple[str, str, Path]], list[Path]]:
         """(kind, key or source id, path) of each file whose name and folder are the
         cache's own pattern; and every other thing under images/ and derived/."""
         owned: list[tuple[str, str, Path]] = []
@@ -584,11 +564,19 @@ class Cache(_Manifest):
         flock locks die with their process, so a killed build leaves no stale lock.
         """
         path = self.root / "locks" / key[:2] / f"{key}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        while True:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            if fcntl is None:
+                break
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:  # prune removes a lock file no one holds: then ours is orphaned, take the new one
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
         try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)  # closing releases the flock

@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 from PIL import Image
 
-from . import __version__
+from . import __version__, pruning
 from .analysis import Analysis
 from .cache import Cache, CachedImage, temp_age
 from .images import displayable
@@ -312,9 +312,12 @@ def review_html(analysis: Analysis, settings: Settings, remote: RemoteCache | No
 @click.option("--remote", is_flag=True, help="Prune the remote cache (remote_cache) instead of the local one.")
 @click.option("--all-sites", is_flag=True, help="Also remove what other sites or branches sharing cache_dir use, and forget them.")
 def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool) -> None:
-    """Remove cache entries and resized copies that no directive uses.
+    """Remove every cache file the current settings and pages do not use.
 
-    Keeps every candidate of every directive in use, draft_docs pages included (so
+    Removes entries no directive uses, resized copies of widths, formats or quality no
+    longer configured (or of images no longer shown), social cards whose title, image or
+    site name changed, and lock files whose key has no entry. --dry-run lists each class
+    with its count and bytes. Keeps every candidate of every directive in use, draft_docs pages included (so
     changing `pick` stays free), and whatever another site or branch sharing this
     cache_dir used at its last build (the manifest records each one; --all-sites
     ignores them). Deletes only files the plugin wrote: anything else in the cache
@@ -334,42 +337,48 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
     analysis = _analysed(settings, pages)
     if any(s.errors for s in analysis.all_slots()):
         raise click.ClickException("fix the directive errors above first: an invalid directive's image would look unused")
-    keys, sources = analysis.keys_in_use(), analysis.sources_in_use()
-    foreign = []
+    keys = analysis.keys_in_use()
     if remote:
         removed = _remote(settings).prune(keys, dry_run=dry_run)
-    else:
-        if not all_sites:
-            keys, sources = _other_sites(analysis.cache, settings.site, keys, sources)
-        elif not dry_run:
-            analysis.cache.forget_sites(settings.site)
-        pruned = analysis.cache.prune(keys, sources, dry_run=dry_run, settle=temp_age(settings.timeout, settings.retries))
-        removed, foreign = pruned.removed, pruned.foreign
+        _report_removed({"entries": removed}, [], dry_run)
+        return
+    keep = pruning.Keep(set(keys), pruning.derived_names(pruning.derived_groups(analysis)),
+                        cards=set(pruning.card_keys(analysis)))
+    if not all_sites:
+        _other_sites(analysis.cache, settings.site, keep)
+    elif not dry_run:
+        analysis.cache.forget_sites(settings.site)
+    pruned = pruning.prune(analysis.cache, keep, dry_run=dry_run, settle=temp_age(settings.timeout, settings.retries))
+    _report_removed(pruned.removed, pruned.foreign, dry_run)
+
+
+def _report_removed(removed: dict[str, list[tuple[Path, int]]] | dict[str, list[tuple[str, int]]], foreign: list[Path], dry_run: bool) -> None:
+    """Each file, then each class with its count and bytes, then the total."""
     verb = "would remove" if dry_run else "removed"
-    for path, size in removed:
+    every = [r for files in removed.values() for r in files]
+    for path, size in every:
         click.echo(f"{verb} {path} ({size:,} bytes)")
     for path in foreign:
         click.echo(f"not ours, left alone: {path}")
-    click.echo(f"{verb} {len(removed)} file(s), {sum(s for _, s in removed):,} bytes"
+    for cls, files in removed.items():
+        click.echo(f"  {cls}: {len(files)} file(s), {sum(s for _, s in files):,} bytes")
+    click.echo(f"{verb} {len(every)} file(s), {sum(s for _, s in every):,} bytes"
                + (f"; left {len(foreign)} thing(s) the plugin did not write" if foreign else ""))
 
 
-def _other_sites(cache: Cache, site: str, keys: set[str], sources: set[str]) -> tuple[set[str], set[str]]:
-    """What this site uses, plus what every other site recorded in the manifest used at
-    its last build: a cache shared by sites or branches loses nothing another one needs."""
-    keys, sources = set(keys), set(sources)
+def _other_sites(cache: Cache, site: str, keep: pruning.Keep) -> None:
+    """Add to ``keep`` what every other site recorded in the manifest used at its last
+    build: a cache shared by sites or branches loses nothing another one needs."""
     for other, record in cache.read_sites().items():
         if other in (site, ""):
             continue
         if not os.path.exists(other.split(" @ ", 1)[0]):  # its mkdocs.yml is gone: so is the site
             click.echo(f"{other}: its config file is gone, so its entries are not kept")
             continue
-        kept = len(record.keys - keys)
-        keys |= record.keys
-        sources |= record.sources
+        kept = len(record.keys - keep.keys)
+        keep.add(record)
         click.echo(f"kept for {other} (built {record.built or 'at an unknown time'}): {kept} more entr"
                    f"{'y' if kept == 1 else 'ies'}; --all-sites would remove them")
-    return keys, sources
 
 
 def _remote(settings: Settings):

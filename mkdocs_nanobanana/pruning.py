@@ -1,0 +1,190 @@
+"""What a site uses of the cache, file by file, and ``prune``: remove what no site uses.
+
+A build writes, besides the entries it pays for, resized copies named by (source, width,
+format, quality) and social cards named by a hash of their inputs. Settings change and
+titles change, so the old names stay behind unless prune knows the exact names a build of
+the current settings writes: ``in_use`` works them out the way the renderer does (the same
+``assets`` functions), and each site's build records them in the manifest, so that a prune
+from one site keeps what another site sharing the cache still shows.
+
+Classes prune removes: entries no site uses (and candidates whose sidecar never came, once
+older than any write could take), partial images of keys no site uses, resized copies not
+in use, cards not in use, and lock files whose key has no entry (only while no one holds
+them). Only names the cache writes, in the folders their names put them in; anything else
+is listed as foreign and left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import assets, social
+from .cache import KEY_RE, SHARD_RE, Cache, SiteRecord, _children
+from .renderer import source_of
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, and no lock files worth pruning
+    fcntl = None  # type: ignore[assignment]
+
+CARD_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.jpg\Z")
+LOCK_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.lock\Z")
+#: The classes prune reports, in the order it lists them.
+CLASSES = ("entries", "partial", "derived", "cards", "locks")
+
+
+def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
+    """The resized copies a build of ``analysis`` writes, compactly: "widths|exts|quality"
+    -> the ids of the sources written with them (an id alone would be 8,000 names x 10 at
+    20,000 pages; grouped, the manifest stays the size of the sources list)."""
+    s = analysis.settings
+    groups: dict[str, set[str]] = {}
+    for slot in analysis.all_slots():
+        if not slot.shown:  # a card background: the card is drawn from the original
+            continue
+        source = source_of(slot, s, "")[0]
+        widths = assets.plan_widths(source.width, s.widths)
+        exts = assets.plan_exts(s.formats, source.alpha)
+        spec = f"{','.join(map(str, widths))}|{','.join(exts)}|{s.quality}"
+        groups.setdefault(spec, set()).add(source.id)
+    return {spec: frozenset(ids) for spec, ids in groups.items()}
+
+
+def derived_names(groups: dict[str, frozenset[str]]) -> set[str]:
+    """The file names ``derived_groups`` stands for."""
+    names = set()
+    for spec, ids in groups.items():
+        try:
+            widths, exts, quality = spec.split("|")
+            parsed = [int(w) for w in widths.split(",")], exts.split(","), int(quality)
+        except ValueError:  # a damaged record: it keeps nothing, the site's next build records it again
+            continue
+        for sid in ids:
+            names.update(Cache.derived_name(sid, w, ext, parsed[2]) for ext in parsed[1] for w in parsed[0])
+    return names
+
+
+def card_keys(analysis: "Analysis") -> frozenset[str]:
+    """The card of every page that gets one, as ``Renderer.card`` names it."""
+    cfg, s = analysis.settings.social, analysis.settings
+    if not analysis.cards:
+        return frozenset()
+    font = social.font_id(cfg.font)
+    return frozenset(social.card_key(source_of(slot, s, "")[0].id, title, cfg.site_name, font, cfg.title_overlay)
+                     for slot, title in analysis.cards.values())
+
+
+@dataclass
+class Keep:
+    """What prune keeps: this site's use plus every recorded site's."""
+
+    keys: set[str]
+    derived: set[str]  # file names
+    sources: set[str] = field(default_factory=set)  # all copies of these: a record from before names were recorded
+    cards: set[str] | None = field(default_factory=set)  # None: some record cannot tell, keep every card
+
+    def add(self, record: SiteRecord) -> None:
+        self.keys |= record.keys
+        if record.derived is None:
+            self.sources |= record.sources
+        else:
+            self.derived |= derived_names(record.derived)
+        if record.cards is None or self.cards is None:
+            self.cards = None
+        else:
+            self.cards |= record.cards
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What prune removed (or would), by class, with sizes; and what it left alone."""
+
+    removed: dict[str, list[tuple[Path, int]]]
+    foreign: list[Path]
+
+    def all(self) -> list[tuple[Path, int]]:
+        return [r for cls in CLASSES for r in self.removed.get(cls, [])]
+
+
+def prune(cache: Cache, keep: Keep, dry_run: bool = False, settle: float = 3600.0) -> Pruned:
+    """Remove (or, ``dry_run``, list) every file of the cache ``keep`` does not use."""
+    owned, foreign = cache.owned_files()
+    claimed = {key for kind, key, _ in owned if kind == "sidecar"}
+    cutoff = time.time() - settle
+    removed: dict[str, list[tuple[Path, int]]] = {cls: [] for cls in CLASSES}
+    for kind, key, path in owned:
+        if kind == "derived":
+            unused, cls = path.name not in keep.derived and key not in keep.sources, "derived"
+        elif kind == "partial":  # kept while its key is in use: they were paid for
+            unused, cls = key not in keep.keys, "partial"
+        elif key in claimed:
+            unused, cls = key not in keep.keys, "entries"
+        else:  # a half entry: its sidecar never came (a killed build), or is coming
+            unused, cls = path.stat().st_mtime < cutoff, "entries"
+        if unused:
+            removed[cls].append((path, path.stat().st_size))
+    if not dry_run:
+        # sidecars first: an entry stops counting before any of its files goes
+        for path, _ in sorted(removed["entries"] + removed["partial"] + removed["derived"],
+                              key=lambda d: d[0].suffix != ".json"):
+            path.unlink(missing_ok=True)
+    entries_left = claimed - {p.stem for p, _ in removed["entries"] if p.suffix == ".json"}
+    for path in _sharded(cache.root / "social", CARD_NAME_RE, foreign):
+        if keep.cards is not None and path.stem not in keep.cards:
+            removed["cards"].append((path, path.stat().st_size))
+            if not dry_run:
+                path.unlink(missing_ok=True)
+    for path in _sharded(cache.root / "locks", LOCK_NAME_RE, None):
+        if path.stem not in entries_left and (dry_run or _unlink_lock(path)):
+            removed["locks"].append((path, 0))
+    return Pruned(removed, foreign)
+
+
+def _sharded(top: Path, name_re: re.Pattern, foreign: list[Path] | None) -> list[Path]:
+    """Regular files <top>/<k[:2]>/<name> whose name matches ``name_re``; the rest goes to
+    ``foreign`` (if given: locks/ also holds the manifest's lock, which is not foreign)."""
+    found = []
+    for folder in _children(top):
+        if folder.is_symlink() or not folder.is_dir() or not SHARD_RE.match(folder.name):
+            if foreign is not None:
+                foreign.append(folder)
+            continue
+        for path in _children(folder):
+            m = name_re.match(path.name)
+            if m and KEY_RE.match(m["key"]) and m["key"][:2] == folder.name and path.is_file() \
+                    and not path.is_symlink():
+                found.append(path)
+            elif foreign is not None and not path.name.endswith(".tmp"):
+                foreign.append(path)
+    return found
+
+
+def _unlink_lock(path: Path) -> bool:
+    """Remove a lock file no one holds, holding it meanwhile; ``Cache.lock`` checks after
+    taking a lock that its file is still the one at the path, so a process that opened
+    this one just before it went takes the lock again on the new file."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: a build is paying for that key right now
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return True
+    finally:
+        os.close(fd)
