@@ -117,6 +117,10 @@ _QUOTE_RE = re.compile(r"^(?:[ ]{0,3}>[ ]?)+")
 _CONTAINER_RE = re.compile(r"^[ \t]*(?:[-*+][ \t]|\d{1,9}[.)][ \t]|!!!|\?\?\?|===|\[\^[^\]]+\]:|:[ \t])")
 
 
+#: The first character of a line that may open a fence, a quote or an HTML comment.
+_MAY_OPEN = frozenset("`~><")
+
+
 def _unquote(line: str) -> tuple[str, str]:
     """A line's blockquote markers (``> ``, nested ones too) and the rest of it."""
     m = _QUOTE_RE.match(line)
@@ -162,11 +166,14 @@ def scan(text: str, path: str, first_line: int = 1) -> tuple[list[Block], list[D
     in_comment = False
     body: list[str] = []
     for i, line in enumerate(lines):
-        quote, rest = _unquote(line)
         if open_fence is None:
             if in_comment:
-                in_comment = "-->" not in rest
+                in_comment = "-->" not in line
                 continue
+            first = line.lstrip(" \t")[:1]
+            if first not in _MAY_OPEN:  # most lines: prose, no fence, quote or comment here
+                continue
+            quote, rest = _unquote(line) if first == ">" else ("", line)
             if _opens_comment(rest):
                 in_comment = True
                 continue
@@ -179,7 +186,7 @@ def scan(text: str, path: str, first_line: int = 1) -> tuple[list[Block], list[D
             body = []
             continue
         char, length, start, indent, ours, quoted = open_fence
-        inner = rest if quoted else line
+        inner = _unquote(line)[1] if quoted else line
         stripped = inner.strip(" \t")
         if stripped and set(stripped) == {char} and len(stripped) >= length:
             if ours:
