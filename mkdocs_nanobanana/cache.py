@@ -173,6 +173,27 @@ def _children(folder: Path) -> list[Path]:
         return []
 
 
+def sharded_files(top: Path, kinds: tuple[tuple[re.Pattern, str], ...],
+                  foreign: list[Path] | None) -> list[tuple[str, str, Path]]:
+    """(kind, key, path) of each regular file ``<top>/<key[:2]>/<name>`` whose name one of
+    ``kinds``' patterns (each with a ``key`` group) matches, in its key's shard; every
+    other thing goes to ``foreign`` (when given), but a write in progress (a temp file)."""
+    found: list[tuple[str, str, Path]] = []
+    for folder in _children(top):
+        if folder.is_symlink() or not folder.is_dir() or not SHARD_RE.match(folder.name):
+            if foreign is not None:
+                foreign.append(folder)
+            continue
+        for path in _children(folder):
+            match = next(((kind, m) for regex, kind in kinds if (m := regex.match(path.name))), None)
+            if match is None or path.is_symlink() or not path.is_file() or match[1]["key"][:2] != folder.name:
+                if foreign is not None and not path.name.endswith(TEMP_SUFFIX):
+                    foreign.append(path)
+                continue
+            found.append((match[0], match[1]["key"], path))
+    return found
+
+
 MANIFEST_VERSION = 2
 MANIFEST_LOCK = "0" * 62 + "ma"  # a lock name no sha256 key is likely to be; see Cache.lock
 
@@ -440,17 +461,16 @@ class Cache(_Manifest):
 
     # -- partial entries: some of a request's images, paid for by a build that failed ---
 
+    def _partial_files(self, key: str) -> list[tuple[int, Path]]:
+        """(index, path) of the images kept for ``key``, by index; temp files aside."""
+        return sorted((int(path.name.split(".", 1)[0]), path) for path in _children(self.partial_dir / key)
+                      if PARTIAL_NAME_RE.match(path.name))
+
     def partial(self, key: str) -> list[bytes]:
         """The images kept for ``key`` so far, in the order they were paid for; a file
         that no longer reads as an image is left out (it will be asked for again)."""
-        folder = self.partial_dir / key
-        found = []
-        for path in folder.glob("*.*") if folder.is_dir() else ():
-            stem = path.name.split(".", 1)[0]
-            if stem.isdigit() and not path.name.endswith(TEMP_SUFFIX):
-                found.append((int(stem), path))
         kept = []
-        for _, path in sorted(found):
+        for _, path in self._partial_files(key):
             try:
                 data = path.read_bytes()
                 images.inspect(data)
@@ -461,19 +481,13 @@ class Cache(_Manifest):
 
     def partial_count(self, key: str) -> int:
         """How many images are kept for ``key`` (by name: cheap enough for ``plan``)."""
-        folder = self.partial_dir / key
-        if not folder.is_dir():
-            return 0
-        return sum(1 for p in folder.iterdir() if p.name.split(".", 1)[0].isdigit() and not p.name.endswith(TEMP_SUFFIX))
+        return len(self._partial_files(key))
 
     def add_partial(self, key: str, paid: list[bytes] | tuple[bytes, ...]) -> None:
         """Keep ``paid`` images of ``key`` after those already kept (under the key's lock)."""
-        folder = self.partial_dir / key
-        taken = [int(p.name.split(".", 1)[0]) for p in folder.glob("*.*") if p.name.split(".", 1)[0].isdigit()] \
-            if folder.is_dir() else []
-        start = max(taken, default=0) + 1
+        start = max((i for i, _ in self._partial_files(key)), default=0) + 1
         for i, data in enumerate(paid, start=start):
-            atomic_write(folder / f"{i}.{images.inspect(data).ext}", data)
+            atomic_write(self.partial_dir / key / f"{i}.{images.inspect(data).ext}", data)
 
     def drop_partial(self, key: str) -> None:
         """Forget the kept images of ``key`` (its whole entry is stored)."""
@@ -529,22 +543,9 @@ class Cache(_Manifest):
     def owned_files(self) -> tuple[list[tuple[str, str, Path]], list[Path]]:
         """(kind, key or source id, path) of each file whose name and folder are the
         cache's own pattern; and every other thing under images/ and derived/."""
-        owned: list[tuple[str, str, Path]] = []
         foreign: list[Path] = []
-        patterns = ((self.images_dir, ((SIDECAR_NAME_RE, "sidecar"), (IMAGE_NAME_RE, "image"))),
-                    (self.derived_dir, ((DERIVED_NAME_RE, "derived"),)))
-        for top, kinds in patterns:
-            for folder in _children(top):
-                if folder.is_symlink() or not folder.is_dir() or not SHARD_RE.match(folder.name):
-                    foreign.append(folder)
-                    continue
-                for path in _children(folder):
-                    match = next(((kind, m) for regex, kind in kinds if (m := regex.match(path.name))), None)
-                    if match is None or path.is_symlink() or not path.is_file() or match[1]["key"][:2] != folder.name:
-                        if not path.name.endswith(TEMP_SUFFIX):  # a write in progress is no one's business
-                            foreign.append(path)
-                        continue
-                    owned.append((match[0], match[1]["key"], path))
+        owned = sharded_files(self.images_dir, ((SIDECAR_NAME_RE, "sidecar"), (IMAGE_NAME_RE, "image")), foreign)
+        owned += sharded_files(self.derived_dir, ((DERIVED_NAME_RE, "derived"),), foreign)
         for folder in _children(self.partial_dir):  # partial/<key>/<i>.<ext>
             if folder.is_symlink() or not folder.is_dir() or not KEY_RE.match(folder.name):
                 foreign.append(folder)

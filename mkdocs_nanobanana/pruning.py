@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import assets, social
-from .cache import KEY_RE, SHARD_RE, Cache, SiteRecord, _children
+from .cache import Cache, SiteRecord, sharded_files
 from .renderer import source_of
 
 if TYPE_CHECKING:
@@ -138,34 +138,16 @@ def prune(cache: Cache, keep: Keep, dry_run: bool = False, settle: float = 3600.
                               key=lambda d: d[0].suffix != ".json"):
             path.unlink(missing_ok=True)
     entries_left = claimed - {p.stem for p, _ in removed["entries"] if p.suffix == ".json"}
-    for path in _sharded(cache.root / "social", CARD_NAME_RE, foreign):
+    for _, _, path in sharded_files(cache.root / "social", ((CARD_NAME_RE, "card"),), foreign):
         if keep.cards is not None and path.stem not in keep.cards:
             removed["cards"].append((path, path.stat().st_size))
             if not dry_run:
                 path.unlink(missing_ok=True)
-    for path in _sharded(cache.root / "locks", LOCK_NAME_RE, None):
+    # locks/ also holds the manifest's lock: not a key's, not foreign either
+    for _, _, path in sharded_files(cache.root / "locks", ((LOCK_NAME_RE, "lock"),), None):
         if path.stem not in entries_left and (dry_run or _unlink_lock(path)):
             removed["locks"].append((path, 0))
     return Pruned(removed, foreign)
-
-
-def _sharded(top: Path, name_re: re.Pattern, foreign: list[Path] | None) -> list[Path]:
-    """Regular files <top>/<k[:2]>/<name> whose name matches ``name_re``; the rest goes to
-    ``foreign`` (if given: locks/ also holds the manifest's lock, which is not foreign)."""
-    found = []
-    for folder in _children(top):
-        if folder.is_symlink() or not folder.is_dir() or not SHARD_RE.match(folder.name):
-            if foreign is not None:
-                foreign.append(folder)
-            continue
-        for path in _children(folder):
-            m = name_re.match(path.name)
-            if m and KEY_RE.match(m["key"]) and m["key"][:2] == folder.name and path.is_file() \
-                    and not path.is_symlink():
-                found.append(path)
-            elif foreign is not None and not path.name.endswith(".tmp"):
-                foreign.append(path)
-    return found
 
 
 def _unlink_lock(path: Path) -> bool:
