@@ -17,7 +17,7 @@ from mkdocs.config import config_options as c
 
 from .catalog import PROVIDERS, normalize_ratio
 from .directives import Defaults
-from .settings import CARD_SOURCES, MODES, PLACEHOLDER_POLICIES, REF_ENCODINGS, REF_ROUTES, RefSending, SocialSettings, default_of
+from .settings import CARD_SOURCES, DEFAULT_CACHE_DIR, MODES, PLACEHOLDER_POLICIES, REF_ENCODINGS, REF_ROUTES, RefSending, SocialSettings, default_of
 
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 IMAGE_FORMATS = ("webp", "jpeg", "png", "avif")
@@ -160,7 +160,7 @@ class NanobananaConfig(base.Config):
     ratio = Ratio(default=default_of("ratio", Defaults))
 
     # Where files go
-    cache_dir = c.Type(str, default=".cache/nanobanana")  # relative to mkdocs.yml
+    cache_dir = c.Type(str, default=DEFAULT_CACHE_DIR)  # relative to mkdocs.yml
     output_dir = RelativePath(default=default_of("output_dir"))  # inside site_dir
     remote_cache = c.Optional(c.Type(str))  # an fsspec URL shared by every machine: s3://bucket/prefix
     remote_cache_options = c.Type(dict, default={})  # passed to fsspec; never credentials

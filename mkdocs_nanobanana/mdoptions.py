@@ -15,11 +15,7 @@ from typing import Any, Mapping
 
 from .catalog import normalize_ratio
 from .directives import Defaults
-from .settings import Settings, SettingsError, build_settings, default_of
-
-#: The plugin's cache_dir default (config.py), relative to the config file's folder: the
-#: same folder, so an image paid for under `mkdocs build` is found under Zensical.
-CACHE_DIR = ".cache/nanobanana"
+from .settings import DEFAULT_CACHE_DIR, Settings, SettingsError, build_settings, default_of
 
 #: Options only the extension has: where the host is, for hosts that do not say
 #: (Zensical does; plain Python-Markdown does not).
@@ -33,9 +29,10 @@ def defaults() -> dict[str, Any]:
         "provider": default_of("provider"), "api_key_env": default_of("api_key_env"), "api_base": None,
         "models": {}, "ref_images": {},
         "variant": default_of("variant", Defaults), "ratio": default_of("ratio", Defaults),
-        "cache_dir": CACHE_DIR, "output_dir": default_of("output_dir"),
+        "cache_dir": DEFAULT_CACHE_DIR, "output_dir": default_of("output_dir"),
         "remote_cache": None, "remote_cache_options": {},
         "widths": list(default_of("widths")), "formats": list(default_of("formats")), "quality": default_of("quality"),
+        "sizes": None,
         "concurrency": default_of("concurrency"), "timeout": default_of("timeout"), "retries": default_of("retries"),
         "max_credits": default_of("max_credits"), "serve_debounce": default_of("serve_debounce"),
         # no social cards: an extension sees a page's body, never its <head>

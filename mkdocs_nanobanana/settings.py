@@ -110,6 +110,9 @@ def default_of(name: str, of: type = Settings) -> Any:
 
 
 MODES = ("auto", "live", "offline")
+#: cache_dir's default, relative to the config file's folder: the plugin's and the
+#: Markdown extension's, so an image paid for under one host is found under the other.
+DEFAULT_CACHE_DIR = ".cache/nanobanana"
 PLACEHOLDER_POLICIES = ("allow", "warn", "fail")
 
 #: The width an image in the content column shows at, per theme, measured in headless

@@ -71,3 +71,14 @@ def test_only_the_adapter_imports_mkdocs():
             if any(n == "mkdocs" or n.startswith("mkdocs.") for n in names):
                 importers.add(path.relative_to(REPO / "mkdocs_nanobanana").as_posix())
     assert importers == {"plugin.py", "config.py", "project.py"}
+
+
+def test_the_extension_takes_every_option_the_plugin_takes():
+    """mdoptions copies the plugin's option table (it may not import MkDocs' Config
+    classes): the two must not drift, or one mkdocs.yml entry cannot serve both hosts."""
+    from mkdocs_nanobanana.config import NanobananaConfig
+    from mkdocs_nanobanana.mdoptions import defaults
+
+    config = NanobananaConfig()
+    assert set(defaults()) == {name for name, _ in config._schema}
+    assert defaults()["cache_dir"] == dict(config._schema)["cache_dir"].default

@@ -129,3 +129,4 @@ def test_plugin_without_the_extension_is_reported(tmp_path):
     assert out.count("mkdocs.yml lists `plugins: - nanobanana`, but Zensical runs no MkDocs plugin") == 1, out
     assert "Add `- mkdocs_nanobanana.markdown` under markdown_extensions in mkdocs.yml" in out
 
+
