@@ -81,6 +81,11 @@ def offline_fix(settings: Settings) -> str:
             "or run `nanobanana generate`.")
 
 
+def too_big_note(ask: Ask, max_credits: int) -> str:
+    """The hover text of an image whose cost alone is over ``max_credits``."""
+    return f"placeholder: needs {ask.cost} credits, more than max_credits {max_credits}"
+
+
 def say_offline(settings: Settings, analysis: Analysis, report: Reporter, missing: list[Slot]) -> None:
     """One warning for the images an offline build leaves as placeholders: how many, what
     they would cost, why nothing is generated and the fix for that cause."""
@@ -153,15 +158,15 @@ class Scheduler:
             self._approve_deferred(missing)
             return
         if self.buyer is None:
-            self._say_offline(missing)
+            if self.settings.placeholders == "warn":  # allow: quiet; fail: listed at the end
+                say_offline(self.settings, self.analysis, self.report, missing)
             return
-        # a slot that waits for a #name has no key yet: it is an image of its own
-        asks = {id(s): Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where) for s in missing}
+        asks = self._asks(missing)
         approved, refused = self.budget.approve(asks.values())
         keys = {a.key for a in approved}
         for s in missing:
             s.approved = asks[id(s)].key in keys
-        self._say_too_big([a for a in refused if self.budget.too_big(a)], {id(s): s for s in missing}, asks)
+        self._say_too_big([a for a in refused if self.budget.too_big(a)], asks)
         over = [a for a in refused if not self.budget.too_big(a)]
         if over:
             slot_of = {asks[id(s)].key: s for s in missing}
@@ -180,32 +185,32 @@ class Scheduler:
             for s in missing:
                 s.approved = True
             return
-        asks = {id(s): Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where) for s in missing}
+        asks = self._asks(missing)
         approved, refused = self.session_budget.approve(asks.values(), commit=False)
         keys = {a.key for a in approved}
         for s in missing:
             ask = asks[id(s)]
             s.approved = ask.key in keys
             if not s.approved:
-                self._notes[id(s)] = (f"placeholder: needs {ask.cost} credits, more than max_credits "
-                                      f"{self.session_budget.max_credits}" if self.session_budget.too_big(ask)
-                                      else SERVE_BUDGET_NOTE)
+                self._notes[id(s)] = (too_big_note(ask, self.session_budget.max_credits)
+                                      if self.session_budget.too_big(ask) else SERVE_BUDGET_NOTE)
         self.over_session_budget += len(refused)
 
-    def _say_too_big(self, too_big: list[Ask], slots: dict[int, Slot], asks: dict[int, Ask]) -> None:
+    def _asks(self, missing: list[Slot]) -> dict[int, Ask]:
+        """What each missing image asks of a budget, by id(slot). A slot that waits for a
+        #name has no key yet: it is an image of its own."""
+        return {id(s): Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where) for s in missing}
+
+    def _say_too_big(self, too_big: list[Ask], asks: dict[int, Ask]) -> None:
         """Images that no build within max_credits can pay for: each said on its own, as
         "build again" would not help them."""
         big = {a.key for a in too_big}
         for ident, ask in asks.items():
             if ask.key in big:
-                self._notes[ident] = f"placeholder: needs {ask.cost} credits, more than max_credits {self.settings.max_credits}"
+                self._notes[ident] = too_big_note(ask, self.settings.max_credits)
         for a in too_big:
             self.report.warn(f"{a.where} needs {a.cost} credits, more than max_credits {self.settings.max_credits}: "
                              "raise max_credits to generate it")
-
-    def _say_offline(self, missing: list[Slot]) -> None:
-        if self.settings.placeholders == "warn":  # allow: quiet; fail: listed at the end
-            say_offline(self.settings, self.analysis, self.report, missing)
 
     def placeholders(self) -> list[tuple[Slot, str]]:
         """After ``finish``: every slot whose figure (or card) shows a placeholder, with why."""
