@@ -94,12 +94,14 @@ class GeminiProvider(HttpProvider):
         return self._image(self.ask(url, self.body(job), stop, _payload))
 
     def _image(self, payload: dict) -> bytes:
+        """The image of a 200 answer. That answer was billed, so one that is unusable is
+        tried once more only (RetryOnce), as NanoBanana's broken 200s are."""
         feedback = payload.get("promptFeedback") or {}
         if feedback.get("blockReason"):
             raise ContentPolicyError(f"prompt blocked ({feedback['blockReason']})")
         candidates = payload.get("candidates") or []
         if not candidates:
-            raise TransientError("the Gemini API answered without a candidate")
+            raise RetryOnce("the Gemini API answered without a candidate")
         first = candidates[0]
         for part in ((first.get("content") or {}).get("parts") or []):
             if part.get("thought") is True:
@@ -112,11 +114,11 @@ class GeminiProvider(HttpProvider):
                 try:
                     data = base64.b64decode(inline["data"], validate=True)
                 except (binascii.Error, ValueError):
-                    raise TransientError("the Gemini API sent image data that is not base64") from None
+                    raise RetryOnce("the Gemini API sent image data that is not base64") from None
                 try:
                     images.inspect(data)
                 except images.BadImage as exc:
-                    raise TransientError(f"the Gemini API sent an unusable image: {exc}") from None
+                    raise RetryOnce(f"the Gemini API sent an unusable image: {exc}") from None
                 return data
         reason = first.get("finishReason")
         if reason in BLOCKED:
@@ -163,8 +165,9 @@ def _error(resp: httpx.Response, payload) -> ProviderError:
         return RateLimited(f"rate limited ({text})", delay if delay is not None else parse_retry_after(resp.headers.get("retry-after")))
     if status in TRANSIENT_STATUS or status >= 500:
         return TransientError(f"the Gemini API failed ({text})")
-    if payload is None:
-        return TransientError(f"the Gemini API answered HTTP {status} with a body that is not JSON")
+    if payload is None:  # a 2xx whose body is broken may have been billed: one more try only
+        kind_of = RetryOnce if 200 <= status < 300 else TransientError
+        return kind_of(f"the Gemini API answered HTTP {status} with a body that is not JSON")
     return ProviderError(f"the Gemini API refused the request ({text})")
 
 
