@@ -264,16 +264,10 @@ def check_api(s: Settings, wanted_live: bool) -> Check:
 # --------------------------------------------------------------------------- caches
 
 
-def _inside(path: str, folder: str) -> bool:
-    p, f = os.path.realpath(path), os.path.realpath(folder)
-    return p == f or p.startswith(f + os.sep)
-
-
 def check_cache_dir(s: Settings, facts: "HostFacts") -> Check:
+    """Writable, and a folder. Inside site_dir or docs_dir it never gets here: the
+    settings refuse it (settings._cache_dir), and doctor shows that under plugin options."""
     shown = os.path.relpath(s.cache_dir, Path(facts.config_file).parent)
-    if _inside(s.cache_dir, facts.site_dir):
-        return Check("cache_dir", FAIL, f"{shown} is inside site_dir: every build empties it (and would publish it)",
-                     "cache_dir: .cache/nanobanana (beside docs_dir and site_dir)")
     existing = Path(s.cache_dir)
     while not existing.exists():
         existing = existing.parent
