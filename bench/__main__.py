@@ -44,6 +44,7 @@ from fakeapi import FLASH_IMAGE_SIZES, FakeAPI, image_png  # noqa: E402
 from bench.sitegen import Site, edit_one_prompt, make_card_site, make_site  # noqa: E402
 from mkdocs_nanobanana import assets  # noqa: E402
 from mkdocs_nanobanana.cache import Cache  # noqa: E402
+from mkdocs_nanobanana.settings import Encoding  # noqa: E402
 
 SIZES = {  # name -> sizes of each figure
     "full": dict(warm_pages=500, warm_images=200, cold_images=64, cold_latency=1.0, cold_conc=8,
@@ -174,7 +175,7 @@ def derivatives(tmp: Path, s: dict) -> dict:
     """4. Our derivative path vs a plain Pillow script doing the same resizes and encodes;
     and images per second with 1 and 2 worker threads."""
     src = image_png((1344, 768), 1, photo=True)
-    widths, exts, quality = [480, 768, 1024], ["webp", "jpg"], 82
+    widths, exts, enc = [480, 768, 1024], ["webp", "jpg"], Encoding(82)
 
     def plain(_n: int) -> None:  # what anyone would write: decode, one resize per width, encode
         with Image.open(io.BytesIO(src)) as img:
@@ -182,12 +183,12 @@ def derivatives(tmp: Path, s: dict) -> dict:
             for w in widths:
                 resized = img.resize((w, round(768 * w / 1344)), Image.Resampling.LANCZOS)
                 for ext in exts:
-                    assets.encode(resized, ext, quality)
+                    assets.encode(resized, ext, enc)
 
     def ours(n: int) -> None:
         cache = Cache(tmp / f"deriv-{n}-{time.perf_counter_ns()}")
         source = assets.Source(f"src{n}", 1344, 768, False, lambda: Image.open(io.BytesIO(src)))
-        assets.make_missing(source, assets.derivative_files(source, widths, exts, quality, cache), quality)
+        assets.make_missing(source, assets.derivative_files(source, widths, exts, enc, cache), enc)
 
     def per_image(fn) -> float:
         start = time.perf_counter()

@@ -1,7 +1,7 @@
 """Resized, re-encoded copies of a source image, and the <figure><picture> that shows them.
 
 The derivative cache is keyed by the source's identity (sha256 of the original, or a
-placeholder's id), the width, the format and the quality, so a warm build only stats
+placeholder's id), the width, the format and the ``Encoding``, so a warm build only stats
 files: it never decodes an image to learn its size (sizes follow from the source's).
 """
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 from .cache import Cache, create_once
 from . import images
 from .images import MIME_TYPES
+from .settings import Encoding
 
 #: Config format name -> file extension.
 FORMAT_EXT = {"webp": "webp", "jpeg": "jpg", "png": "png", "avif": "avif"}
@@ -79,7 +80,8 @@ def scaled_height(width: int, source: Source) -> int:
     return max(1, round(source.height * width / source.width))
 
 
-def encode(img: Image.Image, ext: str, quality: int) -> bytes:
+def encode(img: Image.Image, ext: str, enc: Encoding) -> bytes:
+    quality = enc.quality
     buf = io.BytesIO()
     if ext == "jpg":
         img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True, progressive=True)
@@ -98,11 +100,11 @@ def encode(img: Image.Image, ext: str, quality: int) -> bytes:
 DerivedFile = tuple[Path, int, int, str]
 
 
-def derivative_files(source: Source, widths: list[int], exts: list[str], quality: int, cache: Cache) -> list[DerivedFile]:
+def derivative_files(source: Source, widths: list[int], exts: list[str], enc: Encoding, cache: Cache) -> list[DerivedFile]:
     """Every derivative of ``source``, made or not: where it lives in the cache and its
     size, which follows from the source's (no file is opened)."""
     folder = cache.derived_folder(source.id)  # one Path join a source, not two a file
-    return [(folder / cache.derived_name(source.id, w, ext, quality), w, scaled_height(w, source), ext)
+    return [(folder / cache.derived_name(source.id, w, ext, enc.tag), w, scaled_height(w, source), ext)
             for ext in exts for w in widths]
 
 
@@ -124,7 +126,7 @@ def decoded(source: Source) -> Iterator[Image.Image]:
         yield pixels
 
 
-def make_missing(source: Source, files: list[DerivedFile], quality: int,
+def make_missing(source: Source, files: list[DerivedFile], enc: Encoding,
                  write: Callable[[Path, bytes], None] | None = None) -> None:
     """Write those of ``files`` that are not there yet, one resize per size. BadImage if
     the source cannot be read; OSError if a copy cannot be written."""
@@ -140,10 +142,10 @@ def make_missing(source: Source, files: list[DerivedFile], quality: int,
             for size, same_size in todo.items():  # one resize, encoded in every format
                 resized = img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
                 for path, ext in same_size:
-                    write(path, encode(resized, ext, quality))
+                    write(path, encode(resized, ext, enc))
 
 
-def publish_uncached(source: Source, files: list[DerivedFile], quality: int, out_dir: Path, url_dir: str,
+def publish_uncached(source: Source, files: list[DerivedFile], enc: Encoding, out_dir: Path, url_dir: str,
                      basename: str) -> list[Variant]:
     """When the cache cannot take the copies (a full disk, a read-only cache_dir): encode
     them straight into the built site. OSError if the site cannot take them either."""
@@ -151,7 +153,7 @@ def publish_uncached(source: Source, files: list[DerivedFile], quality: int, out
     in_site = [(out_dir / f"{basename}-{w}.{ext}", w, h, ext) for _, w, h, ext in files]
     for path, *_ in in_site:
         path.unlink(missing_ok=True)  # a hard link of an earlier build's cached copy
-    make_missing(source, in_site, quality, write=lambda path, data: path.write_bytes(data))
+    make_missing(source, in_site, enc, write=lambda path, data: path.write_bytes(data))
     return [Variant(url=f"{url_dir}/{path.name}", width=w, height=h, ext=ext) for path, w, h, ext in in_site]
 
 

@@ -3,7 +3,9 @@
     <cache_dir>/images/<k[:2]>/<key>-<i>.<ext>   every candidate of a request
     <cache_dir>/images/<k[:2]>/<key>.json        sidecar, written last: the entry counts
                                                  only once it exists and its files match
-    <cache_dir>/derived/<h[:2]>/<h>-<w>w-q<q>.<ext>   resized copies, keyed by source hash
+    <cache_dir>/derived/<h[:2]>/<h>-<w>w-q<q>[-<e>].<ext>
+                                                 resized copies: source hash, width, quality
+                                                 and a digest of other encoder settings
     <cache_dir>/partial/<key>/<i>.<ext>          images of a request that failed half-way:
                                                  paid for, so the next build asks only for
                                                  the rest; removed once the entry is whole
@@ -160,8 +162,9 @@ IMAGE_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-(?P<index>[1-9][0-9]{0,2})\.(
 
 
 SIDECAR_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.json\Z")
-#: A resized copy: <source id>-<width>w-q<quality>.<ext> (see Cache.derived_name).
-DERIVED_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-[0-9]{1,5}w-q[0-9]{1,3}\.(?:webp|jpg|png|avif)\Z")
+#: A resized copy: <source id>-<width>w-q<quality>[-<encoder digest>].<ext> (see
+#: Cache.derived_name and assets.Encoding.tag).
+DERIVED_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-[0-9]{1,5}w-q[0-9]{1,3}(?:-[0-9a-f]{8})?\.(?:webp|jpg|png|avif)\Z")
 SHARD_RE = re.compile(r"[0-9a-f]{2}\Z")
 PARTIAL_NAME_RE = re.compile(r"[1-9][0-9]{0,2}\.(?:%s)\Z" % "|".join(sorted(set(images.EXTENSIONS.values()))))
 
@@ -584,15 +587,16 @@ class Cache(_Manifest):
 
     # -- derivatives -------------------------------------------------------------------
 
-    def derived_path(self, source_id: str, width: int, ext: str, quality: int) -> Path:
-        return self.derived_folder(source_id) / self.derived_name(source_id, width, ext, quality)
+    def derived_path(self, source_id: str, width: int, ext: str, tag: str) -> Path:
+        return self.derived_folder(source_id) / self.derived_name(source_id, width, ext, tag)
 
     def derived_folder(self, source_id: str) -> Path:
         return self.derived_dir / source_id[:2]
 
     @staticmethod
-    def derived_name(source_id: str, width: int, ext: str, quality: int) -> str:
-        return f"{source_id}-{width}w-q{quality}.{ext}"
+    def derived_name(source_id: str, width: int, ext: str, tag: str) -> str:
+        """``tag``: the copy's ``assets.Encoding.tag`` ("q82", "q82-1a2b3c4d")."""
+        return f"{source_id}-{width}w-{tag}.{ext}"
 
     # -- housekeeping ------------------------------------------------------------------
 

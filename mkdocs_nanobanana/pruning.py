@@ -43,7 +43,7 @@ CLASSES = ("entries", "partial", "derived", "cards", "locks")
 
 
 def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
-    """The resized copies a build of ``analysis`` writes, compactly: "widths|exts|quality"
+    """The resized copies a build of ``analysis`` writes, compactly: "widths|exts|tag"
     -> the ids of the sources written with them (an id alone would be 8,000 names x 10 at
     20,000 pages; grouped, the manifest stays the size of the sources list)."""
     s = analysis.settings
@@ -54,7 +54,7 @@ def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
         source = source_of(slot, s, "")[0]
         widths = assets.plan_widths(source.width, s.widths)
         exts = assets.plan_exts(s.formats, source.alpha)
-        spec = f"{','.join(map(str, widths))}|{','.join(exts)}|{s.quality}"
+        spec = f"{','.join(map(str, widths))}|{','.join(exts)}|{s.encoding.tag}"
         groups.setdefault(spec, set()).add(source.id)
     return {spec: frozenset(ids) for spec, ids in groups.items()}
 
@@ -64,11 +64,11 @@ def derived_names(groups: dict[str, frozenset[str]]) -> set[str]:
     names = set()
     for spec, ids in groups.items():
         try:
-            widths, exts, quality = spec.split("|")
-            parsed = [int(w) for w in widths.split(",")], exts.split(","), int(quality)
+            widths, exts, tag = spec.split("|")
+            parsed = [int(w) for w in widths.split(",")], exts.split(","), tag if tag[:1] == "q" else f"q{int(tag)}"
         except ValueError:  # a damaged record: it keeps nothing, the site's next build records it again
             continue
-        for sid in ids:
+        for sid in ids:  # (a record written before encoder digests holds the bare quality)
             names.update(Cache.derived_name(sid, w, ext, parsed[2]) for ext in parsed[1] for w in parsed[0])
     return names
 

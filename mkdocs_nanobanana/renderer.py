@@ -112,7 +112,7 @@ class Renderer:
         them. Only Pillow work, which runs outside the GIL, goes to the image pool."""
         s = self.settings
         files = assets.derivative_files(source, assets.plan_widths(source.width, s.widths),
-                                        assets.plan_exts(s.formats, source.alpha), s.quality, self.cache)
+                                        assets.plan_exts(s.formats, source.alpha), s.encoding, self.cache)
         if s.publish:
             variants = assets.publish_cached(files, self.out_dir, s.output_dir, basename)
         else:
@@ -129,7 +129,7 @@ class Renderer:
             source_lock = self._source_locks.setdefault(source.id, threading.Lock())
         with source_lock:  # two names for one image: resize it once, publish it twice
             try:
-                assets.make_missing(source, files, s.quality)
+                assets.make_missing(source, files, s.encoding)
             except images.BadImage as exc:
                 return self._damaged(source, basename, exc)
             except OSError as exc:
@@ -152,7 +152,7 @@ class Renderer:
         stand_in, _, _ = source_of(slot, self.settings, "", cached=False)
         s = self.settings
         files = assets.derivative_files(stand_in, assets.plan_widths(stand_in.width, s.widths),
-                                        assets.plan_exts(s.formats, False), s.quality, self.cache)
+                                        assets.plan_exts(s.formats, False), s.encoding, self.cache)
         return self._make_files(stand_in, files, basename)
 
     def _unwritable(self, source: assets.Source, files: list[assets.DerivedFile], basename: str,
@@ -166,7 +166,7 @@ class Renderer:
         if not s.publish:
             return []
         try:
-            return assets.publish_uncached(source, files, s.quality, self.out_dir, s.output_dir, basename)
+            return assets.publish_uncached(source, files, s.encoding, self.out_dir, s.output_dir, basename)
         except OSError as again:
             self.report.warn(f"could not write {basename} into {self.out_dir} either ({again.strerror or again}): "
                              "the page shows the image's alt text only")

@@ -8,6 +8,8 @@ MkDocs plugin and the command line both call it, so they cannot disagree.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
 from dataclasses import MISSING, dataclass, field, fields
@@ -58,6 +60,26 @@ REF_ENCODINGS = ("data_uri", "base64")
 
 
 @dataclass(frozen=True)
+class Encoding:
+    """Everything besides the pixels that decides a resized copy's bytes. ``quality`` is in
+    every copy's name; ``extras`` (encoder choices and the metadata written into the file,
+    as sorted (name, value) pairs) add a short digest to it, so changing one re-encodes
+    the copies from the cached source (no API call) and prune knows the old ones are
+    stale. No extras: the names of the first release, which existing caches hold."""
+
+    quality: int
+    extras: tuple[tuple[str, str], ...] = ()
+
+    @functools.cached_property
+    def tag(self) -> str:
+        """The part of a copy's name after its width: "q82", or "q82-<8 hex>" with extras."""
+        if not self.extras:
+            return f"q{self.quality}"
+        digest = hashlib.sha256(repr(sorted(self.extras)).encode()).hexdigest()[:8]
+        return f"q{self.quality}-{digest}"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Plain values the pipeline needs; the host adapter fills them from its config.
 
@@ -94,6 +116,11 @@ class Settings:
     social: SocialSettings = field(default_factory=lambda: SocialSettings())
     defaults: Defaults = Defaults()
     catalog: Catalog = field(default_factory=Catalog)
+
+    @functools.cached_property
+    def encoding(self) -> Encoding:
+        """How resized copies are encoded (see Encoding): part of their names."""
+        return Encoding(self.quality)
 
 
 def page_label(settings: Settings, page: str) -> str:

@@ -8,12 +8,14 @@ from PIL import Image
 
 from mkdocs_nanobanana import assets
 from mkdocs_nanobanana.cache import Cache, sha256
+from mkdocs_nanobanana.settings import Encoding
 
 
 def ensure_derivatives(source: assets.Source, widths, exts, quality: int, cache: Cache) -> list[assets.DerivedFile]:
     """Every derivative's (file, width, height, ext), making the missing ones, as a build does."""
-    files = assets.derivative_files(source, widths, exts, quality, cache)
-    assets.make_missing(source, files, quality)
+    enc = Encoding(quality)
+    files = assets.derivative_files(source, widths, exts, enc, cache)
+    assets.make_missing(source, files, enc)
     return files
 
 
@@ -51,6 +53,22 @@ def test_derivatives_sizes_formats_and_cache(tmp_path):
     warm = assets.Source(src.id, src.width, src.height, src.alpha, boom)
     assert ensure_derivatives(warm, [480, 768, 1024], ["webp", "jpg"], 82, cache) == files
     assert [p.stat().st_mtime_ns for p, *_ in files] == mtimes
+
+
+def test_encoder_settings_name_the_copies(tmp_path):
+    """Quality and every other encoder choice are in a copy's name: a change re-encodes (a
+    new name) instead of showing the old bytes; no extras keep the first release's names,
+    which existing caches hold; the cache owns both kinds of name (prune may remove them)."""
+    from mkdocs_nanobanana.cache import DERIVED_NAME_RE
+
+    cache, sid = Cache(tmp_path), "a" * 64
+    plain = assets.derivative_files(assets.Source(sid, 960, 540, False, None), [480], ["webp"], Encoding(82), cache)
+    assert plain[0][0].name == f"{sid}-480w-q82.webp"
+    names = {assets.derivative_files(assets.Source(sid, 960, 540, False, None), [480], ["webp"], enc, cache)[0][0].name
+             for enc in (Encoding(82), Encoding(70), Encoding(82, (("xmp", "on"),)), Encoding(82, (("xmp", "off"),)))}
+    assert len(names) == 4
+    assert Encoding(82, (("a", "1"), ("b", "2"))).tag == Encoding(82, (("b", "2"), ("a", "1"))).tag  # order-free
+    assert all(DERIVED_NAME_RE.match(n) for n in names)
 
 
 def test_alpha_source_keeps_transparency(tmp_path):

@@ -170,7 +170,7 @@ def test_prune_removes_exactly_the_unused(cli_site):
     used = seed_cache(cli_site.cache, "Four of them", num=4)
     stale = seed_cache(cli_site.cache, "An old prompt", ratio="4:3")
     cli_site.build()  # makes derivatives of the used picks and of the placeholders
-    stale_derived = cli_site.cache.derived_path(stale.images[0].sha256, 480, "jpg", 82)
+    stale_derived = cli_site.cache.derived_path(stale.images[0].sha256, 480, "jpg", "q82")
     stale_derived.parent.mkdir(parents=True, exist_ok=True)
     stale_derived.write_bytes(b"old")
     half = cli_site.cache.image_path("ab" * 32, 1, "png")  # a candidate whose sidecar never came

@@ -552,7 +552,7 @@ def test_figure_files_in_the_cache_and_the_site(tmp_path):
         assert v.url == f"assets/nanobanana/hero-{v.width}.{v.ext}"
         with Image.open(out / f"hero-{v.width}.{v.ext}") as img:
             assert img.size == (v.width, v.height) and img.format == {"webp": "WEBP", "jpg": "JPEG"}[v.ext]
-        derived = run.cache.derived_path(hero.entry.images[0].sha256, v.width, v.ext, s.quality)
+        derived = run.cache.derived_path(hero.entry.images[0].sha256, v.width, v.ext, s.encoding.tag)
         assert derived.is_file() and derived.read_bytes() == (out / f"hero-{v.width}.{v.ext}").read_bytes()
     base = wide.entry.images[0].sha256[:10]  # no name: the image's id names its files
     assert sorted(p.name for p in out.glob(f"{base}-*")) == sorted(
@@ -598,7 +598,7 @@ def test_publish_false_writes_nothing_to_the_site(tmp_path):
     source_id = slot.entry.images[0].sha256
     for w in PLANNED_WIDTHS:
         for ext in ("webp", "jpg"):
-            with Image.open(run.cache.derived_path(source_id, w, ext, s.quality)) as img:
+            with Image.open(run.cache.derived_path(source_id, w, ext, s.encoding.tag)) as img:
                 assert img.width == w
 
 
