@@ -127,14 +127,15 @@ def decoded(source: Source) -> Iterator[Image.Image]:
 
 
 def make_missing(source: Source, files: list[DerivedFile], enc: Encoding,
-                 write: Callable[[Path, bytes], None] | None = None) -> None:
-    """Write those of ``files`` that are not there yet, one resize per size. BadImage if
-    the source cannot be read; OSError if a copy cannot be written."""
+                 write: Callable[[Path, bytes], None] | None = None) -> list[Path]:
+    """Write those of ``files`` that are not there yet, one resize per size; the paths
+    encoded. BadImage if the source cannot be read; OSError if a copy cannot be written."""
     todo: dict[tuple[int, int], list[tuple[Path, str]]] = {}  # size -> files of that size
     for path, w, h, ext in files:
         if not path.exists():
             todo.setdefault((w, h), []).append((path, ext))
     write = write or create_once
+    encoded: list[Path] = []
     if todo:
         from PIL import Image
 
@@ -143,6 +144,8 @@ def make_missing(source: Source, files: list[DerivedFile], enc: Encoding,
                 resized = img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
                 for path, ext in same_size:
                     write(path, encode(resized, ext, enc))
+                    encoded.append(path)
+    return encoded
 
 
 def publish_uncached(source: Source, files: list[DerivedFile], enc: Encoding, out_dir: Path, url_dir: str,

@@ -8,6 +8,11 @@ Layout under the URL:
 
     images/<k2>/<key>.json      the entry's sidecar, byte for byte the local one
     blobs/<s2>/<sha256>         each image, named by the sha256 of its bytes
+    derived/<s2>/<name>         a resized copy, under its local name (source, width, format,
+                                encoder settings): a line with the sha256 of its bytes, then
+                                the bytes (see sharing.py)
+    social/<k2>/<key>.jpg       a social card, under its local name (a hash of its inputs),
+                                the same way
 
 Images are content-addressed, so two machines that paid for one key at the same moment
 can never mix their files: whichever sidecar lands describes blobs that exist. A sidecar
@@ -70,6 +75,10 @@ class RemoteCache:
     def blob_path(self, digest: str) -> str:
         return f"{self.root}/blobs/{digest[:2]}/{digest}"
 
+    def object_path(self, relative: str) -> str:
+        """A resized copy or a card: its path relative to the cache folder, under the root."""
+        return f"{self.root}/{relative}"
+
     # -- guarded calls -----------------------------------------------------------------
 
     def _call(self, what: str, fn: Callable, *args):
@@ -114,6 +123,13 @@ class RemoteCache:
             return set()
         with ThreadPoolExecutor(min(self.concurrency, len(keys)), thread_name_prefix="nanobanana-remote") as pool:
             return {k for k, yes in zip(keys, pool.map(held, keys)) if yes}
+
+    def read_object(self, relative: str) -> bytes | None:
+        """The object at ``relative`` (see ``object_path``); None if the store has none."""
+        try:
+            return self._call("read", self.fs.cat_file, self.object_path(relative))
+        except FileNotFoundError:
+            return None
 
     def fetch(self, key: str, cache: Cache) -> CacheEntry | None:
         """The entry from the remote store, checked and stored locally; None if absent."""
@@ -191,6 +207,11 @@ class RemoteCache:
             self.uploaded += 1
             self._bad.discard(entry.key)
         return True
+
+    def write_object(self, relative: str, data: bytes) -> None:
+        """Put ``data`` at ``relative``, replacing what is there: one PUT, whole or not at all
+        on an object store; a reader checks the object's own hash line either way."""
+        self._put(self.object_path(relative), data)
 
     def _put(self, path: str, data: bytes) -> None:
         if getattr(self.fs, "auto_mkdir", True) is False:  # a local folder: object stores have no folders
