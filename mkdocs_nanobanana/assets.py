@@ -117,6 +117,8 @@ def decoded(source: Source) -> Iterator[Image.Image]:
     try:
         img = source.open()
         img.load()
+        if img.size != (source.width, source.height):  # a remote image is checked by hash, not decoded, when fetched
+            raise images.BadImage(f"it is {img.width}x{img.height} pixels, its sidecar says {source.width}x{source.height}")
         pixels = images.displayable(img, source.alpha)
     except images.BadImage:
         raise

@@ -131,8 +131,9 @@ class RemoteCache:
         except FileNotFoundError:
             return None
 
-    def fetch(self, key: str, cache: Cache) -> CacheEntry | None:
-        """The entry from the remote store, checked and stored locally; None if absent."""
+    def fetch(self, key: str, cache: Cache, decode: bool = True) -> CacheEntry | None:
+        """The entry from the remote store, checked and stored locally; None if absent.
+        ``decode=False``: checked by sha256 only (see Cache.adopt)."""
         try:
             sidecar = self._call("read", self.fs.cat_file, self.sidecar_path(key))
         except FileNotFoundError:
@@ -154,7 +155,7 @@ class RemoteCache:
                 raise BadRemoteEntry(f"{name} is missing") from None
         with cache.lock(key):
             try:
-                entry = cache.adopt(key, sidecar, blobs)
+                entry = cache.adopt(key, sidecar, blobs, decode)
             except (ValueError, KeyError, TypeError) as exc:
                 with self._lock:
                     self._bad.add(key)
@@ -163,17 +164,19 @@ class RemoteCache:
             self.fetched += 1
         return entry
 
-    def fetch_many(self, keys: Iterable[str], cache: Cache, warn: Callable[[str], None]) -> dict[str, CacheEntry]:
-        """Every key the store has, fetched ``concurrency`` at a time. A bad entry is
-        warned about and left out (so it is generated again); a store that fails is
-        warned about once and left alone."""
+    def fetch_many(self, keys: Iterable[str], cache: Cache, warn: Callable[[str], None],
+                   arrived: Callable[[str, CacheEntry], None] | None = None) -> dict[str, CacheEntry]:
+        """Every key the store has, fetched ``concurrency`` at a time and checked by sha256
+        (a build decodes an image only if it resizes it). A bad entry is warned about and
+        left out (so it is generated again); a store that fails is warned about once and
+        left alone. ``arrived(key, entry)`` runs in the worker that fetched it, at once."""
         keys = list(dict.fromkeys(keys))
         found: dict[str, CacheEntry] = {}
         warned = threading.Event()
 
         def one(key: str) -> None:
             try:
-                entry = self.fetch(key, cache)
+                entry = self.fetch(key, cache, decode=False)
             except BadRemoteEntry as exc:
                 warn(f"remote cache entry {key[:12]} is unusable ({exc}): it is ignored and the image generated again")
                 return
@@ -184,6 +187,8 @@ class RemoteCache:
                 return
             if entry is not None:
                 found[key] = entry
+                if arrived is not None:
+                    arrived(key, entry)
 
         if keys:
             with ThreadPoolExecutor(min(self.concurrency, len(keys)), thread_name_prefix="nanobanana-remote") as pool:

@@ -154,13 +154,8 @@ class Scheduler:
         """What the local cache lacks, from the remote cache, many at a time: entries, then
         the resized copies and ``cards`` (background, title) made of them elsewhere, before
         the renderer would encode them."""
-        if self.remote is None:
-            return
-        missing = [s for s in slots if s.missing and s.blocked_by is None]
-        found = self.remote.fetch_many((s.request.key for s in missing), self.analysis.cache, self.report.warn)
-        for s in missing:
-            s.entry = found.get(s.request.key)
-        self.shared.fetch(self.renderer.cached_files(slots, cards))
+        if self.shared is not None:
+            self.shared.fill(slots, cards, self.renderer.cached_files)
 
     def _approve(self, slots: list[Slot]) -> None:
         """Mark which missing images may be paid for: all of them under serve (its

@@ -20,11 +20,15 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
-from .cache import KEY_RE, Cache, create_once, sha256
+from .cache import KEY_RE, Cache, CacheEntry, create_once, sha256
 from .remote import BadRemoteEntry, RemoteCache, RemoteError
 from .report import Reporter
+from .slots import Slot
+
+#: The cache files of some slots' copies and of some cards, as the renderer names them.
+FilesOf = Callable[[list[Slot], list[tuple[Slot, str]]], list[Path]]
 
 HEADER = b"nanobanana-copy sha256="
 #: The first bytes of each format we write (no decode: a copy is checked by its hash).
@@ -62,6 +66,7 @@ class SharedCopies:
         self.fetched = 0
         self.uploaded = 0
         self._upload_failures: list[str] = []
+        self._asked: set[Path] = set()  # asked of the store in this build, found or not
         self._lock = threading.Lock()
         self._uploads = ThreadPoolExecutor(4, thread_name_prefix="nanobanana-share")
 
@@ -70,10 +75,35 @@ class SharedCopies:
 
     # -- fetching ----------------------------------------------------------------------
 
+    def fill(self, slots: list[Slot], cards: list[tuple[Slot, str]], files_of: FilesOf) -> None:
+        """What the local cache lacks of ``slots`` and ``cards`` (background, title), from
+        the remote tier: entries, and the copies and cards ``files_of`` names for them.
+        An entry's copies are fetched by the worker that fetched the entry, as soon as it
+        has it, so small and large downloads overlap; then whatever else is missing."""
+        by_key: dict[str, list[Slot]] = {}
+        for slot in slots:
+            if slot.missing and slot.blocked_by is None:
+                by_key.setdefault(slot.request.key, []).append(slot)
+
+        def arrived(key: str, entry: CacheEntry) -> None:
+            owners = by_key[key]
+            for slot in owners:
+                slot.entry = entry
+            for path in self._missing(files_of(owners, [c for c in cards if c[0] in owners])):
+                self._fetch_one(path)
+
+        self.remote.fetch_many(by_key, self.cache, self.report.warn, arrived)
+        self.fetch(files_of(slots, cards))
+
+    def _missing(self, paths: Iterable[Path]) -> list[Path]:
+        """Those of ``paths`` not here and not asked for yet (a refused one is made here)."""
+        with self._lock:
+            return [p for p in dict.fromkeys(paths) if p not in self._asked and not p.exists()]
+
     def fetch(self, paths: Iterable[Path]) -> int:
         """Of ``paths`` (copies and cards in the local cache), take those missing here from
         the remote tier; how many arrived. A warm build only stats its files."""
-        missing = [p for p in dict.fromkeys(paths) if not p.exists()]
+        missing = self._missing(paths)
         if not missing or self.remote.off:
             return 0
         with ThreadPoolExecutor(min(self.concurrency, len(missing)), thread_name_prefix="nanobanana-share") as pool:
@@ -81,6 +111,8 @@ class SharedCopies:
 
     def _fetch_one(self, path: Path) -> bool:
         relative = self._relative(path)
+        with self._lock:
+            self._asked.add(path)
         try:
             obj = self.remote.read_object(relative)
         except RemoteError as exc:
@@ -94,7 +126,11 @@ class SharedCopies:
         except BadRemoteEntry as exc:
             self.report.warn(f"remote cache object {relative} is unusable ({exc}): it is made here again and replaced")
             return False
-        create_once(path, data)
+        try:
+            create_once(path, data)
+        except OSError as exc:  # a full disk, a read-only cache: the renderer says so when it tries
+            self.report.once("shared copies: disk", f"could not store {relative} from the remote cache ({exc})")
+            return False
         with self._lock:
             self.fetched += 1
         return True

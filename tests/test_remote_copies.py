@@ -5,15 +5,17 @@ Whole `mkdocs build`s on two "machines" sharing one bucket on moto's S3 server
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 
 from conftest import run
 from test_live import directive, summary, warnings
-from test_remote import bucket, live_env, machine, s3  # noqa: F401  (fixtures)
+import test_remote
+from test_remote import machine
 
 from mkdocs_nanobanana.sharing import unwrap, wrap
+
+s3, bucket, live_env = test_remote.s3, test_remote.bucket, test_remote.live_env  # the same fixtures
 
 #: Three images, one of them a page's social card: copies and a card to share.
 PAGE = ("# A\n\n" + directive("Shared copy 0") + directive("Shared copy 1", ratio="16:9")
