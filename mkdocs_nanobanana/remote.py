@@ -26,7 +26,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Mapping
 
-from .cache import KEY_RE, BadSidecar, Cache, CacheEntry, load_sidecar, parse_sidecar
+from .cache import DERIVED_NAME_RE, KEY_RE, BadSidecar, Cache, CacheEntry, load_sidecar, parse_sidecar
 
 MAX_FAILURES = 3  # in a row: then the remote tier is off for the rest of the build
 
@@ -244,11 +244,35 @@ class RemoteCache:
                 bad[key] = [f"{self.sidecar_path(key)}: {exc}"]
         return bad
 
+    def _prune_copies(self, sources: set[str], cards: set[str] | None, dry_run: bool) -> list[tuple[str, int]]:
+        """Copies of images not in ``sources``, and cards not in ``cards``: only names this
+        plugin writes, in their shard."""
+        removed: list[tuple[str, int]] = []
+        found = self._call("list", self.fs.glob, f"{self.root}/derived/*/*")
+        found += self._call("list", self.fs.glob, f"{self.root}/social/*/*.jpg") if cards is not None else []
+        for path in sorted(found):
+            folder, _, name = path.rpartition("/")
+            if not folder.endswith("/" + name[:2]):
+                continue
+            if folder.startswith(f"{self.root}/derived/"):
+                unused = DERIVED_NAME_RE.match(name) is not None and name[:64] not in sources
+            else:
+                unused = KEY_RE.match(name[:-len(".jpg")]) is not None and name[:-len(".jpg")] not in cards
+            if unused:
+                removed.append((path, int(self._call("stat", self.fs.size, path) or 0)))
+                if not dry_run:
+                    self._call("remove", self.fs.rm_file, path)
+        return removed
+
     def remove(self, key: str) -> None:
         self._call("remove", self.fs.rm_file, self.sidecar_path(key))
 
-    def prune(self, keep_keys: set[str], dry_run: bool = False) -> list[tuple[str, int]]:
-        """Remove sidecars no directive uses, then blobs no kept sidecar names."""
+    def prune(self, keep_keys: set[str], dry_run: bool = False,
+              keep_cards: set[str] | None = None) -> list[tuple[str, int]]:
+        """Remove sidecars no directive uses, then blobs no kept sidecar names, then the
+        resized copies of images no kept sidecar names, and the cards not in
+        ``keep_cards`` (None: every card stays, as a card's key needs its image's hash,
+        which a machine without the image cannot know)."""
         removed: list[tuple[str, int]] = []
         kept_blobs: set[str] = set()
         for key in self.keys():
@@ -269,4 +293,4 @@ class RemoteCache:
                 removed.append((blob, int(self._call("stat", self.fs.size, blob) or 0)))
                 if not dry_run:
                     self._call("remove", self.fs.rm_file, blob)
-        return removed
+        return removed + self._prune_copies(kept_blobs, keep_cards, dry_run)

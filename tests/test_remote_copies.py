@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import sys
 
-from conftest import run
+from conftest import bin_path, run
 from test_live import directive, summary, warnings
 import test_remote
 from test_remote import machine
@@ -124,3 +124,24 @@ def test_a_build_that_only_downloads_copies_imports_no_pillow(tmp_path, api, buc
     proc = run([sys.executable, "-c", code], cwd=one.root)
     assert made_files(one) == made
     assert "Pillow imported" not in proc.stderr
+
+
+def test_prune_remote_removes_the_copies_and_cards_no_page_uses(tmp_path, api, bucket, live_env, caplog):
+    import fsspec
+
+    one = site_on(tmp_path, "one", api, bucket)
+    one.build()
+    made = made_files(one)
+    cover = next(e for e in map(one.cache.get, one.cache.keys()) if e.request.prompt == "The cover")
+    gone = {name for name in made if name.startswith("social/") or cover.images[0].sha256 in name}
+    one.page("a.md", "# A\n\n" + directive("Shared copy 0") + directive("Shared copy 1", ratio="16:9"))
+    run([bin_path("nanobanana"), "prune", "--remote"], cwd=one.root)
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    root = bucket.removeprefix("s3://")
+    left = {path.removeprefix(root + "/") for path in fs.find(root) if "/derived/" in path or "/social/" in path}
+    assert left == set(made) - gone and gone
+    caplog.clear()
+    two = site_on(tmp_path, "two", api, bucket)
+    two.page("a.md", "# A\n\n" + directive("Shared copy 0") + directive("Shared copy 1", ratio="16:9"))
+    two.build()
+    assert encoded(caplog) == 0, "what the pages use is still shared"
