@@ -220,12 +220,12 @@ class Renderer:
             def draw() -> bytes:
                 with assets.decoded(src) as img:
                     data = social.render_card(img, title, cfg.site_name, overlay=cfg.title_overlay, font=cfg.font)
-                made.append(share)
+                drew.append(True)
                 return data
 
-            made: list[bool] = []
+            drew: list[bool] = []  # card_file draws only when the cache lacks the card
             path = social.card_file(self.cache, self._card_key(src, title), draw)
-            if made:
+            if drew:
                 self._made([path], share)
             return path
 
