@@ -145,3 +145,28 @@ def test_prune_remote_removes_the_copies_and_cards_no_page_uses(tmp_path, api, b
     two.page("a.md", "# A\n\n" + directive("Shared copy 0") + directive("Shared copy 1", ratio="16:9"))
     two.build()
     assert encoded(caplog) == 0, "what the pages use is still shared"
+
+
+def test_a_remote_original_whose_sidecar_lies_about_its_size_is_a_placeholder_not_a_crash(tmp_path, api, bucket,
+                                                                                           live_env, caplog):
+    """A build checks a fetched original by its sha256 only (no decode): if it must resize
+    it after all, the decoded size is checked against the sidecar's."""
+    import json
+
+    import fsspec
+
+    one = site_on(tmp_path, "one", api, bucket)
+    one.build()
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    root = bucket.removeprefix("s3://")
+    entry = next(e for e in map(one.cache.get, one.cache.keys()) if e.request.prompt == "Shared copy 0")
+    sidecar = f"{root}/images/{entry.key[:2]}/{entry.key}.json"
+    meta = json.loads(fs.cat_file(sidecar))
+    meta["files"][0]["width"] = entry.images[0].width - 320  # a width under 1024: copies the bucket lacks
+    fs.pipe_file(sidecar, json.dumps(meta).encode())
+    caplog.clear()
+    two = site_on(tmp_path, "two", api, bucket)
+    two.build()
+    said = [w for w in warnings(caplog) if "cannot be read" in w]
+    assert len(said) == 1 and f"its sidecar says {entry.images[0].width - 320}x" in said[0], warnings(caplog)
+    assert sum("nanobanana-placeholder" in tag for tag in re.findall(r'<figure class="[^"]*"', two.html("a/index.html"))) == 1
