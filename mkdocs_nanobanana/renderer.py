@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image
 
-from . import assets, images, social
+from . import assets, cards, images, social
 from .cache import Cache, CachedImage, sha256
 from .providers import placeholder
 from .settings import Settings
 from .report import Reporter
-from .slots import Rendered, Slot
+from .slots import CardPlan, Rendered, Slot
 
 
 def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) -> tuple[assets.Source, bool, str]:
@@ -46,6 +46,12 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
         text, size, index, of, title = d.prompt, model.sizes[d.ratio], d.pick, d.num, note
     pid = placeholder.placeholder_id(key, index, text)
     return assets.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of)), True, title
+
+
+def card_key(settings: Settings, plan: CardPlan, source_id: str) -> str:
+    """The name of a page's card: ``Renderer.card`` draws it under this key and
+    ``pruning.card_keys`` keeps it, so both must ask here."""
+    return cards.card_key(source_id, plan.text, settings.social.style(plan.layout))
 
 
 def open_checked(img: CachedImage) -> Image.Image:
@@ -174,22 +180,23 @@ class Renderer:
 
     # -- social cards ------------------------------------------------------------------
 
-    def card(self, page: str, background: Slot, title: str) -> str:
+    def card(self, page: str, plan: CardPlan) -> str:
         """Draw (or take from the cache) the page's card and publish it; its site URL."""
-        cfg, s = self.settings.social, self.settings
-        source, _, _ = source_of(background, s, "")
+        s = self.settings
+        style = s.social.style(plan.layout)
+
         def drawn(src: assets.Source) -> Path:
             def draw() -> bytes:
+                warn = lambda message: self.report.once(f"logo {style.logo}", message)  # noqa: E731
                 with assets.decoded(src) as img:
-                    return social.render_card(img, title, cfg.site_name, overlay=cfg.title_overlay, font=cfg.font)
+                    return cards.render_card(img, plan.text, style, warn)
 
-            key = social.card_key(src.id, title, cfg.site_name, social.font_id(cfg.font), cfg.title_overlay)
-            return social.card_file(self.cache, key, draw)
+            return social.card_file(self.cache, card_key(s, plan, src.id), draw)
 
         try:
-            path = drawn(source)
+            path = drawn(source_of(plan.slot, s, "")[0])
         except images.BadImage:  # warned by the figure's own render; the card gets the placeholder too
-            path = drawn(source_of(background, s, "", cached=False)[0])
+            path = drawn(source_of(plan.slot, s, "", cached=False)[0])
         url = social.card_url(page, s.output_dir)
         if s.publish:
             dest = Path(s.site_dir, *url.split("/"))

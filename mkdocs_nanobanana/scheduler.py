@@ -32,7 +32,7 @@ from .remote import RemoteCache
 from .renderer import Renderer
 from .report import Reporter
 from .settings import Settings
-from .slots import Slot, State
+from .slots import CardPlan, Slot, State
 
 BACKGROUND_NOTE = "placeholder: being generated in the background; the page reloads when it is ready"
 SERVE_BUDGET_NOTE = "placeholder: not generated: max_credits for this serve session reached"
@@ -133,8 +133,8 @@ class Scheduler:
         slots = self.analysis.all_slots()
         self._fetch_remote(slots)
         self.start_slots(slots)
-        for page, (slot, title) in self.analysis.cards.items():
-            self._start_card(page, slot, title)
+        for page, plan in self.analysis.cards.items():
+            self.start_card(page, plan)
 
     def start_slots(self, slots: list[Slot]) -> None:
         self._approve(slots)
@@ -302,20 +302,21 @@ class Scheduler:
 
     # -- social cards ------------------------------------------------------------------
 
-    def _start_card(self, page: str, slot: Slot, title: str) -> None:
-        """Draw the page's card once its background's figure is settled."""
+    def start_card(self, page: str, plan: CardPlan) -> None:
+        """Draw the page's card once its background's figure is settled (a blog view's too,
+        planned after the others started)."""
         job: Future = Future()
         self._cards[page] = job
 
         def draw(_f: Future) -> None:
             try:
-                inner = self._image_pool.submit(self.renderer.card, page, slot, title)
+                inner = self._image_pool.submit(self.renderer.card, page, plan)
             except RuntimeError as exc:  # the pool is shut down: the build was aborted
                 job.set_exception(exc)
                 return
             inner.add_done_callback(lambda f: job.set_exception(f.exception()) if f.exception() else job.set_result(f.result()))
 
-        slot.figure_ready.add_done_callback(draw)
+        plan.slot.figure_ready.add_done_callback(draw)
 
     # -- a user's stop -----------------------------------------------------------------
 
