@@ -35,6 +35,7 @@ from .settings import Settings, page_label
 from .slots import CardPlan, PageText, PlanRow, Slot
 
 CARD_IDENTITY = "social-card"  # a card-only slot's name in the manifest and the plan
+HOME_PAGE = "index.md"  # whose card a blog view without a carded post shows
 
 
 def _automatic_card(page: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
@@ -147,6 +148,22 @@ class Analysis:
         # the description Material's cards print: the card's own, the page's, the site's
         words = CardText(source.title, cfg.site_name, source.description or info.description or cfg.site_description)
         self.cards[p.page] = CardPlan(slot, words, source.layout)
+
+    def plan_view_card(self, page: str, title: str, posts: list[str]) -> CardPlan | None:
+        """A blog view's card (Material's blog index, archive, category, author and
+        pagination pages, which its blog plugin makes after the pages were read): the
+        background of the first of its ``posts`` that has a card, else the home page's
+        card's; cards_include/cards_exclude apply. Nothing new is paid for. None if the
+        view gets no card (or has one of its own already)."""
+        cfg = self.settings.social
+        if not cfg.enabled or page in self.cards or not _automatic_card(page, cfg.include, cfg.exclude):
+            return None
+        known = next((self.cards[p] for p in [*posts, HOME_PAGE] if p in self.cards), None)
+        if known is None:
+            return None
+        plan = self.cards[page] = CardPlan(known.slot, CardText(title, cfg.site_name, cfg.site_description))
+        self.card_meta[page] = social.PageMeta(title, cfg.site_description)
+        return plan
 
     def _card_slot(self, page: str, path: str, line: int, source: social.CardSource) -> Slot:
         """A card-only background: a directive of its own that no page shows."""

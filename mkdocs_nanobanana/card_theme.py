@@ -7,7 +7,6 @@ passes them in a ``ThemeStyle``.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
 import re
@@ -104,12 +103,12 @@ def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-@functools.lru_cache(maxsize=16)
 def find_font(family: str, dirs: tuple[str, ...]) -> str | None:
     """A local .ttf/.otf of ``family``: a file named after it (DejaVuSans.ttf,
     Roboto-Regular.ttf) or in a folder named after it (Material's social plugin keeps its
     Google Fonts downloads as fonts/<Family>/<Style>.ttf). The regular style if there
-    is one, else the shortest name; None if no folder has it."""
+    is one, else the shortest name; None if no folder has it. Looked up at each config
+    load (a few folders, once a build), so a font installed meanwhile is found."""
     want = _squash(family)
     for folder in dirs:
         found = []
