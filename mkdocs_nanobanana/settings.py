@@ -403,7 +403,7 @@ def _card_logo(option: str | bool | None, theme: ThemeStyle, base_dir: str) -> s
     """social.logo (relative to mkdocs.yml), else the theme's; ``false``: none."""
     if option is False:
         return None
-    if not option:
+    if option is True or not option:
         return theme.logo
     path = os.path.normpath(os.path.join(base_dir, option))
     if not os.path.isfile(path):

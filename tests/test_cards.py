@@ -175,6 +175,14 @@ def test_theme_logo_png_and_svg(site):
     material_site(site, {"logo": "img/logo.svg"})
     site.build()
     assert near(logo_box(card(site, "post.jpg")), (0xf0, 0xc0, 0x00), 12)
+    # social.logo wins over the theme's; false draws none
+    Image.new("RGB", (96, 96), (20, 20, 220)).save(site.root / "own.png")
+    material_site(site, {"logo": "img/logo.png"}, logo="own.png")
+    site.build()
+    assert near(logo_box(card(site, "post.jpg")), (20, 20, 220), 12)
+    material_site(site, {"logo": "img/logo.png"}, logo=False)
+    site.build()
+    assert not near(logo_box(card(site, "post.jpg")), (220, 20, 20), 60)
 
 
 def test_an_svg_logo_without_cairo_is_skipped_with_a_warning(site, monkeypatch, warnings_log):
@@ -218,8 +226,7 @@ def test_the_theme_font_from_a_local_copy(site):
 
 # --------------------------------------------------------------------------- item 7: blog views
 
-VIEWS = {"blog/index.html": "blog/index.jpg", "blog/archive/2026/index.html": "blog/archive/2026.jpg",
-         "blog/category/corners/index.html": "blog/category/corners.jpg",
+VIEWS = {"blog/index.html": "blog/index.jpg", "blog/category/corners/index.html": "blog/category/corners.jpg",
          "blog/category/trips/index.html": "blog/category/trips.jpg"}
 
 
@@ -229,7 +236,8 @@ def blog_views(tmp_path_factory):
     dest = tmp_path_factory.mktemp("views") / "src"
     shutil.copytree(REPO / "example_site" / "material", dest, ignore=shutil.ignore_patterns("site", ".cache"))
     config = dest / "mkdocs.yml"
-    config.write_text(config.read_text() + "      social:\n        source: first_image\n", encoding="utf-8")
+    config.write_text(config.read_text() + "      social:\n        source: first_image\n"
+                      "        cards_exclude: ['blog/archive/*']\n", encoding="utf-8")
     run([bin_path("mkdocs"), "build"], cwd=dest)
     return dest / "site"
 
@@ -242,8 +250,11 @@ def test_blog_views_get_cards_and_tags(blog_views):
         assert t["og:type"] == ["website"] and t["twitter:card"] == ["summary_large_image"], view
         with Image.open(blog_views / SOCIAL / name) as img:
             assert img.size == (1200, 630) and img.format == "JPEG", view
-    assert tags((blog_views / "blog/archive/2026/index.html").read_text())["og:title"] == [
-        "2026 - Rainy Day Reading (Material)"]
+    assert tags((blog_views / "blog/category/corners/index.html").read_text())["og:title"] == [
+        "Corners - Rainy Day Reading (Material)"]
+    # cards_exclude holds for views too
+    assert tags((blog_views / "blog/archive/2026/index.html").read_text()) == {}
+    assert not (blog_views / SOCIAL / "blog/archive/2026.jpg").exists()
 
 
 def test_a_view_card_is_its_first_posts_background_with_its_own_title(blog_views):
@@ -260,3 +271,17 @@ def test_a_view_card_is_its_first_posts_background_with_its_own_title(blog_views
         assert differ(post, corners, top) < 3 and differ(lighthouse, trips, top) < 3  # each category's newest post
         assert differ(post, trips, top) > 5  # two different placeholders
         assert differ(post, corners, (64, 380, 1136, 560)) > 3  # "Corners", not the post's title
+
+
+# --------------------------------------------------------------------------- item 12: README
+
+
+def test_readme_shows_every_layout_as_a_picture():
+    """One picture per layout the plugin has, each a small JPEG that README shows."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for layout in cards.LAYOUTS:
+        picture = f"readme-assets/card-{layout}.jpg"
+        assert f"]({picture})" in readme, layout
+        with Image.open(REPO / picture) as img:
+            assert img.format == "JPEG" and img.size == (600, 315), picture
+        assert (REPO / picture).stat().st_size < 40_000, picture
