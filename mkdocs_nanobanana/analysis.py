@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import images, social
 from .cache import Cache, Request, SiteRecord, now_iso, sha256
+from .cards import CardText
 from .catalog import ChoiceError
 from .directives import (
     Block,
@@ -31,9 +32,10 @@ from .directives import scan as find_blocks
 from .renderer import source_of
 from .report import Reporter
 from .settings import Settings, page_label
-from .slots import PageText, PlanRow, Slot
+from .slots import CardPlan, PageText, PlanRow, Slot
 
 CARD_IDENTITY = "social-card"  # a card-only slot's name in the manifest and the plan
+HOME_PAGE = "index.md"  # whose card a blog view without a carded post shows
 
 
 def _automatic_card(page: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
@@ -51,7 +53,7 @@ class Analysis:
         self.report = report
         self.slots: dict[str, list[Slot]] = {}  # page -> its directives, in page order
         self.card_slots: dict[str, Slot] = {}  # page -> its card-only background
-        self.cards: dict[str, tuple[Slot, str]] = {}  # page -> (background slot, title)
+        self.cards: dict[str, CardPlan] = {}  # page -> its card
         self.card_meta: dict[str, social.PageMeta] = {}  # page -> what its link preview says
         self.named: dict[str, Slot] = {}  # name -> the valid slot that has it
         self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
@@ -140,11 +142,28 @@ class Analysis:
             return
         self.card_meta[p.page] = social.page_meta(info, source.title, cfg.site_description)
         if source.ordinal is not None:
-            self.cards[p.page] = (slots[source.ordinal], source.title)
-            return
-        slot = self._card_slot(p.page, path, info.meta_line, source)
-        self.card_slots[p.page] = slot
-        self.cards[p.page] = (slot, source.title)
+            slot = slots[source.ordinal]
+        else:
+            slot = self.card_slots[p.page] = self._card_slot(p.page, path, info.meta_line, source)
+        # the description Material's cards print: the card's own, the page's, the site's
+        words = CardText(source.title, cfg.site_name, source.description or info.description or cfg.site_description)
+        self.cards[p.page] = CardPlan(slot, words, source.layout)
+
+    def plan_view_card(self, page: str, title: str, posts: list[str]) -> CardPlan | None:
+        """A blog view's card (Material's blog index, archive, category, author and
+        pagination pages, which its blog plugin makes after the pages were read): the
+        background of the first of its ``posts`` that has a card, else the home page's
+        card's; cards_include/cards_exclude apply. Nothing new is paid for. None if the
+        view gets no card (or has one of its own already)."""
+        cfg = self.settings.social
+        if not cfg.enabled or page in self.cards or not _automatic_card(page, cfg.include, cfg.exclude):
+            return None
+        known = next((self.cards[p] for p in [*posts, HOME_PAGE] if p in self.cards), None)
+        if known is None:
+            return None
+        plan = self.cards[page] = CardPlan(known.slot, CardText(title, cfg.site_name, cfg.site_description))
+        self.card_meta[page] = social.PageMeta(title, cfg.site_description)
+        return plan
 
     def _card_slot(self, page: str, path: str, line: int, source: social.CardSource) -> Slot:
         """A card-only background: a directive of its own that no page shows."""

@@ -15,6 +15,7 @@ from typing import Any
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 
+from .cards import LAYOUTS
 from .catalog import PROVIDERS, normalize_ratio
 from .directives import Defaults
 from .settings import CARD_SOURCES, DEFAULT_CACHE_DIR, MODES, PLACEHOLDER_POLICIES, REF_ENCODINGS, REF_ROUTES, RefSending, SocialSettings, default_of
@@ -129,8 +130,14 @@ class SocialConfig(base.Config):
     cards_exclude = c.ListOfItems(c.Type(str), default=[])
     prompt_template = c.Type(str, default=_social("prompt_template"))
     variant = c.Type(str, default=_social("variant"))
-    title_overlay = c.Type(bool, default=_social("title_overlay"))
-    font = c.Optional(c.File(exists=True))  # a .ttf/.otf; a built-in font otherwise
+    title_overlay = c.Type(bool, default=_social("title_overlay"))  # false: layout only_image
+    font = c.Optional(c.File(exists=True))  # a .ttf/.otf; unset: the theme's font.text if installed, else built-in
+    layout = c.Choice(LAYOUTS, default=_social("layout"))  # default | only_image | invert
+    # a Material palette name or #hex; unset: from theme.palette (primary, accent), else indigo
+    background_color = c.Optional(c.Type(str))
+    color = c.Optional(c.Type(str))  # the text on background_color; unset: Material's for that primary
+    accent_color = c.Optional(c.Type(str))
+    logo = c.Optional(c.Type((str, bool)))  # a PNG/JPEG/WebP/SVG file; unset: theme.logo; false: none
 
 
 class RefImagesConfig(base.Config):

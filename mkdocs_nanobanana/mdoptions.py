@@ -37,7 +37,8 @@ def defaults() -> dict[str, Any]:
         "max_credits": default_of("max_credits"), "serve_debounce": default_of("serve_debounce"),
         # no social cards: an extension sees a page's body, never its <head>
         "social": {"enabled": False, "generate": False, "prompt_template": "", "variant": default_of("variant", Defaults),
-                   "title_overlay": False, "font": None},
+                   "title_overlay": False, "font": None, "layout": "default", "background_color": None,
+                   "color": None, "accent_color": None, "logo": None},
     }
 
 

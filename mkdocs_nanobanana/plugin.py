@@ -86,7 +86,11 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self._page = page.file.src_uri  # for _leftovers, called while Markdown renders it
         if self.session is None:
             return markdown
-        card = self.session.card_url(page.file.src_uri)
+        posts = _blog_view_posts(page)
+        if posts is not None:
+            card = self.session.view_card(page.file.src_uri, _view_title(page, markdown), posts)
+        else:
+            card = self.session.card_url(page.file.src_uri)
         if card is not None and not page.meta.get("image"):
             # RSS and blog plugins read meta.image. A site-relative path: they join it to
             # site_url themselves, while an absolute URL makes mkdocs-rss-plugin send a
@@ -153,3 +157,22 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         if self.session is not None:
             self.session.abort()
             self.session = None
+
+
+def _blog_view_posts(page) -> list[str] | None:
+    """The src paths of the posts a blog view lists (Material's blog plugin: its index,
+    archive, category, author and pagination pages are View pages that carry ``posts``
+    and ``views``), in the view's order; None for any other page."""
+    posts = getattr(page, "posts", None)
+    if not isinstance(posts, list) or not hasattr(page, "views"):
+        return None
+    return [p.file.src_uri for p in posts if getattr(getattr(p, "file", None), "src_uri", None)]
+
+
+def _view_title(page, markdown: str) -> str:
+    """A view's title before its Markdown is rendered: front matter, else its first
+    heading (the blog plugin writes "# 2026", "# Corners"), else the view's name."""
+    from .social import first_heading
+
+    title = page.meta.get("title") if isinstance(page.meta.get("title"), str) else None
+    return title or first_heading(markdown) or str(getattr(page, "name", None) or page.file.name)

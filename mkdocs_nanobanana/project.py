@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .card_theme import ThemeStyle, svg_drawable
 from .report import Reporter
 from .session import pages_worth_reading
 from .settings import Settings, SettingsError, build_settings
@@ -27,13 +28,53 @@ def settings_of(options, config, environ=os.environ, report: Reporter | None = N
         options, config_file=config.config_file_path or "mkdocs.yml", docs_dir=config.docs_dir,
         site_dir=config.site_dir, environ=environ, site_name=config.site_name,
         site_description=config.site_description, command=command, theme=_theme_name(config),
+        theme_style=theme_style(config),
     )
+    logo = settings.social.logo
+    if settings.social.enabled and logo and logo.lower().endswith(".svg") and not svg_drawable():
+        (report or Reporter()).once("svg logo", (
+            f"the card logo {logo} is an SVG, which is drawn through cairosvg and the cairo library (as Material's "
+            "social plugin draws it), and they are not installed: cards are drawn without the logo (pip install "
+            "cairosvg and install cairo, or set social.logo to a PNG)"))
+        settings = replace(settings, social=replace(settings.social, logo=None))
     if settings.social.enabled and _material_makes_cards(config):
         (report or Reporter()).once("material social", (
             "Material's social plugin is enabled too: it makes the social cards, so nanobanana "
             "makes none and generates no card backgrounds (set social.enabled: false to silence this)"))
         settings = replace(settings, social=replace(settings.social, enabled=False))
     return settings
+
+
+def theme_style(config) -> ThemeStyle:
+    """What the theme says a card looks like, as Material's social plugin reads it
+    (material/plugins/social/templates/default.yml): the palette's primary and accent
+    (the first palette that names a primary, if it is a list of toggles), the font
+    ``font.text``, the logo ``docs_dir/theme.logo``."""
+    theme = config.get("theme")
+    get = getattr(theme, "get", None)
+    if get is None:
+        return ThemeStyle()
+    palette = get("palette") or {}
+    if isinstance(palette, list):
+        palette = next((p for p in palette if isinstance(p, dict) and p.get("primary")),
+                       next((p for p in palette if isinstance(p, dict)), {}))
+    palette = palette if isinstance(palette, dict) else {}
+    font = get("font")
+    family = font.get("text") if isinstance(font, dict) else None
+    logo = get("logo")
+    logo_path = os.path.join(config.docs_dir, logo) if isinstance(logo, str) and logo else None
+    base = os.path.dirname(os.path.abspath(config.config_file_path or "mkdocs.yml"))
+    return ThemeStyle(
+        primary=_text_or_none(palette.get("primary")), accent=_text_or_none(palette.get("accent")),
+        font_family=family if isinstance(family, str) and family.strip() else None,
+        logo=logo_path if logo_path and os.path.isfile(logo_path) else None,
+        # Material's social plugin keeps the Google Fonts it downloads here (its cache_dir)
+        font_dirs=(os.path.join(base, ".cache", "plugin", "social", "fonts"),),
+    )
+
+
+def _text_or_none(value) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def _theme_name(config) -> str:

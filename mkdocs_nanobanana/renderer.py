@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image
 
-from . import assets, images, social
+from . import assets, cards, images, social
 from .cache import Cache, CachedImage, sha256
 from .providers import placeholder
 from .settings import Settings
 from .report import Reporter
 from .sharing import SharedCopies
-from .slots import Rendered, Slot
+from .slots import CardPlan, Rendered, Slot
 
 
 def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) -> tuple[assets.Source, bool, str]:
@@ -47,6 +47,12 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
         text, size, index, of, title = d.prompt, model.sizes[d.ratio], d.pick, d.num, note
     pid = placeholder.placeholder_id(key, index, text)
     return assets.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of)), True, title
+
+
+def card_key(settings: Settings, plan: CardPlan, source_id: str) -> str:
+    """The name of a page's card: ``Renderer.card`` draws it under this key and
+    ``pruning.card_keys`` keeps it, so both must ask here."""
+    return cards.card_key(source_id, plan.text, settings.social.style(plan.layout))
 
 
 def open_checked(img: CachedImage) -> Image.Image:
@@ -191,9 +197,10 @@ class Renderer:
 
     # -- what a build may take from the remote tier instead of encoding it --------------
 
-    def cached_files(self, slots: list[Slot], cards: list[tuple[Slot, str]]) -> list[Path]:
-        """Where the resized copies of ``slots`` with an image, and the ``cards`` (background,
-        title) on one, live in the cache: named exactly as ``render`` and ``card`` name them."""
+    def cached_files(self, slots: list[Slot], plans: list[CardPlan]) -> list[Path]:
+        """Where the resized copies of ``slots`` with an image, and the cards of ``plans``
+        whose background has one, live in the cache: named exactly as ``render`` and
+        ``card`` name them."""
         s = self.settings
         paths: list[Path] = []
         for slot in slots:
@@ -202,29 +209,28 @@ class Renderer:
                 files = assets.derivative_files(source, assets.plan_widths(source.width, s.widths),
                                                 assets.plan_exts(s.formats, source.alpha), s.encoding, self.cache)
                 paths.extend(path for path, *_ in files)
-        paths.extend(social.card_path(self.cache, self._card_key(source_of(slot, s, "")[0], title))
-                     for slot, title in cards if slot.entry is not None and slot.valid)
+        paths.extend(social.card_path(self.cache, card_key(s, plan, source_of(plan.slot, s, "")[0].id))
+                     for plan in plans if plan.slot.entry is not None and plan.slot.valid)
         return paths
 
     # -- social cards ------------------------------------------------------------------
 
-    def _card_key(self, source: assets.Source, title: str) -> str:
-        cfg = self.settings.social
-        return social.card_key(source.id, title, cfg.site_name, social.font_id(cfg.font), cfg.title_overlay)
-
-    def card(self, page: str, background: Slot, title: str) -> str:
+    def card(self, page: str, plan: CardPlan) -> str:
         """Draw (or take from the cache) the page's card and publish it; its site URL."""
-        cfg, s = self.settings.social, self.settings
-        source, is_placeholder, _ = source_of(background, s, "")
+        s = self.settings
+        style = s.social.style(plan.layout)
+        source, is_placeholder, _ = source_of(plan.slot, s, "")
+
         def drawn(src: assets.Source, share: bool) -> Path:
             def draw() -> bytes:
+                warn = lambda message: self.report.once(f"logo {style.logo}", message)  # noqa: E731
                 with assets.decoded(src) as img:
-                    data = social.render_card(img, title, cfg.site_name, overlay=cfg.title_overlay, font=cfg.font)
+                    data = cards.render_card(img, plan.text, style, warn)
                 drew.append(True)
                 return data
 
             drew: list[bool] = []  # card_file draws only when the cache lacks the card
-            path = social.card_file(self.cache, self._card_key(src, title), draw)
+            path = social.card_file(self.cache, card_key(s, plan, src.id), draw)
             if drew:
                 self._made([path], share)
             return path
@@ -232,7 +238,7 @@ class Renderer:
         try:
             path = drawn(source, not is_placeholder)
         except images.BadImage:  # warned by the figure's own render; the card gets the placeholder too
-            path = drawn(source_of(background, s, "", cached=False)[0], False)
+            path = drawn(source_of(plan.slot, s, "", cached=False)[0], False)
         url = social.card_url(page, s.output_dir)
         if s.publish:
             dest = Path(s.site_dir, *url.split("/"))

@@ -33,7 +33,7 @@ from .renderer import Renderer
 from .report import Reporter
 from .settings import Settings
 from .sharing import SharedCopies
-from .slots import Slot, State
+from .slots import CardPlan, Slot, State
 
 BACKGROUND_NOTE = "placeholder: being generated in the background; the page reloads when it is ready"
 SERVE_BUDGET_NOTE = "placeholder: not generated: max_credits for this serve session reached"
@@ -142,17 +142,17 @@ class Scheduler:
         slots = self.analysis.all_slots()
         self._fetch_remote(slots, list(self.analysis.cards.values()))
         self.start_slots(slots)
-        for page, (slot, title) in self.analysis.cards.items():
-            self._start_card(page, slot, title)
+        for page, plan in self.analysis.cards.items():
+            self.start_card(page, plan)
 
     def start_slots(self, slots: list[Slot]) -> None:
         self._approve(slots)
         for slot in slots:
             self._advance(slot)
 
-    def _fetch_remote(self, slots: list[Slot], cards: list[tuple[Slot, str]] = ()) -> None:
+    def _fetch_remote(self, slots: list[Slot], cards: list[CardPlan] = ()) -> None:
         """What the local cache lacks, from the remote cache, many at a time: entries, then
-        the resized copies and ``cards`` (background, title) made of them elsewhere, before
+        the resized copies and ``cards`` drawn on them elsewhere, before
         the renderer would encode them."""
         if self.shared is not None:
             self.shared.fill(slots, cards, self.renderer.cached_files)
@@ -309,20 +309,21 @@ class Scheduler:
 
     # -- social cards ------------------------------------------------------------------
 
-    def _start_card(self, page: str, slot: Slot, title: str) -> None:
-        """Draw the page's card once its background's figure is settled."""
+    def start_card(self, page: str, plan: CardPlan) -> None:
+        """Draw the page's card once its background's figure is settled (a blog view's too,
+        planned after the others started)."""
         job: Future = Future()
         self._cards[page] = job
 
         def draw(_f: Future) -> None:
             try:
-                inner = self._image_pool.submit(self.renderer.card, page, slot, title)
+                inner = self._image_pool.submit(self.renderer.card, page, plan)
             except RuntimeError as exc:  # the pool is shut down: the build was aborted
                 job.set_exception(exc)
                 return
             inner.add_done_callback(lambda f: job.set_exception(f.exception()) if f.exception() else job.set_result(f.result()))
 
-        slot.figure_ready.add_done_callback(draw)
+        plan.slot.figure_ready.add_done_callback(draw)
 
     # -- a user's stop -----------------------------------------------------------------
 

@@ -188,6 +188,16 @@ class BuildSession:
         plan = self.analysis.cards.get(page)
         return assets.url_path(social.card_url(page, self.settings.output_dir)) if plan else None
 
+    def view_card(self, page: str, title: str, posts: list[str]) -> str | None:
+        """Give a blog view (a page a blog plugin makes after ``open``: its index,
+        archive, category pages) the card of its first post that has one, drawn with the
+        view's title; its URL as ``card_url`` gives it, or None. ``posts``: the src paths of
+        the posts it lists, in its order."""
+        plan = self.analysis.plan_view_card(page, title, posts)
+        if plan is not None:
+            self.scheduler.start_card(page, plan)
+        return self.card_url(page)
+
     def markdown(self, page: str, markdown: str, source: Callable[[], str]) -> str:
         """The page's Markdown with each directive replaced by a token of this build.
         ``source()`` is the page's file text (front matter included), asked for only if

@@ -15,6 +15,9 @@ import re
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Mapping
 
+from . import card_theme
+from .card_theme import ThemeStyle
+from .cards import LAYOUTS, CardStyle
 from .catalog import DEFAULT_PROVIDER, DEFAULT_VARIANT, PROVIDERS, Catalog, CatalogError, ChoiceError
 from .directives import Defaults
 
@@ -39,10 +42,19 @@ class SocialSettings:
     prompt_template: str = DEFAULT_PROMPT_TEMPLATE
     variant: str = DEFAULT_VARIANT
     ratio: str = "16:9"  # closest catalog ratio to a 1200x630 card
-    title_overlay: bool = True
+    title_overlay: bool = True  # false: the image alone, as layout: only_image
     font: str | None = None  # a .ttf/.otf; a built-in font otherwise
     site_name: str = ""
     site_description: str = ""
+    layout: str = "default"  # default | only_image | invert; a page may set its own
+    background_color: str = card_theme.PRIMARY[card_theme.DEFAULT_PRIMARY][0]  # #rrggbb
+    color: str = card_theme.PRIMARY[card_theme.DEFAULT_PRIMARY][1]
+    accent_color: str = card_theme.ACCENT[card_theme.DEFAULT_ACCENT]
+    logo: str | None = None  # an absolute path: social.logo, else the theme's
+
+    def style(self, layout: str | None = None) -> CardStyle:
+        """How a card looks, in ``layout`` (a page's own) or the site's."""
+        return CardStyle(layout or self.layout, self.background_color, self.color, self.accent_color, self.font, self.logo)
 
 
 @dataclass(frozen=True)
@@ -211,6 +223,7 @@ def placeholder_policy(configured: str | None, environ: Mapping[str, str], comma
 def build_settings(
     options: Mapping[str, Any], *, config_file: str, docs_dir: str, site_dir: str, environ: Mapping[str, str],
     site_name: str = "", site_description: str = "", command: str = "build", theme: str = "",
+    theme_style: ThemeStyle = ThemeStyle(),
 ) -> Settings:
     """Settings from the plugin's options; SettingsError says what to fix."""
     base_dir = os.path.dirname(os.path.abspath(config_file))
@@ -221,7 +234,7 @@ def build_settings(
     defaults = Defaults(ratio=options["ratio"], variant=options["variant"])
     _check_choice(catalog, "", defaults.variant, defaults.ratio)
     cache_dir = _cache_dir(options["cache_dir"], base_dir, docs_dir, site_dir)
-    social = _social(options["social"], site_name, site_description)
+    social = _social(options["social"], site_name, site_description, theme_style, base_dir)
     _check_choice(catalog, "social.", social.variant, social.ratio)
     label = os.path.relpath(docs_dir, base_dir).replace(os.sep, "/")
     return Settings(
@@ -340,16 +353,63 @@ _SOCIAL_OPTIONS = ("enabled", "generate", "prompt_template", "variant", "title_o
 CARD_SOURCES = ("none", "first_image", "generate")
 
 
-def _social(options: Mapping[str, Any], site_name: str, site_description: str) -> SocialSettings:
+def _social(options: Mapping[str, Any], site_name: str, site_description: str, theme: ThemeStyle,
+            base_dir: str) -> SocialSettings:
     values = {name: options[name] for name in _SOCIAL_OPTIONS}
     # `generate: true` is what `source: generate` says; an explicit source wins
     source = options.get("source") or ("generate" if values["generate"] else "none")
     values["generate"] = source == "generate"
+    layout = options.get("layout") or "default"
+    if layout not in LAYOUTS:
+        raise SettingsError(f"social.layout: {layout!r} is not a layout: use one of {', '.join(LAYOUTS)}")
+    if not values["title_overlay"] and layout == "default":  # the option from before layouts
+        layout = "only_image"
+    if not values["font"] and theme.font_family:
+        values["font"] = card_theme.find_font(theme.font_family, theme.font_dirs + card_theme.system_font_dirs())
     return SocialSettings(
         **values, source=source, include=tuple(options.get("cards_include") or ()),
         exclude=tuple(options.get("cards_exclude") or ()),
-        site_name=site_name or "", site_description=site_description or "",
+        site_name=site_name or "", site_description=site_description or "", layout=layout,
+        **_card_colours(options, theme), logo=_card_logo(options.get("logo"), theme, base_dir),
     )
+
+
+def _card_colours(options: Mapping[str, Any], theme: ThemeStyle) -> dict[str, str]:
+    """The card's colours: each option as set (a Material palette name or #hex), else the
+    theme palette's primary and accent, else Material's indigo. The text colour goes
+    with the primary, as Material's cards print it (black on yellow, white on indigo)."""
+    chosen = options.get("background_color")
+    if chosen:
+        background, text = _colour_option("background_color", card_theme.primary_colours(chosen), chosen)
+    else:  # a palette name Material does not know ("custom"): its cards fall back to indigo too
+        background, text = card_theme.primary_colours(theme.primary) or card_theme.primary_colours(None)
+    color = options.get("color")
+    if color:
+        text = _colour_option("color", card_theme.primary_colours(color), color)[0]
+    accent = options.get("accent_color")
+    accent = _colour_option("accent_color", card_theme.accent_colour(accent), accent) if accent else (
+        card_theme.accent_colour(theme.accent) or card_theme.accent_colour(None))
+    return {"background_color": background, "color": text, "accent_color": accent}
+
+
+def _colour_option(option: str, colour, value: str):
+    if colour is None:
+        raise SettingsError(f"social.{option}: {value!r} is neither a #hex colour nor a Material palette colour "
+                            f"({', '.join(card_theme.PRIMARY)})")
+    return colour
+
+
+def _card_logo(option: str | bool | None, theme: ThemeStyle, base_dir: str) -> str | None:
+    """social.logo (relative to mkdocs.yml), else the theme's; ``false``: none."""
+    if option is False:
+        return None
+    if option is True or not option:
+        return theme.logo
+    path = os.path.normpath(os.path.join(base_dir, option))
+    if not os.path.isfile(path):
+        raise SettingsError(f"social.logo: {path} is not a file: give a PNG, JPEG, WebP or SVG file, "
+                            "relative to mkdocs.yml")
+    return path
 
 
 #: Options that Settings takes as the host's config layer checked them.

@@ -25,10 +25,10 @@ from typing import Callable, Iterable
 from .cache import KEY_RE, Cache, CacheEntry, create_once, sha256
 from .remote import BadRemoteEntry, RemoteCache, RemoteError
 from .report import Reporter
-from .slots import Slot
+from .slots import CardPlan, Slot
 
 #: The cache files of some slots' copies and of some cards, as the renderer names them.
-FilesOf = Callable[[list[Slot], list[tuple[Slot, str]]], list[Path]]
+FilesOf = Callable[[list[Slot], list[CardPlan]], list[Path]]
 
 HEADER = b"nanobanana-copy sha256="
 #: The first bytes of each format we write (no decode: a copy is checked by its hash).
@@ -75,8 +75,8 @@ class SharedCopies:
 
     # -- fetching ----------------------------------------------------------------------
 
-    def fill(self, slots: list[Slot], cards: list[tuple[Slot, str]], files_of: FilesOf) -> None:
-        """What the local cache lacks of ``slots`` and ``cards`` (background, title), from
+    def fill(self, slots: list[Slot], cards: list[CardPlan], files_of: FilesOf) -> None:
+        """What the local cache lacks of ``slots`` and the ``cards`` drawn on them, from
         the remote tier: entries, and the copies and cards ``files_of`` names for them.
         An entry's copies are fetched by the worker that fetched the entry, as soon as it
         has it, so small and large downloads overlap; then whatever else is missing."""
@@ -89,7 +89,7 @@ class SharedCopies:
             owners = by_key[key]
             for slot in owners:
                 slot.entry = entry
-            for path in self._missing(files_of(owners, [c for c in cards if c[0] in owners])):
+            for path in self._missing(files_of(owners, [c for c in cards if c.slot in owners])):
                 self._fetch_one(path)
 
         self.remote.fetch_many(by_key, self.cache, self.report.warn, arrived)

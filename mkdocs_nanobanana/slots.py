@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .assets import Variant
 from .cache import CacheEntry, Request
+from .cards import CardText
 from .directives import Block, Directive, DirectiveError
 
 
@@ -90,3 +91,13 @@ class PlanRow:
     key: str | None
     note: str = ""
     usd: float = 0.0  # to generate it now, at the provider's price
+
+
+@dataclass(frozen=True)
+class CardPlan:
+    """A page's card: the slot whose image is its background, its words, and the
+    page's own layout (None: the site's)."""
+
+    slot: "Slot"
+    text: CardText
+    layout: str | None = None

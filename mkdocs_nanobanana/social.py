@@ -1,34 +1,23 @@
-"""Social cards: which image a page's card comes from, the 1200x630 card, and its meta tags.
+"""Social cards: which image a page's card comes from, where its file goes, and its
+meta tags. The drawing is cards.py's.
 
-Pure functions but for ``render_card`` (Pillow) and ``card_file`` (the cache).
+Pure functions but for ``card_file`` (the cache).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import html
-import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 import yaml
 
-# Pillow is imported where pixels are touched: a warm build touches none, and skips it.
-if TYPE_CHECKING:
-    from PIL import Image, ImageDraw, ImageFont
-
-from . import images
-from .cache import Cache, create_once, canonical_json
+from .cache import Cache, create_once
+from .cards import CARD_SIZE, LAYOUTS
 from .catalog import normalize_ratio
 from .directives import prompt_problem
-
-CARD_SIZE = (1200, 630)
-#: Bump when the drawing changes: every cached card is redrawn once.
-LAYOUT_VERSION = 2  # 2: the site name is not printed again when it is the title
-MAX_TITLE_LINES = 3
 
 #: libyaml's safe loader where PyYAML has it (about ten times faster), else PyYAML's own.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -130,17 +119,26 @@ def read_page(text: str, src_uri: str) -> PageInfo:
 
 @dataclass(frozen=True)
 class CardSource:
-    """Where a page's card comes from: a directive on the page (``ordinal``) or a prompt."""
+    """Where a page's card comes from: a directive on the page (``ordinal``) or a prompt;
+    and the page's own layout and description for it, if it sets them."""
 
     title: str
     ordinal: int | None = None  # index of the page's `social: true` directive
     prompt: str | None = None
     ratio: str | None = None
     variant: str | None = None
+    layout: str | None = None  # front matter nanobanana.social.layout
+    description: str | None = None  # front matter nanobanana.social.description
 
 
 class SocialError(ValueError):
     pass
+
+
+#: Front matter keys that change how the card looks, not where its image comes from.
+STYLE_KEYS = ("layout", "description")
+SOURCE_KEYS = ("prompt", "ratio", "variant", "title")
+_FORMS = "social: false or social: {prompt: ..., ratio: ..., variant: ..., title: ..., layout: ..., description: ...}"
 
 
 def card_source(
@@ -151,7 +149,8 @@ def card_source(
     Material's `social: {cards: false}` (no card) > front matter `social: {prompt, ...}` > a
     `social: true` directive > the automatic source (``automatic``: the page is within
     cards_include/cards_exclude): the page's first image (``first_image``, its index) or,
-    with ``generate``, the template. SocialError for a malformed front matter."""
+    with ``generate``, the template. A front matter `social` with only ``layout`` and
+    ``description`` keeps the automatic choice. SocialError for a malformed front matter."""
     material = info.meta.get("social")
     if isinstance(material, dict) and material.get("cards") is False:
         return None
@@ -159,10 +158,22 @@ def card_source(
     social: Any = None
     if block is not None:
         if not isinstance(block, dict) or set(block) - {"social"}:
-            raise SocialError("front matter 'nanobanana' takes one key, social: false or social: {prompt: ..., ratio: ..., variant: ..., title: ...}")
+            raise SocialError(f"front matter 'nanobanana' takes one key, {_FORMS}")
         social = block.get("social")
     if social is False or (isinstance(social, dict) and social.get("cards") is False):
         return None
+    style: dict[str, str] = {}
+    if isinstance(social, dict):
+        style = _style_keys(social)
+        if not any(k in social for k in SOURCE_KEYS):
+            social = None  # a look of its own, the source everyone gets
+    source = _source(info, social, social_ordinals, generate=generate, template=template,
+                     site_description=site_description, first_image=first_image, automatic=automatic)
+    return replace(source, **style) if source is not None and style else source
+
+
+def _source(info: PageInfo, social: Any, social_ordinals: list[int], *, generate: bool, template: str,
+            site_description: str, first_image: int | None, automatic: bool) -> CardSource | None:
     if isinstance(social, dict):
         return _front_matter_card(info, social, social_ordinals, template, site_description)
     if social not in (None, True):
@@ -178,11 +189,27 @@ def card_source(
     return None
 
 
+def _style_keys(social: dict) -> dict[str, str]:
+    """The page's own layout and card description, checked."""
+    unknown = set(social) - set(SOURCE_KEYS) - set(STYLE_KEYS) - {"cards"}
+    if unknown:
+        raise SocialError(f"front matter nanobanana.social: unknown key '{sorted(unknown)[0]}': use "
+                          f"{', '.join(SOURCE_KEYS + STYLE_KEYS)}, cards")
+    style = {}
+    if "layout" in social:
+        if social["layout"] not in LAYOUTS:
+            raise SocialError(f"front matter nanobanana.social.layout must be one of {', '.join(LAYOUTS)}, "
+                              f"not {social['layout']!r}")
+        style["layout"] = social["layout"]
+    if "description" in social:
+        if not isinstance(social["description"], str):
+            raise SocialError("front matter nanobanana.social.description must be a text")
+        style["description"] = " ".join(social["description"].split())
+    return style
+
+
 def _front_matter_card(info: PageInfo, social: dict, social_ordinals: list[int], template: str,
                        site_description: str) -> CardSource:
-    unknown = set(social) - {"prompt", "ratio", "variant", "title", "cards"}
-    if unknown:
-        raise SocialError(f"front matter nanobanana.social: unknown key '{sorted(unknown)[0]}': use prompt, ratio, variant, title, cards")
     title = str(social.get("title") or info.title)
     prompt = social.get("prompt")
     if prompt is None:
@@ -219,116 +246,7 @@ def _fill(template: str, title: str, description: str) -> str:
     return prompt
 
 
-# --------------------------------------------------------------------------- drawing
-
-
-def _font(path: str | None, size: int) -> ImageFont.ImageFont:
-    from PIL import ImageFont
-
-    if path:
-        return ImageFont.truetype(path, size)
-    return ImageFont.load_default(size=size)
-
-
-def font_id(path: str | None) -> str:
-    """Identity of a font for the card cache key: its bytes, not only its name."""
-    if not path:
-        return "builtin"
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
-    """Scale to cover ``size`` and crop the middle: no stretching, no bars."""
-    from PIL import Image
-
-    w, h = size
-    scale = max(w / img.width, h / img.height)
-    resized = images.displayable(img, alpha=False).resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.Resampling.LANCZOS)
-    left, top = (resized.width - w) // 2, (resized.height - h) // 2
-    return resized.crop((left, top, left + w, top + h))
-
-
-def wrap_title(draw: ImageDraw.ImageDraw, title: str, font, width: float, max_lines: int = MAX_TITLE_LINES) -> list[str]:
-    """At most ``max_lines`` lines no wider than ``width``; an ellipsis if cut. Text with
-    no spaces (CJK, a long URL) breaks between characters."""
-    words = title.split()
-    units: list[str] = []
-    for word in words:
-        if draw.textlength(word, font=font) <= width:
-            units.append(word)
-        else:  # break an over-long word into pieces that fit
-            piece = ""
-            for ch in word:
-                if piece and draw.textlength(piece + ch, font=font) > width:
-                    units.append(piece)
-                    piece = ""
-                piece += ch
-            units.append(piece)
-    lines: list[str] = []
-    current = ""
-    for unit in units:
-        trial = f"{current} {unit}" if current else unit
-        if draw.textlength(trial, font=font) <= width:
-            current = trial
-        else:
-            lines.append(current)
-            current = unit
-    if current:
-        lines.append(current)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        last = lines[-1]
-        while last and draw.textlength(last + "…", font=font) > width:
-            last = last[:-1]
-        lines[-1] = last.rstrip() + "…"
-    return lines
-
-
-def render_card(background: Image.Image, title: str, site_name: str, *, overlay: bool = True, font: str | None = None) -> bytes:
-    """The 1200x630 JPEG card: the background cover-cropped; with ``overlay``, the title
-    and site name over a dark gradient on the lower part, so text stays legible on any
-    image. The upper part is left as the image is."""
-    from PIL import Image, ImageDraw
-
-    card = cover(background)
-    if overlay:
-        w, h = CARD_SIZE
-        scrim_top = int(h * 0.38)
-        gradient, black = _scrim(w, h - scrim_top)
-        lower = card.crop((0, scrim_top, w, h))
-        card.paste(Image.composite(black, lower, gradient), (0, scrim_top))
-        draw = ImageDraw.Draw(card)
-        margin = 64
-        title_font, site_font = _font(font, 60), _font(font, 30)
-        lines = wrap_title(draw, title, title_font, w - 2 * margin)
-        line_h = int(title_font.size * 1.2)
-        y = h - margin - line_h * len(lines)
-        if site_name and site_name.strip().casefold() != title.strip().casefold():  # a home page: once is enough
-            draw.text((margin, y - site_font.size - 18), site_name, font=site_font, fill=(225, 225, 230))
-        for line in lines:
-            draw.text((margin, y), line, font=title_font, fill=(255, 255, 255), stroke_width=1, stroke_fill=(255, 255, 255))
-            y += line_h
-    buf = io.BytesIO()
-    # baseline, not progressive: link previews are fetched whole by crawlers, and a
-    # progressive encode costs about twice the time for a few per cent fewer bytes
-    card.save(buf, "JPEG", quality=86, optimize=True)
-    return buf.getvalue()
-
-
-@functools.lru_cache(maxsize=4)
-def _scrim(width: int, height: int) -> tuple[Image.Image, Image.Image]:
-    """The legibility gradient (a mask) and its colour: the same for every card."""
-    from PIL import Image
-
-    gradient = Image.linear_gradient("L").resize((width, height)).point(lambda v: int(v * 0.82))
-    return gradient, Image.new("RGB", (width, height), (12, 12, 16))
-
-
-def card_key(source_id: str, title: str, site_name: str, font: str, overlay: bool) -> str:
-    return hashlib.sha256(canonical_json({
-        "source": source_id, "title": title, "site": site_name, "font": font, "overlay": overlay,
-        "layout": LAYOUT_VERSION,
-    })).hexdigest()
+# --------------------------------------------------------------------------- files
 
 
 def card_path(cache: Cache, key: str) -> Path:

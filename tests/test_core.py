@@ -19,7 +19,7 @@ from conftest import seed_cache
 from fakeapi import image_png
 from PIL import Image
 
-from mkdocs_nanobanana import social
+from mkdocs_nanobanana import cards, social
 from mkdocs_nanobanana.analysis import Analysis
 from mkdocs_nanobanana.budget import Ask, Budget
 from mkdocs_nanobanana.cache import Cache, CacheEntry, Request
@@ -251,8 +251,11 @@ def test_card_planning_makes_card_only_slots(tmp_path):
     assert home.directive.prompt == "Minimal editorial illustration for an article titled 'Home'. A site."
     assert home.request == Request(FLASH, home.directive.prompt, "16:9")
     assert own.request == Request(FLASH, "A card of its own", "4:3") and own.where == "docs/own.md:3"
-    assert a.cards["cover.md"] == (a.slots["cover.md"][0], "Cover")  # the page's own directive
-    assert a.cards["index.md"] == (home, "Home") and a.cards["own.md"] == (own, "Own")
+    def planned(page):
+        return a.cards[page].slot, a.cards[page].text.title
+
+    assert planned("cover.md") == (a.slots["cover.md"][0], "Cover")  # the page's own directive
+    assert planned("index.md") == (home, "Home") and planned("own.md") == (own, "Own")
     assert "off.md" not in a.cards
     assert a.all_slots()[-2:] == [home, own]  # page images first: they win the budget
     rows = {r.where: r for r in a.plan()}
@@ -622,7 +625,7 @@ def test_a_card_is_a_1200x630_jpeg(tmp_path):
     slot = run.analysis.card_slots["posts/first.md"]
     assert slot.figure_ready.result().variants == []  # a card background has no figure
     assert not list(Path(s.site_dir, "assets", "nanobanana").glob("*.webp"))
-    key = social.card_key(slot.entry.images[0].sha256, "First post", "Site", social.font_id(None), True)
+    key = cards.card_key(slot.entry.images[0].sha256, cards.CardText("First post", "Site"), cards.CardStyle())
     assert (run.cache.root / "social" / key[:2] / f"{key}.jpg").read_bytes() == card.read_bytes()
     assert outcomes(run.summary) == "0 cached, 1 generated (2 credits ~ $0.02), 0 placeholders, 0 failed"
 

@@ -63,8 +63,8 @@ def test_every_image_mode_keeps_its_colours(live, api, make, ext, left, right):
 
 
 def test_cards_and_the_review_sheet_scale_16_bit_greys_too():
-    from mkdocs_nanobanana import social
+    from mkdocs_nanobanana import cards
 
     with Image.open(io.BytesIO(_grey16())) as img:
-        card = social.cover(img)
+        card = cards.cover(img)
     assert card.mode == "RGB" and abs(card.getpixel((600, 315))[0] - 128) <= 2

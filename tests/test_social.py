@@ -11,7 +11,8 @@ import pytest
 from conftest import seed_cache
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat
 
-from mkdocs_nanobanana import social
+from mkdocs_nanobanana import cards, social
+from mkdocs_nanobanana.cards import CardStyle, CardText
 
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -75,7 +76,7 @@ def test_card_comes_from_the_social_directive(site):
     assert tags(site.html("b/index.html")) == {}  # generate is off: no source, no card
     with Image.open(site.site / "assets/nanobanana/social/a.jpg") as card, Image.open(entry.images[0].path) as src:
         top = card.crop((0, 0, 1200, 200))
-        expected = social.cover(src).crop((0, 0, 1200, 200))
+        expected = cards.cover(src).crop((0, 0, 1200, 200))
         assert ImageStat.Stat(ImageChops.difference(top, expected)).mean[0] < 8  # the cached image, cover-cropped
 
 
@@ -152,8 +153,8 @@ def test_warm_build_redraws_no_card(site, monkeypatch):
     card_site(site)
     site.build()
     calls = []
-    real = social.render_card
-    monkeypatch.setattr(social, "render_card", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = cards.render_card
+    monkeypatch.setattr(cards, "render_card", lambda *a, **k: calls.append(a) or real(*a, **k))
     site.build()
     assert calls == []
     assert (site.site / "assets/nanobanana/social/posts/first.jpg").is_file()
@@ -199,8 +200,8 @@ def background() -> Image.Image:
 
 
 def test_overlay_changes_pixels_only_where_the_text_goes():
-    plain = Image.open(io.BytesIO(social.render_card(background(), "A title", "Site", overlay=False)))
-    over = Image.open(io.BytesIO(social.render_card(background(), "A title", "Site", overlay=True)))
+    plain = Image.open(io.BytesIO(cards.render_card(background(), CardText("A title", "Site"), CardStyle("only_image"))))
+    over = Image.open(io.BytesIO(cards.render_card(background(), CardText("A title", "Site"))))
     assert plain.size == over.size == (1200, 630)
     top = ImageChops.difference(plain.crop((0, 0, 1200, 230)), over.crop((0, 0, 1200, 230)))
     assert max(ImageStat.Stat(top).extrema[0][1] for _ in [0]) <= 12  # JPEG noise only
@@ -210,7 +211,7 @@ def test_overlay_changes_pixels_only_where_the_text_goes():
 
 def test_text_is_legible_on_a_white_image():
     white = Image.new("RGB", (1344, 768), "white")
-    card = Image.open(io.BytesIO(social.render_card(white, "Title", "", overlay=True)))
+    card = Image.open(io.BytesIO(cards.render_card(white, CardText("Title"))))
     assert ImageStat.Stat(card.crop((0, 560, 1200, 630)).convert("L")).mean[0] < 110  # the scrim darkens it
 
 
@@ -223,23 +224,33 @@ def test_text_is_legible_on_a_white_image():
 def test_long_and_non_latin_titles_stay_inside(title, font):
     if font and not os.path.exists(font):
         pytest.skip(f"{font} is not on this machine (Debian package fonts-dejavu-core)")
-    data = social.render_card(background(), title, "Site", overlay=True, font=font)
+    data = cards.render_card(background(), CardText(title, "Site"), CardStyle(font=font))
     assert Image.open(io.BytesIO(data)).size == (1200, 630)
     draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
     f = ImageFont.truetype(font, 60) if font else ImageFont.load_default(size=60)
-    lines = social.wrap_title(draw, title, f, 1200 - 2 * 64)
+    lines = cards.wrap_title(draw, title, f, 1200 - 2 * 64)
     assert 1 <= len(lines) <= 3
     assert all(draw.textlength(line, font=f) <= 1200 - 2 * 64 for line in lines)
     if len(title) > 120:
         assert lines[-1].endswith("…")
 
 
-def test_card_key_changes_with_what_is_drawn():
-    base = social.card_key("src", "T", "S", "builtin", True)
-    assert base == social.card_key("src", "T", "S", "builtin", True)
-    for other in [("src2", "T", "S", "builtin", True), ("src", "U", "S", "builtin", True),
-                  ("src", "T", "R", "builtin", True), ("src", "T", "S", "abc", True), ("src", "T", "S", "builtin", False)]:
-        assert social.card_key(*other) != base
+def test_card_key_changes_with_what_is_drawn(tmp_path):
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (8, 8), "red").save(logo)
+    text, style = CardText("T", "S", "D"), CardStyle(logo=str(logo))
+    base = cards.card_key("src", text, style)
+    assert base == cards.card_key("src", CardText("T", "S", "D"), CardStyle(logo=str(logo)))
+    others = [("src2", text, style), ("src", CardText("U", "S", "D"), style), ("src", CardText("T", "R", "D"), style),
+              ("src", CardText("T", "S", "E"), style), ("src", text, CardStyle(logo=str(logo), font=DEJAVU)),
+              ("src", text, CardStyle(logo=str(logo), layout="invert")),
+              ("src", text, CardStyle(logo=str(logo), background_color="#000000")),
+              ("src", text, CardStyle(logo=str(logo), color="#000000")),
+              ("src", text, CardStyle(logo=str(logo), accent_color="#000000")), ("src", text, CardStyle())]
+    for other in others:
+        assert cards.card_key(*other) != base, other
+    Image.new("RGB", (8, 8), "blue").save(logo)  # the logo's bytes, not its name
+    assert cards.card_key("src", text, style) != base
 
 
 def test_card_source_precedence():
@@ -355,8 +366,11 @@ def test_card_title_is_the_heading_a_reader_sees(site, source, title):
 def test_the_site_name_is_printed_once_on_a_home_card():
     """Issue 19 item 6: the home page's title is usually the site name: print it once."""
     img = background()
-    assert social.render_card(img, "Rainy Day Reading", "Rainy Day Reading") == social.render_card(img, "Rainy Day Reading", "")
-    assert social.render_card(img, "A post", "Rainy Day Reading") != social.render_card(img, "A post", "")
+    def drawn(title, site):
+        return cards.render_card(img, CardText(title, site))
+
+    assert drawn("Rainy Day Reading", "Rainy Day Reading") == drawn("Rainy Day Reading", "")
+    assert drawn("A post", "Rainy Day Reading") != drawn("A post", "")
 
 
 def test_the_full_tag_set_of_materials_social_plugin(site):

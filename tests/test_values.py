@@ -177,7 +177,7 @@ def test_config_defaults_are_the_settings_defaults():
     assert tuple(config["widths"]) == plain.widths and tuple(config["formats"]) == plain.formats
     assert (config["ratio"], config["variant"]) == (plain.defaults.ratio, plain.defaults.variant)
     social = SocialSettings()
-    for name in ("enabled", "generate", "prompt_template", "variant", "title_overlay", "font"):
+    for name in ("enabled", "generate", "prompt_template", "variant", "title_overlay", "font", "layout"):
         assert config["social"][name] == getattr(social, name), name
 
 

@@ -1,0 +1,137 @@
+"""What a card takes from the theme, as plain values: colours by Material's palette names,
+a font the theme names found on this machine, and whether an SVG logo can be drawn.
+
+No MkDocs here: project.py reads ``theme.palette``, ``theme.font`` and ``theme.logo`` and
+passes them in a ``ThemeStyle``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Material's primary colours by palette name, and the text colour its social cards print
+#: on each: copied from Material for MkDocs 9.8.2, material/plugins/social/templates/
+#: default.yml (its ``background_color`` and ``color`` definitions, which its
+#: default/invert.yml swap). (background, text).
+PRIMARY = {
+    "red": ("#ef5552", "#ffffff"), "pink": ("#e92063", "#ffffff"), "purple": ("#ab47bd", "#ffffff"),
+    "deep-purple": ("#7e56c2", "#ffffff"), "indigo": ("#4051b5", "#ffffff"), "blue": ("#2094f3", "#ffffff"),
+    "light-blue": ("#02a6f2", "#ffffff"), "cyan": ("#00bdd6", "#ffffff"), "teal": ("#009485", "#ffffff"),
+    "green": ("#4cae4f", "#ffffff"), "light-green": ("#8bc34b", "#ffffff"), "lime": ("#cbdc38", "#000000"),
+    "yellow": ("#ffec3d", "#000000"), "amber": ("#ffc105", "#000000"), "orange": ("#ffa724", "#000000"),
+    "deep-orange": ("#ff6e42", "#ffffff"), "brown": ("#795649", "#ffffff"), "grey": ("#757575", "#ffffff"),
+    "blue-grey": ("#546d78", "#ffffff"), "black": ("#000000", "#ffffff"), "white": ("#ffffff", "#000000"),
+}
+#: Material's accent colours (``--md-accent-fg-color``), from Material for MkDocs 9.8.2,
+#: material/templates/assets/stylesheets/palette.fb2fffe2.min.css; its hsl() values
+#: (yellow, orange) converted to hex.
+ACCENT = {
+    "red": "#ff1a47", "pink": "#f50056", "purple": "#df41fb", "deep-purple": "#7c4dff", "indigo": "#526cfe",
+    "blue": "#4287ff", "light-blue": "#0091eb", "cyan": "#00bad6", "teal": "#00bda4", "green": "#00c753",
+    "light-green": "#63de17", "lime": "#b0eb00", "yellow": "#ffd500", "amber": "#ffaa00", "orange": "#ff9100",
+    "deep-orange": "#ff6e42",
+}
+DEFAULT_PRIMARY = "indigo"  # what Material's cards use when the palette names none
+DEFAULT_ACCENT = "indigo"
+_HEX_RE = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}\Z")
+FONT_SUFFIXES = (".ttf", ".otf")
+
+
+@dataclass(frozen=True)
+class ThemeStyle:
+    """What the theme says about the look of a card (all optional)."""
+
+    primary: str | None = None  # a palette name ("deep purple" as written), or "#rrggbb"
+    accent: str | None = None
+    font_family: str | None = None  # Material's theme.font.text, e.g. "Roboto"
+    logo: str | None = None  # an absolute path to theme.logo
+    font_dirs: tuple[str, ...] = ()  # where a local copy of the font may be, first wins
+
+
+def palette_key(name: str) -> str:
+    """Material writes "deep purple" in mkdocs.yml and means deep-purple."""
+    return name.strip().lower().replace(" ", "-")
+
+
+def hex_colour(value: str) -> str | None:
+    """``value`` as #rrggbb if it is a hex colour, else None."""
+    value = value.strip()
+    if not _HEX_RE.match(value):
+        return None
+    digits = value[1:]
+    if len(digits) == 3:
+        digits = "".join(ch * 2 for ch in digits)
+    return "#" + digits.lower()
+
+
+def primary_colours(name: str | None) -> tuple[str, str] | None:
+    """(background, text) for a palette name or a custom #hex primary (its text then
+    black or white, whichever reads better); None for a name Material does not have."""
+    if not name:
+        return PRIMARY[DEFAULT_PRIMARY]
+    custom = hex_colour(name)
+    if custom:
+        return custom, readable_on(custom)
+    return PRIMARY.get(palette_key(name))
+
+
+def accent_colour(name: str | None) -> str | None:
+    if not name:
+        return ACCENT[DEFAULT_ACCENT]
+    return hex_colour(name) or ACCENT.get(palette_key(name))
+
+
+def readable_on(background: str) -> str:
+    """Black or white text for ``background`` (#rrggbb), by its relative luminance."""
+    r, g, b = (int(background[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#000000" if luminance > 0.6 else "#ffffff"
+
+
+def system_font_dirs() -> tuple[str, ...]:
+    """Where fonts are installed on this machine (fontconfig's usual folders)."""
+    home = Path.home()
+    return (str(home / ".local/share/fonts"), str(home / ".fonts"), "/usr/local/share/fonts", "/usr/share/fonts",
+            "/Library/Fonts", str(home / "Library/Fonts"), "C:/Windows/Fonts")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def find_font(family: str, dirs: tuple[str, ...]) -> str | None:
+    """A local .ttf/.otf of ``family``: a file named after it (DejaVuSans.ttf,
+    Roboto-Regular.ttf) or in a folder named after it (Material's social plugin keeps its
+    Google Fonts downloads as fonts/<Family>/<Style>.ttf). The regular style if there
+    is one, else the shortest name; None if no folder has it. Looked up at each config
+    load (a few folders, once a build), so a font installed meanwhile is found."""
+    want = _squash(family)
+    for folder in dirs:
+        found = []
+        for root, _dirs, files in os.walk(folder):
+            in_family_dir = _squash(os.path.basename(root)) == want
+            for name in files:
+                stem, ext = os.path.splitext(name)
+                if ext.lower() in FONT_SUFFIXES and (in_family_dir or _squash(stem).startswith(want)):
+                    found.append(os.path.join(root, name))
+        if found:
+            def rank(path: str) -> tuple[int, int, str]:
+                rest = _squash(Path(path).stem).removeprefix(want)
+                return (0 if rest in ("", "regular") else 1, len(rest), path)
+            return min(found, key=rank)
+    return None
+
+
+def svg_drawable() -> bool:
+    """Whether an SVG logo can be drawn: it goes through cairosvg, the route Material's
+    social plugin takes, which needs the cairo library. Looked up, not imported (cairosvg
+    imports Pillow, which a warm build does without)."""
+    if importlib.util.find_spec("cairosvg") is None:
+        return False
+    from ctypes.util import find_library
+
+    return any(find_library(name) for name in ("cairo", "cairo-2", "libcairo-2"))
