@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import assets, social
+from . import assets
 from .cache import Cache, SiteRecord, sharded_files
-from .renderer import source_of
+from .renderer import card_key, source_of
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -75,12 +75,8 @@ def derived_names(groups: dict[str, frozenset[str]]) -> set[str]:
 
 def card_keys(analysis: "Analysis") -> frozenset[str]:
     """The card of every page that gets one, as ``Renderer.card`` names it."""
-    cfg, s = analysis.settings.social, analysis.settings
-    if not analysis.cards:
-        return frozenset()
-    font = social.font_id(cfg.font)
-    return frozenset(social.card_key(source_of(slot, s, "")[0].id, title, cfg.site_name, font, cfg.title_overlay)
-                     for slot, title in analysis.cards.values())
+    s = analysis.settings
+    return frozenset(card_key(s, source_of(slot, s, "")[0].id, title) for slot, title in analysis.cards.values())
 
 
 @dataclass

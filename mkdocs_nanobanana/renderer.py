@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image
 
-from . import assets, images, social
+from . import assets, images, provenance, social
 from .cache import Cache, CachedImage, sha256
 from .providers import placeholder
 from .settings import Settings
@@ -32,7 +32,8 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
     d = slot.directive
     if cached and slot.entry is not None and d is not None:
         img = slot.entry.images[d.pick - 1]
-        return assets.Source(img.sha256, img.width, img.height, img.alpha, lambda: open_checked(img)), False, ""
+        made = provenance.of_image(settings.provenance, d.prompt, d.refs, placeholder=False)
+        return assets.Source(img.sha256, img.width, img.height, img.alpha, lambda: open_checked(img), made), False, ""
     model = settings.catalog.get(d.model) if d else None
     if d is None or slot.errors or model is None:
         first = slot.errors[0] if slot.errors else None
@@ -45,7 +46,8 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
         key = slot.request.key if slot.request else ""
         text, size, index, of, title = d.prompt, model.sizes[d.ratio], d.pick, d.num, note
     pid = placeholder.placeholder_id(key, index, text)
-    return assets.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of)), True, title
+    drawn = provenance.of_image(settings.provenance, text, (), placeholder=True)
+    return assets.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of), drawn), True, title
 
 
 def open_checked(img: CachedImage) -> Image.Image:
@@ -58,6 +60,13 @@ def open_checked(img: CachedImage) -> Image.Image:
     from PIL import Image
 
     return Image.open(io.BytesIO(data))
+
+
+def card_key(settings: Settings, source_id: str, title: str) -> str:
+    """The cache key of a card, as ``Renderer.card`` draws it and prune keeps it."""
+    cfg = settings.social
+    meta = repr(settings.provenance.extras()) if settings.provenance.enabled else ""
+    return social.card_key(source_id, title, cfg.site_name, social.font_id(cfg.font), cfg.title_overlay, meta)
 
 
 class Renderer:
@@ -179,12 +188,14 @@ class Renderer:
         cfg, s = self.settings.social, self.settings
         source, _, _ = source_of(background, s, "")
         def drawn(src: assets.Source) -> Path:
+            made = src.provenance.on_card(cfg.title_overlay) if src.provenance else None
+
             def draw() -> bytes:
                 with assets.decoded(src) as img:
-                    return social.render_card(img, title, cfg.site_name, overlay=cfg.title_overlay, font=cfg.font)
+                    return social.render_card(img, title, cfg.site_name, overlay=cfg.title_overlay, font=cfg.font,
+                                              xmp=made.xmp() if made else None)
 
-            key = social.card_key(src.id, title, cfg.site_name, social.font_id(cfg.font), cfg.title_overlay)
-            return social.card_file(self.cache, key, draw)
+            return social.card_file(self.cache, card_key(s, src.id, title), draw)
 
         try:
             path = drawn(source)
@@ -216,5 +227,10 @@ class Renderer:
         return assets.figure_html(
             rendered.variants, page_url=page_url, alt=d.alt_text, caption=d.caption, eager=eager,
             placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=rendered.note or None,
-            site_url=site_url, sizes=d.sizes or self.settings.sizes,
+            site_url=site_url, sizes=d.sizes or self.settings.sizes, ai_label=self._ai_label(rendered),
         )
+
+    def _ai_label(self, rendered: Rendered) -> str | None:
+        """None for a placeholder (no model made it); else the site's visible label ("": none)."""
+        p = self.settings.provenance
+        return None if rendered.placeholder or not p.enabled else p.label

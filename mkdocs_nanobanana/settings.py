@@ -78,6 +78,42 @@ class Encoding:
         digest = hashlib.sha256(repr(sorted(self.extras)).encode()).hexdigest()[:8]
         return f"q{self.quality}-{digest}"
 
+    def option(self, name: str, default: str) -> str:
+        """The value of extra ``name``: how the encoder reads the choices that name it."""
+        return dict(self.extras).get(name, default)
+
+
+#: What the published files say made them, unless the site says otherwise.
+DEFAULT_CREDIT = "Generated with Gemini 2.5 Flash Image"
+
+
+@dataclass(frozen=True)
+class ProvenanceSettings:
+    """The XMP packet written into every published image (see provenance.py): IPTC's
+    digital source type, a credit line, and the prompt only if asked (it may be private).
+    ``label``: a visible text under each generated figure; empty, none."""
+
+    enabled: bool = True
+    credit: str = DEFAULT_CREDIT
+    include_prompt: bool = False
+    label: str = ""
+
+    def extras(self) -> tuple[tuple[str, str], ...]:
+        """What of these settings is written into the files (the label is HTML only)."""
+        if not self.enabled:
+            return ()
+        # "xmp" is the packet's layout version: bump it when provenance.xmp writes other fields
+        return (("xmp", "1"), ("credit", self.credit), ("prompt", "yes" if self.include_prompt else "no"))
+
+
+@dataclass(frozen=True)
+class AvifSettings:
+    """AVIF's own quality scale and encoder speed (0 slowest, 10 fastest); README's
+    "Image formats" says how the defaults were measured."""
+
+    quality: int = 60
+    speed: int = 8
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -113,14 +149,18 @@ class Settings:
     remote_cache_options: Mapping[str, Any] = field(default_factory=dict)
     serve_debounce: float = 2.0  # serve: seconds after the last save before generating
     publish: bool = True  # write derivatives into site_dir (False: only into the cache)
+    avif: AvifSettings = AvifSettings()
+    provenance: ProvenanceSettings = ProvenanceSettings()
     social: SocialSettings = field(default_factory=lambda: SocialSettings())
     defaults: Defaults = Defaults()
     catalog: Catalog = field(default_factory=Catalog)
 
     @functools.cached_property
     def encoding(self) -> Encoding:
-        """How resized copies are encoded (see Encoding): part of their names."""
-        return Encoding(self.quality)
+        """How resized copies are encoded (see Encoding): part of their names. AVIF's
+        settings count only where AVIF is written, so a site without it keeps its names."""
+        avif = (("avif_quality", str(self.avif.quality)), ("avif_speed", str(self.avif.speed)))
+        return Encoding(self.quality, self.provenance.extras() + (avif if "avif" in self.formats else ()))
 
 
 def page_label(settings: Settings, page: str) -> str:
@@ -362,5 +402,20 @@ def _plain_options(options: Mapping[str, Any], base_dir: str) -> dict[str, Any]:
         widths=tuple(options["widths"]), formats=tuple(options["formats"]),
         remote_cache=_remote_cache(options["remote_cache"], base_dir), remote_cache_options=dict(options["remote_cache_options"]),
         ref_images=RefSending(**dict(options.get("ref_images") or {})),
+        avif=_group(AvifSettings, "avif", options.get("avif")),
+        provenance=_group(ProvenanceSettings, "provenance", options.get("provenance")),
     )
     return values
+
+
+def _group(of: type, name: str, values: Mapping[str, Any] | None) -> Any:
+    """A group of options (``avif:``, ``provenance:``) as its frozen value. MkDocs' config
+    layer checked them for the plugin; the Markdown extension gets them as written, so
+    a key or a type it does not know is an error here."""
+    known = {f.name: type(f.default) for f in fields(of)}
+    for key, value in dict(values or {}).items():
+        if key not in known:
+            raise SettingsError(f"{name}: unknown option {key!r}: use one of {', '.join(known)}")
+        if type(value) is not known[key]:
+            raise SettingsError(f"{name}.{key}: expected {known[key].__name__}, got {value!r}")
+    return of(**dict(values or {}))

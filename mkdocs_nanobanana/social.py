@@ -284,10 +284,11 @@ def wrap_title(draw: ImageDraw.ImageDraw, title: str, font, width: float, max_li
     return lines
 
 
-def render_card(background: Image.Image, title: str, site_name: str, *, overlay: bool = True, font: str | None = None) -> bytes:
+def render_card(background: Image.Image, title: str, site_name: str, *, overlay: bool = True, font: str | None = None,
+                xmp: bytes | None = None) -> bytes:
     """The 1200x630 JPEG card: the background cover-cropped; with ``overlay``, the title
     and site name over a dark gradient on the lower part, so text stays legible on any
-    image. The upper part is left as the image is."""
+    image. The upper part is left as the image is. ``xmp``: a packet written into the file."""
     from PIL import Image, ImageDraw
 
     card = cover(background)
@@ -311,7 +312,7 @@ def render_card(background: Image.Image, title: str, site_name: str, *, overlay:
     buf = io.BytesIO()
     # baseline, not progressive: link previews are fetched whole by crawlers, and a
     # progressive encode costs about twice the time for a few per cent fewer bytes
-    card.save(buf, "JPEG", quality=86, optimize=True)
+    card.save(buf, "JPEG", quality=86, optimize=True, **({"xmp": xmp} if xmp else {}))
     return buf.getvalue()
 
 
@@ -324,11 +325,12 @@ def _scrim(width: int, height: int) -> tuple[Image.Image, Image.Image]:
     return gradient, Image.new("RGB", (width, height), (12, 12, 16))
 
 
-def card_key(source_id: str, title: str, site_name: str, font: str, overlay: bool) -> str:
-    return hashlib.sha256(canonical_json({
-        "source": source_id, "title": title, "site": site_name, "font": font, "overlay": overlay,
-        "layout": LAYOUT_VERSION,
-    })).hexdigest()
+def card_key(source_id: str, title: str, site_name: str, font: str, overlay: bool, meta: str = "") -> str:
+    """``meta``: the metadata settings written into the card; empty (none) keeps the key
+    cards had before there was any, so a site that writes none redraws nothing."""
+    fields = {"source": source_id, "title": title, "site": site_name, "font": font, "overlay": overlay,
+              "layout": LAYOUT_VERSION}
+    return hashlib.sha256(canonical_json({**fields, "meta": meta} if meta else fields)).hexdigest()
 
 
 def card_file(cache: Cache, key: str, draw) -> Path:
