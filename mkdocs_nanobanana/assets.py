@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 from .cache import Cache, create_once
 from . import images
 from .images import MIME_TYPES
-from .settings import Encoding
+from .settings import AvifSettings, Encoding
 
 #: Config format name -> file extension.
 FORMAT_EXT = {"webp": "webp", "jpeg": "jpg", "png": "png", "avif": "avif"}
@@ -98,8 +98,9 @@ def encode(img: Image.Image, ext: str, enc: Encoding, xmp: bytes | None = None) 
         img.save(buf, "WEBP", quality=quality, method=2, **meta)
     elif ext == "avif":
         # one thread: the image pool already keeps every core busy with one image each
-        img.save(buf, "AVIF", quality=int(enc.option("avif_quality", "60")), speed=int(enc.option("avif_speed", "8")),
-                 max_threads=1, **meta)
+        avif = AvifSettings(int(enc.option("avif_quality", str(AvifSettings.quality))),
+                            int(enc.option("avif_speed", str(AvifSettings.speed))))
+        img.save(buf, "AVIF", quality=avif.quality, speed=avif.speed, max_threads=1, **meta)
     else:
         img.save(buf, _PIL_FORMAT[ext], quality=quality)
     return buf.getvalue()
