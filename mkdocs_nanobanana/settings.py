@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import os
 import re
 from dataclasses import MISSING, dataclass, field, fields
@@ -399,13 +400,23 @@ _PLAIN_OPTIONS = ("output_dir", "quality", "concurrency", "retries", "max_credit
 def _plain_options(options: Mapping[str, Any], base_dir: str) -> dict[str, Any]:
     values = {name: options[name] for name in _PLAIN_OPTIONS}
     values.update(
-        widths=tuple(options["widths"]), formats=tuple(options["formats"]),
+        widths=tuple(options["widths"]), formats=_formats(options["formats"]),
         remote_cache=_remote_cache(options["remote_cache"], base_dir), remote_cache_options=dict(options["remote_cache_options"]),
         ref_images=RefSending(**dict(options.get("ref_images") or {})),
         avif=_group(AvifSettings, "avif", options.get("avif")),
         provenance=_group(ProvenanceSettings, "provenance", options.get("provenance")),
     )
     return values
+
+
+def _formats(formats: list[str]) -> tuple[str, ...]:
+    """The formats, if this Pillow can write them: AVIF needs Pillow 11.3 or later built
+    with libavif (its wheels are). Asked of the import system, which does not load Pillow:
+    a warm build never does."""
+    if "avif" in formats and importlib.util.find_spec("PIL._avif") is None:
+        raise SettingsError("formats: this Pillow cannot write AVIF: upgrade it (pip install -U 'Pillow>=11.3'), "
+                            "or remove avif from formats")
+    return tuple(formats)
 
 
 def _group(of: type, name: str, values: Mapping[str, Any] | None) -> Any:

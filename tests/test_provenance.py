@@ -225,3 +225,20 @@ def test_the_markdown_extension_refuses_an_unknown_provenance_option(tmp_path):
         settings_for({"provenance": {"include_promt": True}}, where, environ={})
     with pytest.raises(SettingsError, match=r"avif.speed: expected int"):
         settings_for({"avif": {"speed": "fast"}}, where, environ={})
+
+
+def test_a_pillow_without_avif_is_named_before_any_work(tmp_path, monkeypatch):
+    """Asked for AVIF that this Pillow cannot write: a settings error that says what to do,
+    not an encoder's KeyError in the middle of a build."""
+    import importlib.util
+
+    from mkdocs_nanobanana.mdoptions import Where, settings_for
+    from mkdocs_nanobanana.settings import SettingsError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "PIL._avif" else real(name, *a))
+    (tmp_path / "docs").mkdir()
+    where = Where(str(tmp_path / "mkdocs.yml"), str(tmp_path / "docs"), str(tmp_path / "site"))
+    with pytest.raises(SettingsError, match="cannot write AVIF: upgrade it"):
+        settings_for({"formats": ["avif", "jpeg"]}, where, environ={})
+    assert settings_for({"formats": ["webp", "jpeg"]}, where, environ={}).formats == ("webp", "jpeg")
