@@ -141,15 +141,15 @@ def avif_encoding(quality: int, speed: int) -> Encoding:
     return Encoding(82, (("avif_quality", str(quality)), ("avif_speed", str(speed))))
 
 
-def figure(tmp: Path, speeds: list[int], repeat: int, webp_quality: int = 82) -> dict:
-    """Figure 4's AVIF part: per test image at 1024 px, AVIF at each speed matched to
-    WebP's SSIM, and the default AVIF settings as shipped; then the CPU time of a whole
-    image's copies (3 widths) with and without AVIF."""
+def figure(tmp: Path, speeds: list[int], repeat: int, width: int = 1024, webp_quality: int = 82) -> dict:
+    """Figure 4's AVIF part: per test image at ``width`` px (1024: the largest default
+    copy), AVIF at each speed matched to WebP's SSIM, and the default AVIF settings as
+    shipped; then the CPU time of a whole image's copies (3 widths) with and without AVIF."""
     default = AvifSettings()
-    out: dict = {"ssim_slack": SSIM_SLACK, "webp_quality": webp_quality, "width": 1024,
+    out: dict = {"ssim_slack": SSIM_SLACK, "webp_quality": webp_quality, "width": width,
                  "default": {"quality": default.quality, "speed": default.speed}, "images": {}}
     for name, make in (("illustration", illustration), ("noisy_photo", noisy_photo)):
-        img = make().resize((1024, 585), Image.Resampling.LANCZOS)
+        img = make().resize((width, round(768 * width / 1344)), Image.Resampling.LANCZOS)
         row = avif_vs_webp(img, webp_quality, speeds, repeat)
         jpeg = measure(img, "jpg", Encoding(webp_quality), repeat)  # the fallback, at the same quality setting
         row["jpeg"] = {"quality": webp_quality, **jpeg, "bytes_vs_webp": round(jpeg["bytes"] / row["webp"]["bytes"], 3)}
