@@ -41,20 +41,21 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fakeapi import FLASH_IMAGE_SIZES, FakeAPI, image_png  # noqa: E402
 
+from bench import codecs  # noqa: E402
 from bench.sitegen import Site, edit_one_prompt, make_card_site, make_site  # noqa: E402
-from mkdocs_nanobanana import assets  # noqa: E402
+from mkdocs_nanobanana import assets, provenance  # noqa: E402
 from mkdocs_nanobanana.cache import Cache  # noqa: E402
-from mkdocs_nanobanana.settings import Encoding  # noqa: E402
+from mkdocs_nanobanana.settings import Encoding, ProvenanceSettings, Settings  # noqa: E402
 
 SIZES = {  # name -> sizes of each figure
     "full": dict(warm_pages=500, warm_images=200, cold_images=64, cold_latency=1.0, cold_conc=8,
-                 conc_levels=[1, 2, 4, 8, 16], deriv_images=8, mem_images=500, scale_pages=[100, 1000, 5000],
+                 conc_levels=[1, 2, 4, 8, 16], deriv_images=8, avif_speeds=[4, 6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=500, scale_pages=[100, 1000, 5000],
                  card_pages=200, repeat=3, warm_repeat=5, instructions=True),
     "quick": dict(warm_pages=100, warm_images=40, cold_images=16, cold_latency=0.5, cold_conc=8,
-                  conc_levels=[4, 8], deriv_images=2, mem_images=32, scale_pages=[50, 200, 800],
+                  conc_levels=[4, 8], deriv_images=2, avif_speeds=[6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=32, scale_pages=[50, 200, 800],
                   card_pages=30, repeat=1, warm_repeat=3, instructions=False),
     "toy": dict(warm_pages=10, warm_images=4, cold_images=4, cold_latency=0.2, cold_conc=2,
-                conc_levels=[2], deriv_images=1, mem_images=4, scale_pages=[5, 10, 20],
+                conc_levels=[2], deriv_images=1, avif_speeds=[10], codec_width=320, codec_repeat=1, mem_images=4, scale_pages=[5, 10, 20],
                 card_pages=3, repeat=1, warm_repeat=1, instructions=False),
 }
 LATENCY, JITTER = 1.5, 0.3  # the API's "under 2 seconds"
@@ -185,10 +186,14 @@ def derivatives(tmp: Path, s: dict) -> dict:
                 for ext in exts:
                     assets.encode(resized, ext, enc)
 
+    # ours as a build runs it: the default settings write the provenance packet too
+    made = provenance.of_image(ProvenanceSettings(), "", (), placeholder=False)
+    ours_enc = Settings(docs_dir="", site_dir="", cache_dir="").encoding
+
     def ours(n: int) -> None:
         cache = Cache(tmp / f"deriv-{n}-{time.perf_counter_ns()}")
-        source = assets.Source(f"src{n}", 1344, 768, False, lambda: Image.open(io.BytesIO(src)))
-        assets.make_missing(source, assets.derivative_files(source, widths, exts, enc, cache), enc)
+        source = assets.Source(f"src{n}", 1344, 768, False, lambda: Image.open(io.BytesIO(src)), made)
+        assets.make_missing(source, assets.derivative_files(source, widths, exts, ours_enc, cache), ours_enc)
 
     def per_image(fn) -> float:
         start = time.perf_counter()
@@ -211,7 +216,8 @@ def derivatives(tmp: Path, s: dict) -> dict:
     one, two = throughput(1), throughput(2)
     return {"plain_s_per_image": median(plain_s), "ours_s_per_image": median(ours_s),
             "ratio": median(ours_s) / median(plain_s), "goal": "<= 1.05",
-            "images_per_s_1_worker": one, "images_per_s_2_workers": two, "speedup_2_workers": two / one}
+            "images_per_s_1_worker": one, "images_per_s_2_workers": two, "speedup_2_workers": two / one,
+            "avif": codecs.figure(tmp, s["avif_speeds"], s["codec_repeat"], s["codec_width"])}
 
 
 def memory(tmp: Path, api: FakeAPI, s: dict) -> dict:
@@ -383,6 +389,7 @@ def table(results: dict) -> str:
         rows.append(("4. derivatives", f"1344x768 to 3 widths x WebP + JPEG: ours {d['ours_s_per_image'] * 1000:.0f} ms / "
                      f"plain Pillow {d['plain_s_per_image'] * 1000:.0f} ms per image = **{d['ratio']:.2f}**; 2 workers "
                      f"{d['speedup_2_workers']:.2f}x the images/s of 1", d["goal"]))
+        rows.append(("4b. AVIF vs WebP", avif_summary(d["avif"]), f"SSIM within {d['avif']['ssim_slack']} of WebP's"))
     so = results.get("social")
     if so:
         cards = (f"{so['pages']} pages under Material: ours {so['ours_ms_per_card']:.0f} ms / Material's "
@@ -404,6 +411,21 @@ def table(results: dict) -> str:
                      f"({f['bucket_mb']:.0f} MB): fresh {f['fresh_s']:.2f} s / warm {f['warm_s']:.2f} s = "
                      f"**{f['ratio']:.2f}**; **{f['encoded_fresh']} encodes**, {f['requests']} requests", f["goal"]))
     return "\n".join(["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows])
+
+
+def avif_summary(a: dict) -> str:
+    """Figure 4's AVIF rows in one cell: per image, each speed at its matched quality."""
+    parts = []
+    for name, row in a["images"].items():
+        speeds = ", ".join(f"speed {sp}: q{r['quality']} {r['bytes_vs_webp']:.2f}x bytes {r['cpu_vs_webp']:.1f}x CPU"
+                           for sp, r in row["avif"].items())
+        dflt = row["default"]
+        parts.append(f"{name} (WebP q{row['webp']['quality']} {row['webp']['bytes'] // 1024} KB, "
+                     f"{row['webp']['cpu_ms']:.0f} ms): {speeds}; default q{a['default']['quality']} speed "
+                     f"{a['default']['speed']}: **{dflt['bytes_vs_webp']:.2f}x bytes**, SSIM {dflt['ssim_vs_webp']:+.4f}")
+    cpu = a["per_image_cpu_ms"]
+    parts.append("CPU per image, 3 widths: " + ", ".join(f"{k} {v:.0f} ms" for k, v in cpu.items()))
+    return "; ".join(parts)
 
 
 FIGURES = ("warm_overhead", "incremental", "cold_efficiency", "derivatives", "social", "memory", "scale",

@@ -25,10 +25,12 @@ from urllib.parse import quote
 if TYPE_CHECKING:
     from PIL import Image
 
+    from .provenance import Provenance
+
 from .cache import Cache, create_once
 from . import images
 from .images import MIME_TYPES
-from .settings import Encoding
+from .settings import AvifSettings, Encoding
 
 #: Config format name -> file extension.
 FORMAT_EXT = {"webp": "webp", "jpeg": "jpg", "png": "png", "avif": "avif"}
@@ -44,6 +46,7 @@ class Source:
     height: int
     alpha: bool
     open: Callable[[], Image.Image]
+    provenance: Provenance | None = None  # written into every copy (the Encoding names the choice)
 
 
 @dataclass(frozen=True)
@@ -80,20 +83,36 @@ def scaled_height(width: int, source: Source) -> int:
     return max(1, round(source.height * width / source.width))
 
 
-def encode(img: Image.Image, ext: str, enc: Encoding) -> bytes:
+def encode(img: Image.Image, ext: str, enc: Encoding, xmp: bytes | None = None) -> bytes:
+    """The copy's bytes; with ``xmp``, that packet is written into the file."""
     quality = enc.quality
+    meta = {"xmp": xmp} if xmp else {}
     buf = io.BytesIO()
     if ext == "jpg":
-        img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True, progressive=True)
+        img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True, progressive=True, **meta)
     elif ext == "png":
-        img.save(buf, "PNG", compress_level=6)
+        img.save(buf, "PNG", compress_level=6, pnginfo=_png_xmp(xmp) if xmp else None)
     elif ext == "webp":
         # libwebp's effort: 2 gives the bytes of its default 4 to within a few per cent
         # at half the CPU, and encoding is most of a cold build's local work
-        img.save(buf, "WEBP", quality=quality, method=2)
+        img.save(buf, "WEBP", quality=quality, method=2, **meta)
+    elif ext == "avif":
+        # one thread: the image pool already keeps every core busy with one image each
+        avif = AvifSettings(int(enc.option("avif_quality", str(AvifSettings.quality))),
+                            int(enc.option("avif_speed", str(AvifSettings.speed))))
+        img.save(buf, "AVIF", quality=avif.quality, speed=avif.speed, max_threads=1, **meta)
     else:
         img.save(buf, _PIL_FORMAT[ext], quality=quality)
     return buf.getvalue()
+
+
+def _png_xmp(xmp: bytes):
+    """PNG has no xmp= on save: the packet goes in the iTXt chunk XMP readers look for."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"), zip=False)
+    return info
 
 
 #: (cache file, width, height, ext) of one derivative.
@@ -141,11 +160,12 @@ def make_missing(source: Source, files: list[DerivedFile], enc: Encoding,
     if todo:
         from PIL import Image
 
+        xmp = source.provenance.xmp() if source.provenance else None
         with decoded(source) as img:
             for size, same_size in todo.items():  # one resize, encoded in every format
                 resized = img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
                 for path, ext in same_size:
-                    write(path, encode(resized, ext, enc))
+                    write(path, encode(resized, ext, enc, xmp))
                     encoded.append(path)
     return encoded
 
@@ -257,11 +277,14 @@ def figure_html(
     title: str | None = None,
     site_url: str = "",
     sizes: str | None = None,
+    ai_label: str | None = None,
 ) -> str:
     """The <figure><picture> of one image: a <source> per format, best first, and the
     last format as the <img> fallback, with width/height so the page does not jump.
     URLs are relative to ``page_url``, or absolute under ``site_url`` when it is given
-    (for a feed, read away from the site)."""
+    (for a feed, read away from the site). ``ai_label``: the image was generated: the
+    figure says so to scripts (data-ai-generated) and, when the text is not empty, to
+    readers, at the end of its caption."""
     exts = list(dict.fromkeys(v.ext for v in variants))
     by_ext = {ext: sorted((v for v in variants if v.ext == ext), key=lambda v: v.width) for ext in exts}
     largest = max(v.width for v in variants)
@@ -278,7 +301,8 @@ def figure_html(
     classes = ["nanobanana"] + (["nanobanana-placeholder"] if placeholder else []) + list(css_class)
     fallback = by_ext[exts[-1]][-1]
     loading = 'loading="eager" fetchpriority="high"' if eager else 'loading="lazy"'
-    lines = [f'<figure class="{html.escape(" ".join(classes))}">', "<picture>"]
+    ai_attr = ' data-ai-generated="true"' if ai_label is not None else ""
+    lines = [f'<figure class="{html.escape(" ".join(classes))}"{ai_attr}>', "<picture>"]
     for ext in exts[:-1]:
         lines.append(f'<source type="{MIME_TYPES[ext]}" srcset="{srcset(ext)}" sizes="{html.escape(sizes)}">')
     title_attr = f' title="{html.escape(title)}"' if title else ""
@@ -288,8 +312,9 @@ def figure_html(
         f'alt="{html.escape(alt)}"{title_attr} {loading} decoding="async">'
     )
     lines.append("</picture>")
-    if caption:
-        lines.append(f"<figcaption>{html.escape(caption)}</figcaption>")
+    badge = f'<span class="nanobanana-ai-label">{html.escape(ai_label)}</span>' if ai_label else ""
+    if caption or badge:
+        lines.append(f"<figcaption>{' '.join(filter(None, (html.escape(caption or ''), badge)))}</figcaption>")
     lines.append("</figure>")
     return "\n".join(lines)
 

@@ -83,8 +83,9 @@ def font_id(path: str | None) -> str:
     return "builtin" if not path else _file_id(path)
 
 
-def card_key(source_id: str, text: CardText, style: CardStyle) -> str:
-    """The name of the card drawn from ``source_id`` with ``text`` and ``style``."""
+def card_key(source_id: str, text: CardText, style: CardStyle, meta: str = "") -> str:
+    """The name of the card drawn from ``source_id`` with ``text`` and ``style``;
+    ``meta``: the metadata settings written into its file ("" when none is)."""
     if style.layout == "only_image":  # no text, no colour: one card per image
         fields: dict = {"source": source_id, "layout": style.layout}
     else:
@@ -93,6 +94,8 @@ def card_key(source_id: str, text: CardText, style: CardStyle) -> str:
             "layout": style.layout, "colours": [style.background_color, style.color, style.accent_color],
             "font": font_id(style.font), "logo": _file_id(style.logo),
         }
+    if meta:
+        fields["meta"] = meta
     return hashlib.sha256(canonical_json({**fields, "version": LAYOUT_VERSION})).hexdigest()
 
 
@@ -159,9 +162,9 @@ def wrap_title(draw: ImageDraw.ImageDraw, title: str, font, width: float, max_li
 
 
 def render_card(background: Image.Image, text: CardText, style: CardStyle = CardStyle(),
-                warn: Warn = lambda _message: None) -> bytes:
+                warn: Warn = lambda _message: None, xmp: bytes | None = None) -> bytes:
     """The 1200x630 JPEG card of ``style.layout``; ``warn`` hears of a logo that cannot
-    be drawn (the card is drawn without it)."""
+    be drawn (the card is drawn without it); ``xmp``: a packet written into the file."""
     if style.layout == "invert":
         card = _invert(background, text, style, warn)
     elif style.layout == "only_image":
@@ -171,7 +174,7 @@ def render_card(background: Image.Image, text: CardText, style: CardStyle = Card
     buf = io.BytesIO()
     # baseline, not progressive: link previews are fetched whole by crawlers, and a
     # progressive encode costs about twice the time for a few per cent fewer bytes
-    card.save(buf, "JPEG", quality=86, optimize=True)
+    card.save(buf, "JPEG", quality=86, optimize=True, **({"xmp": xmp} if xmp else {}))
     return buf.getvalue()
 
 

@@ -18,7 +18,8 @@ from mkdocs.config import config_options as c
 from .cards import LAYOUTS
 from .catalog import PROVIDERS, normalize_ratio
 from .directives import Defaults
-from .settings import CARD_SOURCES, DEFAULT_CACHE_DIR, MODES, PLACEHOLDER_POLICIES, REF_ENCODINGS, REF_ROUTES, RefSending, SocialSettings, default_of
+from .settings import (CARD_SOURCES, DEFAULT_CACHE_DIR, MODES, PLACEHOLDER_POLICIES, REF_ENCODINGS, REF_ROUTES, AvifSettings,
+                       ProvenanceSettings, RefSending, SocialSettings, default_of)
 
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 IMAGE_FORMATS = ("webp", "jpeg", "png", "avif")
@@ -147,6 +148,22 @@ class RefImagesConfig(base.Config):
     encoding = c.Choice(REF_ENCODINGS, default=RefSending.encoding)
 
 
+class ProvenanceConfig(base.Config):
+    """The XMP provenance packet in every published image, and the figure's AI label."""
+
+    enabled = c.Type(bool, default=ProvenanceSettings.enabled)
+    credit = c.Type(str, default=ProvenanceSettings.credit)
+    include_prompt = c.Type(bool, default=ProvenanceSettings.include_prompt)  # the prompt may be private
+    label = c.Type(str, default=ProvenanceSettings.label)  # visible text in the caption; "" none
+
+
+class AvifConfig(base.Config):
+    """AVIF's encoder: its own quality scale, and speed (0 slowest and smallest, 10 fastest)."""
+
+    quality = WholeNumber(1, 100, default=AvifSettings.quality)
+    speed = WholeNumber(0, 10, default=AvifSettings.speed)
+
+
 class NanobananaConfig(base.Config):
     # What runs
     enabled = c.Type(bool, default=True)
@@ -177,6 +194,8 @@ class NanobananaConfig(base.Config):
     formats = c.ListOfItems(c.Choice(IMAGE_FORMATS), default=list(default_of("formats")))
     quality = WholeNumber(1, 100, default=default_of("quality"))
     sizes = c.Optional(c.Type(str))  # <img sizes>; unset: measured for the theme
+    avif = c.SubConfig(AvifConfig)
+    provenance = c.SubConfig(ProvenanceConfig)
 
     # Network and spend
     concurrency = WholeNumber(1, 64, default=default_of("concurrency"))  # API requests in flight

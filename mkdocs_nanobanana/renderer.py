@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image
 
-from . import assets, cards, images, social
+from . import assets, cards, images, provenance, social
 from .cache import Cache, CachedImage, sha256
 from .providers import placeholder
 from .settings import Settings
@@ -33,7 +33,8 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
     d = slot.directive
     if cached and slot.entry is not None and d is not None:
         img = slot.entry.images[d.pick - 1]
-        return assets.Source(img.sha256, img.width, img.height, img.alpha, lambda: open_checked(img)), False, ""
+        made = provenance.of_image(settings.provenance, d.prompt, d.refs, placeholder=False)
+        return assets.Source(img.sha256, img.width, img.height, img.alpha, lambda: open_checked(img), made), False, ""
     model = settings.catalog.get(d.model) if d else None
     if d is None or slot.errors or model is None:
         first = slot.errors[0] if slot.errors else None
@@ -46,13 +47,15 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
         key = slot.request.key if slot.request else ""
         text, size, index, of, title = d.prompt, model.sizes[d.ratio], d.pick, d.num, note
     pid = placeholder.placeholder_id(key, index, text)
-    return assets.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of)), True, title
+    drawn = provenance.of_image(settings.provenance, text, (), placeholder=True)
+    return assets.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of), drawn), True, title
 
 
 def card_key(settings: Settings, plan: CardPlan, source_id: str) -> str:
     """The name of a page's card: ``Renderer.card`` draws it under this key and
     ``pruning.card_keys`` keeps it, so both must ask here."""
-    return cards.card_key(source_id, plan.text, settings.social.style(plan.layout))
+    meta = repr(settings.provenance.extras()) if settings.provenance.enabled else ""  # the XMP written into it
+    return cards.card_key(source_id, plan.text, settings.social.style(plan.layout), meta)
 
 
 def open_checked(img: CachedImage) -> Image.Image:
@@ -222,10 +225,13 @@ class Renderer:
         source, is_placeholder, _ = source_of(plan.slot, s, "")
 
         def drawn(src: assets.Source, share: bool) -> Path:
+            # a title or logo drawn over a generated image makes a composite
+            made = src.provenance.on_card(style.layout != "only_image") if src.provenance else None
+
             def draw() -> bytes:
                 warn = lambda message: self.report.once(f"logo {style.logo}", message)  # noqa: E731
                 with assets.decoded(src) as img:
-                    data = cards.render_card(img, plan.text, style, warn)
+                    data = cards.render_card(img, plan.text, style, warn, xmp=made.xmp() if made else None)
                 drew.append(True)
                 return data
 
@@ -265,5 +271,10 @@ class Renderer:
         return assets.figure_html(
             rendered.variants, page_url=page_url, alt=d.alt_text, caption=d.caption, eager=eager,
             placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=rendered.note or None,
-            site_url=site_url, sizes=d.sizes or self.settings.sizes,
+            site_url=site_url, sizes=d.sizes or self.settings.sizes, ai_label=self._ai_label(rendered),
         )
+
+    def _ai_label(self, rendered: Rendered) -> str | None:
+        """None for a placeholder (no model made it); else the site's visible label ("": none)."""
+        p = self.settings.provenance
+        return None if rendered.placeholder or not p.enabled else p.label

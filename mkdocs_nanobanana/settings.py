@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import os
 import re
 from dataclasses import MISSING, dataclass, field, fields
@@ -90,6 +91,42 @@ class Encoding:
         digest = hashlib.sha256(repr(sorted(self.extras)).encode()).hexdigest()[:8]
         return f"q{self.quality}-{digest}"
 
+    def option(self, name: str, default: str) -> str:
+        """The value of extra ``name``: how the encoder reads the choices that name it."""
+        return dict(self.extras).get(name, default)
+
+
+#: What the published files say made them, unless the site says otherwise.
+DEFAULT_CREDIT = "Generated with Gemini 2.5 Flash Image"
+
+
+@dataclass(frozen=True)
+class ProvenanceSettings:
+    """The XMP packet written into every published image (see provenance.py): IPTC's
+    digital source type, a credit line, and the prompt only if asked (it may be private).
+    ``label``: a visible text under each generated figure; empty, none."""
+
+    enabled: bool = True
+    credit: str = DEFAULT_CREDIT
+    include_prompt: bool = False
+    label: str = ""
+
+    def extras(self) -> tuple[tuple[str, str], ...]:
+        """What of these settings is written into the files (the label is HTML only)."""
+        if not self.enabled:
+            return ()
+        # "xmp" is the packet's layout version: bump it when provenance.xmp writes other fields
+        return (("xmp", "1"), ("credit", self.credit), ("prompt", "yes" if self.include_prompt else "no"))
+
+
+@dataclass(frozen=True)
+class AvifSettings:
+    """AVIF's own quality scale and encoder speed (0 slowest, 10 fastest); README's
+    "Image formats" says how the defaults were measured."""
+
+    quality: int = 55  # WebP q82's SSIM on the bench's illustration, at 0.7x its bytes
+    speed: int = 8  # 3x WebP's CPU for 0.55-0.7x its bytes; 6 saves 9% more at 4x the CPU of 8
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -125,14 +162,18 @@ class Settings:
     remote_cache_options: Mapping[str, Any] = field(default_factory=dict)
     serve_debounce: float = 2.0  # serve: seconds after the last save before generating
     publish: bool = True  # write derivatives into site_dir (False: only into the cache)
+    avif: AvifSettings = AvifSettings()
+    provenance: ProvenanceSettings = ProvenanceSettings()
     social: SocialSettings = field(default_factory=lambda: SocialSettings())
     defaults: Defaults = Defaults()
     catalog: Catalog = field(default_factory=Catalog)
 
     @functools.cached_property
     def encoding(self) -> Encoding:
-        """How resized copies are encoded (see Encoding): part of their names."""
-        return Encoding(self.quality)
+        """How resized copies are encoded (see Encoding): part of their names. AVIF's
+        settings count only where AVIF is written, so a site without it keeps its names."""
+        avif = (("avif_quality", str(self.avif.quality)), ("avif_speed", str(self.avif.speed)))
+        return Encoding(self.quality, self.provenance.extras() + (avif if "avif" in self.formats else ()))
 
 
 def page_label(settings: Settings, page: str) -> str:
@@ -419,8 +460,33 @@ _PLAIN_OPTIONS = ("output_dir", "quality", "concurrency", "retries", "max_credit
 def _plain_options(options: Mapping[str, Any], base_dir: str) -> dict[str, Any]:
     values = {name: options[name] for name in _PLAIN_OPTIONS}
     values.update(
-        widths=tuple(options["widths"]), formats=tuple(options["formats"]),
+        widths=tuple(options["widths"]), formats=_formats(options["formats"]),
         remote_cache=_remote_cache(options["remote_cache"], base_dir), remote_cache_options=dict(options["remote_cache_options"]),
         ref_images=RefSending(**dict(options.get("ref_images") or {})),
+        avif=_group(AvifSettings, "avif", options.get("avif")),
+        provenance=_group(ProvenanceSettings, "provenance", options.get("provenance")),
     )
     return values
+
+
+def _formats(formats: list[str]) -> tuple[str, ...]:
+    """The formats, if this Pillow can write them: AVIF needs Pillow 11.3 or later built
+    with libavif (its wheels are). Asked of the import system, which does not load Pillow:
+    a warm build never does."""
+    if "avif" in formats and importlib.util.find_spec("PIL._avif") is None:
+        raise SettingsError("formats: this Pillow cannot write AVIF: upgrade it (pip install -U 'Pillow>=11.3'), "
+                            "or remove avif from formats")
+    return tuple(formats)
+
+
+def _group(of: type, name: str, values: Mapping[str, Any] | None) -> Any:
+    """A group of options (``avif:``, ``provenance:``) as its frozen value. MkDocs' config
+    layer checked them for the plugin; the Markdown extension gets them as written, so
+    a key or a type it does not know is an error here."""
+    known = {f.name: type(f.default) for f in fields(of)}
+    for key, value in dict(values or {}).items():
+        if key not in known:
+            raise SettingsError(f"{name}: unknown option {key!r}: use one of {', '.join(known)}")
+        if type(value) is not known[key]:
+            raise SettingsError(f"{name}.{key}: expected {known[key].__name__}, got {value!r}")
+    return of(**dict(values or {}))

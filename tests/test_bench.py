@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
+
 from conftest import REPO, run
 
 
@@ -32,9 +34,42 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     assert memory["off_peak_rss_mb"] < memory["cold_peak_rss_mb"] < 300
     assert [p["pages"] for p in result["scale"]["points"]] == [5, 10, 20]
     assert "| 8. fresh runner |" in proc.stdout and "| 7. scale |" in proc.stdout and "command: python -m bench --toy" in proc.stdout
+    # AVIF's quality was matched to WebP's SSIM, as figure 4 says (or is the top of the search)
+    for name, row in result["derivatives"]["avif"]["images"].items():
+        for speed, avif in row["avif"].items():
+            assert avif["ssim"] >= row["webp"]["ssim"] - 0.005 or avif["quality"] == 95, (name, speed)
+    assert "| 4b. AVIF vs WebP |" in proc.stdout
 
 
 def test_bench_refuses_an_unknown_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--only", "warm", "--out", str(tmp_path)], cwd=REPO, check=False)
     assert proc.returncode == 2 and "unknown figure 'warm'" in proc.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_ssim_ranks_damage():
+    """The bench's SSIM: 1 for the same pixels, lower the more an image is blurred, and
+    the same whichever image comes first."""
+    from PIL import ImageFilter
+
+    from bench.codecs import illustration, ssim
+
+    img = illustration((256, 144))
+    scores = [ssim(img, img.filter(ImageFilter.GaussianBlur(r))) for r in (0.5, 1, 3)]
+    assert ssim(img, img) == pytest.approx(1.0)
+    assert 1 > scores[0] > scores[1] > scores[2]
+    blurred = img.filter(ImageFilter.GaussianBlur(1))
+    assert ssim(blurred, img) == pytest.approx(ssim(img, blurred))
+
+
+def test_matched_quality_is_the_lowest_that_reaches_the_target():
+    from bench.codecs import matched_quality
+
+    asked = []
+
+    def score(q: int) -> float:
+        asked.append(q)
+        return q / 100
+
+    assert matched_quality(score, 0.61) == 61 and len(asked) <= 7  # a bisection, not a scan
+    assert matched_quality(lambda q: 0.0, 0.5) == 95  # never reached: the top of the range

@@ -19,7 +19,7 @@ from conftest import seed_cache
 from fakeapi import image_png
 from PIL import Image
 
-from mkdocs_nanobanana import cards, social
+from mkdocs_nanobanana import cards
 from mkdocs_nanobanana.analysis import Analysis
 from mkdocs_nanobanana.budget import Ask, Budget
 from mkdocs_nanobanana.cache import Cache, CacheEntry, Request
@@ -573,7 +573,8 @@ def test_figure_files_in_the_cache_and_the_site(tmp_path):
 
     html = run.scheduler.renderer.figure(hero, "posts/a/", eager=True)
     fig = parse_figure(html)
-    assert html.startswith('<figure class="nanobanana">') and "<figcaption>Big &amp; bold</figcaption>" in html
+    assert html.startswith('<figure class="nanobanana" data-ai-generated="true">')
+    assert "<figcaption>Big &amp; bold</figcaption>" in html
     assert fig["sources"][0][0] == "image/webp"
     assert srcset(fig["sources"][0][1]) == [(f"../../assets/nanobanana/hero-{w}.webp", w) for w in PLANNED_WIDTHS]
     img = fig["img"]
@@ -625,7 +626,9 @@ def test_a_card_is_a_1200x630_jpeg(tmp_path):
     slot = run.analysis.card_slots["posts/first.md"]
     assert slot.figure_ready.result().variants == []  # a card background has no figure
     assert not list(Path(s.site_dir, "assets", "nanobanana").glob("*.webp"))
-    key = cards.card_key(slot.entry.images[0].sha256, cards.CardText("First post", "Site"), cards.CardStyle())
+    # the provenance written into it is part of its key (see test_provenance.py)
+    key = cards.card_key(slot.entry.images[0].sha256, cards.CardText("First post", "Site"), cards.CardStyle(),
+                         repr(s.provenance.extras()))
     assert (run.cache.root / "social" / key[:2] / f"{key}.jpg").read_bytes() == card.read_bytes()
     assert outcomes(run.summary) == "0 cached, 1 generated (2 credits ~ $0.02), 0 placeholders, 0 failed"
 
