@@ -16,7 +16,7 @@ from mkdocs.config import base
 from mkdocs.config import config_options as c
 
 from .catalog import PROVIDERS, normalize_ratio
-from .directives import Defaults
+from .directives import BACKDROPS, Defaults
 from .settings import CARD_SOURCES, DEFAULT_CACHE_DIR, MODES, PLACEHOLDER_POLICIES, REF_ENCODINGS, REF_ROUTES, RefSending, SocialSettings, default_of
 
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -170,6 +170,8 @@ class NanobananaConfig(base.Config):
     formats = c.ListOfItems(c.Choice(IMAGE_FORMATS), default=list(default_of("formats")))
     quality = WholeNumber(1, 100, default=default_of("quality"))
     sizes = c.Optional(c.Type(str))  # <img sizes>; unset: measured for the theme
+    # what an image's box shows while it loads (not "placeholder": that option is above)
+    backdrop = c.Choice(BACKDROPS, default=default_of("backdrop"))
 
     # Network and spend
     concurrency = WholeNumber(1, 64, default=default_of("concurrency"))  # API requests in flight

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image
 
-from . import assets, images, social
+from . import assets, backdrops, images, social
 from .cache import Cache, CachedImage, sha256
 from .providers import placeholder
 from .settings import Settings
@@ -48,6 +48,12 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
     return assets.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of)), True, title
 
 
+def backdrop_kind(slot: Slot, settings: Settings) -> str:
+    """color | blur | none: the directive's ``backdrop``, else the site's."""
+    d = slot.directive
+    return d.backdrop if d is not None and d.backdrop and not slot.errors else settings.backdrop
+
+
 def open_checked(img: CachedImage) -> Image.Image:
     """A cached image, its bytes checked against the sidecar's sha256 first: a file that
     changed since it was stored may still decode, into the wrong picture. Only a build
@@ -71,6 +77,8 @@ class Renderer:
         self._jobs: dict[tuple[str, str], Future] = {}  # (source id, file name) -> its variants
         self._source_locks: dict[str, threading.Lock] = {}
         self._slot_of_source: dict[str, Slot] = {}  # a slot that shows each source: its placeholder, if damaged
+        self._backdrops: dict[str, Future] = {}  # source id -> its Backdrop (None: it has none)
+        self._computed: dict[str, backdrops.Backdrop] = {}  # computed here, whether or not the cache took them
         self.out_dir = Path(settings.site_dir, *settings.output_dir.split("/"))
 
     def render(self, slot: Slot, note: str) -> None:
@@ -92,18 +100,24 @@ class Renderer:
             job = self._files_job(source, basename)
             with self._lock:
                 job = self._jobs.setdefault((source.id, basename), job)
+        # a transparent image would show its backdrop through itself once loaded
+        look = self._backdrop_job(source) if backdrop_kind(slot, self.settings) != "none" and not source.alpha else None
 
         def finish(f: Future) -> None:
             if done.done():
                 return
+            backdrop = look.result() if look is not None and not look.cancelled() and not look.exception() else None
             if f.exception() is not None:
                 done.set_exception(f.exception())
             elif source.id in self.damaged:
                 done.set_result(Rendered(f.result(), True, "the cached image is damaged: run `nanobanana verify --fix`"))
             else:
-                done.set_result(Rendered(f.result(), is_placeholder, title))
+                done.set_result(Rendered(f.result(), is_placeholder, title, backdrop))
 
-        job.add_done_callback(finish)
+        if look is None:
+            job.add_done_callback(finish)
+        else:  # both known, in either order
+            job.add_done_callback(lambda f: look.add_done_callback(lambda _: finish(f)))
 
     def _files_job(self, source: assets.Source, basename: str) -> Future:
         """The figure's files. When every derivative is cached already (a warm build) they
@@ -123,13 +137,16 @@ class Renderer:
         job.set_result(variants)
         return job
 
+    def _source_lock(self, source_id: str) -> threading.Lock:
+        with self._lock:
+            return self._source_locks.setdefault(source_id, threading.Lock())
+
     def _make_files(self, source: assets.Source, files: list[assets.DerivedFile], basename: str) -> list[assets.Variant]:
         s = self.settings
-        with self._lock:
-            source_lock = self._source_locks.setdefault(source.id, threading.Lock())
-        with source_lock:  # two names for one image: resize it once, publish it twice
+        # two names for one image: resize it once, publish it twice; its backdrop from the same pixels
+        with self._source_lock(source.id):
             try:
-                assets.make_missing(source, files, s.encoding)
+                assets.make_missing(source, files, s.encoding, with_pixels=lambda img: self._keep_backdrop(source.id, img))
             except images.BadImage as exc:
                 return self._damaged(source, basename, exc)
             except OSError as exc:
@@ -137,6 +154,48 @@ class Renderer:
         if not s.publish:
             return []
         return assets.publish(files, self.out_dir, s.output_dir, basename)
+
+    # -- backdrops -----------------------------------------------------------------------
+
+    def _backdrop_job(self, source: assets.Source) -> Future:
+        """The source's Backdrop: read from its small file in the cache (a warm build
+        decodes nothing); else computed on the image pool, after the resize that decodes
+        the source anyway, if one is queued (it holds the source's lock)."""
+        with self._lock:
+            job = self._backdrops.get(source.id)
+        if job is not None:
+            return job
+        stored = backdrops.load(backdrops.path_of(self.cache, source.id))
+        if stored is None:
+            job = self.pool.submit(self._make_backdrop, source)
+        else:
+            job = Future()
+            job.set_result(stored)
+        with self._lock:
+            return self._backdrops.setdefault(source.id, job)
+
+    def _make_backdrop(self, source: assets.Source) -> backdrops.Backdrop | None:
+        with self._source_lock(source.id):
+            found = self._computed.get(source.id) or backdrops.load(backdrops.path_of(self.cache, source.id))
+            if found is not None:
+                return found
+            try:
+                with assets.decoded(source) as pixels:
+                    return self._keep_backdrop(source.id, pixels)
+            except (images.BadImage, OSError):  # a damaged image: its figure's own render says so
+                return None
+
+    def _keep_backdrop(self, source_id: str, pixels: Image.Image) -> backdrops.Backdrop:
+        """Compute a backdrop and keep it; a cache that cannot take the file (full, read-only)
+        only means the next build computes it again."""
+        backdrop = backdrops.compute(pixels)
+        with self._lock:
+            self._computed[source_id] = backdrop
+        try:
+            backdrops.store(backdrops.path_of(self.cache, source_id), backdrop)
+        except OSError:
+            pass
+        return backdrop
 
     def _damaged(self, source: assets.Source, basename: str, exc: Exception) -> list[assets.Variant]:
         """A cached image that no longer decodes: a warning, and its placeholder instead."""
@@ -208,13 +267,14 @@ class Renderer:
             alt = d.alt_text if d is not None and not slot.errors else "Image not generated"
             return f'<figure class="nanobanana nanobanana-placeholder"><figcaption>{html.escape(alt)}</figcaption></figure>'
 
+        backdrop = rendered.backdrop.style(backdrop_kind(slot, self.settings)) if rendered.backdrop else ""
         if d is None or slot.errors:
             return assets.figure_html(
                 rendered.variants, page_url=page_url, alt="Image not generated: the directive has an error",
-                eager=eager, placeholder=True, title=rendered.note, site_url=site_url,
+                eager=eager, placeholder=True, title=rendered.note, site_url=site_url, backdrop=backdrop,
             )
         return assets.figure_html(
             rendered.variants, page_url=page_url, alt=d.alt_text, caption=d.caption, eager=eager,
             placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=rendered.note or None,
-            site_url=site_url, sizes=d.sizes or self.settings.sizes,
+            site_url=site_url, sizes=d.sizes or self.settings.sizes, backdrop=backdrop,
         )
