@@ -46,11 +46,14 @@ class Backdrop:
 
     def style(self, kind: str) -> str:
         """The <img>'s inline style for ``kind``: "" for none. The colour stays under
-        the blur, so a browser that will not show the data URI still shows the colour."""
+        the blur, so a browser that will not show the data URI still shows the colour.
+        Painted in the content box only (where the picture will be): a theme that pads
+        its images (MkDocs' own pads 4 px) would otherwise keep a ring of it around the
+        loaded picture."""
         if kind == "color":
-            return f"background-color:{self.color}"
+            return f"background:{self.color} content-box"
         if kind == "blur":
-            return f"background:{self.color} url({self.blur}) center/cover no-repeat"
+            return f"background:{self.color} url({self.blur}) center/cover no-repeat content-box"
         return ""
 
 
