@@ -13,7 +13,8 @@ from conftest import REPO, run
 def test_bench_toy_run_produces_every_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--out", str(tmp_path)], cwd=REPO)
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())
-    for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale"):
+    for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale",
+                   "backdrops"):
         assert figure in result, figure
     warm = result["warm_overhead"]
     assert warm["requests_when_warm"] == 0
@@ -27,6 +28,11 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     memory = result["memory"]
     assert memory["off_peak_rss_mb"] < memory["cold_peak_rss_mb"] < 300
     assert [p["pages"] for p in result["scale"]["points"]] == [5, 10, 20]
+    backdrops = result["backdrops"]
+    assert backdrops["figures"] == backdrops["images"]
+    assert 0 < backdrops["bytes_per_image"]["color"] < backdrops["bytes_per_image"]["blur"] < 1024
+    assert not backdrops["warm_pillow_imported"] and backdrops["upgrade_restored"]
+    assert "| 8. backdrops |" in proc.stdout
     assert "| 7. scale |" in proc.stdout and "command: python -m bench --toy" in proc.stdout
 
 
