@@ -287,9 +287,12 @@ def backdrops(tmp: Path, api: FakeAPI, s: dict) -> dict:
     warm: dict[str, list[dict]] = {"none": [], "blur": []}
     for i in range(max(2, s["warm_repeat"])):  # alternate, so drift falls on both
         for kind in (("none", "blur") if i % 2 == 0 else ("blur", "none")):
-            warm[kind].append(run_build(configs[kind]))
+            warm[kind].append(run_build(configs[kind], hooks=True))
     out["warm_s"] = {kind: median(r["wall_s"] for r in runs) for kind, runs in warm.items()}
     out["warm_ratio"] = out["warm_s"]["blur"] / out["warm_s"]["none"]
+    out["warm_pair_ratios"] = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(warm["blur"], warm["none"]))
+    # the plugin's own time inside its hooks: what backdrops could add, without MkDocs' noise
+    out["warm_plugin_ms"] = {kind: median(r["plugin_s"] for r in runs) * 1000 for kind, runs in warm.items()}
     out["warm_pillow_imported"] = any(r["pillow_imported"] for runs in warm.values() for r in runs)
     stored = list(site.cache.glob("derived/*/*-backdrop-v*.json"))
     for path in stored:
@@ -428,7 +431,9 @@ def table(results: dict) -> str:
         rows.append(("8. backdrops", f"{b['figures']} figures on {b['pages']} pages: color **+{per['color']:.0f} B**, blur "
                      f"**+{per['blur']:.0f} B** of HTML an image (largest blur style {b['largest_blur_style_bytes']} B); "
                      f"warm build with blurs {b['warm_s']['blur']:.2f} s / none {b['warm_s']['none']:.2f} s = "
-                     f"{b['warm_ratio']:.3f}, Pillow imported: {'yes' if b['warm_pillow_imported'] else 'no'}; an older "
+                     f"{b['warm_ratio']:.3f} (pairs {b['warm_pair_ratios'][0]:.2f} to {b['warm_pair_ratios'][-1]:.2f}; "
+                     f"plugin hooks {b['warm_plugin_ms']['blur']:.0f} vs {b['warm_plugin_ms']['none']:.0f} ms), "
+                     f"Pillow imported: {'yes' if b['warm_pillow_imported'] else 'no'}; an older "
                      f"cache's first build computes them at {b['upgrade_ms_per_image']:.1f} ms an image", b["goal"]))
     return "\n".join(["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows])
 
