@@ -101,7 +101,8 @@ class Renderer:
             with self._lock:
                 job = self._jobs.setdefault((source.id, basename), job)
         # a transparent image would show its backdrop through itself once loaded
-        look = self._backdrop_job(source) if backdrop_kind(slot, self.settings) != "none" and not source.alpha else None
+        wanted = backdrop_kind(slot, self.settings) != "none" and not source.alpha
+        look = self._backdrop_job(source, job) if wanted else None
 
         def finish(f: Future) -> None:
             if done.done():
@@ -116,7 +117,7 @@ class Renderer:
 
         if look is None:
             job.add_done_callback(finish)
-        else:  # both known, in either order
+        else:  # both known (another name's files for the same source may settle it first)
             job.add_done_callback(lambda f: look.add_done_callback(lambda _: finish(f)))
 
     def _files_job(self, source: assets.Source, basename: str) -> Future:
@@ -157,22 +158,31 @@ class Renderer:
 
     # -- backdrops -----------------------------------------------------------------------
 
-    def _backdrop_job(self, source: assets.Source) -> Future:
-        """The source's Backdrop: read from its small file in the cache (a warm build
-        decodes nothing); else computed on the image pool, after the resize that decodes
-        the source anyway, if one is queued (it holds the source's lock)."""
+    def _backdrop_job(self, source: assets.Source, files: Future) -> Future:
+        """The source's Backdrop (None: it has none), looked for once its ``files`` job is
+        done: a resize that decoded the source computed it then. Otherwise it is read from
+        its small file in the cache (a warm build decodes nothing), or, for a cache made
+        before backdrops, computed on the image pool. Asking the pool at once instead would
+        take a worker that then waits for the resize to let go of the source."""
+        mine: Future = Future()
         with self._lock:
-            job = self._backdrops.get(source.id)
-        if job is not None:
-            return job
-        stored = backdrops.load(backdrops.path_of(self.cache, source.id))
-        if stored is None:
-            job = self.pool.submit(self._make_backdrop, source)
-        else:
-            job = Future()
-            job.set_result(stored)
-        with self._lock:
-            return self._backdrops.setdefault(source.id, job)
+            job = self._backdrops.setdefault(source.id, mine)
+        if job is mine:  # else another slot of this source asked first
+            files.add_done_callback(lambda _: self._settle_backdrop(source, job))
+        return job
+
+    def _settle_backdrop(self, source: assets.Source, job: Future) -> None:
+        # a callback: an exception here would be swallowed and leave the figure waiting
+        try:
+            found = self._computed.get(source.id) or backdrops.load(backdrops.path_of(self.cache, source.id))
+            if found is not None or source.id in self.damaged:
+                job.set_result(found)
+                return
+            inner = self.pool.submit(self._make_backdrop, source)
+            inner.add_done_callback(lambda f: job.set_result(None if f.cancelled() or f.exception() else f.result()))
+        except BaseException:  # noqa: BLE001 - e.g. the pool is shut down: no backdrop, the figure goes on
+            if not job.done():
+                job.set_result(None)
 
     def _make_backdrop(self, source: assets.Source) -> backdrops.Backdrop | None:
         with self._source_lock(source.id):
