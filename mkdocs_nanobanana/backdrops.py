@@ -70,7 +70,8 @@ def compute(pixels: Image.Image) -> Backdrop:
     from PIL import Image
 
     width = BLUR_WIDTH
-    height = max(1, round(pixels.height * width / pixels.width))
+    # a very tall image stays within what WebP can hold (and its blur is cropped by cover anyway)
+    height = min(max(1, round(pixels.height * width / pixels.width)), 8 * width)
     # BOX over the whole image: every pixel counts once, and it costs ~2 ms at 1344x768;
     # converted after (RGBA: a copy of every pixel first would cost more than the resize)
     small = pixels.resize((width, height), Image.Resampling.BOX).convert("RGB")

@@ -195,10 +195,14 @@ class Renderer:
             except (images.BadImage, OSError):  # a damaged image: its figure's own render says so
                 return None
 
-    def _keep_backdrop(self, source_id: str, pixels: Image.Image) -> backdrops.Backdrop:
+    def _keep_backdrop(self, source_id: str, pixels: Image.Image) -> backdrops.Backdrop | None:
         """Compute a backdrop and keep it; a cache that cannot take the file (full, read-only)
-        only means the next build computes it again."""
-        backdrop = backdrops.compute(pixels)
+        only means the next build computes it again. None if Pillow cannot make one: a
+        figure without a backdrop, never a failed figure."""
+        try:
+            backdrop = backdrops.compute(pixels)
+        except (ValueError, OSError):
+            return None
         with self._lock:
             self._computed[source_id] = backdrop
         try:
