@@ -12,6 +12,7 @@ import io
 import re
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -227,6 +228,20 @@ BOXES = """document.querySelector('figure img') && document.readyState !== 'load
 LOADED = "[...document.querySelectorAll('figure.nanobanana img')].every(i => i.complete && i.naturalWidth > 0)"
 
 
+def steady_screenshot(browser: Browser) -> tuple[list[dict], bytes]:
+    """The boxes and a screenshot taken while they stayed where they were (a stylesheet
+    that arrives late on a loaded machine moves them)."""
+    boxes = browser.wait_for(BOXES)
+    for _ in range(20):
+        png = browser.screenshot()
+        after = browser.evaluate(BOXES)
+        if after == boxes:
+            return boxes, png
+        boxes = after
+        time.sleep(0.2)
+    raise AssertionError("the page never stopped moving")
+
+
 def box_pixels(shot: Image.Image, box: dict, dpr: float = 1.0) -> Image.Image:
     """The inside of an image's box on the screenshot (8 px in: no border or corner)."""
     left, top = round((box["x"] + 8) * dpr), round((box["y"] + 8) * dpr)
@@ -239,11 +254,9 @@ def test_the_box_shows_the_backdrop_until_the_image_paints(held_site, tmp_path):
     color, blur, none = images_of(site.html("index.html"))
     with Browser(1280, 3400) as browser:  # tall enough that all three boxes are in view
         browser.open(url)
-        boxes = browser.wait_for(BOXES)
-        png = browser.screenshot()
+        boxes, png = steady_screenshot(browser)
         (tmp_path / "loading.png").write_bytes(png)
-        still_loading = browser.evaluate(BOXES)
-        assert not any(b["loaded"] for b in still_loading), "the images arrived before the screenshot"
+        assert not any(b["loaded"] for b in boxes), "the images arrived before the screenshot"
         shot = Image.open(io.BytesIO(png)).convert("RGB")
         dpr = shot.width / browser.evaluate("window.innerWidth")
         in_box = [box_pixels(shot, box, dpr) for box in boxes]
@@ -263,6 +276,11 @@ def test_the_box_shows_the_backdrop_until_the_image_paints(held_site, tmp_path):
 
         release.set()
         browser.wait_for(LOADED)
-        after = box_pixels(Image.open(io.BytesIO(browser.screenshot())).convert("RGB"), boxes[0], dpr)
-    # the picture painted over its backdrop: no longer one flat colour
-    assert max(ImageStat.Stat(after).stddev) > 10
+        # the picture paints over its backdrop (decoding="async": a moment after it loaded)
+        deadline = time.monotonic() + 15
+        while True:
+            after = box_pixels(Image.open(io.BytesIO(browser.screenshot())).convert("RGB"), boxes[0], dpr)
+            if max(ImageStat.Stat(after).stddev) > 10 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert max(ImageStat.Stat(after).stddev) > 10, "the picture never painted: still one flat colour"
