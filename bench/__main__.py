@@ -34,6 +34,7 @@ from datetime import date
 from pathlib import Path
 
 import PIL
+import yaml
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,13 +51,13 @@ from mkdocs_nanobanana.settings import Encoding, ProvenanceSettings, Settings  #
 SIZES = {  # name -> sizes of each figure
     "full": dict(warm_pages=500, warm_images=200, cold_images=64, cold_latency=1.0, cold_conc=8,
                  conc_levels=[1, 2, 4, 8, 16], deriv_images=8, avif_speeds=[4, 6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=500, scale_pages=[100, 1000, 5000],
-                 card_pages=200, repeat=3, warm_repeat=5, instructions=True),
+                 card_pages=200, repeat=3, warm_repeat=5, instructions=True, backdrop_pages=100, backdrop_images=50),
     "quick": dict(warm_pages=100, warm_images=40, cold_images=16, cold_latency=0.5, cold_conc=8,
                   conc_levels=[4, 8], deriv_images=2, avif_speeds=[6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=32, scale_pages=[50, 200, 800],
-                  card_pages=30, repeat=1, warm_repeat=3, instructions=False),
+                  card_pages=30, repeat=1, warm_repeat=3, instructions=False, backdrop_pages=30, backdrop_images=12),
     "toy": dict(warm_pages=10, warm_images=4, cold_images=4, cold_latency=0.2, cold_conc=2,
                 conc_levels=[2], deriv_images=1, avif_speeds=[10], codec_width=320, codec_repeat=1, mem_images=4, scale_pages=[5, 10, 20],
-                card_pages=3, repeat=1, warm_repeat=1, instructions=False),
+                card_pages=3, repeat=1, warm_repeat=1, instructions=False, backdrop_pages=6, backdrop_images=3),
 }
 LATENCY, JITTER = 1.5, 0.3  # the API's "under 2 seconds"
 
@@ -283,6 +284,62 @@ def fresh_runner(tmp: Path, api: FakeAPI, s: dict) -> dict:
             "fresh_summary": fresh[-1]["summary"], "goal": "ratio <= 1.5, 0 encodes"}
 
 
+def html_weight(site_dir: Path) -> tuple[int, int, int]:
+    """The bytes of every page of a built site, its figures, and the longest inline style
+    an <img> of one carries (a backdrop)."""
+    pages = [p.read_text(encoding="utf-8") for p in site_dir.rglob("*.html")]
+    styles = [len(m.group(0)) for page in pages for m in re.finditer(r' style="[^"]*"', page)]
+    return (sum(len(page.encode("utf-8")) for page in pages), sum(page.count('<figure class="nanobanana') for page in pages),
+            max(styles, default=0))
+
+
+def backdrops(tmp: Path, api: FakeAPI, s: dict) -> dict:
+    """9. What a backdrop adds to a page per image (``backdrop: color``, ``blur``, over
+    ``none``); that a warm build with blurs decodes nothing (Pillow is never imported) and
+    takes what one without them takes; and what an older cache's first build pays once
+    to compute them."""
+    api.latency, api.jitter = 0.0, 0.0
+    site = make_site(tmp / "backdrops", s["backdrop_pages"], s["backdrop_images"],
+                     plugin={"api_base": api.base, "concurrency": 8})
+    for page in (site.root / "docs").rglob("*.md"):  # every build reads a ref image with Pillow to check it:
+        text = page.read_text(encoding="utf-8")      # not what this figure is about
+        page.write_text(re.sub(r"^refs: .*\n", "", text, flags=re.M), encoding="utf-8")
+    base = yaml.safe_load(site.on.read_text(encoding="utf-8"))
+    configs = {}
+    for kind in ("none", "color", "blur"):
+        base["plugins"][-1]["nanobanana"]["backdrop"] = kind
+        configs[kind] = site.root / f"backdrop-{kind}.yml"
+        configs[kind].write_text(yaml.safe_dump(base, sort_keys=False), encoding="utf-8")
+    run_build(configs["blur"])  # generate, resize and compute every backdrop once
+    out: dict = {"pages": s["backdrop_pages"], "images": s["backdrop_images"], "goal": "blur < 1 KB an image; warm: no decode"}
+    weight = {}
+    for kind, config in configs.items():
+        run_build(config)
+        weight[kind] = html_weight(site.root / "site")
+    figures = weight["none"][1]
+    out["figures"] = figures
+    out["bytes_per_image"] = {kind: (weight[kind][0] - weight["none"][0]) / figures for kind in ("color", "blur")}
+    out["largest_blur_style_bytes"] = weight["blur"][2]
+    warm: dict[str, list[dict]] = {"none": [], "blur": []}
+    for i in range(max(2, s["warm_repeat"])):  # alternate, so drift falls on both
+        for kind in (("none", "blur") if i % 2 == 0 else ("blur", "none")):
+            warm[kind].append(run_build(configs[kind], hooks=True))
+    out["warm_s"] = {kind: median(r["wall_s"] for r in runs) for kind, runs in warm.items()}
+    out["warm_ratio"] = out["warm_s"]["blur"] / out["warm_s"]["none"]
+    out["warm_pair_ratios"] = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(warm["blur"], warm["none"]))
+    # the plugin's own time inside its hooks: what backdrops could add, without MkDocs' noise
+    out["warm_plugin_ms"] = {kind: median(r["plugin_s"] for r in runs) * 1000 for kind, runs in warm.items()}
+    out["warm_pillow_imported"] = any(r["pillow_imported"] for runs in warm.values() for r in runs)
+    stored = list(site.cache.glob("derived/*/*-backdrop-v*.json"))
+    for path in stored:
+        path.unlink()  # a cache from before backdrops
+    upgrade = run_build(configs["blur"])
+    out["upgrade_ms_per_image"] = max(0.0, upgrade["wall_s"] - out["warm_s"]["blur"]) * 1000 / len(stored)
+    out["upgrade_restored"] = len(list(site.cache.glob("derived/*/*-backdrop-v*.json"))) == len(stored)
+    api.latency, api.jitter = LATENCY, JITTER
+    return out
+
+
 # --------------------------------------------------------------------------- 5. cards
 
 FONT_DIRS = [  # Debian's fonts-roboto, else DejaVu Sans (on Debian's base image)
@@ -410,6 +467,16 @@ def table(results: dict) -> str:
         rows.append(("8. fresh runner", f"{f['pages']} pages, {f['images']} images, empty local cache, full bucket "
                      f"({f['bucket_mb']:.0f} MB): fresh {f['fresh_s']:.2f} s / warm {f['warm_s']:.2f} s = "
                      f"**{f['ratio']:.2f}**; **{f['encoded_fresh']} encodes**, {f['requests']} requests", f["goal"]))
+    b = results.get("backdrops")
+    if b:
+        per = b["bytes_per_image"]
+        rows.append(("9. backdrops", f"{b['figures']} figures on {b['pages']} pages: color **+{per['color']:.0f} B**, blur "
+                     f"**+{per['blur']:.0f} B** of HTML an image (largest blur style {b['largest_blur_style_bytes']} B); "
+                     f"warm build with blurs {b['warm_s']['blur']:.2f} s / none {b['warm_s']['none']:.2f} s = "
+                     f"{b['warm_ratio']:.3f} (pairs {b['warm_pair_ratios'][0]:.2f} to {b['warm_pair_ratios'][-1]:.2f}; "
+                     f"plugin hooks {b['warm_plugin_ms']['blur']:.0f} vs {b['warm_plugin_ms']['none']:.0f} ms), "
+                     f"Pillow imported: {'yes' if b['warm_pillow_imported'] else 'no'}; an older "
+                     f"cache's first build computes them at {b['upgrade_ms_per_image']:.1f} ms an image", b["goal"]))
     return "\n".join(["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows])
 
 
@@ -429,7 +496,7 @@ def avif_summary(a: dict) -> str:
 
 
 FIGURES = ("warm_overhead", "incremental", "cold_efficiency", "derivatives", "social", "memory", "scale",
-           "fresh_runner")
+           "fresh_runner", "backdrops")
 
 
 def main() -> None:
@@ -469,7 +536,8 @@ def main() -> None:
             results["incremental"] = step("incremental", incremental, warm_site, api, results["warm_overhead"]["on_s"])
         for name, fn, args_ in (("cold_efficiency", cold_efficiency, (tmp, api, s)), ("derivatives", derivatives, (tmp, s)),
                                 ("social", cards_vs_material, (tmp, api, s)), ("memory", memory, (tmp, api, s)),
-                                ("scale", scale, (tmp, api, s)), ("fresh_runner", fresh_runner, (tmp, api, s))):
+                                ("scale", scale, (tmp, api, s)), ("fresh_runner", fresh_runner, (tmp, api, s)),
+                                ("backdrops", backdrops, (tmp, api, s))):
             if name in only:
                 results[name] = step(name.replace("_", " "), fn, *args_)
     results["seconds"] = round(time.perf_counter() - started, 1)

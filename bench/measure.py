@@ -1,5 +1,5 @@
 """One real `mkdocs build` in this process, and what it cost, as JSON on the last line of
-stdout: {"seconds", "peak_rss_mb", "summary", "plugin_s", "hooks_s"}.
+stdout: {"seconds", "peak_rss_mb", "summary", "pillow_imported", "plugin_s", "hooks_s"}.
 
     python -m bench.measure mkdocs.yml [--hooks]
 
@@ -91,7 +91,9 @@ def main(argv: list[str]) -> None:
     # the command itself, so on_startup and on_shutdown run as for a user
     cli(["build", "-q", "-f", config_file], standalone_mode=False)
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "summary": summary.line,
+    # a build that decoded or drew any image imported Pillow (it is imported where pixels are touched)
+    pillow = any(m == "PIL" or m.startswith("PIL.") for m in sys.modules)
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "summary": summary.line, "pillow_imported": pillow,
                       "plugin_s": sum(spent.values()) if spent is not None else None, "hooks_s": spent}))
 
 

@@ -148,9 +148,12 @@ def decoded(source: Source) -> Iterator[Image.Image]:
 
 
 def make_missing(source: Source, files: list[DerivedFile], enc: Encoding,
-                 write: Callable[[Path, bytes], None] | None = None) -> list[Path]:
+                 write: Callable[[Path, bytes], None] | None = None,
+                 with_pixels: Callable[[Image.Image], None] | None = None) -> list[Path]:
     """Write those of ``files`` that are not there yet, one resize per size; the paths
-    encoded. BadImage if the source cannot be read; OSError if a copy cannot be written."""
+    encoded. If it decodes the source, ``with_pixels`` sees the pixels first (what else
+    needs them, so they are decoded once). BadImage if the source cannot be read;
+    OSError if a copy cannot be written."""
     todo: dict[tuple[int, int], list[tuple[Path, str]]] = {}  # size -> files of that size
     for path, w, h, ext in files:
         if not path.exists():
@@ -162,6 +165,8 @@ def make_missing(source: Source, files: list[DerivedFile], enc: Encoding,
 
         xmp = source.provenance.xmp() if source.provenance else None
         with decoded(source) as img:
+            if with_pixels is not None:
+                with_pixels(img)
             for size, same_size in todo.items():  # one resize, encoded in every format
                 resized = img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
                 for path, ext in same_size:
@@ -278,13 +283,15 @@ def figure_html(
     site_url: str = "",
     sizes: str | None = None,
     ai_label: str | None = None,
+    backdrop: str = "",
 ) -> str:
     """The <figure><picture> of one image: a <source> per format, best first, and the
     last format as the <img> fallback, with width/height so the page does not jump.
     URLs are relative to ``page_url``, or absolute under ``site_url`` when it is given
     (for a feed, read away from the site). ``ai_label``: the image was generated: the
     figure says so to scripts (data-ai-generated) and, when the text is not empty, to
-    readers, at the end of its caption."""
+    readers, at the end of its caption. ``backdrop``: the <img>'s inline style, what its
+    box shows until the image paints (backdrops.Backdrop.style)."""
     exts = list(dict.fromkeys(v.ext for v in variants))
     by_ext = {ext: sorted((v for v in variants if v.ext == ext), key=lambda v: v.width) for ext in exts}
     largest = max(v.width for v in variants)
@@ -306,10 +313,11 @@ def figure_html(
     for ext in exts[:-1]:
         lines.append(f'<source type="{MIME_TYPES[ext]}" srcset="{srcset(ext)}" sizes="{html.escape(sizes)}">')
     title_attr = f' title="{html.escape(title)}"' if title else ""
+    style_attr = f' style="{html.escape(backdrop)}"' if backdrop else ""
     lines.append(
         f'<img src="{link(fallback.url)}" srcset="{srcset(exts[-1])}" '
         f'sizes="{html.escape(sizes)}" width="{fallback.width}" height="{fallback.height}" '
-        f'alt="{html.escape(alt)}"{title_attr} {loading} decoding="async">'
+        f'alt="{html.escape(alt)}"{title_attr}{style_attr} {loading} decoding="async">'
     )
     lines.append("</picture>")
     badge = f'<span class="nanobanana-ai-label">{html.escape(ai_label)}</span>' if ai_label else ""

@@ -6,6 +6,9 @@
     <cache_dir>/derived/<h[:2]>/<h>-<w>w-q<q>[-<e>].<ext>
                                                  resized copies: source hash, width, quality
                                                  and a digest of other encoder settings
+    <cache_dir>/derived/<h[:2]>/<h>-backdrop-v<n>.json
+                                                 its dominant colour and a tiny blur
+                                                 (see backdrops.py)
     <cache_dir>/partial/<key>/<i>.<ext>          images of a request that failed half-way:
                                                  paid for, so the next build asks only for
                                                  the rest; removed once the entry is whole
@@ -165,6 +168,8 @@ SIDECAR_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.json\Z")
 #: A resized copy: <source id>-<width>w-q<quality>[-<encoder digest>].<ext> (see
 #: Cache.derived_name and assets.Encoding.tag).
 DERIVED_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-[0-9]{1,5}w-q[0-9]{1,3}(?:-[0-9a-f]{8})?\.(?:webp|jpg|png|avif)\Z")
+#: A source's backdrop (backdrops.file_name): what its <img> box shows while it loads.
+BACKDROP_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-backdrop-v[0-9]{1,3}\.json\Z")
 SHARD_RE = re.compile(r"[0-9a-f]{2}\Z")
 PARTIAL_NAME_RE = re.compile(r"[1-9][0-9]{0,2}\.(?:%s)\Z" % "|".join(sorted(set(images.EXTENSIONS.values()))))
 
@@ -553,7 +558,7 @@ class Cache(_Manifest):
         cache's own pattern; and every other thing under images/ and derived/."""
         foreign: list[Path] = []
         owned = sharded_files(self.images_dir, ((SIDECAR_NAME_RE, "sidecar"), (IMAGE_NAME_RE, "image")), foreign)
-        owned += sharded_files(self.derived_dir, ((DERIVED_NAME_RE, "derived"),), foreign)
+        owned += sharded_files(self.derived_dir, ((DERIVED_NAME_RE, "derived"), (BACKDROP_NAME_RE, "backdrop")), foreign)
         for folder in _children(self.partial_dir):  # partial/<key>/<i>.<ext>
             if folder.is_symlink() or not folder.is_dir() or not KEY_RE.match(folder.name):
                 foreign.append(folder)

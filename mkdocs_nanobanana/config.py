@@ -17,7 +17,7 @@ from mkdocs.config import config_options as c
 
 from .cards import LAYOUTS
 from .catalog import PROVIDERS, normalize_ratio
-from .directives import Defaults
+from .directives import BACKDROPS, Defaults
 from .settings import (CARD_SOURCES, DEFAULT_CACHE_DIR, MODES, PLACEHOLDER_POLICIES, REF_ENCODINGS, REF_ROUTES, AvifSettings,
                        ProvenanceSettings, RefSending, SocialSettings, default_of)
 
@@ -196,6 +196,8 @@ class NanobananaConfig(base.Config):
     sizes = c.Optional(c.Type(str))  # <img sizes>; unset: measured for the theme
     avif = c.SubConfig(AvifConfig)
     provenance = c.SubConfig(ProvenanceConfig)
+    # what an image's box shows while it loads (not "placeholder": that option is above)
+    backdrop = c.Choice(BACKDROPS, default=default_of("backdrop"))
 
     # Network and spend
     concurrency = WholeNumber(1, 64, default=default_of("concurrency"))  # API requests in flight

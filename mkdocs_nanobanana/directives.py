@@ -20,8 +20,10 @@ INFO_WORD = "nanobanana"
 
 KEYS = (
     "prompt", "ratio", "variant", "model", "alt", "caption", "name", "num", "pick",
-    "refs", "social", "rev", "width", "class", "sizes",
+    "refs", "social", "rev", "width", "class", "sizes", "backdrop",
 )
+#: What an image's box shows while the image loads (the ``backdrop`` key and option).
+BACKDROPS = ("color", "blur", "none")
 
 #: Long enough for any real prompt; short enough that a pasted file is caught early.
 MAX_PROMPT_CHARS = 20_000
@@ -74,6 +76,7 @@ class Directive:
     width: int | None = None
     css_class: tuple[str, ...] = ()
     sizes: str | None = None  # the <img sizes> value; the site's (theme-aware) default otherwise
+    backdrop: str | None = None  # color | blur | none; the site's ``backdrop`` otherwise
     #: line of each key in the file, so later checks (refs, names) can point at it
     key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
 
@@ -548,9 +551,18 @@ def _read_texts(f: _Fields) -> dict[str, Any]:
     return {"alt": f.text("alt"), "caption": f.text("caption"), "sizes": sizes.strip() if sizes else None}
 
 
+def _read_backdrop(f: _Fields) -> dict[str, Any]:
+    backdrop = f.text("backdrop")
+    if backdrop is not None and backdrop not in BACKDROPS:
+        f.error("backdrop", f"'backdrop' is what the image's box shows while it loads: {', '.join(BACKDROPS)}; "
+                            f"got {backdrop!r}")
+        backdrop = None
+    return {"backdrop": backdrop}
+
+
 _READERS = (
     _read_prompt, _read_model, _read_counts, _read_rev_width, _read_name, _read_refs, _read_social,
-    _read_class, _read_texts,
+    _read_class, _read_texts, _read_backdrop,
 )
 
 

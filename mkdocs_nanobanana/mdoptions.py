@@ -32,7 +32,7 @@ def defaults() -> dict[str, Any]:
         "cache_dir": DEFAULT_CACHE_DIR, "output_dir": default_of("output_dir"),
         "remote_cache": None, "remote_cache_options": {},
         "widths": list(default_of("widths")), "formats": list(default_of("formats")), "quality": default_of("quality"),
-        "sizes": None, "avif": {}, "provenance": {},
+        "sizes": None, "avif": {}, "provenance": {}, "backdrop": default_of("backdrop"),
         "concurrency": default_of("concurrency"), "timeout": default_of("timeout"), "retries": default_of("retries"),
         "max_credits": default_of("max_credits"), "serve_debounce": default_of("serve_debounce"),
         # no social cards: an extension sees a page's body, never its <head>

@@ -9,9 +9,9 @@ from one site keeps what another site sharing the cache still shows.
 
 Classes prune removes: entries no site uses (and candidates whose sidecar never came, once
 older than any write could take), partial images of keys no site uses, resized copies not
-in use, cards not in use, and lock files whose key has no entry (only while no one holds
-them). Only names the cache writes, in the folders their names put them in; anything else
-is listed as foreign and left alone.
+in use (and the backdrops of sources with no copy left), cards not in use, and lock files
+whose key has no entry (only while no one holds them). Only names the cache writes, in the
+folders their names put them in; anything else is listed as foreign and left alone.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import assets
+from . import assets, backdrops
 from .cache import Cache, SiteRecord, sharded_files
 from .renderer import card_key, source_of
 
@@ -117,9 +117,12 @@ def prune(cache: Cache, keep: Keep, dry_run: bool = False, settle: float = 3600.
     claimed = {key for kind, key, _ in owned if kind == "sidecar"}
     cutoff = time.time() - settle
     removed: dict[str, list[tuple[Path, int]]] = {cls: [] for cls in CLASSES}
+    shown = keep.sources | {name[:64] for name in keep.derived}  # sources some kept copy is of
     for kind, key, path in owned:
         if kind == "derived":
             unused, cls = path.name not in keep.derived and key not in keep.sources, "derived"
+        elif kind == "backdrop":  # lives as long as a copy of its source; an old version goes
+            unused, cls = key not in shown or path.name != backdrops.file_name(key), "derived"
         elif kind == "partial":  # kept while its key is in use: they were paid for
             unused, cls = key not in keep.keys, "partial"
         elif key in claimed:

@@ -26,7 +26,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Mapping
 
-from .cache import DERIVED_NAME_RE, KEY_RE, BadSidecar, Cache, CacheEntry, load_sidecar, parse_sidecar
+from .cache import BACKDROP_NAME_RE, DERIVED_NAME_RE, KEY_RE, BadSidecar, Cache, CacheEntry, load_sidecar, parse_sidecar
 
 MAX_FAILURES = 3  # in a row: then the remote tier is off for the rest of the build
 
@@ -245,8 +245,8 @@ class RemoteCache:
         return bad
 
     def _prune_copies(self, sources: set[str], cards: set[str] | None, dry_run: bool) -> list[tuple[str, int]]:
-        """Copies of images not in ``sources``, and cards not in ``cards``: only names this
-        plugin writes, in their shard."""
+        """Copies (and backdrops) of images not in ``sources``, and cards not in ``cards``:
+        only names this plugin writes, in their shard."""
         removed: list[tuple[str, int]] = []
         found = self._call("list", self.fs.glob, f"{self.root}/derived/*/*")
         found += self._call("list", self.fs.glob, f"{self.root}/social/*/*.jpg") if cards is not None else []
@@ -255,7 +255,8 @@ class RemoteCache:
             if not folder.endswith("/" + name[:2]):
                 continue
             if folder.startswith(f"{self.root}/derived/"):
-                unused = DERIVED_NAME_RE.match(name) is not None and name[:64] not in sources
+                ours = DERIVED_NAME_RE.match(name) or BACKDROP_NAME_RE.match(name)  # a copy, or its image's backdrop
+                unused = ours is not None and name[:64] not in sources
             else:
                 unused = KEY_RE.match(name[:-len(".jpg")]) is not None and name[:-len(".jpg")] not in cards
             if unused:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image
 
-from . import assets, cards, images, provenance, social
+from . import assets, backdrops, cards, images, provenance, social
 from .cache import Cache, CachedImage, sha256
 from .providers import placeholder
 from .settings import Settings
@@ -58,6 +58,12 @@ def card_key(settings: Settings, plan: CardPlan, source_id: str) -> str:
     return cards.card_key(source_id, plan.text, settings.social.style(plan.layout), meta)
 
 
+def backdrop_kind(slot: Slot, settings: Settings) -> str:
+    """color | blur | none: the directive's ``backdrop``, else the site's."""
+    d = slot.directive
+    return d.backdrop if d is not None and d.backdrop and not slot.errors else settings.backdrop
+
+
 def open_checked(img: CachedImage) -> Image.Image:
     """A cached image, its bytes checked against the sidecar's sha256 first: a file that
     changed since it was stored may still decode, into the wrong picture. Only a build
@@ -85,6 +91,8 @@ class Renderer:
         self._jobs: dict[tuple[str, str], Future] = {}  # (source id, file name) -> its variants
         self._source_locks: dict[str, threading.Lock] = {}
         self._slot_of_source: dict[str, Slot] = {}  # a slot that shows each source: its placeholder, if damaged
+        self._backdrops: dict[str, Future] = {}  # source id -> its Backdrop (None: it has none)
+        self._computed: dict[str, backdrops.Backdrop] = {}  # computed here, whether or not the cache took them
         self.out_dir = Path(settings.site_dir, *settings.output_dir.split("/"))
 
     def render(self, slot: Slot, note: str) -> None:
@@ -106,18 +114,25 @@ class Renderer:
             job = self._files_job(source, basename, is_placeholder)
             with self._lock:
                 job = self._jobs.setdefault((source.id, basename), job)
+        # a transparent image would show its backdrop through itself once loaded
+        wanted = backdrop_kind(slot, self.settings) != "none" and not source.alpha
+        look = self._backdrop_job(source, job) if wanted else None
 
         def finish(f: Future) -> None:
             if done.done():
                 return
+            backdrop = look.result() if look is not None and not look.cancelled() and not look.exception() else None
             if f.exception() is not None:
                 done.set_exception(f.exception())
             elif source.id in self.damaged:
                 done.set_result(Rendered(f.result(), True, "the cached image is damaged: run `nanobanana verify --fix`"))
             else:
-                done.set_result(Rendered(f.result(), is_placeholder, title))
+                done.set_result(Rendered(f.result(), is_placeholder, title, backdrop))
 
-        job.add_done_callback(finish)
+        if look is None:
+            job.add_done_callback(finish)
+        else:  # both known (another name's files for the same source may settle it first)
+            job.add_done_callback(lambda f: look.add_done_callback(lambda _: finish(f)))
 
     def _files_job(self, source: assets.Source, basename: str, is_placeholder: bool) -> Future:
         """The figure's files. When every derivative is cached already (a warm build) they
@@ -137,16 +152,24 @@ class Renderer:
         job.set_result(variants)
         return job
 
+    def _source_lock(self, source_id: str) -> threading.Lock:
+        with self._lock:
+            return self._source_locks.setdefault(source_id, threading.Lock())
+
     def _make_files(self, source: assets.Source, files: list[assets.DerivedFile], basename: str,
                     share: bool = False) -> list[assets.Variant]:
         """``share``: send what is encoded to the remote tier (a real image, not a placeholder)."""
         s = self.settings
-        with self._lock:
-            source_lock = self._source_locks.setdefault(source.id, threading.Lock())
-        with source_lock:  # two names for one image: resize it once, publish it twice
+        # two names for one image: resize it once, publish it twice; its backdrop from the same pixels
+        with self._source_lock(source.id):
             try:
-                made = assets.make_missing(source, files, s.encoding)
+                look = backdrops.path_of(self.cache, source.id)
+                had_look, kept = look.exists(), []
+                made = assets.make_missing(source, files, s.encoding,
+                                           with_pixels=lambda img: kept.append(self._keep_backdrop(source.id, img)))
                 self._made(made, share)
+                if share and not had_look and kept and kept[0] is not None and self.shared is not None:
+                    self.shared.upload([look])  # it travels with its copies: a fresh runner decodes nothing
             except images.BadImage as exc:
                 return self._damaged(source, basename, exc)
             except OSError as exc:
@@ -154,6 +177,61 @@ class Renderer:
         if not s.publish:
             return []
         return assets.publish(files, self.out_dir, s.output_dir, basename)
+
+    # -- backdrops -----------------------------------------------------------------------
+
+    def _backdrop_job(self, source: assets.Source, files: Future) -> Future:
+        """The source's Backdrop (None: it has none), looked for once its ``files`` job is
+        done: a resize that decoded the source computed it then. Otherwise it is read from
+        its small file in the cache (a warm build decodes nothing), or, for a cache made
+        before backdrops, computed on the image pool. Asking the pool at once instead would
+        take a worker that then waits for the resize to let go of the source."""
+        mine: Future = Future()
+        with self._lock:
+            job = self._backdrops.setdefault(source.id, mine)
+        if job is mine:  # else another slot of this source asked first
+            files.add_done_callback(lambda _: self._settle_backdrop(source, job))
+        return job
+
+    def _settle_backdrop(self, source: assets.Source, job: Future) -> None:
+        # a callback: an exception here would be swallowed and leave the figure waiting
+        try:
+            found = self._computed.get(source.id) or backdrops.load(backdrops.path_of(self.cache, source.id))
+            if found is not None or source.id in self.damaged:
+                job.set_result(found)
+                return
+            inner = self.pool.submit(self._make_backdrop, source)
+            inner.add_done_callback(lambda f: job.set_result(None if f.cancelled() or f.exception() else f.result()))
+        except BaseException:  # noqa: BLE001 - e.g. the pool is shut down: no backdrop, the figure goes on
+            if not job.done():
+                job.set_result(None)
+
+    def _make_backdrop(self, source: assets.Source) -> backdrops.Backdrop | None:
+        with self._source_lock(source.id):
+            found = self._computed.get(source.id) or backdrops.load(backdrops.path_of(self.cache, source.id))
+            if found is not None:
+                return found
+            try:
+                with assets.decoded(source) as pixels:
+                    return self._keep_backdrop(source.id, pixels)
+            except (images.BadImage, OSError):  # a damaged image: its figure's own render says so
+                return None
+
+    def _keep_backdrop(self, source_id: str, pixels: Image.Image) -> backdrops.Backdrop | None:
+        """Compute a backdrop and keep it; a cache that cannot take the file (full, read-only)
+        only means the next build computes it again. None if Pillow cannot make one: a
+        figure without a backdrop, never a failed figure."""
+        try:
+            backdrop = backdrops.compute(pixels)
+        except (ValueError, OSError):
+            return None
+        with self._lock:
+            self._computed[source_id] = backdrop
+        try:
+            backdrops.store(backdrops.path_of(self.cache, source_id), backdrop)
+        except OSError:
+            pass
+        return backdrop
 
     def _damaged(self, source: assets.Source, basename: str, exc: Exception) -> list[assets.Variant]:
         """A cached image that no longer decodes: a warning, and its placeholder instead."""
@@ -201,9 +279,9 @@ class Renderer:
     # -- what a build may take from the remote tier instead of encoding it --------------
 
     def cached_files(self, slots: list[Slot], plans: list[CardPlan]) -> list[Path]:
-        """Where the resized copies of ``slots`` with an image, and the cards of ``plans``
-        whose background has one, live in the cache: named exactly as ``render`` and
-        ``card`` name them."""
+        """Where the resized copies of ``slots`` with an image (and their backdrops), and
+        the cards of ``plans`` whose background has one, live in the cache: named exactly
+        as ``render`` and ``card`` name them."""
         s = self.settings
         paths: list[Path] = []
         for slot in slots:
@@ -212,6 +290,8 @@ class Renderer:
                 files = assets.derivative_files(source, assets.plan_widths(source.width, s.widths),
                                                 assets.plan_exts(s.formats, source.alpha), s.encoding, self.cache)
                 paths.extend(path for path, *_ in files)
+                if backdrop_kind(slot, s) != "none" and not source.alpha:  # else the next step decodes it
+                    paths.append(backdrops.path_of(self.cache, source.id))
         paths.extend(social.card_path(self.cache, card_key(s, plan, source_of(plan.slot, s, "")[0].id))
                      for plan in plans if plan.slot.entry is not None and plan.slot.valid)
         return paths
@@ -263,15 +343,17 @@ class Renderer:
             alt = d.alt_text if d is not None and not slot.errors else "Image not generated"
             return f'<figure class="nanobanana nanobanana-placeholder"><figcaption>{html.escape(alt)}</figcaption></figure>'
 
+        backdrop = rendered.backdrop.style(backdrop_kind(slot, self.settings)) if rendered.backdrop else ""
         if d is None or slot.errors:
             return assets.figure_html(
                 rendered.variants, page_url=page_url, alt="Image not generated: the directive has an error",
-                eager=eager, placeholder=True, title=rendered.note, site_url=site_url,
+                eager=eager, placeholder=True, title=rendered.note, site_url=site_url, backdrop=backdrop,
             )
         return assets.figure_html(
             rendered.variants, page_url=page_url, alt=d.alt_text, caption=d.caption, eager=eager,
             placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=rendered.note or None,
             site_url=site_url, sizes=d.sizes or self.settings.sizes, ai_label=self._ai_label(rendered),
+            backdrop=backdrop,
         )
 
     def _ai_label(self, rendered: Rendered) -> str | None:

@@ -20,7 +20,7 @@ from . import card_theme
 from .card_theme import ThemeStyle
 from .cards import LAYOUTS, CardStyle
 from .catalog import DEFAULT_PROVIDER, DEFAULT_VARIANT, PROVIDERS, Catalog, CatalogError, ChoiceError
-from .directives import Defaults
+from .directives import BACKDROPS, Defaults
 
 DEFAULT_PROMPT_TEMPLATE = "Minimal editorial illustration for an article titled '{title}'. {description}"
 #: api_key_env's default; a Gemini site that keeps it reads Gemini's own variables instead.
@@ -146,6 +146,7 @@ class Settings:
     mode_set_by: str = "config"  # config | environment | no key (auto without the key): for messages
     placeholders: str = "warn"  # allow | warn | fail: what a build does about a placeholder it ships
     sizes: str | None = None  # <img sizes>; None: one from the theme (THEME_SIZES), else the widest
+    backdrop: str = "color"  # color | blur | none: what an image's box shows while it loads
     widths: tuple[int, ...] = (480, 768, 1024)
     formats: tuple[str, ...] = ("webp", "jpeg")
     quality: int = 82
@@ -284,9 +285,16 @@ def build_settings(
         social=social, defaults=defaults,
         mode_set_by=mode_set_by(options["mode"], environ, api_key_env),
         placeholders=placeholder_policy(options.get("placeholders"), environ, command),
-        sizes=options.get("sizes") or THEME_SIZES.get(theme),
+        sizes=options.get("sizes") or THEME_SIZES.get(theme), backdrop=_backdrop(options["backdrop"]),
         catalog=catalog, **_plain_options(options, base_dir),
     )
+
+
+def _backdrop(value: Any) -> str:
+    """The Markdown extension's options reach here unchecked (the plugin's are a Choice)."""
+    if value not in BACKDROPS:
+        raise SettingsError(f"backdrop: expected one of {', '.join(BACKDROPS)}, got {value!r}")
+    return value
 
 
 def _catalog(models: Mapping[str, Any], provider: str) -> Catalog:

@@ -33,7 +33,8 @@ FilesOf = Callable[[list[Slot], list[CardPlan]], list[Path]]
 HEADER = b"nanobanana-copy sha256="
 #: The first bytes of each format we write (no decode: a copy is checked by its hash).
 SIGNATURES = {"jpg": ((0, b"\xff\xd8\xff"),), "png": ((0, b"\x89PNG\r\n\x1a\n"),),
-              "webp": ((0, b"RIFF"), (8, b"WEBP")), "avif": ((4, b"ftyp"),)}
+              "webp": ((0, b"RIFF"), (8, b"WEBP")), "avif": ((4, b"ftyp"),),
+              "json": ((0, b"{"),)}  # a backdrop (backdrops.py), validated again when it is read
 
 
 def wrap(data: bytes) -> bytes:

@@ -8,6 +8,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from .assets import Variant
+from .backdrops import Backdrop
 from .cache import CacheEntry, Request
 from .cards import CardText
 from .directives import Block, Directive, DirectiveError
@@ -38,6 +39,7 @@ class Rendered:
     variants: list[Variant]
     placeholder: bool
     note: str  # why it is a placeholder, shown as the image's title
+    backdrop: Backdrop | None = None  # what its box shows while it loads; None: nothing
 
 
 @dataclass(eq=False)

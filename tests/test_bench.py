@@ -16,7 +16,7 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--out", str(tmp_path)], cwd=REPO)
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())
     for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale",
-                   "fresh_runner"):
+                   "fresh_runner", "backdrops"):
         assert figure in result, figure
     fresh = result["fresh_runner"]
     assert (fresh["encoded_fresh"], fresh["requests"]) == (0, 0) and fresh["encoded_warm"] == 0
@@ -39,6 +39,11 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
         for speed, avif in row["avif"].items():
             assert avif["ssim"] >= row["webp"]["ssim"] - 0.005 or avif["quality"] == 95, (name, speed)
     assert "| 4b. AVIF vs WebP |" in proc.stdout
+    backdrops = result["backdrops"]
+    assert backdrops["figures"] == backdrops["images"]
+    assert 0 < backdrops["bytes_per_image"]["color"] < backdrops["bytes_per_image"]["blur"] < 1024
+    assert not backdrops["warm_pillow_imported"] and backdrops["upgrade_restored"]
+    assert "| 9. backdrops |" in proc.stdout
 
 
 def test_bench_refuses_an_unknown_figure(tmp_path):

@@ -271,7 +271,7 @@ def test_a_cache_that_cannot_take_resized_copies_is_a_warning(site, caplog, monk
     import logging
     import os
 
-    from mkdocs_nanobanana import assets
+    from mkdocs_nanobanana import assets, backdrops
 
     caplog.set_level(logging.INFO)
     seed_cache(site.cache, "Stored")
@@ -281,9 +281,11 @@ def test_a_cache_that_cannot_take_resized_copies_is_a_warning(site, caplog, monk
         raise OSError(getattr(errno, err), os.strerror(getattr(errno, err)), str(path))
 
     monkeypatch.setattr(assets, "create_once", refuse)
+    monkeypatch.setattr(backdrops, "atomic_write", refuse)  # the cache takes no backdrop file either
     site.build()
     html = site.html("a/index.html")
     assert html.count("<figure") == 2 and html.count("<img ") == 2
+    assert html.count('style="background:') == 2  # computed all the same, and shown
     out = site.site / "assets" / "nanobanana"
     assert len(list(out.iterdir())) >= 4 and all(p.stat().st_size > 0 for p in out.iterdir())
     assert not any(site.cache.derived_dir.rglob("*.*"))

@@ -20,7 +20,7 @@ from PIL import Image
 from test_build import figures
 from test_live import directive, live  # noqa: F401,F811  (live is a fixture)
 
-from mkdocs_nanobanana.cache import Request, sha256
+from mkdocs_nanobanana.cache import DERIVED_NAME_RE, Request, sha256
 
 NS = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/",
       "dc": "http://purl.org/dc/elements/1.1/", "photoshop": "http://ns.adobe.com/photoshop/1.0/"}
@@ -134,7 +134,7 @@ def test_changing_provenance_re_encodes_from_the_cache_without_a_call(live, api)
     assert set(after) == set(before) and len(after) >= 7  # 3 widths x 2 formats and the card
     for name, meta in after.items():
         assert meta["description"] == prompt and meta["credit"] == "Made by Ada with a model", name
-    derived = [p.name for p in live.cache.derived_dir.rglob("*") if p.is_file()]
+    derived = [p.name for p in live.cache.derived_dir.rglob("*") if DERIVED_NAME_RE.match(p.name)]  # copies, not backdrops
     assert len(derived) == 2 * 6, "the old copies stay (prune removes them), the new ones have new names"
 
 
