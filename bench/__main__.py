@@ -188,7 +188,7 @@ def derivatives(tmp: Path, s: dict) -> dict:
     def ours(n: int) -> None:
         cache = Cache(tmp / f"deriv-{n}-{time.perf_counter_ns()}")
         source = assets.Source(f"src{n}", 1344, 768, False, lambda: Image.open(io.BytesIO(src)))
-        assets.make_missing(source, assets.derivative_files(source, widths, exts, enc, cache), enc)
+        assets.make_missing(source, assets.derivative_files(source, widths, exts, enc, cache), enc, cache.temp.create_once)
 
     def per_image(fn) -> float:
         start = time.perf_counter()

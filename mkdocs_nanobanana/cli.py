@@ -26,7 +26,8 @@ from PIL import Image
 
 from . import __version__, pruning
 from .analysis import Analysis
-from .cache import Cache, CachedImage, temp_age
+from .cache import Cache, CachedImage
+from .tempfiles import temp_age
 from .images import displayable
 from .providers import ProviderUnavailable
 from .providers import placeholder as placeholder_renderer

@@ -142,7 +142,7 @@ class Renderer:
             source_lock = self._source_locks.setdefault(source.id, threading.Lock())
         with source_lock:  # two names for one image: resize it once, publish it twice
             try:
-                made = assets.make_missing(source, files, s.encoding)
+                made = assets.make_missing(source, files, s.encoding, self.cache.temp.create_once)
                 self._made(made, share)
             except images.BadImage as exc:
                 return self._damaged(source, basename, exc)

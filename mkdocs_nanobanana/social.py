@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .cache import Cache, create_once
+from .cache import Cache
 from .cards import CARD_SIZE, LAYOUTS
 from .catalog import normalize_ratio
 from .directives import prompt_problem
@@ -258,7 +258,7 @@ def card_file(cache: Cache, key: str, draw) -> Path:
     """The cached card for ``key``, drawn by ``draw()`` only when it is not there yet."""
     path = card_path(cache, key)
     if not path.exists():
-        create_once(path, draw())
+        cache.temp.create_once(path, draw())
     return path
 
 
