@@ -317,8 +317,9 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
 
     Removes entries no directive uses, resized copies of widths, formats or quality no
     longer configured (or of images no longer shown), social cards whose title, image or
-    site name changed, and lock files whose key has no entry. --dry-run lists each class
-    with its count and bytes. Keeps every candidate of every directive in use, draft_docs pages included (so
+    site name changed, lock files whose key has no entry, and temp files of writers that
+    died (older than any write could take). --dry-run lists each class with its count
+    and bytes. Keeps every candidate of every directive in use, draft_docs pages included (so
     changing `pick` stays free), and whatever another site or branch sharing this
     cache_dir used at its last build (the manifest records each one; --all-sites
     ignores them). Deletes only files the plugin wrote: anything else in the cache
