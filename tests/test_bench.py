@@ -14,7 +14,7 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--out", str(tmp_path)], cwd=REPO)
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())
     for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale",
-                   "fresh_runner"):
+                   "fresh_runner", "cache_size", "verify_cost"):
         assert figure in result, figure
     fresh = result["fresh_runner"]
     assert (fresh["encoded_fresh"], fresh["requests"]) == (0, 0) and fresh["encoded_warm"] == 0
@@ -32,6 +32,10 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     assert memory["off_peak_rss_mb"] < memory["cold_peak_rss_mb"] < 300
     assert [p["pages"] for p in result["scale"]["points"]] == [5, 10, 20]
     assert "| 8. fresh runner |" in proc.stdout and "| 7. scale |" in proc.stdout and "command: python -m bench --toy" in proc.stdout
+    sweep = result["cache_size"]
+    assert sweep["same_files"] and sweep["pruned"] == {"files": sweep["fresh"]["files"], "bytes": sweep["fresh"]["bytes"]}
+    assert sweep["fresh"]["requests"] == 0 and sweep["steps"][-2]["files"] > sweep["pruned"]["files"]
+    assert result["verify_cost"]["images"] == 10 and "| 10. verify |" in proc.stdout
 
 
 def test_bench_refuses_an_unknown_figure(tmp_path):
