@@ -450,25 +450,26 @@ class Cache(_Manifest):
         """Problems of each bad entry, by key; entries with none are left out. Each file's
         size and sha256 against its sidecar (I/O bound); with ``decode``, also a full
         decode and its pixel size (CPU bound: bytes whose hash the sidecar recorded may
-        still not be an image, if they were bad when it was written)."""
-        bad: dict[str, list[str]] = {}
-        for key in self.keys():
-            sidecar = self.sidecar_path(key)
-            try:
-                entry = self._entry_from_sidecar(key, load_sidecar(sidecar.read_bytes()))
-            except (OSError, BadSidecar) as exc:
-                bad[key] = [f"{sidecar}: unreadable sidecar ({exc})"]
-                continue
-            problems = []
-            if entry.request.key != key:
-                problems.append(f"{sidecar}: sidecar describes a different request")
-            for img in entry.images:
-                problem = _check_file(img, decode)
-                if problem:
-                    problems.append(f"{img.path}: {problem}")
-            if problems:
-                bad[key] = problems
-        return bad
+        still not be an image, if they were bad when it was written). One worker a core:
+        hashlib and Pillow let go of the GIL."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            found = pool.map(lambda key: (key, self._entry_problems(key, decode)), list(self.keys()))
+            return {key: problems for key, problems in found if problems}
+
+    def _entry_problems(self, key: str, decode: bool) -> list[str]:
+        sidecar = self.sidecar_path(key)
+        try:
+            entry = self._entry_from_sidecar(key, load_sidecar(sidecar.read_bytes()))
+        except (OSError, BadSidecar) as exc:
+            return [f"{sidecar}: unreadable sidecar ({exc})"]
+        problems = [f"{sidecar}: sidecar describes a different request"] if entry.request.key != key else []
+        for img in entry.images:
+            problem = _check_file(img, decode)
+            if problem:
+                problems.append(f"{img.path}: {problem}")
+        return problems
 
     def remove(self, key: str) -> list[tuple[Path, int]]:
         """Delete an entry: the sidecar first, so it stops counting before its files go."""
