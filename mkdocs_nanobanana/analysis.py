@@ -297,8 +297,8 @@ class Analysis:
     def _why_new_card(self, s: Slot, old_key: str) -> str:
         """Why a card-only background is a new paid image: a renamed page whose card
         prompt has ``{title}`` says so. The last build's prompt is in its entry's sidecar."""
-        title, template = self.cards[s.page][1], self.settings.social.prompt_template
-        description = self.card_meta[s.page].description
+        meta, template = self.card_meta[s.page], self.settings.social.prompt_template
+        title, description = meta.title, meta.description  # what card_source filled the template with
         if s.request is None or s.request.prompt != social.filled(template, title, description):
             return ""  # a front matter prompt: plan shows it like a directive
         old = self.cache.get(old_key)
