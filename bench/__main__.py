@@ -43,21 +43,24 @@ sys.path.insert(0, str(REPO / "tests"))
 from fakeapi import FLASH_IMAGE_SIZES, FakeAPI, image_png  # noqa: E402
 
 from bench import codecs  # noqa: E402
-from bench.sitegen import Site, edit_one_prompt, make_card_site, make_site  # noqa: E402
+from bench.sitegen import Site, edit_one_prompt, make_card_site, make_site, write_configs  # noqa: E402
 from mkdocs_nanobanana import assets, provenance  # noqa: E402
-from mkdocs_nanobanana.cache import Cache  # noqa: E402
+from mkdocs_nanobanana.cache import Cache, Request  # noqa: E402
 from mkdocs_nanobanana.settings import Encoding, ProvenanceSettings, Settings  # noqa: E402
 
 SIZES = {  # name -> sizes of each figure
     "full": dict(warm_pages=500, warm_images=200, cold_images=64, cold_latency=1.0, cold_conc=8,
                  conc_levels=[1, 2, 4, 8, 16], deriv_images=8, avif_speeds=[4, 6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=500, scale_pages=[100, 1000, 5000],
-                 card_pages=200, repeat=3, warm_repeat=5, instructions=True, backdrop_pages=100, backdrop_images=50),
+                 card_pages=200, repeat=3, warm_repeat=5, instructions=True, backdrop_pages=100, backdrop_images=50,
+                 sweep_images=40, verify_images=2000),
     "quick": dict(warm_pages=100, warm_images=40, cold_images=16, cold_latency=0.5, cold_conc=8,
                   conc_levels=[4, 8], deriv_images=2, avif_speeds=[6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=32, scale_pages=[50, 200, 800],
-                  card_pages=30, repeat=1, warm_repeat=3, instructions=False, backdrop_pages=30, backdrop_images=12),
+                  card_pages=30, repeat=1, warm_repeat=3, instructions=False, backdrop_pages=30, backdrop_images=12,
+                  sweep_images=12, verify_images=200),
     "toy": dict(warm_pages=10, warm_images=4, cold_images=4, cold_latency=0.2, cold_conc=2,
                 conc_levels=[2], deriv_images=1, avif_speeds=[10], codec_width=320, codec_repeat=1, mem_images=4, scale_pages=[5, 10, 20],
-                card_pages=3, repeat=1, warm_repeat=1, instructions=False, backdrop_pages=6, backdrop_images=3),
+                card_pages=3, repeat=1, warm_repeat=1, instructions=False, backdrop_pages=6, backdrop_images=3,
+                sweep_images=4, verify_images=10),
 }
 LATENCY, JITTER = 1.5, 0.3  # the API's "under 2 seconds"
 
@@ -194,7 +197,7 @@ def derivatives(tmp: Path, s: dict) -> dict:
     def ours(n: int) -> None:
         cache = Cache(tmp / f"deriv-{n}-{time.perf_counter_ns()}")
         source = assets.Source(f"src{n}", 1344, 768, False, lambda: Image.open(io.BytesIO(src)), made)
-        assets.make_missing(source, assets.derivative_files(source, widths, exts, ours_enc, cache), ours_enc)
+        assets.make_missing(source, assets.derivative_files(source, widths, exts, ours_enc, cache), ours_enc, cache.temp.create_once)
 
     def per_image(fn) -> float:
         start = time.perf_counter()
@@ -340,6 +343,99 @@ def backdrops(tmp: Path, api: FakeAPI, s: dict) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------- 10, 11. the cache
+
+#: The settings sweep of figure 10: quality 82 -> 70 -> 60, new widths, WebP only.
+SWEEP = ({"quality": 82}, {"quality": 70}, {"quality": 60}, {"quality": 60, "widths": [320, 640, 1280]},
+         {"quality": 60, "widths": [320, 640, 1280], "formats": ["webp"]})
+
+
+def nanobanana(cwd: Path, *args: str) -> tuple[float, str]:
+    """Run the `nanobanana` command (this checkout's) in ``cwd``: (wall seconds, stdout)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    start = time.perf_counter()
+    proc = subprocess.run([str(Path(sys.executable).with_name("nanobanana")), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"nanobanana {' '.join(args)} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return wall, proc.stdout
+
+
+def cache_files(cache: Path) -> dict[str, int]:
+    """Every file of a cache by its path inside it, with its size; but the manifest (it
+    names the site's folder) and lock files (empty; one per key ever paid for, made by
+    paying, not by the settings)."""
+    return {p.relative_to(cache).as_posix(): p.stat().st_size for p in cache.rglob("*")
+            if p.is_file() and p.name != "manifest.json" and p.parts[len(cache.parts)] != "locks"}
+
+
+def set_options(config: Path, options: dict) -> None:
+    """mkdocs.yml with the plugin's options updated."""
+    import yaml
+
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    plugin = next(p for p in data["plugins"] if isinstance(p, dict) and "nanobanana" in p)
+    plugin["nanobanana"].update(options)
+    config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def cache_size(tmp: Path, api: FakeAPI, s: dict) -> dict:
+    """10. The settings sweep, then `nanobanana prune`: the cache against a fresh build's of
+    the final settings (a new cache given the same paid images, as a CI cache restore)."""
+    api.latency, api.jitter = 0.0, 0.0
+    n = s["sweep_images"]
+    site = make_site(tmp / "sweep", n, n, plugin={"api_base": api.base, "concurrency": 8})
+    steps = []
+    for options in SWEEP:
+        set_options(site.on, options)
+        run_build(site.on)
+        files = cache_files(site.cache)
+        steps.append({"options": options, "files": len(files), "bytes": sum(files.values())})
+    dry = nanobanana(site.root, "prune", "--dry-run")[1]
+    classes = {c: {"files": int(f), "bytes": int(b.replace(",", ""))}
+               for c, f, b in re.findall(r"^  (\w+): (\d+) file\(s\), ([\d,]+) bytes", dry, re.M)}
+    nanobanana(site.root, "prune")
+    pruned = cache_files(site.cache)
+    fresh = make_site(tmp / "sweep-fresh", n, n, plugin={"api_base": api.base, "concurrency": 8})  # the same pages
+    shutil.copytree(site.cache / "images", fresh.cache / "images")
+    set_options(fresh.on, SWEEP[-1])
+    before = len(api.generate_requests)
+    run_build(fresh.on)
+    fresh_files = cache_files(fresh.cache)
+    api.latency, api.jitter = LATENCY, JITTER
+    return {"images": n, "steps": steps, "prune_classes": classes,
+            "pruned": {"files": len(pruned), "bytes": sum(pruned.values())},
+            "fresh": {"files": len(fresh_files), "bytes": sum(fresh_files.values()),
+                      "requests": len(api.generate_requests) - before},
+            "same_files": pruned == fresh_files, "goal": "files and bytes equal a fresh build's"}
+
+
+def verify_cost(tmp: Path, s: dict) -> dict:
+    """11. `nanobanana verify` (size and sha256) vs `verify --decode` on a cache of N
+    photo-like images of the catalog's sizes (its files in the page cache)."""
+    n, sizes = s["verify_images"], sorted(FLASH_IMAGE_SIZES.items())
+    (tmp / "verify" / "docs").mkdir(parents=True, exist_ok=True)
+    site = write_configs(tmp / "verify", {"site_name": "Verify"}, {})
+    (site.root / "docs" / "index.md").write_text("# Verify\n", encoding="utf-8")
+    cache = Cache(site.cache)
+
+    def store(i: int) -> int:
+        ratio, size = sizes[i % len(sizes)]
+        data = image_png(size, i, photo=True)
+        cache.put(Request("gemini-2.5-flash-image", f"verify {i}", ratio), [data], "bench", 2)
+        return len(data)
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        total = sum(pool.map(store, range(n)))
+    by_hash = [nanobanana(site.root, "verify") for _ in range(s["repeat"])]
+    decoded = [nanobanana(site.root, "verify", "--decode") for _ in range(s["repeat"])]
+    assert all(f"{n} entries checked, 0 bad" in out for _, out in by_hash + decoded)
+    hash_s, decode_s = median(t for t, _ in by_hash), median(t for t, _ in decoded)
+    return {"images": n, "bytes": total, "hash_s": hash_s, "decode_s": decode_s, "decode_over_hash": decode_s / hash_s,
+            "goal": f"{n} images by hash in seconds"}
+
+
 # --------------------------------------------------------------------------- 5. cards
 
 FONT_DIRS = [  # Debian's fonts-roboto, else DejaVu Sans (on Debian's base image)
@@ -477,6 +573,17 @@ def table(results: dict) -> str:
                      f"plugin hooks {b['warm_plugin_ms']['blur']:.0f} vs {b['warm_plugin_ms']['none']:.0f} ms), "
                      f"Pillow imported: {'yes' if b['warm_pillow_imported'] else 'no'}; an older "
                      f"cache's first build computes them at {b['upgrade_ms_per_image']:.1f} ms an image", b["goal"]))
+    cs = results.get("cache_size")
+    if cs:
+        sweep = " -> ".join(f"{st['files']}" for st in cs["steps"])
+        rows.append(("10. cache size", f"{cs['images']} images, quality 82 -> 70 -> 60, new widths, WebP only: cache "
+                     f"files {sweep}; after `prune` **{cs['pruned']['files']} files, {cs['pruned']['bytes']:,} bytes**, "
+                     f"a fresh build {cs['fresh']['files']} files, {cs['fresh']['bytes']:,} bytes "
+                     f"({'the same files' if cs['same_files'] else 'NOT the same files'})", cs["goal"]))
+    v = results.get("verify_cost")
+    if v:
+        rows.append(("11. verify", f"{v['images']:,} images ({v['bytes'] / 1e9:.2f} GB): `nanobanana verify` "
+                     f"**{v['hash_s']:.1f} s**, `--decode` {v['decode_s']:.1f} s ({v['decode_over_hash']:.1f}x)", v["goal"]))
     return "\n".join(["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows])
 
 
@@ -496,7 +603,7 @@ def avif_summary(a: dict) -> str:
 
 
 FIGURES = ("warm_overhead", "incremental", "cold_efficiency", "derivatives", "social", "memory", "scale",
-           "fresh_runner", "backdrops")
+           "fresh_runner", "backdrops", "cache_size", "verify_cost")
 
 
 def main() -> None:
@@ -537,7 +644,8 @@ def main() -> None:
         for name, fn, args_ in (("cold_efficiency", cold_efficiency, (tmp, api, s)), ("derivatives", derivatives, (tmp, s)),
                                 ("social", cards_vs_material, (tmp, api, s)), ("memory", memory, (tmp, api, s)),
                                 ("scale", scale, (tmp, api, s)), ("fresh_runner", fresh_runner, (tmp, api, s)),
-                                ("backdrops", backdrops, (tmp, api, s))):
+                                ("backdrops", backdrops, (tmp, api, s)),
+                                ("cache_size", cache_size, (tmp, api, s)), ("verify_cost", verify_cost, (tmp, s))):
             if name in only:
                 results[name] = step(name.replace("_", " "), fn, *args_)
     results["seconds"] = round(time.perf_counter() - started, 1)

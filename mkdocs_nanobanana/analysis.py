@@ -290,9 +290,19 @@ class Analysis:
             state, cost = ("changed" if changed else "missing"), self.cost(s)
             note = f"after {s.blocked_by}" if s.blocked_by else ""
         if not s.shown:
-            note = _joined("social card", note)
+            note = _joined("social card", self._why_new_card(s, last[ident]) if state == "changed" else "", note)
         return PlanRow(d.where, d.name, d.model, d.ratio, d.num, state, cost, key, note,
                        round(self.price([s]), 4) if cost else 0.0)
+
+    def _why_new_card(self, s: Slot, old_key: str) -> str:
+        """Why a card-only background is a new paid image: a renamed page whose card
+        prompt has ``{title}`` says so. The last build's prompt is in its entry's sidecar."""
+        meta, template = self.card_meta[s.page], self.settings.social.prompt_template
+        title, description = meta.title, meta.description  # what card_source filled the template with
+        if s.request is None or s.request.prompt != social.filled(template, title, description):
+            return ""  # a front matter prompt: plan shows it like a directive
+        old = self.cache.get(old_key)
+        return social.why_new_background(template, old.request if old else None, s.request, title, description)
 
     def sources_in_use(self) -> set[str]:
         """Ids of every image a build would show or could switch to by ``pick``: what

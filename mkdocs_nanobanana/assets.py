@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from .provenance import Provenance
 
-from .cache import Cache, create_once
+from .cache import Cache
 from . import images
 from .images import MIME_TYPES
 from .settings import AvifSettings, Encoding
@@ -147,18 +147,17 @@ def decoded(source: Source) -> Iterator[Image.Image]:
         yield pixels
 
 
-def make_missing(source: Source, files: list[DerivedFile], enc: Encoding,
-                 write: Callable[[Path, bytes], None] | None = None,
+def make_missing(source: Source, files: list[DerivedFile], enc: Encoding, write: Callable[[Path, bytes], None],
                  with_pixels: Callable[[Image.Image], None] | None = None) -> list[Path]:
-    """Write those of ``files`` that are not there yet, one resize per size; the paths
-    encoded. If it decodes the source, ``with_pixels`` sees the pixels first (what else
-    needs them, so they are decoded once). BadImage if the source cannot be read;
-    OSError if a copy cannot be written."""
+    """Write those of ``files`` that are not there yet, one resize per size, each with
+    ``write`` (``Cache.temp.create_once`` for the cache); the paths encoded. If it decodes
+    the source, ``with_pixels`` sees the pixels first (what else needs them, so they are
+    decoded once). BadImage if the source cannot be read; OSError if a copy cannot be
+    written."""
     todo: dict[tuple[int, int], list[tuple[Path, str]]] = {}  # size -> files of that size
     for path, w, h, ext in files:
         if not path.exists():
             todo.setdefault((w, h), []).append((path, ext))
-    write = write or create_once
     encoded: list[Path] = []
     if todo:
         from PIL import Image
@@ -183,7 +182,7 @@ def publish_uncached(source: Source, files: list[DerivedFile], enc: Encoding, ou
     in_site = [(out_dir / f"{basename}-{w}.{ext}", w, h, ext) for _, w, h, ext in files]
     for path, *_ in in_site:
         path.unlink(missing_ok=True)  # a hard link of an earlier build's cached copy
-    make_missing(source, in_site, enc, write=lambda path, data: path.write_bytes(data))
+    make_missing(source, in_site, enc, lambda path, data: path.write_bytes(data))
     return [Variant(url=f"{url_dir}/{path.name}", width=w, height=h, ext=ext) for path, w, h, ext in in_site]
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image
 
-from .cache import Cache, atomic_write
+from .cache import Cache
 
 #: Bump when the computation changes: the file name carries it, so old files are
 #: recomputed and prune removes them.
@@ -109,8 +109,8 @@ def load(path: Path) -> Backdrop | None:
     return Backdrop(color, blur)
 
 
-def store(path: Path, backdrop: Backdrop) -> None:
+def store(cache: Cache, path: Path, backdrop: Backdrop) -> None:
     """Write it atomically (a reader sees the old file or the new one); OSError if the
     cache cannot take it."""
     text = json.dumps({"version": VERSION, "color": backdrop.color, "blur": backdrop.blur}, sort_keys=True)
-    atomic_write(path, (text + "\n").encode("utf-8"))
+    cache.temp.atomic_write(path, (text + "\n").encode("utf-8"))

@@ -13,9 +13,9 @@
                                                  paid for, so the next build asks only for
                                                  the rest; removed once the entry is whole
 
-Every write goes to a temp file in the same folder and is renamed into place, so a killed
-build leaves either a whole file or a stray ``.tmp`` (removed by ``clean_temp`` once it is
-older than any live write could be), never a half file under a real name.
+Every write goes to a temp file in ``<cache_dir>/tmp/`` and is renamed into place (see
+tempfiles.py), so a killed build leaves either a whole file or a stray ``.tmp`` (removed
+once it is older than any live write could be), never a half file under a real name.
 """
 
 from __future__ import annotations
@@ -25,15 +25,13 @@ import hashlib
 import json
 import os
 import re
-import socket
-import tempfile
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from . import images
+from .tempfiles import TEMP_DIR, TEMP_SUFFIX, TempFolder
 
 try:
     import fcntl
@@ -41,7 +39,6 @@ except ImportError:  # Windows: no cross-process lock; at worst a key is paid tw
     fcntl = None  # type: ignore[assignment]
 
 SIDECAR_VERSION = 1
-TEMP_SUFFIX = ".tmp"
 
 
 def canonical_json(value: Any) -> bytes:
@@ -89,72 +86,6 @@ class CacheEntry:
     provider: str
     credits: int
     created: str
-
-
-def _temp_file(path: Path, data: bytes) -> str:
-    """A temp file beside ``path`` holding ``data``, readable like any file the user makes.
-
-    mkstemp creates files only the owner can read; the built site hard-links these
-    files, and a web server running as another user must be able to read them.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # the writer's host and pid in the name say whose it was to a person looking;
-    # cleanup goes by age only (see Cache.clean_temp)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_WRITER}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_UMASK)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)  # read it once at import, before any worker thread exists
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-_WRITER = f"{re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:32]}-{os.getpid()}"
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
-    tmp = _temp_file(path, data)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def create_once(path: Path, data: bytes) -> None:
-    """Write a content-addressed file that, once there, is never replaced.
-
-    The temp file is hard-linked into place, which fails if the name exists: a reader (or
-    a hard link into the site) never sees the file swapped under it. Replacing it would
-    not be safe: link(2) of a name that is being renamed over fails with ENOENT.
-    """
-    tmp = _temp_file(path, data)
-    try:
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another writer made the same file first
-        except OSError:
-            if not path.exists():  # no hard links here: fall back to a plain rename
-                os.replace(tmp, path)
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
 
 
 #: A cache key (sha256 hex); every name the cache writes starts with one.
@@ -317,9 +248,10 @@ def parse_sidecar(key: str, meta: Any, folder: Path) -> CacheEntry:
 class _Manifest:
     """Which sites use a cache, and what each used at its last build (manifest.json):
     what ``plan`` compares against and ``prune`` keeps for other sites. A base of Cache,
-    which gives it ``root`` and ``lock``."""
+    which gives it ``root``, ``temp`` and ``lock``."""
 
     root: Path
+    temp: TempFolder
 
     def lock(self, key: str):  # Cache's cross-process lock
         raise NotImplementedError
@@ -371,7 +303,7 @@ class _Manifest:
     def _write_sites(self, sites: dict[str, SiteRecord]) -> None:
         data = {"version": MANIFEST_VERSION, "sites": {site: _record_json(r) for site, r in sites.items()}}
         text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-        atomic_write(self.manifest_path, text.encode("utf-8"))
+        self.temp.atomic_write(self.manifest_path, text.encode("utf-8"))
 
 
 class Cache(_Manifest):
@@ -380,6 +312,7 @@ class Cache(_Manifest):
         self.images_dir = self.root / "images"
         self.derived_dir = self.root / "derived"
         self.partial_dir = self.root / "partial"
+        self.temp = TempFolder(self.root / TEMP_DIR)  # every write starts there
 
     # -- originals ---------------------------------------------------------------------
 
@@ -423,7 +356,7 @@ class Cache(_Manifest):
         files = []
         for i, (data, info) in enumerate(zip(candidates, infos), start=1):
             path = self.image_path(key, i, info.ext)
-            atomic_write(path, data)
+            self.temp.atomic_write(path, data)
             files.append({
                 "name": path.name, "sha256": sha256(data), "bytes": len(data),
                 "width": info.width, "height": info.height, "alpha": info.alpha,
@@ -436,7 +369,7 @@ class Cache(_Manifest):
             "files": files,
         }
         text = json.dumps(meta, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-        atomic_write(self.sidecar_path(key), text.encode("utf-8"))
+        self.temp.atomic_write(self.sidecar_path(key), text.encode("utf-8"))
         entry = self.get(key)
         assert entry is not None
         return entry
@@ -466,8 +399,8 @@ class Cache(_Manifest):
             if (info.width, info.height) != (img.width, img.height):
                 raise ValueError(f"{img.path.name} is {info.width}x{info.height}, its sidecar says {img.width}x{img.height}")
         for img in entry.images:
-            atomic_write(img.path, files[img.path.name])
-        atomic_write(self.sidecar_path(key), sidecar)
+            self.temp.atomic_write(img.path, files[img.path.name])
+        self.temp.atomic_write(self.sidecar_path(key), sidecar)
         stored = self.get(key)
         assert stored is not None
         return stored
@@ -500,7 +433,7 @@ class Cache(_Manifest):
         """Keep ``paid`` images of ``key`` after those already kept (under the key's lock)."""
         start = max((i for i, _ in self._partial_files(key)), default=0) + 1
         for i, data in enumerate(paid, start=start):
-            atomic_write(self.partial_dir / key / f"{i}.{images.inspect(data).ext}", data)
+            self.temp.atomic_write(self.partial_dir / key / f"{i}.{images.inspect(data).ext}", data)
 
     def drop_partial(self, key: str) -> None:
         """Forget the kept images of ``key`` (its whole entry is stored)."""
@@ -518,26 +451,30 @@ class Cache(_Manifest):
                 if SIDECAR_NAME_RE.match(sidecar.name) and sidecar.parent.name == sidecar.stem[:2]:
                     yield sidecar.stem
 
-    def verify_entries(self) -> dict[str, list[str]]:
-        """Problems of each bad entry, by key; entries with none are left out."""
-        bad: dict[str, list[str]] = {}
-        for key in self.keys():
-            sidecar = self.sidecar_path(key)
-            try:
-                entry = self._entry_from_sidecar(key, load_sidecar(sidecar.read_bytes()))
-            except (OSError, BadSidecar) as exc:
-                bad[key] = [f"{sidecar}: unreadable sidecar ({exc})"]
-                continue
-            problems = []
-            if entry.request.key != key:
-                problems.append(f"{sidecar}: sidecar describes a different request")
-            for img in entry.images:
-                problem = _check_file(img)
-                if problem:
-                    problems.append(f"{img.path}: {problem}")
-            if problems:
-                bad[key] = problems
-        return bad
+    def verify_entries(self, decode: bool = False) -> dict[str, list[str]]:
+        """Problems of each bad entry, by key; entries with none are left out. Each file's
+        size and sha256 against its sidecar (I/O bound); with ``decode``, also a full
+        decode and its pixel size (CPU bound: bytes whose hash the sidecar recorded may
+        still not be an image, if they were bad when it was written). One worker a core:
+        hashlib and Pillow let go of the GIL."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            found = pool.map(lambda key: (key, self._entry_problems(key, decode)), list(self.keys()))
+            return {key: problems for key, problems in found if problems}
+
+    def _entry_problems(self, key: str, decode: bool) -> list[str]:
+        sidecar = self.sidecar_path(key)
+        try:
+            entry = self._entry_from_sidecar(key, load_sidecar(sidecar.read_bytes()))
+        except (OSError, BadSidecar) as exc:
+            return [f"{sidecar}: unreadable sidecar ({exc})"]
+        problems = [f"{sidecar}: sidecar describes a different request"] if entry.request.key != key else []
+        for img in entry.images:
+            problem = _check_file(img, decode)
+            if problem:
+                problems.append(f"{img.path}: {problem}")
+        return problems
 
     def remove(self, key: str) -> list[tuple[Path, int]]:
         """Delete an entry: the sidecar first, so it stops counting before its files go."""
@@ -608,38 +545,8 @@ class Cache(_Manifest):
         """``tag``: the copy's ``assets.Encoding.tag`` ("q82", "q82-1a2b3c4d")."""
         return f"{source_id}-{width}w-{tag}.{ext}"
 
-    # -- housekeeping ------------------------------------------------------------------
 
-    def clean_temp(self, older_than: float) -> int:
-        """Remove temp files left by killed builds: those older than ``older_than``
-        seconds (see ``temp_age``). Age is the only test: a pid means nothing across
-        containers, PID namespaces or machines sharing one cache folder, and a live
-        writer's temp file must never go."""
-        removed = 0
-        if not self.root.is_dir():
-            return 0
-        cutoff = time.time() - older_than
-        for folder, _, names in os.walk(self.root):  # every build does this: strings, not Paths
-            for name in names:
-                if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
-                    continue
-                tmp = os.path.join(folder, name)
-                try:
-                    if os.stat(tmp).st_mtime < cutoff:
-                        os.unlink(tmp)
-                        removed += 1
-                except OSError:
-                    pass
-        return removed
-
-
-def temp_age(timeout: float, retries: int) -> float:
-    """How old a temp file must be before it is surely no live writer's: longer than the
-    longest paid call (every attempt timing out), and never under an hour."""
-    return max(timeout * (retries + 1), 3600.0)
-
-
-def _check_file(img: CachedImage) -> str | None:
+def _check_file(img: CachedImage, decode: bool) -> str | None:
     try:
         data = img.path.read_bytes()
     except OSError:
@@ -648,6 +555,8 @@ def _check_file(img: CachedImage) -> str | None:
         return f"size {len(data)} bytes, sidecar says {img.bytes}"
     if sha256(data) != img.sha256:
         return "content does not match the sidecar's sha256"
+    if not decode:
+        return None
     try:
         info = images.inspect(data)
     except images.BadImage as exc:

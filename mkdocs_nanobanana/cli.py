@@ -26,7 +26,8 @@ from PIL import Image
 
 from . import __version__, pruning
 from .analysis import Analysis
-from .cache import Cache, CachedImage, temp_age
+from .cache import Cache, CachedImage
+from .tempfiles import temp_age
 from .images import displayable
 from .providers import ProviderUnavailable
 from .providers import placeholder as placeholder_renderer
@@ -316,8 +317,9 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
 
     Removes entries no directive uses, resized copies of widths, formats or quality no
     longer configured (or of images no longer shown), social cards whose title, image or
-    site name changed, and lock files whose key has no entry. --dry-run lists each class
-    with its count and bytes. Keeps every candidate of every directive in use, draft_docs pages included (so
+    site name changed, lock files whose key has no entry, and temp files of writers that
+    died (older than any write could take). --dry-run lists each class with its count
+    and bytes. Keeps every candidate of every directive in use, draft_docs pages included (so
     changing `pick` stays free), and whatever another site or branch sharing this
     cache_dir used at its last build (the manifest records each one; --all-sites
     ignores them). Deletes only files the plugin wrote: anything else in the cache
@@ -395,16 +397,20 @@ def _remote(settings: Settings):
 @main.command()
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--fix", is_flag=True, help="Remove bad entries, so the next build generates them again.")
-@click.option("--remote", is_flag=True, help="Check the remote cache (remote_cache): downloads every entry.")
-def verify(config_file: str | None, fix: bool, remote: bool) -> None:
-    """Check every cache entry against its sidecar: sizes, hashes, that each file decodes.
+@click.option("--decode", is_flag=True, help="Also decode every image and check its pixel size (CPU bound, much slower).")
+@click.option("--remote", is_flag=True, help="Check the remote cache (remote_cache): downloads and decodes every entry.")
+def verify(config_file: str | None, fix: bool, decode: bool, remote: bool) -> None:
+    """Check every cache entry against its sidecar: each file's size and sha256 (fast,
+    bound by disk reads); with --decode, also that each image decodes to the pixel size
+    its sidecar says (bound by CPU). The hash finds any byte changed since the entry was
+    stored; only --decode finds an entry whose bytes were bad when it was stored.
 
     Exits 1 if any entry is bad (after --fix, only if one could not be removed).
 
     \b
     Examples:
       nanobanana verify
-      nanobanana verify --fix
+      nanobanana verify --decode --fix
       nanobanana verify --remote
     """
     settings, _ = _load(config_file, "offline")
@@ -426,7 +432,9 @@ def verify(config_file: str | None, fix: bool, remote: bool) -> None:
         cache = store
     else:
         cache = Cache(settings.cache_dir)
-        bad = cache.verify_entries()
+        click.echo("checking each file's size and sha256 against its sidecar"
+                   + (", and decoding it" if decode else " (--decode also decodes each image)"))
+        bad = cache.verify_entries(decode=decode)
         total = sum(1 for _ in cache.keys())
     for key, problems in bad.items():
         for p in problems:

@@ -9,8 +9,10 @@ from one site keeps what another site sharing the cache still shows.
 
 Classes prune removes: entries no site uses (and candidates whose sidecar never came, once
 older than any write could take), partial images of keys no site uses, resized copies not
-in use (and the backdrops of sources with no copy left), cards not in use, and lock files
-whose key has no entry (only while no one holds them). Only names the cache writes, in the
+in use (and the backdrops of sources with no copy left), cards not in use, lock files
+whose key has no entry (only while no one holds them), and temp files of dead writers
+(older than any write could take: in tmp/, and those earlier versions left beside their
+files). Only names the cache writes, in the
 folders their names put them in; anything else is listed as foreign and left alone.
 """
 
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING
 from . import assets, backdrops
 from .cache import Cache, SiteRecord, sharded_files
 from .renderer import card_key, source_of
+from .tempfiles import stray_beside
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -39,7 +42,7 @@ except ImportError:  # Windows: no flock, and no lock files worth pruning
 CARD_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.jpg\Z")
 LOCK_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.lock\Z")
 #: The classes prune reports, in the order it lists them.
-CLASSES = ("entries", "partial", "derived", "cards", "locks")
+CLASSES = ("entries", "partial", "derived", "cards", "locks", "temp")
 
 
 def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
@@ -112,7 +115,8 @@ class Pruned:
 
 
 def prune(cache: Cache, keep: Keep, dry_run: bool = False, settle: float = 3600.0) -> Pruned:
-    """Remove (or, ``dry_run``, list) every file of the cache ``keep`` does not use."""
+    """Remove (or, ``dry_run``, list) every file of the cache ``keep`` does not use;
+    ``settle``: the age after which a write in progress is surely dead (``temp_age``)."""
     owned, foreign = cache.owned_files()
     claimed = {key for kind, key, _ in owned if kind == "sidecar"}
     cutoff = time.time() - settle
@@ -146,6 +150,12 @@ def prune(cache: Cache, keep: Keep, dry_run: bool = False, settle: float = 3600.
     for _, _, path in sharded_files(cache.root / "locks", ((LOCK_NAME_RE, "lock"),), None):
         if path.stem not in entries_left and (dry_run or _unlink_lock(path)):
             removed["locks"].append((path, 0))
+    # a dead writer's temp files: by age only, like a build's cleanup, but also those
+    # earlier versions left beside their files (a walk of the whole cache, here only)
+    for path, size in cache.temp.old(settle) + stray_beside(cache.root, settle):
+        removed["temp"].append((path, size))
+        if not dry_run:
+            path.unlink(missing_ok=True)
     return Pruned(removed, foreign)
 
 

@@ -165,7 +165,7 @@ class Renderer:
             try:
                 look = backdrops.path_of(self.cache, source.id)
                 had_look, kept = look.exists(), []
-                made = assets.make_missing(source, files, s.encoding,
+                made = assets.make_missing(source, files, s.encoding, self.cache.temp.create_once,
                                            with_pixels=lambda img: kept.append(self._keep_backdrop(source.id, img)))
                 self._made(made, share)
                 if share and not had_look and kept and kept[0] is not None and self.shared is not None:
@@ -228,7 +228,7 @@ class Renderer:
         with self._lock:
             self._computed[source_id] = backdrop
         try:
-            backdrops.store(backdrops.path_of(self.cache, source_id), backdrop)
+            backdrops.store(self.cache, backdrops.path_of(self.cache, source_id), backdrop)
         except OSError:
             pass
         return backdrop

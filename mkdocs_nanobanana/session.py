@@ -24,7 +24,8 @@ from . import assets, social
 from .analysis import Analysis
 from .background import Background, marker_path
 from .budget import Budget
-from .cache import Cache, temp_age
+from .cache import Cache
+from .tempfiles import temp_age
 from .directives import INFO_WORD, replace_blocks
 from .providers import connect
 from .providers.base import Provider
@@ -125,7 +126,7 @@ class BuildSession:
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
                                    session_budget=session_budget)
         self.site_url = site_url
-        self.cache.clean_temp(temp_age(settings.timeout, settings.retries))
+        self.cache.temp.clean(temp_age(settings.timeout, settings.retries))
         # a token ends in Y, so token 1 is never a prefix of token 12; the nonce keeps a
         # page's own text from ever looking like one
         self._prefix = f"NANOBANANA{secrets.token_hex(4).upper()}X"

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .cache import KEY_RE, Cache, CacheEntry, create_once, sha256
+from .cache import KEY_RE, Cache, CacheEntry, sha256
 from .remote import BadRemoteEntry, RemoteCache, RemoteError
 from .report import Reporter
 from .slots import CardPlan, Slot
@@ -128,7 +128,7 @@ class SharedCopies:
             self.report.warn(f"remote cache object {relative} is unusable ({exc}): it is made here again and replaced")
             return False
         try:
-            create_once(path, data)
+            self.cache.temp.create_once(path, data)
         except OSError as exc:  # a full disk, a read-only cache: the renderer says so when it tries
             self.report.once("shared copies: disk", f"could not store {relative} from the remote cache ({exc})")
             return False

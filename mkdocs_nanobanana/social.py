@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import html
 import re
+import string
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-from .cache import Cache, create_once
+from .cache import Cache, Request
 from .cards import CARD_SIZE, LAYOUTS
 from .catalog import normalize_ratio
 from .directives import prompt_problem
@@ -246,6 +247,54 @@ def _fill(template: str, title: str, description: str) -> str:
     return prompt
 
 
+def filled(template: str, title: str, description: str) -> str | None:
+    """The card prompt ``template`` makes of a title and description; None if it makes none."""
+    try:
+        return template.format(title=title, description=description).strip()
+    except (KeyError, IndexError, ValueError):
+        return None
+
+
+def template_fields(template: str, prompt: str) -> dict[str, str] | None:
+    """The ``{title}`` and ``{description}`` that ``prompt`` was filled with from
+    ``template``; None if it was not made from this template. Whitespace in the template
+    matches any run of it (the filled prompt is stripped)."""
+    pattern, seen = r"\s*", set()
+    try:
+        for literal, name, _spec, _conversion in string.Formatter().parse(template):
+            pattern += r"\s*".join(re.escape(part) for part in re.split(r"\s+", literal))
+            if name is None:
+                continue
+            if name not in ("title", "description"):
+                return None
+            pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.*?)"
+            seen.add(name)
+    except ValueError:  # not a template str.format reads: it made no prompt
+        return None
+    m = re.fullmatch(pattern + r"\s*", prompt, re.DOTALL)
+    return m.groupdict() if m else None
+
+
+def why_new_background(template: str, old: Request | None, new: Request, title: str, description: str) -> str:
+    """Why a page's card background from ``template`` is a new image (a new paid
+    request) since the last build, for ``plan``: a renamed page says so."""
+    if old is None:
+        return "new background: its prompt changed (the title, the description or social.prompt_template)"
+    if old.prompt == new.prompt:
+        return "new background: social.ratio or social.variant changed"
+    fields = template_fields(template, old.prompt)
+    if fields is None:
+        return "new background: social.prompt_template changed"
+    changes = [f"the {name} changed ({_short(fields[name])!r} -> {_short(now)!r})"
+               for name, now in (("title", title), ("description", description))
+               if name in fields and fields[name] != now]
+    return "new background: " + (" and ".join(changes) or "its prompt changed")
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -258,7 +307,7 @@ def card_file(cache: Cache, key: str, draw) -> Path:
     """The cached card for ``key``, drawn by ``draw()`` only when it is not there yet."""
     path = card_path(cache, key)
     if not path.exists():
-        create_once(path, draw())
+        cache.temp.create_once(path, draw())
     return path
 
 

@@ -15,7 +15,7 @@ def ensure_derivatives(source: assets.Source, widths, exts, quality: int, cache:
     """Every derivative's (file, width, height, ext), making the missing ones, as a build does."""
     enc = Encoding(quality)
     files = assets.derivative_files(source, widths, exts, enc, cache)
-    assets.make_missing(source, files, enc)
+    assets.make_missing(source, files, enc, cache.temp.create_once)
     return files
 
 

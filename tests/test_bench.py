@@ -16,7 +16,7 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--out", str(tmp_path)], cwd=REPO)
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())
     for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale",
-                   "fresh_runner", "backdrops"):
+                   "fresh_runner", "backdrops", "cache_size", "verify_cost"):
         assert figure in result, figure
     fresh = result["fresh_runner"]
     assert (fresh["encoded_fresh"], fresh["requests"]) == (0, 0) and fresh["encoded_warm"] == 0
@@ -44,6 +44,10 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     assert 0 < backdrops["bytes_per_image"]["color"] < backdrops["bytes_per_image"]["blur"] < 1024
     assert not backdrops["warm_pillow_imported"] and backdrops["upgrade_restored"]
     assert "| 9. backdrops |" in proc.stdout
+    sweep = result["cache_size"]
+    assert sweep["same_files"] and sweep["pruned"] == {"files": sweep["fresh"]["files"], "bytes": sweep["fresh"]["bytes"]}
+    assert sweep["fresh"]["requests"] == 0 and sweep["steps"][-2]["files"] > sweep["pruned"]["files"]
+    assert result["verify_cost"]["images"] == 10 and "| 11. verify |" in proc.stdout
 
 
 def test_bench_refuses_an_unknown_figure(tmp_path):

@@ -122,27 +122,28 @@ def test_clean_temp_goes_by_age_never_by_pid(tmp_path):
     import subprocess
     import time
 
-    from mkdocs_nanobanana.cache import temp_age
+    from mkdocs_nanobanana.tempfiles import temp_age
 
     cache = Cache(tmp_path)
     seed_cache(cache, "A")
     proc = subprocess.Popen(["true"])  # a pid that has certainly exited
     proc.wait()
-    folder = tmp_path / "images" / "ab"
-    folder.mkdir(parents=True, exist_ok=True)
-    dead = folder / f".x-1.png.{proc.pid}.k2j3.tmp"  # "dead" here; alive in another PID namespace
-    other_live = folder / ".z-1.png.1.q0w9.tmp"  # pid 1 is alive
-    half_hour = folder / ".v-1.png.1.aa22.tmp"
-    old = folder / ".w-1.png.1.zz11.tmp"
+    folder = cache.temp.path
+    assert folder == tmp_path / "tmp" and folder.is_dir()  # the entry's writes went through it
+    assert not list(folder.iterdir()), "temp file left behind"
+    dead = folder / f"x-1.png.{proc.pid}.k2j3.tmp"  # "dead" here; alive in another PID namespace
+    other_live = folder / "z-1.png.1.q0w9.tmp"  # pid 1 is alive
+    half_hour = folder / "v-1.png.1.aa22.tmp"
+    old = folder / "w-1.png.1.zz11.tmp"
     for f in (dead, other_live, half_hour, old):
         f.write_bytes(b"half")
     os.utime(half_hour, (time.time() - 1800, time.time() - 1800))
     os.utime(old, (time.time() - 3700, time.time() - 3700))
     assert temp_age(60, 4) == 3600 and temp_age(1000, 4) == 5000
-    assert cache.clean_temp(temp_age(60, 4)) == 1
+    assert cache.temp.clean(temp_age(60, 4)) == 1
     assert dead.exists() and other_live.exists() and half_hour.exists() and not old.exists()
-    assert cache.clean_temp(temp_age(1000, 4)) == 0
-    assert cache.clean_temp(1000) == 1 and not half_hour.exists()
+    assert cache.temp.clean(temp_age(1000, 4)) == 0
+    assert cache.temp.clean(1000) == 1 and not half_hour.exists()
 
 
 def test_create_once_never_replaces_and_survives_concurrent_linking(tmp_path):
@@ -151,8 +152,7 @@ def test_create_once_never_replaces_and_survives_concurrent_linking(tmp_path):
     import os
     import threading
 
-    from mkdocs_nanobanana.cache import create_once
-
+    create_once = Cache(tmp_path / "cache").temp.create_once
     src = tmp_path / "d" / "x.jpg"
     create_once(src, b"first")
     create_once(src, b"second")

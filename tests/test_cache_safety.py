@@ -190,15 +190,15 @@ def test_a_build_leaves_another_writers_temp_files_and_removes_old_ones(site):
 
     entry = seed_cache(site.cache, "A")
     site.page("a.md", directive("A"))
-    folder = entry.images[0].path.parent
+    folder = site.cache.temp.path  # <cache>/tmp: where every write starts
     other = subprocess.Popen(["sleep", "60"])  # some other live process
     gone = subprocess.Popen(["true"])
     gone.wait()
     try:
-        live_other = folder / f".{entry.key}-2.png.{other.pid}.a1b2.tmp"
-        dead_here = folder / f".{entry.key}-3.png.{gone.pid}.c3d4.tmp"  # alive in its own namespace
-        host_pid = folder / f".{entry.key}-4.png.ci-runner-7-{os.getpid() + 100000}.e5f6.tmp"
-        old = folder / f".{entry.key}-5.png.{other.pid}.g7h8.tmp"
+        live_other = folder / f"{entry.key}-2.png.{other.pid}.a1b2.tmp"
+        dead_here = folder / f"{entry.key}-3.png.{gone.pid}.c3d4.tmp"  # alive in its own namespace
+        host_pid = folder / f"{entry.key}-4.png.ci-runner-7-{os.getpid() + 100000}.e5f6.tmp"
+        old = folder / f"{entry.key}-5.png.{other.pid}.g7h8.tmp"
         for f in (live_other, dead_here, host_pid, old):
             f.write_bytes(b"a paid image, half written")
         os.utime(old, (time.time() - 3700, time.time() - 3700))
@@ -208,6 +208,86 @@ def test_a_build_leaves_another_writers_temp_files_and_removes_old_ones(site):
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_killed_writers_temp_file_goes_after_its_age_and_a_build_lists_no_shard(site, monkeypatch):
+    """Issue 26: temp files live in <cache>/tmp, so a build's cleanup never walks
+    images/ or derived/ (72,801 files at 20,000 pages). A writer killed between its temp
+    file and the rename leaves the temp file there; a build removes it once it is older
+    than the longest write could take, and lists no folder of images/ or derived/."""
+    import os
+    import time
+
+    from mkdocs_nanobanana import tempfiles
+
+    seed_cache(site.cache, "Paid for")
+    site.page("a.md", directive("Paid for") + directive("A placeholder"))
+    site.build()  # a warm cache: images, sidecars and resized copies in their shards
+    assert any(site.cache.derived_dir.rglob("*.webp")) and any(site.cache.images_dir.rglob("*.json"))
+
+    def killed(self, path, data):  # the rename never comes: the process died after the write
+        self._temp_file(path, data)
+        raise SystemExit(137)
+
+    monkeypatch.setattr(tempfiles.TempFolder, "atomic_write", killed)
+    with pytest.raises(SystemExit):
+        site.cache.write_manifest({"x": "0" * 64})
+    monkeypatch.undo()
+    (stray,) = list(site.cache.temp.path.iterdir())
+    assert stray.name.startswith("manifest.json.") and stray.name.endswith(".tmp")
+
+    listed: list[str] = []  # every folder the build lists, by any of the calls that list one
+
+    def recording(real):
+        def listing(path=".", *args, **kwargs):
+            listed.append(os.fspath(path) if isinstance(path, (str, os.PathLike)) else repr(path))
+            return real(path, *args, **kwargs)
+        return listing
+
+    for name in ("scandir", "listdir", "walk"):
+        monkeypatch.setattr(os, name, recording(getattr(os, name)))
+    site.build()
+    assert stray.exists()  # young: it could be a live writer's
+    os.utime(stray, (time.time() - 3700, time.time() - 3700))
+    site.build()
+    assert not stray.exists()
+    shards = [p for p in listed if p.startswith((os.fspath(site.cache.images_dir), os.fspath(site.cache.derived_dir)))]
+    assert shards == [] and os.fspath(site.cache.temp.path) in listed, listed
+
+
+def test_prune_removes_old_temp_files_and_those_earlier_versions_left_beside_files(site):
+    """Temp files of dead writers are a class of their own in prune: in tmp/, and the
+    `.<name>.<writer>.<random>.tmp` files earlier versions wrote in the shards (a walk
+    only prune does). Young ones stay: a live writer may be finishing them."""
+    import os
+    import re
+    import time
+
+    entry = seed_cache(site.cache, "Kept")
+    site.page("a.md", directive("Kept"))
+    site.build()
+    shard = entry.images[0].path.parent
+    old_style = shard / f".{entry.key}-1.png.ci-7-1234.ab12.tmp"
+    old_style.write_bytes(b"x" * 1000)
+    young_old_style = shard / f".{entry.key}.json.ci-7-1234.young.tmp"
+    young_old_style.write_bytes(b"y")
+    os.utime(old_style, (time.time() - 3700, time.time() - 3700))
+    site.build()
+    assert old_style.exists(), "a build never walks the shards for temp files"
+    new_style = site.cache.temp.path / f"{entry.key}.json.ci-7-1234.cd34.tmp"  # a build would remove it
+    new_style.write_bytes(b"z" * 234)
+    os.utime(new_style, (time.time() - 3700, time.time() - 3700))
+    young = site.cache.temp.path / f"{entry.key}-1.png.ci-7-1234.ef56.tmp"
+    young.write_bytes(b"young")
+
+    dry = nb(site, "prune", "--dry-run", check=True).stdout
+    classes = {c: (int(n), int(b.replace(",", ""))) for c, n, b in re.findall(r"^  (\w+): (\d+) file\(s\), ([\d,]+) bytes", dry, re.M)}
+    assert set(classes) == {"entries", "partial", "derived", "cards", "locks", "temp"}, dry
+    assert classes["temp"] == (2, 1234), dry
+    assert old_style.exists() and new_style.exists()
+    nb(site, "prune", check=True)
+    assert not old_style.exists() and not new_style.exists()
+    assert young.exists() and young_old_style.exists() and site.cache.get(entry.key) is not None
 
 
 # --------------------------------------------------------------------------- item 6: a damaged cache
@@ -271,17 +351,17 @@ def test_a_cache_that_cannot_take_resized_copies_is_a_warning(site, caplog, monk
     import logging
     import os
 
-    from mkdocs_nanobanana import assets, backdrops
+    from mkdocs_nanobanana import tempfiles
 
     caplog.set_level(logging.INFO)
     seed_cache(site.cache, "Stored")
     site.page("a.md", directive("Stored") + directive("Not generated, a placeholder"))
 
-    def refuse(path, data):
+    def refuse(_temp, path, data):
         raise OSError(getattr(errno, err), os.strerror(getattr(errno, err)), str(path))
 
-    monkeypatch.setattr(assets, "create_once", refuse)
-    monkeypatch.setattr(backdrops, "atomic_write", refuse)  # the cache takes no backdrop file either
+    monkeypatch.setattr(tempfiles.TempFolder, "create_once", refuse)
+    monkeypatch.setattr(tempfiles.TempFolder, "atomic_write", refuse)  # the cache takes no backdrop file either
     site.build()
     html = site.html("a/index.html")
     assert html.count("<figure") == 2 and html.count("<img ") == 2

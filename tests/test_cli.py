@@ -212,6 +212,45 @@ def test_verify_catches_truncated_and_swapped_then_fix(cli_site):
     assert cli_site.cache.get(good.key) is not None and cli_site.cache.get(a.key) is None
 
 
+def test_verify_checks_hashes_and_decodes_only_with_decode(cli_site):
+    """Issue 25 item 3: `verify` reads and hashes (I/O bound); `--decode` also decodes,
+    which alone finds an entry whose sidecar recorded the hash of bytes that were never a
+    good image, or the wrong pixel size. --fix works with both."""
+    import hashlib
+
+    flipped = seed_cache(cli_site.cache, "Standard one", ratio="16:9")
+    never_good = seed_cache(cli_site.cache, "Four of them", num=4)
+    wrong_size = seed_cache(cli_site.cache, "A third one")
+    good = seed_cache(cli_site.cache, "In HD", model="gemini-2.5-flash-image-hd")
+    data = flipped.images[0].path.read_bytes()
+    middle = len(data) // 2
+    flipped.images[0].path.write_bytes(data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1:])  # one bit
+    sidecar = cli_site.cache.sidecar_path(never_good.key)
+    meta = json.loads(sidecar.read_text())
+    truncated = never_good.images[2].path.read_bytes()[:5000]  # stored cut short, its hash recorded as it was
+    never_good.images[2].path.write_bytes(truncated)
+    meta["files"][2].update(bytes=len(truncated), sha256=hashlib.sha256(truncated).hexdigest())
+    sidecar.write_text(json.dumps(meta))
+    sidecar = cli_site.cache.sidecar_path(wrong_size.key)
+    meta = json.loads(sidecar.read_text())
+    meta["files"][0]["width"] += 1
+    sidecar.write_text(json.dumps(meta))
+
+    by_hash = nb(cli_site, "verify")
+    assert by_hash.returncode == 1 and "4 entries checked, 1 bad" in by_hash.stdout, by_hash.stdout
+    assert f"bad: {flipped.images[0].path}: content does not match the sidecar's sha256" in by_hash.stdout
+    assert "--decode also decodes" in by_hash.stdout
+    decoded = nb(cli_site, "verify", "--decode")
+    assert decoded.returncode == 1 and "4 entries checked, 3 bad" in decoded.stdout, decoded.stdout
+    assert f"bad: {never_good.images[2].path}: not a readable image" in decoded.stdout
+    assert f"bad: {wrong_size.images[0].path}: 1024x1024 pixels, sidecar says 1025x1024" in decoded.stdout
+    fixed = nb(cli_site, "verify", "--decode", "--fix", check=True)
+    assert "3 bad, removed" in fixed.stdout
+    assert nb(cli_site, "verify", "--decode", check=True).stdout.strip().endswith("1 entry checked, 0 bad")
+    assert cli_site.cache.get(good.key) is not None
+    assert [cli_site.cache.get(e.key) for e in (flipped, never_good, wrong_size)] == [None] * 3
+
+
 def test_plan_counts_a_shared_image_once_and_generate_pays_exactly_that(cli_site, api):
     """Two directives with the same prompt, ratio and model are one image, one request."""
     cli_site.page("c.md", "# C\n\n" + directive("Standard one", ratio="16:9"))  # as on a.md

@@ -3,7 +3,9 @@ writes: no resized copies of old settings, no cards of old titles, no orphaned l
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from pathlib import Path
 
 from conftest import Site, bin_path, run, seed_cache
@@ -23,6 +25,11 @@ def nb(site: Site, *args: str):
 
 def files_under(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def cache_files(site: Site) -> set[str]:
+    """Every file of the site's cache but the manifest (which names the site's folder)."""
+    return files_under(site.cache.root) - {"manifest.json"}
 
 
 def made(root: Path, plugin: dict, pages: dict[str, str]) -> Site:
@@ -47,17 +54,23 @@ def test_prune_after_settings_changes_leaves_what_a_fresh_build_writes(tmp_path)
         pass
     stale_lock = site.cache.root / "locks" / "cd" / f"{'cd' * 32}.lock"
     assert stale_lock.exists()
+    shard = next(site.cache.derived_dir.iterdir())
+    dead_writers = [site.cache.temp.path / "x-480w-q82.webp.ci-3-77.ab12.tmp",  # killed after a build's cleanup
+                    shard / f".{'ef' * 32}-480w-q82.webp.ci-3-77.cd34.tmp"]  # left by an earlier version
+    for f in dead_writers:
+        f.write_bytes(b"half a copy")
+        os.utime(f, (time.time() - 7200, time.time() - 7200))
 
     dry = nb(site, "prune", "--dry-run").stdout
     classes = dict(re.findall(r"^  (\w+): (\d+) file", dry, re.M))
     assert int(classes["derived"]) > 0 and int(classes["cards"]) == 1 and int(classes["locks"]) >= 1, dry
+    assert int(classes["temp"]) == 2, dry
     assert stale_lock.exists()
     nb(site, "prune")
 
     fresh = made(tmp_path / "fresh", AFTER, {**PAGES, "b.md": PAGES["b.md"].replace("# Beta", "# Beta, renamed")})
     fresh.build()
-    for folder in ("derived", "social"):
-        assert files_under(site.cache.root / folder) == files_under(fresh.cache.root / folder), folder
+    assert cache_files(site) == cache_files(fresh)
     assert files_under(site.cache.root / "social")  # cards were on: the comparison compared something
     assert not stale_lock.exists()
     with site.cache.lock("cd" * 32):  # a removed lock file is made again when needed
@@ -76,3 +89,46 @@ def test_prune_keeps_what_another_site_shows(tmp_path):
     out = nb(one, "prune").stdout
     assert files_under(derived) == both, out
     assert "kept for" in out
+
+
+def _encoder_extras(monkeypatch, extras: tuple[tuple[str, str], ...]) -> None:
+    """Builds (in this process) encode with these extra encoder settings: what a branch's
+    new option (metadata, AVIF speed, resampling) does through Settings.encoding."""
+    from mkdocs_nanobanana import settings
+
+    monkeypatch.setattr(settings.Settings, "encoding", property(lambda s: settings.Encoding(s.quality, extras)))
+
+
+def _prune_in_process(site: Site, *args: str) -> str:
+    from click.testing import CliRunner
+
+    from mkdocs_nanobanana.cli import main
+
+    result = CliRunner().invoke(main, ["prune", "-f", str(site.config_file), *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_prune_after_an_encoder_change_leaves_what_a_fresh_build_writes(tmp_path, monkeypatch):
+    """A copy's name carries a digest of the encoder's other settings (Encoding.tag):
+    copies of an earlier encoder setting, or of none, are stale, and prune removes them,
+    leaving the file set a fresh build with the current setting writes."""
+    monkeypatch.chdir(tmp_path)
+    site = made(tmp_path / "old", BEFORE, PAGES)
+    site.build()  # the default encoding (provenance on: q82-<digest> names)
+    _encoder_extras(monkeypatch, (("metadata", "provenance"),))
+    site.build()
+    _encoder_extras(monkeypatch, (("metadata", "provenance"), ("resample", "bicubic")))
+    site.build()
+    tags = {re.sub(r"^[0-9a-f]{64}-\d+w-", "", Path(name).stem) for name in files_under(site.cache.derived_dir)
+            if "-backdrop-" not in name}  # a source's backdrop is the same for every encoding
+    assert len(tags) == 3 and all(tag.startswith("q82-") for tag in tags), tags  # three encodings' copies side by side
+
+    dry = _prune_in_process(site, "--dry-run")
+    stale = int(re.search(r"^  derived: (\d+) file", dry, re.M)[1])
+    assert stale == 2 * len(files_under(site.cache.derived_dir)) // 3, dry
+    _prune_in_process(site)
+    fresh = made(tmp_path / "fresh", BEFORE, PAGES)
+    fresh.build()
+    assert cache_files(site) == cache_files(fresh)
+    assert len({re.sub(r"^[0-9a-f]{64}-\d+w-", "", Path(n).stem) for n in files_under(site.cache.derived_dir)}) == 1

@@ -225,9 +225,9 @@ def test_prune_and_verify_remote_commands(tmp_path, api, bucket, live_env):
     site.build()
     site.page("a.md", "# A\n\n" + directive("Shared image 0"))  # three directives go
     out = run([bin_path("nanobanana"), "prune", "--remote", "--dry-run"], cwd=site.root).stdout
-    # 3 sidecars, their 6 images (1 + 1 + 4), and the 18 resized copies of the 3 images
-    # they showed (3 widths x webp, jpeg)
-    assert "would remove 27 file(s)" in out
+    # 3 sidecars, their 6 images (1 + 1 + 4), the 18 resized copies of the 3 images they
+    # showed (3 widths x webp, jpeg) and those images' 3 backdrops
+    assert "would remove 30 file(s)" in out
     run([bin_path("nanobanana"), "prune", "--remote"], cwd=site.root)
     out = run([bin_path("nanobanana"), "verify", "--remote"], cwd=site.root).stdout
     assert "1 entry checked, 0 bad" in out

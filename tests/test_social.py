@@ -459,3 +459,35 @@ def test_enclosure_lengths_only_for_our_files(tmp_path):
     after = feed.read_text()
     assert after == before.replace(items[0], items[0].replace('length="None"', 'length="1234"'))
     assert fill_enclosure_lengths(feed, "https://ex.org/s/", site, "out dir") == 0  # nothing left to fill
+
+
+def test_plan_says_a_renamed_page_pays_for_a_new_card_background(site, monkeypatch):
+    """Issue 26: with `{title}` in the card prompt template, renaming a page is a new
+    paid image (40 images, 80 credits on a title sweep). `plan` says so, and why."""
+    import json
+
+    from conftest import bin_path, run
+    from fakeapi import FakeAPI
+    from test_live import KEY
+
+    with FakeAPI() as api:
+        site.configure({"api_base": api.base, "social": {"generate": True, "prompt_template": "Art for {title}: {description}"}},
+                       site_description="Site words")
+        site.page("a.md", "# Alpha\n")
+        site.page("b.md", "---\ndescription: Beta words\n---\n# Beta\n")
+        site.page("c.md", "---\nnanobanana:\n  social: {prompt: A fixed card}\n---\n# Gamma\n")
+        monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
+        site.build()
+        assert len(api.generate_requests) == 3
+    site.page("a.md", "# Alpha, renamed\n")
+    site.page("b.md", "---\ndescription: Beta's new words\n---\n# Beta\n")
+    site.page("c.md", "---\nnanobanana:\n  social: {prompt: A fixed card}\n---\n# Gamma, renamed\n")
+    plan = json.loads(run([bin_path("nanobanana"), "plan", "--json"], cwd=site.root).stdout)
+    rows = {r["where"].split(":")[0]: r for r in plan["directives"]}
+    assert rows["docs/a.md"]["state"] == "changed" and rows["docs/a.md"]["credits"] == 2
+    assert rows["docs/a.md"]["note"] == "social card, new background: the title changed ('Alpha' -> 'Alpha, renamed')"
+    assert rows["docs/b.md"]["note"] == ("social card, new background: the description changed "
+                                         "('Beta words' -> \"Beta's new words\")")
+    assert rows["docs/c.md"]["state"] == "cached" and rows["docs/c.md"]["credits"] == 0  # its prompt has no title
+    text = run([bin_path("nanobanana"), "plan"], cwd=site.root).stdout
+    assert "changed  -              gemini-2.5-flash-image     16:9  x1  2 credits (social card, new background: the title changed" in text

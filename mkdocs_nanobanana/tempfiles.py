@@ -1,0 +1,151 @@
+"""Atomic writes into the cache through one small folder of temp files, ``<cache>/tmp/``.
+
+Every cache file is written whole to a temp file there and then renamed (or hard-linked)
+into place: a killed build leaves a whole file or a stray temp file, never a half file
+under a real name. The folder lies inside the cache, on the same file system, so the
+rename stays atomic; and since every temp file is in it, cleaning up after killed
+builds lists that one folder, never the tens of thousands of files in images/ and
+derived/ (72,801 at 20,000 pages).
+
+A temp file goes by age only (``temp_age``): a process id means nothing across
+containers or machines sharing the folder, and a live writer's temp file must never go.
+Versions before this folder wrote ``.<name>.<writer>.<random>.tmp`` beside the file;
+``stray_beside`` finds those, for ``prune`` only (a walk of the whole cache).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMP_DIR = "tmp"
+TEMP_SUFFIX = ".tmp"
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)  # read it once at import, before any worker thread exists
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+# the writer's host and pid in a temp file's name say whose it was to a person looking;
+# cleanup goes by age only
+_WRITER = f"{re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:32]}-{os.getpid()}"
+
+
+def temp_age(timeout: float, retries: int) -> float:
+    """How old a temp file must be before it is surely no live writer's: longer than the
+    longest paid call (every attempt timing out), and never under an hour."""
+    return max(timeout * (retries + 1), 3600.0)
+
+
+@dataclass(frozen=True)
+class TempFolder:
+    """``<cache>/tmp``: where every write of the cache starts."""
+
+    path: Path
+
+    def _temp_file(self, path: Path, data: bytes) -> str:
+        """A temp file holding ``data`` for ``path``, readable like any file the user
+        makes: mkstemp creates files only the owner can read, and the built site
+        hard-links these files, which a web server running as another user must read."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.{_WRITER}.", suffix=TEMP_SUFFIX, dir=self.path)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, 0o666 & ~_UMASK)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return tmp
+
+    def atomic_write(self, path: Path, data: bytes) -> None:
+        """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+        tmp = self._temp_file(path, data)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    def create_once(self, path: Path, data: bytes) -> None:
+        """Write a content-addressed file that, once there, is never replaced.
+
+        The temp file is hard-linked into place, which fails if the name exists: a reader
+        (or a hard link into the site) never sees the file swapped under it. Replacing it
+        would not be safe: link(2) of a name that is being renamed over fails with ENOENT.
+        """
+        tmp = self._temp_file(path, data)
+        try:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another writer made the same file first
+            except OSError:
+                if not path.exists():  # no hard links here: fall back to a plain rename
+                    os.replace(tmp, path)
+        finally:
+            _unlink_quietly(tmp)
+
+    def old(self, older_than: float) -> list[tuple[Path, int]]:
+        """(path, bytes) of each temp file here older than ``older_than`` seconds: a
+        killed writer's. Lists this folder only."""
+        cutoff, found = time.time() - older_than, []
+        try:
+            with os.scandir(self.path) as listing:
+                for item in listing:
+                    if item.name.endswith(TEMP_SUFFIX) and item.is_file(follow_symlinks=False):
+                        stat = item.stat(follow_symlinks=False)
+                        if stat.st_mtime < cutoff:
+                            found.append((Path(item.path), stat.st_size))
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        return found
+
+    def clean(self, older_than: float) -> int:
+        """Remove the temp files killed builds left, those older than ``older_than``
+        seconds (see ``temp_age``); every build does this, so it lists this folder only."""
+        removed = 0
+        for path, _ in self.old(older_than):
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+        return removed
+
+
+def stray_beside(root: Path, older_than: float) -> list[tuple[Path, int]]:
+    """(path, bytes) of the temp files earlier versions wrote beside their files
+    (``.<name>.<writer>.<random>.tmp`` in any folder of the cache) that are older than
+    ``older_than`` seconds: a walk of the whole cache, so ``prune`` does it, never a build."""
+    cutoff, found = time.time() - older_than, []
+    for folder, dirs, names in os.walk(root):
+        if folder == os.fspath(root):
+            dirs[:] = [d for d in dirs if d != TEMP_DIR]  # TempFolder.old lists that one
+        for name in names:
+            if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                stat = os.lstat(path)
+            except OSError:
+                continue
+            if stat.st_mtime < cutoff and os.path.isfile(path) and not os.path.islink(path):
+                found.append((Path(path), stat.st_size))
+    return found
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
