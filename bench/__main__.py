@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fakeapi import FLASH_IMAGE_SIZES, FakeAPI, image_png  # noqa: E402
 
+from bench import coldcpu  # noqa: E402
 from bench.sitegen import Site, edit_one_prompt, make_card_site, make_site  # noqa: E402
 from mkdocs_nanobanana import assets  # noqa: E402
 from mkdocs_nanobanana.cache import Cache  # noqa: E402
@@ -49,13 +50,13 @@ from mkdocs_nanobanana.settings import Encoding  # noqa: E402
 SIZES = {  # name -> sizes of each figure
     "full": dict(warm_pages=500, warm_images=200, cold_images=64, cold_latency=1.0, cold_conc=8,
                  conc_levels=[1, 2, 4, 8, 16], deriv_images=8, mem_images=500, scale_pages=[100, 1000, 5000],
-                 card_pages=200, repeat=3, warm_repeat=5, instructions=True),
+                 card_pages=200, repeat=3, warm_repeat=5, instructions=True, cpu_images=2000),
     "quick": dict(warm_pages=100, warm_images=40, cold_images=16, cold_latency=0.5, cold_conc=8,
                   conc_levels=[4, 8], deriv_images=2, mem_images=32, scale_pages=[50, 200, 800],
-                  card_pages=30, repeat=1, warm_repeat=3, instructions=False),
+                  card_pages=30, repeat=1, warm_repeat=3, instructions=False, cpu_images=200),
     "toy": dict(warm_pages=10, warm_images=4, cold_images=4, cold_latency=0.2, cold_conc=2,
                 conc_levels=[2], deriv_images=1, mem_images=4, scale_pages=[5, 10, 20],
-                card_pages=3, repeat=1, warm_repeat=1, instructions=False),
+                card_pages=3, repeat=1, warm_repeat=1, instructions=False, cpu_images=8),
 }
 LATENCY, JITTER = 1.5, 0.3  # the API's "under 2 seconds"
 
@@ -169,6 +170,34 @@ def cold_efficiency(tmp: Path, api: FakeAPI, s: dict) -> dict:
     out["goal"] = ">= 0.9"
     api.latency, api.jitter = LATENCY, JITTER
     return out
+
+
+CPU_LATENCY, CPU_CONC = 0.2, 8  # issue 25's measurement: the API answers fast, the CPU is the limit
+
+
+def cold_cpu(tmp: Path, api: FakeAPI, s: dict) -> dict:
+    """8. A cold build of many images (ten a page), where the CPU is the limit, against
+    its true bound max(ceil(N / C) x L, N x cpu_per_image / cores), cpu_per_image being
+    the CPU the build spent beyond the plugin-off build (both report their process CPU
+    time); and the CPU of one image's copies by stage, today's recipe against the first
+    release's (bench/coldcpu.py)."""
+    n = s["cpu_images"]
+    api.latency, api.jitter = CPU_LATENCY, 0.0
+    site = make_site(tmp / "cpu", max(1, n // 10), n, plugin={"api_base": api.base, "concurrency": CPU_CONC})
+    pairs = []
+    for _ in range(s["repeat"]):
+        off = run_build(site.off)
+        forget_images(site)
+        before = len(api.generate_requests)
+        cold = run_build(site.on, hooks=True)
+        pairs.append((cold, off, len(api.generate_requests) - before))
+    api.latency, api.jitter = LATENCY, JITTER
+    cold, off, calls = sorted(pairs, key=lambda p: p[0]["wall_s"] - p[1]["wall_s"])[len(pairs) // 2]
+    src = image_png((1344, 768), 1, photo=True)
+    return {"images": n, "pages": max(1, n // 10), "latency_s": CPU_LATENCY, "concurrency": CPU_CONC,
+            "cores": os.cpu_count() or 1, "calls": calls,
+            **coldcpu.efficiency(n, CPU_CONC, CPU_LATENCY, os.cpu_count() or 1, cold, off),
+            "stages": coldcpu.stage_profile(src), "recipe": coldcpu.recipe_check(src), "goal": ">= 0.85 of the bound"}
 
 
 def derivatives(tmp: Path, s: dict) -> dict:
@@ -368,10 +397,20 @@ def table(results: dict) -> str:
     if sc:
         rows.append(("7. scale", "plugin's own warm time " + ", ".join(f"{p['pages']} pages {p['plugin_s'] * 1000:.0f} ms"
                      for p in sc["points"]) + f": exponent **{sc['exponent']:.2f}**", sc["goal"]))
+    cc = results.get("cold_cpu")
+    if cc:
+        st, rc = cc["stages"], cc["recipe"]
+        rows.append(("8. cold at scale (CPU)", f"{cc['images']} images, {cc['pages']} pages, L = {cc['latency_s']} s, "
+                     f"concurrency {cc['concurrency']}: bound {cc['bound_s']:.1f} s ({cc['limit']}: network "
+                     f"{cc['network_bound_s']:.1f} s, CPU {cc['cpu_ms_per_image']:.0f} ms an image x N / {cc['cores']} cores "
+                     f"= {cc['cpu_bound_s']:.1f} s) / (cold {cc['cold_s']:.1f} s - off {cc['off_s']:.1f} s) = "
+                     f"**{cc['efficiency']:.2f}**; one 1344x768 image: decode {st['decode_ms']:.0f}, resize "
+                     f"{st['resize_ms']:.0f}, encode {st['encode_ms']:.0f} ms CPU; copies {rc['cpu_ratio']:.2f}x the "
+                     f"first release's CPU, {rc['bytes_ratio_all']:.3f}x its bytes", cc["goal"]))
     return "\n".join(["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows])
 
 
-FIGURES = ("warm_overhead", "incremental", "cold_efficiency", "derivatives", "social", "memory", "scale")
+FIGURES = ("warm_overhead", "incremental", "cold_efficiency", "derivatives", "social", "memory", "scale", "cold_cpu")
 
 
 def main() -> None:
@@ -411,7 +450,7 @@ def main() -> None:
             results["incremental"] = step("incremental", incremental, warm_site, api, results["warm_overhead"]["on_s"])
         for name, fn, args_ in (("cold_efficiency", cold_efficiency, (tmp, api, s)), ("derivatives", derivatives, (tmp, s)),
                                 ("social", cards_vs_material, (tmp, api, s)), ("memory", memory, (tmp, api, s)),
-                                ("scale", scale, (tmp, api, s))):
+                                ("scale", scale, (tmp, api, s)), ("cold_cpu", cold_cpu, (tmp, api, s))):
             if name in only:
                 results[name] = step(name.replace("_", " "), fn, *args_)
     results["seconds"] = round(time.perf_counter() - started, 1)

@@ -51,7 +51,11 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
 def open_checked(img: CachedImage) -> Image.Image:
     """A cached image, its bytes checked against the sidecar's sha256 first: a file that
     changed since it was stored may still decode, into the wrong picture. Only a build
-    that resizes it reads it, so the hash costs little next to the resize."""
+    that resizes it reads it, so the hash costs little next to the resize. A download
+    this thread has just checked and stored is not read again: its pixels are at hand."""
+    fresh = images.take_fresh(img.sha256)
+    if fresh is not None:
+        return fresh
     data = img.path.read_bytes()
     if sha256(data) != img.sha256:
         raise images.BadImage("its bytes no longer match the sha256 its sidecar recorded")
@@ -71,11 +75,15 @@ class Renderer:
         self._jobs: dict[tuple[str, str], Future] = {}  # (source id, file name) -> its variants
         self._source_locks: dict[str, threading.Lock] = {}
         self._slot_of_source: dict[str, Slot] = {}  # a slot that shows each source: its placeholder, if damaged
+        self._cpu = threading.BoundedSemaphore(settings.workers)  # renders made ``here`` at once
         self.out_dir = Path(settings.site_dir, *settings.output_dir.split("/"))
 
-    def render(self, slot: Slot, note: str) -> None:
+    def render(self, slot: Slot, note: str, here: bool = False) -> None:
         """Make the slot's figure files (once per image and name) and then resolve its
-        ``figure_ready``."""
+        ``figure_ready``. ``here``: make them in this thread, not on the image pool: the
+        thread that has just checked a download holds its pixels (images.take_fresh), and
+        while it resizes, it sends no new request, which keeps the API from running far
+        ahead of the CPU (``_here``)."""
         source, is_placeholder, title = source_of(slot, self.settings, note)
         done = slot.figure_ready
         with self._lock:
@@ -89,7 +97,7 @@ class Renderer:
         with self._lock:
             job = self._jobs.get((source.id, basename))
         if job is None:
-            job = self._files_job(source, basename)
+            job = self._files_job(source, basename, here)
             with self._lock:
                 job = self._jobs.setdefault((source.id, basename), job)
 
@@ -105,7 +113,7 @@ class Renderer:
 
         job.add_done_callback(finish)
 
-    def _files_job(self, source: assets.Source, basename: str) -> Future:
+    def _files_job(self, source: assets.Source, basename: str, here: bool = False) -> Future:
         """The figure's files. When every derivative is cached already (a warm build) they
         are published here and now: a few hard links cost less than handing them to a
         worker, which must win the GIL back from the busy main thread after every one of
@@ -118,9 +126,20 @@ class Renderer:
         else:
             variants = [] if all(path.exists() for path, *_ in files) else None
         if variants is None:
-            return self.pool.submit(self._make_files, source, files, basename)
+            return self._here(source, files, basename) if here else self.pool.submit(self._make_files, source, files, basename)
         job: Future = Future()
         job.set_result(variants)
+        return job
+
+    def _here(self, source: assets.Source, files: list[assets.DerivedFile], basename: str) -> Future:
+        """``_make_files`` in this thread, at most ``workers`` threads at a time (the
+        image pool's size), so the CPU is shared as the pool would share it."""
+        job: Future = Future()
+        with self._cpu:
+            try:
+                job.set_result(self._make_files(source, files, basename))
+            except BaseException as exc:  # noqa: BLE001 - handed on to the page that waits, as the pool would
+                job.set_exception(exc)
         return job
 
     def _make_files(self, source: assets.Source, files: list[assets.DerivedFile], basename: str) -> list[assets.Variant]:

@@ -79,6 +79,13 @@ class Encoding:
         return f"q{self.quality}-{digest}"
 
 
+#: How the copies are resized and encoded since the cold-build work of issues 22/25
+#: (assets.make_missing, assets.encode): a copy made the first release's way (every width
+#: from the source, progressive JPEG, WebP effort 2) has other bytes, so it is named
+#: apart and made once more from the cached source, with no API call.
+COPY_RECIPE = (("jpeg", "baseline"), ("resize", "lanczos-cascade2x"), ("webp_method", "0"))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Plain values the pipeline needs; the host adapter fills them from its config.
@@ -120,7 +127,7 @@ class Settings:
     @functools.cached_property
     def encoding(self) -> Encoding:
         """How resized copies are encoded (see Encoding): part of their names."""
-        return Encoding(self.quality)
+        return Encoding(self.quality, COPY_RECIPE)
 
 
 def page_label(settings: Settings, page: str) -> str:

@@ -13,7 +13,7 @@ from conftest import REPO, run
 def test_bench_toy_run_produces_every_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--out", str(tmp_path)], cwd=REPO)
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())
-    for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale"):
+    for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale", "cold_cpu"):
         assert figure in result, figure
     warm = result["warm_overhead"]
     assert warm["requests_when_warm"] == 0
@@ -27,7 +27,13 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     memory = result["memory"]
     assert memory["off_peak_rss_mb"] < memory["cold_peak_rss_mb"] < 300
     assert [p["pages"] for p in result["scale"]["points"]] == [5, 10, 20]
-    assert "| 7. scale |" in proc.stdout and "command: python -m bench --toy" in proc.stdout
+    at_scale = result["cold_cpu"]
+    assert at_scale["calls"] == at_scale["images"] == 8 and at_scale["cpu_ms_per_image"] > 0
+    assert at_scale["bound_s"] == max(at_scale["network_bound_s"], at_scale["cpu_bound_s"])
+    assert set(at_scale["stages"]) >= {"decode_ms", "resize_ms", "encode_ms"}
+    copies = at_scale["recipe"]["copies"]
+    assert len(copies) == 6 and all(0 < c["ssim_exact_new"] <= 1 and c["bytes_ratio"] > 0 for c in copies.values())
+    assert "| 7. scale |" in proc.stdout and "| 8. cold at scale (CPU) |" in proc.stdout and "command: python -m bench --toy" in proc.stdout
 
 
 def test_bench_refuses_an_unknown_figure(tmp_path):
