@@ -46,6 +46,7 @@ from bench.sitegen import Site, edit_one_prompt, make_card_site, make_site  # no
 from mkdocs_nanobanana import assets  # noqa: E402
 from mkdocs_nanobanana.cache import Cache  # noqa: E402
 from mkdocs_nanobanana.settings import Encoding  # noqa: E402
+from mkdocs_nanobanana.social import COVER  # noqa: E402
 
 SIZES = {  # name -> sizes of each figure
     "full": dict(warm_pages=500, warm_images=200, cold_images=64, cold_latency=1.0, cold_conc=8,
@@ -325,16 +326,20 @@ def cards_vs_material(tmp: Path, api: FakeAPI, s: dict) -> dict:
             if entry.name != "fonts":
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
-    runs: dict[str, list[float]] = {"none": [], "material": [], "material2": [], "ours": []}
+    covers = root / ".cache" / "nanobanana" / "derived"
+    runs: dict[str, list[float]] = {"none": [], "material": [], "material2": [], "ours": [], "ours_first": []}
     for _ in range(max(2, s["repeat"])):
         for name in runs:
             if name.startswith("material"):
                 cold_material()
-            elif name == "ours":
+            elif name.startswith("ours"):
                 shutil.rmtree(ours_cards, ignore_errors=True)
-            runs[name].append(run_build(configs[name])["wall_s"])
+            if name == "ours_first":  # the cards' first drawing: each background's cover crop made too
+                for cover in covers.rglob(f"*-{COVER.tag}.jpg"):
+                    cover.unlink()
+            runs[name].append(run_build(configs["ours" if name == "ours_first" else name])["wall_s"])
             if name != "none":
-                folder = root / "site" / ("assets/nanobanana/social" if name == "ours" else "assets/images/social")
+                folder = root / "site" / ("assets/nanobanana/social" if name.startswith("ours") else "assets/images/social")
                 made = sum(1 for _ in folder.rglob("*.*"))
                 assert made >= pages, f"{name}: {made} cards for {pages} pages"
     api.latency, api.jitter = LATENCY, JITTER
@@ -343,8 +348,11 @@ def cards_vs_material(tmp: Path, api: FakeAPI, s: dict) -> dict:
     return {"measured": True, "pages": pages, "font": font, "no_cards_s": base,
             "ours_ms_per_card": per_card["ours"] * 1000, "material_ms_per_card": per_card["material"] * 1000,
             "material_all_cores_ms_per_card": per_card["material2"] * 1000,
+            "ours_first_ms_per_card": per_card["ours_first"] * 1000,
             "ratio": per_card["ours"] / per_card["material"],
-            "ratio_vs_all_cores": per_card["ours"] / per_card["material2"], "goal": "ours <= Material"}
+            "ratio_vs_all_cores": per_card["ours"] / per_card["material2"],
+            "first_ratio_vs_all_cores": per_card["ours_first"] / per_card["material2"],
+            "goal": "ours <= 0.9 x Material on equal cores"}
 
 
 # --------------------------------------------------------------------------- report
@@ -384,11 +392,13 @@ def table(results: dict) -> str:
                      f"{d['speedup_2_workers']:.2f}x the images/s of 1", d["goal"]))
     so = results.get("social")
     if so:
-        cards = (f"{so['pages']} pages under Material: ours {so['ours_ms_per_card']:.0f} ms / Material's "
-                 f"{so['material_ms_per_card']:.0f} ms per card = **{so['ratio']:.2f}** (Material on all "
-                 f"{os.cpu_count()} cores: {so['material_all_cores_ms_per_card']:.0f} ms, ratio "
-                 f"{so['ratio_vs_all_cores']:.2f}); font {so['font']}") if so.get("measured") else so["note"]
-        rows.append(("5. social cards vs Material", cards, "ours <= Material"))
+        cards = (f"{so['pages']} pages under Material, equal cores ({os.cpu_count()}): ours "
+                 f"{so['ours_ms_per_card']:.0f} ms / Material's {so['material_all_cores_ms_per_card']:.0f} ms per card = "
+                 f"**{so['ratio_vs_all_cores']:.2f}**; a background's first card (its cover crop made too) "
+                 f"{so['ours_first_ms_per_card']:.0f} ms, {so['first_ratio_vs_all_cores']:.2f}; Material at its default "
+                 f"concurrency {so['material_ms_per_card']:.0f} ms ({so['ratio']:.2f}); font {so['font']}"
+                 ) if so.get("measured") else so["note"]
+        rows.append(("5. social cards vs Material", cards, "<= 0.9 on equal cores"))
     m = results.get("memory")
     if m:
         rows.append(("6. memory", f"{m['images']} images: cold **{m['cold_peak_rss_mb']:.0f} MB**, warm "

@@ -29,7 +29,7 @@ def ssim(a: Image.Image, b: Image.Image) -> float:
 
     def block_mean(img: Image.Image) -> list[float]:
         small = img.reduce(BLOCK)
-    return list(getattr(small, "get_flattened_data", small.getdata)())  # getdata: Pillow < 12.1
+        return list(getattr(small, "get_flattened_data", small.getdata)())  # getdata: Pillow < 12.1
 
     products = {name: ImageMath.lambda_eval(fn, x=x, y=y) for name, fn in
                 (("xx", lambda v: v["x"] * v["x"]), ("yy", lambda v: v["y"] * v["y"]), ("xy", lambda v: v["x"] * v["y"]))}

@@ -56,6 +56,9 @@ def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
         exts = assets.plan_exts(s.formats, source.alpha)
         spec = f"{','.join(map(str, widths))}|{','.join(exts)}|{s.encoding.tag}"
         groups.setdefault(spec, set()).add(source.id)
+    cover = f"{social.CARD_SIZE[0]}|jpg|{social.COVER.tag}"  # each card background's cover crop
+    for slot, _ in analysis.cards.values():
+        groups.setdefault(cover, set()).add(source_of(slot, s, "")[0].id)
     return {spec: frozenset(ids) for spec, ids in groups.items()}
 
 

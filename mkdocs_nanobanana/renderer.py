@@ -5,6 +5,7 @@ the GIL); what needs no Pillow is done in the calling thread.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import io
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 from . import assets, images, social
-from .cache import Cache, CachedImage, sha256
+from .cache import Cache, CachedImage, create_once, sha256
 from .providers import placeholder
 from .settings import Settings
 from .report import Reporter
@@ -199,8 +200,7 @@ class Renderer:
         source, _, _ = source_of(background, s, "")
         def drawn(src: assets.Source) -> Path:
             def draw() -> bytes:
-                with assets.decoded(src) as img:
-                    return social.render_card(img, title, cfg.site_name, overlay=cfg.title_overlay, font=cfg.font)
+                return social.render_card(self.card_cover(src), title, cfg.site_name, overlay=cfg.title_overlay, font=cfg.font)
 
             key = social.card_key(src.id, title, cfg.site_name, social.font_id(cfg.font), cfg.title_overlay)
             return social.card_file(self.cache, key, draw)
@@ -215,6 +215,28 @@ class Renderer:
             dest.parent.mkdir(parents=True, exist_ok=True)
             assets.link_or_copy(path, dest)
         return url
+
+    def card_cover(self, src: assets.Source) -> Image.Image:
+        """The background scaled and cropped to the card's size, kept in the cache as a
+        copy of its own (social.COVER): a card drawn again (a new title, site name or
+        layout; a page added) decodes 1200x630 JPEG pixels instead of the whole source,
+        and does not resize it. BadImage if the source cannot be read."""
+        from PIL import Image
+
+        path = self.cache.derived_path(src.id, social.CARD_SIZE[0], "jpg", social.COVER.tag)
+        try:
+            with Image.open(path) as kept:
+                kept.load()
+                if kept.size == social.CARD_SIZE:
+                    return kept
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            pass  # not made yet, or damaged: made (again) from the source
+        with assets.decoded(src) as img:
+            cover = social.cover(img)
+        with contextlib.suppress(OSError):  # a full disk or read-only cache: the card is drawn all the same
+            path.unlink(missing_ok=True)  # a damaged one: create_once keeps a file that is there
+            create_once(path, assets.encode(cover, "jpg", social.COVER))
+        return cover
 
     # -- HTML --------------------------------------------------------------------------
 

@@ -59,6 +59,9 @@ def test_prune_after_settings_changes_leaves_what_a_fresh_build_writes(tmp_path)
     for folder in ("derived", "social"):
         assert files_under(site.cache.root / folder) == files_under(fresh.cache.root / folder), folder
     assert files_under(site.cache.root / "social")  # cards were on: the comparison compared something
+    from mkdocs_nanobanana.social import COVER
+
+    assert any(COVER.tag in name for name in files_under(site.cache.root / "derived")), "the cards' cover crops stay"
     assert not stale_lock.exists()
     with site.cache.lock("cd" * 32):  # a removed lock file is made again when needed
         assert stale_lock.exists()
