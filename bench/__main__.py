@@ -451,7 +451,9 @@ def main() -> None:
                      + ("" if only == set(FIGURES) else f" --only {args.only}"),
                      "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "pillow": PIL.__version__,
                                  "system": platform.platform()},
-                     "date": date.today().isoformat()}
+                     "date": date.today().isoformat(),
+                     # other processes take cores from wall-time figures: say how many wanted them
+                     "load_average_at_start": os.getloadavg()}
     for size in FLASH_IMAGE_SIZES.values():  # the fake server renders each size once: not on the clock
         image_png(size, 0, photo=True)
     with FakeAPI(latency=LATENCY, jitter=JITTER, photo=True) as api, tempfile.TemporaryDirectory() as tmpdir:
@@ -471,12 +473,14 @@ def main() -> None:
             if name in only:
                 results[name] = step(name.replace("_", " "), fn, *args_)
     results["seconds"] = round(time.perf_counter() - started, 1)
+    results["load_average_at_end"] = os.getloadavg()
     args.out.mkdir(parents=True, exist_ok=True)
     suffix = ("" if mode == "full" else f"-{mode}") + ("" if only == set(FIGURES) else "-" + "+".join(sorted(only)))
     (args.out / f"{results['date']}{suffix}.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     m = results["machine"]
     print(f"command: {results['command']} ({results['seconds']:.0f} s)\n"
-          f"machine: {m['cores']} cores, Python {m['python']}, Pillow {m['pillow']}, {m['system']}\n")
+          f"machine: {m['cores']} cores, Python {m['python']}, Pillow {m['pillow']}, {m['system']}; load average "
+          f"{results['load_average_at_start'][0]:.1f} at the start, {results['load_average_at_end'][0]:.1f} at the end\n")
     print(table(results))
 
 
