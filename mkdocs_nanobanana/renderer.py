@@ -89,7 +89,10 @@ class Renderer:
         done = slot.figure_ready
         with self._lock:
             self._slot_of_source.setdefault(source.id, slot)
-        if not slot.shown:  # a card background: the card is drawn from the original, no page needs sizes of it
+        if not slot.shown:  # a card background: the card is drawn from its cover crop, no page needs sizes of it
+            if here:  # the crop, from the pixels this thread has just checked, before the card is drawn
+                with self._cpu, contextlib.suppress(images.BadImage):
+                    self.card_cover(source)
             if not done.done():
                 done.set_result(Rendered([], is_placeholder, title))
             return
