@@ -414,16 +414,8 @@ def table(results: dict) -> str:
     if sc:
         rows.append(("7. scale", "plugin's own warm time " + ", ".join(f"{p['pages']} pages {p['plugin_s'] * 1000:.0f} ms"
                      for p in sc["points"]) + f": exponent **{sc['exponent']:.2f}**", sc["goal"]))
-    cc = results.get("cold_cpu")
-    if cc:
-        st, rc = cc["stages"], cc["recipe"]
-        rows.append(("8. cold at scale (CPU)", f"{cc['images']} images, {cc['pages']} pages, L = {cc['latency_s']} s, "
-                     f"concurrency {cc['concurrency']}: bound {cc['bound_s']:.1f} s ({cc['limit']}: network "
-                     f"{cc['network_bound_s']:.1f} s, CPU {cc['cpu_ms_per_image']:.0f} ms an image x N / {cc['cores']} cores "
-                     f"= {cc['cpu_bound_s']:.1f} s) / (cold {cc['cold_s']:.1f} s - off {cc['off_s']:.1f} s) = "
-                     f"**{cc['efficiency']:.2f}**; one 1344x768 image: decode {st['decode_ms']:.0f}, resize "
-                     f"{st['resize_ms']:.0f}, encode {st['encode_ms']:.0f} ms CPU; copies {rc['cpu_ratio']:.2f}x the "
-                     f"first release's CPU, {rc['bytes_ratio_all']:.3f}x its bytes", cc["goal"]))
+    if results.get("cold_cpu"):
+        rows.append(coldcpu.table_row(results["cold_cpu"]))
     return "\n".join(["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows])
 
 

@@ -121,3 +121,15 @@ def efficiency(n: int, conc: int, latency: float, cores: int, cold: dict, off: d
             "cpu_ms_per_image": cpu_per_image * 1000, "network_bound_s": network, "cpu_bound_s": cpu_bound,
             "bound_s": bound, "limit": "cpu" if cpu_bound >= network else "network", "efficiency": bound / spent,
             "page_content_wait_s": (cold.get("hooks_s") or {}).get("on_page_content")}
+
+
+def table_row(cc: dict) -> tuple[str, str, str]:
+    """Figure 8's row of the bench's table: (figure, measured, goal)."""
+    st, rc = cc["stages"], cc["recipe"]
+    return ("8. cold at scale (CPU)", f"{cc['images']} images, {cc['pages']} pages, L = {cc['latency_s']} s, "
+            f"concurrency {cc['concurrency']}: bound {cc['bound_s']:.1f} s ({cc['limit']}: network "
+            f"{cc['network_bound_s']:.1f} s, CPU {cc['cpu_ms_per_image']:.0f} ms an image x N / {cc['cores']} cores "
+            f"= {cc['cpu_bound_s']:.1f} s) / (cold {cc['cold_s']:.1f} s - off {cc['off_s']:.1f} s) = "
+            f"**{cc['efficiency']:.2f}**; one 1344x768 image: decode {st['decode_ms']:.0f}, resize "
+            f"{st['resize_ms']:.0f}, encode {st['encode_ms']:.0f} ms CPU; copies {rc['cpu_ratio']:.2f}x the "
+            f"first release's CPU, {rc['bytes_ratio_all']:.3f}x its bytes", cc["goal"])
