@@ -177,7 +177,7 @@ CPU_LATENCY, CPU_CONC = 0.2, 8  # issue 25's measurement: the API answers fast, 
 
 
 def cold_cpu(tmp: Path, api: FakeAPI, s: dict) -> dict:
-    """8. A cold build of many images (ten a page), where the CPU is the limit, against
+    """9. A cold build of many images (ten a page), where the CPU is the limit, against
     its true bound max(ceil(N / C) x L, N x cpu_per_image / cores), cpu_per_image being
     the CPU the build spent beyond the plugin-off build (both report their process CPU
     time); and the CPU of one image's copies by stage, today's recipe against the first
@@ -275,6 +275,36 @@ def scale(tmp: Path, api: FakeAPI, s: dict) -> dict:
     mx, my = statistics.mean(xs), statistics.mean(ys)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
     return {"points": points, "exponent": slope, "goal": "exponent <= 1.1 (linear)"}
+
+
+def fresh_runner(tmp: Path, api: FakeAPI, s: dict) -> dict:
+    """8. A fresh CI runner: the warm figure's site built on an empty local cache from a
+    full remote bucket, vs the same site's warm build on this machine. The bucket is a
+    file:// folder, so the download is a local read: what is measured is the plugin's own
+    extra work (fetch, check, store), not a network."""
+    api.latency, api.jitter = 0.0, 0.0
+    bucket = tmp / "fresh-bucket"
+    bucket.mkdir()
+    site = make_site(tmp / "fresh", s["warm_pages"], s["warm_images"],
+                     plugin={"api_base": api.base, "concurrency": 8, "remote_cache": bucket.as_uri()})
+    run_build(site.on)  # the first machine: pays, encodes and uploads everything
+    before = len(api.generate_requests)
+    fresh, warm = [], []
+    for _ in range(s["warm_repeat"]):  # alternate, so drift falls on both
+        forget_images(site)
+        fresh.append(run_build(site.on))
+        warm.append(run_build(site.on))
+    api.latency, api.jitter = LATENCY, JITTER
+
+    def encoded(run: dict) -> int:
+        return int(re.search(r"encoded (\d+)", run["summary"]).group(1))
+
+    fresh_s, warm_s = median(r["wall_s"] for r in fresh), median(r["wall_s"] for r in warm)
+    return {"pages": s["warm_pages"], "images": s["warm_images"], "fresh_s": fresh_s, "warm_s": warm_s,
+            "ratio": fresh_s / warm_s, "encoded_fresh": max(encoded(r) for r in fresh),
+            "encoded_warm": max(encoded(r) for r in warm), "requests": len(api.generate_requests) - before,
+            "bucket_mb": sum(f.stat().st_size for f in bucket.rglob("*") if f.is_file()) / 1e6,
+            "fresh_summary": fresh[-1]["summary"], "goal": "ratio <= 1.5, 0 encodes"}
 
 
 # --------------------------------------------------------------------------- 5. cards
@@ -414,12 +444,18 @@ def table(results: dict) -> str:
     if sc:
         rows.append(("7. scale", "plugin's own warm time " + ", ".join(f"{p['pages']} pages {p['plugin_s'] * 1000:.0f} ms"
                      for p in sc["points"]) + f": exponent **{sc['exponent']:.2f}**", sc["goal"]))
+    f = results.get("fresh_runner")
+    if f:
+        rows.append(("8. fresh runner", f"{f['pages']} pages, {f['images']} images, empty local cache, full bucket "
+                     f"({f['bucket_mb']:.0f} MB): fresh {f['fresh_s']:.2f} s / warm {f['warm_s']:.2f} s = "
+                     f"**{f['ratio']:.2f}**; **{f['encoded_fresh']} encodes**, {f['requests']} requests", f["goal"]))
     if results.get("cold_cpu"):
         rows.append(coldcpu.table_row(results["cold_cpu"]))
     return "\n".join(["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows])
 
 
-FIGURES = ("warm_overhead", "incremental", "cold_efficiency", "derivatives", "social", "memory", "scale", "cold_cpu")
+FIGURES = ("warm_overhead", "incremental", "cold_efficiency", "derivatives", "social", "memory", "scale",
+           "fresh_runner", "cold_cpu")
 
 
 def main() -> None:
@@ -461,7 +497,8 @@ def main() -> None:
             results["incremental"] = step("incremental", incremental, warm_site, api, results["warm_overhead"]["on_s"])
         for name, fn, args_ in (("cold_efficiency", cold_efficiency, (tmp, api, s)), ("derivatives", derivatives, (tmp, s)),
                                 ("social", cards_vs_material, (tmp, api, s)), ("memory", memory, (tmp, api, s)),
-                                ("scale", scale, (tmp, api, s)), ("cold_cpu", cold_cpu, (tmp, api, s))):
+                                ("scale", scale, (tmp, api, s)), ("fresh_runner", fresh_runner, (tmp, api, s)),
+                                ("cold_cpu", cold_cpu, (tmp, api, s))):
             if name in only:
                 results[name] = step(name.replace("_", " "), fn, *args_)
     results["seconds"] = round(time.perf_counter() - started, 1)

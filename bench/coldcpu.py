@@ -1,4 +1,4 @@
-"""Figure 8 (issue 25): a cold build at scale, where the CPU is the limit, against its true
+"""Figure 9 (issue 25): a cold build at scale, where the CPU is the limit, against its true
 bound; and the per-stage CPU of one image's copies (decode, resize, encode), today's
 recipe against the first release's, with SSIM and bytes to show the pictures are the same.
 
@@ -124,9 +124,9 @@ def efficiency(n: int, conc: int, latency: float, cores: int, cold: dict, off: d
 
 
 def table_row(cc: dict) -> tuple[str, str, str]:
-    """Figure 8's row of the bench's table: (figure, measured, goal)."""
+    """Figure 9's row of the bench's table: (figure, measured, goal)."""
     st, rc = cc["stages"], cc["recipe"]
-    return ("8. cold at scale (CPU)", f"{cc['images']} images, {cc['pages']} pages, L = {cc['latency_s']} s, "
+    return ("9. cold at scale (CPU)", f"{cc['images']} images, {cc['pages']} pages, L = {cc['latency_s']} s, "
             f"concurrency {cc['concurrency']}: bound {cc['bound_s']:.1f} s ({cc['limit']}: network "
             f"{cc['network_bound_s']:.1f} s, CPU {cc['cpu_ms_per_image']:.0f} ms an image x N / {cc['cores']} cores "
             f"= {cc['cpu_bound_s']:.1f} s) / (cold {cc['cold_s']:.1f} s - off {cc['off_s']:.1f} s) = "

@@ -1,5 +1,5 @@
 """One real `mkdocs build` in this process, and what it cost, as JSON on the last line of
-stdout: {"seconds", "cpu_s", "peak_rss_mb", "plugin_s", "hooks_s"}.
+stdout: {"seconds", "cpu_s", "peak_rss_mb", "summary", "plugin_s", "hooks_s"}.
 
     python -m bench.measure mkdocs.yml [--hooks]
 
@@ -21,6 +21,7 @@ this reports what only the process itself can know:
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 
@@ -66,16 +67,33 @@ def peak_rss_mb() -> float:
     return 0.0
 
 
+class SummaryLine(logging.Handler):
+    """Keeps the plugin's summary line, which ``-q`` would hide (a figure counts its encodes)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.line = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if " cached, " in message:
+            self.line = message
+
+
 def main(argv: list[str]) -> None:
     config_file = argv[0]
     spent = instrument_hooks() if "--hooks" in argv else None
     from mkdocs.__main__ import cli
 
+    summary = SummaryLine()
+    plugin_log = logging.getLogger("mkdocs.plugins.nanobanana")
+    plugin_log.setLevel(logging.INFO)
+    plugin_log.addHandler(summary)
     start = time.perf_counter()
     # the command itself, so on_startup and on_shutdown run as for a user
     cli(["build", "-q", "-f", config_file], standalone_mode=False)
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "cpu_s": time.process_time(), "peak_rss_mb": peak_rss_mb(),
+    print(json.dumps({"seconds": seconds, "cpu_s": time.process_time(), "peak_rss_mb": peak_rss_mb(), "summary": summary.line,
                       "plugin_s": sum(spent.values()) if spent is not None else None, "hooks_s": spent}))
 
 

@@ -119,6 +119,8 @@ def decoded(source: Source) -> Iterator[Image.Image]:
     try:
         img = source.open()
         img.load()
+        if img.size != (source.width, source.height):  # a remote image is checked by hash, not decoded, when fetched
+            raise images.BadImage(f"it is {img.width}x{img.height} pixels, its sidecar says {source.width}x{source.height}")
         pixels = images.displayable(img, source.alpha)
     except images.BadImage:
         raise
@@ -129,14 +131,15 @@ def decoded(source: Source) -> Iterator[Image.Image]:
 
 
 def make_missing(source: Source, files: list[DerivedFile], enc: Encoding,
-                 write: Callable[[Path, bytes], None] | None = None) -> None:
-    """Write those of ``files`` that are not there yet, one resize per size. BadImage if
-    the source cannot be read; OSError if a copy cannot be written."""
+                 write: Callable[[Path, bytes], None] | None = None) -> list[Path]:
+    """Write those of ``files`` that are not there yet, one resize per size; the paths
+    encoded. BadImage if the source cannot be read; OSError if a copy cannot be written."""
     todo: dict[tuple[int, int], list[tuple[Path, str]]] = {}  # size -> files of that size
     for path, w, h, ext in files:
         if not path.exists():
             todo.setdefault((w, h), []).append((path, ext))
     write = write or create_once
+    encoded: list[Path] = []
     if todo:
         with decoded(source) as img:
             made: list[Image.Image] = []  # the copies resized so far, widest first
@@ -145,6 +148,8 @@ def make_missing(source: Source, files: list[DerivedFile], enc: Encoding,
                 made.append(resized)
                 for path, ext in todo[size]:
                     write(path, encode(resized, ext, enc))
+                    encoded.append(path)
+    return encoded
 
 
 #: A copy at least this many times the wanted width is resized from instead of the

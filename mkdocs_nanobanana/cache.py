@@ -436,10 +436,13 @@ class Cache(_Manifest):
         assert entry is not None
         return entry
 
-    def adopt(self, key: str, sidecar: bytes, files: dict[str, bytes]) -> CacheEntry:
+    def adopt(self, key: str, sidecar: bytes, files: dict[str, bytes], decode: bool = True) -> CacheEntry:
         """Store an entry made elsewhere (the remote cache), after checking every byte of
         it against its sidecar; images first, the sidecar last. ValueError says what is
-        wrong, and then nothing that counts was stored."""
+        wrong, and then nothing that counts was stored. ``decode=False`` (a build): the
+        sha256 is the check, as the machine that stored those bytes decoded them; the
+        pixels are decoded (and checked again) only if this build resizes the image,
+        which a runner that also fetches its resized copies never does."""
         entry = self._entry_from_sidecar(key, load_sidecar(sidecar))
         if entry.request.key != key:
             raise ValueError("its sidecar describes a different request")
@@ -449,6 +452,8 @@ class Cache(_Manifest):
                 raise ValueError(f"{img.path.name} is missing")
             if len(data) != img.bytes or sha256(data) != img.sha256:
                 raise ValueError(f"{img.path.name} does not match the sha256 of its sidecar")
+            if not decode:
+                continue
             try:
                 info = images.inspect(data)
             except images.BadImage as exc:

@@ -338,12 +338,14 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
     if any(s.errors for s in analysis.all_slots()):
         raise click.ClickException("fix the directive errors above first: an invalid directive's image would look unused")
     keys = analysis.keys_in_use()
+    cards = set(pruning.card_keys(analysis))
     if remote:
-        removed = _remote(settings).prune(keys, dry_run=dry_run)
+        # a card's key needs its image's hash: known only if every background is here
+        known = all(slot.entry is not None for slot, _ in analysis.cards.values())
+        removed = _remote(settings).prune(keys, dry_run=dry_run, keep_cards=cards if known else None)
         _report_removed({"entries": removed}, [], dry_run)
         return
-    keep = pruning.Keep(set(keys), pruning.derived_names(pruning.derived_groups(analysis)),
-                        cards=set(pruning.card_keys(analysis)))
+    keep = pruning.Keep(set(keys), pruning.derived_names(pruning.derived_groups(analysis)), cards=cards)
     if not all_sites:
         _other_sites(analysis.cache, settings.site, keep)
     elif not dry_run:

@@ -10,13 +10,15 @@ object across rebuilds) a ServeSession generates in the background instead.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin_logger
 
 from .config import NanobananaConfig
 from .mdext import LeftoverDirectives
-from .project import draft_pages, read_pages, settings_of
+from .feeds import fill_enclosure_lengths
+from .project import draft_pages, read_pages, rss_feed_files, settings_of
 from .zensical_host import EXTENSION_NAMES
 from .report import Reporter
 from .session import BuildSession, PlaceholdersRefused, ServeSession, open_provider
@@ -117,7 +119,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
     def on_post_page(self, output, page, config):
         return output if self.session is None else self.session.finish_page(page.file.src_uri, output, page.url)
 
-    def on_post_build(self, config):
+    def _close(self, config):
         if self.session is None:
             return
         session, self.session = self.session, None
@@ -128,6 +130,14 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             log.info(session.close())
         except PlaceholdersRefused as exc:
             raise PluginError(f"nanobanana: {exc}") from None
+
+    @event_priority(-100)  # after mkdocs-rss-plugin's (0) has written its feeds
+    def _feeds(self, config):
+        if self.settings is not None and self.settings.social.enabled and config.site_url:
+            for feed in rss_feed_files(config):
+                fill_enclosure_lengths(feed, config.site_url, Path(config.site_dir), self.settings.output_dir)
+
+    on_post_build = CombinedEvent(_close, _feeds)
 
     def on_serve(self, server, config, builder):
         if self.settings is not None:

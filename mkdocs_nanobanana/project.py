@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from .report import Reporter
 from .session import pages_worth_reading
@@ -48,6 +49,25 @@ def _material_makes_cards(config) -> bool:
         if plugin is not None and getattr(getattr(plugin, "config", None), "enabled", True):
             return True
     return False
+
+
+#: mkdocs-rss-plugin, by its module: it may be enabled under any name (`rss`, `blog-rss`).
+RSS_PLUGIN_MODULE = "mkdocs_rss_plugin"
+
+
+def rss_feed_files(config) -> list[Path]:
+    """The RSS files mkdocs-rss-plugin instances write into site_dir (its
+    ``feeds_filenames`` and ``rss_feed_enabled`` options, 1.19)."""
+    feeds = []
+    for plugin in config.plugins.values():
+        options = getattr(plugin, "config", None)
+        if not type(plugin).__module__.startswith(RSS_PLUGIN_MODULE) or not getattr(options, "enabled", True):
+            continue
+        names = getattr(options, "feeds_filenames", None)
+        if names is None or not getattr(options, "rss_feed_enabled", True):
+            continue
+        feeds += [Path(config.site_dir) / name for name in (names.rss_created, names.rss_updated)]
+    return feeds
 
 
 def read_pages(files, settings: Settings, report: Reporter, drafts: bool = False) -> list[PageText]:

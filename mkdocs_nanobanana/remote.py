@@ -8,6 +8,11 @@ Layout under the URL:
 
     images/<k2>/<key>.json      the entry's sidecar, byte for byte the local one
     blobs/<s2>/<sha256>         each image, named by the sha256 of its bytes
+    derived/<s2>/<name>         a resized copy, under its local name (source, width, format,
+                                encoder settings): a line with the sha256 of its bytes, then
+                                the bytes (see sharing.py)
+    social/<k2>/<key>.jpg       a social card, under its local name (a hash of its inputs),
+                                the same way
 
 Images are content-addressed, so two machines that paid for one key at the same moment
 can never mix their files: whichever sidecar lands describes blobs that exist. A sidecar
@@ -21,7 +26,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Mapping
 
-from .cache import KEY_RE, BadSidecar, Cache, CacheEntry, load_sidecar, parse_sidecar
+from .cache import DERIVED_NAME_RE, KEY_RE, BadSidecar, Cache, CacheEntry, load_sidecar, parse_sidecar
 
 MAX_FAILURES = 3  # in a row: then the remote tier is off for the rest of the build
 
@@ -70,6 +75,10 @@ class RemoteCache:
     def blob_path(self, digest: str) -> str:
         return f"{self.root}/blobs/{digest[:2]}/{digest}"
 
+    def object_path(self, relative: str) -> str:
+        """A resized copy or a card: its path relative to the cache folder, under the root."""
+        return f"{self.root}/{relative}"
+
     # -- guarded calls -----------------------------------------------------------------
 
     def _call(self, what: str, fn: Callable, *args):
@@ -115,8 +124,16 @@ class RemoteCache:
         with ThreadPoolExecutor(min(self.concurrency, len(keys)), thread_name_prefix="nanobanana-remote") as pool:
             return {k for k, yes in zip(keys, pool.map(held, keys)) if yes}
 
-    def fetch(self, key: str, cache: Cache) -> CacheEntry | None:
-        """The entry from the remote store, checked and stored locally; None if absent."""
+    def read_object(self, relative: str) -> bytes | None:
+        """The object at ``relative`` (see ``object_path``); None if the store has none."""
+        try:
+            return self._call("read", self.fs.cat_file, self.object_path(relative))
+        except FileNotFoundError:
+            return None
+
+    def fetch(self, key: str, cache: Cache, decode: bool = True) -> CacheEntry | None:
+        """The entry from the remote store, checked and stored locally; None if absent.
+        ``decode=False``: checked by sha256 only (see Cache.adopt)."""
         try:
             sidecar = self._call("read", self.fs.cat_file, self.sidecar_path(key))
         except FileNotFoundError:
@@ -138,7 +155,7 @@ class RemoteCache:
                 raise BadRemoteEntry(f"{name} is missing") from None
         with cache.lock(key):
             try:
-                entry = cache.adopt(key, sidecar, blobs)
+                entry = cache.adopt(key, sidecar, blobs, decode)
             except (ValueError, KeyError, TypeError) as exc:
                 with self._lock:
                     self._bad.add(key)
@@ -147,17 +164,19 @@ class RemoteCache:
             self.fetched += 1
         return entry
 
-    def fetch_many(self, keys: Iterable[str], cache: Cache, warn: Callable[[str], None]) -> dict[str, CacheEntry]:
-        """Every key the store has, fetched ``concurrency`` at a time. A bad entry is
-        warned about and left out (so it is generated again); a store that fails is
-        warned about once and left alone."""
+    def fetch_many(self, keys: Iterable[str], cache: Cache, warn: Callable[[str], None],
+                   arrived: Callable[[str, CacheEntry], None] | None = None) -> dict[str, CacheEntry]:
+        """Every key the store has, fetched ``concurrency`` at a time and checked by sha256
+        (a build decodes an image only if it resizes it). A bad entry is warned about and
+        left out (so it is generated again); a store that fails is warned about once and
+        left alone. ``arrived(key, entry)`` runs in the worker that fetched it, at once."""
         keys = list(dict.fromkeys(keys))
         found: dict[str, CacheEntry] = {}
         warned = threading.Event()
 
         def one(key: str) -> None:
             try:
-                entry = self.fetch(key, cache)
+                entry = self.fetch(key, cache, decode=False)
             except BadRemoteEntry as exc:
                 warn(f"remote cache entry {key[:12]} is unusable ({exc}): it is ignored and the image generated again")
                 return
@@ -168,6 +187,8 @@ class RemoteCache:
                 return
             if entry is not None:
                 found[key] = entry
+                if arrived is not None:
+                    arrived(key, entry)
 
         if keys:
             with ThreadPoolExecutor(min(self.concurrency, len(keys)), thread_name_prefix="nanobanana-remote") as pool:
@@ -191,6 +212,11 @@ class RemoteCache:
             self.uploaded += 1
             self._bad.discard(entry.key)
         return True
+
+    def write_object(self, relative: str, data: bytes) -> None:
+        """Put ``data`` at ``relative``, replacing what is there: one PUT, whole or not at all
+        on an object store; a reader checks the object's own hash line either way."""
+        self._put(self.object_path(relative), data)
 
     def _put(self, path: str, data: bytes) -> None:
         if getattr(self.fs, "auto_mkdir", True) is False:  # a local folder: object stores have no folders
@@ -218,11 +244,35 @@ class RemoteCache:
                 bad[key] = [f"{self.sidecar_path(key)}: {exc}"]
         return bad
 
+    def _prune_copies(self, sources: set[str], cards: set[str] | None, dry_run: bool) -> list[tuple[str, int]]:
+        """Copies of images not in ``sources``, and cards not in ``cards``: only names this
+        plugin writes, in their shard."""
+        removed: list[tuple[str, int]] = []
+        found = self._call("list", self.fs.glob, f"{self.root}/derived/*/*")
+        found += self._call("list", self.fs.glob, f"{self.root}/social/*/*.jpg") if cards is not None else []
+        for path in sorted(found):
+            folder, _, name = path.rpartition("/")
+            if not folder.endswith("/" + name[:2]):
+                continue
+            if folder.startswith(f"{self.root}/derived/"):
+                unused = DERIVED_NAME_RE.match(name) is not None and name[:64] not in sources
+            else:
+                unused = KEY_RE.match(name[:-len(".jpg")]) is not None and name[:-len(".jpg")] not in cards
+            if unused:
+                removed.append((path, int(self._call("stat", self.fs.size, path) or 0)))
+                if not dry_run:
+                    self._call("remove", self.fs.rm_file, path)
+        return removed
+
     def remove(self, key: str) -> None:
         self._call("remove", self.fs.rm_file, self.sidecar_path(key))
 
-    def prune(self, keep_keys: set[str], dry_run: bool = False) -> list[tuple[str, int]]:
-        """Remove sidecars no directive uses, then blobs no kept sidecar names."""
+    def prune(self, keep_keys: set[str], dry_run: bool = False,
+              keep_cards: set[str] | None = None) -> list[tuple[str, int]]:
+        """Remove sidecars no directive uses, then blobs no kept sidecar names, then the
+        resized copies of images no kept sidecar names, and the cards not in
+        ``keep_cards`` (None: every card stays, as a card's key needs its image's hash,
+        which a machine without the image cannot know)."""
         removed: list[tuple[str, int]] = []
         kept_blobs: set[str] = set()
         for key in self.keys():
@@ -243,4 +293,4 @@ class RemoteCache:
                 removed.append((blob, int(self._call("stat", self.fs.size, blob) or 0)))
                 if not dry_run:
                     self._call("remove", self.fs.rm_file, blob)
-        return removed
+        return removed + self._prune_copies(kept_blobs, keep_cards, dry_run)

@@ -23,6 +23,7 @@ from .cache import Cache, CachedImage, create_once, sha256
 from .providers import placeholder
 from .settings import Settings
 from .report import Reporter
+from .sharing import SharedCopies
 from .slots import Rendered, Slot
 
 
@@ -66,11 +67,15 @@ def open_checked(img: CachedImage) -> Image.Image:
 
 
 class Renderer:
-    def __init__(self, settings: Settings, cache: Cache, image_pool: Executor, report: Reporter | None = None) -> None:
+    def __init__(self, settings: Settings, cache: Cache, image_pool: Executor, report: Reporter | None = None,
+                 shared: SharedCopies | None = None) -> None:
+        """``shared``: the remote tier's copies and cards; what is encoded here is sent there."""
         self.settings = settings
         self.cache = cache
         self.pool = image_pool
         self.report = report or Reporter()
+        self.shared = shared
+        self.encoded = 0  # files Pillow encoded in this build: resized copies and cards
         self.damaged: set[str] = set()  # source ids whose cached file did not decode: placeholders shown
         self._lock = threading.Lock()
         self._jobs: dict[tuple[str, str], Future] = {}  # (source id, file name) -> its variants
@@ -101,7 +106,7 @@ class Renderer:
         with self._lock:
             job = self._jobs.get((source.id, basename))
         if job is None:
-            job = self._files_job(source, basename, here)
+            job = self._files_job(source, basename, is_placeholder, here)
             with self._lock:
                 job = self._jobs.setdefault((source.id, basename), job)
 
@@ -117,7 +122,7 @@ class Renderer:
 
         job.add_done_callback(finish)
 
-    def _files_job(self, source: assets.Source, basename: str, here: bool = False) -> Future:
+    def _files_job(self, source: assets.Source, basename: str, is_placeholder: bool, here: bool = False) -> Future:
         """The figure's files. When every derivative is cached already (a warm build) they
         are published here and now: a few hard links cost less than handing them to a
         worker, which must win the GIL back from the busy main thread after every one of
@@ -130,29 +135,34 @@ class Renderer:
         else:
             variants = [] if all(path.exists() for path, *_ in files) else None
         if variants is None:
-            return self._here(source, files, basename) if here else self.pool.submit(self._make_files, source, files, basename)
+            if here:
+                return self._here(source, files, basename, not is_placeholder)
+            return self.pool.submit(self._make_files, source, files, basename, not is_placeholder)
         job: Future = Future()
         job.set_result(variants)
         return job
 
-    def _here(self, source: assets.Source, files: list[assets.DerivedFile], basename: str) -> Future:
+    def _here(self, source: assets.Source, files: list[assets.DerivedFile], basename: str, share: bool) -> Future:
         """``_make_files`` in this thread, at most ``workers`` threads at a time (the
         image pool's size), so the CPU is shared as the pool would share it."""
         job: Future = Future()
         with self._cpu:
             try:
-                job.set_result(self._make_files(source, files, basename))
+                job.set_result(self._make_files(source, files, basename, share))
             except BaseException as exc:  # noqa: BLE001 - handed on to the page that waits, as the pool would
                 job.set_exception(exc)
         return job
 
-    def _make_files(self, source: assets.Source, files: list[assets.DerivedFile], basename: str) -> list[assets.Variant]:
+    def _make_files(self, source: assets.Source, files: list[assets.DerivedFile], basename: str,
+                    share: bool = False) -> list[assets.Variant]:
+        """``share``: send what is encoded to the remote tier (a real image, not a placeholder)."""
         s = self.settings
         with self._lock:
             source_lock = self._source_locks.setdefault(source.id, threading.Lock())
         with source_lock:  # two names for one image: resize it once, publish it twice
             try:
-                assets.make_missing(source, files, s.encoding)
+                made = assets.make_missing(source, files, s.encoding)
+                self._made(made, share)
             except images.BadImage as exc:
                 return self._damaged(source, basename, exc)
             except OSError as exc:
@@ -189,29 +199,64 @@ class Renderer:
         if not s.publish:
             return []
         try:
-            return assets.publish_uncached(source, files, s.encoding, self.out_dir, s.output_dir, basename)
+            variants = assets.publish_uncached(source, files, s.encoding, self.out_dir, s.output_dir, basename)
+            self._made([path for path, *_ in files], share=False)  # in the site only: nothing to send
+            return variants
         except OSError as again:
             self.report.warn(f"could not write {basename} into {self.out_dir} either ({again.strerror or again}): "
                              "the page shows the image's alt text only")
             return []
 
+    def _made(self, paths: list[Path], share: bool) -> None:
+        """Count what Pillow encoded; send it to the remote tier when ``share``."""
+        with self._lock:
+            self.encoded += len(paths)
+        if share and paths and self.shared is not None:
+            self.shared.upload(paths)
+
+    # -- what a build may take from the remote tier instead of encoding it --------------
+
+    def cached_files(self, slots: list[Slot], cards: list[tuple[Slot, str]]) -> list[Path]:
+        """Where the resized copies of ``slots`` with an image, and the ``cards`` (background,
+        title) on one, live in the cache: named exactly as ``render`` and ``card`` name them."""
+        s = self.settings
+        paths: list[Path] = []
+        for slot in slots:
+            if slot.shown and slot.entry is not None and slot.valid:
+                source = source_of(slot, s, "")[0]
+                files = assets.derivative_files(source, assets.plan_widths(source.width, s.widths),
+                                                assets.plan_exts(s.formats, source.alpha), s.encoding, self.cache)
+                paths.extend(path for path, *_ in files)
+        paths.extend(social.card_path(self.cache, self._card_key(source_of(slot, s, "")[0], title))
+                     for slot, title in cards if slot.entry is not None and slot.valid)
+        return paths
+
     # -- social cards ------------------------------------------------------------------
+
+    def _card_key(self, source: assets.Source, title: str) -> str:
+        cfg = self.settings.social
+        return social.card_key(source.id, title, cfg.site_name, social.font_id(cfg.font), cfg.title_overlay)
 
     def card(self, page: str, background: Slot, title: str) -> str:
         """Draw (or take from the cache) the page's card and publish it; its site URL."""
         cfg, s = self.settings.social, self.settings
-        source, _, _ = source_of(background, s, "")
-        def drawn(src: assets.Source) -> Path:
+        source, is_placeholder, _ = source_of(background, s, "")
+        def drawn(src: assets.Source, share: bool) -> Path:
             def draw() -> bytes:
-                return social.render_card(self.card_cover(src), title, cfg.site_name, overlay=cfg.title_overlay, font=cfg.font)
+                data = social.render_card(self.card_cover(src), title, cfg.site_name, overlay=cfg.title_overlay, font=cfg.font)
+                drew.append(True)
+                return data
 
-            key = social.card_key(src.id, title, cfg.site_name, social.font_id(cfg.font), cfg.title_overlay)
-            return social.card_file(self.cache, key, draw)
+            drew: list[bool] = []  # card_file draws only when the cache lacks the card
+            path = social.card_file(self.cache, self._card_key(src, title), draw)
+            if drew:
+                self._made([path], share)
+            return path
 
         try:
-            path = drawn(source)
+            path = drawn(source, not is_placeholder)
         except images.BadImage:  # warned by the figure's own render; the card gets the placeholder too
-            path = drawn(source_of(background, s, "", cached=False)[0])
+            path = drawn(source_of(background, s, "", cached=False)[0], False)
         url = social.card_url(page, s.output_dir)
         if s.publish:
             dest = Path(s.site_dir, *url.split("/"))

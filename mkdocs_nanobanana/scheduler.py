@@ -33,6 +33,7 @@ from .remote import RemoteCache
 from .renderer import Renderer
 from .report import Reporter
 from .settings import Settings
+from .sharing import SharedCopies
 from .slots import Slot, State
 
 BACKGROUND_NOTE = "placeholder: being generated in the background; the page reloads when it is ready"
@@ -99,6 +100,13 @@ def say_offline(settings: Settings, analysis: Analysis, report: Reporter, missin
         )
 
 
+def summary_line(c: Counter, usd: float, encoded: int) -> str:
+    """Images by outcome, what was spent, and how many files Pillow encoded."""
+    ph = c["placeholder"]
+    return (f"{c['cached']} cached, {c['generated']} generated ({c['credits']} credits ~ ${usd:.2f}), "
+            f"{ph} placeholder{'s' if ph != 1 else ''}, {c['failed']} failed, encoded {encoded}")
+
+
 class Scheduler:
     def __init__(self, settings: Settings, analysis: Analysis, report: Reporter, *, buyer: Buyer | None = None,
                  defer: bool = False, remote: RemoteCache | None = None, session_budget: Budget | None = None) -> None:
@@ -121,7 +129,8 @@ class Scheduler:
         # twice the API's concurrency: a thread that downloads, checks and stores an answer
         # must not hold back the next request (the provider caps requests in flight)
         self._net_pool = ThreadPoolExecutor(settings.concurrency * 2, thread_name_prefix="nanobanana-api")
-        self.renderer = Renderer(settings, analysis.cache, self._image_pool, report)
+        self.shared = SharedCopies(remote, analysis.cache, report) if remote is not None else None
+        self.renderer = Renderer(settings, analysis.cache, self._image_pool, report, self.shared)
         self._purchases: dict[str, Future] = {}  # key -> the one call that buys it
         self._cards: dict[str, Future] = {}  # page -> site-relative URL of its card
         self._lock = threading.RLock()
@@ -132,7 +141,7 @@ class Scheduler:
     def start(self) -> None:
         """Start all image work: cache hits to resizing, missing images to the provider."""
         slots = self.analysis.all_slots()
-        self._fetch_remote(slots)
+        self._fetch_remote(slots, list(self.analysis.cards.values()))
         self.start_slots(slots)
         for page, (slot, title) in self.analysis.cards.items():
             self._start_card(page, slot, title)
@@ -142,14 +151,12 @@ class Scheduler:
         for slot in slots:
             self._advance(slot)
 
-    def _fetch_remote(self, slots: list[Slot]) -> None:
-        """What the local cache lacks, from the remote cache, many at a time."""
-        if self.remote is None:
-            return
-        missing = [s for s in slots if s.missing and s.blocked_by is None]
-        found = self.remote.fetch_many((s.request.key for s in missing), self.analysis.cache, self.report.warn)
-        for s in missing:
-            s.entry = found.get(s.request.key)
+    def _fetch_remote(self, slots: list[Slot], cards: list[tuple[Slot, str]] = ()) -> None:
+        """What the local cache lacks, from the remote cache, many at a time: entries, then
+        the resized copies and ``cards`` (background, title) made of them elsewhere, before
+        the renderer would encode them."""
+        if self.shared is not None:
+            self.shared.fill(slots, cards, self.renderer.cached_files)
 
     def _approve(self, slots: list[Slot]) -> None:
         """Mark which missing images may be paid for: all of them under serve (its
@@ -246,7 +253,7 @@ class Scheduler:
         """The #name this slot refines has settled: resolve the slot again and move on."""
         with self._lock:
             self.analysis.resolve(slot)
-        if slot.entry is None and not slot.errors and slot.blocked_by is None:
+        if not slot.errors and slot.blocked_by is None:
             self._fetch_remote([slot])
         for e in slot.errors:
             self.report.warn(str(e))
@@ -368,14 +375,9 @@ class Scheduler:
 
     def summary(self) -> str:
         """The build's summary line (the host's logger puts "nanobanana: " first)."""
-        c = self.counts()
-        ph = c["placeholder"]
-        usd = self.buyer.usd_spent if self.buyer else 0
-        return (
-            f"{c['cached']} cached, {c['generated']} generated ({c['credits']} credits ~ ${usd:.2f}), "
-            f"{ph} placeholder{'s' if ph != 1 else ''}, {c['failed']} failed"
-            + (f"; remote cache: {self.remote.fetched} fetched, {self.remote.uploaded} uploaded" if self.remote else "")
-        )
+        remote = (f"; remote cache: {self.remote.fetched} fetched, {self.remote.uploaded} uploaded "
+                  f"({self.shared.counts()})" if self.remote else "")
+        return summary_line(self.counts(), self.buyer.usd_spent if self.buyer else 0, self.renderer.encoded) + remote
 
     def finish(self) -> str:
         """Wait for every image and card, stop the workers, and return the summary line."""
@@ -396,5 +398,7 @@ class Scheduler:
         """Stop the workers (``wait=False``: a failed build, drop what has not started)."""
         self._net_pool.shutdown(wait=wait, cancel_futures=True)
         self._image_pool.shutdown(wait=wait, cancel_futures=True)
+        if self.shared is not None:  # after the image pool: every upload has been handed over
+            self.shared.close(wait)
         if self.buyer is not None:
             self.buyer.close()

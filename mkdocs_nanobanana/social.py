@@ -340,9 +340,14 @@ def card_key(source_id: str, title: str, site_name: str, font: str, overlay: boo
     })).hexdigest()
 
 
+def card_path(cache: Cache, key: str) -> Path:
+    """Where the card for ``key`` lives in the cache."""
+    return cache.root / "social" / key[:2] / f"{key}.jpg"
+
+
 def card_file(cache: Cache, key: str, draw) -> Path:
     """The cached card for ``key``, drawn by ``draw()`` only when it is not there yet."""
-    path = cache.root / "social" / key[:2] / f"{key}.jpg"
+    path = card_path(cache, key)
     if not path.exists():
         create_once(path, draw())
     return path

@@ -13,8 +13,12 @@ from conftest import REPO, run
 def test_bench_toy_run_produces_every_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--out", str(tmp_path)], cwd=REPO)
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())
-    for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale", "cold_cpu"):
+    for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale",
+                   "fresh_runner", "cold_cpu"):
         assert figure in result, figure
+    fresh = result["fresh_runner"]
+    assert (fresh["encoded_fresh"], fresh["requests"]) == (0, 0) and fresh["encoded_warm"] == 0
+    assert "fetched" in fresh["fresh_summary"] and fresh["bucket_mb"] > 0
     warm = result["warm_overhead"]
     assert warm["requests_when_warm"] == 0
     assert warm["plugin_hooks_s"] > 0 and "on_files" in warm["hooks_s"], "the plugin-on builds were timed inside"
@@ -33,7 +37,8 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     assert set(at_scale["stages"]) >= {"decode_ms", "resize_ms", "encode_ms"}
     copies = at_scale["recipe"]["copies"]
     assert len(copies) == 6 and all(0 < c["ssim_exact_new"] <= 1 and c["bytes_ratio"] > 0 for c in copies.values())
-    assert "| 7. scale |" in proc.stdout and "| 8. cold at scale (CPU) |" in proc.stdout and "command: python -m bench --toy" in proc.stdout
+    assert "| 8. fresh runner |" in proc.stdout and "| 7. scale |" in proc.stdout and "command: python -m bench --toy" in proc.stdout
+    assert "| 9. cold at scale (CPU) |" in proc.stdout
 
 
 def test_bench_refuses_an_unknown_figure(tmp_path):

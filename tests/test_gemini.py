@@ -194,7 +194,7 @@ def test_no_image_twice_is_a_failed_generation_not_a_refusal(gem, api, caplog, r
     assert msg.startswith("nanobanana: docs/a.md:3: generation failed after one more try") and reason in msg
     assert not any("rephrase" in m for m in warnings(caplog))
     assert "nanobanana-placeholder" in fig["class"]
-    assert summary(caplog).endswith("0 generated (0 credits ~ $0.00), 0 placeholders, 1 failed")
+    assert "0 generated (0 credits ~ $0.00), 0 placeholders, 1 failed, encoded " in summary(caplog)
 
 
 def test_thought_images_are_skipped_for_the_final_one(gem, api):

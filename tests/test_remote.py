@@ -149,11 +149,13 @@ def test_second_machine_pays_nothing(tmp_path, api, bucket, live_env, caplog):
     first.build()
     assert len(api.generate_requests) == 4
     assert "; remote cache: 0 fetched, 4 uploaded" in summary(caplog)
+    assert "encoded 0" not in summary(caplog), "machine one made the resized copies"
     caplog.clear()
     second = machine(tmp_path, "two", api, bucket)
     second.build()
     assert len(api.generate_requests) == 4, "the second machine made no API request"
-    assert "4 cached, 0 generated (0 credits ~ $0.00), 0 placeholders, 0 failed; remote cache: 4 fetched, 0 uploaded" in summary(caplog)
+    assert ("4 cached, 0 generated (0 credits ~ $0.00), 0 placeholders, 0 failed, encoded 0; "
+            "remote cache: 4 fetched, 0 uploaded") in summary(caplog)
     assert second.cache.verify_entries() == {}
     one_figs, two_figs = figures(first.html("a/index.html")), figures(second.html("a/index.html"))
     assert [f["img"]["src"] for f in one_figs] == [f["img"]["src"] for f in two_figs]
@@ -223,7 +225,9 @@ def test_prune_and_verify_remote_commands(tmp_path, api, bucket, live_env):
     site.build()
     site.page("a.md", "# A\n\n" + directive("Shared image 0"))  # three directives go
     out = run([bin_path("nanobanana"), "prune", "--remote", "--dry-run"], cwd=site.root).stdout
-    assert "would remove 9 file(s)" in out  # 3 sidecars and their 6 images (1 + 1 + 4)
+    # 3 sidecars, their 6 images (1 + 1 + 4), and the 18 resized copies of the 3 images
+    # they showed (3 widths x webp, jpeg)
+    assert "would remove 27 file(s)" in out
     run([bin_path("nanobanana"), "prune", "--remote"], cwd=site.root)
     out = run([bin_path("nanobanana"), "verify", "--remote"], cwd=site.root).stdout
     assert "1 entry checked, 0 bad" in out

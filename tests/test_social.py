@@ -265,7 +265,8 @@ def test_card_source_precedence():
 
 def test_rss_item_carries_the_card_under_material(site):
     """mkdocs-rss-plugin and the Material theme, both real: the feed item's enclosure is
-    the card, with an absolute URL under site_url, and no network is needed."""
+    the card, with an absolute URL under site_url and the card's real length (the RSS
+    plugin alone writes length="None"), and no network is needed."""
     import xml.etree.ElementTree as ET
 
     pytest.importorskip("material", reason="the test extra installs mkdocs-material")
@@ -291,6 +292,10 @@ def test_rss_item_carries_the_card_under_material(site):
     card = items["First post"].find("enclosure")
     assert card is not None and card.get("type") == "image/jpeg"
     assert card.get("url") == "https://example.org/blog/sub/assets/nanobanana/social/posts/first.jpg"
+    assert card.get("length") == str((site.site / "assets/nanobanana/social/posts/first.jpg").stat().st_size)
+    assert int(card.get("length")) > 1000
+    for feed in ("feed_rss_created.xml", "feed_rss_updated.xml"):
+        assert 'length="None"' not in (site.site / feed).read_text().split("Own image")[0], feed
     # a page with its own image keeps it (the feed joins it to site_url)
     assert items["Own image"].find("enclosure").get("url") == "https://example.org/blog/sub/img/own.png"
     assert tags(site.html("posts/first/index.html"))["og:image"] == [card.get("url")]
@@ -458,3 +463,26 @@ def test_a_card_drawn_again_starts_from_the_cached_cover_crop(tmp_path):
         assert renderer.card_cover(source).size == CARD_SIZE
         with Image.open(kept) as cover:  # and made again
             assert cover.size == CARD_SIZE
+
+
+def test_enclosure_lengths_only_for_our_files(tmp_path):
+    """Only an enclosure with no length that names a file under output_dir in site_url is
+    filled; another's image, a missing file and everything else stay byte for byte."""
+    from mkdocs_nanobanana.feeds import fill_enclosure_lengths
+
+    site = tmp_path / "site"
+    (site / "out dir/social").mkdir(parents=True)
+    (site / "out dir/social/a b.jpg").write_bytes(b"x" * 1234)
+    feed = tmp_path / "feed.xml"
+    items = [
+        '<enclosure url="https://ex.org/s/out%20dir/social/a%20b.jpg" type="image/jpeg" length="None" />',
+        '<enclosure url="https://ex.org/s/img/own.png" type="image/png" length="None" />',
+        '<enclosure url="https://ex.org/s/out%20dir/social/gone.jpg" type="image/jpeg" length="None" />',
+        '<enclosure url="https://other.org/out%20dir/social/a%20b.jpg" type="image/jpeg" length="None" />',
+    ]
+    feed.write_text("<rss><channel>\n" + "\n".join(items) + "\n</channel></rss>\n")
+    before = feed.read_text()
+    assert fill_enclosure_lengths(feed, "https://ex.org/s/", site, "out dir") == 1
+    after = feed.read_text()
+    assert after == before.replace(items[0], items[0].replace('length="None"', 'length="1234"'))
+    assert fill_enclosure_lengths(feed, "https://ex.org/s/", site, "out dir") == 0  # nothing left to fill
