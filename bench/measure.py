@@ -1,5 +1,5 @@
 """One real `mkdocs build` in this process, and what it cost, as JSON on the last line of
-stdout: {"seconds", "peak_rss_mb", "summary", "pillow_imported", "plugin_s", "hooks_s"}.
+stdout: {"seconds", "cpu_s", "peak_rss_mb", "summary", "pillow_imported", "plugin_s", "hooks_s"}.
 
     python -m bench.measure mkdocs.yml [--hooks]
 
@@ -7,6 +7,8 @@ The bench runs every build through this, in a fresh process, as a user runs
 `mkdocs build`: imports, startup and all. The parent times the process from outside;
 this reports what only the process itself can know:
 
+- cpu_s: the process's CPU time, all threads (user + system): what the build cost the
+  machine, whatever else ran beside it.
 - peak_rss_mb: VmHWM, the high-water mark of this address space. Not getrusage's
   ru_maxrss, which Linux carries across execve from the forked parent: a child of a
   large bench process would report the bench's size.
@@ -93,7 +95,7 @@ def main(argv: list[str]) -> None:
     seconds = time.perf_counter() - start
     # a build that decoded or drew any image imported Pillow (it is imported where pixels are touched)
     pillow = any(m == "PIL" or m.startswith("PIL.") for m in sys.modules)
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "summary": summary.line, "pillow_imported": pillow,
+    print(json.dumps({"seconds": seconds, "cpu_s": time.process_time(), "peak_rss_mb": peak_rss_mb(), "summary": summary.line, "pillow_imported": pillow,
                       "plugin_s": sum(spent.values()) if spent is not None else None, "hooks_s": spent}))
 
 

@@ -111,9 +111,12 @@ def _font(path: str | None, size: int) -> ImageFont.ImageFont:
 
 
 def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
-    """Scale to cover ``size`` and crop the middle: no stretching, no bars."""
+    """Scale to cover ``size`` and crop the middle: no stretching, no bars. An image of
+    ``size`` already (a cached cover crop, Renderer.card_cover) is used as it is."""
     from PIL import Image
 
+    if img.size == size:
+        return images.displayable(img, alpha=False)
     w, h = size
     scale = max(w / img.width, h / img.height)
     resized = images.displayable(img, alpha=False).resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.Resampling.LANCZOS)

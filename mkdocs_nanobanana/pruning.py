@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import assets, backdrops
+from . import assets, backdrops, cards, social
 from .cache import Cache, SiteRecord, sharded_files
 from .renderer import card_key, source_of
 from .tempfiles import stray_beside
@@ -59,6 +59,9 @@ def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
         exts = assets.plan_exts(s.formats, source.alpha)
         spec = f"{','.join(map(str, widths))}|{','.join(exts)}|{s.encoding.tag}"
         groups.setdefault(spec, set()).add(source.id)
+    cover = f"{cards.CARD_SIZE[0]}|jpg|{social.COVER.tag}"  # each card background's cover crop
+    for plan in analysis.cards.values():
+        groups.setdefault(cover, set()).add(source_of(plan.slot, s, "")[0].id)
     return {spec: frozenset(ids) for spec, ids in groups.items()}
 
 

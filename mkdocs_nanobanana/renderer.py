@@ -5,6 +5,7 @@ the GIL); what needs no Pillow is done in the calling thread.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import io
@@ -67,7 +68,11 @@ def backdrop_kind(slot: Slot, settings: Settings) -> str:
 def open_checked(img: CachedImage) -> Image.Image:
     """A cached image, its bytes checked against the sidecar's sha256 first: a file that
     changed since it was stored may still decode, into the wrong picture. Only a build
-    that resizes it reads it, so the hash costs little next to the resize."""
+    that resizes it reads it, so the hash costs little next to the resize. A download
+    this thread has just checked and stored is not read again: its pixels are at hand."""
+    fresh = images.take_fresh(img.sha256)
+    if fresh is not None:
+        return fresh
     data = img.path.read_bytes()
     if sha256(data) != img.sha256:
         raise images.BadImage("its bytes no longer match the sha256 its sidecar recorded")
@@ -93,16 +98,23 @@ class Renderer:
         self._slot_of_source: dict[str, Slot] = {}  # a slot that shows each source: its placeholder, if damaged
         self._backdrops: dict[str, Future] = {}  # source id -> its Backdrop (None: it has none)
         self._computed: dict[str, backdrops.Backdrop] = {}  # computed here, whether or not the cache took them
+        self._cpu = threading.BoundedSemaphore(settings.workers)  # renders made ``here`` at once
         self.out_dir = Path(settings.site_dir, *settings.output_dir.split("/"))
 
-    def render(self, slot: Slot, note: str) -> None:
+    def render(self, slot: Slot, note: str, here: bool = False) -> None:
         """Make the slot's figure files (once per image and name) and then resolve its
-        ``figure_ready``."""
+        ``figure_ready``. ``here``: make them in this thread, not on the image pool: the
+        thread that has just checked a download holds its pixels (images.take_fresh), and
+        while it resizes, it sends no new request, which keeps the API from running far
+        ahead of the CPU (``_here``)."""
         source, is_placeholder, title = source_of(slot, self.settings, note)
         done = slot.figure_ready
         with self._lock:
             self._slot_of_source.setdefault(source.id, slot)
-        if not slot.shown:  # a card background: the card is drawn from the original, no page needs sizes of it
+        if not slot.shown:  # a card background: the card is drawn from its cover crop, no page needs sizes of it
+            if here:  # the crop, from the pixels this thread has just checked, before the card is drawn
+                with self._cpu, contextlib.suppress(images.BadImage):
+                    self.card_cover(source)
             if not done.done():
                 done.set_result(Rendered([], is_placeholder, title))
             return
@@ -111,7 +123,7 @@ class Renderer:
         with self._lock:
             job = self._jobs.get((source.id, basename))
         if job is None:
-            job = self._files_job(source, basename, is_placeholder)
+            job = self._files_job(source, basename, is_placeholder, here)
             with self._lock:
                 job = self._jobs.setdefault((source.id, basename), job)
         # a transparent image would show its backdrop through itself once loaded
@@ -134,7 +146,7 @@ class Renderer:
         else:  # both known (another name's files for the same source may settle it first)
             job.add_done_callback(lambda f: look.add_done_callback(lambda _: finish(f)))
 
-    def _files_job(self, source: assets.Source, basename: str, is_placeholder: bool) -> Future:
+    def _files_job(self, source: assets.Source, basename: str, is_placeholder: bool, here: bool = False) -> Future:
         """The figure's files. When every derivative is cached already (a warm build) they
         are published here and now: a few hard links cost less than handing them to a
         worker, which must win the GIL back from the busy main thread after every one of
@@ -147,6 +159,8 @@ class Renderer:
         else:
             variants = [] if all(path.exists() for path, *_ in files) else None
         if variants is None:
+            if here:
+                return self._here(source, files, basename, not is_placeholder)
             return self.pool.submit(self._make_files, source, files, basename, not is_placeholder)
         job: Future = Future()
         job.set_result(variants)
@@ -155,6 +169,17 @@ class Renderer:
     def _source_lock(self, source_id: str) -> threading.Lock:
         with self._lock:
             return self._source_locks.setdefault(source_id, threading.Lock())
+
+    def _here(self, source: assets.Source, files: list[assets.DerivedFile], basename: str, share: bool) -> Future:
+        """``_make_files`` in this thread, at most ``workers`` threads at a time (the
+        image pool's size), so the CPU is shared as the pool would share it."""
+        job: Future = Future()
+        with self._cpu:
+            try:
+                job.set_result(self._make_files(source, files, basename, share))
+            except BaseException as exc:  # noqa: BLE001 - handed on to the page that waits, as the pool would
+                job.set_exception(exc)
+        return job
 
     def _make_files(self, source: assets.Source, files: list[assets.DerivedFile], basename: str,
                     share: bool = False) -> list[assets.Variant]:
@@ -310,8 +335,7 @@ class Renderer:
 
             def draw() -> bytes:
                 warn = lambda message: self.report.once(f"logo {style.logo}", message)  # noqa: E731
-                with assets.decoded(src) as img:
-                    data = cards.render_card(img, plan.text, style, warn, xmp=made.xmp() if made else None)
+                data = cards.render_card(self.card_cover(src), plan.text, style, warn, xmp=made.xmp() if made else None)
                 drew.append(True)
                 return data
 
@@ -331,6 +355,28 @@ class Renderer:
             dest.parent.mkdir(parents=True, exist_ok=True)
             assets.link_or_copy(path, dest)
         return url
+
+    def card_cover(self, src: assets.Source) -> Image.Image:
+        """The background scaled and cropped to the card's size, kept in the cache as a
+        copy of its own (social.COVER): a card drawn again (a new title, site name or
+        layout; a page added) decodes 1200x630 JPEG pixels instead of the whole source,
+        and does not resize it. BadImage if the source cannot be read."""
+        from PIL import Image
+
+        path = self.cache.derived_path(src.id, cards.CARD_SIZE[0], "jpg", social.COVER.tag)
+        try:
+            with Image.open(path) as kept:
+                kept.load()
+                if kept.size == cards.CARD_SIZE:
+                    return kept
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            pass  # not made yet, or damaged: made (again) from the source
+        with assets.decoded(src) as img:
+            cover = cards.cover(img)
+        with contextlib.suppress(OSError):  # a full disk or read-only cache: the card is drawn all the same
+            path.unlink(missing_ok=True)  # a damaged one: create_once keeps a file that is there
+            self.cache.temp.create_once(path, assets.encode(cover, "jpg", social.COVER))
+        return cover
 
     # -- HTML --------------------------------------------------------------------------
 

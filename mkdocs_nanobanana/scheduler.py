@@ -23,6 +23,7 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Callable
 
+from . import images
 from .analysis import Analysis
 from .budget import Ask, Budget
 from .cache import CacheEntry
@@ -266,7 +267,7 @@ class Scheduler:
         with self._lock:
             job = self._purchases.get(key)
             if job is None:
-                job = self._net_pool.submit(self.buyer.buy, slot.request, slot.refs, slot.where)
+                job = self._net_pool.submit(images.keeping_fresh, self.buyer.buy, slot.request, slot.refs, slot.where)
                 self._purchases[key] = job
         return job
 
@@ -278,7 +279,7 @@ class Scheduler:
             self.status[slot.request.key] = "failed"
             self._settle(slot, None, "placeholder: generation failed")
         else:
-            self._settle(slot, job.result(), self._why_missing())
+            self._settle(slot, job.result(), self._why_missing(), here=True)  # its pixels are at hand
 
     def _why_missing(self) -> str:
         reason = self.stop.reason
@@ -288,13 +289,13 @@ class Scheduler:
             return "placeholder: out of credits"
         return "placeholder: generation failed"
 
-    def _settle(self, slot: Slot, entry: CacheEntry | None, note: str) -> None:
-        """The slot's image is known: record it, then render its figure."""
+    def _settle(self, slot: Slot, entry: CacheEntry | None, note: str, here: bool = False) -> None:
+        """The slot's image is known: record it, then render its figure (``here``: in this thread)."""
         slot.entry = entry
         slot.state = State.SETTLED
         if not slot.image_known.done():
             slot.image_known.set_result(entry)
-        self.renderer.render(slot, note)
+        self.renderer.render(slot, note, here)
 
     @staticmethod
     def _guarded(slot: Slot, fn: Callable, *args) -> None:

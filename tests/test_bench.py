@@ -16,7 +16,7 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--out", str(tmp_path)], cwd=REPO)
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())
     for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale",
-                   "fresh_runner", "backdrops", "cache_size", "verify_cost"):
+                   "fresh_runner", "backdrops", "cache_size", "verify_cost", "cold_cpu"):
         assert figure in result, figure
     fresh = result["fresh_runner"]
     assert (fresh["encoded_fresh"], fresh["requests"]) == (0, 0) and fresh["encoded_warm"] == 0
@@ -33,6 +33,12 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     memory = result["memory"]
     assert memory["off_peak_rss_mb"] < memory["cold_peak_rss_mb"] < 300
     assert [p["pages"] for p in result["scale"]["points"]] == [5, 10, 20]
+    at_scale = result["cold_cpu"]
+    assert at_scale["calls"] == at_scale["images"] == 8 and at_scale["cpu_ms_per_image"] > 0
+    assert at_scale["bound_s"] == max(at_scale["network_bound_s"], at_scale["cpu_bound_s"])
+    assert set(at_scale["stages"]) >= {"decode_ms", "resize_ms", "encode_ms"}
+    copies = at_scale["recipe"]["copies"]
+    assert len(copies) == 6 and all(0 < c["ssim_exact_new"] <= 1 and c["bytes_ratio"] > 0 for c in copies.values())
     assert "| 8. fresh runner |" in proc.stdout and "| 7. scale |" in proc.stdout and "command: python -m bench --toy" in proc.stdout
     # AVIF's quality was matched to WebP's SSIM, as figure 4 says (or is the top of the search)
     for name, row in result["derivatives"]["avif"]["images"].items():
@@ -48,6 +54,7 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     assert sweep["same_files"] and sweep["pruned"] == {"files": sweep["fresh"]["files"], "bytes": sweep["fresh"]["bytes"]}
     assert sweep["fresh"]["requests"] == 0 and sweep["steps"][-2]["files"] > sweep["pruned"]["files"]
     assert result["verify_cost"]["images"] == 10 and "| 11. verify |" in proc.stdout
+    assert "| 12. cold at scale (CPU) |" in proc.stdout
 
 
 def test_bench_refuses_an_unknown_figure(tmp_path):

@@ -21,6 +21,7 @@ from test_build import figures
 from test_live import directive, live  # noqa: F401,F811  (live is a fixture)
 
 from mkdocs_nanobanana.cache import DERIVED_NAME_RE, Request, sha256
+from mkdocs_nanobanana.settings import COPY_RECIPE, Encoding
 
 NS = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/",
       "dc": "http://purl.org/dc/elements/1.1/", "photoshop": "http://ns.adobe.com/photoshop/1.0/"}
@@ -134,7 +135,8 @@ def test_changing_provenance_re_encodes_from_the_cache_without_a_call(live, api)
     assert set(after) == set(before) and len(after) >= 7  # 3 widths x 2 formats and the card
     for name, meta in after.items():
         assert meta["description"] == prompt and meta["credit"] == "Made by Ada with a model", name
-    derived = [p.name for p in live.cache.derived_dir.rglob("*") if DERIVED_NAME_RE.match(p.name)]  # copies, not backdrops
+    derived = [p.name for p in live.cache.derived_dir.rglob("*")  # copies, not backdrops or the card's cover crop
+               if DERIVED_NAME_RE.match(p.name) and "-q82-" in p.name]
     assert len(derived) == 2 * 6, "the old copies stay (prune removes them), the new ones have new names"
 
 
@@ -178,7 +180,7 @@ def test_a_visible_label_follows_the_caption(site):
     assert html.count('<span class="nanobanana-ai-label">AI-generated image</span>') == 2
 
 
-def test_provenance_off_writes_no_metadata_and_keeps_the_plain_names(site):
+def test_provenance_off_writes_no_metadata_and_keeps_the_plain_names(site):  # plain: the copy recipe's alone
     site.configure({"provenance": {"enabled": False, "label": "AI-generated image"}})
     site.page("a.md", "# A\n\n```nanobanana\nprompt: Plain\n```\n")
     entry = seed_cache(site.cache, "Plain")
@@ -186,8 +188,9 @@ def test_provenance_off_writes_no_metadata_and_keeps_the_plain_names(site):
     files = published(site)
     assert files and all(xmp_of(p) is None for p in files)
     sid = entry.images[0].sha256
+    plain = Encoding(82, COPY_RECIPE).tag  # no provenance in the names
     assert {p.name for p in site.cache.derived_dir.rglob("*") if DERIVED_NAME_RE.match(p.name)} == {
-        f"{sid}-{w}w-q82.{ext}" for w in (480, 768, 1024) for ext in ("webp", "jpg")}
+        f"{sid}-{w}w-{plain}.{ext}" for w in (480, 768, 1024) for ext in ("webp", "jpg")}
     html = site.html("a/index.html")
     assert "data-ai-generated" not in html and "AI-generated" not in html
 

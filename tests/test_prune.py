@@ -72,6 +72,9 @@ def test_prune_after_settings_changes_leaves_what_a_fresh_build_writes(tmp_path)
     fresh.build()
     assert cache_files(site) == cache_files(fresh)
     assert files_under(site.cache.root / "social")  # cards were on: the comparison compared something
+    from mkdocs_nanobanana.social import COVER
+
+    assert any(COVER.tag in name for name in files_under(site.cache.root / "derived")), "the cards' cover crops stay"
     assert not stale_lock.exists()
     with site.cache.lock("cd" * 32):  # a removed lock file is made again when needed
         assert stale_lock.exists()
@@ -121,16 +124,16 @@ def test_prune_after_an_encoder_change_leaves_what_a_fresh_build_writes(tmp_path
     _encoder_extras(monkeypatch, (("metadata", "provenance"), ("resample", "bicubic")))
     site.build()
     tags = {re.sub(r"^[0-9a-f]{64}-\d+w-", "", Path(name).stem) for name in files_under(site.cache.derived_dir)
-            if "-backdrop-" not in name}  # a source's backdrop is the same for every encoding
+            if "-backdrop-" not in name and "-q95-" not in name}  # not backdrops nor the cards' cover crops
     assert len(tags) == 3 and all(tag.startswith("q82-") for tag in tags), tags  # three encodings' copies side by side
 
     dry = _prune_in_process(site, "--dry-run")
     stale = int(re.search(r"^  derived: (\d+) file", dry, re.M)[1])
-    copies = [n for n in files_under(site.cache.derived_dir) if "-backdrop-" not in n]
+    copies = [n for n in files_under(site.cache.derived_dir) if "-backdrop-" not in n and "-q95-" not in n]
     assert stale == 2 * len(copies) // 3, dry
     _prune_in_process(site)
     fresh = made(tmp_path / "fresh", BEFORE, PAGES)
     fresh.build()
     assert cache_files(site) == cache_files(fresh)
     assert len({re.sub(r"^[0-9a-f]{64}-\d+w-", "", Path(n).stem) for n in files_under(site.cache.derived_dir)
-                if "-backdrop-" not in n}) == 1
+                if "-backdrop-" not in n and "-q95-" not in n}) == 1

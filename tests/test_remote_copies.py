@@ -23,9 +23,14 @@ PAGE = ("# A\n\n" + directive("Shared copy 0") + directive("Shared copy 1", rati
 
 
 def made_files(site) -> dict[str, bytes]:
-    """Every resized copy, backdrop and card in the site's local cache, by path under the cache."""
+    """Every resized copy, backdrop and card in the site's local cache, by path under the
+    cache; not a card background's cover crop, which only the machine that draws the card
+    needs (Renderer.card_cover): a machine that fetches the card never makes it."""
+    from mkdocs_nanobanana.social import COVER
+
     return {p.relative_to(site.cache.root).as_posix(): p.read_bytes()
-            for folder in ("derived", "social") for p in (site.cache.root / folder).rglob("*") if p.is_file()}
+            for folder in ("derived", "social") for p in (site.cache.root / folder).rglob("*")
+            if p.is_file() and f"-{COVER.tag}." not in p.name}
 
 
 def published(site) -> dict[str, bytes]:

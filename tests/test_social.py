@@ -146,7 +146,14 @@ def test_template_gets_title_and_description(site, monkeypatch):
     # a background no page shows gets no responsive copies: the site holds the cards only
     published = sorted(p.relative_to(site.site).as_posix() for p in (site.site / "assets" / "nanobanana").rglob("*.*"))
     assert published == ["assets/nanobanana/social/a.jpg", "assets/nanobanana/social/b.jpg"]
-    assert not (site.root / ".cache" / "nanobanana" / "derived").exists()
+    # ...and in the cache only its cover crop, which the next drawing of its card starts from
+    from mkdocs_nanobanana.social import CARD_SIZE, COVER
+
+    derived = sorted((site.root / ".cache" / "nanobanana" / "derived").rglob("*.*"))
+    assert len(derived) == 2 and all(p.name.endswith(f"-1200w-{COVER.tag}.jpg") for p in derived)
+    for path in derived:
+        with Image.open(path) as cover:
+            assert cover.size == CARD_SIZE
 
 
 def test_warm_build_redraws_no_card(site, monkeypatch):
@@ -436,6 +443,40 @@ def test_cards_include_and_exclude(site, options, carded):
     got = {p.relative_to(site.site / "assets/nanobanana/social").with_suffix("").as_posix()
            for p in (site.site / "assets/nanobanana/social").rglob("*.jpg")}
     assert got == carded | {"blog/own"}
+
+
+def test_a_card_drawn_again_starts_from_the_cached_cover_crop(tmp_path):
+    """A card is drawn again (a new title, site name, layout) from its background's cover
+    crop in the cache: the source is not decoded or resized again; a damaged crop is made
+    again from the source."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import photo_png
+
+    from mkdocs_nanobanana import assets
+    from mkdocs_nanobanana.cache import Cache
+    from mkdocs_nanobanana.renderer import Renderer
+    from mkdocs_nanobanana.settings import Settings
+    from mkdocs_nanobanana.social import CARD_SIZE, COVER
+
+    data = photo_png((1344, 768), seed=3)
+    cache = Cache(tmp_path / "cache")
+    with ThreadPoolExecutor(1) as pool:
+        renderer = Renderer(Settings(docs_dir=str(tmp_path), site_dir=str(tmp_path / "site"), cache_dir=str(cache.root)), cache, pool)
+        source = assets.Source("ab" * 32, 1344, 768, False, lambda: Image.open(io.BytesIO(data)))
+        first = renderer.card_cover(source)
+
+        def boom():
+            raise AssertionError("the source is not opened again")
+
+        again = renderer.card_cover(assets.Source(source.id, 1344, 768, False, boom))
+        assert first.size == again.size == CARD_SIZE
+        assert ImageStat.Stat(ImageChops.difference(first, again)).mean[0] < 3, "a JPEG at 95 of the same crop"
+        kept = cache.derived_path(source.id, CARD_SIZE[0], "jpg", COVER.tag)
+        kept.write_bytes(b"damaged")
+        assert renderer.card_cover(source).size == CARD_SIZE
+        with Image.open(kept) as cover:  # and made again
+            assert cover.size == CARD_SIZE
 
 
 def test_enclosure_lengths_only_for_our_files(tmp_path):
