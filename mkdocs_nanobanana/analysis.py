@@ -55,6 +55,7 @@ class Analysis:
         self.card_meta: dict[str, social.PageMeta] = {}  # page -> what its link preview says
         self.named: dict[str, Slot] = {}  # name -> the valid slot that has it
         self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
+        self._ref_problems: dict[str, str | None] = {}  # file -> why it is not an image we can send, checked once
         self.pages: list[PageText] = []  # what ``read`` read
         self.drafts: list[PageText] = []  # draft_docs pages a build skips and serve shows: in use all the same
 
@@ -168,6 +169,7 @@ class Analysis:
         if d is None or slot.errors:
             return
         hashes, files = [], []
+        file_refs: list[tuple[str, str]] = []  # (ref, path) of the refs that are files
         slot.blocked_by = None
         for ref in d.refs:
             if is_name_ref(ref):
@@ -188,21 +190,39 @@ class Analysis:
                     return
                 hashes.append(digest)
                 files.append(path)
+                file_refs.append((ref, path))
         slot.request = Request(model=d.model, prompt=d.prompt, ratio=d.ratio, num=d.num, refs=tuple(hashes), rev=d.rev)
         slot.refs = tuple(files)
         if slot.blocked_by is None:
             slot.entry = self.cache.get(slot.request.key)
+        if slot.entry is None and file_refs:
+            self._check_ref_images(slot, file_refs)
 
     def _hash_ref_file(self, ref: str, page: str) -> tuple[str, str]:
         path = resolve_ref_path(ref, page, self.settings.docs_dir)
         if path not in self._ref_hashes:
-            data = Path(path).read_bytes()
-            try:
-                images.inspect(data)
-            except images.BadImage as exc:
-                raise ValueError(f"ref '{ref}' is not an image we can read ({exc}): use a PNG, JPEG or WebP file") from None
-            self._ref_hashes[path] = sha256(data)
+            self._ref_hashes[path] = sha256(Path(path).read_bytes())
         return path, self._ref_hashes[path]
+
+    def _check_ref_images(self, slot: Slot, file_refs: list[tuple[str, str]]) -> None:
+        """Refuse a ref file (``file_refs``: the directive's ref, its path) that is not an
+        image we can send, before anything is paid for. Only a slot whose image is not
+        cached is checked: a cached key holds the hash of the very bytes that were checked
+        and sent when it was bought, so a warm build decodes no ref (nor imports Pillow)."""
+        d = slot.directive
+        for ref, path in file_refs:
+            if path not in self._ref_problems:
+                try:
+                    images.inspect(Path(path).read_bytes())
+                    self._ref_problems[path] = None
+                except images.BadImage as exc:
+                    self._ref_problems[path] = str(exc)
+            problem = self._ref_problems[path]
+            if problem is not None:
+                slot.errors.append(DirectiveError(d.path, d.line_of("refs"), f"ref '{ref}' is not an image we can read "
+                                                  f"({problem}): use a PNG, JPEG or WebP file"))
+                slot.request, slot.refs = None, ()
+                return
 
     def cost(self, slot: Slot) -> int:
         """Credits (budget units) to generate the slot's image."""
