@@ -13,7 +13,8 @@ from conftest import REPO, run
 def test_bench_toy_run_produces_every_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--out", str(tmp_path)], cwd=REPO)
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())
-    for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale"):
+    for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale",
+                   "serve_loop", "big_site"):
         assert figure in result, figure
     warm = result["warm_overhead"]
     assert warm["requests_when_warm"] == 0
@@ -27,6 +28,12 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     memory = result["memory"]
     assert memory["off_peak_rss_mb"] < memory["cold_peak_rss_mb"] < 300
     assert [p["pages"] for p in result["scale"]["points"]] == [5, 10, 20]
+    serve = result["serve_loop"]
+    assert len(serve["on_runs_s"]) == len(serve["off_runs_s"]) == serve["saves"] >= 1
+    assert serve["placeholder_shown"], "a prompt edit under serve shows its placeholder in that rebuild"
+    big = result["big_site"]
+    assert big["pages"] == 40 and big["warm_peak_rss_mb"] > 0 and big["plugin_s"] > 0
+    assert "| 8. serve loop |" in proc.stdout and "| 9. scale, large site |" in proc.stdout
     assert "| 7. scale |" in proc.stdout and "command: python -m bench --toy" in proc.stdout
 
 
