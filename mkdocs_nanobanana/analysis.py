@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import images, social
-from .cache import Cache, Request, SiteRecord, now_iso, sha256
+from .cache import Cache, CacheEntry, Request, SiteRecord, now_iso, sha256
 from .cards import CardText
 from .catalog import ChoiceError
 from .directives import (
@@ -57,7 +57,10 @@ class Analysis:
         self.card_meta: dict[str, social.PageMeta] = {}  # page -> what its link preview says
         self.named: dict[str, Slot] = {}  # name -> the valid slot that has it
         self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
+        self._entries: dict[str, CacheEntry] = {}  # key -> its entry, read once a build (hits only)
+        self._ref_problems: dict[str, str | None] = {}  # file -> why it is not an image we can send, checked once
         self.pages: list[PageText] = []  # what ``read`` read
+        self._texts: dict[str, str] = {}  # page -> its whole file text, as ``read`` read it
         self.drafts: list[PageText] = []  # draft_docs pages a build skips and serve shows: in use all the same
 
     def label(self, page: str) -> str:
@@ -72,6 +75,7 @@ class Analysis:
     def read(self, pages: list[PageText]) -> None:
         """Read and check every directive and work out its Request; warn each error."""
         self.pages = list(pages)
+        self._texts = {p.page: p.text for p in pages if p.first_line == 1}
         for p in pages:
             self.add_page(p)
         if self.settings.social.enabled:
@@ -109,8 +113,10 @@ class Analysis:
         """Each block of the page as rendered now, with its slot, matched to ``read`` by
         order; and the slots made now, if another plugin changed the page's directives
         since (they still need their image work started)."""
-        blocks, _ = find_blocks(text, self.label(page), first_line)
         known = self.slots.get(page)
+        if known is not None and self.unchanged(page, text):
+            return [(s.block, s) for s in known], []  # the blocks ``read`` found, at the same file lines
+        blocks, _ = find_blocks(text, self.label(page), first_line)
         fresh: list[Slot] = []
         if known is None or len(known) != len(blocks):
             known = fresh = self.add_page(PageText(page, text, first_line))
@@ -118,6 +124,19 @@ class Analysis:
                 self.resolve(s)
                 self._warn_errors(s)
         return list(zip(blocks, known)), fresh
+
+    def text_read(self, page: str) -> str | None:
+        """The page's file text as ``read`` got it (front matter included), or None."""
+        return self._texts.get(page)
+
+    def unchanged(self, page: str, markdown: str) -> bool:
+        """Whether ``markdown`` is the page as ``read`` got it, less its front matter: no
+        plugin changed it since, so its directives are the ones read."""
+        text = self._texts.get(page)
+        if text is None or not text.endswith(markdown):
+            return False
+        first = text.count("\n", 0, len(text) - len(markdown)) + 1  # the file line ``markdown`` starts at
+        return all(s.block.start >= first for s in self.slots.get(page, ()))
 
     # -- social cards ------------------------------------------------------------------
 
@@ -187,6 +206,7 @@ class Analysis:
         if d is None or slot.errors:
             return
         hashes, files = [], []
+        file_refs: list[tuple[str, str]] = []  # (ref, path) of the refs that are files
         slot.blocked_by = None
         for ref in d.refs:
             if is_name_ref(ref):
@@ -207,21 +227,50 @@ class Analysis:
                     return
                 hashes.append(digest)
                 files.append(path)
+                file_refs.append((ref, path))
         slot.request = Request(model=d.model, prompt=d.prompt, ratio=d.ratio, num=d.num, refs=tuple(hashes), rev=d.rev)
         slot.refs = tuple(files)
         if slot.blocked_by is None:
-            slot.entry = self.cache.get(slot.request.key)
+            slot.entry = self._cached(slot.request.key)
+        if slot.entry is None and file_refs:
+            self._check_ref_images(slot, file_refs)
+
+    def _cached(self, key: str) -> CacheEntry | None:
+        """The cache's entry for ``key``: its sidecar is read once a build, however many
+        directives (or, for the manifest, draft pages) ask. A miss is asked again: the
+        entry may be bought later in the build."""
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self.cache.get(key)
+            if entry is not None:
+                self._entries[key] = entry
+        return entry
 
     def _hash_ref_file(self, ref: str, page: str) -> tuple[str, str]:
         path = resolve_ref_path(ref, page, self.settings.docs_dir)
         if path not in self._ref_hashes:
-            data = Path(path).read_bytes()
-            try:
-                images.inspect(data)
-            except images.BadImage as exc:
-                raise ValueError(f"ref '{ref}' is not an image we can read ({exc}): use a PNG, JPEG or WebP file") from None
-            self._ref_hashes[path] = sha256(data)
+            self._ref_hashes[path] = sha256(Path(path).read_bytes())
         return path, self._ref_hashes[path]
+
+    def _check_ref_images(self, slot: Slot, file_refs: list[tuple[str, str]]) -> None:
+        """Refuse a ref file (``file_refs``: the directive's ref, its path) that is not an
+        image we can send, before anything is paid for. Only a slot whose image is not
+        cached is checked: a cached key holds the hash of the very bytes that were checked
+        and sent when it was bought, so a warm build decodes no ref (nor imports Pillow)."""
+        d = slot.directive
+        for ref, path in file_refs:
+            if path not in self._ref_problems:
+                try:
+                    images.inspect(Path(path).read_bytes())
+                    self._ref_problems[path] = None
+                except images.BadImage as exc:
+                    self._ref_problems[path] = str(exc)
+            problem = self._ref_problems[path]
+            if problem is not None:
+                slot.errors.append(DirectiveError(d.path, d.line_of("refs"), f"ref '{ref}' is not an image we can read "
+                                                  f"({problem}): use a PNG, JPEG or WebP file"))
+                slot.request, slot.refs = None, ()
+                return
 
     def cost(self, slot: Slot) -> int:
         """Credits (budget units) to generate the slot's image."""
@@ -339,6 +388,7 @@ class Analysis:
         """The site read again with its draft pages, quietly (a build does not show them,
         so their errors are not this build's): what they use."""
         whole = Analysis(self.settings, self.cache, Reporter(lambda _message: None))
+        whole._entries, whole._ref_hashes = self._entries, self._ref_hashes  # read once a build: not again here
         whole.read(self.pages + self.drafts)
         return whole
 

@@ -21,6 +21,7 @@ once it is older than any live write could be), never a half file under a real n
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -60,7 +61,7 @@ class Request:
     refs: tuple[str, ...] = ()  # sha256 of each reference image's bytes, in order
     rev: int = 0
 
-    @property
+    @functools.cached_property  # asked several times a slot; computed once (it sits outside the fields)
     def key(self) -> str:
         return sha256(canonical_json({
             "model": self.model, "prompt": self.prompt, "ratio": self.ratio,

@@ -16,6 +16,10 @@ from markdown.preprocessors import Preprocessor
 
 from .directives import INFO_WORD, scan
 
+#: The names mkdocs.yml may list the directive's own Markdown extension under (markdown.py).
+#: Here, not in zensical_host.py, so that the plugin can tell them without importing it.
+EXTENSION_NAMES = ("mkdocs_nanobanana.markdown", "nanobanana")
+
 #: pymdownx.snippets registers at 32: run just after it, before any fence is rendered.
 PRIORITY = 31
 

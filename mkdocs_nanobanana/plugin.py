@@ -16,10 +16,9 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin_logger
 
 from .config import NanobananaConfig
-from .mdext import LeftoverDirectives
+from .mdext import EXTENSION_NAMES, LeftoverDirectives
 from .feeds import fill_enclosure_lengths
 from .project import draft_pages, read_pages, rss_feed_files, settings_of
-from .zensical_host import EXTENSION_NAMES
 from .report import Reporter
 from .session import BuildSession, PlaceholdersRefused, ServeSession, open_provider
 from .settings import Settings, SettingsError
@@ -36,10 +35,12 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self._site_url = ""
         self._page: str | None = None
         self._command = "build"
+        self._dirty = False
         self._markdown: dict[str, str] = {}  # page -> its Markdown with tokens, while feeds read it
 
     def on_startup(self, *, command, dirty):
         self._command = command  # gh-deploy publishes: see the placeholders option
+        self._dirty = dirty
         if command == "serve":
             self.serve = ServeSession(log.warning, log.info)
             self.serve.catch_signals()  # SIGTERM ends serve as Ctrl-C does, keeping paid images
@@ -72,7 +73,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             return files
         s = self.settings
         # serve shows draft_docs pages too: start their images with the rest
-        pages = read_pages(files, s, self.report, drafts=self.serve is not None)
+        pages = read_pages(files, s, self.report, drafts=self.serve is not None, hand_over=not self._dirty)
         if self.serve is not None:
             self.session = self.serve.open_build(s, pages, site_url=self._site_url)
         else:

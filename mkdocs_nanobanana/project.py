@@ -111,12 +111,14 @@ def rss_feed_files(config) -> list[Path]:
     return feeds
 
 
-def read_pages(files, settings: Settings, report: Reporter, drafts: bool = False) -> list[PageText]:
+def read_pages(files, settings: Settings, report: Reporter, drafts: bool = False,
+               hand_over: bool = False) -> list[PageText]:
     """The pages worth reading. Excluded pages never count; draft_docs pages only when
-    ``drafts`` (serve shows them)."""
+    ``drafts`` (serve shows them). ``hand_over``: each page's text is given to its File,
+    so that MkDocs renders the text read here and does not read the file again."""
     # the host's own InclusionLevel methods: ProperDocs has its own copy of the enum
     inclusion = (lambda level: level.is_in_serve()) if drafts else (lambda level: level.is_included())
-    return pages_worth_reading(((f.src_uri, _text(f)) for f in files.documentation_pages(inclusion=inclusion)),
+    return pages_worth_reading(((f.src_uri, _text(f, hand_over)) for f in files.documentation_pages(inclusion=inclusion)),
                                settings, report)
 
 
@@ -127,11 +129,25 @@ def draft_pages(files, settings: Settings) -> list[PageText]:
     return pages_worth_reading(((f.src_uri, _text(f)) for f in drafts), settings, Reporter(lambda _message: None))
 
 
-def _text(file) -> str | None:
+def _text(file, hand_over: bool = False) -> str | None:
     try:
-        return file.content_string
+        text = file.content_string
     except ValueError:  # not UTF-8
         return None
+    if hand_over:
+        _hand_over(file, text)
+    return text
+
+
+def _hand_over(file, text: str) -> None:
+    """Give the page's text to its File, MkDocs 1.6's way (content_string set in
+    on_files): MkDocs then renders it without reading the file a second time. The setter
+    clears abs_src_path, which other plugins still read (git dates, Material's blog), so
+    it is put back. Not under --dirty: a File that holds its text always counts as
+    modified there, and every page would be rebuilt."""
+    path = file.abs_src_path
+    file.content_string = text
+    file.abs_src_path = path
 
 
 def _load_config(config_file: str | None):

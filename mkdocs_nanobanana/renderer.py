@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 from . import assets, backdrops, cards, images, provenance, social
 from .cache import Cache, CachedImage, sha256
-from .providers import placeholder
 from .settings import Settings
 from .report import Reporter
 from .sharing import SharedCopies
@@ -47,6 +46,8 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
     else:
         key = slot.request.key if slot.request else ""
         text, size, index, of, title = d.prompt, model.sizes[d.ratio], d.pick, d.num, note
+    from .providers import placeholder  # a warm build shows none: it does not import the providers
+
     pid = placeholder.placeholder_id(key, index, text)
     drawn = provenance.of_image(settings.provenance, text, (), placeholder=True)
     return assets.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of), drawn), True, title

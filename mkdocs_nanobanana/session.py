@@ -18,11 +18,10 @@ import os
 import re
 import secrets
 import time
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from . import assets, social
 from .analysis import Analysis
-from .background import Background, marker_path
 from .budget import Budget
 from .cache import Cache
 from .tempfiles import temp_age
@@ -30,12 +29,16 @@ from .directives import INFO_WORD, replace_blocks
 from .providers import connect
 from .providers.base import Provider
 from .purchase import Buyer
-from .remote import RemoteCache, RemoteError, open_remote
 from .report import Reporter
 from .scheduler import Scheduler, offline_cause
 from .settings import Settings, page_label
 from .slots import PageText, Slot
-from .stopping import SignalStop, exit_code, signal_name
+
+# Imported where they are used: a warm build (the common one) runs none of them.
+if TYPE_CHECKING:
+    from .background import Background
+    from .remote import RemoteCache
+    from .stopping import SignalStop
 
 
 def open_provider(settings: Settings, environ: Mapping[str, str] = os.environ) -> Provider:
@@ -50,6 +53,8 @@ def open_remote_tier(settings: Settings, report: Reporter, without_it: str) -> R
     not configured or cannot be reached."""
     if not settings.remote_cache:
         return None
+    from .remote import RemoteError, open_remote
+
     try:
         return open_remote(settings.remote_cache, settings.remote_cache_options)
     except RemoteError as exc:
@@ -160,12 +165,16 @@ class BuildSession:
         buyer = self.scheduler.buyer
         if buyer is None:
             return
+        from .stopping import SignalStop
+
         signals = SignalStop(self._stopped, lambda: buyer.in_flight, self.report.warn)
         self._signals = signals if signals.install() else None
 
     def _stopped(self, signum: int) -> None:
         """The first SIGINT or SIGTERM: keep what is paid for, send nothing more, and end
         the run with the shell's exit code (130, 143)."""
+        from .stopping import exit_code, signal_name
+
         name = signal_name(signum)
         self.report.warn(f"{name}: stopping; no new request is sent, the {self.scheduler.buyer.in_flight} in "
                          f"flight are awaited and kept (another {name} exits at once)")
@@ -208,7 +217,8 @@ class BuildSession:
         read again and its images started now."""
         if INFO_WORD not in markdown:
             return markdown
-        start = first_line(source(), markdown)
+        read = self.analysis.text_read(page)  # the file is read once a build, not again here
+        start = first_line(read if read is not None and read.endswith(markdown) else source(), markdown)
         pairs, fresh = self.analysis.reread(page, markdown, start)
         if fresh:
             self.scheduler.start_slots(fresh)
@@ -335,6 +345,8 @@ class ServeSession:
         def stop(_signum: int) -> None:
             raise KeyboardInterrupt  # MkDocs' own way out of serve, which ends in on_shutdown
 
+        from .stopping import SignalStop
+
         signals = SignalStop(stop, in_flight, self.warn)
         self._signals = signals if signals.install() else None
 
@@ -360,6 +372,8 @@ class ServeSession:
         if self.budget is None:
             self.budget = Budget(s.max_credits)
         self.budget.resize(s.max_credits)  # raised in mkdocs.yml: more to spend; what was spent stays spent
+        from .background import Background, marker_path
+
         marker = marker_path(s.cache_dir)
         remote = open_remote_tier(s, self.report, "new images stay local")
         buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.warn,
@@ -401,6 +415,8 @@ class ServeSession:
     @staticmethod
     def watched_folder(settings: Settings) -> str:
         """The folder the server must watch: an image landing touches a file there."""
+        from .background import marker_path
+
         marker = marker_path(settings.cache_dir)
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()

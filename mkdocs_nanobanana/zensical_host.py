@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from .mdext import EXTENSION_NAMES
 from .mdoptions import Where
 
 #: How a figure of ours starts, as it stands in Zensical's JSON cache entries.
 _FIGURE_IN_JSON = b'<figure class=\\"nanobanana'
 #: The names a user may list the extension under.
-EXTENSION_NAMES = ("mkdocs_nanobanana.markdown", "nanobanana")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--out", str(tmp_path)], cwd=REPO)
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())
     for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale",
-                   "fresh_runner", "backdrops", "cache_size", "verify_cost", "cold_cpu"):
+                   "fresh_runner", "backdrops", "cache_size", "verify_cost", "cold_cpu", "serve_loop", "big_site"):
         assert figure in result, figure
     fresh = result["fresh_runner"]
     assert (fresh["encoded_fresh"], fresh["requests"]) == (0, 0) and fresh["encoded_warm"] == 0
@@ -55,6 +55,12 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     assert sweep["fresh"]["requests"] == 0 and sweep["steps"][-2]["files"] > sweep["pruned"]["files"]
     assert result["verify_cost"]["images"] == 10 and "| 11. verify |" in proc.stdout
     assert "| 12. cold at scale (CPU) |" in proc.stdout
+    serve = result["serve_loop"]
+    assert len(serve["on_runs_s"]) == len(serve["off_runs_s"]) == serve["saves"] >= 1
+    assert serve["placeholder_shown"], "a prompt edit under serve shows its placeholder in that rebuild"
+    big = result["big_site"]
+    assert big["pages"] == 40 and big["warm_peak_rss_mb"] > 0 and big["plugin_s"] > 0
+    assert "| 13. serve loop |" in proc.stdout and "| 14. scale, large site |" in proc.stdout
 
 
 def test_bench_refuses_an_unknown_figure(tmp_path):
