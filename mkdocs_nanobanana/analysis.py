@@ -10,8 +10,6 @@ use nothing else; a build hands the result to the scheduler.
 from __future__ import annotations
 
 import fnmatch
-
-from dataclasses import replace
 from pathlib import Path
 
 from . import images, social
@@ -221,7 +219,8 @@ class Analysis:
                 files.append(str(picked.path))
             else:
                 try:
-                    path, digest = self._hash_ref_file(ref, d.page)
+                    path = resolve_ref_path(ref, d.page, self.settings.docs_dir)
+                    digest = _hashed(path, self._ref_hashes)
                 except ValueError as exc:
                     slot.errors.append(DirectiveError(d.path, d.line_of("refs"), str(exc)))
                     return
@@ -245,12 +244,6 @@ class Analysis:
             if entry is not None:
                 self._entries[key] = entry
         return entry
-
-    def _hash_ref_file(self, ref: str, page: str) -> tuple[str, str]:
-        path = resolve_ref_path(ref, page, self.settings.docs_dir)
-        if path not in self._ref_hashes:
-            self._ref_hashes[path] = sha256(Path(path).read_bytes())
-        return path, self._ref_hashes[path]
 
     def _check_ref_images(self, slot: Slot, file_refs: list[tuple[str, str]]) -> None:
         """Refuse a ref file (``file_refs``: the directive's ref, its path) that is not an
@@ -307,51 +300,10 @@ class Analysis:
                 if s.request is not None and s.entry is None and not s.errors and s.blocked_by is None]
 
     def plan(self, on_remote: set[str] = frozenset()) -> list[PlanRow]:
-        """Every directive's state: cached, missing, changed (since the last build) or
-        error. Its credits add up to exactly what ``generate`` pays: a directive whose
-        image another one already asks for costs nothing more ("same image as ...")."""
-        last = self.cache.read_manifest(self.settings.site)
-        first_at: dict[str, str] = {}  # key -> where the first directive that asks for it is
-        rows = []
-        for ident, s in self.identities().items():
-            row = self._plan_row(ident, s, last, on_remote)
-            if row.credits and row.key is not None:
-                if row.key in first_at:
-                    row = replace(row, credits=0, usd=0.0, note=_joined(row.note, f"same image as {first_at[row.key]}"))
-                else:
-                    first_at[row.key] = row.where
-            rows.append(row)
-        return rows
+        """Every directive's state (see plan_rows.plan)."""
+        from .plan_rows import plan
 
-    def _plan_row(self, ident: str, s: Slot, last: dict[str, str], on_remote: set[str]) -> PlanRow:
-        d = s.directive
-        if d is None or s.errors:
-            first = s.errors[0] if s.errors else None
-            return PlanRow(str(first).split(": ", 1)[0] if first else s.where, None, "", "", 0, "error", 0, None,
-                           first.message if first else "invalid directive")
-        key = s.key
-        if s.entry is not None:
-            state, cost, note = "cached", 0, ""
-        elif key in on_remote:
-            state, cost, note = "cached", 0, "remote"
-        else:
-            changed = key is not None and last.get(ident) not in (None, key)
-            state, cost = ("changed" if changed else "missing"), self.cost(s)
-            note = f"after {s.blocked_by}" if s.blocked_by else ""
-        if not s.shown:
-            note = _joined("social card", self._why_new_card(s, last[ident]) if state == "changed" else "", note)
-        return PlanRow(d.where, d.name, d.model, d.ratio, d.num, state, cost, key, note,
-                       round(self.price([s]), 4) if cost else 0.0)
-
-    def _why_new_card(self, s: Slot, old_key: str) -> str:
-        """Why a card-only background is a new paid image: a renamed page whose card
-        prompt has ``{title}`` says so. The last build's prompt is in its entry's sidecar."""
-        meta, template = self.card_meta[s.page], self.settings.social.prompt_template
-        title, description = meta.title, meta.description  # what card_source filled the template with
-        if s.request is None or s.request.prompt != social.filled(template, title, description):
-            return ""  # a front matter prompt: plan shows it like a directive
-        old = self.cache.get(old_key)
-        return social.why_new_background(template, old.request if old else None, s.request, title, description)
+        return plan(self, on_remote)
 
     def sources_in_use(self) -> set[str]:
         """Ids of every image a build would show or could switch to by ``pick``: what
@@ -391,6 +343,13 @@ class Analysis:
         whole._entries, whole._ref_hashes = self._entries, self._ref_hashes  # read once a build: not again here
         whole.read(self.pages + self.drafts)
         return whole
+
+
+def _hashed(path: str, known: dict[str, str]) -> str:
+    """A reference file's sha256, read once a build (``known`` keeps them)."""
+    if path not in known:
+        known[path] = sha256(Path(path).read_bytes())
+    return known[path]
 
 
 def _joined(*notes: str) -> str:

@@ -16,14 +16,17 @@ import base64
 import io
 import json
 import re
+import threading
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 # Pillow is imported where pixels are touched: a warm build touches none, and skips it.
 if TYPE_CHECKING:
     from PIL import Image
 
+from . import assets, images
 from .cache import Cache
 
 #: Bump when the computation changes: the file name carries it, so old files are
@@ -114,3 +117,72 @@ def store(cache: Cache, path: Path, backdrop: Backdrop) -> None:
     cache cannot take it."""
     text = json.dumps({"version": VERSION, "color": backdrop.color, "blur": backdrop.blur}, sort_keys=True)
     cache.temp.atomic_write(path, (text + "\n").encode("utf-8"))
+
+
+class Keeper:
+    """One build's backdrops, one per source: computed from pixels a resize decoded
+    (``keep``), else read from the cache, else (a cache from before backdrops) computed
+    once on the image pool (``job``)."""
+
+    def __init__(self, cache: Cache, pool: Executor, source_lock: Callable[[str], threading.Lock],
+                 damaged: set[str]) -> None:
+        self.cache = cache
+        self.pool = pool
+        self._source_lock = source_lock  # the renderer's: a source is decoded by one thread at a time
+        self.damaged = damaged  # the renderer's: source ids whose cached file did not decode
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Future] = {}  # source id -> its Backdrop (None: it has none)
+        self._computed: dict[str, Backdrop] = {}  # computed here, whether or not the cache took them
+
+    def job(self, source: assets.Source, files: Future) -> Future:
+        """The source's Backdrop (None: it has none), looked for once its ``files`` job is
+        done: a resize that decoded the source computed it then. Otherwise it is read from
+        its small file in the cache (a warm build decodes nothing), or, for a cache made
+        before backdrops, computed on the image pool. Asking the pool at once instead would
+        take a worker that then waits for the resize to let go of the source."""
+        mine: Future = Future()
+        with self._lock:
+            job = self._jobs.setdefault(source.id, mine)
+        if job is mine:  # else another slot of this source asked first
+            files.add_done_callback(lambda _: self._settle(source, job))
+        return job
+
+    def _settle(self, source: assets.Source, job: Future) -> None:
+        # a callback: an exception here would be swallowed and leave the figure waiting
+        try:
+            found = self._computed.get(source.id) or load(path_of(self.cache, source.id))
+            if found is not None or source.id in self.damaged:
+                job.set_result(found)
+                return
+            inner = self.pool.submit(self._make, source)
+            inner.add_done_callback(lambda f: job.set_result(None if f.cancelled() or f.exception() else f.result()))
+        except BaseException:  # noqa: BLE001 - e.g. the pool is shut down: no backdrop, the figure goes on
+            if not job.done():
+                job.set_result(None)
+
+    def _make(self, source: assets.Source) -> Backdrop | None:
+        with self._source_lock(source.id):
+            found = self._computed.get(source.id) or load(path_of(self.cache, source.id))
+            if found is not None:
+                return found
+            try:
+                with assets.decoded(source) as pixels:
+                    return self.keep(source.id, pixels)
+            except (images.BadImage, OSError):  # a damaged image: its figure's own render says so
+                return None
+
+    def keep(self, source_id: str, pixels: Image.Image) -> Backdrop | None:
+        """Compute a backdrop and keep it; a cache that cannot take the file (full, read-only)
+        only means the next build computes it again. None if Pillow cannot make one: a
+        figure without a backdrop, never a failed figure."""
+        try:
+            backdrop = compute(pixels)
+        except (ValueError, OSError):
+            return None
+        with self._lock:
+            self._computed[source_id] = backdrop
+        try:
+            store(self.cache, path_of(self.cache, source_id), backdrop)
+        except OSError:
+            pass
+        return backdrop

@@ -97,10 +97,9 @@ class Renderer:
         self._jobs: dict[tuple[str, str], Future] = {}  # (source id, file name) -> its variants
         self._source_locks: dict[str, threading.Lock] = {}
         self._slot_of_source: dict[str, Slot] = {}  # a slot that shows each source: its placeholder, if damaged
-        self._backdrops: dict[str, Future] = {}  # source id -> its Backdrop (None: it has none)
-        self._computed: dict[str, backdrops.Backdrop] = {}  # computed here, whether or not the cache took them
         self._cpu = threading.BoundedSemaphore(settings.workers)  # renders made ``here`` at once
         self.out_dir = Path(settings.site_dir, *settings.output_dir.split("/"))
+        self.backdrops = backdrops.Keeper(cache, image_pool, self._source_lock, self.damaged)
 
     def render(self, slot: Slot, note: str, here: bool = False) -> None:
         """Make the slot's figure files (once per image and name) and then resolve its
@@ -129,7 +128,7 @@ class Renderer:
                 job = self._jobs.setdefault((source.id, basename), job)
         # a transparent image would show its backdrop through itself once loaded
         wanted = backdrop_kind(slot, self.settings) != "none" and not source.alpha
-        look = self._backdrop_job(source, job) if wanted else None
+        look = self.backdrops.job(source, job) if wanted else None
 
         def finish(f: Future) -> None:
             if done.done():
@@ -192,7 +191,7 @@ class Renderer:
                 look = backdrops.path_of(self.cache, source.id)
                 had_look, kept = look.exists(), []
                 made = assets.make_missing(source, files, s.encoding, self.cache.temp.create_once,
-                                           with_pixels=lambda img: kept.append(self._keep_backdrop(source.id, img)))
+                                           with_pixels=lambda img: kept.append(self.backdrops.keep(source.id, img)))
                 self._made(made, share)
                 if share and not had_look and kept and kept[0] is not None and self.shared is not None:
                     self.shared.upload([look])  # it travels with its copies: a fresh runner decodes nothing
@@ -203,61 +202,6 @@ class Renderer:
         if not s.publish:
             return []
         return assets.publish(files, self.out_dir, s.output_dir, basename)
-
-    # -- backdrops -----------------------------------------------------------------------
-
-    def _backdrop_job(self, source: assets.Source, files: Future) -> Future:
-        """The source's Backdrop (None: it has none), looked for once its ``files`` job is
-        done: a resize that decoded the source computed it then. Otherwise it is read from
-        its small file in the cache (a warm build decodes nothing), or, for a cache made
-        before backdrops, computed on the image pool. Asking the pool at once instead would
-        take a worker that then waits for the resize to let go of the source."""
-        mine: Future = Future()
-        with self._lock:
-            job = self._backdrops.setdefault(source.id, mine)
-        if job is mine:  # else another slot of this source asked first
-            files.add_done_callback(lambda _: self._settle_backdrop(source, job))
-        return job
-
-    def _settle_backdrop(self, source: assets.Source, job: Future) -> None:
-        # a callback: an exception here would be swallowed and leave the figure waiting
-        try:
-            found = self._computed.get(source.id) or backdrops.load(backdrops.path_of(self.cache, source.id))
-            if found is not None or source.id in self.damaged:
-                job.set_result(found)
-                return
-            inner = self.pool.submit(self._make_backdrop, source)
-            inner.add_done_callback(lambda f: job.set_result(None if f.cancelled() or f.exception() else f.result()))
-        except BaseException:  # noqa: BLE001 - e.g. the pool is shut down: no backdrop, the figure goes on
-            if not job.done():
-                job.set_result(None)
-
-    def _make_backdrop(self, source: assets.Source) -> backdrops.Backdrop | None:
-        with self._source_lock(source.id):
-            found = self._computed.get(source.id) or backdrops.load(backdrops.path_of(self.cache, source.id))
-            if found is not None:
-                return found
-            try:
-                with assets.decoded(source) as pixels:
-                    return self._keep_backdrop(source.id, pixels)
-            except (images.BadImage, OSError):  # a damaged image: its figure's own render says so
-                return None
-
-    def _keep_backdrop(self, source_id: str, pixels: Image.Image) -> backdrops.Backdrop | None:
-        """Compute a backdrop and keep it; a cache that cannot take the file (full, read-only)
-        only means the next build computes it again. None if Pillow cannot make one: a
-        figure without a backdrop, never a failed figure."""
-        try:
-            backdrop = backdrops.compute(pixels)
-        except (ValueError, OSError):
-            return None
-        with self._lock:
-            self._computed[source_id] = backdrop
-        try:
-            backdrops.store(self.cache, backdrops.path_of(self.cache, source_id), backdrop)
-        except OSError:
-            pass
-        return backdrop
 
     def _damaged(self, source: assets.Source, basename: str, exc: Exception) -> list[assets.Variant]:
         """A cached image that no longer decodes: a warning, and its placeholder instead."""
