@@ -686,6 +686,13 @@ def table(results: dict) -> str:
     if sc:
         rows.append(("7. scale", "plugin's own warm time " + ", ".join(f"{p['pages']} pages {p['plugin_s'] * 1000:.0f} ms"
                      for p in sc["points"]) + f": exponent **{sc['exponent']:.2f}**", sc["goal"]))
+    rows += later_rows(results)
+    return "\n".join(["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows])
+
+
+def later_rows(results: dict) -> list[tuple[str, str, str]]:
+    """``table``'s rows for figures 8 on (the remote tier, formats, the cache, scale)."""
+    rows = []
     f = results.get("fresh_runner")
     if f:
         rows.append(("8. fresh runner", f"{f['pages']} pages, {f['images']} images, empty local cache, full bucket "
@@ -726,7 +733,7 @@ def table(results: dict) -> str:
                      f"off {b['off_s']:.1f} s = **{b['ratio']:.3f}** (plugin hooks {b['plugin_s']:.2f} s); warm peak RSS "
                      f"**{b['warm_peak_rss_mb']:.0f} MB** (off {b['off_peak_rss_mb']:.0f} MB)") if b.get("measured", True)
                      else b["note"], b["goal"]))
-    return "\n".join(["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows])
+    return rows
 
 
 def avif_summary(a: dict) -> str:

@@ -82,6 +82,25 @@ def save(page: Path, text: str) -> None:
     os.utime(page, (now, now))
 
 
+def save_and_wait(server: Served, page: Path, text: str, timeout: float) -> float:
+    """Save ``page`` and MkDocs' time of the rebuild it causes (the next build to finish).
+    Saved again (with one more trailing newline) if no rebuild finishes: a change that
+    lands while MkDocs is still building can end that build without its "built in" line
+    and without another build (seen with and without the plugin), which would leave the
+    figure waiting forever."""
+    attempts = 3
+    for attempt in range(attempts):
+        time.sleep(1.0)  # apart from the last build's end, so each save is its own rebuild
+        count = len(server.builds()) + 1
+        save(page, text + "\n" * attempt)
+        try:
+            return server.wait_builds(count, max(5.0, timeout / attempts))[count - 1]
+        except RuntimeError:
+            if attempt == attempts - 1 or server.proc.poll() is not None:
+                raise
+    raise AssertionError("unreachable")
+
+
 def rebuilds(config: Path, env: dict[str, str], page: Path, saves: int, timeout: float,
              prompt_edit: tuple[Path, str] | None = None) -> dict:
     """Serve ``config``, save ``page`` ``saves`` times (a sentence added each time), and
@@ -93,15 +112,11 @@ def rebuilds(config: Path, env: dict[str, str], page: Path, saves: int, timeout:
         server.wait_builds(1, timeout)
         times = []
         for i in range(saves):
-            time.sleep(0.3)  # apart from the last build's end, so each save is its own rebuild
-            save(page, original + f"\nSaved again, {i}.\n")
-            times.append(server.wait_builds(i + 2, timeout)[i + 1])
+            times.append(save_and_wait(server, page, original + f"\nSaved again, {i}.\n", timeout))
         out: dict = {"rebuild_s": times}
         if prompt_edit is not None:
             edited, text = prompt_edit
-            time.sleep(0.3)
-            save(edited, text)
-            out["prompt_edit_s"] = server.wait_builds(saves + 2, timeout)[saves + 1]
+            out["prompt_edit_s"] = save_and_wait(server, edited, text, timeout)
             url = "/" + edited.relative_to(config.parent / "docs").with_suffix("").as_posix() + "/"
             out["placeholder_shown"] = "nanobanana-placeholder" in server.get(url)
         return out
