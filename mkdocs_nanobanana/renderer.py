@@ -146,14 +146,19 @@ class Renderer:
         else:  # both known (another name's files for the same source may settle it first)
             job.add_done_callback(lambda f: look.add_done_callback(lambda _: finish(f)))
 
+    def derived_files(self, source: assets.Source) -> list[assets.DerivedFile]:
+        """Every resized copy of ``source`` the settings ask for, made or not (no I/O)."""
+        s = self.settings
+        return assets.derivative_files(source, assets.plan_widths(source.width, s.widths),
+                                       assets.plan_exts(s.formats, source.alpha), s.encoding, self.cache)
+
     def _files_job(self, source: assets.Source, basename: str, is_placeholder: bool, here: bool = False) -> Future:
         """The figure's files. When every derivative is cached already (a warm build) they
         are published here and now: a few hard links cost less than handing them to a
         worker, which must win the GIL back from the busy main thread after every one of
         them. Only Pillow work, which runs outside the GIL, goes to the image pool."""
         s = self.settings
-        files = assets.derivative_files(source, assets.plan_widths(source.width, s.widths),
-                                        assets.plan_exts(s.formats, source.alpha), s.encoding, self.cache)
+        files = self.derived_files(source)
         if s.publish:
             variants = assets.publish_cached(files, self.out_dir, s.output_dir, basename)
         else:
@@ -215,9 +220,7 @@ class Renderer:
         if slot is None:
             return []
         stand_in, _, _ = source_of(slot, self.settings, "", cached=False)
-        s = self.settings
-        files = assets.derivative_files(stand_in, assets.plan_widths(stand_in.width, s.widths),
-                                        assets.plan_exts(s.formats, False), s.encoding, self.cache)
+        files = self.derived_files(stand_in)  # a placeholder: never transparent
         return self._make_files(stand_in, files, basename)
 
     def _unwritable(self, source: assets.Source, files: list[assets.DerivedFile], basename: str,
@@ -257,8 +260,7 @@ class Renderer:
         for slot in slots:
             if slot.shown and slot.entry is not None and slot.valid:
                 source = source_of(slot, s, "")[0]
-                files = assets.derivative_files(source, assets.plan_widths(source.width, s.widths),
-                                                assets.plan_exts(s.formats, source.alpha), s.encoding, self.cache)
+                files = self.derived_files(source)
                 paths.extend(path for path, *_ in files)
                 if backdrop_kind(slot, s) != "none" and not source.alpha:  # else the next step decodes it
                     paths.append(backdrops.path_of(self.cache, source.id))
