@@ -325,7 +325,7 @@ class Analysis:
         another site sharing the cache never prunes them."""
         keys = {ident: s.request.key for ident, s in self.identities().items()
                 if s.request is not None and s.blocked_by is None and not s.errors}
-        from .pruning import card_keys, derived_groups  # pruning reads an Analysis: imported late
+        from .usage import card_keys, derived_groups  # it reads an Analysis: imported late
 
         used = self._with_drafts() if self.drafts else self
         record = SiteRecord(keys, frozenset(used.keys_in_use()), frozenset(used.sources_in_use()), now_iso(),

@@ -148,7 +148,7 @@ class SiteRecord:
     sources: frozenset[str]  # ids of every candidate it uses (pick may switch to any)
     built: str  # ISO time of that build
     # the resized copies it shows, "widths|exts|quality" -> source ids (see
-    # pruning.derived_groups), and its cards' keys; None in a record written before
+    # usage.derived_groups), and its cards' keys; None in a record written before
     # they were recorded: prune then keeps every copy of its sources, and every card
     derived: dict[str, frozenset[str]] | None = None
     cards: frozenset[str] | None = None

@@ -9,7 +9,7 @@ Three layouts, as Material's social plugin offers them by name:
   panel on the right.
 
 Everything that changes a card's pixels goes into ``card_key``; ``Renderer.card`` and
-``pruning.card_keys`` both name cards by it.
+``usage.card_keys`` both name cards by it.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 from PIL import Image
 
-from . import __version__, pruning
+from . import __version__, pruning, usage
 from .analysis import Analysis
 from .cache import Cache, CachedImage
 from .tempfiles import temp_age
@@ -340,14 +340,14 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
     if any(s.errors for s in analysis.all_slots()):
         raise click.ClickException("fix the directive errors above first: an invalid directive's image would look unused")
     keys = analysis.keys_in_use()
-    cards = set(pruning.card_keys(analysis))
+    cards = set(usage.card_keys(analysis))
     if remote:
         # a card's key needs its image's hash: known only if every background is here
         known = all(slot.entry is not None for slot, _ in analysis.cards.values())
         removed = _remote(settings).prune(keys, dry_run=dry_run, keep_cards=cards if known else None)
         _report_removed({"entries": removed}, [], dry_run)
         return
-    keep = pruning.Keep(set(keys), pruning.derived_names(pruning.derived_groups(analysis)), cards=cards)
+    keep = pruning.Keep(set(keys), pruning.derived_names(usage.derived_groups(analysis)), cards=cards)
     if not all_sites:
         _other_sites(analysis.cache, settings.site, keep)
     elif not dry_run:

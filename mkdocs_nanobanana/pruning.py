@@ -3,7 +3,7 @@
 A build writes, besides the entries it pays for, resized copies named by (source, width,
 format, quality) and social cards named by a hash of their inputs. Settings change and
 titles change, so the old names stay behind unless prune knows the exact names a build of
-the current settings writes: ``in_use`` works them out the way the renderer does (the same
+the current settings writes: usage.py works them out the way the renderer does (the same
 ``assets`` functions), and each site's build records them in the manifest, so that a prune
 from one site keeps what another site sharing the cache still shows.
 
@@ -24,15 +24,10 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from . import assets, backdrops, cards, social
+from . import backdrops
 from .cache import Cache, SiteRecord, sharded_files
-from .renderer import card_key, source_of
 from .tempfiles import stray_beside
-
-if TYPE_CHECKING:
-    from .analysis import Analysis
 
 try:
     import fcntl
@@ -43,26 +38,6 @@ CARD_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.jpg\Z")
 LOCK_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.lock\Z")
 #: The classes prune reports, in the order it lists them.
 CLASSES = ("entries", "partial", "derived", "cards", "locks", "temp")
-
-
-def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
-    """The resized copies a build of ``analysis`` writes, compactly: "widths|exts|tag"
-    -> the ids of the sources written with them (an id alone would be 8,000 names x 10 at
-    20,000 pages; grouped, the manifest stays the size of the sources list)."""
-    s = analysis.settings
-    groups: dict[str, set[str]] = {}
-    for slot in analysis.all_slots():
-        if not slot.shown:  # a card background: the card is drawn from the original
-            continue
-        source = source_of(slot, s, "")[0]
-        widths = assets.plan_widths(source.width, s.widths)
-        exts = assets.plan_exts(s.formats, source.alpha)
-        spec = f"{','.join(map(str, widths))}|{','.join(exts)}|{s.encoding.tag}"
-        groups.setdefault(spec, set()).add(source.id)
-    cover = f"{cards.CARD_SIZE[0]}|jpg|{social.COVER.tag}"  # each card background's cover crop
-    for plan in analysis.cards.values():
-        groups.setdefault(cover, set()).add(source_of(plan.slot, s, "")[0].id)
-    return {spec: frozenset(ids) for spec, ids in groups.items()}
 
 
 def derived_names(groups: dict[str, frozenset[str]]) -> set[str]:
@@ -77,12 +52,6 @@ def derived_names(groups: dict[str, frozenset[str]]) -> set[str]:
         for sid in ids:  # (a record written before encoder digests holds the bare quality)
             names.update(Cache.derived_name(sid, w, ext, parsed[2]) for ext in parsed[1] for w in parsed[0])
     return names
-
-
-def card_keys(analysis: "Analysis") -> frozenset[str]:
-    """The card of every page that gets one, as ``Renderer.card`` names it."""
-    s = analysis.settings
-    return frozenset(card_key(s, plan, source_of(plan.slot, s, "")[0].id) for plan in analysis.cards.values())
 
 
 @dataclass

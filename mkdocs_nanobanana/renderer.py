@@ -55,7 +55,7 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
 
 def card_key(settings: Settings, plan: CardPlan, source_id: str) -> str:
     """The name of a page's card: ``Renderer.card`` draws it under this key and
-    ``pruning.card_keys`` keeps it, so both must ask here."""
+    ``usage.card_keys`` keeps it, so both must ask here."""
     meta = repr(settings.provenance.extras()) if settings.provenance.enabled else ""  # the XMP written into it
     return cards.card_key(source_id, plan.text, settings.social.style(plan.layout), meta)
 

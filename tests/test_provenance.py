@@ -245,3 +245,19 @@ def test_a_pillow_without_avif_is_named_before_any_work(tmp_path, monkeypatch):
     with pytest.raises(SettingsError, match="cannot write AVIF: upgrade it"):
         settings_for({"formats": ["avif", "jpeg"]}, where, environ={})
     assert settings_for({"formats": ["webp", "jpeg"]}, where, environ={}).formats == ("webp", "jpeg")
+
+
+@pytest.mark.parametrize("text", ["", "Gemini 2.5 Flash Image", "a & b < c > d", 'say "hi"', "it's", "both ' and \"",
+                                  "lines\nand\rtabs\t", "&amp; already"])
+def test_the_packet_escapes_as_xml_sax_would(text):
+    # provenance.py writes its own escape/quoteattr (xml.sax.saxutils imports http.client
+    # and ssl, on every build); a copy's bytes, and so its name, must not move with that
+    from xml.sax.saxutils import escape as sax_escape, quoteattr as sax_quoteattr
+
+    from mkdocs_nanobanana.provenance import Provenance, escape, quoteattr
+
+    assert (escape(text), quoteattr(text)) == (sax_escape(text), sax_quoteattr(text))
+    packet = Provenance("http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia", text, text).xmp()
+    description = ET.fromstring(packet.decode("utf-8").split("?>", 1)[1].rsplit("<?xpacket", 1)[0]).find(".//{*}li")
+    if text:  # XML parsers read a CR as a line feed
+        assert description is not None and description.text == text.replace("\r", "\n")
