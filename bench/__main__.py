@@ -54,17 +54,17 @@ from mkdocs_nanobanana.social import COVER  # noqa: E402
 SIZES = {  # name -> sizes of each figure
     "full": dict(warm_pages=500, warm_images=200, cold_images=64, cold_latency=1.0, cold_conc=8,
                  conc_levels=[1, 2, 4, 8, 16], deriv_images=8, avif_speeds=[4, 6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=500, scale_pages=[100, 1000, 5000],
-                 card_pages=200, repeat=3, warm_repeat=5, instructions=True, backdrop_pages=100, backdrop_images=50,
+                 card_pages=200, card_rounds=3, repeat=3, warm_repeat=5, instructions=True, backdrop_pages=100, backdrop_images=50,
                  sweep_images=40, verify_images=2000, cpu_images=2000,
                  small_warm=(100, 40), serve_pages=500, serve_images=200, serve_saves=5, big=(20_000, 5_000)),
     "quick": dict(warm_pages=100, warm_images=40, cold_images=16, cold_latency=0.5, cold_conc=8,
                   conc_levels=[4, 8], deriv_images=2, avif_speeds=[6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=32, scale_pages=[50, 200, 800],
-                  card_pages=30, repeat=1, warm_repeat=3, instructions=False, backdrop_pages=30, backdrop_images=12,
+                  card_pages=30, card_rounds=2, repeat=1, warm_repeat=3, instructions=False, backdrop_pages=30, backdrop_images=12,
                   sweep_images=12, verify_images=200, cpu_images=200,
                   small_warm=None, serve_pages=100, serve_images=40, serve_saves=3, big=None),
     "toy": dict(warm_pages=10, warm_images=4, cold_images=4, cold_latency=0.2, cold_conc=2,
                 conc_levels=[2], deriv_images=1, avif_speeds=[10], codec_width=320, codec_repeat=1, mem_images=4, scale_pages=[5, 10, 20],
-                card_pages=3, repeat=1, warm_repeat=1, instructions=False, backdrop_pages=6, backdrop_images=3,
+                card_pages=3, card_rounds=1, repeat=1, warm_repeat=1, instructions=False, backdrop_pages=6, backdrop_images=3,
                 sweep_images=4, verify_images=10, cpu_images=8,
                 small_warm=None, serve_pages=10, serve_images=4, serve_saves=1, big=(40, 10)),
 }
@@ -598,7 +598,7 @@ def cards_vs_material(tmp: Path, api: FakeAPI, s: dict) -> dict:
     covers = root / ".cache" / "nanobanana" / "derived"
     runs: dict[str, list[float]] = {"none": [], "material": [], "material2": [], "ours": [], "ours_first": []}
     cpu: dict[str, list[float]] = {name: [] for name in runs}  # the build's CPU time: what a card costs, whatever the load
-    for _ in range(max(2, s["repeat"])):
+    for _ in range(s["card_rounds"]):
         for name in runs:
             if name.startswith("material"):
                 cold_material()
@@ -784,9 +784,15 @@ def main() -> None:
     with FakeAPI(latency=LATENCY, jitter=JITTER, photo=True) as api, tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
 
+        spent = results["figure_seconds"] = {}  # where a run's time goes: what to shrink in the smoke test
+
         def step(name: str, fn, *a):
             print(f"... {name}", file=sys.stderr, flush=True)
-            return fn(*a)
+            begun = time.perf_counter()
+            try:
+                return fn(*a)
+            finally:
+                spent[name] = round(time.perf_counter() - begun, 1)
 
         if "warm_overhead" in only:
             results["warm_overhead"], warm_site = step("warm overhead", warm_overhead, tmp, api, s)
