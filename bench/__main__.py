@@ -56,17 +56,17 @@ SIZES = {  # name -> sizes of each figure
                  conc_levels=[1, 2, 4, 8, 16], deriv_images=8, avif_speeds=[4, 6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=500, scale_pages=[100, 1000, 5000],
                  card_pages=200, card_rounds=3, repeat=3, warm_repeat=5, instructions=True, backdrop_pages=100, backdrop_images=50,
                  sweep_images=40, verify_images=2000, cpu_images=2000,
-                 small_warm=(100, 40), serve_pages=500, serve_images=200, serve_saves=5, big=(20_000, 5_000)),
+                 small_warm=(100, 40), serve_pages=500, serve_images=200, serve_saves=5, serve_rounds=2, big=(20_000, 5_000)),
     "quick": dict(warm_pages=100, warm_images=40, cold_images=16, cold_latency=0.5, cold_conc=8,
                   conc_levels=[4, 8], deriv_images=2, avif_speeds=[6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=32, scale_pages=[50, 200, 800],
                   card_pages=30, card_rounds=2, repeat=1, warm_repeat=3, instructions=False, backdrop_pages=30, backdrop_images=12,
                   sweep_images=12, verify_images=200, cpu_images=200,
-                  small_warm=None, serve_pages=100, serve_images=40, serve_saves=3, big=None),
+                  small_warm=None, serve_pages=100, serve_images=40, serve_saves=3, serve_rounds=2, big=None),
     "toy": dict(warm_pages=10, warm_images=4, cold_images=4, cold_latency=0.2, cold_conc=2,
                 conc_levels=[2], deriv_images=1, avif_speeds=[10], codec_width=320, codec_repeat=1, mem_images=4, scale_pages=[5, 10, 20],
                 card_pages=3, card_rounds=1, repeat=1, warm_repeat=1, instructions=False, backdrop_pages=6, backdrop_images=3,
                 sweep_images=4, verify_images=10, cpu_images=8,
-                small_warm=None, serve_pages=10, serve_images=4, serve_saves=1, big=(40, 10)),
+                small_warm=None, serve_pages=10, serve_images=4, serve_saves=1, serve_rounds=1, big=(40, 10)),
 }
 LATENCY, JITTER = 1.5, 0.3  # the API's "under 2 seconds"
 
@@ -183,13 +183,15 @@ def serve_loop(tmp: Path, api: FakeAPI, s: dict) -> dict:
     new_text = edited.read_text(encoding="utf-8").replace("prompt: ", "prompt: Served, ", 1)
     timeout = 120 + 0.5 * s["serve_pages"]
     on, off = [], []
-    for config, runs in ((site.off, off), (site.on, on)):
-        runs.append(serving.rebuilds(config, build_env(), saved, s["serve_saves"], timeout))
+    rounds = (((site.off, off), (site.on, on)), ((site.on, on), (site.off, off)))  # ABBA: drift falls on both
+    for order in rounds[:s["serve_rounds"]]:
+        for config, runs in order:
+            runs.append(serving.rebuilds(config, build_env(), saved, s["serve_saves"], timeout))
     before = len(api.generate_requests)
     edit = serving.rebuilds(site.on, build_env(), saved, 0, timeout, prompt_edit=(edited, new_text))
     on_s = median(t for r in on for t in r["rebuild_s"])
     off_s = median(t for r in off for t in r["rebuild_s"])
-    return {"pages": s["serve_pages"], "images": s["serve_images"], "saves": s["serve_saves"], "on_s": on_s,
+    return {"pages": s["serve_pages"], "images": s["serve_images"], "saves": s["serve_saves"] * s["serve_rounds"], "on_s": on_s,
             "off_s": off_s, "ratio": on_s / off_s if off_s else float("nan"),
             "on_runs_s": [t for r in on for t in r["rebuild_s"]], "off_runs_s": [t for r in off for t in r["rebuild_s"]],
             "prompt_edit_s": edit["prompt_edit_s"], "prompt_edit_ratio": edit["prompt_edit_s"] / off_s if off_s else float("nan"),
