@@ -249,8 +249,11 @@ class BuildSession:
         URLs under site_url, or nothing without one. Never a token: a reader would see it."""
         if self._prefix not in markdown:
             return markdown
-        figures = {t: self.scheduler.renderer.figure(s, "", eager=False, site_url=self.site_url) if self.site_url else ""
-                   for t, s in self._slot_of.items() if t in markdown}
+        # the tokens the page holds, not every token of the site asked about each page:
+        # that was pages x images substring searches (8.9 s of a 20,000-page build)
+        found = set(re.findall(self._token_re, markdown))
+        figures = {t: self.scheduler.renderer.figure(self._slot_of[t], "", eager=False, site_url=self.site_url)
+                   if self.site_url else "" for t in found if t in self._slot_of}
         return re.sub(self._token_re, lambda m: figures.get(m.group(0), ""), markdown)
 
     def leftover_directives(self, page: str, first_lines: list[str]) -> None:
