@@ -1,8 +1,8 @@
 """The benchmark suite: every figure a ratio of two things measured side by side in one run.
 
     python -m bench            # the sizes of issue 7 and 22 (an hour and more on 2 cores:
-                               # figure 9 builds 20,000 pages, callgrind counts figure 1)
-    python -m bench --quick    # small sizes, a few minutes; figure 9 is left out
+                               # figure 14 builds 20,000 pages, callgrind counts figure 1)
+    python -m bench --quick    # small sizes, a few minutes; figure 14 is left out
     python -m bench --toy      # seconds; the smoke test runs this so the suite cannot rot
 
 Writes bench/results/<date>[-quick|-toy].json and prints a markdown table with the

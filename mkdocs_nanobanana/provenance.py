@@ -28,8 +28,8 @@ PLACEHOLDER_CREDIT = "Placeholder drawn by mkdocs-nanobanana"
 
 def escape(text: str) -> str:
     """XML character data, as ``xml.sax.saxutils.escape`` writes it: not imported from
-    there, since that module pulls in urllib.request, http.client and ssl (about 15 ms),
-    on every build, for three replacements."""
+    there, since that module pulls in urllib.request, http.client and ssl on every
+    build, for three replacements."""
     return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
 
 

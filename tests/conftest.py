@@ -26,6 +26,7 @@ def pytest_xdist_auto_num_workers(config):
     5 min 17 s with two workers and 4 min 24 s with three (2026-11-26)."""
     return (os.cpu_count() or 1) + 1
 
+
 REPO = Path(__file__).resolve().parent.parent
 
 
