@@ -150,7 +150,7 @@ class Keeper:
     def _settle(self, source: assets.Source, job: Future) -> None:
         # a callback: an exception here would be swallowed and leave the figure waiting
         try:
-            found = self._computed.get(source.id) or load(path_of(self.cache, source.id))
+            found = self._known(source.id)
             if found is not None or source.id in self.damaged:
                 job.set_result(found)
                 return
@@ -162,7 +162,7 @@ class Keeper:
 
     def _make(self, source: assets.Source) -> Backdrop | None:
         with self._source_lock(source.id):
-            found = self._computed.get(source.id) or load(path_of(self.cache, source.id))
+            found = self._known(source.id)  # again: a resize may have computed it meanwhile
             if found is not None:
                 return found
             try:
@@ -170,6 +170,10 @@ class Keeper:
                     return self.keep(source.id, pixels)
             except (images.BadImage, OSError):  # a damaged image: its figure's own render says so
                 return None
+
+    def _known(self, source_id: str) -> Backdrop | None:
+        """Computed in this build, else stored in the cache; None if neither."""
+        return self._computed.get(source_id) or load(path_of(self.cache, source_id))
 
     def keep(self, source_id: str, pixels: Image.Image) -> Backdrop | None:
         """Compute a backdrop and keep it; a cache that cannot take the file (full, read-only)

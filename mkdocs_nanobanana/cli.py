@@ -347,7 +347,7 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
         removed = _remote(settings).prune(keys, dry_run=dry_run, keep_cards=cards if known else None)
         _report_removed({"entries": removed}, [], dry_run)
         return
-    keep = pruning.Keep(set(keys), pruning.derived_names(usage.derived_groups(analysis)), cards=cards)
+    keep = pruning.Keep(set(keys), usage.derived_names(usage.derived_groups(analysis)), cards=cards)
     if not all_sites:
         _other_sites(analysis.cache, settings.site, keep)
     elif not dry_run:

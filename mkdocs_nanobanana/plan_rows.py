@@ -32,6 +32,7 @@ def plan(analysis: Analysis, on_remote: set[str] = frozenset()) -> list[PlanRow]
         rows.append(row)
     return rows
 
+
 def _row(analysis: Analysis, ident: str, s: Slot, last: dict[str, str], on_remote: set[str]) -> PlanRow:
     d = s.directive
     if d is None or s.errors:

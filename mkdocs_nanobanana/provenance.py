@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .directives import is_name_ref
 from .settings import ProvenanceSettings
 
 _CODES = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -97,6 +98,6 @@ def of_image(settings: ProvenanceSettings, prompt: str, refs: tuple[str, ...], p
         return None
     if placeholder:
         return Provenance(ALGORITHMIC, PLACEHOLDER_CREDIT)
-    composite = any(not ref.startswith("#") for ref in refs)
+    composite = any(not is_name_ref(ref) for ref in refs)
     return Provenance(COMPOSITE if composite else TRAINED, settings.credit,
                       prompt if settings.include_prompt else "")

@@ -12,8 +12,8 @@ older than any write could take), partial images of keys no site uses, resized c
 in use (and the backdrops of sources with no copy left), cards not in use, lock files
 whose key has no entry (only while no one holds them), and temp files of dead writers
 (older than any write could take: in tmp/, and those earlier versions left beside their
-files). Only names the cache writes, in the
-folders their names put them in; anything else is listed as foreign and left alone.
+files). Only names the cache writes, in the folders their names put them in; anything
+else is listed as foreign and left alone.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 from . import backdrops
 from .cache import Cache, SiteRecord, sharded_files
 from .tempfiles import stray_beside
+from .usage import derived_names
 
 try:
     import fcntl
@@ -38,20 +39,6 @@ CARD_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.jpg\Z")
 LOCK_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.lock\Z")
 #: The classes prune reports, in the order it lists them.
 CLASSES = ("entries", "partial", "derived", "cards", "locks", "temp")
-
-
-def derived_names(groups: dict[str, frozenset[str]]) -> set[str]:
-    """The file names ``derived_groups`` stands for."""
-    names = set()
-    for spec, ids in groups.items():
-        try:
-            widths, exts, tag = spec.split("|")
-            parsed = [int(w) for w in widths.split(",")], exts.split(","), tag if tag[:1] == "q" else f"q{int(tag)}"
-        except ValueError:  # a damaged record: it keeps nothing, the site's next build records it again
-            continue
-        for sid in ids:  # (a record written before encoder digests holds the bare quality)
-            names.update(Cache.derived_name(sid, w, ext, parsed[2]) for ext in parsed[1] for w in parsed[0])
-    return names
 
 
 @dataclass

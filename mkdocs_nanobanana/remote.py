@@ -258,7 +258,8 @@ class RemoteCache:
                 ours = DERIVED_NAME_RE.match(name) or BACKDROP_NAME_RE.match(name)  # a copy, or its image's backdrop
                 unused = ours is not None and name[:64] not in sources
             else:
-                unused = KEY_RE.match(name[:-len(".jpg")]) is not None and name[:-len(".jpg")] not in cards
+                key = name[:-len(".jpg")]  # social/<k2>/<key>.jpg
+                unused = KEY_RE.match(key) is not None and key not in cards
             if unused:
                 removed.append((path, int(self._call("stat", self.fs.size, path) or 0)))
                 if not dry_run:

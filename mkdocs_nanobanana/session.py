@@ -249,12 +249,17 @@ class BuildSession:
         URLs under site_url, or nothing without one. Never a token: a reader would see it."""
         if self._prefix not in markdown:
             return markdown
-        # the tokens the page holds, not every token of the site asked about each page:
-        # that was pages x images substring searches, most of on_page_content's 8.9 s at 20,000 pages
-        found = set(re.findall(self._token_re, markdown))
-        figures = {t: self.scheduler.renderer.figure(self._slot_of[t], "", eager=False, site_url=self.site_url)
-                   if self.site_url else "" for t in found if t in self._slot_of}
+        renderer = self.scheduler.renderer
+        figures = self._figures_in(markdown, lambda slot: renderer.figure(slot, "", eager=False, site_url=self.site_url)
+                                   if self.site_url else "")
         return re.sub(self._token_re, lambda m: figures.get(m.group(0), ""), markdown)
+
+    def _figures_in(self, text: str, figure: Callable[[Slot], str]) -> dict[str, str]:
+        """``figure`` of the slot of each token of this build that ``text`` holds. The
+        text's own tokens, not every token of the site looked for in it: that was pages x
+        images substring searches, most of on_page_content's 8.9 s at 20,000 pages."""
+        found = set(re.findall(self._token_re, text))
+        return {t: figure(self._slot_of[t]) for t in found if t in self._slot_of}
 
     def leftover_directives(self, page: str, first_lines: list[str]) -> None:
         """Directives that reached ``page``'s Markdown after the plugin read it (a
@@ -276,9 +281,7 @@ class BuildSession:
         """Figures of other pages that reached this one as Markdown, e.g. the post excerpts
         Material's blog plugin renders on its index, archive and category pages: their
         URLs are made relative to this page."""
-        found = set(re.findall(self._token_re, output))
-        figures = {t: self.scheduler.renderer.figure(self._slot_of[t], page_url, eager=False)
-                   for t in found if t in self._slot_of}
+        figures = self._figures_in(output, lambda slot: self.scheduler.renderer.figure(slot, page_url, eager=False))
         return assets.embed(output, figures, self._token_re)
 
     def _with_meta_tags(self, page: str, output: str, page_url: str) -> str:

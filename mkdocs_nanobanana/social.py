@@ -249,10 +249,11 @@ def _fill(template: str, title: str, description: str) -> str:
 
 
 def filled(template: str, title: str, description: str) -> str | None:
-    """The card prompt ``template`` makes of a title and description; None if it makes none."""
+    """The card prompt ``template`` makes of a title and description; None if it makes
+    none (where planning a card says why: ``_fill``)."""
     try:
-        return template.format(title=title, description=description).strip()
-    except (KeyError, IndexError, ValueError):
+        return _fill(template, title, description)
+    except SocialError:
         return None
 
 

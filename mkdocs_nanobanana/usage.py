@@ -1,6 +1,7 @@
 """What a build of a site uses in the cache, beyond its entries: the resized copies and
 the cards. Every build records it in the manifest (``Analysis.remember``) so that
-``nanobanana prune``, run for any site sharing the cache, keeps them.
+``nanobanana prune``, run for any site sharing the cache, keeps them: ``derived_names``
+reads that record back into file names.
 
 Apart from pruning.py, which deletes files: a warm build imports this, not that.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import assets, cards, social
+from .cache import Cache
 from .renderer import card_key, source_of
 
 if TYPE_CHECKING:
@@ -40,3 +42,17 @@ def card_keys(analysis: "Analysis") -> frozenset[str]:
     """The card of every page that gets one, as ``Renderer.card`` names it."""
     s = analysis.settings
     return frozenset(card_key(s, plan, source_of(plan.slot, s, "")[0].id) for plan in analysis.cards.values())
+
+
+def derived_names(groups: dict[str, frozenset[str]]) -> set[str]:
+    """The file names ``derived_groups`` stands for."""
+    names = set()
+    for spec, ids in groups.items():
+        try:
+            widths, exts, tag = spec.split("|")
+            parsed = [int(w) for w in widths.split(",")], exts.split(","), tag if tag[:1] == "q" else f"q{int(tag)}"
+        except ValueError:  # a damaged record: it keeps nothing, the site's next build records it again
+            continue
+        for sid in ids:  # (a record written before encoder digests holds the bare quality)
+            names.update(Cache.derived_name(sid, w, ext, parsed[2]) for ext in parsed[1] for w in parsed[0])
+    return names

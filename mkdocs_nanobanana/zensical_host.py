@@ -33,7 +33,6 @@ from .mdoptions import Where
 
 #: How a figure of ours starts, as it stands in Zensical's JSON cache entries.
 _FIGURE_IN_JSON = b'<figure class=\\"nanobanana'
-#: The names a user may list the extension under.
 
 
 @dataclass(frozen=True)
