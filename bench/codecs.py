@@ -6,10 +6,7 @@ bisection, and its bytes and CPU time are compared with WebP's. Times are CPU se
 (``time.process_time``, every thread of the process counted): on a machine shared with
 other work, wall time measures the neighbours.
 
-SSIM here is the grey-level SSIM of Wang et al. (2004) over non-overlapping 8x8 windows,
-computed with Pillow's own float images (no numpy): the windows' means come from
-``Image.reduce``. It is a ranking tool for one encoder against another on the same
-pixels, not a number to compare with other tools' SSIM.
+SSIM is bench/ssim.py's: grey levels, non-overlapping 8x8 windows, Pillow alone.
 """
 
 from __future__ import annotations
@@ -20,40 +17,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from PIL import Image, ImageDraw, ImageFilter, ImageMath
+from PIL import Image, ImageDraw, ImageFilter
 
+from bench.ssim import ssim
 from mkdocs_nanobanana import assets, provenance
 from mkdocs_nanobanana.cache import Cache
 from mkdocs_nanobanana.settings import AvifSettings, Encoding, ProvenanceSettings, Settings
 
 SSIM_SLACK = 0.005
-_WINDOW = 8
-_C1, _C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-
-
-def ssim(a: Image.Image, b: Image.Image) -> float:
-    """Mean SSIM of two images of one size, on their grey levels."""
-    x, y = (_grey(img) for img in (a, b))
-    w, h = (x.width // _WINDOW) * _WINDOW, (x.height // _WINDOW) * _WINDOW
-    x, y = x.crop((0, 0, w, h)), y.crop((0, 0, w, h))
-
-    def mean(img: Image.Image) -> list[float]:
-        return list(img.reduce(_WINDOW).get_flattened_data())
-
-    def product(p: Image.Image, q: Image.Image) -> Image.Image:
-        return ImageMath.lambda_eval(lambda d: d["p"] * d["q"], p=p, q=q)
-
-    windows = zip(mean(x), mean(y), mean(product(x, x)), mean(product(y, y)), mean(product(x, y)))
-    total, n = 0.0, 0
-    for ux, uy, xx, yy, xy in windows:
-        var_x, var_y, cov = xx - ux * ux, yy - uy * uy, xy - ux * uy
-        total += ((2 * ux * uy + _C1) * (2 * cov + _C2)) / ((ux * ux + uy * uy + _C1) * (var_x + var_y + _C2))
-        n += 1
-    return total / n
-
-
-def _grey(img: Image.Image) -> Image.Image:
-    return img.convert("RGB").convert("L").convert("F")
 
 
 def illustration(size: tuple[int, int] = (1344, 768)) -> Image.Image:

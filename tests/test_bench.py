@@ -74,7 +74,8 @@ def test_ssim_ranks_damage():
     the same whichever image comes first."""
     from PIL import ImageFilter
 
-    from bench.codecs import illustration, ssim
+    from bench.codecs import illustration
+    from bench.ssim import ssim
 
     img = illustration((256, 144))
     scores = [ssim(img, img.filter(ImageFilter.GaussianBlur(r))) for r in (0.5, 1, 3)]
