@@ -46,10 +46,14 @@ from fakeapi import FLASH_IMAGE_SIZES, FakeAPI, image_png  # noqa: E402
 from bench import codecs, coldcpu  # noqa: E402
 from bench import serve as serving  # noqa: E402
 from bench.sitegen import Site, edit_one_prompt, make_card_site, make_site, write_configs  # noqa: E402
-from mkdocs_nanobanana import assets, provenance  # noqa: E402
-from mkdocs_nanobanana.cache import Cache, Request  # noqa: E402
-from mkdocs_nanobanana.settings import Encoding, ProvenanceSettings, Settings  # noqa: E402
-from mkdocs_nanobanana.social import COVER  # noqa: E402
+from mkdocs_nanobanana.cards.social import COVER  # noqa: E402
+from mkdocs_nanobanana.core.request import Request  # noqa: E402
+from mkdocs_nanobanana.core.settings import Encoding, ProvenanceSettings, Settings  # noqa: E402
+from mkdocs_nanobanana.imaging import (
+    copies,
+    provenance,  # noqa: E402
+)
+from mkdocs_nanobanana.store.cache import Cache
 
 SIZES = {  # name -> sizes of each figure
     "full": dict(warm_pages=500, warm_images=200, cold_images=64, cold_latency=1.0, cold_conc=8,
@@ -301,7 +305,7 @@ def derivatives(tmp: Path, s: dict) -> dict:
             for w in widths:
                 resized = img.resize((w, round(768 * w / 1344)), Image.Resampling.LANCZOS)
                 for ext in exts:
-                    assets.encode(resized, ext, enc)
+                    copies.encode(resized, ext, enc)
 
     # ours as a build runs it: the default settings write the provenance packet too
     made = provenance.of_image(ProvenanceSettings(), "", (), placeholder=False)
@@ -309,8 +313,8 @@ def derivatives(tmp: Path, s: dict) -> dict:
 
     def ours(n: int) -> None:
         cache = Cache(tmp / f"deriv-{n}-{time.perf_counter_ns()}")
-        source = assets.Source(f"src{n}", 1344, 768, False, lambda: Image.open(io.BytesIO(src)), made)
-        assets.make_missing(source, assets.derivative_files(source, widths, exts, ours_enc, cache), ours_enc, cache.temp.create_once)
+        source = copies.Source(f"src{n}", 1344, 768, False, lambda: Image.open(io.BytesIO(src)), made)
+        copies.make_missing(source, copies.derivative_files(source, widths, exts, ours_enc, cache), ours_enc, cache.temp.create_once)
 
     def per_image(fn) -> float:
         start = time.perf_counter()

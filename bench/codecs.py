@@ -14,15 +14,15 @@ from __future__ import annotations
 import io
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PIL import Image, ImageDraw, ImageFilter
 
 from bench.ssim import ssim
-from mkdocs_nanobanana import assets, provenance
-from mkdocs_nanobanana.cache import Cache
-from mkdocs_nanobanana.settings import AvifSettings, Encoding, ProvenanceSettings, Settings
+from mkdocs_nanobanana.core.settings import AvifSettings, Encoding, ProvenanceSettings, Settings
+from mkdocs_nanobanana.imaging import copies, provenance
+from mkdocs_nanobanana.store.cache import Cache
 
 SSIM_SLACK = 0.005
 
@@ -61,7 +61,7 @@ def noisy_photo(size: tuple[int, int] = (1344, 768)) -> Image.Image:
 
 def _encoded(img: Image.Image, ext: str, enc: Encoding) -> tuple[bytes, float]:
     start = time.process_time()
-    data = assets.encode(img, ext, enc)
+    data = copies.encode(img, ext, enc)
     return data, time.process_time() - start
 
 
@@ -96,7 +96,7 @@ def avif_vs_webp(img: Image.Image, webp_quality: int, speeds: list[int], repeat:
     target = webp["ssim"] - SSIM_SLACK
     for speed in speeds:
         def score(q: int, speed: int = speed) -> float:
-            data = assets.encode(img, "avif", avif_encoding(q, speed))
+            data = copies.encode(img, "avif", avif_encoding(q, speed))
             with Image.open(io.BytesIO(data)) as back:
                 return ssim(img, back)
 
@@ -140,13 +140,13 @@ def copies_cpu_ms(tmp: Path, formats: tuple[str, ...], repeat: int) -> float:
     settings = Settings(docs_dir="", site_dir="", cache_dir="", formats=formats)
     src = illustration()
     made = provenance.of_image(ProvenanceSettings(), "", (), placeholder=False)
-    exts = assets.plan_exts(formats, alpha=False)
+    exts = copies.plan_exts(formats, alpha=False)
     times = []
     for n in range(repeat):
         cache = Cache(tmp / f"codecs-{'-'.join(formats)}-{n}-{time.perf_counter_ns()}")
-        source = assets.Source(f"src{n}", 1344, 768, False, src.copy, made)
-        files = assets.derivative_files(source, [480, 768, 1024], exts, settings.encoding, cache)
+        source = copies.Source(f"src{n}", 1344, 768, False, src.copy, made)
+        files = copies.derivative_files(source, [480, 768, 1024], exts, settings.encoding, cache)
         start = time.process_time()
-        assets.make_missing(source, files, settings.encoding, cache.temp.create_once)
+        copies.make_missing(source, files, settings.encoding, cache.temp.create_once)
         times.append(time.process_time() - start)
     return round(statistics.median(times) * 1000, 1)

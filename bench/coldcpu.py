@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from PIL import Image
 
 from bench.ssim import ssim
-from mkdocs_nanobanana import assets
-from mkdocs_nanobanana.settings import Encoding, Settings
+from mkdocs_nanobanana.core.settings import Encoding, Settings
+from mkdocs_nanobanana.imaging import copies
 
 WIDTHS = (480, 768, 1024)
 EXTS = ("webp", "jpg")
@@ -40,13 +40,13 @@ def first_release_copies(img: Image.Image, enc: Encoding) -> dict[tuple[int, str
 
 
 def todays_copies(img: Image.Image, enc: Encoding) -> dict[tuple[int, str], bytes]:
-    """The copies as assets.make_missing makes them now (same resize order and cascade)."""
+    """The copies as copies.make_missing makes them now (same resize order and cascade)."""
     out, made = {}, []
     for w in sorted(WIDTHS, reverse=True):
-        resized = assets.resize(img, (w, round(img.height * w / img.width)), made)
+        resized = copies.resize(img, (w, round(img.height * w / img.width)), made)
         made.append(resized)
         for ext in EXTS:
-            out[(w, ext)] = assets.encode(resized, ext, enc)
+            out[(w, ext)] = copies.encode(resized, ext, enc)
     return out
 
 
@@ -77,11 +77,11 @@ def stage_profile(png: bytes, repeat: int = 3) -> dict:
     def resize_all() -> None:
         made.clear()
         for w in sorted(WIDTHS, reverse=True):
-            made.append(assets.resize(img, (w, round(img.height * w / img.width)), made))
+            made.append(copies.resize(img, (w, round(img.height * w / img.width)), made))
 
     resize_all()
     stages = {"decode_ms": _cpu_ms(decode, repeat), "resize_ms": _cpu_ms(resize_all, repeat),
-              "encode_ms": _cpu_ms(lambda: [assets.encode(c, ext, enc) for c in made for ext in EXTS], repeat)}
+              "encode_ms": _cpu_ms(lambda: [copies.encode(c, ext, enc) for c in made for ext in EXTS], repeat)}
     return {"source": f"{img.width}x{img.height} PNG, {len(png) / 1e6:.1f} MB", **stages,
             "total_ms": sum(stages.values())}
 

@@ -35,7 +35,7 @@ def instrument_hooks() -> dict[str, float]:
 
     from mkdocs.plugins import CombinedEvent
 
-    from mkdocs_nanobanana.plugin import NanobananaPlugin
+    from mkdocs_nanobanana.hosts.mkdocs.plugin import NanobananaPlugin
 
     spent: dict[str, float] = {}
 

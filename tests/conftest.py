@@ -15,8 +15,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from mkdocs_nanobanana.cache import Cache, Request
-from mkdocs_nanobanana.catalog import FLASH_IMAGE_SIZES
+from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
+from mkdocs_nanobanana.core.request import Request
+from mkdocs_nanobanana.store.cache import Cache
 
 
 def pytest_xdist_auto_num_workers(config):

@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
 
-from mkdocs_nanobanana.catalog import FLASH_IMAGE_SIZES
+from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
 
 
 @dataclass
@@ -180,7 +180,7 @@ class FakeAPI:
     def base(self) -> str:
         return f"{self.origin}/v1"
 
-    def __enter__(self) -> "FakeAPI":
+    def __enter__(self) -> FakeAPI:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -485,7 +485,7 @@ class StalledListener:
     """A TCP port that never completes a connection: its accept queue is full and nobody
     accepts, so the kernel drops new SYNs and a client's connect times out."""
 
-    def __enter__(self) -> "StalledListener":
+    def __enter__(self) -> StalledListener:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(0)
@@ -535,7 +535,6 @@ def _serve(port: int) -> None:
 def _background(port: int, cache: str, log: str) -> None:
     """Start the server in its own process (logging to ``log``), wait until it listens,
     print the exports for eval on stdout and the rest on stderr."""
-    import os
     import subprocess
     from pathlib import Path
 

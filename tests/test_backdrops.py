@@ -22,8 +22,8 @@ from PIL import Image, ImageStat
 from test_live import directive, warnings
 from test_prune import nb
 
-from mkdocs_nanobanana.mdoptions import Where, settings_for
-from mkdocs_nanobanana.settings import SettingsError
+from mkdocs_nanobanana.core.settings import SettingsError
+from mkdocs_nanobanana.hosts.markdown.options import Where, settings_for
 
 COLOR_RE = re.compile(r"background:(#[0-9a-f]{6}) content-box\Z")
 BLUR_RE = re.compile(r"background:(#[0-9a-f]{6}) url\(data:image/webp;base64,([A-Za-z0-9+/=]+)\) center/cover no-repeat "

@@ -11,7 +11,7 @@ from conftest import seed_cache
 from mkdocs.exceptions import Abort
 from PIL import Image, ImageStat
 
-from mkdocs_nanobanana.cache import Request, sha256
+from mkdocs_nanobanana.core.request import Request, sha256
 
 
 class Figures(HTMLParser):

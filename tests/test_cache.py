@@ -5,9 +5,10 @@ import json
 import pytest
 from conftest import photo_png, seed_cache
 
-from mkdocs_nanobanana import cache as cache_mod
-from mkdocs_nanobanana.cache import Cache, Request
-from mkdocs_nanobanana.images import BadImage
+from mkdocs_nanobanana.core.image_bytes import BadImage
+from mkdocs_nanobanana.core.request import Request
+from mkdocs_nanobanana.store import cache as cache_mod
+from mkdocs_nanobanana.store.cache import Cache
 
 BASE = dict(model="gemini-2.5-flash-image", prompt="A nook", ratio="16:9", num=2, refs=("ab" * 32,), rev=0)
 
@@ -32,8 +33,8 @@ def test_key_changes_with_what_changes_pixels(field, value):
 def test_key_ignores_presentation(site):
     # alt, caption, pick, social, the page: none is part of a Request at all; prove it
     # through real parsing of two directives that differ only in those.
-    from mkdocs_nanobanana.catalog import build_catalog
-    from mkdocs_nanobanana.directives import parse_page
+    from mkdocs_nanobanana.core.catalog import build_catalog
+    from mkdocs_nanobanana.core.directives import parse_page
 
     a = parse_page("```nanobanana\nprompt: P\nnum: 2\nalt: A\ncaption: C\npick: 1\n```\n", "docs/a.md", "a.md", build_catalog())[1][0]
     b = parse_page("\n\n```nanobanana\nprompt: P\nnum: 2\nsocial: true\npick: 2\n```\n", "docs/x/b.md", "x/b.md", build_catalog())[1][0]
@@ -122,7 +123,7 @@ def test_clean_temp_goes_by_age_never_by_pid(tmp_path):
     import subprocess
     import time
 
-    from mkdocs_nanobanana.tempfiles import temp_age
+    from mkdocs_nanobanana.store.temp import temp_age
 
     cache = Cache(tmp_path)
     seed_cache(cache, "A")
@@ -178,16 +179,16 @@ def test_create_once_never_replaces_and_survives_concurrent_linking(tmp_path):
 
 def test_the_same_bytes_are_decoded_once_and_changed_bytes_again(monkeypatch):
     """A download is checked where it arrives and again by the cache: one full decode."""
-    from mkdocs_nanobanana import images
+    from mkdocs_nanobanana.core import image_bytes
 
     decodes = []
-    real = images._decode
-    monkeypatch.setattr(images, "_decode", lambda data, *rest: decodes.append(len(data)) or real(data, *rest))
+    real = image_bytes._decode
+    monkeypatch.setattr(image_bytes, "_decode", lambda data, *rest: decodes.append(len(data)) or real(data, *rest))
     png = photo_png((64, 48))
-    assert images.inspect(png) == images.inspect(png)
+    assert image_bytes.inspect(png) == image_bytes.inspect(png)
     assert len(decodes) == 1
     truncated = png[: len(png) // 2]
     for _ in range(2):
         with pytest.raises(BadImage):
-            images.inspect(truncated)  # a failure is not remembered: each time decoded, each time refused
+            image_bytes.inspect(truncated)  # a failure is not remembered: each time decoded, each time refused
     assert len(decodes) == 3

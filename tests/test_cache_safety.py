@@ -8,10 +8,11 @@ import json
 
 import pytest
 from conftest import bin_path, photo_png, run, seed_cache
-from mkdocs_nanobanana.cache import Request
-from mkdocs_nanobanana.catalog import FLASH_IMAGE_SIZES
 from test_live import KEY, directive, warnings
 from test_remote import machine
+
+from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
+from mkdocs_nanobanana.core.request import Request
 
 
 def nb(site, *args, env=None, check=False):
@@ -218,7 +219,7 @@ def test_a_killed_writers_temp_file_goes_after_its_age_and_a_build_lists_no_shar
     import os
     import time
 
-    from mkdocs_nanobanana import tempfiles
+    from mkdocs_nanobanana.store import temp
 
     seed_cache(site.cache, "Paid for")
     site.page("a.md", directive("Paid for") + directive("A placeholder"))
@@ -229,7 +230,7 @@ def test_a_killed_writers_temp_file_goes_after_its_age_and_a_build_lists_no_shar
         self._temp_file(path, data)
         raise SystemExit(137)
 
-    monkeypatch.setattr(tempfiles.TempFolder, "atomic_write", killed)
+    monkeypatch.setattr(temp.TempFolder, "atomic_write", killed)
     with pytest.raises(SystemExit):
         site.cache.write_manifest({"x": "0" * 64})
     monkeypatch.undo()
@@ -351,7 +352,7 @@ def test_a_cache_that_cannot_take_resized_copies_is_a_warning(site, caplog, monk
     import logging
     import os
 
-    from mkdocs_nanobanana import tempfiles
+    from mkdocs_nanobanana.store import temp
 
     caplog.set_level(logging.INFO)
     seed_cache(site.cache, "Stored")
@@ -360,8 +361,8 @@ def test_a_cache_that_cannot_take_resized_copies_is_a_warning(site, caplog, monk
     def refuse(_temp, path, data):
         raise OSError(getattr(errno, err), os.strerror(getattr(errno, err)), str(path))
 
-    monkeypatch.setattr(tempfiles.TempFolder, "create_once", refuse)
-    monkeypatch.setattr(tempfiles.TempFolder, "atomic_write", refuse)  # the cache takes no backdrop file either
+    monkeypatch.setattr(temp.TempFolder, "create_once", refuse)
+    monkeypatch.setattr(temp.TempFolder, "atomic_write", refuse)  # the cache takes no backdrop file either
     site.build()
     html = site.html("a/index.html")
     assert html.count("<figure") == 2 and html.count("<img ") == 2

@@ -13,9 +13,10 @@ from conftest import REPO, bin_path, run
 from PIL import Image, ImageChops, ImageStat
 from test_social import DEJAVU, tags
 
-from mkdocs_nanobanana import cards
-from mkdocs_nanobanana.cache import Request
-from mkdocs_nanobanana.catalog import FLASH_IMAGE_SIZES
+from mkdocs_nanobanana.cards import drawing
+from mkdocs_nanobanana.core import card_values
+from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
+from mkdocs_nanobanana.core.request import Request
 
 SOCIAL = "assets/nanobanana/social"
 BACKGROUND = (30, 140, 60)  # a flat green: what the panel and the image areas show
@@ -217,9 +218,9 @@ def test_the_theme_font_from_a_local_copy(site):
     drawn = card(site, "post.jpg")
     title_box = (64, 160, 640, 420)
     assert ImageStat.Stat(ImageChops.difference(builtin.crop(title_box), drawn.crop(title_box))).mean[0] > 3
-    expected = cards.render_card(Image.new("RGB", (1344, 768), BACKGROUND),
-                                 cards.CardText("A post about colours", "Test site", "A post."),
-                                 cards.CardStyle("invert", font=str(fonts / "Regular.ttf")))
+    expected = drawing.render_card(Image.new("RGB", (1344, 768), BACKGROUND),
+                                 card_values.CardText("A post about colours", "Test site", "A post."),
+                                 card_values.CardStyle("invert", font=str(fonts / "Regular.ttf")))
     with Image.open(io.BytesIO(expected)) as want:
         assert ImageStat.Stat(ImageChops.difference(want.convert("RGB"), drawn)).mean[0] < 2
 
@@ -279,7 +280,7 @@ def test_a_view_card_is_its_first_posts_background_with_its_own_title(blog_views
 def test_readme_shows_every_layout_as_a_picture():
     """One picture per layout the plugin has, each a small JPEG that README shows."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for layout in cards.LAYOUTS:
+    for layout in card_values.LAYOUTS:
         picture = f"readme-assets/card-{layout}.jpg"
         assert f"]({picture})" in readme, layout
         with Image.open(REPO / picture) as img:

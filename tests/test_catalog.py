@@ -2,7 +2,7 @@
 
 import pytest
 
-from mkdocs_nanobanana.catalog import CatalogError, build_catalog
+from mkdocs_nanobanana.core.catalog import CatalogError, build_catalog
 
 
 def test_builtin_models():

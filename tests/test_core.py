@@ -19,21 +19,26 @@ from conftest import seed_cache
 from fakeapi import image_png
 from PIL import Image
 
-from mkdocs_nanobanana import cards
-from mkdocs_nanobanana.analysis import Analysis
-from mkdocs_nanobanana.budget import Ask, Budget
-from mkdocs_nanobanana.cache import Cache, CacheEntry, Request
-from mkdocs_nanobanana.catalog import FLASH_IMAGE_SIZES, build_catalog
-from mkdocs_nanobanana.directives import Block, Defaults, Directive, DirectiveError
+from mkdocs_nanobanana.build.analysis import Analysis
+from mkdocs_nanobanana.build.budget import Ask, Budget
+from mkdocs_nanobanana.build.plan import plan
+from mkdocs_nanobanana.build.site_use import record_use
+from mkdocs_nanobanana.build.purchase import Buyer, Purchase
+from mkdocs_nanobanana.build.renderer import source_of
+from mkdocs_nanobanana.build.scheduler import DEFERRED_NOTE, Scheduler, next_state, placeholder_note
+from mkdocs_nanobanana.build.session import BuildSession
+from mkdocs_nanobanana.build.slot import Slot, State
+from mkdocs_nanobanana.cards import drawing
+from mkdocs_nanobanana.core import card_values
+from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES, build_catalog
+from mkdocs_nanobanana.core.directives import Block, Defaults, Directive, DirectiveError
+from mkdocs_nanobanana.core.pages import PageText
+from mkdocs_nanobanana.core.reporting import Reporter
+from mkdocs_nanobanana.core.request import Request
+from mkdocs_nanobanana.core.settings import Settings, SocialSettings
 from mkdocs_nanobanana.providers import placeholder
 from mkdocs_nanobanana.providers.base import ContentPolicyError, ImageOrder
-from mkdocs_nanobanana.purchase import Buyer, Purchase
-from mkdocs_nanobanana.renderer import source_of
-from mkdocs_nanobanana.report import Reporter
-from mkdocs_nanobanana.scheduler import BACKGROUND_NOTE, Scheduler, next_state, placeholder_note
-from mkdocs_nanobanana.session import BuildSession
-from mkdocs_nanobanana.settings import Settings, SocialSettings
-from mkdocs_nanobanana.slots import PageText, Slot, State
+from mkdocs_nanobanana.store.cache import Cache, CacheEntry
 
 FLASH = "gemini-2.5-flash-image"
 HD = "gemini-2.5-flash-image-hd"
@@ -208,8 +213,8 @@ def test_plan_rows_cached_missing_changed_and_error(tmp_path):
                  + "\n" + fence("prompt: bad\nratio: \"7:3\"") + "\n" + fence('prompt: refined\nrefs: ["#kept"]')),
         "b.md": fence("prompt: new\nvariant: hd"),
     })
-    rows = {r.where: r for r in a.plan()}
-    assert [(r.where, r.state, r.credits) for r in a.plan()] == [
+    rows = {r.where: r for r in plan(a)}
+    assert [(r.where, r.state, r.credits) for r in plan(a)] == [
         ("docs/a.md:1", "cached", 0),
         ("docs/a.md:5", "changed", 2),
         ("docs/a.md:9", "missing", 2),  # its manifest key is its key now: it was never built
@@ -223,14 +228,14 @@ def test_plan_rows_cached_missing_changed_and_error(tmp_path):
     assert "ratio '7:3' is not offered" in rows["docs/a.md:16"].note and rows["docs/a.md:16"].key is None
     assert rows["docs/a.md:19"].note == "after #kept" and rows["docs/a.md:19"].key is None
     # a remote hit is planned as cached, at no cost
-    remote = {r.where: r for r in a.plan(on_remote={Request(HD, "new", "1:1").key})}
+    remote = {r.where: r for r in plan(a, on_remote={Request(HD, "new", "1:1").key})}
     assert (remote["docs/b.md:1"].state, remote["docs/b.md:1"].credits, remote["docs/b.md:1"].note) == ("cached", 0, "remote")
 
 
 def test_an_identical_directive_on_two_pages_is_one_key(tmp_path):
     s = make_settings(tmp_path)
     a, _ = read(s, {"a.md": fence("A shared image"), "b.md": "# B\n\n" + fence("A shared image")})
-    rows = a.plan()
+    rows = plan(a)
     assert [(r.where, r.state) for r in rows] == [("docs/a.md:1", "missing"), ("docs/b.md:3", "missing")]
     assert rows[0].key == rows[1].key == Request(FLASH, "A shared image", "1:1").key
     assert a.keys_in_use() == {rows[0].key}
@@ -258,7 +263,7 @@ def test_card_planning_makes_card_only_slots(tmp_path):
     assert planned("index.md") == (home, "Home") and planned("own.md") == (own, "Own")
     assert "off.md" not in a.cards
     assert a.all_slots()[-2:] == [home, own]  # page images first: they win the budget
-    rows = {r.where: r for r in a.plan()}
+    rows = {r.where: r for r in plan(a)}
     assert rows["docs/index.md:1"].note == "social card" and rows["docs/index.md:1"].credits == 2
     assert rows["docs/own.md:3"].note == "social card"
     assert rows["docs/cover.md:3"].note == ""
@@ -283,12 +288,12 @@ def test_keys_sources_in_use_and_remember(tmp_path):
     assert source_of(missing, s, "")[0].id in sources and source_of(broken, s, "")[0].id in sources
     assert len(sources) == 2 + 4
     assert not cache.manifest_path.exists()
-    a.remember()
+    record_use(a)
     assert cache.read_manifest() == {"a.md#two": entry.key, "a.md@2": missing.request.key,
                                      "b.md#nothing-yet": base.request.key}
     # the next build of an edited page sees it changed
     b, _ = read(s, {"a.md": fence("prompt: cached two\nnum: 2\nname: two") + "\n" + fence("missing one, edited")})
-    assert [r.state for r in b.plan()] == ["cached", "changed"]
+    assert [r.state for r in plan(b)] == ["cached", "changed"]
 
 
 def test_reread_returns_fresh_slots_only_when_the_directives_changed(tmp_path):
@@ -503,7 +508,7 @@ def test_defer_calls_nothing_and_collects_purchases_in_page_order(tmp_path):
         Purchase(Request(FLASH, "apple", "1:1"), (), "docs/a.md:5", 2),
     ]
     assert list(run.scheduler.deferred) == [p.request.key for p in deferred]
-    assert run.slot("b.md").figure_ready.result().note == BACKGROUND_NOTE
+    assert run.slot("b.md").figure_ready.result().note == DEFERRED_NOTE
     assert run.slot("a.md").figure_ready.result().note == ""
     assert run.warnings == []
     assert outcomes(run.summary) == "1 cached, 0 generated (0 credits ~ $0.00), 2 placeholders, 0 failed"
@@ -627,7 +632,7 @@ def test_a_card_is_a_1200x630_jpeg(tmp_path):
     assert slot.figure_ready.result().variants == []  # a card background has no figure
     assert not list(Path(s.site_dir, "assets", "nanobanana").glob("*.webp"))
     # the provenance written into it is part of its key (see test_provenance.py)
-    key = cards.card_key(slot.entry.images[0].sha256, cards.CardText("First post", "Site"), cards.CardStyle(),
+    key = drawing.card_key(slot.entry.images[0].sha256, card_values.CardText("First post", "Site"), card_values.CardStyle(),
                          repr(s.provenance.extras()))
     assert (run.cache.root / "social" / key[:2] / f"{key}.jpg").read_bytes() == card.read_bytes()
     assert outcomes(run.summary) == "0 cached, 1 generated (2 credits ~ $0.02), 0 placeholders, 0 failed"

@@ -66,7 +66,7 @@ def stress(root: Path, trials: int, seed: int = 7) -> dict:
         before = len(api.generate_requests)
         done = subprocess.run([bin_path("mkdocs"), "build"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
-        from mkdocs_nanobanana.cache import Request
+        from mkdocs_nanobanana.core.request import Request
 
         wanted = {Request("gemini-2.5-flash-image", f"Trial {trials - 1} page {p} image {i}", ['1:1', '16:9', '4:3'][i % 3]).key
                   for p in range(2) for i in range(IMAGES_PER_TRIAL // 2)}

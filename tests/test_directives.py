@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from mkdocs_nanobanana.catalog import build_catalog
-from mkdocs_nanobanana.directives import (
+from mkdocs_nanobanana.core.catalog import build_catalog
+from mkdocs_nanobanana.core.directives import (
     Defaults,
     check_names,
     parse_page,
@@ -343,7 +343,7 @@ def test_libyaml_reads_every_directive_as_pure_python_yaml_does(monkeypatch):
     """The fast loader is only a speed-up: for every body of the hostile corpus, the
     example site and a list of YAML corner cases, the result (directive or errors, with
     their lines) is the same as with PyYAML's own loader."""
-    from mkdocs_nanobanana import directives
+    from mkdocs_nanobanana.core import directives
 
     assert directives._FAST_LOADER is not None, "PyYAML without libyaml: this test would compare a loader with itself"
     bodies = list(_bodies())

@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import textwrap
-from pathlib import Path
 
 import pytest
 from conftest import bin_path, run

@@ -11,11 +11,11 @@ import time
 
 import pytest
 from conftest import bin_path, run
-from mkdocs_nanobanana import images
 from PIL import Image
 from test_build import figures
 from test_live import directive, summary, warnings
 
+from mkdocs_nanobanana.core import image_bytes
 
 GKEY = "AIzaTest-gemini-KEY-0c1d2e3f4a5b"
 
@@ -203,7 +203,7 @@ def test_thought_images_are_skipped_for_the_final_one(gem, api):
     entry = next(gem.cache.get(k) for k in gem.cache.keys())
     stored = entry.images[0].path.read_bytes()
     assert stored != api.thoughts[0]  # the final image is the one after the thought parts
-    assert images.inspect(stored).width == 1024 and "nanobanana-placeholder" not in fig["class"]
+    assert image_bytes.inspect(stored).width == 1024 and "nanobanana-placeholder" not in fig["class"]
 
 
 def test_a_gif_ref_is_sent_as_png_and_keyed_by_the_users_file(gem, api):

@@ -10,7 +10,7 @@ import pytest
 from test_build import figures
 from test_live import directive, live, warnings  # noqa: F401  (live is a fixture)
 
-from mkdocs_nanobanana.directives import scan
+from mkdocs_nanobanana.core.directives import scan
 
 HIDDEN = {
     "in a comment": "<!--\n" + directive("in a comment") + "-->\n",

@@ -11,6 +11,8 @@ from PIL import Image
 from test_build import figures
 from test_live import directive, live  # noqa: F401  (live is a fixture)
 
+from mkdocs_nanobanana.cards import drawing
+
 
 def _png(img: Image.Image, fmt: str = "PNG", **params) -> bytes:
     buf = io.BytesIO()
@@ -63,8 +65,8 @@ def test_every_image_mode_keeps_its_colours(live, api, make, ext, left, right):
 
 
 def test_cards_and_the_review_sheet_scale_16_bit_greys_too():
-    from mkdocs_nanobanana import cards
+    
 
     with Image.open(io.BytesIO(_grey16())) as img:
-        card = cards.cover(img)
+        card = drawing.cover(img)
     assert card.mode == "RGB" and abs(card.getpixel((600, 315))[0] - 128) <= 2

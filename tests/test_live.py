@@ -6,8 +6,8 @@ import base64
 import json
 import logging
 import sys
-from pathlib import Path
 import time
+from pathlib import Path
 
 import httpx
 import pytest

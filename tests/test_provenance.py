@@ -20,8 +20,9 @@ from PIL import Image
 from test_build import figures
 from test_live import directive, live  # noqa: F401,F811  (live is a fixture)
 
-from mkdocs_nanobanana.cache import DERIVED_NAME_RE, Request, sha256
-from mkdocs_nanobanana.settings import COPY_RECIPE, Encoding
+from mkdocs_nanobanana.core.request import Request, sha256
+from mkdocs_nanobanana.core.settings import COPY_RECIPE, Encoding
+from mkdocs_nanobanana.store.cache import DERIVED_NAME_RE
 
 NS = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/",
       "dc": "http://purl.org/dc/elements/1.1/", "photoshop": "http://ns.adobe.com/photoshop/1.0/"}
@@ -217,8 +218,8 @@ def test_avif_settings_re_encode_only_the_copies(site):
 
 
 def test_the_markdown_extension_refuses_an_unknown_provenance_option(tmp_path):
-    from mkdocs_nanobanana.mdoptions import Where, settings_for
-    from mkdocs_nanobanana.settings import SettingsError
+    from mkdocs_nanobanana.core.settings import SettingsError
+    from mkdocs_nanobanana.hosts.markdown.options import Where, settings_for
 
     (tmp_path / "docs").mkdir()
     where = Where(str(tmp_path / "mkdocs.yml"), str(tmp_path / "docs"), str(tmp_path / "site"))
@@ -235,8 +236,8 @@ def test_a_pillow_without_avif_is_named_before_any_work(tmp_path, monkeypatch):
     not an encoder's KeyError in the middle of a build."""
     import importlib.util
 
-    from mkdocs_nanobanana.mdoptions import Where, settings_for
-    from mkdocs_nanobanana.settings import SettingsError
+    from mkdocs_nanobanana.core.settings import SettingsError
+    from mkdocs_nanobanana.hosts.markdown.options import Where, settings_for
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "PIL._avif" else real(name, *a))
@@ -252,9 +253,10 @@ def test_a_pillow_without_avif_is_named_before_any_work(tmp_path, monkeypatch):
 def test_the_packet_escapes_as_xml_sax_would(text):
     # provenance.py writes its own escape/quoteattr (xml.sax.saxutils imports http.client
     # and ssl, on every build); a copy's bytes, and so its name, must not move with that
-    from xml.sax.saxutils import escape as sax_escape, quoteattr as sax_quoteattr
+    from xml.sax.saxutils import escape as sax_escape
+    from xml.sax.saxutils import quoteattr as sax_quoteattr
 
-    from mkdocs_nanobanana.provenance import Provenance, escape, quoteattr
+    from mkdocs_nanobanana.imaging.provenance import Provenance, escape, quoteattr
 
     assert (escape(text), quoteattr(text)) == (sax_escape(text), sax_quoteattr(text))
     packet = Provenance("http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia", text, text).xmp()

@@ -72,7 +72,7 @@ def test_prune_after_settings_changes_leaves_what_a_fresh_build_writes(tmp_path)
     fresh.build()
     assert cache_files(site) == cache_files(fresh)
     assert files_under(site.cache.root / "social")  # cards were on: the comparison compared something
-    from mkdocs_nanobanana.social import COVER
+    from mkdocs_nanobanana.cards.social import COVER
 
     assert any(COVER.tag in name for name in files_under(site.cache.root / "derived")), "the cards' cover crops stay"
     assert not stale_lock.exists()
@@ -97,7 +97,7 @@ def test_prune_keeps_what_another_site_shows(tmp_path):
 def _encoder_extras(monkeypatch, extras: tuple[tuple[str, str], ...]) -> None:
     """Builds (in this process) encode with these extra encoder settings: what a branch's
     new option (metadata, AVIF speed, resampling) does through Settings.encoding."""
-    from mkdocs_nanobanana import settings
+    from mkdocs_nanobanana.core import settings
 
     monkeypatch.setattr(settings.Settings, "encoding", property(lambda s: settings.Encoding(s.quality, extras)))
 
@@ -105,7 +105,7 @@ def _encoder_extras(monkeypatch, extras: tuple[tuple[str, str], ...]) -> None:
 def _prune_in_process(site: Site, *args: str) -> str:
     from click.testing import CliRunner
 
-    from mkdocs_nanobanana.cli import main
+    from mkdocs_nanobanana.cli.commands import main
 
     result = CliRunner().invoke(main, ["prune", "-f", str(site.config_file), *args])
     assert result.exit_code == 0, result.output

@@ -63,8 +63,9 @@ def test_the_page_mkdocs_renders_is_the_text_the_plugin_read(warm_site):
     from mkdocs.config import load_config
     from mkdocs.structure.files import get_files
 
-    from mkdocs_nanobanana.project import read_pages, settings_of
-    from mkdocs_nanobanana.report import Reporter
+    from mkdocs_nanobanana.core.reporting import Reporter
+    from mkdocs_nanobanana.hosts.mkdocs.pages import read_pages
+    from mkdocs_nanobanana.hosts.mkdocs.site import settings_of
 
     config = load_config(str(warm_site.config_file))
     files = get_files(config)
@@ -81,7 +82,8 @@ def test_a_warm_build_imports_neither_pillow_nor_the_provider_clients(warm_site)
             f"build(load_config({str(warm_site.config_file)!r}))\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PIL', 'httpx') or m in UNUSED))")
     unused = [f"mkdocs_nanobanana.{m}" for m in ("providers.placeholder", "providers.http", "providers.nanobanana",
-                                                 "providers.gemini", "background", "zensical_host", "mdoptions")]
+                                                 "providers.gemini", "build.deferred", "hosts.markdown.zensical",
+                                                 "hosts.markdown.options")]
     code = f"UNUSED = {unused!r}\n" + code
     out = subprocess.run([sys.executable, "-c", code], cwd=warm_site.root, capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})

@@ -13,8 +13,8 @@ from conftest import Site, bin_path, run, seed_cache
 from test_build import figures
 from test_live import KEY, directive, summary, warnings
 
-from mkdocs_nanobanana.cache import Cache
-from mkdocs_nanobanana.remote import BadRemoteEntry, open_remote
+from mkdocs_nanobanana.store.cache import Cache
+from mkdocs_nanobanana.store.remote import BadRemoteEntry, open_remote
 
 PAGES = "# A\n\n" + "".join(directive(f"Shared image {i}") for i in range(3)) + directive("Four", num=4, pick=2)
 
@@ -250,7 +250,7 @@ def readme_block(marker: str) -> dict:
 def test_github_recipe_is_a_complete_workflow():
     """Two jobs: a preview that allows placeholders (forks have no key) and a deploy where
     they fail (gh-deploy's default); the policy each job gets is computed, not read."""
-    from mkdocs_nanobanana.settings import placeholder_policy
+    from mkdocs_nanobanana.core.settings import placeholder_policy
 
     wf = readme_block("ci-github")
     assert set(wf[True] if True in wf else wf["on"]) == {"push", "pull_request"}  # YAML 1.1 reads `on` as true

@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 import sys
 
+import test_remote
 from conftest import bin_path, run
 from test_live import directive, summary, warnings
-import test_remote
 from test_remote import machine
 
-from mkdocs_nanobanana.sharing import unwrap, wrap
+from mkdocs_nanobanana.build.remote_copies import unwrap, wrap
 
 s3, bucket, live_env = test_remote.s3, test_remote.bucket, test_remote.live_env  # the same fixtures
 
@@ -26,7 +26,7 @@ def made_files(site) -> dict[str, bytes]:
     """Every resized copy, backdrop and card in the site's local cache, by path under the
     cache; not a card background's cover crop, which only the machine that draws the card
     needs (Renderer.card_cover): a machine that fetches the card never makes it."""
-    from mkdocs_nanobanana.social import COVER
+    from mkdocs_nanobanana.cards.social import COVER
 
     return {p.relative_to(site.cache.root).as_posix(): p.read_bytes()
             for folder in ("derived", "social") for p in (site.cache.root / folder).rglob("*")

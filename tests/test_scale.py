@@ -10,8 +10,9 @@ from dataclasses import replace
 
 from test_core import fence, make_settings, read
 
-from mkdocs_nanobanana.settings import SocialSettings
-from mkdocs_nanobanana.slots import PageText
+from mkdocs_nanobanana.build.plan import plan
+from mkdocs_nanobanana.core.pages import PageText
+from mkdocs_nanobanana.core.settings import SocialSettings
 
 
 def _pages(n: int) -> list[PageText]:
@@ -43,7 +44,7 @@ def _cost(tmp_path, n: int) -> dict[str, int]:
     s = make_settings(tmp_path / str(n), social=replace(SocialSettings(), generate=True))
     analysis, _ = read(s, _pages(n))
     return {
-        "plan": _calls(analysis.plan),
+        "plan": _calls(lambda: plan(analysis)),
         "keys_in_use": _calls(analysis.keys_in_use),
         "sources_in_use": _calls(analysis.sources_in_use),
         "read": _calls(lambda: read(s, _pages(n))),

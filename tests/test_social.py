@@ -11,8 +11,9 @@ import pytest
 from conftest import seed_cache
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat
 
-from mkdocs_nanobanana import cards, social
-from mkdocs_nanobanana.cards import CardStyle, CardText
+from mkdocs_nanobanana.cards import drawing, social
+from mkdocs_nanobanana.core.card_values import CardStyle, CardText
+from mkdocs_nanobanana.imaging import copies
 
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -76,7 +77,7 @@ def test_card_comes_from_the_social_directive(site):
     assert tags(site.html("b/index.html")) == {}  # generate is off: no source, no card
     with Image.open(site.site / "assets/nanobanana/social/a.jpg") as card, Image.open(entry.images[0].path) as src:
         top = card.crop((0, 0, 1200, 200))
-        expected = cards.cover(src).crop((0, 0, 1200, 200))
+        expected = drawing.cover(src).crop((0, 0, 1200, 200))
         assert ImageStat.Stat(ImageChops.difference(top, expected)).mean[0] < 8  # the cached image, cover-cropped
 
 
@@ -147,7 +148,7 @@ def test_template_gets_title_and_description(site, monkeypatch):
     published = sorted(p.relative_to(site.site).as_posix() for p in (site.site / "assets" / "nanobanana").rglob("*.*"))
     assert published == ["assets/nanobanana/social/a.jpg", "assets/nanobanana/social/b.jpg"]
     # ...and in the cache only its cover crop, which the next drawing of its card starts from
-    from mkdocs_nanobanana.social import CARD_SIZE, COVER
+    from mkdocs_nanobanana.cards.social import CARD_SIZE, COVER
 
     derived = sorted((site.root / ".cache" / "nanobanana" / "derived").rglob("*.*"))
     assert len(derived) == 2 and all(p.name.endswith(f"-1200w-{COVER.tag}.jpg") for p in derived)
@@ -160,8 +161,8 @@ def test_warm_build_redraws_no_card(site, monkeypatch):
     card_site(site)
     site.build()
     calls = []
-    real = cards.render_card
-    monkeypatch.setattr(cards, "render_card", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = drawing.render_card
+    monkeypatch.setattr(drawing, "render_card", lambda *a, **k: calls.append(a) or real(*a, **k))
     site.build()
     assert calls == []
     assert (site.site / "assets/nanobanana/social/posts/first.jpg").is_file()
@@ -207,8 +208,8 @@ def background() -> Image.Image:
 
 
 def test_overlay_changes_pixels_only_where_the_text_goes():
-    plain = Image.open(io.BytesIO(cards.render_card(background(), CardText("A title", "Site"), CardStyle("only_image"))))
-    over = Image.open(io.BytesIO(cards.render_card(background(), CardText("A title", "Site"))))
+    plain = Image.open(io.BytesIO(drawing.render_card(background(), CardText("A title", "Site"), CardStyle("only_image"))))
+    over = Image.open(io.BytesIO(drawing.render_card(background(), CardText("A title", "Site"))))
     assert plain.size == over.size == (1200, 630)
     top = ImageChops.difference(plain.crop((0, 0, 1200, 230)), over.crop((0, 0, 1200, 230)))
     assert max(ImageStat.Stat(top).extrema[0][1] for _ in [0]) <= 12  # JPEG noise only
@@ -218,7 +219,7 @@ def test_overlay_changes_pixels_only_where_the_text_goes():
 
 def test_text_is_legible_on_a_white_image():
     white = Image.new("RGB", (1344, 768), "white")
-    card = Image.open(io.BytesIO(cards.render_card(white, CardText("Title"))))
+    card = Image.open(io.BytesIO(drawing.render_card(white, CardText("Title"))))
     assert ImageStat.Stat(card.crop((0, 560, 1200, 630)).convert("L")).mean[0] < 110  # the scrim darkens it
 
 
@@ -231,11 +232,11 @@ def test_text_is_legible_on_a_white_image():
 def test_long_and_non_latin_titles_stay_inside(title, font):
     if font and not os.path.exists(font):
         pytest.skip(f"{font} is not on this machine (Debian package fonts-dejavu-core)")
-    data = cards.render_card(background(), CardText(title, "Site"), CardStyle(font=font))
+    data = drawing.render_card(background(), CardText(title, "Site"), CardStyle(font=font))
     assert Image.open(io.BytesIO(data)).size == (1200, 630)
     draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
     f = ImageFont.truetype(font, 60) if font else ImageFont.load_default(size=60)
-    lines = cards.wrap_title(draw, title, f, 1200 - 2 * 64)
+    lines = drawing.wrap_title(draw, title, f, 1200 - 2 * 64)
     assert 1 <= len(lines) <= 3
     assert all(draw.textlength(line, font=f) <= 1200 - 2 * 64 for line in lines)
     if len(title) > 120:
@@ -246,8 +247,8 @@ def test_card_key_changes_with_what_is_drawn(tmp_path):
     logo = tmp_path / "logo.png"
     Image.new("RGB", (8, 8), "red").save(logo)
     text, style = CardText("T", "S", "D"), CardStyle(logo=str(logo))
-    base = cards.card_key("src", text, style)
-    assert base == cards.card_key("src", CardText("T", "S", "D"), CardStyle(logo=str(logo)))
+    base = drawing.card_key("src", text, style)
+    assert base == drawing.card_key("src", CardText("T", "S", "D"), CardStyle(logo=str(logo)))
     others = [("src2", text, style), ("src", CardText("U", "S", "D"), style), ("src", CardText("T", "R", "D"), style),
               ("src", CardText("T", "S", "E"), style), ("src", text, CardStyle(logo=str(logo), font=DEJAVU)),
               ("src", text, CardStyle(logo=str(logo), layout="invert")),
@@ -255,9 +256,9 @@ def test_card_key_changes_with_what_is_drawn(tmp_path):
               ("src", text, CardStyle(logo=str(logo), color="#000000")),
               ("src", text, CardStyle(logo=str(logo), accent_color="#000000")), ("src", text, CardStyle())]
     for other in others:
-        assert cards.card_key(*other) != base, other
+        assert drawing.card_key(*other) != base, other
     Image.new("RGB", (8, 8), "blue").save(logo)  # the logo's bytes, not its name
-    assert cards.card_key("src", text, style) != base
+    assert drawing.card_key("src", text, style) != base
 
 
 def test_card_source_precedence():
@@ -374,7 +375,7 @@ def test_the_site_name_is_printed_once_on_a_home_card():
     """Issue 19 item 6: the home page's title is usually the site name: print it once."""
     img = background()
     def drawn(title, site):
-        return cards.render_card(img, CardText(title, site))
+        return drawing.render_card(img, CardText(title, site))
 
     assert drawn("Rainy Day Reading", "Rainy Day Reading") == drawn("Rainy Day Reading", "")
     assert drawn("A post", "Rainy Day Reading") != drawn("A post", "")
@@ -453,23 +454,22 @@ def test_a_card_drawn_again_starts_from_the_cached_cover_crop(tmp_path):
 
     from conftest import photo_png
 
-    from mkdocs_nanobanana import assets
-    from mkdocs_nanobanana.cache import Cache
-    from mkdocs_nanobanana.renderer import Renderer
-    from mkdocs_nanobanana.settings import Settings
-    from mkdocs_nanobanana.social import CARD_SIZE, COVER
+    from mkdocs_nanobanana.build.renderer import Renderer
+    from mkdocs_nanobanana.cards.social import CARD_SIZE, COVER
+    from mkdocs_nanobanana.core.settings import Settings
+    from mkdocs_nanobanana.store.cache import Cache
 
     data = photo_png((1344, 768), seed=3)
     cache = Cache(tmp_path / "cache")
     with ThreadPoolExecutor(1) as pool:
         renderer = Renderer(Settings(docs_dir=str(tmp_path), site_dir=str(tmp_path / "site"), cache_dir=str(cache.root)), cache, pool)
-        source = assets.Source("ab" * 32, 1344, 768, False, lambda: Image.open(io.BytesIO(data)))
+        source = copies.Source("ab" * 32, 1344, 768, False, lambda: Image.open(io.BytesIO(data)))
         first = renderer.card_cover(source)
 
         def boom():
             raise AssertionError("the source is not opened again")
 
-        again = renderer.card_cover(assets.Source(source.id, 1344, 768, False, boom))
+        again = renderer.card_cover(copies.Source(source.id, 1344, 768, False, boom))
         assert first.size == again.size == CARD_SIZE
         assert ImageStat.Stat(ImageChops.difference(first, again)).mean[0] < 3, "a JPEG at 95 of the same crop"
         kept = cache.derived_path(source.id, CARD_SIZE[0], "jpg", COVER.tag)
@@ -482,7 +482,7 @@ def test_a_card_drawn_again_starts_from_the_cached_cover_crop(tmp_path):
 def test_enclosure_lengths_only_for_our_files(tmp_path):
     """Only an enclosure with no length that names a file under output_dir in site_url is
     filled; another's image, a missing file and everything else stay byte for byte."""
-    from mkdocs_nanobanana.feeds import fill_enclosure_lengths
+    from mkdocs_nanobanana.cards.feeds import fill_enclosure_lengths
 
     site = tmp_path / "site"
     (site / "out dir/social").mkdir(parents=True)

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-from mkdocs_nanobanana.catalog import (
+from mkdocs_nanobanana.core.catalog import (
     DEFAULT_PROVIDER,
     DEFAULT_VARIANT,
     PROVIDERS,
@@ -13,8 +13,8 @@ from mkdocs_nanobanana.catalog import (
     build_catalog,
     normalize_ratio,
 )
-from mkdocs_nanobanana.directives import Defaults
-from mkdocs_nanobanana.settings import DEFAULT_KEY_ENV, Settings, SocialSettings, default_of, key_variable
+from mkdocs_nanobanana.core.directives import Defaults
+from mkdocs_nanobanana.core.settings import DEFAULT_KEY_ENV, Settings, SocialSettings, default_of, key_variable
 
 NANO, GEMINI = build_catalog(), build_catalog(provider="gemini")
 
@@ -165,7 +165,7 @@ def test_default_of_reads_the_dataclass_defaults():
 
 
 def test_config_defaults_are_the_settings_defaults():
-    from mkdocs_nanobanana.config import NanobananaConfig
+    from mkdocs_nanobanana.hosts.mkdocs.config import NanobananaConfig
 
     config = NanobananaConfig()
     config.load_dict({})

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import textwrap
+import re
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import bin_path, run
+from conftest import REPO, bin_path, run
 from test_build import check_files, figures
 
 pytestmark = pytest.mark.skipif(
@@ -119,10 +119,9 @@ def test_plugin_without_the_extension_is_reported(tmp_path):
     dist = tmp_path / "ep" / "nanobanana_lexer_test-0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: nanobanana-lexer-test\nVersion: 0\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent("""\
-        [pygments.lexers]
-        nanobanana = mkdocs_nanobanana.lexer:DirectiveLexer
-    """))
+    lexer = re.search(r'\[project\.entry-points\."pygments\.lexers"\]\s*nanobanana = "([^"]+)"',
+                      (REPO / "pyproject.toml").read_text(encoding="utf-8")).group(1)
+    (dist / "entry_points.txt").write_text(f"[pygments.lexers]\nnanobanana = {lexer}\n")
     path = os.pathsep.join(filter(None, [str(tmp_path / "ep"), os.environ.get("PYTHONPATH", "")]))
     proc = run([bin_path("zensical"), "build"], cwd=root, env={"PYTHONPATH": path})
     out = proc.stdout + proc.stderr

@@ -1,17 +1,21 @@
 """Image providers: the NanoBanana API, the Gemini API, and offline placeholders.
 
 Which providers exist, their endpoints, key variables and classes are data in
-``catalog.PROVIDERS``; ``connect`` turns a name into a working provider.
+``core.catalog.PROVIDERS``; ``connect`` turns a name into a working provider. The
+interface a new provider implements is base.py (``Provider``, ``ImageOrder``, the errors
+it raises); http.py is the shared HTTP client a provider POSTs through.
+
+May import: core.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from typing import Callable
+from collections.abc import Callable
 
-from ..catalog import PROVIDERS, ProviderInfo
-from ..settings import RefSending
+from ..core.catalog import PROVIDERS, ProviderInfo
+from ..core.settings import RefSending
 from .base import ImageOrder, Provider, RetryPolicy
 
 NAMES = tuple(PROVIDERS)

@@ -15,11 +15,11 @@ import email.utils
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-
-from ..cache import Request
+from ..core.request import Request
 
 #: Ceiling on a server's Retry-After, so a hostile or confused header cannot stall a build.
 RETRY_AFTER_CAP = 60.0
@@ -108,7 +108,7 @@ class PaidInPart(ProviderError):
 class Provider(Protocol):
     name: str
 
-    def generate(self, job: ImageOrder, retry: "RetryPolicy") -> list[bytes]:
+    def generate(self, job: ImageOrder, retry: RetryPolicy) -> list[bytes]:
         """The candidates' bytes; each HTTP call is retried by ``retry`` on its own, so a
         failure never pays again for a call that succeeded."""
         ...

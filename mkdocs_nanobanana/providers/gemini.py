@@ -15,9 +15,22 @@ from dataclasses import replace
 
 import httpx
 
-from .. import images
-from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, RetryOnce, TransientError
-from .base import ImageOrder, PaidInPart, RefImage, RetryPolicy, StopSignal, parse_retry_after
+from ..core import image_bytes
+from .base import (
+    AuthError,
+    ContentPolicyError,
+    CreditsError,
+    ImageOrder,
+    PaidInPart,
+    ProviderError,
+    RateLimited,
+    RefImage,
+    RetryOnce,
+    RetryPolicy,
+    StopSignal,
+    TransientError,
+    parse_retry_after,
+)
 from .http import HttpProvider
 
 # finishReason, as google-genai's types.py documents it (googleapis/python-genai,
@@ -116,8 +129,8 @@ class GeminiProvider(HttpProvider):
                 except (binascii.Error, ValueError):
                     raise RetryOnce("the Gemini API sent image data that is not base64") from None
                 try:
-                    images.inspect(data)
-                except images.BadImage as exc:
+                    image_bytes.inspect(data)
+                except image_bytes.BadImage as exc:
                     raise RetryOnce(f"the Gemini API sent an unusable image: {exc}") from None
                 return data
         reason = first.get("finishReason")
@@ -132,7 +145,7 @@ def _accepted(ref: RefImage) -> RefImage:
     request's key stays the hash of the user's file: only what is sent changes."""
     if ref.mime in ACCEPTED_MIME:
         return ref
-    return RefImage(images.to_png(ref.data), "image/png")
+    return RefImage(image_bytes.to_png(ref.data), "image/png")
 
 
 def _payload(resp: httpx.Response) -> dict:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 
-from .. import images
+from ..core import image_bytes
 from .base import ApiSlots, ProviderError, RetryOnce, StopSignal, TransientError
 
 #: A download larger than this is refused before it is all read.
@@ -108,8 +109,8 @@ def download_image(client: httpx.Client, url: str, timeout: float, allow_private
     except httpx.HTTPError as exc:
         raise TransientError(f"image download failed ({type(exc).__name__})") from None
     try:
-        images.inspect(data)
-    except images.BadImage as exc:
+        image_bytes.inspect(data)
+    except image_bytes.BadImage as exc:
         raise TransientError(f"the downloaded image is unusable: {exc}") from None
     return data
 

@@ -11,9 +11,21 @@ import json
 
 import httpx
 
-from .base import AuthError, ContentPolicyError, CreditsError, ProviderError, RateLimited, RetryOnce, TransientError
-from .base import ImageOrder, PaidInPart, RetryPolicy, StopSignal, parse_retry_after
-from ..settings import RefSending
+from ..core.settings import RefSending
+from .base import (
+    AuthError,
+    ContentPolicyError,
+    CreditsError,
+    ImageOrder,
+    PaidInPart,
+    ProviderError,
+    RateLimited,
+    RetryOnce,
+    RetryPolicy,
+    StopSignal,
+    TransientError,
+    parse_retry_after,
+)
 from .http import HttpProvider, download_image
 
 _POLICY_WORDS = ("policy", "safety", "blocked", "prohibited", "moderation", "nsfw", "inappropriate")

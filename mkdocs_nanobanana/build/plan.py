@@ -1,0 +1,83 @@
+"""The rows of `nanobanana plan` (and of generate's and review's listings): each
+directive's state, cost and why, from an Analysis. Credits add up to exactly what
+``generate`` pays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from ..cards import social
+from .slot import Slot
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """What one directive needs, for ``nanobanana plan``."""
+
+    where: str
+    name: str | None
+    model: str
+    ratio: str
+    num: int
+    state: str  # cached | missing | changed | error
+    credits: int  # to generate it now; 0 when cached
+    key: str | None
+    note: str = ""
+    usd: float = 0.0  # to generate it now, at the provider's price
+
+
+def plan(analysis: Analysis, on_remote: set[str] = frozenset()) -> list[PlanRow]:
+    """Every directive's state: cached, missing, changed (since the last build) or
+    error. Its credits add up to exactly what ``generate`` pays: a directive whose
+    image another one already asks for costs nothing more ("same image as ...")."""
+    last = analysis.cache.read_manifest(analysis.settings.site)
+    first_at: dict[str, str] = {}  # key -> where the first directive that asks for it is
+    rows = []
+    for ident, s in analysis.identities().items():
+        row = _row(analysis, ident, s, last, on_remote)
+        if row.credits and row.key is not None:
+            if row.key in first_at:
+                row = replace(row, credits=0, usd=0.0, note=_joined(row.note, f"same image as {first_at[row.key]}"))
+            else:
+                first_at[row.key] = row.where
+        rows.append(row)
+    return rows
+
+
+def _row(analysis: Analysis, ident: str, s: Slot, last: dict[str, str], on_remote: set[str]) -> PlanRow:
+    d = s.directive
+    if d is None or s.errors:
+        first = s.errors[0] if s.errors else None
+        return PlanRow(str(first).split(": ", 1)[0] if first else s.where, None, "", "", 0, "error", 0, None,
+                       first.message if first else "invalid directive")
+    key = s.key
+    if s.entry is not None:
+        state, cost, note = "cached", 0, ""
+    elif key in on_remote:
+        state, cost, note = "cached", 0, "remote"
+    else:
+        changed = key is not None and last.get(ident) not in (None, key)
+        state, cost = ("changed" if changed else "missing"), analysis.cost(s)
+        note = f"after {s.blocked_by}" if s.blocked_by else ""
+    if not s.shown:
+        note = _joined("social card", _why_new_card(analysis, s, last[ident]) if state == "changed" else "", note)
+    return PlanRow(d.where, d.name, d.model, d.ratio, d.num, state, cost, key, note,
+                   round(analysis.price([s]), 4) if cost else 0.0)
+
+def _why_new_card(analysis: Analysis, s: Slot, old_key: str) -> str:
+    """Why a card-only background is a new paid image: a renamed page whose card
+    prompt has ``{title}`` says so. The last build's prompt is in its entry's sidecar."""
+    meta, template = analysis.card_meta[s.page], analysis.settings.social.prompt_template
+    title, description = meta.title, meta.description  # what card_source filled the template with
+    if s.request is None or s.request.prompt != social.filled(template, title, description):
+        return ""  # a front matter prompt: plan shows it like a directive
+    old = analysis.cache.get(old_key)
+    return social.why_new_card_image(template, old.request if old else None, s.request, title, description)
+
+
+def _joined(*notes: str) -> str:
+    return ", ".join(n for n in notes if n)

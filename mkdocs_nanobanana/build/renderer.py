@@ -1,0 +1,361 @@
+"""What a slot's image becomes: resized copies in the cache and the site, a social card,
+and the <figure> HTML. Pillow work runs on the image pool it is given (Pillow releases
+the GIL); what needs no Pillow is done in the calling thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import io
+import threading
+from concurrent.futures import Executor, Future
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+# Pillow is imported where pixels are touched: a warm build touches none, and skips it.
+if TYPE_CHECKING:
+    from PIL import Image
+
+from ..imaging import backdrops, provenance
+from ..core import image_bytes
+from ..cards import social
+from ..store.cache import Cache, CachedImage
+from ..core.request import sha256
+from ..core.settings import Settings
+from ..core.reporting import Reporter
+from .remote_copies import RemoteCopies
+from .slot import CardPlan, Rendered, Slot
+from ..cards import drawing
+from ..core import card_values, image_bytes
+from ..imaging import copies, markup
+
+
+def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) -> tuple[copies.Source, bool, str]:
+    """The image a slot shows, whether it is a placeholder, and a hover text. Nothing is
+    decoded or drawn here: the Source opens or draws it when asked. ``cached=False``:
+    the placeholder, even if the cache has the image (it turned out damaged)."""
+    d = slot.directive
+    if cached and slot.entry is not None and d is not None:
+        img = slot.entry.images[d.pick - 1]
+        made = provenance.of_image(settings.provenance, d.prompt, d.refs, placeholder=False)
+        return copies.Source(img.sha256, img.width, img.height, img.alpha, lambda: open_checked(img), made), False, ""
+    model = settings.catalog.get(d.model) if d else None
+    if d is None or slot.errors or model is None:
+        first = slot.errors[0] if slot.errors else None
+        text = f"Fix the nanobanana directive at {first.path}:{first.line}" if first else "Invalid directive"
+        key = hashlib.sha256(slot.block.body.encode()).hexdigest()
+        fallback = settings.catalog.model_for(settings.defaults.variant)
+        size = fallback.sizes.get(settings.defaults.ratio, (1024, 1024))
+        title, index, of = str(first) if first else text, 1, 1
+    else:
+        key = slot.request.key if slot.request else ""
+        text, size, index, of, title = d.prompt, model.sizes[d.ratio], d.pick, d.num, note
+    from ..providers import placeholder  # a warm build shows none: it does not import the providers
+
+    pid = placeholder.placeholder_id(key, index, text)
+    drawn = provenance.of_image(settings.provenance, text, (), placeholder=True)
+    return copies.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of), drawn), True, title
+
+
+def card_key(settings: Settings, plan: CardPlan, source_id: str) -> str:
+    """The name of a page's card: ``Renderer.card`` draws it under this key and
+    ``usage.card_keys`` keeps it, so both must ask here."""
+    meta = repr(settings.provenance.extras()) if settings.provenance.enabled else ""  # the XMP written into it
+    return drawing.card_key(source_id, plan.text, settings.social.style(plan.layout), meta)
+
+
+def backdrop_kind(slot: Slot, settings: Settings) -> str:
+    """color | blur | none: the directive's ``backdrop``, else the site's."""
+    d = slot.directive
+    return d.backdrop if d is not None and d.backdrop and not slot.errors else settings.backdrop
+
+
+def open_checked(img: CachedImage) -> Image.Image:
+    """A cached image, its bytes checked against the sidecar's sha256 first: a file that
+    changed since it was stored may still decode, into the wrong picture. Only a build
+    that resizes it reads it, so the hash costs little next to the resize. A download
+    this thread has just checked and stored is not read again: its pixels are at hand."""
+    fresh = image_bytes.take_fresh(img.sha256)
+    if fresh is not None:
+        return fresh
+    data = img.path.read_bytes()
+    if sha256(data) != img.sha256:
+        raise image_bytes.BadImage("its bytes no longer match the sha256 its sidecar recorded")
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data))
+
+
+class Renderer:
+    def __init__(self, settings: Settings, cache: Cache, image_pool: Executor, report: Reporter | None = None,
+                 shared: RemoteCopies | None = None) -> None:
+        """``shared``: the remote tier's copies and cards; what is encoded here is sent there."""
+        self.settings = settings
+        self.cache = cache
+        self.pool = image_pool
+        self.report = report or Reporter()
+        self.shared = shared
+        self.encoded = 0  # files Pillow encoded in this build: resized copies and cards
+        self.damaged: set[str] = set()  # source ids whose cached file did not decode: placeholders shown
+        self._lock = threading.Lock()
+        self._jobs: dict[tuple[str, str], Future] = {}  # (source id, file name) -> its variants
+        self._source_locks: dict[str, threading.Lock] = {}
+        self._slot_of_source: dict[str, Slot] = {}  # a slot that shows each source: its placeholder, if damaged
+        self._cpu = threading.BoundedSemaphore(settings.workers)  # renders made ``here`` at once
+        self.out_dir = Path(settings.site_dir, *settings.output_dir.split("/"))
+        self.backdrops = backdrops.Keeper(cache, image_pool, self._source_lock, self.damaged)
+
+    def render(self, slot: Slot, note: str, here: bool = False) -> None:
+        """Make the slot's figure files (once per image and name) and then resolve its
+        ``figure_ready``. ``here``: make them in this thread, not on the image pool: the
+        thread that has just checked a download holds its pixels (image_bytes.take_fresh), and
+        while it resizes, it sends no new request, which keeps the API from running far
+        ahead of the CPU (``_here``)."""
+        source, is_placeholder, title = source_of(slot, self.settings, note)
+        done = slot.figure_ready
+        with self._lock:
+            self._slot_of_source.setdefault(source.id, slot)
+        if not slot.shown:  # a card background: the card is drawn from its cover crop, no page needs sizes of it
+            if here:  # the crop, from the pixels this thread has just checked, before the card is drawn
+                with self._cpu, contextlib.suppress(image_bytes.BadImage):
+                    self.card_cover(source)
+            if not done.done():
+                done.set_result(Rendered([], is_placeholder, title))
+            return
+        d = slot.directive
+        basename = d.name if d is not None and d.name and not slot.errors else source.id[:10]
+        with self._lock:
+            job = self._jobs.get((source.id, basename))
+        if job is None:
+            job = self._files_job(source, basename, is_placeholder, here)
+            with self._lock:
+                job = self._jobs.setdefault((source.id, basename), job)
+        # a transparent image would show its backdrop through itself once loaded
+        wanted = backdrop_kind(slot, self.settings) != "none" and not source.alpha
+        look = self.backdrops.job(source, job) if wanted else None
+
+        def finish(f: Future) -> None:
+            if done.done():
+                return
+            backdrop = look.result() if look is not None and not look.cancelled() and not look.exception() else None
+            if f.exception() is not None:
+                done.set_exception(f.exception())
+            elif source.id in self.damaged:
+                done.set_result(Rendered(f.result(), True, "the cached image is damaged: run `nanobanana verify --fix`"))
+            else:
+                done.set_result(Rendered(f.result(), is_placeholder, title, backdrop))
+
+        if look is None:
+            job.add_done_callback(finish)
+        else:  # both known (another name's files for the same source may settle it first)
+            job.add_done_callback(lambda f: look.add_done_callback(lambda _: finish(f)))
+
+    def derived_files(self, source: copies.Source) -> list[copies.DerivedFile]:
+        """Every resized copy of ``source`` the settings ask for, made or not (no I/O)."""
+        s = self.settings
+        return copies.derivative_files(source, copies.plan_widths(source.width, s.widths),
+                                       copies.plan_exts(s.formats, source.alpha), s.encoding, self.cache)
+
+    def _files_job(self, source: copies.Source, basename: str, is_placeholder: bool, here: bool = False) -> Future:
+        """The figure's files. When every derivative is cached already (a warm build) they
+        are published here and now: a few hard links cost less than handing them to a
+        worker, which must win the GIL back from the busy main thread after every one of
+        them. Only Pillow work, which runs outside the GIL, goes to the image pool."""
+        s = self.settings
+        files = self.derived_files(source)
+        if s.publish:
+            variants = copies.publish_cached(files, self.out_dir, s.output_dir, basename)
+        else:
+            variants = [] if all(path.exists() for path, *_ in files) else None
+        if variants is None:
+            if here:
+                return self._here(source, files, basename, not is_placeholder)
+            return self.pool.submit(self._make_files, source, files, basename, not is_placeholder)
+        job: Future = Future()
+        job.set_result(variants)
+        return job
+
+    def _source_lock(self, source_id: str) -> threading.Lock:
+        with self._lock:
+            return self._source_locks.setdefault(source_id, threading.Lock())
+
+    def _here(self, source: copies.Source, files: list[copies.DerivedFile], basename: str, share: bool) -> Future:
+        """``_make_files`` in this thread, at most ``workers`` threads at a time (the
+        image pool's size), so the CPU is shared as the pool would share it."""
+        job: Future = Future()
+        with self._cpu:
+            try:
+                job.set_result(self._make_files(source, files, basename, share))
+            except BaseException as exc:  # noqa: BLE001 - handed on to the page that waits, as the pool would
+                job.set_exception(exc)
+        return job
+
+    def _make_files(self, source: copies.Source, files: list[copies.DerivedFile], basename: str,
+                    share: bool = False) -> list[copies.Variant]:
+        """``share``: send what is encoded to the remote tier (a real image, not a placeholder)."""
+        s = self.settings
+        # two names for one image: resize it once, publish it twice; its backdrop from the same pixels
+        with self._source_lock(source.id):
+            try:
+                look = backdrops.path_of(self.cache, source.id)
+                had_look, kept = look.exists(), []
+                made = copies.make_missing(source, files, s.encoding, self.cache.temp.create_once,
+                                           with_pixels=lambda img: kept.append(self.backdrops.keep(source.id, img)))
+                self._made(made, share)
+                if share and not had_look and kept and kept[0] is not None and self.shared is not None:
+                    self.shared.upload([look])  # it travels with its copies: a fresh runner decodes nothing
+            except image_bytes.BadImage as exc:
+                return self._damaged(source, basename, exc)
+            except OSError as exc:
+                return self._unwritable(source, files, basename, exc)
+        if not s.publish:
+            return []
+        return copies.publish(files, self.out_dir, s.output_dir, basename)
+
+    def _damaged(self, source: copies.Source, basename: str, exc: Exception) -> list[copies.Variant]:
+        """A cached image that no longer decodes: a warning, and its placeholder instead."""
+        with self._lock:
+            slot = self._slot_of_source.get(source.id)
+        path = next((img.path for img in (slot.entry.images if slot and slot.entry else ()) if img.sha256 == source.id), None)
+        self.report.once(f"damaged {source.id}", (
+            f"the cached image {path or source.id} cannot be read ({exc}); {slot.where if slot else 'its page'} shows "
+            "a placeholder: run `nanobanana verify --fix` and build again to generate it anew"))
+        self.damaged.add(source.id)
+        if slot is None:
+            return []
+        stand_in, _, _ = source_of(slot, self.settings, "", cached=False)
+        files = self.derived_files(stand_in)  # a placeholder: never transparent
+        return self._make_files(stand_in, files, basename)
+
+    def _unwritable(self, source: copies.Source, files: list[copies.DerivedFile], basename: str,
+                    exc: OSError) -> list[copies.Variant]:
+        """The cache cannot take the resized copies (a full disk, a read-only folder): a
+        warning, and the copies encoded straight into the site."""
+        s = self.settings
+        self.report.once(f"unwritable {exc.errno}", (
+            f"could not write resized copies into {self.cache.derived_dir} ({exc.strerror or exc}): free some space "
+            "or make cache_dir writable; this build writes them into the site only, so the next one makes them again"))
+        if not s.publish:
+            return []
+        try:
+            variants = copies.publish_uncached(source, files, s.encoding, self.out_dir, s.output_dir, basename)
+            self._made([path for path, *_ in files], share=False)  # in the site only: nothing to send
+            return variants
+        except OSError as again:
+            self.report.warn(f"could not write {basename} into {self.out_dir} either ({again.strerror or again}): "
+                             "the page shows the image's alt text only")
+            return []
+
+    def _made(self, paths: list[Path], share: bool) -> None:
+        """Count what Pillow encoded; send it to the remote tier when ``share``."""
+        with self._lock:
+            self.encoded += len(paths)
+        if share and paths and self.shared is not None:
+            self.shared.upload(paths)
+
+    # -- what a build may take from the remote tier instead of encoding it --------------
+
+    def cached_files(self, slots: list[Slot], plans: list[CardPlan]) -> list[Path]:
+        """Where the resized copies of ``slots`` with an image (and their backdrops), and
+        the cards of ``plans`` whose background has one, live in the cache: named exactly
+        as ``render`` and ``card`` name them."""
+        s = self.settings
+        paths: list[Path] = []
+        for slot in slots:
+            if slot.shown and slot.entry is not None and slot.valid:
+                source = source_of(slot, s, "")[0]
+                files = self.derived_files(source)
+                paths.extend(path for path, *_ in files)
+                if backdrop_kind(slot, s) != "none" and not source.alpha:  # else the next step decodes it
+                    paths.append(backdrops.path_of(self.cache, source.id))
+        paths.extend(social.card_path(self.cache, card_key(s, plan, source_of(plan.slot, s, "")[0].id))
+                     for plan in plans if plan.slot.entry is not None and plan.slot.valid)
+        return paths
+
+    # -- social cards ------------------------------------------------------------------
+
+    def card(self, page: str, plan: CardPlan) -> str:
+        """Draw (or take from the cache) the page's card and publish it; its site URL."""
+        s = self.settings
+        style = s.social.style(plan.layout)
+        source, is_placeholder, _ = source_of(plan.slot, s, "")
+
+        def drawn(src: copies.Source, share: bool) -> Path:
+            # a title or logo drawn over a generated image makes a composite
+            made = src.provenance.on_card(style.layout != "only_image") if src.provenance else None
+
+            def draw() -> bytes:
+                warn = lambda message: self.report.once(f"logo {style.logo}", message)  # noqa: E731
+                data = drawing.render_card(self.card_cover(src), plan.text, style, warn, xmp=made.xmp() if made else None)
+                drew.append(True)
+                return data
+
+            drew: list[bool] = []  # card_file draws only when the cache lacks the card
+            path = social.card_file(self.cache, card_key(s, plan, src.id), draw)
+            if drew:
+                self._made([path], share)
+            return path
+
+        try:
+            path = drawn(source, not is_placeholder)
+        except image_bytes.BadImage:  # warned by the figure's own render; the card gets the placeholder too
+            path = drawn(source_of(plan.slot, s, "", cached=False)[0], False)
+        url = social.card_url(page, s.output_dir)
+        if s.publish:
+            dest = Path(s.site_dir, *url.split("/"))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            copies.link_or_copy(path, dest)
+        return url
+
+    def card_cover(self, src: copies.Source) -> Image.Image:
+        """The background scaled and cropped to the card's size, kept in the cache as a
+        copy of its own (social.COVER): a card drawn again (a new title, site name or
+        layout; a page added) decodes 1200x630 JPEG pixels instead of the whole source,
+        and does not resize it. BadImage if the source cannot be read."""
+        from PIL import Image
+
+        path = self.cache.derived_path(src.id, card_values.CARD_SIZE[0], "jpg", social.COVER.tag)
+        try:
+            with Image.open(path) as kept:
+                kept.load()
+                if kept.size == card_values.CARD_SIZE:
+                    return kept
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            pass  # not made yet, or damaged: made (again) from the source
+        with copies.decoded(src) as img:
+            cover = drawing.cover(img)
+        with contextlib.suppress(OSError):  # a full disk or read-only cache: the card is drawn all the same
+            path.unlink(missing_ok=True)  # a damaged one: create_once keeps a file that is there
+            self.cache.temp.create_once(path, copies.encode(cover, "jpg", social.COVER))
+        return cover
+
+    # -- HTML --------------------------------------------------------------------------
+
+    def figure(self, slot: Slot, page_url: str, eager: bool, site_url: str = "") -> str:
+        """The slot's <figure>, with URLs relative to the page (absolute under
+        ``site_url`` if given); waits for its files."""
+        rendered: Rendered = slot.figure_ready.result()
+        d = slot.directive
+        if not rendered.variants:  # nothing could be written (see Renderer._unwritable)
+            alt = d.alt_text if d is not None and not slot.errors else "Image not generated"
+            return f'<figure class="nanobanana nanobanana-placeholder"><figcaption>{html.escape(alt)}</figcaption></figure>'
+
+        backdrop = rendered.backdrop.style(backdrop_kind(slot, self.settings)) if rendered.backdrop else ""
+        if d is None or slot.errors:
+            return markup.figure_html(
+                rendered.variants, page_url=page_url, alt="Image not generated: the directive has an error",
+                eager=eager, placeholder=True, title=rendered.note, site_url=site_url, backdrop=backdrop,
+            )
+        return markup.figure_html(
+            rendered.variants, page_url=page_url, alt=d.alt_text, caption=d.caption, eager=eager,
+            placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=rendered.note or None,
+            site_url=site_url, sizes=d.sizes or self.settings.sizes, ai_label=self._ai_label(rendered),
+            backdrop=backdrop,
+        )
+
+    def _ai_label(self, rendered: Rendered) -> str | None:
+        """None for a placeholder (no model made it); else the site's visible label ("": none)."""
+        p = self.settings.provenance
+        return None if rendered.placeholder or not p.enabled else p.label

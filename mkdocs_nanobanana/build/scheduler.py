@@ -1,0 +1,407 @@
+"""One build's image work in flight: the thread pools, each slot's life, and shutdown.
+
+A slot's life, top to bottom (``next_state`` decides, ``_advance`` acts):
+
+    NEW -> INVALID       the directive has an error: an error placeholder is drawn
+        -> CACHED        its image is in the cache (local, or fetched from the remote tier)
+        -> AFTER_TARGET  it refines a #name whose image is not known yet: when the target
+                         settles, the slot is resolved again and goes round once more
+        -> DEFERRED      serve: the background generation will buy it; a placeholder now
+        -> BUYING        approved within max_credits: a provider call on the network pool
+        -> PLACEHOLDER   offline, over budget, or its target could not be had
+    then SETTLED: ``image_known`` resolves (CacheEntry or None) and the renderer makes
+    the figure's files on the image pool, resolving ``figure_ready``.
+
+No worker ever blocks on another: a slot that waits for its target does so through a
+callback on the target's ``image_known``, so a bounded pool cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Callable
+
+from ..core import image_bytes
+from .analysis import Analysis
+from .budget import Ask, Budget
+from ..store.cache import CacheEntry
+from ..providers.base import AuthError, CreditsError, StopSignal
+from .purchase import Buyer, Purchase
+from ..store.remote import RemoteCache
+from .renderer import Renderer
+from .site_use import record_use
+from ..core.reporting import Reporter
+from ..core.settings import Settings
+from .remote_copies import RemoteCopies
+from .slot import CardPlan, Slot, State
+from ..core import image_bytes
+
+DEFERRED_NOTE = "placeholder: being generated in the background; the page reloads when it is ready"
+SERVE_BUDGET_NOTE = "placeholder: not generated: max_credits for this serve session reached"
+
+
+def next_state(slot: Slot, *, buying: bool, deferring: bool, target_exists: bool) -> State:
+    """Where a slot goes next. ``buying``: this build may pay (live, not serve);
+    ``deferring``: serve's background generation pays instead; ``target_exists``: the
+    #name the slot waits for (if any) is a valid directive."""
+    if slot.directive is None or slot.errors:
+        return State.INVALID
+    if slot.entry is not None:
+        return State.CACHED
+    if slot.blocked_by is not None:
+        return State.AFTER_TARGET if target_exists and buying and slot.approved else State.PLACEHOLDER
+    if slot.approved and deferring:
+        return State.DEFERRED
+    if slot.approved and buying:
+        return State.BUYING
+    return State.PLACEHOLDER
+
+
+def placeholder_note(slot: Slot, *, buying: bool, target_exists: bool) -> str:
+    """Why a slot in State.PLACEHOLDER has no image, as its hover text."""
+    if slot.blocked_by is not None and (not target_exists or not buying):
+        return f"placeholder: waiting for {slot.blocked_by}"
+    return "placeholder: over max_credits" if buying else "placeholder: not generated yet"
+
+
+def offline_cause(settings: Settings) -> str:
+    """Why a build generates nothing, as the user would say it."""
+    if settings.mode_set_by == "environment":
+        return f"NANOBANANA_MODE={settings.mode} is set in the environment"
+    if settings.mode_set_by == "no key":
+        return f"{settings.api_key_env} is not set (mode: auto)"
+    return f"mode: {settings.mode} is set in mkdocs.yml"
+
+
+def offline_fix(settings: Settings) -> str:
+    """The one fix that applies to ``offline_cause``."""
+    if settings.mode_set_by == "environment":
+        return "Unset NANOBANANA_MODE (or set it to live) and build again, or run `nanobanana generate`."
+    if settings.mode_set_by == "no key":
+        return f"Export {settings.api_key_env} (the API key) and build again, or run `nanobanana generate`."
+    return (f"Set mode: auto in mkdocs.yml (with {settings.api_key_env} exported) and build again, "
+            "or run `nanobanana generate`.")
+
+
+def too_big_note(ask: Ask, max_credits: int) -> str:
+    """The hover text of an image whose cost alone is over ``max_credits``."""
+    return f"placeholder: needs {ask.cost} credits, more than max_credits {max_credits}"
+
+
+def say_offline(settings: Settings, analysis: Analysis, report: Reporter, missing: list[Slot]) -> None:
+    """One warning for the images an offline build leaves as placeholders: how many, what
+    they would cost, why nothing is generated and the fix for that cause."""
+    unique = list({s.request.key: s for s in missing}.values())
+    if unique:
+        credits = sum(analysis.cost(s) for s in unique)
+        report.warn(
+            f"{len(unique)} image(s) are placeholders: {offline_cause(settings)}, so nothing is generated "
+            f"({credits} credits ~ ${analysis.price(unique):.2f} to generate them). {offline_fix(settings)}"
+        )
+
+
+def summary_line(c: Counter, usd: float, encoded: int) -> str:
+    """Images by outcome, what was spent, and how many files Pillow encoded."""
+    ph = c["placeholder"]
+    return (f"{c['cached']} cached, {c['generated']} generated ({c['credits']} credits ~ ${usd:.2f}), "
+            f"{ph} placeholder{'s' if ph != 1 else ''}, {c['failed']} failed, encoded {encoded}")
+
+
+class Scheduler:
+    def __init__(self, settings: Settings, analysis: Analysis, report: Reporter, *, buyer: Buyer | None = None,
+                 defer: bool = False, remote: RemoteCache | None = None, session_budget: Budget | None = None) -> None:
+        """``buyer``: generate missing images in this build (live mode). ``defer``: generate
+        nothing, but collect the missing images in ``deferred`` for serve's background,
+        those that ``session_budget`` (serve's, if given) can still pay for."""
+        self.settings = settings
+        self.analysis = analysis
+        self.report = report
+        self.buyer = buyer if not defer else None
+        self.defer = defer
+        self.remote = remote
+        self.stop = self.buyer.stop if self.buyer else StopSignal()
+        self.status: dict[str, str] = self.buyer.status if self.buyer else {}  # key -> cached | generated | failed
+        self.deferred: dict[str, Purchase] = {}  # key -> purchase, in page order
+        self.budget = Budget(settings.max_credits)
+        self.session_budget = session_budget
+        self.over_session_budget = 0  # serve: images the session's budget can no longer pay for
+        self._image_pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="nanobanana-img")
+        # twice the API's concurrency: a thread that downloads, checks and stores an answer
+        # must not hold back the next request (the provider caps requests in flight)
+        self._net_pool = ThreadPoolExecutor(settings.concurrency * 2, thread_name_prefix="nanobanana-api")
+        self.shared = RemoteCopies(remote, analysis.cache, report) if remote is not None else None
+        self.renderer = Renderer(settings, analysis.cache, self._image_pool, report, self.shared)
+        self._purchases: dict[str, Future] = {}  # key -> the one call that buys it
+        self._cards: dict[str, Future] = {}  # page -> site-relative URL of its card
+        self._lock = threading.RLock()
+        self._notes: dict[int, str] = {}  # id(slot) -> why it stays a placeholder, when the state does not tell
+
+    # -- starting ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start all image work: cache hits to resizing, missing images to the provider."""
+        slots = self.analysis.all_slots()
+        self._fetch_remote(slots, list(self.analysis.cards.values()))
+        self.start_slots(slots)
+        for page, plan in self.analysis.cards.items():
+            self.start_card(page, plan)
+
+    def start_slots(self, slots: list[Slot]) -> None:
+        self._approve(slots)
+        for slot in slots:
+            self._advance(slot)
+
+    def _fetch_remote(self, slots: list[Slot], cards: list[CardPlan] = ()) -> None:
+        """What the local cache lacks, from the remote cache, many at a time: entries, then
+        the resized copies and ``cards`` drawn on them elsewhere, before
+        the renderer would encode them."""
+        if self.shared is not None:
+            self.shared.fill(slots, cards, self.renderer.cached_files)
+
+    def _approve(self, slots: list[Slot]) -> None:
+        """Mark which missing images may be paid for: all of them under serve (its
+        background keeps the session's budget), none offline, else within max_credits."""
+        missing = [s for s in slots if s.missing]
+        if self.defer:
+            self._approve_deferred(missing)
+            return
+        if self.buyer is None:
+            if self.settings.placeholders == "warn":  # allow: quiet; fail: listed at the end
+                say_offline(self.settings, self.analysis, self.report, missing)
+            return
+        asks = self._asks(missing)
+        approved, refused = self.budget.approve(asks.values())
+        keys = {a.key for a in approved}
+        for s in missing:
+            s.approved = asks[id(s)].key in keys
+        self._say_too_big([a for a in refused if self.budget.too_big(a)], asks)
+        over = [a for a in refused if not self.budget.too_big(a)]
+        if over:
+            slot_of = {asks[id(s)].key: s for s in missing}
+            need = sum(a.cost for a in over)
+            price = self.analysis.price(slot_of[a.key] for a in over)
+            self.report.warn(
+                f"max_credits ({self.settings.max_credits}) reached: {len(over)} image(s) needing {need} more "
+                f"credits (~${price:.2f}) are placeholders, from {over[0].where} on. Raise max_credits "
+                "or build again to continue."
+            )
+
+    def _approve_deferred(self, missing: list[Slot]) -> None:
+        """Serve: its background pays, within the session's budget. An image that budget
+        can no longer pay for says so on its placeholder, instead of "being generated"."""
+        if self.session_budget is None:
+            for s in missing:
+                s.approved = True
+            return
+        asks = self._asks(missing)
+        approved, refused = self.session_budget.approve(asks.values(), commit=False)
+        keys = {a.key for a in approved}
+        for s in missing:
+            ask = asks[id(s)]
+            s.approved = ask.key in keys
+            if not s.approved:
+                self._notes[id(s)] = (too_big_note(ask, self.session_budget.max_credits)
+                                      if self.session_budget.too_big(ask) else SERVE_BUDGET_NOTE)
+        self.over_session_budget += len(refused)
+
+    def _asks(self, missing: list[Slot]) -> dict[int, Ask]:
+        """What each missing image asks of a budget, by id(slot). A slot that waits for a
+        #name has no key yet: it is an image of its own."""
+        return {id(s): Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where) for s in missing}
+
+    def _say_too_big(self, too_big: list[Ask], asks: dict[int, Ask]) -> None:
+        """Images that no build within max_credits can pay for: each said on its own, as
+        "build again" would not help them."""
+        big = {a.key for a in too_big}
+        for ident, ask in asks.items():
+            if ask.key in big:
+                self._notes[ident] = too_big_note(ask, self.settings.max_credits)
+        for a in too_big:
+            self.report.warn(f"{a.where} needs {a.cost} credits, more than max_credits {self.settings.max_credits}: "
+                             "raise max_credits to generate it")
+
+    def placeholders(self) -> list[tuple[Slot, str]]:
+        """After ``finish``: every slot whose figure (or card) shows a placeholder, with why."""
+        done = [(s, s.figure_ready.result()) for s in self.analysis.all_slots()
+                if s.figure_ready.done() and not s.figure_ready.exception()]
+        return [(slot, rendered.note) for slot, rendered in done if rendered.placeholder]
+
+    # -- a slot's life -----------------------------------------------------------------
+
+    def _advance(self, slot: Slot) -> None:
+        if slot.figure_ready.done():
+            return
+        target = self.analysis.named.get(slot.blocked_by[1:]) if slot.blocked_by else None
+        buying = self.buyer is not None
+        slot.state = next_state(slot, buying=buying, deferring=self.defer, target_exists=target is not None)
+        if slot.state is State.INVALID:
+            self._settle(slot, None, "")
+        elif slot.state is State.CACHED:
+            self._settle(slot, slot.entry, "")
+        elif slot.state is State.AFTER_TARGET:
+            target.image_known.add_done_callback(lambda _f: self._guarded(slot, self._after_target, slot))
+        elif slot.state is State.DEFERRED:
+            self.deferred.setdefault(slot.request.key, Purchase(slot.request, slot.refs, slot.where, self.analysis.cost(slot)))
+            self._settle(slot, None, DEFERRED_NOTE)
+        elif slot.state is State.BUYING:
+            self._purchase(slot).add_done_callback(lambda f: self._guarded(slot, self._on_bought, slot, f))
+        else:
+            note = self._notes.get(id(slot)) or placeholder_note(slot, buying=buying, target_exists=target is not None)
+            self._settle(slot, None, note)
+
+    def _after_target(self, slot: Slot) -> None:
+        """The #name this slot refines has settled: resolve the slot again and move on."""
+        with self._lock:
+            self.analysis.resolve(slot)
+        if not slot.errors and slot.blocked_by is None:
+            self._fetch_remote([slot])
+        for e in slot.errors:
+            self.report.warn(str(e))
+        if not slot.errors and slot.blocked_by is not None and self.analysis.named[slot.blocked_by[1:]].image_known.done():
+            # the target settled without an image: this one cannot be had either
+            return self._settle(slot, None, f"placeholder: {slot.blocked_by} could not be generated")
+        self._advance(slot)
+
+    def _purchase(self, slot: Slot) -> Future:
+        key = slot.request.key
+        with self._lock:
+            job = self._purchases.get(key)
+            if job is None:
+                job = self._net_pool.submit(image_bytes.keeping_fresh, self.buyer.buy, slot.request, slot.refs, slot.where)
+                self._purchases[key] = job
+        return job
+
+    def _on_bought(self, slot: Slot, job: Future) -> None:
+        exc = job.exception()
+        if exc is not None:
+            # not a provider answer (those are handled by the Buyer): a disk or cache fault
+            self.report.warn(f"{slot.where}: could not store the generated image ({type(exc).__name__}: {exc})")
+            self.status[slot.request.key] = "failed"
+            self._settle(slot, None, "placeholder: generation failed")
+        else:
+            self._settle(slot, job.result(), self._why_missing(), here=True)  # its pixels are at hand
+
+    def _why_missing(self) -> str:
+        reason = self.stop.reason
+        if isinstance(reason, AuthError):
+            return "placeholder: the API refused the key"
+        if isinstance(reason, CreditsError):
+            return "placeholder: out of credits"
+        return "placeholder: generation failed"
+
+    def _settle(self, slot: Slot, entry: CacheEntry | None, note: str, here: bool = False) -> None:
+        """The slot's image is known: record it, then render its figure (``here``: in this thread)."""
+        slot.entry = entry
+        slot.state = State.SETTLED
+        if not slot.image_known.done():
+            slot.image_known.set_result(entry)
+        self.renderer.render(slot, note, here)
+
+    @staticmethod
+    def _guarded(slot: Slot, fn: Callable, *args) -> None:
+        """Run a callback; if it fails, fail the slot. concurrent.futures swallows exceptions
+        raised in callbacks, which would leave the page waiting forever."""
+        try:
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed on to the page that waits
+            for fut in (slot.image_known, slot.figure_ready):
+                if not fut.done():
+                    fut.set_exception(exc)
+
+    # -- social cards ------------------------------------------------------------------
+
+    def start_card(self, page: str, plan: CardPlan) -> None:
+        """Draw the page's card once its background's figure is settled (a blog view's too,
+        planned after the others started)."""
+        job: Future = Future()
+        self._cards[page] = job
+
+        def draw(_f: Future) -> None:
+            try:
+                inner = self._image_pool.submit(self.renderer.card, page, plan)
+            except RuntimeError as exc:  # the pool is shut down: the build was aborted
+                job.set_exception(exc)
+                return
+            inner.add_done_callback(lambda f: job.set_exception(f.exception()) if f.exception() else job.set_result(f.result()))
+
+        plan.slot.figure_ready.add_done_callback(draw)
+
+    # -- a user's stop -----------------------------------------------------------------
+
+    def grace(self) -> float:
+        """How long the requests in flight may take after a stop: each is bounded by
+        ``timeout`` per image (its POST) and a download, plus a margin to store it."""
+        nums = [s.directive.num for s in self.analysis.all_slots() if s.approved and s.directive]
+        return self.settings.timeout * (max(nums, default=1) + 1) + 5
+
+    def interrupt(self, why: str) -> str:
+        """The user stopped the build: no new request is sent (queued work is dropped,
+        calls waiting for a slot give up), the requests in flight are awaited and their
+        images stored. Returns the line that says what was kept and what was never sent."""
+        self.stop.interrupt(why)
+        self._net_pool.shutdown(wait=False, cancel_futures=True)
+        self._image_pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:  # a cancelled job never becomes "done" for wait(): leave those out
+            jobs = [j for j in self._purchases.values() if not j.cancelled()]
+        _, pending = wait(jobs, timeout=self.grace())
+        wanted = {s.key or id(s) for s in self.analysis.all_slots() if s.approved and not s.errors}
+        kept = sum(1 for k in wanted if self.status.get(k) == "generated")
+        never = sum(1 for k in wanted if self.status.get(k) not in ("generated", "failed", "cached")) - len(pending)
+        buyer = self.buyer
+        return (f"stopped by {why}: {kept} image(s) generated and kept ({buyer.credits_spent} credits "
+                f"~ ${buyer.usd_spent:.2f}), {never} never sent"
+                + (f", {len(pending)} still in flight abandoned" if pending else "")
+                + "; nothing paid is generated again: build again to generate the rest")
+
+    # -- the end -----------------------------------------------------------------------
+
+    def counts(self) -> Counter:
+        """Images by outcome (one per key), failed directives, and the credits spent."""
+        c: Counter = Counter()
+        seen: set[str] = set()
+        for s in self.analysis.all_slots():
+            if s.errors or s.request is None:
+                c["failed"] += 1
+                continue
+            key = s.request.key
+            if key in seen:
+                continue
+            seen.add(key)
+            status = self.status.get(key)
+            if status is None:
+                status = "cached" if s.entry is not None else "placeholder"
+            c[status] += 1
+        c["credits"] = self.buyer.credits_spent if self.buyer else 0
+        return c
+
+    def summary(self) -> str:
+        """The build's summary line (the host's logger puts "nanobanana: " first)."""
+        remote = (f"; remote cache: {self.remote.fetched} fetched, {self.remote.uploaded} uploaded "
+                  f"({self.shared.counts()})" if self.remote else "")
+        return summary_line(self.counts(), self.buyer.usd_spent if self.buyer else 0, self.renderer.encoded) + remote
+
+    def finish(self) -> str:
+        """Wait for every image and card, stop the workers, and return the summary line."""
+        try:
+            for slot in self.analysis.all_slots():
+                slot.figure_ready.result()
+            for job in self._cards.values():
+                job.result()
+        finally:
+            self.close()
+        record_use(self.analysis)
+        if isinstance(self.stop.reason, CreditsError):
+            left = sum(1 for s in self.analysis.all_slots() if s.approved and s.entry is None and not s.errors)
+            self.report.warn(f"out of credits: {left} image(s) were left as placeholders; top up and build again")
+        return self.summary()
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers (``wait=False``: a failed build, drop what has not started)."""
+        self._net_pool.shutdown(wait=wait, cancel_futures=True)
+        self._image_pool.shutdown(wait=wait, cancel_futures=True)
+        if self.shared is not None:  # after the image pool: every upload has been handed over
+            self.shared.close(wait)
+        if self.buyer is not None:
+            self.buyer.close()

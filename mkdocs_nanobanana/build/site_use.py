@@ -1,0 +1,62 @@
+"""What a build of a site uses in the cache, beyond its entries: the resized copies and
+the cards. Every build records it in the manifest (``record_use``) so that
+``nanobanana prune``, run for any site sharing the cache, keeps them: the store's
+``derived_names`` reads that record back into file names.
+
+Apart from store/prune.py, which deletes files: a warm build imports this, not that.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..cards import social
+from ..store.cache import SiteRecord, copy_spec, now_iso
+from .renderer import card_key, source_of
+from ..core import card_values
+from ..imaging import copies
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+
+
+def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
+    """The resized copies a build of ``analysis`` writes, compactly: "widths|exts|tag"
+    -> the ids of the sources written with them (an id alone would be 8,000 names x 10 at
+    20,000 pages; grouped, the manifest stays the size of the sources list)."""
+    s = analysis.settings
+    groups: dict[str, set[str]] = {}
+    for slot in analysis.all_slots():
+        if not slot.shown:  # a card background: the card is drawn from the original
+            continue
+        source = source_of(slot, s, "")[0]
+        widths = copies.plan_widths(source.width, s.widths)
+        exts = copies.plan_exts(s.formats, source.alpha)
+        spec = copy_spec(widths, exts, s.encoding.tag)
+        groups.setdefault(spec, set()).add(source.id)
+    cover = copy_spec([card_values.CARD_SIZE[0]], ["jpg"], social.COVER.tag)  # each card background's cover crop
+    for plan in analysis.cards.values():
+        groups.setdefault(cover, set()).add(source_of(plan.slot, s, "")[0].id)
+    return {spec: frozenset(ids) for spec, ids in groups.items()}
+
+
+def card_keys(analysis: "Analysis") -> frozenset[str]:
+    """The card of every page that gets one, as ``Renderer.card`` names it."""
+    s = analysis.settings
+    return frozenset(card_key(s, plan, source_of(plan.slot, s, "")[0].id) for plan in analysis.cards.values())
+
+
+def record_use(analysis: Analysis) -> None:
+    """Record the site's use of the cache in its manifest: each directive's key for the
+    next ``plan`` (changed vs new), and every key and source it uses, its draft pages'
+    too, so that another site sharing the cache never prunes them."""
+    keys = {ident: s.request.key for ident, s in analysis.identities().items()
+            if s.request is not None and s.blocked_by is None and not s.errors}
+    used = analysis.with_drafts() if analysis.drafts else analysis
+    record = SiteRecord(keys, frozenset(used.keys_in_use()), frozenset(used.sources_in_use()), now_iso(),
+                        derived_groups(used), card_keys(used))
+    try:
+        analysis.cache.record_site(analysis.settings.site, record)
+    except OSError as exc:
+        analysis.report.warn(f"could not write {analysis.cache.manifest_path} ({exc}); `nanobanana plan` and other "
+                             "sites' `nanobanana prune` are affected")

@@ -1,0 +1,83 @@
+"""The values the core passes around for one build: a page's text, one directive
+occurrence (a Slot) and what becomes of it, and a row of ``nanobanana plan``."""
+
+from __future__ import annotations
+
+import enum
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from ..imaging.copies import Variant
+from ..imaging.backdrops import Backdrop
+from ..store.cache import CacheEntry
+from ..core.request import Request
+from ..core.card_values import CardText
+from ..core.directives import Block, Directive, DirectiveError
+
+
+class State(enum.Enum):
+    """What a slot is waiting for; decided by ``scheduler.next_state``."""
+
+    NEW = "new"
+    INVALID = "invalid"  # the directive has an error: an error placeholder, nothing paid
+    CACHED = "cached"  # its image is in the cache
+    AFTER_TARGET = "after target"  # refines a #name whose image is not known yet
+    BUYING = "buying"  # approved: a provider call is on its way
+    DEFERRED = "deferred"  # approved: serve's background generation will buy it
+    PLACEHOLDER = "placeholder"  # not to be had in this build (offline, over budget, failed)
+    SETTLED = "settled"  # its image is known (or known to be missing); its figure is being made
+
+
+@dataclass(frozen=True)
+class Rendered:
+    variants: list[Variant]
+    placeholder: bool
+    note: str  # why it is a placeholder, shown as the image's title
+    backdrop: Backdrop | None = None  # what its box shows while it loads; None: nothing
+
+
+@dataclass(eq=False)
+class Slot:
+    """One directive occurrence on one page (or a page's card-only background), valid or not."""
+
+    page: str
+    block: Block
+    directive: Directive | None
+    errors: list[DirectiveError] = field(default_factory=list)
+    request: Request | None = None
+    refs: tuple[str, ...] = ()  # files of the reference images, in order
+    entry: CacheEntry | None = None
+    blocked_by: str | None = None  # a #name whose image is not known yet
+    approved: bool = False  # within max_credits: may be paid for
+    shown: bool = True  # False: only a social card's background, no figure on a page
+    state: State = State.NEW
+    image_known: Future = field(default_factory=Future)  # -> CacheEntry | None, once settled
+    figure_ready: Future = field(default_factory=Future)  # -> Rendered
+
+    @property
+    def where(self) -> str:
+        return self.directive.where if self.directive else f"{self.page}:{self.block.start}"
+
+    @property
+    def valid(self) -> bool:
+        return self.directive is not None and not self.errors
+
+    @property
+    def key(self) -> str | None:
+        """The cache key, once it is known (not while a #name ref is pending)."""
+        return self.request.key if self.request is not None and self.blocked_by is None else None
+
+    @property
+    def missing(self) -> bool:
+        """Valid, with a request, and not in the cache: what a build may pay for."""
+        return self.request is not None and self.entry is None and not self.errors
+
+
+@dataclass(frozen=True)
+class CardPlan:
+    """A page's card: the slot whose image is its background, its words, and the
+    page's own layout (None: the site's)."""
+
+    slot: "Slot"
+    text: CardText
+    layout: str | None = None

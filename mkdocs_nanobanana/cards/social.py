@@ -1,0 +1,398 @@
+"""Social cards: which image a page's card comes from, where its file goes, and its
+meta tags. The drawing is cards.py's.
+
+Pure functions but for ``card_file`` (the cache).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..core.card_values import CARD_SIZE, LAYOUTS
+from ..core.catalog import normalize_ratio
+from ..core.directives import prompt_problem
+from ..core.request import Request
+from ..core.settings import Encoding
+from ..store.cache import Cache
+
+#: libyaml's safe loader where PyYAML has it (about ten times faster), else PyYAML's own.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FRONT_MATTER_RE = re.compile(r"^-{3}[ \t]*\n(.*?\n)(?:\.{3}|-{3})[ \t]*\n", re.DOTALL)
+_ATX_H1_RE = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+_SETEXT_H1_RE = re.compile(r"^ {0,3}=+[ \t]*$")
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+#: Inline Markdown a title shows as plain text: code spans, emphasis, links, images, tags,
+#: attribute lists ({ #id .class }).
+_INLINE_MARKUP = (
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"`+([^`]*)`+"), r"\1"),
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])([*_])(.+?)\1(?![\w*])"), r"\2"),
+    (re.compile(r"<[^>]+>"), ""),
+    (re.compile(r"\s*\{\s*[:#.][^}]*\}\s*$"), ""),
+)
+
+
+def plain_text(markdown: str) -> str:
+    """A heading's text as a reader sees it, without its inline markup."""
+    for pattern, repl in _INLINE_MARKUP:
+        markdown = pattern.sub(repl, markdown)
+    return " ".join(markdown.split())
+
+
+def first_heading(body: str) -> str | None:
+    """The page's first level-1 heading, ATX (``# Title``) or setext (``Title`` over
+    ``=====``), outside fenced code (a ``# comment`` in a shell block is no title), as
+    plain text: what MkDocs takes for the page title."""
+    fence: str | None = None
+    previous = ""
+    for line in body.split("\n"):
+        m = _FENCE_RE.match(line)
+        if fence is not None:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip(" `~"):
+                fence = None
+        elif m:
+            fence = m.group(1)
+        elif (h := _ATX_H1_RE.match(line)) or (previous.strip() and _SETEXT_H1_RE.match(line)):
+            text = plain_text(h.group(1) if h else previous)
+            if text:
+                return text
+        previous = line if fence is None and not m else ""
+    return None
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What a card needs to know of a page, read from its source text."""
+
+    meta: Mapping[str, Any]
+    title: str
+    description: str
+    meta_line: int  # line of the `nanobanana:` key in the front matter (for messages)
+
+
+def _unix_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def front_matter_mentions_us(text: str) -> bool:
+    """Whether the page's front matter may hold a ``nanobanana:`` key: a cheap test that
+    spares a large site the YAML of every page that has a directive but no card."""
+    if not text.startswith("---"):  # no front matter: no copy of a long page to learn it
+        return False
+    m = _FRONT_MATTER_RE.match(_unix_newlines(text))
+    return m is not None and "nanobanana" in m.group(1)
+
+
+def read_page(text: str, src_uri: str) -> PageInfo:
+    """Front matter, title and description, the way MkDocs reads them: front matter
+    `title`, else the first `# heading`, else the file name."""
+    text = _unix_newlines(text)
+    meta: Mapping[str, Any] = {}
+    body = text
+    m = _FRONT_MATTER_RE.match(text)
+    if m:
+        try:
+            loaded = yaml.load(m.group(1), Loader=_LOADER)
+        except yaml.YAMLError:
+            loaded = None
+        if isinstance(loaded, dict):
+            meta, body = loaded, text[m.end():]
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        h1 = first_heading(body)
+        stem = Path(src_uri).stem
+        title = h1 if h1 else (Path(src_uri).parent.name if stem == "index" else stem).replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
+    description = meta.get("description")
+    meta_line = 1
+    if m:
+        for i, line in enumerate(m.group(1).split("\n"), start=2):
+            if line.startswith("nanobanana:"):
+                meta_line = i
+                break
+    return PageInfo(meta, title.strip(), description.strip() if isinstance(description, str) else "", meta_line)
+
+
+@dataclass(frozen=True)
+class CardSource:
+    """Where a page's card comes from: a directive on the page (``ordinal``) or a prompt;
+    and the page's own layout and description for it, if it sets them."""
+
+    title: str
+    ordinal: int | None = None  # index of the page's `social: true` directive
+    prompt: str | None = None
+    ratio: str | None = None
+    variant: str | None = None
+    layout: str | None = None  # front matter nanobanana.social.layout
+    description: str | None = None  # front matter nanobanana.social.description
+
+
+class SocialError(ValueError):
+    pass
+
+
+#: Front matter keys that change how the card looks, not where its image comes from.
+STYLE_KEYS = ("layout", "description")
+SOURCE_KEYS = ("prompt", "ratio", "variant", "title")
+_FORMS = "social: false or social: {prompt: ..., ratio: ..., variant: ..., title: ..., layout: ..., description: ...}"
+
+
+def card_source(
+    info: PageInfo, social_ordinals: list[int], *, generate: bool, template: str, site_description: str,
+    first_image: int | None = None, automatic: bool = True,
+) -> CardSource | None:
+    """The page's card source, by precedence: front matter `nanobanana.social: false` or
+    Material's `social: {cards: false}` (no card) > front matter `social: {prompt, ...}` > a
+    `social: true` directive > the automatic source (``automatic``: the page is within
+    cards_include/cards_exclude): the page's first image (``first_image``, its index) or,
+    with ``generate``, the template. A front matter `social` with only ``layout`` and
+    ``description`` keeps the automatic choice. SocialError for a malformed front matter."""
+    material = info.meta.get("social")
+    if isinstance(material, dict) and material.get("cards") is False:
+        return None
+    block = info.meta.get("nanobanana")
+    social: Any = None
+    if block is not None:
+        if not isinstance(block, dict) or set(block) - {"social"}:
+            raise SocialError(f"front matter 'nanobanana' takes one key, {_FORMS}")
+        social = block.get("social")
+    if social is False or (isinstance(social, dict) and social.get("cards") is False):
+        return None
+    style: dict[str, str] = {}
+    if isinstance(social, dict):
+        style = _style_keys(social)
+        if not any(k in social for k in SOURCE_KEYS):
+            social = None  # a look of its own, the source everyone gets
+    source = _source(info, social, social_ordinals, generate=generate, template=template,
+                     site_description=site_description, first_image=first_image, automatic=automatic)
+    return replace(source, **style) if source is not None and style else source
+
+
+def _source(info: PageInfo, social: Any, social_ordinals: list[int], *, generate: bool, template: str,
+            site_description: str, first_image: int | None, automatic: bool) -> CardSource | None:
+    if isinstance(social, dict):
+        return _front_matter_card(info, social, social_ordinals, template, site_description)
+    if social not in (None, True):
+        raise SocialError("front matter nanobanana.social must be false, true or a mapping with a prompt")
+    if social_ordinals:
+        return CardSource(info.title, ordinal=social_ordinals[0])
+    if social is None and not automatic:
+        return None
+    if first_image is not None and social is None:
+        return CardSource(info.title, ordinal=first_image)
+    if generate or social is True:
+        return CardSource(info.title, prompt=_fill(template, info.title, info.description or site_description))
+    return None
+
+
+def _style_keys(social: dict) -> dict[str, str]:
+    """The page's own layout and card description, checked."""
+    unknown = set(social) - set(SOURCE_KEYS) - set(STYLE_KEYS) - {"cards"}
+    if unknown:
+        raise SocialError(f"front matter nanobanana.social: unknown key '{sorted(unknown)[0]}': use "
+                          f"{', '.join(SOURCE_KEYS + STYLE_KEYS)}, cards")
+    style = {}
+    if "layout" in social:
+        if social["layout"] not in LAYOUTS:
+            raise SocialError(f"front matter nanobanana.social.layout must be one of {', '.join(LAYOUTS)}, "
+                              f"not {social['layout']!r}")
+        style["layout"] = social["layout"]
+    if "description" in social:
+        if not isinstance(social["description"], str):
+            raise SocialError("front matter nanobanana.social.description must be a text")
+        style["description"] = " ".join(social["description"].split())
+    return style
+
+
+def _front_matter_card(info: PageInfo, social: dict, social_ordinals: list[int], template: str,
+                       site_description: str) -> CardSource:
+    title = str(social.get("title") or info.title)
+    prompt = social.get("prompt")
+    if prompt is None:
+        return CardSource(title, ordinal=social_ordinals[0]) if social_ordinals else (
+            CardSource(title, prompt=_fill(template, title, info.description or site_description)))
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise SocialError("front matter nanobanana.social.prompt must be a non-empty text")
+    if prompt_problem(prompt):
+        raise SocialError(f"front matter nanobanana.social.prompt: {prompt_problem(prompt)}")
+    return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")), variant=_text(social.get("variant")))
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _ratio(value: Any) -> str | None:
+    """A ratio as a directive takes it: an unquoted 16:9 (YAML's base-60 969) works here too."""
+    if value is None:
+        return None
+    ratio = normalize_ratio(value)
+    if ratio is None:
+        raise SocialError(f'front matter nanobanana.social.ratio must be a ratio such as "16:9", not {value!r}')
+    return ratio
+
+
+def _fill(template: str, title: str, description: str) -> str:
+    try:
+        prompt = template.format(title=title, description=description).strip()
+    except (KeyError, IndexError, ValueError) as exc:
+        raise SocialError(f"social.prompt_template: only {{title}} and {{description}} can be filled in ({exc})") from None
+    if prompt_problem(prompt):  # a title or description as long as a book, say
+        raise SocialError(f"the card prompt made from social.prompt_template, the title and the description: {prompt_problem(prompt)}")
+    return prompt
+
+
+def filled(template: str, title: str, description: str) -> str | None:
+    """The card prompt ``template`` makes of a title and description; None if it makes
+    none (where planning a card says why: ``_fill``)."""
+    try:
+        return _fill(template, title, description)
+    except SocialError:
+        return None
+
+
+def template_fields(template: str, prompt: str) -> dict[str, str] | None:
+    """The ``{title}`` and ``{description}`` that ``prompt`` was filled with from
+    ``template``; None if it was not made from this template. Whitespace in the template
+    matches any run of it (the filled prompt is stripped)."""
+    pattern, seen = r"\s*", set()
+    try:
+        for literal, name, _spec, _conversion in string.Formatter().parse(template):
+            pattern += r"\s*".join(re.escape(part) for part in re.split(r"\s+", literal))
+            if name is None:
+                continue
+            if name not in ("title", "description"):
+                return None
+            pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.*?)"
+            seen.add(name)
+    except ValueError:  # not a template str.format reads: it made no prompt
+        return None
+    m = re.fullmatch(pattern + r"\s*", prompt, re.DOTALL)
+    return m.groupdict() if m else None
+
+
+def why_new_card_image(template: str, old: Request | None, new: Request, title: str, description: str) -> str:
+    """Why a page's card background from ``template`` is a new image (a new paid
+    request) since the last build, for ``plan``: a renamed page says so."""
+    if old is None:
+        return "new background: its prompt changed (the title, the description or social.prompt_template)"
+    if old.prompt == new.prompt:
+        return "new background: social.ratio or social.variant changed"
+    fields = template_fields(template, old.prompt)
+    if fields is None:
+        return "new background: social.prompt_template changed"
+    changes = [f"the {name} changed ({_short(fields[name])!r} -> {_short(now)!r})"
+               for name, now in (("title", title), ("description", description))
+               if name in fields and fields[name] != now]
+    return "new background: " + (" and ".join(changes) or "its prompt changed")
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: How a background's cover crop is kept (renderer.Renderer.card_cover), named as a copy
+#: of its own: JPEG at 95, so near lossless (SSIM 0.987 to the exact crop on the fake
+#: API's noisy photos) that the card saved from it at 86 is as close to the exact picture
+#: as one drawn from the source (0.911 vs 0.916, the card's own JPEG loss dominating).
+COVER = Encoding(95, (("social", "cover-1200x630"),))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def card_path(cache: Cache, key: str) -> Path:
+    """Where the card for ``key`` lives in the cache."""
+    return cache.root / "social" / key[:2] / f"{key}.jpg"
+
+
+def card_file(cache: Cache, key: str, draw) -> Path:
+    """The cached card for ``key``, drawn by ``draw()`` only when it is not there yet."""
+    path = card_path(cache, key)
+    if not path.exists():
+        cache.temp.create_once(path, draw())
+    return path
+
+
+def card_url(src_uri: str, output_dir: str) -> str:
+    """Where the card lands in the site: <output_dir>/social/<page path>.jpg."""
+    stem = src_uri[: -len(Path(src_uri).suffix)] if Path(src_uri).suffix else src_uri
+    return f"{output_dir}/social/{stem}.jpg"
+
+
+# --------------------------------------------------------------------------- meta tags
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """What a link preview says of a page besides its card."""
+
+    title: str
+    description: str = ""
+    published: str = ""  # ISO dates from front matter `date` (Material's blog posts)
+    modified: str = ""
+
+    @property
+    def article(self) -> bool:
+        return bool(self.published)
+
+
+def page_meta(info: PageInfo, title: str, site_description: str) -> PageMeta:
+    """The page's preview text and dates: front matter `description` (else the site's),
+    and `date` as Material's blog writes it (a date, or {created: ..., updated: ...})."""
+    date = info.meta.get("date")
+    created, updated = (date.get("created"), date.get("updated")) if isinstance(date, dict) else (date, None)
+    return PageMeta(title, info.description or site_description, _iso(created), _iso(updated))
+
+
+def _iso(value: Any) -> str:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value.strip() if isinstance(value, str) else ""
+
+
+def meta_tags(image_url: str, page: PageMeta, existing_head: str, *, page_url: str = "", site_name: str = "") -> str:
+    """The Open Graph and Twitter tags Material's social plugin writes, leaving out any
+    the page already has (the theme's, another plugin's)."""
+    e = html.escape
+    title = page.title if not site_name or page.title.casefold() == site_name.casefold() else f"{page.title} - {site_name}"
+    tags = [
+        ("property", "og:type", "article" if page.article else "website"),
+        ("property", "og:title", title),
+        ("property", "og:description", page.description),
+        ("property", "og:url", page_url),
+        ("property", "og:site_name", site_name),
+        ("property", "og:image", image_url),
+        ("property", "og:image:type", "image/jpeg"),
+        ("property", "og:image:width", str(CARD_SIZE[0])),
+        ("property", "og:image:height", str(CARD_SIZE[1])),
+        ("property", "og:image:alt", page.title),
+        ("property", "article:published_time", page.published),
+        ("property", "article:modified_time", page.modified),
+        ("name", "twitter:card", "summary_large_image"),
+        ("name", "twitter:title", title),
+        ("name", "twitter:description", page.description),
+        ("name", "twitter:image", image_url),
+    ]
+    out = []
+    for attr, name, value in tags:
+        if not value or re.search(rf"""<meta[^>]+(?:property|name)=["']{re.escape(name)}["']""", existing_head):
+            continue
+        out.append(f'<meta {attr}="{name}" content="{e(value)}">')
+    return "\n".join(out)
+
+
+def inject_head(page_html: str, tags: str) -> str:
+    """``tags`` just before </head>, in any theme; the page as is if it has no head."""
+    if not tags:
+        return page_html
+    i = page_html.lower().find("</head>")
+    return page_html if i < 0 else page_html[:i] + tags + "\n" + page_html[i:]

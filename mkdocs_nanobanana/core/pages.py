@@ -1,0 +1,14 @@
+"""A page as a host hands it to the core: its source path and its text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__: list[str] = []
+
+
+@dataclass(frozen=True)
+class PageText:
+    page: str  # source path relative to docs_dir, POSIX
+    text: str
+    first_line: int = 1

@@ -1,0 +1,140 @@
+"""What the Markdown extension learns from Zensical, and the one thing it does for it.
+
+Found by experiment with zensical 0.0.73 (see README, "Zensical"):
+
+- Zensical renders each page with Python-Markdown and puts a ``ContextPreprocessor``
+  (``zensical.extensions.context``) in every Markdown instance: the page's source path,
+  its URL (``a/``, or ``a.html`` without use_directory_urls) and the whole config
+  (root_dir, docs_dir, site_dir as written). So figures get page-relative URLs, as under
+  MkDocs, and files are written into Zensical's site_dir while the page renders.
+- Every build empties site_dir first, then renders only the pages whose source changed
+  since the last build: the others come from its page cache (``<root>/.cache/<n>``, JSON),
+  with no Python call at all. A page cached with our figures would come back without the
+  files they point at. So when a build ends, the cache entries that hold a figure are
+  forgotten (``forget_cached_pages``): the next build renders those pages again, which
+  costs a few hard links from our own cache, never an API call.
+- It runs no MkDocs plugin it has not reimplemented, silently. It does not import a
+  package for naming it under ``plugins:``, so nothing of ours runs there; but a
+  directive left as code is highlighted, and Pygments then loads the lexer plugins
+  installed (lexer.py): that is where the missing extension is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .names import EXTENSION_NAMES
+from .options import Where
+
+#: How a figure of ours starts, as it stands in Zensical's JSON cache entries.
+_FIGURE_IN_JSON = b'<figure class=\\"nanobanana'
+
+
+@dataclass(frozen=True)
+class ZensicalPage:
+    path: str  # relative to docs_dir, POSIX: what MkDocs calls src_uri
+    url: str  # "", "a/", "sub/b/" or "a.html": MkDocs' page.url
+    build: int  # the config object's id: Zensical parses its config afresh for every build
+    where: Where
+    root_dir: str
+
+
+def page_of(md: Any) -> ZensicalPage | None:
+    """The page Zensical is rendering with ``md``, or None under another host."""
+    for processor in md.preprocessors:
+        if type(processor).__name__ == "ContextPreprocessor" and type(processor).__module__.startswith("zensical"):
+            page, config = processor.page, processor.config
+            root = str(config["root_dir"])
+            where = Where(config_file=config_file(root), docs_dir=_under(root, config["docs_dir"]),
+                          site_dir=_under(root, config["site_dir"]), site_name=str(config.get("site_name") or ""))
+            return ZensicalPage(path=str(page.path).replace(os.sep, "/"), url=str(page.url), build=id(config),
+                                where=where, root_dir=root)
+    return None
+
+
+def _under(root: str, path: str) -> str:
+    return os.path.normpath(os.path.join(root, str(path)))
+
+
+def config_file(root: str) -> str:
+    """The config file Zensical reads in ``root``: zensical.toml first, as it does."""
+    for name in ("zensical.toml", "mkdocs.yml", "mkdocs.yaml"):
+        if os.path.exists(os.path.join(root, name)):
+            return os.path.join(root, name)
+    return os.path.join(root, "zensical.toml")
+
+
+def forget_cached_pages(root_dir: str) -> int | None:
+    """Drop Zensical's cache entries that hold one of our figures; how many, or None if
+    its page cache is not where zensical 0.0.x keeps it."""
+    cache = Path(root_dir, ".cache")
+    if not cache.is_dir():
+        return None
+    forgotten = 0
+    for entry in cache.iterdir():
+        if entry.name.isdigit() and entry.is_file():
+            try:
+                if _FIGURE_IN_JSON in entry.read_bytes():
+                    entry.unlink()
+                    forgotten += 1
+            except OSError:  # another build removed it meanwhile
+                continue
+    return forgotten
+
+
+_PLUGIN_LISTED = re.compile(
+    r"""^\s*-\s*["']?nanobanana["']?\s*:?\s*(#.*)?$|^\s*\[project\.plugins\.nanobanana\]|^\s*plugins\s*=.*["']nanobanana["']""",
+    re.MULTILINE,
+)
+
+
+def plugin_listed(config_path: str) -> bool:
+    """Whether the config file names the nanobanana plugin (Zensical drops it unread)."""
+    try:
+        return bool(_PLUGIN_LISTED.search(Path(config_path).read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _zensical_config() -> dict | None:
+    module = sys.modules.get("zensical.config")
+    return module.get_config() if module is not None else None
+
+
+def directive_shown_as_code(warn_once: Callable[[str, str], Any]) -> None:
+    """Pygments was asked to highlight a ```nanobanana block: under Zensical, say why
+    it is code and what to add. (Under MkDocs the plugin reports its own leftovers.)"""
+    config = _zensical_config()
+    if not config:
+        return
+    path = config_file(str(config.get("root_dir", ".")))
+    name = os.path.basename(path)
+    if any(e in EXTENSION_NAMES for e in config.get("markdown_extensions", ())):
+        warn_once("included", "a directive reached a page through an include (pymdownx.snippets), "
+                  "so it is shown as code and not generated: put the directive in the page itself")
+        return
+    why = (f"{name} lists `plugins: - nanobanana`, but Zensical runs no MkDocs plugin it has not reimplemented"
+           if plugin_listed(path) else "the nanobanana Markdown extension is not enabled")
+    warn_once("missing", f"directives are shown as code, not images: {why}. Add `- mkdocs_nanobanana.markdown` "
+              f"under markdown_extensions in {name} (README, \"Zensical\")")
+
+
+def host_logger():
+    """Our logger; with a stderr handler of its own when the host configured none
+    (Zensical does not configure Python's logging, so an info line would be lost)."""
+    import logging
+
+    log = logging.getLogger("mkdocs_nanobanana")
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("nanobanana: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    return log

@@ -1,0 +1,115 @@
+"""The ``<figure><picture>`` a page shows for an image's copies, and the URLs in it
+(relative to the page, or absolute under site_url for feeds)."""
+
+from __future__ import annotations
+
+import functools
+import html
+import posixpath
+import re
+from urllib.parse import quote
+
+from ..core.image_bytes import MIME_TYPES
+from .copies import Variant
+
+__all__: list[str] = []
+
+
+def relative_url(target: str, page_url: str) -> str:
+    """``target`` (relative to the site root) as seen from the page at ``page_url``.
+
+    Page URLs are MkDocs-style: ``""``, ``posts/a/`` (directory URLs) or ``posts/a.html``.
+    Relative URLs keep the site working under a sub-path and opened from disk.
+    """
+    base = page_url if page_url.endswith("/") else posixpath.dirname(page_url)
+    folder, name = posixpath.split(target)
+    up = _relative_folder(folder or ".", base or ".")
+    return name if up == "." else f"{up}/{name}"
+
+
+def url_path(path: str) -> str:
+    """A file path as a URL path: a space, '#', '?', '%' or ',' in a page or folder name
+    would end the URL (or split a srcset) if left as it is."""
+    return quote(path, safe="/")
+
+
+def absolute_url(target: str, site_url: str) -> str:
+    """``target`` (relative to the site root) under ``site_url``, percent-encoded."""
+    return site_url.rstrip("/") + "/" + url_path(target)
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative_folder(folder: str, base: str) -> str:
+    # relpath asks the OS for the working directory twice per call; a page has a dozen
+    # URLs, all in one or two folders
+    return posixpath.relpath(folder, base)
+
+
+def figure_html(
+    variants: list[Variant],
+    *,
+    page_url: str,
+    alt: str,
+    caption: str | None = None,
+    eager: bool = False,
+    placeholder: bool = False,
+    css_class: tuple[str, ...] = (),
+    width_hint: int | None = None,
+    title: str | None = None,
+    site_url: str = "",
+    sizes: str | None = None,
+    ai_label: str | None = None,
+    backdrop: str = "",
+) -> str:
+    """The <figure><picture> of one image: a <source> per format, best first, and the
+    last format as the <img> fallback, with width/height so the page does not jump.
+    URLs are relative to ``page_url``, or absolute under ``site_url`` when it is given
+    (for a feed, read away from the site). ``ai_label``: the image was generated: the
+    figure says so to scripts (data-ai-generated) and, when the text is not empty, to
+    readers, at the end of its caption. ``backdrop``: the <img>'s inline style, what its
+    box shows until the image paints (backdrops.Backdrop.style)."""
+    exts = list(dict.fromkeys(v.ext for v in variants))
+    by_ext = {ext: sorted((v for v in variants if v.ext == ext), key=lambda v: v.width) for ext in exts}
+    largest = max(v.width for v in variants)
+    if width_hint or not sizes:  # a width hint says how wide it shows, whatever the theme
+        shown = min(width_hint, largest) if width_hint else largest
+        sizes = f"(max-width: {shown}px) 100vw, {shown}px"
+
+    def link(url: str) -> str:
+        return html.escape(absolute_url(url, site_url) if site_url else url_path(relative_url(url, page_url)))
+
+    def srcset(ext: str) -> str:
+        return ", ".join(f"{link(v.url)} {v.width}w" for v in by_ext[ext])
+
+    classes = ["nanobanana"] + (["nanobanana-placeholder"] if placeholder else []) + list(css_class)
+    fallback = by_ext[exts[-1]][-1]
+    loading = 'loading="eager" fetchpriority="high"' if eager else 'loading="lazy"'
+    ai_attr = ' data-ai-generated="true"' if ai_label is not None else ""
+    lines = [f'<figure class="{html.escape(" ".join(classes))}"{ai_attr}>', "<picture>"]
+    for ext in exts[:-1]:
+        lines.append(f'<source type="{MIME_TYPES[ext]}" srcset="{srcset(ext)}" sizes="{html.escape(sizes)}">')
+    title_attr = f' title="{html.escape(title)}"' if title else ""
+    style_attr = f' style="{html.escape(backdrop)}"' if backdrop else ""
+    lines.append(
+        f'<img src="{link(fallback.url)}" srcset="{srcset(exts[-1])}" '
+        f'sizes="{html.escape(sizes)}" width="{fallback.width}" height="{fallback.height}" '
+        f'alt="{html.escape(alt)}"{title_attr}{style_attr} {loading} decoding="async">'
+    )
+    lines.append("</picture>")
+    badge = f'<span class="nanobanana-ai-label">{html.escape(ai_label)}</span>' if ai_label else ""
+    if caption or badge:
+        lines.append(f"<figcaption>{' '.join(filter(None, (html.escape(caption or ''), badge)))}</figcaption>")
+    lines.append("</figure>")
+    return "\n".join(lines)
+
+
+def embed(page_html: str, figures: dict[str, str], token: str) -> str:
+    """Put each figure where its token stands, in one pass over the page (a page with
+    thousands of images must not be copied once per image). ``token`` is a regular
+    expression for every token of the build: one pattern, compiled once, not one per page.
+    A token alone in a <p> takes the <p> with it: a <figure> inside a <p> is invalid HTML.
+    A token with no figure here is left as it is."""
+    if not figures:
+        return page_html
+    pattern = re.compile(rf"<p>\s*({token})\s*</p>|({token})")
+    return pattern.sub(lambda m: figures.get(m.group(1) or m.group(2), m.group(0)), page_html)
