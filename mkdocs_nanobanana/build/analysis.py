@@ -12,10 +12,8 @@ from __future__ import annotations
 import fnmatch
 from pathlib import Path
 
-from ..core import image_bytes
 from ..cards import social
-from ..store.cache import Cache, CacheEntry
-from ..core.request import Request, sha256
+from ..core import image_bytes
 from ..core.card_values import CardText
 from ..core.catalog import ChoiceError
 from ..core.directives import (
@@ -29,11 +27,15 @@ from ..core.directives import (
     resolve_ref_path,
 )
 from ..core.directives import scan as find_blocks
-from .renderer import source_of
-from ..core.reporting import Reporter
-from ..core.settings import Settings, page_label
-from .slot import CardPlan, Slot
 from ..core.pages import PageText
+from ..core.reporting import Reporter
+from ..core.request import Request, sha256
+from ..core.settings import Settings, page_label
+from ..store.cache import Cache, CacheEntry
+from .renderer import source_of
+from .slot import CardPlan, Slot
+
+__all__: list[str] = []
 
 CARD_IDENTITY = "social-card"  # a card-only slot's name in the manifest and the plan
 HOME_PAGE = "index.md"  # whose card a blog view without a carded post shows

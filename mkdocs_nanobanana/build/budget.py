@@ -16,6 +16,8 @@ import threading
 from dataclasses import dataclass
 from typing import Iterable
 
+__all__: list[str] = []
+
 
 @dataclass(frozen=True)
 class Ask:

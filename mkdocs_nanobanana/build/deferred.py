@@ -21,9 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
+from ..core.reporting import Reporter
 from .budget import Ask, Budget
 from .purchase import Buyer, Purchase
-from ..core.reporting import Reporter
+
+__all__: list[str] = []
 
 
 def marker_path(cache_dir: str) -> Path:

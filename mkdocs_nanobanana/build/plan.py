@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from ..cards import social
 from .slot import Slot
 
+__all__: list[str] = []
+
 if TYPE_CHECKING:
     from .analysis import Analysis
 

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..core import image_bytes
-from ..store.cache import Cache, CacheEntry
 from ..core.request import Request
-from ..store.remote import RemoteCache, RemoteError
+from ..core.settings import Settings
 from ..providers.base import (
     AuthError,
     ContentPolicyError,
@@ -27,12 +26,14 @@ from ..providers.base import (
     RefImage,
     RetryOnce,
     RetryPolicy,
-    StopSignal,
     Stopped,
+    StopSignal,
 )
-from ..core.settings import Settings
+from ..store.cache import Cache, CacheEntry
+from ..store.remote import RemoteCache, RemoteError
 from .stopping import STORES
-from ..core import image_bytes
+
+__all__: list[str] = []
 
 
 class Buyer:

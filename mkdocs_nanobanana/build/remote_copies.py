@@ -22,11 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..store.cache import KEY_RE, Cache, CacheEntry
-from ..core.request import sha256
-from ..store.remote import BadRemoteEntry, RemoteCache, RemoteError
 from ..core.reporting import Reporter
+from ..core.request import sha256
+from ..store.cache import KEY_RE, Cache, CacheEntry
+from ..store.remote import BadRemoteEntry, RemoteCache, RemoteError
 from .slot import CardPlan, Slot
+
+__all__: list[str] = []
 
 #: The cache files of some slots' copies and of some cards, as the renderer names them.
 FilesOf = Callable[[list[Slot], list[CardPlan]], list[Path]]

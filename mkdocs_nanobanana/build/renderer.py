@@ -18,18 +18,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image
 
-from ..imaging import backdrops, provenance
-from ..core import image_bytes
-from ..cards import social
-from ..store.cache import Cache, CachedImage
+from ..cards import drawing, social
+from ..core import card_values, image_bytes
+from ..core.reporting import Reporter
 from ..core.request import sha256
 from ..core.settings import Settings
-from ..core.reporting import Reporter
+from ..imaging import backdrops, copies, markup, provenance
+from ..store.cache import Cache, CachedImage
 from .remote_copies import RemoteCopies
 from .slot import CardPlan, Rendered, Slot
-from ..cards import drawing
-from ..core import card_values, image_bytes
-from ..imaging import copies, markup
+
+__all__: list[str] = []
 
 
 def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) -> tuple[copies.Source, bool, str]:

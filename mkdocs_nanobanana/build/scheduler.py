@@ -24,19 +24,20 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Callable
 
 from ..core import image_bytes
-from .analysis import Analysis
-from .budget import Ask, Budget
-from ..store.cache import CacheEntry
-from ..providers.base import AuthError, CreditsError, StopSignal
-from .purchase import Buyer, Purchase
-from ..store.remote import RemoteCache
-from .renderer import Renderer
-from .site_use import record_use
 from ..core.reporting import Reporter
 from ..core.settings import Settings
+from ..providers.base import AuthError, CreditsError, StopSignal
+from ..store.cache import CacheEntry
+from ..store.remote import RemoteCache
+from .analysis import Analysis
+from .budget import Ask, Budget
+from .purchase import Buyer, Purchase
 from .remote_copies import RemoteCopies
+from .renderer import Renderer
+from .site_use import record_use
 from .slot import CardPlan, Slot, State
-from ..core import image_bytes
+
+__all__: list[str] = []
 
 DEFERRED_NOTE = "placeholder: being generated in the background; the page reloads when it is ready"
 SERVE_BUDGET_NOTE = "placeholder: not generated: max_credits for this serve session reached"

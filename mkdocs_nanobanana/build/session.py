@@ -21,25 +21,28 @@ import time
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from ..cards import social
-from .analysis import Analysis
-from .budget import Budget
-from ..store.cache import Cache
-from ..store.temp import temp_age
 from ..core.directives import INFO_WORD, replace_blocks
+from ..core.errors import NanobananaError
+from ..core.pages import PageText
+from ..core.reporting import Reporter
+from ..core.settings import Settings, page_label
+from ..imaging import markup
 from ..providers import connect
 from ..providers.base import Provider
+from ..store.cache import Cache
+from ..store.temp import temp_age
+from .analysis import Analysis
+from .budget import Budget
 from .purchase import Buyer
-from ..core.reporting import Reporter
 from .scheduler import Scheduler, offline_cause
-from ..core.settings import Settings, page_label
-from ..core.pages import PageText
 from .slot import Slot
-from ..imaging import markup
+
+__all__: list[str] = []
 
 # Imported where they are used: a warm build (the common one) runs none of them.
 if TYPE_CHECKING:
-    from .deferred import DeferredGeneration
     from ..store.remote import RemoteCache
+    from .deferred import DeferredGeneration
     from .stopping import SignalStop
 
 
@@ -98,7 +101,7 @@ def newest_save(folder: str) -> float:
     return newest
 
 
-class PlaceholdersRefused(Exception):
+class PlaceholdersRefused(NanobananaError):
     """``placeholders: fail`` (the default of gh-deploy) and the site would ship placeholders."""
 
 

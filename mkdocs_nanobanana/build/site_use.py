@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..cards import social
-from ..store.cache import SiteRecord, copy_spec, now_iso
-from .renderer import card_key, source_of
 from ..core import card_values
 from ..imaging import copies
+from ..store.cache import SiteRecord, copy_spec, now_iso
+from .renderer import card_key, source_of
+
+__all__: list[str] = []
 
 if TYPE_CHECKING:
     from .analysis import Analysis

@@ -7,12 +7,14 @@ import enum
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from ..imaging.copies import Variant
-from ..imaging.backdrops import Backdrop
-from ..store.cache import CacheEntry
-from ..core.request import Request
 from ..core.card_values import CardText
 from ..core.directives import Block, Directive, DirectiveError
+from ..core.request import Request
+from ..imaging.backdrops import Backdrop
+from ..imaging.copies import Variant
+from ..store.cache import CacheEntry
+
+__all__: list[str] = []
 
 
 class State(enum.Enum):

@@ -23,6 +23,8 @@ import sys
 import threading
 from typing import Callable, Iterator
 
+__all__: list[str] = []
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: The most a second signal waits for an image being stored before it exits anyway.
 STORE_GRACE = 10.0

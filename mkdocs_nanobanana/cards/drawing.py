@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 from ..core import image_bytes
 from ..core.card_values import CARD_SIZE, CardStyle, CardText
+from ..core.errors import NanobananaError
 from ..core.request import canonical_json
+
+__all__: list[str] = []
 
 #: Bump when the drawing changes: every cached card is redrawn once.
 LAYOUT_VERSION = 3  # 3: layouts, description, colours, logo
@@ -39,7 +42,7 @@ PANEL = (448, 502)  # invert: the image's panel, right-aligned within the margin
 Warn = Callable[[str], None]
 
 
-class LogoError(ValueError):
+class LogoError(NanobananaError, ValueError):
     """The logo cannot be drawn: the card is drawn without it."""
 
 

@@ -18,6 +18,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
+__all__: list[str] = []
+
 #: One enclosure element as the RSS plugin's template writes it (any attribute order).
 _ENCLOSURE_RE = re.compile(r"<enclosure\b[^>]*>")
 _URL_RE = re.compile(r'\burl="([^"]*)"')

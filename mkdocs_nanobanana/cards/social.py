@@ -19,9 +19,12 @@ import yaml
 from ..core.card_values import CARD_SIZE, LAYOUTS
 from ..core.catalog import normalize_ratio
 from ..core.directives import prompt_problem
+from ..core.errors import NanobananaError
 from ..core.request import Request
 from ..core.settings import Encoding
 from ..store.cache import Cache
+
+__all__: list[str] = []
 
 #: libyaml's safe loader where PyYAML has it (about ten times faster), else PyYAML's own.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -135,7 +138,7 @@ class CardSource:
     description: str | None = None  # front matter nanobanana.social.description
 
 
-class SocialError(ValueError):
+class SocialError(NanobananaError, ValueError):
     pass
 
 

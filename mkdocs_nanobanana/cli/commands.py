@@ -41,6 +41,8 @@ from ..store.cache import Cache, CachedImage, derived_names
 from ..store.remote import RemoteCache
 from ..store.temp import temp_age
 
+__all__: list[str] = []
+
 CONFIG_HELP = "The site's mkdocs.yml (default: mkdocs.yml in this folder)."
 
 

@@ -27,6 +27,8 @@ import yaml
 from ..core.catalog import PROVIDERS
 from ..core.settings import Settings
 
+__all__: list[str] = []
+
 if TYPE_CHECKING:
     from ..hosts.mkdocs.facts import HostFacts
 

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__: list[str] = []
+
 #: Material's primary colours by palette name, and the text colour its social cards print
 #: on each: copied from Material for MkDocs 9.8.2, material/plugins/social/templates/
 #: default.yml (its ``background_color`` and ``color`` definitions, which its

@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import NanobananaError
+
+__all__: list[str] = []
+
 #: 1 credit is $0.01 (NanoBanana API pricing).
 USD_PER_CREDIT = 0.01
 
@@ -30,7 +34,7 @@ FLASH_IMAGE_SIZES: dict[str, tuple[int, int]] = {
 }
 
 
-class ChoiceError(ValueError):
+class ChoiceError(NanobananaError, ValueError):
     """A variant/model/ratio choice the catalog cannot serve. ``key`` is 'variant', 'model'
     or 'ratio': the setting the user must change. Callers add where it was written."""
 
@@ -94,7 +98,7 @@ GEMINI_REFUSED = {
 }
 
 
-class CatalogError(ValueError):
+class CatalogError(NanobananaError, ValueError):
     """A user-supplied model entry is malformed."""
 
 

@@ -16,6 +16,9 @@ from typing import Any
 import yaml
 
 from .catalog import DEFAULT_VARIANT, Catalog, ChoiceError, Model
+from .errors import NanobananaError
+
+__all__ = ["Defaults", "Directive", "DirectiveError", "parse_page"]
 
 INFO_WORD = "nanobanana"
 
@@ -35,7 +38,7 @@ _FENCE_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>
 
 
 @dataclass(frozen=True)
-class DirectiveError(Exception):
+class DirectiveError(NanobananaError):
     """A problem the user fixes at ``path:line``."""
 
     path: str

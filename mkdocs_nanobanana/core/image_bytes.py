@@ -11,6 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from .errors import NanobananaError
+
+__all__: list[str] = []
+
 # Pillow is imported where pixels are touched: a warm build touches none, and skips it.
 if TYPE_CHECKING:
     from PIL import Image
@@ -24,7 +28,7 @@ EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "AVIF":
 MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif", "avif": "image/avif"}
 
 
-class BadImage(ValueError):
+class BadImage(NanobananaError, ValueError):
     """Bytes that are not a usable image."""
 
 

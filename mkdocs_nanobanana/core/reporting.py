@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+__all__: list[str] = []
+
 
 class Reporter:
     def __init__(self, warn: Callable[[str], None] = print) -> None:

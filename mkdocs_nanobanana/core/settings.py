@@ -22,13 +22,16 @@ from .card_theme import ThemeStyle
 from .card_values import LAYOUTS, CardStyle
 from .catalog import DEFAULT_PROVIDER, DEFAULT_VARIANT, PROVIDERS, Catalog, CatalogError, ChoiceError
 from .directives import BACKDROPS, Defaults
+from .errors import NanobananaError
+
+__all__ = ["AvifSettings", "Encoding", "ProvenanceSettings", "RefSending", "Settings", "SettingsError", "SocialSettings", "build_settings"]
 
 DEFAULT_PROMPT_TEMPLATE = "Minimal editorial illustration for an article titled '{title}'. {description}"
 #: api_key_env's default; a Gemini site that keeps it reads Gemini's own variables instead.
 DEFAULT_KEY_ENV = PROVIDERS[DEFAULT_PROVIDER].key_variables[0]
 
 
-class SettingsError(ValueError):
+class SettingsError(NanobananaError, ValueError):
     """The configuration or the environment cannot work; the message says what to change."""
 
 

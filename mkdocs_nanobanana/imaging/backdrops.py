@@ -31,6 +31,8 @@ from ..core import image_bytes
 from ..store.cache import BACKDROP_VERSION, Cache
 from . import copies
 
+__all__: list[str] = []
+
 #: Bump when the computation changes: the file name carries it, so old files are
 #: recomputed and prune removes them.
 VERSION = BACKDROP_VERSION  # the store names the file by it

@@ -27,6 +27,8 @@ from ..core import image_bytes
 from ..core.settings import AvifSettings, Encoding
 from ..store.cache import Cache
 
+__all__: list[str] = []
+
 #: Config format name -> file extension.
 FORMAT_EXT = {"webp": "webp", "jpeg": "jpg", "png": "png", "avif": "avif"}
 _PIL_FORMAT = {"webp": "WEBP", "jpg": "JPEG", "png": "PNG", "avif": "AVIF"}

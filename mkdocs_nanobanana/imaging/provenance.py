@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from ..core.directives import is_name_ref
 from ..core.settings import ProvenanceSettings
 
+__all__: list[str] = []
+
 _CODES = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 #: Made by a trained model from a prompt (and, maybe, other generated images).
 TRAINED = _CODES + "trainedAlgorithmicMedia"

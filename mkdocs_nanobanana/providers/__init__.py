@@ -15,13 +15,16 @@ import threading
 from collections.abc import Callable
 
 from ..core.catalog import PROVIDERS, ProviderInfo
+from ..core.errors import NanobananaError
 from ..core.settings import RefSending
 from .base import ImageOrder, Provider, RetryPolicy
+
+__all__ = ["ProviderUnavailable", "connect"]
 
 NAMES = tuple(PROVIDERS)
 
 
-class ProviderUnavailable(ValueError):
+class ProviderUnavailable(NanobananaError, ValueError):
     """The configured provider cannot be used."""
 
 

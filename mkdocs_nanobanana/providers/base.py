@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from ..core.errors import NanobananaError
 from ..core.request import Request
+
+__all__ = ["AuthError", "ContentPolicyError", "CreditsError", "ImageOrder", "PaidInPart", "Provider", "ProviderError", "RateLimited", "RefImage", "RetryOnce", "RetryPolicy", "Stopped", "TransientError"]
 
 #: Ceiling on a server's Retry-After, so a hostile or confused header cannot stall a build.
 RETRY_AFTER_CAP = 60.0
@@ -57,7 +60,7 @@ class ImageOrder:
         return self.request.num if self.missing is None else self.missing
 
 
-class ProviderError(Exception):
+class ProviderError(NanobananaError):
     """Base of every provider failure. Messages never contain the key."""
 
 

@@ -33,6 +33,8 @@ from .base import (
 )
 from .http import HttpProvider
 
+__all__: list[str] = []
+
 # finishReason, as google-genai's types.py documents it (googleapis/python-genai,
 # google/genai/types.py, class FinishReason):
 #: the output was withheld for what it shows: a refusal, not retried, the reason named.

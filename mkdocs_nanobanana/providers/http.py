@@ -14,6 +14,8 @@ import httpx
 from ..core import image_bytes
 from .base import ApiSlots, ProviderError, RetryOnce, StopSignal, TransientError
 
+__all__ = ["HttpProvider"]
+
 #: A download larger than this is refused before it is all read.
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
 MAX_REDIRECTS = 3

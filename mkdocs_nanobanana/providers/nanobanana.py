@@ -28,6 +28,8 @@ from .base import (
 )
 from .http import HttpProvider, download_image
 
+__all__: list[str] = []
+
 _POLICY_WORDS = ("policy", "safety", "blocked", "prohibited", "moderation", "nsfw", "inappropriate")
 _CREDIT_WORDS = ("credit", "balance", "quota exceeded", "insufficient")
 

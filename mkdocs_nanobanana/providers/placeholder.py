@@ -11,6 +11,8 @@ import colorsys
 import hashlib
 from typing import TYPE_CHECKING
 
+__all__: list[str] = []
+
 # Pillow is imported where pixels are touched: a warm build touches none, and skips it.
 if TYPE_CHECKING:
     from PIL import Image, ImageDraw, ImageFont

@@ -31,8 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core import image_bytes
+from ..core.errors import NanobananaError
 from ..core.request import Request, sha256
 from .temp import TEMP_DIR, TEMP_SUFFIX, TempFolder
+
+__all__: list[str] = []
 
 try:
     import fcntl
@@ -160,7 +163,7 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
-class BadSidecar(ValueError):
+class BadSidecar(NanobananaError, ValueError):
     """A sidecar that does not describe an entry this cache could have written."""
 
 

@@ -28,6 +28,8 @@ from pathlib import Path
 from .cache import Cache, SiteRecord, backdrop_name, derived_names, sharded_files
 from .temp import stray_beside
 
+__all__: list[str] = []
+
 try:
     import fcntl
 except ImportError:  # Windows: no flock, and no lock files worth pruning

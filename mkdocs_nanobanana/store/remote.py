@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ..core.errors import NanobananaError
 from .cache import (
     BACKDROP_NAME_RE,
     DERIVED_NAME_RE,
@@ -38,14 +39,16 @@ from .cache import (
     parse_sidecar,
 )
 
+__all__: list[str] = []
+
 MAX_FAILURES = 3  # in a row: then the remote tier is off for the rest of the build
 
 
-class RemoteError(Exception):
+class RemoteError(NanobananaError):
     """The remote store could not be reached or used; the build goes on without it."""
 
 
-class BadRemoteEntry(Exception):
+class BadRemoteEntry(NanobananaError):
     """A remote entry does not match its sidecar; it is ignored (and regenerated)."""
 
 

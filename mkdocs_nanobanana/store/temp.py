@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__: list[str] = []
+
 TEMP_DIR = "tmp"
 TEMP_SUFFIX = ".tmp"
 

@@ -33,6 +33,8 @@ from .host import HOST, Build
 from .options import Where
 from .zensical import page_of
 
+__all__: list[str] = []
+
 #: Before pymdownx.snippets (32) and whitespace normalising (30): the page as written,
 #: which is what the plugin reads in on_page_markdown and what line numbers count.
 PRE_PRIORITY = 40

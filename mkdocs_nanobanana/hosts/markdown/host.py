@@ -26,6 +26,8 @@ from ...core.settings import Settings, SettingsError
 from .options import Where, settings_for
 from .zensical import forget_cached_pages, host_logger
 
+__all__: list[str] = []
+
 
 @dataclass(frozen=True)
 class Build:

@@ -14,6 +14,8 @@ from pygments.lexers.data import YamlLexer
 from ...core.reporting import Reporter
 from .zensical import directive_shown_as_code, host_logger
 
+__all__: list[str] = []
+
 _report = Reporter(host_logger().warning)
 
 

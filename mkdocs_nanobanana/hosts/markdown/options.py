@@ -18,6 +18,8 @@ from ...core.catalog import normalize_ratio
 from ...core.directives import Defaults
 from ...core.settings import DEFAULT_CACHE_DIR, Settings, SettingsError, build_settings, default_of
 
+__all__: list[str] = []
+
 #: Options only the extension has: where the host is, for hosts that do not say
 #: (Zensical does; plain Python-Markdown does not).
 HOST_OPTIONS = ("site_dir", "site_url", "docs_dir", "config_file")

@@ -32,6 +32,8 @@ from typing import Any
 from .names import EXTENSION_NAMES
 from .options import Where
 
+__all__: list[str] = []
+
 #: How a figure of ours starts, as it stands in Zensical's JSON cache entries.
 _FIGURE_IN_JSON = b'<figure class=\\"nanobanana'
 

@@ -32,6 +32,8 @@ from ...core.settings import (
     default_of,
 )
 
+__all__: list[str] = []
+
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 IMAGE_FORMATS = ("webp", "jpeg", "png", "avif")
 

@@ -16,6 +16,8 @@ from markdown.preprocessors import Preprocessor
 
 from ...core.directives import INFO_WORD, scan
 
+__all__: list[str] = []
+
 #: pymdownx.snippets registers at 32: run just after it, before any fence is rendered.
 PRIORITY = 31
 

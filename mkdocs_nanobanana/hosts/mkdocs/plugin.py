@@ -26,6 +26,8 @@ from .leftovers import LeftoverDirectives
 from .pages import draft_pages, read_pages
 from .site import rss_feed_files, settings_of
 
+__all__: list[str] = []
+
 log = get_plugin_logger("nanobanana")
 
 
