@@ -1,6 +1,6 @@
 """Paid calls into the cache: one place that turns a Request into a stored CacheEntry.
 
-Used by a build's scheduler and, across rebuilds of `mkdocs serve`, by background.py. It
+Used by a build's scheduler and, across rebuilds of `mkdocs serve`, by deferred.py. It
 holds what must be shared by every call of one session: the stop signal (a refused key or
 an empty account ends all calls), the status of each key, and what was spent.
 """

@@ -1,5 +1,5 @@
 """The core as a host sees it: one build (``BuildSession``) and one `serve` run
-(``ServeSession``), with plain strings in and out. A host adapter (plugin.py for MkDocs
+(``ServeSession``), with plain strings in and out. A host adapter (hosts/mkdocs/plugin.py for MkDocs
 and ProperDocs) only translates its objects and hooks into these calls:
 
     session = BuildSession.open(settings, pages, warn)   # read every page, start all work

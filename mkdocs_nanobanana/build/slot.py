@@ -1,5 +1,5 @@
-"""The values the core passes around for one build: a page's text, one directive
-occurrence (a Slot) and what becomes of it, and a row of ``nanobanana plan``."""
+"""One directive occurrence in one build (a ``Slot``), the ``State``s it moves through,
+what its figure becomes (``Rendered``), and a page's card (``CardPlan``)."""
 
 from __future__ import annotations
 

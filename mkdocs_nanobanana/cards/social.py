@@ -1,5 +1,5 @@
 """Social cards: which image a page's card comes from, where its file goes, and its
-meta tags. The drawing is cards.py's.
+meta tags. The drawing is drawing.py's.
 
 Pure functions but for ``card_file`` (the cache).
 """

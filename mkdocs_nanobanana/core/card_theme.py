@@ -1,7 +1,7 @@
 """What a card takes from the theme, as plain values: colours by Material's palette names,
 a font the theme names found on this machine, and whether an SVG logo can be drawn.
 
-No MkDocs here: project.py reads ``theme.palette``, ``theme.font`` and ``theme.logo`` and
+No MkDocs here: hosts/mkdocs/site.py reads ``theme.palette``, ``theme.font`` and ``theme.logo`` and
 passes them in a ``ThemeStyle``.
 """
 

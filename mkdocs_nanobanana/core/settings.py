@@ -143,7 +143,7 @@ COPY_RECIPE = (("jpeg", "baseline"), ("resize", "lanczos-cascade2x"), ("webp_met
 class Settings:
     """Plain values the pipeline needs; the host adapter fills them from its config.
 
-    The defaults here are the plugin's defaults: config.py offers these very values to
+    The defaults here are the plugin's defaults: the hosts offer these very values to
     the host (see ``default_of``), so each is written once.
     """
 

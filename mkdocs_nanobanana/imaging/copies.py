@@ -1,4 +1,5 @@
-"""Resized, re-encoded copies of a source image, and the <figure><picture> that shows them.
+"""Resized, re-encoded copies of a source image, and publishing them into the site
+(markup.py writes the <figure><picture> that shows them).
 
 The derivative cache is keyed by the source's identity (sha256 of the original, or a
 placeholder's id), the width, the format and the ``Encoding``, so a warm build only stats

@@ -14,7 +14,7 @@
                                                  the rest; removed once the entry is whole
 
 Every write goes to a temp file in ``<cache_dir>/tmp/`` and is renamed into place (see
-tempfiles.py), so a killed build leaves either a whole file or a stray ``.tmp`` (removed
+temp.py), so a killed build leaves either a whole file or a stray ``.tmp`` (removed
 once it is older than any live write could be), never a half file under a real name.
 """
 

@@ -3,7 +3,7 @@
 A build writes, besides the entries it pays for, resized copies named by (source, width,
 format, quality) and social cards named by a hash of their inputs. Settings change and
 titles change, so the old names stay behind unless prune knows the exact names a build of
-the current settings writes: usage.py works them out the way the renderer does (the same
+the current settings writes: build/site_use.py works them out the way the renderer does (the same
 ``assets`` functions), and each site's build records them in the manifest, so that a prune
 from one site keeps what another site sharing the cache still shows.
 

@@ -10,7 +10,7 @@ Layout under the URL:
     blobs/<s2>/<sha256>         each image, named by the sha256 of its bytes
     derived/<s2>/<name>         a resized copy, under its local name (source, width, format,
                                 encoder settings): a line with the sha256 of its bytes, then
-                                the bytes (see sharing.py)
+                                the bytes (see build/remote_copies.py)
     social/<k2>/<key>.jpg       a social card, under its local name (a hash of its inputs),
                                 the same way
 

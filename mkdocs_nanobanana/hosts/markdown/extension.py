@@ -5,7 +5,7 @@ Python-Markdown.
     markdown_extensions:
       - mkdocs_nanobanana.markdown      # options: the plugin's, under this entry
 
-A second adapter over the same core as plugin.py: a preprocessor swaps each directive
+A second adapter over the same core as the MkDocs plugin (hosts/mkdocs/plugin.py): a preprocessor swaps each directive
 for a token of the build (``BuildSession.markdown``, as on_page_markdown does), a
 postprocessor swaps each token for its <figure> (``BuildSession.html``). Same cache,
 same keys, same modes. Under MkDocs with the plugin enabled, the plugin removes this

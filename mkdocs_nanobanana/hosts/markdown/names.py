@@ -7,6 +7,6 @@ from __future__ import annotations
 __all__: list[str] = []
 
 
-#: The names mkdocs.yml may list the directive's own Markdown extension under (markdown.py).
-#: Here, not in zensical_host.py, so that the plugin can tell them without importing it.
+#: The names mkdocs.yml may list the directive's own Markdown extension under (hosts/markdown/extension.py).
+#: Here, not in zensical.py, so that the plugin can tell them without importing it.
 EXTENSION_NAMES = ("mkdocs_nanobanana.markdown", "nanobanana")

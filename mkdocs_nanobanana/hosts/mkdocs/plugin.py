@@ -62,7 +62,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         except SettingsError as exc:
             raise PluginError(f"nanobanana: {exc}") from None
         self._site_url = config.site_url or ""
-        # The Markdown extension (markdown.py) does this plugin's work where plugins do not
+        # The Markdown extension (hosts/markdown/extension.py) does this plugin's work where plugins do not
         # run (Zensical); a mkdocs.yml shared by both hosts lists both: here the plugin works.
         config.markdown_extensions[:] = [e for e in config.markdown_extensions if e not in EXTENSION_NAMES]
         if not any(isinstance(e, LeftoverDirectives) for e in config.markdown_extensions):
