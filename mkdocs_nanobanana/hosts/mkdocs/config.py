@@ -22,12 +22,13 @@ from typing import Any, ClassVar
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 
-from ...core.options import A_MAPPING, MKDOCS, Option, OptionError, rows_of, sections_of, unknown_option
+from ...core.option_kinds import OptionError
+from ...core.options import A_MAPPING, MKDOCS, Option, rows_of, sections_of, unknown_option
 
 __all__: list[str] = []
 
 
-class Checked(c.BaseConfigOption[Any]):
+class Checked(base.BaseConfigOption[Any]):
     """One row of the table as a MkDocs option: its default, and its kind's verdict."""
 
     def __init__(self, option: Option) -> None:
@@ -78,7 +79,7 @@ class TableConfig(base.Config):
     _by_section: ClassVar[dict[str, type[TableConfig]]] = {}
 
     def __init_subclass__(cls, section: str = "", **kwargs: Any) -> None:
-        options: dict[str, c.BaseConfigOption[Any]] = {o.key: Checked(o) for o in rows_of(section, MKDOCS)}
+        options: dict[str, base.BaseConfigOption[Any]] = {o.key: Checked(o) for o in rows_of(section, MKDOCS)}
         if not section:
             for s in sections_of(MKDOCS):
                 if s.name not in TableConfig._by_section:
