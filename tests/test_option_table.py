@@ -10,6 +10,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mkdocs_nanobanana.core.option_docs import options_reference, plugin_schema
 from mkdocs_nanobanana.core.option_kinds import OptionError
@@ -141,3 +143,29 @@ def test_the_reference_has_a_table_per_group_and_every_option_once():
     assert "<img>" not in text and "&lt;img&gt;" in text  # a word in a cell, not HTML
     cards = text.split("### Social cards", 1)[1]
     assert "The MkDocs plugin only" in cards and text.count("The MkDocs plugin only") == 1
+
+
+values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats() | st.text(max_size=12)
+    | st.sampled_from(["webp", "gif", "16:9", "https://a.example", "NAME_1", "../x", "blur", "auto"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=2),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(option=st.sampled_from(OPTIONS), value=values)
+def test_both_hosts_agree_on_any_value(option, value):
+    """Whatever a user writes, the plugin's Config and the extension's check take it as
+    the same value or refuse it in the same words."""
+    given_options: dict[str, Any] = {option.section: {option.key: value}} if option.section else {option.key: value}
+    config = NanobananaConfig()
+    config.load_dict(given_options)
+    failed, _ = config.validate()
+    try:
+        checked = check_options(given_options)
+    except OptionError as exc:
+        assert [(name, str(error)) for name, error in failed] == [(exc.option, exc.problem)]
+        return
+    assert failed == []
+    assert plain(config) == checked

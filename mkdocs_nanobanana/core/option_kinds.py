@@ -106,7 +106,11 @@ class Seconds(Kind):
 
     def accepts(self, value: object) -> bool:
         number = _number(value)
-        return number is not None and math.isfinite(number) and number > 0
+        try:
+            seconds = float(number) if number is not None else math.nan
+        except OverflowError:  # an int too large for a float: no timeout means that
+            return False
+        return math.isfinite(seconds) and seconds > 0
 
     def convert(self, value: Any) -> float:
         return float(value)
