@@ -299,7 +299,6 @@ def test_summary_line_counts(site, warnings_log):
     ({"timeout": -1}, "positive"),
     ({"output_dir": "../outside"}, "relative path inside site_dir"),
     ({"api_key_env": "sk-live-1234567890abcdef"}, "NAME of an environment variable"),
-    ({"social": {"font": "missing.ttf"}}, "isn't an existing file"),
 ])
 def test_bad_config_values_give_config_errors(site, caplog, plugin, words):
     site.configure(plugin)
@@ -317,6 +316,8 @@ def test_bad_config_values_give_config_errors(site, caplog, plugin, words):
     ({"mode": "live"}, {}, "the environment variable NANOBANANA_API_KEY is not set"),
     ({"models": {"x": {"credits": "lots"}}}, {}, "model 'x': 'credits'"),
     ({}, {"NANOBANANA_MODE": "turbo"}, "NANOBANANA_MODE='turbo' is not a mode"),
+    # a file relative to mkdocs.yml, as social.logo is (the options table checks it is a text)
+    ({"social": {"font": "missing.ttf"}}, {}, "missing.ttf is not a file: give a .ttf or .otf file"),
 ])
 def test_plugin_level_config_errors(site, monkeypatch, caplog, plugin, env, words):
     site.configure(plugin)

@@ -58,13 +58,3 @@ def test_build_with_f_from_another_folder(example, tmp_path):
     assert (example / ".cache" / "nanobanana" / "derived").is_dir()
     assert not (tmp_path / ".cache").exists()
 
-
-def test_the_extension_takes_every_option_the_plugin_takes():
-    """mdoptions copies the plugin's option table (it may not import MkDocs' Config
-    classes): the two must not drift, or one mkdocs.yml entry cannot serve both hosts."""
-    from mkdocs_nanobanana.hosts.markdown.options import defaults
-    from mkdocs_nanobanana.hosts.mkdocs.config import NanobananaConfig
-
-    config = NanobananaConfig()
-    assert set(defaults()) == {name for name, _ in config._schema}
-    assert defaults()["cache_dir"] == dict(config._schema)["cache_dir"].default

@@ -225,9 +225,9 @@ def test_the_markdown_extension_refuses_an_unknown_provenance_option(tmp_path):
     where = Where(str(tmp_path / "mkdocs.yml"), str(tmp_path / "docs"), str(tmp_path / "site"))
     s = settings_for({"provenance": {"label": "AI"}, "avif": {"speed": 6}}, where, environ={})
     assert s.provenance.label == "AI" and s.avif.speed == 6 and s.provenance.enabled
-    with pytest.raises(SettingsError, match="provenance: unknown option 'include_promt'"):
+    with pytest.raises(SettingsError, match="provenance.include_promt: unknown option: did you mean 'include_prompt'"):
         settings_for({"provenance": {"include_promt": True}}, where, environ={})
-    with pytest.raises(SettingsError, match=r"avif.speed: expected int"):
+    with pytest.raises(SettingsError, match=r"avif.speed: expected a whole number from 0 to 10, got 'fast'"):
         settings_for({"avif": {"speed": "fast"}}, where, environ={})
 
 

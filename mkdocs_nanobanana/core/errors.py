@@ -4,7 +4,8 @@ the option or ``page.md:line`` it is about, and never contains the API key.
 
     NanobananaError
     ├── SettingsError (ValueError)       core/settings.py: an option or the environment cannot work
-    │   └── ModeError                    the mode cannot run as asked (live without a key)
+    │   ├── ModeError                    the mode cannot run as asked (live without a key)
+    │   └── OptionError                  core/option_kinds.py: an option's value is not one the options table takes
     ├── CatalogError (ValueError)        core/catalog.py: `models:` in mkdocs.yml cannot work
     ├── ChoiceError (ValueError)         core/catalog.py: no model serves that variant and ratio
     ├── DirectiveError                   core/directives.py: a directive is wrong, at page.md:line

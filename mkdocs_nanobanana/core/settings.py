@@ -1,9 +1,11 @@
 """The plugin's settings as plain values, checked and resolved once.
 
-``build_settings`` turns the options of mkdocs.yml (already type-checked by the host's
-config layer) into a frozen Settings: paths resolved against the config file's folder,
-the mode resolved against the environment, defaults checked against the catalog. The
-MkDocs plugin and the command line both call it, so they cannot disagree.
+``build_settings`` turns the options of mkdocs.yml, each value already checked against
+the options table (core/options.py: by MkDocs' Config classes for the plugin and the
+command line, by ``check_options`` for the Markdown extension), into a frozen Settings:
+paths resolved against the config file's folder, the mode resolved against the
+environment, defaults checked against the catalog. Every host calls it, so they cannot
+disagree.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from typing import Any
 
 from . import card_theme
 from .card_theme import ThemeStyle
-from .card_values import LAYOUTS, CardStyle
+from .card_values import CardStyle
 from .catalog import DEFAULT_PROVIDER, DEFAULT_VARIANT, PROVIDERS, Catalog, CatalogError, ChoiceError
-from .directives import BACKDROPS, Defaults
+from .directives import Defaults
 from .errors import NanobananaError
 
 __all__ = ["AvifSettings", "Encoding", "ProvenanceSettings", "RefSending", "Settings", "SettingsError", "SocialSettings", "build_settings"]
@@ -202,6 +204,8 @@ def default_of(name: str, of: type = Settings) -> Any:
 
 
 MODES = ("auto", "live", "offline")
+#: What the resized copies may be written as (formats:); Pillow writes AVIF from 11.3.
+IMAGE_FORMATS = ("webp", "jpeg", "png", "avif")
 #: cache_dir's default, relative to the config file's folder: the plugin's and the
 #: Markdown extension's, so an image paid for under one host is found under the other.
 DEFAULT_CACHE_DIR = ".cache/nanobanana"
@@ -296,16 +300,9 @@ def build_settings(
         social=social, defaults=defaults,
         mode_set_by=mode_set_by(options["mode"], environ, api_key_env),
         placeholders=placeholder_policy(options.get("placeholders"), environ, command),
-        sizes=options.get("sizes") or THEME_SIZES.get(theme), backdrop=_backdrop(options["backdrop"]),
+        sizes=options.get("sizes") or THEME_SIZES.get(theme), backdrop=options["backdrop"],
         catalog=catalog, **_plain_options(options, base_dir),
     )
-
-
-def _backdrop(value: Any) -> str:
-    """The Markdown extension's options reach here unchecked (the plugin's are a Choice)."""
-    if value not in BACKDROPS:
-        raise SettingsError(f"backdrop: expected one of {', '.join(BACKDROPS)}, got {value!r}")
-    return value
 
 
 def _catalog(models: Mapping[str, Any], provider: str) -> Catalog:
@@ -419,12 +416,12 @@ def _social(options: Mapping[str, Any], site_name: str, site_description: str, t
     # `generate: true` is what `source: generate` says; an explicit source wins
     source = options.get("source") or ("generate" if values["generate"] else "none")
     values["generate"] = source == "generate"
-    layout = options.get("layout") or "default"
-    if layout not in LAYOUTS:
-        raise SettingsError(f"social.layout: {layout!r} is not a layout: use one of {', '.join(LAYOUTS)}")
+    layout = options["layout"]
     if not values["title_overlay"] and layout == "default":  # the option from before layouts
         layout = "only_image"
-    if not values["font"] and theme.font_family:
+    if values["font"]:
+        values["font"] = _card_font(values["font"], base_dir)
+    elif theme.font_family:
         values["font"] = card_theme.find_font(theme.font_family, theme.font_dirs + card_theme.system_font_dirs())
     return SocialSettings(
         **values, source=source, include=tuple(options.get("cards_include") or ()),
@@ -459,6 +456,14 @@ def _colour_option(option: str, colour, value: str):
     return colour
 
 
+def _card_font(option: str, base_dir: str) -> str:
+    """social.font, relative to mkdocs.yml (as MkDocs' File options are), made absolute."""
+    path = os.path.abspath(os.path.join(base_dir, option))
+    if not os.path.isfile(path):
+        raise SettingsError(f"social.font: {path} is not a file: give a .ttf or .otf file, relative to mkdocs.yml")
+    return path
+
+
 def _card_logo(option: str | bool | None, theme: ThemeStyle, base_dir: str) -> str | None:
     """social.logo (relative to mkdocs.yml), else the theme's; ``false``: none."""
     if option is False:
@@ -472,7 +477,7 @@ def _card_logo(option: str | bool | None, theme: ThemeStyle, base_dir: str) -> s
     return path
 
 
-#: Options that Settings takes as the host's config layer checked them.
+#: Options that Settings takes as the options table checked them.
 _PLAIN_OPTIONS = ("output_dir", "quality", "concurrency", "retries", "max_credits", "api_base", "timeout", "serve_debounce")
 
 
@@ -481,9 +486,8 @@ def _plain_options(options: Mapping[str, Any], base_dir: str) -> dict[str, Any]:
     values.update(
         widths=tuple(options["widths"]), formats=_formats(options["formats"]),
         remote_cache=_remote_cache(options["remote_cache"], base_dir), remote_cache_options=dict(options["remote_cache_options"]),
-        ref_images=RefSending(**dict(options.get("ref_images") or {})),
-        avif=_group(AvifSettings, "avif", options.get("avif")),
-        provenance=_group(ProvenanceSettings, "provenance", options.get("provenance")),
+        ref_images=RefSending(**dict(options["ref_images"])),
+        avif=AvifSettings(**dict(options["avif"])), provenance=ProvenanceSettings(**dict(options["provenance"])),
     )
     return values
 
@@ -496,16 +500,3 @@ def _formats(formats: list[str]) -> tuple[str, ...]:
         raise SettingsError("formats: this Pillow cannot write AVIF: upgrade it (pip install -U 'Pillow>=11.3'), "
                             "or remove avif from formats")
     return tuple(formats)
-
-
-def _group(of: type, name: str, values: Mapping[str, Any] | None) -> Any:
-    """A group of options (``avif:``, ``provenance:``) as its frozen value. MkDocs' config
-    layer checked them for the plugin; the Markdown extension gets them as written, so
-    a key or a type it does not know is an error here."""
-    known = {f.name: type(f.default) for f in fields(of)}
-    for key, value in dict(values or {}).items():
-        if key not in known:
-            raise SettingsError(f"{name}: unknown option {key!r}: use one of {', '.join(known)}")
-        if type(value) is not known[key]:
-            raise SettingsError(f"{name}.{key}: expected {known[key].__name__}, got {value!r}")
-    return of(**dict(values or {}))

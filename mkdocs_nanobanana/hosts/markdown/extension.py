@@ -15,6 +15,11 @@ Where the figure files go and how pages address them (README, "Zensical"): under
 Zensical, into its site_dir, with page-relative URLs, as the plugin does. Elsewhere the
 host says nothing, so the options ``site_dir`` (where files go) and ``site_url`` (the
 site's root URL, "/" by default: root-relative URLs) say it.
+
+The options are checked when the extension is made (options.py, from the options
+table): a value the plugin refuses, the extension refuses, with the same words, before
+any page is read. What depends on the project (a folder, the key in the environment)
+is checked when the build's first directive opens its session (host.py).
 """
 
 from __future__ import annotations
@@ -29,8 +34,9 @@ from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 
 from ...core.directives import INFO_WORD
+from ...core.settings import SettingsError
 from .host import HOST, Build
-from .options import Where
+from .options import Where, extension_options, markdown_config, named
 from .zensical import page_of
 
 __all__: list[str] = []
@@ -49,11 +55,19 @@ _documents = itertools.count(1)
 
 class NanobananaExtension(Extension):
     def __init__(self, **options: Any) -> None:
+        # Python-Markdown's idiom: the options with their docs (getConfigs() reads them)
+        self.config = markdown_config()
         super().__init__()
-        self.options = options
+        try:
+            checked = extension_options(options)
+        except SettingsError as exc:
+            raise named(exc) from None
+        for name, entry in self.config.items():
+            entry[0] = checked[name]
+        self.options = options  # as given: the host's build is one per set of options
 
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
-        if self.options.get("enabled", True) is False:
+        if not self.getConfig("enabled"):
             return
         state: dict[str, Any] = {}  # this conversion's page, shared by the two processors
         md.preprocessors.register(_Tokens(md, self.options, state), "nanobanana", PRE_PRIORITY)
@@ -91,8 +105,6 @@ class _Tokens(Preprocessor):
         if "session" in self.state:  # a fragment of a page being converted: its tokens are made
             return lines
         session = HOST.session_for(build, self.options)
-        if session is None:
-            return lines
         source = os.path.join(build.where.docs_dir, *page.split("/"))
         with HOST.lock:
             out = session.markdown(page, text, lambda: _read(source, text))

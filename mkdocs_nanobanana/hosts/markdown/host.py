@@ -23,7 +23,7 @@ from ...build.session import BuildSession, PlaceholdersRefused, open_provider, p
 from ...core.pages import PageText
 from ...core.reporting import Reporter
 from ...core.settings import Settings, SettingsError
-from .options import Where, settings_for
+from .options import Where, named, settings_for
 from .zensical import forget_cached_pages, host_logger
 
 __all__: list[str] = []
@@ -50,24 +50,25 @@ class MarkdownHost:
         self.spent = 0  # credits spent by the builds of this process that have ended
         self._at_exit = False
 
-    def session_for(self, build: Build, options: Mapping[str, Any]) -> BuildSession | None:
-        """The session of ``build``, opened at its first page; None if the options cannot
-        work (said once)."""
+    def session_for(self, build: Build, options: Mapping[str, Any]) -> BuildSession:
+        """The session of ``build``, opened at its first page. Options that cannot work in
+        this project raise SettingsError, starting with the extension's name, at every
+        page that asks: the plugin fails its build on them, and so does the host."""
         with self.lock:
-            if self._build is not None and self._build.id == build.id and self._options == options:
+            if self.session is not None and self._build is not None and self._build.id == build.id \
+                    and self._options == options:
                 return self.session
             self.end_build()
-            self._build, self._options = build, dict(options)
             try:
                 settings = settings_for(options, build.where)
             except SettingsError as exc:
-                self.report.once(f"settings {exc}", f"mkdocs_nanobanana.markdown: {exc}")
-                return None
+                raise named(exc) from None
             # what earlier builds of this process spent is spent: max_credits is per process
             settings = replace(settings, max_credits=max(0, settings.max_credits - self.spent))
             pages = self._pages(settings) if build.read_docs else []
             provider = open_provider(settings) if settings.mode == "live" else None
             self.session = BuildSession.open(settings, pages, self.log.warning, provider=provider)
+            self._build, self._options = build, dict(options)
             if not self._at_exit:
                 atexit.register(self.end_build)
                 self._at_exit = True

@@ -1,10 +1,12 @@
-"""The Markdown extension's options (what `markdown_extensions:` gives it) as Settings.
+"""The Markdown extension's options (what `markdown_extensions:` gives it), checked
+against the options table and made into Settings.
 
-The plugin's options come through MkDocs' Config classes (config.py), which the
-extension may not import: Zensical and plain Python-Markdown have no MkDocs. The
-extension takes the same option names with the same defaults (each read from Settings
-through ``default_of``, as config.py does), so that one `mkdocs.yml` entry can be copied
-to the other and both build the same cache keys.
+The plugin's options come through MkDocs' Config classes, which the extension may not
+import (Zensical and plain Python-Markdown have no MkDocs); both are made from the same
+table (core/options.py), so one `mkdocs.yml` entry can be copied to the other, is
+refused in the same words by both, and builds the same cache keys. The extension adds
+options of its own: where the host is, for hosts that do not say (Zensical does; plain
+Python-Markdown does not).
 """
 
 from __future__ import annotations
@@ -14,35 +16,63 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...core.catalog import normalize_ratio
-from ...core.directives import Defaults
-from ...core.settings import DEFAULT_CACHE_DIR, Settings, SettingsError, build_settings, default_of
+from ...core.option_kinds import OptionError, Text
+from ...core.options import MARKDOWN, Group, Option, check_options, rows_of, sections_of
+from ...core.settings import Settings, SettingsError, build_settings
 
 __all__: list[str] = []
 
-#: Options only the extension has: where the host is, for hosts that do not say
-#: (Zensical does; plain Python-Markdown does not).
-HOST_OPTIONS = ("site_dir", "site_url", "docs_dir", "config_file")
+#: How the extension is listed under markdown_extensions: its errors start with it.
+ENTRY = "mkdocs_nanobanana.markdown"
+
+HOST = Group("Where the host is", "The Markdown extension's own options, for hosts that do not say.")
+#: The extension's own options. Under Zensical they are not needed (it tells each page).
+HOST_OPTIONS = (
+    Option("site_dir", Text("a folder"), None, "where the files go; unset: ./site", HOST, (MARKDOWN,)),
+    Option("site_url", Text("a URL"), None, "the site's root URL, for the figures' URLs; unset: / "
+           "(root-relative)", HOST, (MARKDOWN,)),
+    Option("docs_dir", Text("a folder"), None, "where the pages are (refs are read from it); unset: ./docs",
+           HOST, (MARKDOWN,)),
+    Option("config_file", Text("a file"), None, "the file relative paths are read from (cache_dir, "
+           "remote_cache); unset: ./mkdocs.yml", HOST, (MARKDOWN,)),
+)
+HOST_OPTION_NAMES = tuple(o.name for o in HOST_OPTIONS)
 
 
-def defaults() -> dict[str, Any]:
-    """Every option the plugin has, at the plugin's default."""
-    return {
-        "enabled": True, "mode": "auto", "placeholders": None,
-        "provider": default_of("provider"), "api_key_env": default_of("api_key_env"), "api_base": None,
-        "models": {}, "ref_images": {},
-        "variant": default_of("variant", Defaults), "ratio": default_of("ratio", Defaults),
-        "cache_dir": DEFAULT_CACHE_DIR, "output_dir": default_of("output_dir"),
-        "remote_cache": None, "remote_cache_options": {},
-        "widths": list(default_of("widths")), "formats": list(default_of("formats")), "quality": default_of("quality"),
-        "sizes": None, "avif": {}, "provenance": {}, "backdrop": default_of("backdrop"),
-        "concurrency": default_of("concurrency"), "timeout": default_of("timeout"), "retries": default_of("retries"),
-        "max_credits": default_of("max_credits"), "serve_debounce": default_of("serve_debounce"),
-        # no social cards: an extension sees a page's body, never its <head>
-        "social": {"enabled": False, "generate": False, "prompt_template": "", "variant": default_of("variant", Defaults),
-                   "title_overlay": False, "font": None, "layout": "default", "background_color": None,
-                   "color": None, "accent_color": None, "logo": None},
-    }
+def markdown_config() -> dict[str, list[Any]]:
+    """The extension's options as Python-Markdown lists them (``Extension.config``:
+    name -> [default, doc]): the table's rows the extension takes, its sections, and its
+    own host options."""
+    config = {o.name: [o.initial(), o.doc] for o in (*rows_of("", MARKDOWN), *HOST_OPTIONS)}
+    for s in sections_of(MARKDOWN):
+        config[s.name] = [{o.key: o.initial() for o in rows_of(s.name, MARKDOWN)}, s.doc]
+    return config
+
+
+def extension_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Every option checked, with defaults filled in: the table's and the host's.
+    OptionError names the first one that cannot work."""
+    host = {o.name: o.check(options[o.name]) if o.name in options else o.initial() for o in HOST_OPTIONS}
+    return {**plugin_options(options), **host}
+
+
+def plugin_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The table's options, checked, with the plugin's defaults filled in. Options of the
+    plugin alone (social cards) are checked too, so that a block copied from the plugin's
+    entry fails here as it fails there, and then turned off: an extension never sees a
+    page's <head>."""
+    values = check_options({name: value for name, value in options.items() if name not in HOST_OPTION_NAMES})
+    values["social"] = {**values["social"], "enabled": False}
+    return values
+
+
+def named(exc: SettingsError) -> SettingsError:
+    """The error as the extension raises it, starting with its entry's name: a host that
+    prints a traceback (Zensical) or a config error (MkDocs, which builds every listed
+    extension once to check it) then says which entry is wrong."""
+    if isinstance(exc, OptionError):
+        return OptionError(exc.option, exc.problem, entry=ENTRY)
+    return type(exc)(f"{ENTRY}: {exc}")
 
 
 @dataclass(frozen=True)
@@ -54,33 +84,6 @@ class Where:
     docs_dir: str
     site_dir: str
     site_name: str = ""
-
-
-def plugin_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The options with the plugin's defaults filled in; SettingsError names a bad one."""
-    values = defaults()
-    for name, value in options.items():
-        if name in HOST_OPTIONS or name == "social":  # cards are the plugin's alone
-            continue
-        if name not in values:
-            raise SettingsError(f"mkdocs_nanobanana.markdown has no option {name!r}")
-        values[name] = _checked(name, value, values[name])
-    ratio = normalize_ratio(values["ratio"])
-    if ratio is None:
-        raise SettingsError(f'ratio: expected a ratio such as "16:9", got {values["ratio"]!r}')
-    values["ratio"] = ratio
-    return values
-
-
-def _checked(name: str, value: Any, default: Any) -> Any:
-    """``value`` if it has the default's type (an int where a float is expected is fine)."""
-    if default is None or value is None:
-        return value
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, type(default)):
-        raise SettingsError(f"{name}: expected {type(default).__name__}, got {value!r}")
-    return value
 
 
 def settings_for(options: Mapping[str, Any], where: Where, environ: Mapping[str, str] = os.environ) -> Settings:
