@@ -348,7 +348,7 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
     cards = set(site_use.card_keys(analysis))
     if remote:
         # a card's key needs its image's hash: known only if every background is here
-        known = all(slot.entry is not None for slot, _ in analysis.cards.values())
+        known = all(card.slot.entry is not None for card in analysis.cards.values())
         removed = _remote(settings).prune(keys, dry_run=dry_run, keep_cards=cards if known else None)
         _report_removed({"entries": removed}, [], dry_run)
         return
