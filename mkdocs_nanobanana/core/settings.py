@@ -14,8 +14,8 @@ import importlib.util
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypedDict, TypeVar
 
 from . import card_theme
 from .card_theme import ThemeStyle
@@ -197,7 +197,7 @@ def default_of(name: str, of: type = Settings) -> Any:
     """The default that ``of`` (Settings, SocialSettings or Defaults) gives field ``name``."""
     for f in fields(of):
         if f.name == name:
-            return f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]
+            return f.default_factory() if callable(f.default_factory) else f.default  # one of them is set
     raise KeyError(f"{of.__name__} has no field {name!r}")
 
 
@@ -434,7 +434,13 @@ def _social(options: Mapping[str, Any], site_name: str, site_description: str, t
     )
 
 
-def _card_colours(options: Mapping[str, Any], theme: ThemeStyle) -> dict[str, str]:
+class _CardColours(TypedDict):
+    background_color: str
+    color: str
+    accent_color: str
+
+
+def _card_colours(options: Mapping[str, Any], theme: ThemeStyle) -> _CardColours:
     """The card's colours: each option as set (a Material palette name or #hex), else the
     theme palette's primary and accent, else Material's indigo. The text colour goes
     with the primary, as Material's cards print it (black on yellow, white on indigo)."""
@@ -442,17 +448,20 @@ def _card_colours(options: Mapping[str, Any], theme: ThemeStyle) -> dict[str, st
     if chosen:
         background, text = _colour_option("background_color", card_theme.primary_colours(chosen), chosen)
     else:  # a palette name Material does not know ("custom"): its cards fall back to indigo too
-        background, text = card_theme.primary_colours(theme.primary) or card_theme.primary_colours(None)
+        background, text = card_theme.primary_colours(theme.primary) or card_theme.PRIMARY[card_theme.DEFAULT_PRIMARY]
     color = options.get("color")
     if color:
         text = _colour_option("color", card_theme.primary_colours(color), color)[0]
     accent = options.get("accent_color")
     accent = _colour_option("accent_color", card_theme.accent_colour(accent), accent) if accent else (
-        card_theme.accent_colour(theme.accent) or card_theme.accent_colour(None))
+        card_theme.accent_colour(theme.accent) or card_theme.ACCENT[card_theme.DEFAULT_ACCENT])
     return {"background_color": background, "color": text, "accent_color": accent}
 
 
-def _colour_option(option: str, colour, value: str):
+_Colour = TypeVar("_Colour")  # a primary (background, text) or an accent
+
+
+def _colour_option(option: str, colour: _Colour | None, value: str) -> _Colour:
     if colour is None:
         raise SettingsError(f"social.{option}: {value!r} is neither a #hex colour nor a Material palette colour "
                             f"({', '.join(card_theme.PRIMARY)})")

@@ -67,7 +67,7 @@ class Seconds(c.Type):
         return float(value)
 
 
-class HttpUrl(c.Type):
+class HttpUrl(c.Type[str]):
     """An http(s) URL with a host: what an API is reached at."""
 
     def __init__(self, **kwargs) -> None:
@@ -116,7 +116,7 @@ class EnvName(c.Type):
         return value
 
 
-class RelativePath(c.Type):
+class RelativePath(c.Type[str]):
     """A relative POSIX path that stays inside its root (no '..', not absolute)."""
 
     def __init__(self, **kwargs) -> None:
