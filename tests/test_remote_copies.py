@@ -153,6 +153,23 @@ def test_prune_remote_removes_the_copies_and_cards_no_page_uses(tmp_path, api, b
     assert encoded(caplog) == 0, "what the pages use is still shared"
 
 
+def test_prune_remote_keeps_the_card_and_copies_a_page_still_uses(tmp_path, api, bucket, live_env):
+    """With every card's background in the local cache, prune --remote knows each card's
+    key and keeps the cards in use (it crashed on a site with a card, found by mypy)."""
+    import fsspec
+
+    one = site_on(tmp_path, "one", api, bucket)
+    one.build()
+    made = made_files(one)
+    assert any(name.startswith("social/") for name in made)
+    out = run([bin_path("nanobanana"), "prune", "--remote"], cwd=one.root).stdout
+    assert "removed 0 file(s)" in out
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    root = bucket.removeprefix("s3://")
+    left = {path.removeprefix(root + "/") for path in fs.find(root) if "/derived/" in path or "/social/" in path}
+    assert left == set(made)
+
+
 def test_a_remote_original_whose_sidecar_lies_about_its_size_is_a_placeholder_not_a_crash(tmp_path, api, bucket,
                                                                                            live_env, caplog):
     """A build checks a fetched original by its sha256 only (no decode): if it must resize

@@ -6,6 +6,7 @@ the GIL); what needs no Pillow is done in the calling thread.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import html
 import io
@@ -55,7 +56,8 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
 
     pid = placeholder.placeholder_id(key, index, text)
     drawn = provenance.of_image(settings.provenance, text, (), placeholder=True)
-    return copies.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of), drawn), True, title
+    draw = functools.partial(placeholder.render, text, key, size, index, of)  # when the Source is opened
+    return copies.Source(pid, size[0], size[1], False, draw, drawn), True, title
 
 
 def card_key(settings: Settings, plan: CardPlan, source_id: str) -> str:
@@ -142,7 +144,8 @@ class Renderer:
             if f.exception() is not None:
                 done.set_exception(f.exception())
             elif source.id in self.damaged:
-                done.set_result(Rendered(f.result(), True, "the cached image is damaged: run `nanobanana verify --fix`"))
+                done.set_result(Rendered(f.result(), True,
+                                         "the cached image is damaged: run `nanobanana verify --fix`"))
             else:
                 done.set_result(Rendered(f.result(), is_placeholder, title, backdrop))
 
@@ -217,7 +220,8 @@ class Renderer:
         """A cached image that no longer decodes: a warning, and its placeholder instead."""
         with self._lock:
             slot = self._slot_of_source.get(source.id)
-        path = next((img.path for img in (slot.entry.images if slot and slot.entry else ()) if img.sha256 == source.id), None)
+        images = slot.entry.images if slot and slot.entry else ()
+        path = next((img.path for img in images if img.sha256 == source.id), None)
         self.report.once(f"damaged {source.id}", (
             f"the cached image {path or source.id} cannot be read ({exc}); {slot.where if slot else 'its page'} shows "
             "a placeholder: run `nanobanana verify --fix` and build again to generate it anew"))
@@ -287,7 +291,8 @@ class Renderer:
 
             def draw() -> bytes:
                 warn = lambda message: self.report.once(f"logo {style.logo}", message)  # noqa: E731
-                data = drawing.render_card(self.card_cover(src), plan.text, style, warn, xmp=made.xmp() if made else None)
+                data = drawing.render_card(self.card_cover(src), plan.text, style, warn,
+                                           xmp=made.xmp() if made else None)
                 drew.append(True)
                 return data
 
@@ -339,7 +344,8 @@ class Renderer:
         d = slot.directive
         if not rendered.variants:  # nothing could be written (see Renderer._unwritable)
             alt = d.alt_text if d is not None and not slot.errors else "Image not generated"
-            return f'<figure class="nanobanana nanobanana-placeholder"><figcaption>{html.escape(alt)}</figcaption></figure>'
+            return ('<figure class="nanobanana nanobanana-placeholder">'
+                    f"<figcaption>{html.escape(alt)}</figcaption></figure>")
 
         backdrop = rendered.backdrop.style(backdrop_kind(slot, self.settings)) if rendered.backdrop else ""
         if d is None or slot.errors:

@@ -18,7 +18,8 @@ import os
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from ..cards import social
 from ..core.directives import INFO_WORD, replace_blocks
@@ -67,7 +68,8 @@ def open_remote_tier(settings: Settings, report: Reporter, without_it: str) -> R
         return None
 
 
-def pages_worth_reading(pages: Iterable[tuple[str, str | None]], settings: Settings, report: Reporter) -> list[PageText]:
+def pages_worth_reading(pages: Iterable[tuple[str, str | None]], settings: Settings,
+                        report: Reporter) -> list[PageText]:
     """Of (src path, text or None if it is not UTF-8), the pages with a directive or a
     nanobanana front matter; every page when each one gets a card. The word test is a
     cheap filter: most pages have no directive."""
@@ -75,7 +77,8 @@ def pages_worth_reading(pages: Iterable[tuple[str, str | None]], settings: Setti
     out = []
     for page, text in pages:
         if text is None:  # the host reports the page itself; we only say what to do
-            report.warn(f"{page_label(settings, page)}: the file is not UTF-8 text, so its directives cannot be read: save it as UTF-8")
+            report.warn(f"{page_label(settings, page)}: the file is not UTF-8 text, so its directives cannot be "
+                        "read: save it as UTF-8")
         elif every_page or INFO_WORD in text:
             out.append(PageText(page, text))
     return out
@@ -107,7 +110,8 @@ class PlaceholdersRefused(NanobananaError):
 
 def refusal(settings: Settings, shown: list[tuple[Slot, str]], summary: str) -> str:
     """Every placeholder the site would ship, page:line first, and the fixes."""
-    lines = [f"  {slot.errors[0]}" if slot.errors else f"  {slot.where}{' (social card)' if not slot.shown else ''}: {note}"
+    lines = [f"  {slot.errors[0]}" if slot.errors
+             else f"  {slot.where}{' (social card)' if not slot.shown else ''}: {note}"
              for slot, note in shown[:50]]
     if len(shown) > 50:
         lines.append(f"  ... and {len(shown) - 50} more")
@@ -130,8 +134,9 @@ class BuildSession:
         self.report = Reporter(warn)
         self.cache = Cache(settings.cache_dir)
         self.remote = open_remote_tier(settings, self.report, "building with the local cache only")
-        live = provider is not None and settings.mode == "live" and not defer
-        buyer = Buyer(provider, self.cache, settings, warn, remote=self.remote) if live else None
+        live = settings.mode == "live" and not defer
+        buyer = (Buyer(provider, self.cache, settings, warn, remote=self.remote)
+                 if live and provider is not None else None)
         self.analysis = Analysis(settings, self.cache, self.report)
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
                                    session_budget=session_budget)
@@ -148,14 +153,14 @@ class BuildSession:
 
     @classmethod
     def open(cls, settings: Settings, pages: list[PageText], warn: Callable[[str], None],
-             drafts: list[PageText] = (), **kwargs) -> "BuildSession":
+             drafts: Sequence[PageText] = (), **kwargs) -> BuildSession:
         """Read every page's directives, check them site-wide, and start all image work
         (``drafts``: see ``start``)."""
         session = cls(settings, warn, **kwargs)
         session.start(pages, drafts)
         return session
 
-    def start(self, pages: list[PageText], drafts: list[PageText] = ()) -> None:
+    def start(self, pages: list[PageText], drafts: Sequence[PageText] = ()) -> None:
         """Read every page's directives, check them site-wide, and start all image work.
         ``drafts``: pages this build does not show (draft_docs), whose images the cache's
         manifest still records as in use."""
@@ -172,16 +177,17 @@ class BuildSession:
             return
         from .stopping import SignalStop
 
-        signals = SignalStop(self._stopped, lambda: buyer.in_flight, self.report.warn)
+        signals = SignalStop(lambda signum: self._stopped(buyer, signum), lambda: buyer.in_flight,
+                             self.report.warn)
         self._signals = signals if signals.install() else None
 
-    def _stopped(self, signum: int) -> None:
+    def _stopped(self, buyer: Buyer, signum: int) -> None:
         """The first SIGINT or SIGTERM: keep what is paid for, send nothing more, and end
         the run with the shell's exit code (130, 143)."""
         from .stopping import exit_code, signal_name
 
         name = signal_name(signum)
-        self.report.warn(f"{name}: stopping; no new request is sent, the {self.scheduler.buyer.in_flight} in "
+        self.report.warn(f"{name}: stopping; no new request is sent, the {buyer.in_flight} in "
                          f"flight are awaited and kept (another {name} exits at once)")
         self.report.warn(self.scheduler.interrupt(name))
         raise SystemExit(exit_code(signum))
@@ -230,11 +236,11 @@ class BuildSession:
         if not pairs:
             return markdown
         tokens = []
-        for _, slot in pairs:
+        for _ in pairs:
             self._count += 1
             tokens.append(f"{self._prefix}{self._count}Y")
-        self._tokens[page] = [(t, s) for t, (_, s) in zip(tokens, pairs)]
-        self._slot_of.update((t, s) for t, (_, s) in zip(tokens, pairs))
+        self._tokens[page] = [(t, s) for t, (_, s) in zip(tokens, pairs, strict=True)]
+        self._slot_of.update((t, s) for t, (_, s) in zip(tokens, pairs, strict=True))
         return replace_blocks(markdown, [b for b, _ in pairs], tokens, start)
 
     def html(self, page: str, html: str, page_url: str, site_url: str = "") -> str:
@@ -365,18 +371,17 @@ class ServeSession:
         """A build of the site; under live mode, its missing images are deferred."""
         defer = settings.mode == "live"
         if defer:
-            self._ensure_generation(settings)
-            self.deferred_generation.building()
+            self._ensure_generation(settings).building()
             self._saved_at = newest_save(settings.docs_dir)  # before the pages are read
         return BuildSession.open(settings, pages, self.warn, defer=defer, session_budget=self.budget, **kwargs)
 
-    def _ensure_generation(self, s: Settings) -> None:
+    def _ensure_generation(self, s: Settings) -> DeferredGeneration:
         """One background generator per serve session (a new one if mkdocs.yml changed
         what it calls or where it stores)."""
         wanted = (s.provider, s.api_base, s.api_key_env, s.timeout, s.concurrency, s.cache_dir, s.max_credits,
                   s.serve_debounce, s.retries)
         if self.deferred_generation is not None and self._made_for == wanted:
-            return
+            return self.deferred_generation
         if self.deferred_generation is not None:
             self.deferred_generation.close()
             self._spent_before = self.spent()
@@ -394,13 +399,15 @@ class ServeSession:
             on_landed=lambda: marker.write_text(f"{time.time()}\n"), report=self.report,
         )
         self._made_for = wanted
+        return self.deferred_generation
 
     def spent(self) -> tuple[int, int, float]:
         """Images, credits and USD this serve session has paid for in the background."""
         images, credits, usd = self._spent_before
-        if self.deferred_generation is not None:
-            buyer = self.deferred_generation.buyer
-            images, credits, usd = images + self.deferred_generation.generated, credits + buyer.credits_spent, usd + buyer.usd_spent
+        generation = self.deferred_generation
+        if generation is not None:
+            buyer = generation.buyer
+            images, credits, usd = images + generation.generated, credits + buyer.credits_spent, usd + buyer.usd_spent
         return images, credits, usd
 
     def _spend_line(self) -> str:
@@ -412,16 +419,16 @@ class ServeSession:
         missing images to the background."""
         summary = session.close()
         self.info(summary + (f"; {self._spend_line()}" if self.spent()[0] else ""))
-        if session.scheduler.defer and self.deferred_generation is not None:
+        generation = self.deferred_generation
+        if session.scheduler.defer and generation is not None:
             docs, saved = session.settings.docs_dir, self._saved_at
-            busy = self.deferred_generation.submit(session.deferred, saved_at=saved,
-                                          unchanged=lambda: newest_save(docs) <= saved)
+            busy = generation.submit(session.deferred, saved_at=saved, unchanged=lambda: newest_save(docs) <= saved)
             if busy:
                 self.info(f"{busy} image(s) being generated in the background; the page reloads as each is ready")
             over = session.scheduler.over_session_budget
             if over:
                 self.info(f"{over} image(s) not generated: max_credits for this serve session reached "
-                          f"({self.budget.max_credits}); restart serve or raise max_credits to continue")
+                          f"({generation.budget.max_credits}); restart serve or raise max_credits to continue")
 
     @staticmethod
     def watched_folder(settings: Settings) -> str:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .analysis import Analysis
 
 
-def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
+def derived_groups(analysis: Analysis) -> dict[str, frozenset[str]]:
     """The resized copies a build of ``analysis`` writes, compactly: "widths|exts|tag"
     -> the ids of the sources written with them (an id alone would be 8,000 names x 10 at
     20,000 pages; grouped, the manifest stays the size of the sources list)."""
@@ -42,7 +42,7 @@ def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
     return {spec: frozenset(ids) for spec, ids in groups.items()}
 
 
-def card_keys(analysis: "Analysis") -> frozenset[str]:
+def card_keys(analysis: Analysis) -> frozenset[str]:
     """The card of every page that gets one, as ``Renderer.card`` names it."""
     s = analysis.settings
     return frozenset(card_key(s, plan, source_of(plan.slot, s, "")[0].id) for plan in analysis.cards.values())

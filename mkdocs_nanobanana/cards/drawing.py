@@ -39,7 +39,7 @@ MAX_TITLE_LINES = 3
 MAX_DESCRIPTION_LINES = 2
 MARGIN = 64
 PANEL = (448, 502)  # invert: the image's panel, right-aligned within the margins
-Warn = Callable[[str], None]
+Warn = Callable[[str], object]  # what it returns is not looked at
 
 
 class LogoError(NanobananaError, ValueError):
@@ -83,12 +83,14 @@ def card_key(source_id: str, text: CardText, style: CardStyle, meta: str = "") -
 # --------------------------------------------------------------------------- drawing
 
 
-def _font(path: str | None, size: int) -> ImageFont.ImageFont:
+def _font(path: str | None, size: int) -> ImageFont.FreeTypeFont:
     from PIL import ImageFont
 
     if path:
         return ImageFont.truetype(path, size)
-    return ImageFont.load_default(size=size)
+    font = ImageFont.load_default(size=size)  # a bitmap font of one size if Pillow lacks FreeType
+    assert isinstance(font, ImageFont.FreeTypeFont), "social cards need a Pillow built with FreeType"
+    return font
 
 
 def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
@@ -100,7 +102,8 @@ def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
         return image_bytes.displayable(img, alpha=False)
     w, h = size
     scale = max(w / img.width, h / img.height)
-    resized = image_bytes.displayable(img, alpha=False).resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.Resampling.LANCZOS)
+    scaled = (max(w, round(img.width * scale)), max(h, round(img.height * scale)))
+    resized = image_bytes.displayable(img, alpha=False).resize(scaled, Image.Resampling.LANCZOS)
     left, top = (resized.width - w) // 2, (resized.height - h) // 2
     return resized.crop((left, top, left + w, top + h))
 
@@ -122,7 +125,8 @@ def _units(draw: ImageDraw.ImageDraw, words: list[str], font, width: float) -> l
     return units
 
 
-def wrap_title(draw: ImageDraw.ImageDraw, title: str, font, width: float, max_lines: int = MAX_TITLE_LINES) -> list[str]:
+def wrap_title(draw: ImageDraw.ImageDraw, title: str, font: ImageFont.FreeTypeFont, width: float,
+               max_lines: int = MAX_TITLE_LINES) -> list[str]:
     """At most ``max_lines`` lines no wider than ``width``; an ellipsis if cut. Text with
     no spaces (CJK, a long URL) breaks between characters."""
     lines: list[str] = []
@@ -189,7 +193,8 @@ def _default(background: Image.Image, text: CardText, style: CardStyle, warn: Wa
     top = y - line_h * len(lines)
     draw.rectangle((MARGIN - 28, top + 8, MARGIN - 20, y - 10), fill=style.accent_color)
     for i, line in enumerate(lines):
-        draw.text((MARGIN, top + i * line_h), line, font=title_font, fill=(255, 255, 255), stroke_width=1, stroke_fill=(255, 255, 255))
+        draw.text((MARGIN, top + i * line_h), line, font=title_font, fill=(255, 255, 255), stroke_width=1,
+                  stroke_fill=(255, 255, 255))
     _header(card, draw, text, style, (MARGIN, top - 48), (225, 225, 230), size=30, warn=warn)
     return card
 
@@ -210,13 +215,16 @@ def _invert(background: Image.Image, text: CardText, style: CardStyle, warn: War
     title_font = _font(style.font, 54)
     line_h = int(title_font.size * 1.2)
     for i, line in enumerate(wrap_title(draw, text.title, title_font, column, max_lines=4)):
-        draw.text((MARGIN, MARGIN + 104 + i * line_h), line, font=title_font, fill=style.color, stroke_width=1, stroke_fill=style.color)
+        draw.text((MARGIN, MARGIN + 104 + i * line_h), line, font=title_font, fill=style.color, stroke_width=1,
+                  stroke_fill=style.color)
     if text.description:
-        _paragraph_up(draw, text.description, _font(style.font, 28), h - MARGIN, style.color, MAX_DESCRIPTION_LINES, column)
+        _paragraph_up(draw, text.description, _font(style.font, 28), h - MARGIN, style.color, MAX_DESCRIPTION_LINES,
+                      column)
     return card
 
 
-def _paragraph_up(draw, words: str, font, bottom: int, fill, max_lines: int, width: int = CARD_SIZE[0] - 2 * MARGIN) -> int:
+def _paragraph_up(draw: ImageDraw.ImageDraw, words: str, font: ImageFont.FreeTypeFont, bottom: int,
+                  fill: str | tuple[int, int, int], max_lines: int, width: int = CARD_SIZE[0] - 2 * MARGIN) -> int:
     """``words`` wrapped, ending at ``bottom``; the y its first line starts at."""
     lines = wrap_title(draw, words, font, width, max_lines=max_lines)
     line_h = int(font.size * 1.3)

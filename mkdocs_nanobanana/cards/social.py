@@ -12,7 +12,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
@@ -113,7 +113,8 @@ def read_page(text: str, src_uri: str) -> PageInfo:
     if not isinstance(title, str) or not title.strip():
         h1 = first_heading(body)
         stem = Path(src_uri).stem
-        title = h1 if h1 else (Path(src_uri).parent.name if stem == "index" else stem).replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
+        name = Path(src_uri).parent.name if stem == "index" else stem
+        title = h1 if h1 else name.replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
     description = meta.get("description")
     meta_line = 1
     if m:
@@ -169,7 +170,7 @@ def card_source(
         social = block.get("social")
     if social is False or (isinstance(social, dict) and social.get("cards") is False):
         return None
-    style: dict[str, str] = {}
+    style: _Style = {}
     if isinstance(social, dict):
         style = _style_keys(social)
         if not any(k in social for k in SOURCE_KEYS):
@@ -196,13 +197,20 @@ def _source(info: PageInfo, social: Any, social_ordinals: list[int], *, generate
     return None
 
 
-def _style_keys(social: dict) -> dict[str, str]:
+class _Style(TypedDict, total=False):
+    """The CardSource fields a page's front matter may set (STYLE_KEYS)."""
+
+    layout: str
+    description: str
+
+
+def _style_keys(social: dict) -> _Style:
     """The page's own layout and card description, checked."""
     unknown = set(social) - set(SOURCE_KEYS) - set(STYLE_KEYS) - {"cards"}
     if unknown:
         raise SocialError(f"front matter nanobanana.social: unknown key '{sorted(unknown)[0]}': use "
                           f"{', '.join(SOURCE_KEYS + STYLE_KEYS)}, cards")
-    style = {}
+    style: _Style = {}
     if "layout" in social:
         if social["layout"] not in LAYOUTS:
             raise SocialError(f"front matter nanobanana.social.layout must be one of {', '.join(LAYOUTS)}, "
@@ -226,7 +234,8 @@ def _front_matter_card(info: PageInfo, social: dict, social_ordinals: list[int],
         raise SocialError("front matter nanobanana.social.prompt must be a non-empty text")
     if prompt_problem(prompt):
         raise SocialError(f"front matter nanobanana.social.prompt: {prompt_problem(prompt)}")
-    return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")), variant=_text(social.get("variant")))
+    return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")),
+                      variant=_text(social.get("variant")))
 
 
 def _text(value: Any) -> str | None:
@@ -247,9 +256,11 @@ def _fill(template: str, title: str, description: str) -> str:
     try:
         prompt = template.format(title=title, description=description).strip()
     except (KeyError, IndexError, ValueError) as exc:
-        raise SocialError(f"social.prompt_template: only {{title}} and {{description}} can be filled in ({exc})") from None
-    if prompt_problem(prompt):  # a title or description as long as a book, say
-        raise SocialError(f"the card prompt made from social.prompt_template, the title and the description: {prompt_problem(prompt)}")
+        raise SocialError(
+            f"social.prompt_template: only {{title}} and {{description}} can be filled in ({exc})") from None
+    problem = prompt_problem(prompt)
+    if problem:  # a title or description as long as a book, say
+        raise SocialError(f"the card prompt made from social.prompt_template, the title and the description: {problem}")
     return prompt
 
 
@@ -366,7 +377,8 @@ def meta_tags(image_url: str, page: PageMeta, existing_head: str, *, page_url: s
     """The Open Graph and Twitter tags Material's social plugin writes, leaving out any
     the page already has (the theme's, another plugin's)."""
     e = html.escape
-    title = page.title if not site_name or page.title.casefold() == site_name.casefold() else f"{page.title} - {site_name}"
+    plain = not site_name or page.title.casefold() == site_name.casefold()
+    title = page.title if plain else f"{page.title} - {site_name}"
     tags = [
         ("property", "og:type", "article" if page.article else "website"),
         ("property", "og:title", title),

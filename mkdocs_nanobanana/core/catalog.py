@@ -112,6 +112,11 @@ class Catalog:
     def get(self, model_id: str) -> Model | None:
         return self.models.get(model_id)
 
+    def of(self, model_id: str) -> Model:
+        """The model of a valid directive (or of its Request): the catalog chose it when
+        the directive was read, so it is there (KeyError otherwise)."""
+        return self.models[model_id]
+
     def model_for(self, variant: str) -> Model:
         return self.models[self.variants[variant]]
 

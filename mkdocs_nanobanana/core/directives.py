@@ -189,7 +189,8 @@ def scan(text: str, path: str, first_line: int = 1) -> tuple[list[Block], list[D
                 continue  # ```code``` on one line is an inline code span, not a fence
             words = m.group("info").split()
             ours = bool(words) and words[0] == INFO_WORD and not _in_indented_code(lines, i, _width(m.group("indent")))
-            open_fence = (m.group("fence")[0], len(m.group("fence")), first_line + i, quote + m.group("indent"), ours, bool(quote))
+            open_fence = (m.group("fence")[0], len(m.group("fence")), first_line + i, quote + m.group("indent"), ours,
+                          bool(quote))
             body = []
             continue
         char, length, start, indent, ours, quoted = open_fence
@@ -465,8 +466,8 @@ def _read_prompt(f: _Fields) -> dict[str, Any]:
     prompt = f.prompt_only if f.prompt_only is not None else f.text("prompt")
     if f.prompt_only is None and "prompt" not in f.lines:  # present but refused: already said
         f.error("prompt", "missing 'prompt': say what the image shows, e.g. prompt: A lighthouse at dusk")
-    elif prompt is not None and prompt_problem(prompt):
-        f.error("prompt", prompt_problem(prompt))
+    elif prompt is not None and (problem := prompt_problem(prompt)) is not None:
+        f.error("prompt", problem)
     return {"prompt": prompt.strip() if prompt is not None else None}
 
 
@@ -507,7 +508,8 @@ def _read_rev_width(f: _Fields) -> dict[str, Any]:
 def _read_name(f: _Fields) -> dict[str, Any]:
     name = f.text("name")
     if name is not None and not _NAME_RE.match(name):
-        f.error("name", f"name '{name}' must be letters, digits, '-' or '_' (no spaces, '/' or '..'), at most 64 characters")
+        f.error("name", f"name '{name}' must be letters, digits, '-' or '_' (no spaces, '/' or '..'), "
+                        "at most 64 characters")
     return {"name": name}
 
 
@@ -605,7 +607,8 @@ def check_names(directives: list[Directive]) -> list[tuple[Directive, DirectiveE
             for here, there in ((d, other), (other, d)):
                 found.append((here, DirectiveError(
                     here.path, here.line_of("name"),
-                    f"name '{d.name}' is also used at {there.path}:{there.line_of('name')}: names must be unique across the site",
+                    f"name '{d.name}' is also used at {there.path}:{there.line_of('name')}: "
+                    "names must be unique across the site",
                 )))
         else:
             by_name[d.name] = d
@@ -681,7 +684,8 @@ def resolve_ref_path(ref: str, page: str, docs_dir: str) -> str:
     if ref.startswith("/"):
         candidate = os.path.join(root, ref.lstrip("/"))
     elif os.path.isabs(ref) or re.match(r"^[A-Za-z]:[\\/]", ref):
-        raise ValueError(f"ref '{ref}' is an absolute path: use a path relative to the page or starting with / (docs_dir)")
+        raise ValueError(f"ref '{ref}' is an absolute path: use a path relative to the page or starting with / "
+                         "(docs_dir)")
     else:
         candidate = os.path.join(root, os.path.dirname(page), ref)
     real = os.path.realpath(candidate)
@@ -704,7 +708,7 @@ def replace_blocks(text: str, blocks: list[Block], tokens: list[str], first_line
     content tab stays inside it; the blank lines around it end any paragraph before it.
     """
     lines = split_lines(text)
-    for block, token in sorted(zip(blocks, tokens), key=lambda bt: bt[0].start, reverse=True):
+    for block, token in sorted(zip(blocks, tokens, strict=True), key=lambda bt: bt[0].start, reverse=True):
         start, end = block.start - first_line, block.end - first_line
         blank = block.indent.rstrip()  # ">" inside a blockquote: a bare blank line would end it
         lines[start:end + 1] = [blank, block.indent + token, blank]

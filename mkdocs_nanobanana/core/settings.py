@@ -16,8 +16,8 @@ import importlib.util
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypedDict, TypeVar
 
 from . import card_theme
 from .card_theme import ThemeStyle
@@ -26,7 +26,8 @@ from .catalog import DEFAULT_PROVIDER, DEFAULT_VARIANT, PROVIDERS, Catalog, Cata
 from .directives import Defaults
 from .errors import NanobananaError
 
-__all__ = ["AvifSettings", "Encoding", "ProvenanceSettings", "RefSending", "Settings", "SettingsError", "SocialSettings", "build_settings"]
+__all__ = ["AvifSettings", "Encoding", "ProvenanceSettings", "RefSending", "Settings", "SettingsError",
+           "SocialSettings", "build_settings"]
 
 DEFAULT_PROMPT_TEMPLATE = "Minimal editorial illustration for an article titled '{title}'. {description}"
 #: api_key_env's default; a Gemini site that keeps it reads Gemini's own variables instead.
@@ -61,7 +62,8 @@ class SocialSettings:
 
     def style(self, layout: str | None = None) -> CardStyle:
         """How a card looks, in ``layout`` (a page's own) or the site's."""
-        return CardStyle(layout or self.layout, self.background_color, self.color, self.accent_color, self.font, self.logo)
+        return CardStyle(layout or self.layout, self.background_color, self.color, self.accent_color, self.font,
+                         self.logo)
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,7 @@ def default_of(name: str, of: type = Settings) -> Any:
     """The default that ``of`` (Settings, SocialSettings or Defaults) gives field ``name``."""
     for f in fields(of):
         if f.name == name:
-            return f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]
+            return f.default_factory() if callable(f.default_factory) else f.default  # one of them is set
     raise KeyError(f"{of.__name__} has no field {name!r}")
 
 
@@ -273,7 +275,8 @@ def placeholder_policy(configured: str | None, environ: Mapping[str, str], comma
     if value is None:
         return "fail" if command in PUBLISHING_COMMANDS else "warn"
     if value not in PLACEHOLDER_POLICIES:
-        raise SettingsError(f"NANOBANANA_PLACEHOLDERS={value!r} is not a policy: use one of {', '.join(PLACEHOLDER_POLICIES)}")
+        raise SettingsError(f"NANOBANANA_PLACEHOLDERS={value!r} is not a policy: use one of "
+                            f"{', '.join(PLACEHOLDER_POLICIES)}")
     return value
 
 
@@ -431,7 +434,13 @@ def _social(options: Mapping[str, Any], site_name: str, site_description: str, t
     )
 
 
-def _card_colours(options: Mapping[str, Any], theme: ThemeStyle) -> dict[str, str]:
+class _CardColours(TypedDict):
+    background_color: str
+    color: str
+    accent_color: str
+
+
+def _card_colours(options: Mapping[str, Any], theme: ThemeStyle) -> _CardColours:
     """The card's colours: each option as set (a Material palette name or #hex), else the
     theme palette's primary and accent, else Material's indigo. The text colour goes
     with the primary, as Material's cards print it (black on yellow, white on indigo)."""
@@ -439,17 +448,20 @@ def _card_colours(options: Mapping[str, Any], theme: ThemeStyle) -> dict[str, st
     if chosen:
         background, text = _colour_option("background_color", card_theme.primary_colours(chosen), chosen)
     else:  # a palette name Material does not know ("custom"): its cards fall back to indigo too
-        background, text = card_theme.primary_colours(theme.primary) or card_theme.primary_colours(None)
+        background, text = card_theme.primary_colours(theme.primary) or card_theme.PRIMARY[card_theme.DEFAULT_PRIMARY]
     color = options.get("color")
     if color:
         text = _colour_option("color", card_theme.primary_colours(color), color)[0]
     accent = options.get("accent_color")
     accent = _colour_option("accent_color", card_theme.accent_colour(accent), accent) if accent else (
-        card_theme.accent_colour(theme.accent) or card_theme.accent_colour(None))
+        card_theme.accent_colour(theme.accent) or card_theme.ACCENT[card_theme.DEFAULT_ACCENT])
     return {"background_color": background, "color": text, "accent_color": accent}
 
 
-def _colour_option(option: str, colour, value: str):
+_Colour = TypeVar("_Colour")  # a primary (background, text) or an accent
+
+
+def _colour_option(option: str, colour: _Colour | None, value: str) -> _Colour:
     if colour is None:
         raise SettingsError(f"social.{option}: {value!r} is neither a #hex colour nor a Material palette colour "
                             f"({', '.join(card_theme.PRIMARY)})")
@@ -478,14 +490,16 @@ def _card_logo(option: str | bool | None, theme: ThemeStyle, base_dir: str) -> s
 
 
 #: Options that Settings takes as the options table checked them.
-_PLAIN_OPTIONS = ("output_dir", "quality", "concurrency", "retries", "max_credits", "api_base", "timeout", "serve_debounce")
+_PLAIN_OPTIONS = ("output_dir", "quality", "concurrency", "retries", "max_credits", "api_base", "timeout",
+                  "serve_debounce")
 
 
 def _plain_options(options: Mapping[str, Any], base_dir: str) -> dict[str, Any]:
     values = {name: options[name] for name in _PLAIN_OPTIONS}
     values.update(
         widths=tuple(options["widths"]), formats=_formats(options["formats"]),
-        remote_cache=_remote_cache(options["remote_cache"], base_dir), remote_cache_options=dict(options["remote_cache_options"]),
+        remote_cache=_remote_cache(options["remote_cache"], base_dir),
+        remote_cache_options=dict(options["remote_cache_options"]),
         ref_images=RefSending(**dict(options["ref_images"])),
         avif=AvifSettings(**dict(options["avif"])), provenance=ProvenanceSettings(**dict(options["provenance"])),
     )

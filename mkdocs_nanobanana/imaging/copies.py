@@ -119,7 +119,8 @@ def _png_xmp(xmp: bytes):
 DerivedFile = tuple[Path, int, int, str]
 
 
-def derivative_files(source: Source, widths: list[int], exts: list[str], enc: Encoding, cache: Cache) -> list[DerivedFile]:
+def derivative_files(source: Source, widths: list[int], exts: list[str], enc: Encoding,
+                     cache: Cache) -> list[DerivedFile]:
     """Every derivative of ``source``, made or not: where it lives in the cache and its
     size, which follows from the source's (no file is opened)."""
     folder = cache.derived_folder(source.id)  # one Path join a source, not two a file
@@ -137,7 +138,8 @@ def decoded(source: Source) -> Iterator[Image.Image]:
         img = source.open()
         img.load()
         if img.size != (source.width, source.height):  # a remote image is checked by hash, not decoded, when fetched
-            raise image_bytes.BadImage(f"it is {img.width}x{img.height} pixels, its sidecar says {source.width}x{source.height}")
+            raise image_bytes.BadImage(
+                f"it is {img.width}x{img.height} pixels, its sidecar says {source.width}x{source.height}")
         pixels = image_bytes.displayable(img, source.alpha)
     except image_bytes.BadImage:
         raise
@@ -147,7 +149,7 @@ def decoded(source: Source) -> Iterator[Image.Image]:
         yield pixels
 
 
-def make_missing(source: Source, files: list[DerivedFile], enc: Encoding, write: Callable[[Path, bytes], None],
+def make_missing(source: Source, files: list[DerivedFile], enc: Encoding, write: Callable[[Path, bytes], object],
                  with_pixels: Callable[[Image.Image], None] | None = None) -> list[Path]:
     """Write those of ``files`` that are not there yet, one resize per size, each with
     ``write`` (``Cache.temp.create_once`` for the cache); the paths encoded. If it decodes

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 from ..core.catalog import PROVIDERS, ProviderInfo
 from ..core.errors import NanobananaError
@@ -26,6 +27,12 @@ NAMES = tuple(PROVIDERS)
 
 class ProviderUnavailable(NanobananaError, ValueError):
     """The configured provider cannot be used."""
+
+
+class _Pooled(Provider, Protocol):
+    """What ``_open`` makes: an API client that holds its HTTP connections until ``close``."""
+
+    def close(self) -> None: ...
 
 
 def connect(name: str, api_base: str | None, api_key: str, timeout: float, concurrency: int,
@@ -42,7 +49,7 @@ def connect(name: str, api_base: str | None, api_key: str, timeout: float, concu
 
 
 def _open(info: ProviderInfo, api_base: str | None, api_key: str, timeout: float, concurrency: int,
-          ref_images: RefSending) -> Provider:
+          ref_images: RefSending) -> _Pooled:
     module, _, cls = info.factory.partition(":")
     provider_class = getattr(importlib.import_module(module), cls)
     provider = provider_class.open(api_base or info.api_base, api_key, timeout, concurrency)
@@ -53,10 +60,10 @@ def _open(info: ProviderInfo, api_base: str | None, api_key: str, timeout: float
 class _OnFirstCall:
     """Stands in for a provider until its first ``generate``, then hands every call on."""
 
-    def __init__(self, name: str, make: Callable[[], Provider]) -> None:
+    def __init__(self, name: str, make: Callable[[], _Pooled]) -> None:
         self.name = name
         self._make = make
-        self._provider: Provider | None = None
+        self._provider: _Pooled | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:  # the key is in ``_make``'s closure: never show it

@@ -22,7 +22,8 @@ from typing import Protocol, TypeVar
 from ..core.errors import NanobananaError
 from ..core.request import Request
 
-__all__ = ["AuthError", "ContentPolicyError", "CreditsError", "ImageOrder", "PaidInPart", "Provider", "ProviderError", "RateLimited", "RefImage", "RetryOnce", "RetryPolicy", "Stopped", "TransientError"]
+__all__ = ["AuthError", "ContentPolicyError", "CreditsError", "ImageOrder", "PaidInPart", "Provider", "ProviderError",
+           "RateLimited", "RefImage", "RetryOnce", "RetryPolicy", "Stopped", "TransientError"]
 
 #: Ceiling on a server's Retry-After, so a hostile or confused header cannot stall a build.
 RETRY_AFTER_CAP = 60.0
@@ -245,7 +246,10 @@ class ApiSlots:
         self._free = threading.BoundedSemaphore(n)
 
     def _take(self, stop: StopSignal | None) -> None:
-        while not self._free.acquire(timeout=self.POLL if stop is not None else None):
+        if stop is None:  # nothing can end the wait
+            self._free.acquire()
+            return
+        while not self._free.acquire(timeout=self.POLL):
             if stop.interrupted is not None:
                 raise Stopped(f"stopped by {stop.interrupted} before this request was sent")
 

@@ -90,7 +90,7 @@ class GeminiProvider(HttpProvider):
         calls = [self._fan_out.submit(self._attempt, job, retry) for _ in range(job.count)]
         wait(calls)
         got = [c.result() for c in calls if c.exception() is None]
-        failures = [c.exception() for c in calls if c.exception() is not None]
+        failures = [exc for c in calls if (exc := c.exception()) is not None]
         if failures:
             # an account-level stop says more than the calls it cut short
             failure = next((f for f in failures if isinstance(f, (AuthError, CreditsError))), failures[0])
@@ -177,7 +177,9 @@ def _error(resp: httpx.Response, payload) -> ProviderError:
             return CreditsError(f"the Gemini API takes no more calls from this key: {exhausted} ({text})")
         delay = _retry_delay(err)
         delay = delay if delay is not None else _retry_in(full)
-        return RateLimited(f"rate limited ({text})", delay if delay is not None else parse_retry_after(resp.headers.get("retry-after")))
+        if delay is None:
+            delay = parse_retry_after(resp.headers.get("retry-after"))
+        return RateLimited(f"rate limited ({text})", delay)
     if status in TRANSIENT_STATUS or status >= 500:
         return TransientError(f"the Gemini API failed ({text})")
     if payload is None:  # a 2xx whose body is broken may have been billed: one more try only

@@ -41,7 +41,8 @@ def read_body(resp: httpx.Response, deadline: float, cap: int, what: str) -> byt
     return b"".join(chunks)
 
 
-def post(client: httpx.Client, url: str, body: dict, headers: dict[str, str], timeout: float, service: str) -> httpx.Response:
+def post(client: httpx.Client, url: str, body: dict, headers: dict[str, str], timeout: float,
+         service: str) -> httpx.Response:
     """POST JSON to an API and read the answer within ``timeout`` seconds in all.
 
     What a failure costs decides how it is retried. Before the request is sent (no

@@ -7,6 +7,7 @@ status is an error whose text is in ``message`` (or ``msg``).
 
 from __future__ import annotations
 
+import functools
 import json
 
 import httpx
@@ -72,7 +73,7 @@ class NanoBananaProvider(HttpProvider):
                 if len(urls) >= num:
                     break
                 want = num - len(urls)
-                urls += retry.run(lambda: self._post(job, want, retry.stop))[:want]
+                urls += retry.run(functools.partial(self._post, job, want, retry.stop))[:want]
         except ProviderError as exc:
             if not urls:
                 raise
@@ -81,7 +82,8 @@ class NanoBananaProvider(HttpProvider):
         got: list[bytes] = []
         for url in urls:
             try:
-                got.append(retry.run(lambda url=url: download_image(self.client, url, self.timeout, self._private_ok)))
+                fetch = functools.partial(download_image, self.client, url, self.timeout, self._private_ok)
+                got.append(retry.run(fetch))
             except ProviderError as exc:
                 failure = failure or exc  # the other downloads are free: go on with them
         if failure is not None:
@@ -123,7 +125,8 @@ def _failure(resp: httpx.Response, code: object, message: str, not_json: bool) -
     if 200 <= status < 300 and not_json:
         return RetryOnce(f"the API answered HTTP {status} with a body that is not JSON")
     said = _http_like(code) if 200 <= status < 300 else status
-    detail = f"HTTP {status}" + (f", code {code}" if code not in (None, status) else "") + (f": {message}" if message else "")
+    detail = (f"HTTP {status}" + (f", code {code}" if code not in (None, status) else "")
+              + (f": {message}" if message else ""))
     lowered = message.lower()
     if said in (401, 403):
         return AuthError(f"the API refused the key ({detail})")

@@ -19,7 +19,8 @@ __all__: list[str] = []
 MATERIAL_SOCIAL = ("social", "material/social")
 
 
-def settings_of(options, config, environ=os.environ, report: Reporter | None = None, command: str = "build") -> Settings:
+def settings_of(options, config, environ=os.environ, report: Reporter | None = None,
+                command: str = "build") -> Settings:
     """The plugin's Settings from its options and the MkDocs config they came with.
 
     With Material's social plugin enabled, that plugin makes every page's card and meta
