@@ -234,7 +234,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.api  # type: ignore[attr-defined]
 
     def _record(self, body: bytes) -> None:
-        self.api.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        self.api.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                                          body))
         if self.api.log is not None:
             print(f"{time.strftime('%H:%M:%S')} {self.command} {self.path}", file=self.api.log, flush=True)
 
@@ -261,8 +262,8 @@ class _Handler(BaseHTTPRequestHandler):
             data = api.files.get(name)
             if name in api.fail_once or name in api.fail_always:
                 api.fail_once.discard(name)
-                self._send(503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
-                           "application/xml")
+                self._send(503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+                                b"</Message></Error>", "application/xml")
                 return
             if data is None:
                 self._json(404, {"error": "no such file"})
@@ -397,7 +398,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _gemini_fault(self, fault: str) -> bool:
         def error(status: int, kind: str, message: str, details=()):
-            self._json(status, {"error": {"code": status, "status": kind, "message": message, "details": list(details)}})
+            self._json(status,
+                       {"error": {"code": status, "status": kind, "message": message, "details": list(details)}})
 
         if fault.startswith(("g429", "gquota-")):
             name, _, delay = fault.partition(":")
@@ -411,7 +413,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "gthought":
             self._gemini_thought()
         elif fault in ("g500", "g503", "g504"):
-            error(int(fault[1:]), {"g500": "INTERNAL", "g503": "UNAVAILABLE", "g504": "DEADLINE_EXCEEDED"}[fault], "try again")
+            error(int(fault[1:]), {"g500": "INTERNAL", "g503": "UNAVAILABLE", "g504": "DEADLINE_EXCEEDED"}[fault],
+                  "try again")
         elif fault == "gkey":
             error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
         elif fault == "g403":
@@ -421,7 +424,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.startswith("gprompt:"):
             self._json(200, {"promptFeedback": {"blockReason": fault[8:]}})
         elif fault == "gtext":
-            self._json(200, {"candidates": [{"content": {"parts": [{"text": "Here is a description instead."}]}, "finishReason": "STOP"}]})
+            text = {"parts": [{"text": "Here is a description instead."}]}
+            self._json(200, {"candidates": [{"content": text, "finishReason": "STOP"}]})
         elif fault == "gbadimage":
             self._json(200, {"candidates": [{"content": {"parts": [
                 {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(b"not a png").decode()}}]}}]})
@@ -460,7 +464,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "credits_200":
             self._json(200, {"code": 1002, "msg": "Insufficient credits, please recharge"})
         elif fault == "policy":
-            self._json(400, {"code": 400, "message": "content policy violation: the prompt was blocked by safety filters"})
+            self._json(400,
+                       {"code": 400, "message": "content policy violation: the prompt was blocked by safety filters"})
         elif fault == "code":
             self._json(200, {"code": 500, "message": "generation failed, try again"})
         elif fault.startswith("slow:"):  # answer only after the client has given up

@@ -142,7 +142,8 @@ def test_directives_become_slots_in_page_order(tmp_path):
 def test_errors_carry_page_and_line(tmp_path):
     s = make_settings(tmp_path)
     body = "# Title\n\n" + fence("prompt: A cat\ncolour: red") + "\n" + fence("prompt: fine")
-    a, warnings = read(s, [PageText("posts/x.md", body, first_line=4), PageText("y.md", "```nanobanana\nnever closed\n")])
+    pages = [PageText("posts/x.md", body, first_line=4), PageText("y.md", "```nanobanana\nnever closed\n")]
+    a, warnings = read(s, pages)
     bad, good = a.slots["posts/x.md"]
     assert not bad.valid and good.valid
     assert [(e.path, e.line) for e in bad.errors] == [("docs/posts/x.md", 8)]  # line 5 of the text, from line 4
@@ -205,7 +206,8 @@ def test_plan_rows_cached_missing_changed_and_error(tmp_path):
     assert rows["docs/a.md:19"].note == "after #kept" and rows["docs/a.md:19"].key is None
     # a remote hit is planned as cached, at no cost
     remote = {r.where: r for r in plan(a, on_remote={Request(HD, "new", "1:1").key})}
-    assert (remote["docs/b.md:1"].state, remote["docs/b.md:1"].credits, remote["docs/b.md:1"].note) == ("cached", 0, "remote")
+    b = remote["docs/b.md:1"]
+    assert (b.state, b.credits, b.note) == ("cached", 0, "remote")
 
 
 def test_an_identical_directive_on_two_pages_is_one_key(tmp_path):
@@ -222,7 +224,8 @@ def test_card_planning_makes_card_only_slots(tmp_path):
     a, warnings = read(s, {
         "index.md": "# Home\n\nNo directive here.\n",
         "cover.md": "# Cover\n\n" + fence("prompt: A cover\nsocial: true\nratio: \"16:9\""),
-        "own.md": "---\ntitle: Own\nnanobanana:\n  social:\n    prompt: A card of its own\n    ratio: \"4:3\"\n---\n# H\n",
+        "own.md": ("---\ntitle: Own\nnanobanana:\n  social:\n    prompt: A card of its own\n"
+                   "    ratio: \"4:3\"\n---\n# H\n"),
         "off.md": "---\nnanobanana:\n  social: false\n---\n# Off\n",
     })
     assert warnings == []
@@ -370,7 +373,8 @@ def test_one_call_for_two_slots_with_the_same_request(tmp_path):
     assert run.cache.get(shared.request.key).provider == "fake"
     assert run.scheduler.counts() == {"generated": 2, "credits": 4}
     assert outcomes(run.summary) == "0 cached, 2 generated (4 credits ~ $0.04), 0 placeholders, 0 failed"
-    assert all(sl.state is State.SETTLED and not sl.figure_ready.result().placeholder for sl in run.analysis.all_slots())
+    assert all(sl.state is State.SETTLED and not sl.figure_ready.result().placeholder
+               for sl in run.analysis.all_slots())
     assert fake.closed and run.warnings == []
 
 
@@ -378,7 +382,8 @@ def test_a_warm_second_session_calls_nothing(tmp_path):
     s = make_settings(tmp_path)
     pages = {"a.md": fence("One") + "\n" + fence('prompt: Two\nratio: "16:9"\nvariant: hd')}
     first = FakeProvider()
-    assert outcomes(Run(s, pages, first).summary) == "0 cached, 2 generated (7 credits ~ $0.07), 0 placeholders, 0 failed"
+    summary = Run(s, pages, first).summary
+    assert outcomes(summary) == "0 cached, 2 generated (7 credits ~ $0.07), 0 placeholders, 0 failed"
     second = FakeProvider()
     run = Run(s, pages, second)
     assert second.calls == []
@@ -608,8 +613,8 @@ def test_a_card_is_a_1200x630_jpeg(tmp_path):
     assert slot.figure_ready.result().variants == []  # a card background has no figure
     assert not list(Path(s.site_dir, "assets", "nanobanana").glob("*.webp"))
     # the provenance written into it is part of its key (see test_provenance.py)
-    key = drawing.card_key(slot.entry.images[0].sha256, card_values.CardText("First post", "Site"), card_values.CardStyle(),
-                         repr(s.provenance.extras()))
+    key = drawing.card_key(slot.entry.images[0].sha256, card_values.CardText("First post", "Site"),
+                           card_values.CardStyle(), repr(s.provenance.extras()))
     assert (run.cache.root / "social" / key[:2] / f"{key}.jpg").read_bytes() == card.read_bytes()
     assert outcomes(run.summary) == "0 cached, 1 generated (2 credits ~ $0.02), 0 placeholders, 0 failed"
 

@@ -29,7 +29,8 @@ def background() -> Image.Image:
 
 
 def test_overlay_changes_pixels_only_where_the_text_goes():
-    plain = Image.open(io.BytesIO(drawing.render_card(background(), CardText("A title", "Site"), CardStyle("only_image"))))
+    plain = Image.open(io.BytesIO(drawing.render_card(background(), CardText("A title", "Site"),
+                                                      CardStyle("only_image"))))
     over = Image.open(io.BytesIO(drawing.render_card(background(), CardText("A title", "Site"))))
     assert plain.size == over.size == (1200, 630)
     top = ImageChops.difference(plain.crop((0, 0, 1200, 230)), over.crop((0, 0, 1200, 230)))
@@ -89,7 +90,8 @@ def test_card_source_precedence():
     assert social.card_source(info, [], **kw).prompt == "T|site"
     off = social.read_page("---\nnanobanana:\n  social: false\n---\n", "a.md")
     assert social.card_source(off, [1], **kw) is None
-    assert social.card_source(social.read_page("# H1 title\n", "x/y.md"), [], generate=False, template="", site_description="") is None
+    assert social.card_source(social.read_page("# H1 title\n", "x/y.md"), [], generate=False, template="",
+                              site_description="") is None
     assert social.read_page("# H1 title\n", "x/y.md").title == "H1 title"
     assert social.read_page("text", "posts/my-post.md").title == "My post"
     with pytest.raises(social.SocialError, match="title"):
@@ -121,7 +123,8 @@ def test_a_card_drawn_again_starts_from_the_cached_cover_crop(tmp_path):
     data = photo_png((1344, 768), seed=3)
     cache = Cache(tmp_path / "cache")
     with ThreadPoolExecutor(1) as pool:
-        renderer = Renderer(Settings(docs_dir=str(tmp_path), site_dir=str(tmp_path / "site"), cache_dir=str(cache.root)), cache, pool)
+        renderer = Renderer(Settings(docs_dir=str(tmp_path), site_dir=str(tmp_path / "site"),
+                                     cache_dir=str(cache.root)), cache, pool)
         source = copies.Source("ab" * 32, 1344, 768, False, lambda: Image.open(io.BytesIO(data)))
         first = renderer.card_cover(source)
 

@@ -14,7 +14,8 @@ def test_builtin_models():
 
 
 def test_user_model_copies_base_and_adds_ratio():
-    cat = build_catalog({"gemini-3.1-flash-image-preview": {"credits": 8, "sizes": {"21:9": [1536, 672]}, "max_refs": 5}})
+    cat = build_catalog({"gemini-3.1-flash-image-preview": {"credits": 8, "sizes": {"21:9": [1536, 672]},
+                                                            "max_refs": 5}})
     m = cat.get("gemini-3.1-flash-image-preview")
     assert m.credits == 8 and m.sizes["21:9"] == (1536, 672) and m.sizes["1:1"] == (1024, 1024) and m.max_refs == 5
 

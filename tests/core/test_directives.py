@@ -19,9 +19,10 @@ from tests.support.corpus import HOSTILE
 
 CATALOG = build_catalog()
 PATH = "docs/post.md"
+DEFAULTS = Defaults()
 
 
-def parse(text, defaults=Defaults()):
+def parse(text, defaults=DEFAULTS):
     blocks, directives, errors = parse_page(text, PATH, "post.md", CATALOG, defaults)
     return blocks, directives, errors
 
@@ -152,7 +153,8 @@ def test_model_overrides_variant():
 
 def test_user_model_from_config_is_accepted():
     catalog = build_catalog({"my-model": {"credits": 8, "sizes": {"21:9": "1536x672"}}})
-    _, directives, errors = parse_page("```nanobanana\nprompt: P\nmodel: my-model\nratio: \"21:9\"\n```\n", PATH, "post.md", catalog)
+    _, directives, errors = parse_page("```nanobanana\nprompt: P\nmodel: my-model\nratio: \"21:9\"\n```\n", PATH,
+                                       "post.md", catalog)
     assert not errors and directives[0].model == "my-model"
 
 

@@ -19,8 +19,10 @@ from tests.support.html import figures
 from tests.support.live import GKEY
 from tests.support.logs import summary, warnings
 
+ONE_IMAGE = "# A\n\n" + directive("One image")
 
-def one(gem, api, faults, text="# A\n\n" + directive("One image")):
+
+def one(gem, api, faults, text=ONE_IMAGE):
     api.faults.extend(faults)
     gem.page("a.md", text)
     gem.build()
@@ -103,7 +105,8 @@ def test_blocked_output_is_a_content_refusal_with_page_line(gem, api, caplog, fa
 def test_hd_is_a_clear_error_for_this_provider(gem, api, caplog):
     fig, = one(gem, api, [], directive("Wants HD", variant="hd"))
     assert api.requests == []
-    assert any(m.startswith("nanobanana: docs/a.md:3: variant 'hd' has no model in the official Gemini API") for m in warnings(caplog))
+    no_hd = "nanobanana: docs/a.md:3: variant 'hd' has no model in the official Gemini API"
+    assert any(m.startswith(no_hd) for m in warnings(caplog))
     gem.configure({"provider": "gemini", "api_base": f"{api.origin}/v1beta", "variant": "hd"})
     from mkdocs.exceptions import Abort
 
@@ -155,8 +158,10 @@ def test_a_per_minute_quota_429_is_waited_out_not_called_out_of_credits(gem, api
     assert "0 cached, 1 generated (4 credits" in summary(caplog)
 
 
-@pytest.mark.parametrize("fault,why", [("gquota-day:47", "daily quota GenerateRequestsPerDayPerProjectPerModel-FreeTier"),
-                                       ("gquota-limit0:5.2", "limit: 0"), ("gquota-depleted", "prepaid credits")])
+@pytest.mark.parametrize("fault,why", [
+    ("gquota-day:47", "daily quota GenerateRequestsPerDayPerProjectPerModel-FreeTier"),
+    ("gquota-limit0:5.2", "limit: 0"), ("gquota-depleted", "prepaid credits"),
+])
 def test_a_quota_that_waiting_cannot_clear_stops_the_build_once(gem, api, caplog, fault, why):
     gem.configure({"provider": "gemini", "api_base": f"{api.origin}/v1beta", "concurrency": 1, "retries": 3})
     started = time.monotonic()

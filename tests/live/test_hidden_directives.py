@@ -13,19 +13,27 @@ from tests.support.directives import directive
 from tests.support.html import figures
 from tests.support.logs import warnings
 
+
+def indented(prefix: str, text: str) -> str:
+    """``text`` with ``prefix`` before each of its lines."""
+    return "".join(prefix + line + "\n" for line in text.splitlines())
+
+
 HIDDEN = {
     "in a comment": "<!--\n" + directive("in a comment") + "-->\n",
     "in an indented comment": "  <!-- draft:\n" + directive("in an indented comment") + "\n  -->\n",
-    "in a comment in a list": "- item\n\n    <!--\n" + "".join("    " + l + "\n" for l in directive("in a comment in a list").splitlines()) + "    -->\n",
-    "in indented code": "Shown as code:\n\n" + "".join("    " + l + "\n" for l in directive("in indented code").splitlines()),
-    "in indented code in a list": "- item\n\n    text\n\n" + "".join("        " + l + "\n" for l in directive("in indented code in a list").splitlines()),
+    "in a comment in a list": ("- item\n\n    <!--\n" + indented("    ", directive("in a comment in a list"))
+                               + "    -->\n"),
+    "in indented code": "Shown as code:\n\n" + indented("    ", directive("in indented code")),
+    "in indented code in a list": ("- item\n\n    text\n\n"
+                                   + indented("        ", directive("in indented code in a list"))),
 }
 SHOWN = {
-    "quoted": "> A quote:\n>\n" + "".join("> " + l + "\n" for l in directive("quoted").splitlines()),
-    "quoted without spaces": "".join(">" + l + "\n" for l in directive("quoted without spaces").splitlines()),
-    "quoted twice": "> > Nested:\n> >\n" + "".join("> > " + l + "\n" for l in directive("quoted twice").splitlines()),
+    "quoted": "> A quote:\n>\n" + indented("> ", directive("quoted")),
+    "quoted without spaces": indented(">", directive("quoted without spaces")),
+    "quoted twice": "> > Nested:\n> >\n" + indented("> > ", directive("quoted twice")),
     "after a comment": "<!-- a one-line comment -->\n\n" + directive("after a comment"),
-    "in a list": "- item\n\n" + "".join("    " + l + "\n" for l in directive("in a list").splitlines()),
+    "in a list": "- item\n\n" + indented("    ", directive("in a list")),
     "after a closed comment": "<!--\nnotes\n-->\n\n" + directive("after a closed comment"),
 }
 
@@ -67,4 +75,5 @@ def test_a_directive_from_a_snippet_include_is_named(live, api, caplog, fences):
     live.build()
     assert [r.json()["prompt"] for r in api.generate_requests] == ["on the page"]
     said = [m for m in warnings(caplog) if "include" in m]
-    assert len(said) == 1 and said[0].startswith("nanobanana: docs/a.md: ") and "put the directive in the page" in said[0]
+    assert len(said) == 1 and said[0].startswith("nanobanana: docs/a.md: ")
+    assert "put the directive in the page" in said[0]

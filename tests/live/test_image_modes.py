@@ -59,7 +59,7 @@ def test_every_image_mode_keeps_its_colours(live, api, make, ext, left, right):
     with Image.open(published[0]) as img:
         img = img.convert("RGBA" if len(left) == 4 else "RGB")
         got_left, got_right = img.getpixel((16, 128)), img.getpixel((240, 128))
-    assert all(abs(a - b) <= 4 for a, b in zip(got_left, left)), got_left
+    assert all(abs(a - b) <= 4 for a, b in zip(got_left, left, strict=True)), got_left
     if right is not None:
         assert got_right[3] == right[3] and (right[3] == 0 or got_right[:3] == right[:3])
 

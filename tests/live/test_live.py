@@ -273,7 +273,8 @@ def test_two_builds_at_once_pay_once_per_key(site, api, tmp_path):
     for n in range(2):
         procs.append(subprocess.Popen(
             [bin_path("mkdocs"), "build", "-d", str(tmp_path / f"site{n}")], cwd=site.root,
-            env={**__import__("os").environ, "NANOBANANA_API_KEY": KEY}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**__import__("os").environ, "NANOBANANA_API_KEY": KEY},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         ))
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
@@ -388,7 +389,8 @@ def test_connect_timeout_is_retried_then_a_placeholder(site, monkeypatch, caplog
     fig, = figures(site.html("a/index.html"))
     assert "nanobanana-placeholder" in fig["class"]
     msg = next(m for m in warnings(caplog) if "generation failed" in m)
-    assert "could not be reached in time (the request was not sent)" in msg and msg.startswith("nanobanana: docs/a.md:3:")
+    assert "could not be reached in time (the request was not sent)" in msg
+    assert msg.startswith("nanobanana: docs/a.md:3:")
     assert site.cache.verify_entries() == {} and list(site.cache.keys()) == []
 
 

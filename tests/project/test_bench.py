@@ -39,7 +39,8 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     assert set(at_scale["stages"]) >= {"decode_ms", "resize_ms", "encode_ms"}
     copies = at_scale["recipe"]["copies"]
     assert len(copies) == 6 and all(0 < c["ssim_exact_new"] <= 1 and c["bytes_ratio"] > 0 for c in copies.values())
-    assert "| 8. fresh runner |" in proc.stdout and "| 7. scale |" in proc.stdout and "command: python -m bench --toy" in proc.stdout
+    assert "| 8. fresh runner |" in proc.stdout and "| 7. scale |" in proc.stdout
+    assert "command: python -m bench --toy" in proc.stdout
     # AVIF's quality was matched to WebP's SSIM, as figure 4 says (or is the top of the search)
     for name, row in result["derivatives"]["avif"]["images"].items():
         for speed, avif in row["avif"].items():
@@ -51,7 +52,8 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     assert not backdrops["warm_pillow_imported"] and backdrops["upgrade_restored"]
     assert "| 9. backdrops |" in proc.stdout
     sweep = result["cache_size"]
-    assert sweep["same_files"] and sweep["pruned"] == {"files": sweep["fresh"]["files"], "bytes": sweep["fresh"]["bytes"]}
+    assert sweep["same_files"] and sweep["pruned"] == {"files": sweep["fresh"]["files"],
+                                                       "bytes": sweep["fresh"]["bytes"]}
     assert sweep["fresh"]["requests"] == 0 and sweep["steps"][-2]["files"] > sweep["pruned"]["files"]
     assert result["verify_cost"]["images"] == 10 and "| 11. verify |" in proc.stdout
     assert "| 12. cold at scale (CPU) |" in proc.stdout
@@ -64,7 +66,8 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
 
 
 def test_bench_refuses_an_unknown_figure(tmp_path):
-    proc = run([sys.executable, "-m", "bench", "--toy", "--only", "warm", "--out", str(tmp_path)], cwd=REPO, check=False)
+    proc = run([sys.executable, "-m", "bench", "--toy", "--only", "warm", "--out", str(tmp_path)], cwd=REPO,
+               check=False)
     assert proc.returncode == 2 and "unknown figure 'warm'" in proc.stderr
     assert not list(tmp_path.iterdir())
 

@@ -50,11 +50,14 @@ def test_the_fake_api_recipe_runs_as_written(site, tmpdir_env):
     site.config_file.write_text("site_name: Try it\n" + block("fake-api-config"), encoding="utf-8")
     site.page("index.md", "# Home\n\n" + directive("A lighthouse at dusk", ratio="16:9"))
     site.page("b.md", "# B\n\n" + directive("A rainy window"))
-    script = block("fake-api-recipe").replace("path/to/mkdocs-nanobanana", str(REPO)).replace("path/to/your-site", str(site.root))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NANOBANANA_") and k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    script = block("fake-api-recipe").replace("path/to/mkdocs-nanobanana", str(REPO))
+    script = script.replace("path/to/your-site", str(site.root))
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("NANOBANANA_") and k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
     # the convention README states: the virtual environment is active
     env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", TMPDIR=str(tmpdir_env))
-    proc = subprocess.run(["bash", "-e", "-c", script], cwd=site.root.parent, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(["bash", "-e", "-c", script], cwd=site.root.parent, env=env, capture_output=True, text=True,
+                          timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "2 directive(s): 0 cached, 2 missing" in proc.stdout

@@ -52,7 +52,8 @@ def site_on(tmp_path, name, api, bucket):
     return site
 
 
-def test_a_fresh_runner_takes_copies_and_cards_from_the_bucket_and_encodes_nothing(tmp_path, api, bucket, live_env, caplog):
+def test_a_fresh_runner_takes_copies_and_cards_from_the_bucket_and_encodes_nothing(tmp_path, api, bucket, live_env,
+                                                                                   caplog):
     one = site_on(tmp_path, "one", api, bucket)
     one.build()
     made = made_files(one)
@@ -172,4 +173,5 @@ def test_a_remote_original_whose_sidecar_lies_about_its_size_is_a_placeholder_no
     two.build()
     said = [w for w in warnings(caplog) if "cannot be read" in w]
     assert len(said) == 1 and f"its sidecar says {entry.images[0].width - 320}x" in said[0], warnings(caplog)
-    assert sum("nanobanana-placeholder" in tag for tag in re.findall(r'<figure class="[^"]*"', two.html("a/index.html"))) == 1
+    figure_tags = re.findall(r'<figure class="[^"]*"', two.html("a/index.html"))
+    assert sum("nanobanana-placeholder" in tag for tag in figure_tags) == 1

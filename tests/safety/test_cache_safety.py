@@ -62,7 +62,7 @@ def test_malformed_remote_sidecars_are_rejected_and_regenerated(tmp_path, api, l
     assert len(api.generate_requests) == len(DAMAGES)
     sidecars = sorted(store.glob("images/*/*.json"))
     assert len(sidecars) == len(DAMAGES)
-    for path, how in zip(sidecars, DAMAGES):
+    for path, how in zip(sidecars, DAMAGES, strict=True):
         _damage(path, how)
 
     check = run([bin_path("nanobanana"), "verify", "--remote"], cwd=one.root, check=False)
@@ -86,7 +86,7 @@ def test_malformed_local_sidecars_are_bad_entries_not_crashes(site, api, live_en
     site.page("a.md", "# A\n\n" + "".join(directive(f"Image {i}") for i in range(len(DAMAGES))))
     site.build()
     keys = sorted(site.cache.keys())
-    for key, how in zip(keys, DAMAGES):
+    for key, how in zip(keys, DAMAGES, strict=True):
         _damage(site.cache.sidecar_path(key), how)
     check = nb(site, "verify")
     assert check.returncode == 1 and "Traceback" not in check.stderr, check.stderr
@@ -277,7 +277,8 @@ def test_prune_removes_old_temp_files_and_those_earlier_versions_left_beside_fil
     young.write_bytes(b"young")
 
     dry = nb(site, "prune", "--dry-run", check=True).stdout
-    classes = {c: (int(n), int(b.replace(",", ""))) for c, n, b in re.findall(r"^  (\w+): (\d+) file\(s\), ([\d,]+) bytes", dry, re.M)}
+    rows = re.findall(r"^  (\w+): (\d+) file\(s\), ([\d,]+) bytes", dry, re.M)
+    classes = {c: (int(n), int(b.replace(",", ""))) for c, n, b in rows}
     assert set(classes) == {"entries", "partial", "derived", "cards", "locks", "temp"}, dry
     assert classes["temp"] == (2, 1234), dry
     assert old_style.exists() and new_style.exists()
@@ -301,7 +302,8 @@ DAMAGED_BYTES = {
 }
 
 
-def test_a_damaged_cached_image_is_a_warning_and_a_placeholder_never_a_crash(site, api, caplog, monkeypatch, fast_retries):
+def test_a_damaged_cached_image_is_a_warning_and_a_placeholder_never_a_crash(site, api, caplog, monkeypatch,
+                                                                             fast_retries):
     """Same size, other bytes: the stat check passes, the decode fails. The build, the
     card and review warn and show placeholders; verify lists them; after verify --fix a
     live build pays for exactly those again."""
@@ -310,14 +312,14 @@ def test_a_damaged_cached_image_is_a_warning_and_a_placeholder_never_a_crash(sit
     caplog.set_level(logging.INFO)
     site.configure({"api_base": api.base, "retries": 1})
     pages, entries = "", []
-    for i, how in enumerate(DAMAGED_BYTES):
+    for i in range(len(DAMAGED_BYTES)):
         extra = {"social": True} if i == 0 else {}
         pages += directive(f"Damaged {i}", num=2, pick=2, **extra)
         request = Request(model="gemini-2.5-flash-image", prompt=f"Damaged {i}", ratio="1:1", num=2)
         candidates = [photo_png(FLASH_IMAGE_SIZES["1:1"], seed=10 * i + j) for j in range(2)]  # bytes of its own
         entries.append(site.cache.put(request, candidates, provider="test", credits=4))
     site.page("a.md", "# A\n\n" + pages)
-    for entry, damage in zip(entries, DAMAGED_BYTES.values()):
+    for entry, damage in zip(entries, DAMAGED_BYTES.values(), strict=True):
         path = entry.images[1].path
         path.write_bytes(damage(path.read_bytes()))
     site.build()

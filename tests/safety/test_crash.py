@@ -28,12 +28,13 @@ from tests.support.commands import bin_path
 from tests.support.sites import Site
 
 IMAGES_PER_TRIAL = 8
+RATIOS = ["1:1", "16:9", "4:3"]
 
 
 def write_trial(site: Site, trial: int) -> None:
     for p in range(2):
         blocks = "".join(
-            f"```nanobanana\nprompt: Trial {trial} page {p} image {i}\nratio: \"{['1:1', '16:9', '4:3'][i % 3]}\"\n```\n\n"
+            f"```nanobanana\nprompt: Trial {trial} page {p} image {i}\nratio: \"{RATIOS[i % 3]}\"\n```\n\n"
             for i in range(IMAGES_PER_TRIAL // 2)
         )
         site.page(f"p{p}.md", f"# Page {p}\n\n{blocks}")
@@ -45,7 +46,8 @@ def stress(root: Path, trials: int, seed: int = 7) -> dict:
     site.docs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "NANOBANANA_API_KEY": "crash-test-key", "NANOBANANA_MODE": "live"}
     figures = {"trials": trials, "corrupt_entries": 0, "entries_after_kills": 0, "temp_files_left_by_kills": 0,
-               "requests_during_kills": 0, "final_build_requests": 0, "final_build_missing": 0, "temp_files_after_next_build": 0}
+               "requests_during_kills": 0, "final_build_requests": 0, "final_build_missing": 0,
+               "temp_files_after_next_build": 0}
     with FakeAPI(latency=0.25, jitter=0.1) as api:
         site.configure({"api_base": api.base, "concurrency": 3, "timeout": 10})
         for trial in range(trials):
@@ -62,11 +64,12 @@ def stress(root: Path, trials: int, seed: int = 7) -> dict:
         # the next complete build: cleans up, pays only for what is missing
         cached = set(site.cache.keys())
         before = len(api.generate_requests)
-        done = subprocess.run([bin_path("mkdocs"), "build"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run([bin_path("mkdocs"), "build"], cwd=root, env=env, capture_output=True, text=True,
+                              timeout=300)
         assert done.returncode == 0, done.stderr
         from mkdocs_nanobanana.core.request import Request
 
-        wanted = {Request("gemini-2.5-flash-image", f"Trial {trials - 1} page {p} image {i}", ['1:1', '16:9', '4:3'][i % 3]).key
+        wanted = {Request("gemini-2.5-flash-image", f"Trial {trials - 1} page {p} image {i}", RATIOS[i % 3]).key
                   for p in range(2) for i in range(IMAGES_PER_TRIAL // 2)}
         figures["final_build_requests"] = len(api.generate_requests) - before
         figures["final_build_missing"] = len(wanted - cached)
@@ -75,7 +78,8 @@ def stress(root: Path, trials: int, seed: int = 7) -> dict:
         # age them, and the next build removes every one
         for tmp in site.cache.root.rglob("*.tmp"):
             os.utime(tmp, (time.time() - 3700, time.time() - 3700))
-        done = subprocess.run([bin_path("mkdocs"), "build"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run([bin_path("mkdocs"), "build"], cwd=root, env=env, capture_output=True, text=True,
+                              timeout=300)
         assert done.returncode == 0, done.stderr
         figures["temp_files_an_hour_later"] = len(list(site.cache.root.rglob("*.tmp")))
         figures["corrupt_entries"] += len(site.cache.verify_entries())

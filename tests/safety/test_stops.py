@@ -210,7 +210,8 @@ def test_sigterm_stops_serve_like_ctrl_c_keeping_the_images_in_flight(site, api)
     log = server.log()
     assert sent_after(api, moment) == [], log
     assert len(list(site.cache.keys())) == 4 and site.cache.verify_entries() == {}, log
-    assert "stopped: 4 image(s) generated in the background this serve session (8 credits ~ $0.08), all kept; 2 never sent" in log, log
+    assert ("stopped: 4 image(s) generated in the background this serve session (8 credits ~ $0.08), all kept; "
+            "2 never sent") in log, log
     assert "Traceback" not in log
     assert_nothing_paid_twice(site, api, names)
 

@@ -17,7 +17,8 @@ def test_key_is_sha256_of_canonical_json():
     import hashlib
 
     expected = hashlib.sha256(
-        b'{"model":"gemini-2.5-flash-image","num":2,"prompt":"A nook","ratio":"16:9","refs":["' + b"ab" * 32 + b'"],"rev":0}'
+        b'{"model":"gemini-2.5-flash-image","num":2,"prompt":"A nook","ratio":"16:9",'
+        b'"refs":["' + b"ab" * 32 + b'"],"rev":0}'
     ).hexdigest()
     assert Request(**BASE).key == expected
 
@@ -36,8 +37,10 @@ def test_key_ignores_presentation(site):
     from mkdocs_nanobanana.core.catalog import build_catalog
     from mkdocs_nanobanana.core.directives import parse_page
 
-    a = parse_page("```nanobanana\nprompt: P\nnum: 2\nalt: A\ncaption: C\npick: 1\n```\n", "docs/a.md", "a.md", build_catalog())[1][0]
-    b = parse_page("\n\n```nanobanana\nprompt: P\nnum: 2\nsocial: true\npick: 2\n```\n", "docs/x/b.md", "x/b.md", build_catalog())[1][0]
+    a = parse_page("```nanobanana\nprompt: P\nnum: 2\nalt: A\ncaption: C\npick: 1\n```\n", "docs/a.md", "a.md",
+                   build_catalog())[1][0]
+    b = parse_page("\n\n```nanobanana\nprompt: P\nnum: 2\nsocial: true\npick: 2\n```\n", "docs/x/b.md", "x/b.md",
+                   build_catalog())[1][0]
     ra = Request(a.model, a.prompt, a.ratio, a.num, (), a.rev)
     rb = Request(b.model, b.prompt, b.ratio, b.num, (), b.rev)
     assert ra.key == rb.key

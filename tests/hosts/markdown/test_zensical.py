@@ -26,7 +26,8 @@ pytestmark = pytest.mark.skipif(
 KEY = "test-key-not-real"
 PAGES = {
     "index.md": "# Home\n\n```nanobanana\nprompt: A lighthouse at dusk\nalt: A lighthouse\n```\n",
-    "sub/b.md": "---\ntitle: B\n---\n# B\n\nText.\n\n!!! note\n\n    ```nanobanana\n    prompt: A reading nook\n    ratio: \"16:9\"\n    ```\n",
+    "sub/b.md": ("---\ntitle: B\n---\n# B\n\nText.\n\n!!! note\n\n"
+                 "    ```nanobanana\n    prompt: A reading nook\n    ratio: \"16:9\"\n    ```\n"),
     "plain.md": "# Plain\n\nNo image here.\n",
 }
 

@@ -28,8 +28,8 @@ from tests.support.logs import warnings
 from tests.support.sites import Site, nb
 
 COLOR_RE = re.compile(r"background:(#[0-9a-f]{6}) content-box\Z")
-BLUR_RE = re.compile(r"background:(#[0-9a-f]{6}) url\(data:image/webp;base64,([A-Za-z0-9+/=]+)\) center/cover no-repeat "
-                     r"content-box\Z")
+BLUR_RE = re.compile(r"background:(#[0-9a-f]{6}) url\(data:image/webp;base64,([A-Za-z0-9+/=]+)\) "
+                     r"center/cover no-repeat content-box\Z")
 
 
 def images_of(html: str) -> list[dict[str, str]]:
@@ -53,7 +53,7 @@ def pixels(img: Image.Image) -> list[tuple[int, ...]]:
 
 
 def distance(a, b) -> int:
-    return max(abs(x - y) for x, y in zip(a, b))
+    return max(abs(x - y) for x, y in zip(a, b, strict=False))
 
 
 def blur_image(style: str) -> Image.Image:
@@ -266,7 +266,8 @@ def test_the_box_shows_the_backdrop_until_the_image_paints(held_site, tmp_path):
 
         colour = rgb(COLOR_RE.match(color["style"]).group(1))
         extrema = in_box[0].getextrema()  # (lowest, highest) of each channel: every pixel is the colour
-        assert all(abs(lo - c) <= 2 and abs(hi - c) <= 2 for c, (lo, hi) in zip(colour, extrema)), (colour, extrema)
+        bounds = zip(colour, extrema, strict=False)
+        assert all(abs(lo - c) <= 2 and abs(hi - c) <= 2 for c, (lo, hi) in bounds), (colour, extrema)
 
         tiny = blur_image(blur["style"])
         painted = in_box[1]

@@ -16,9 +16,11 @@ PAGES = {
     "index.md": "# Home\n\n```nanobanana\nA lighthouse at dusk\n```\n",
     "posts/first.md": (
         "---\ntitle: First\n---\n# First\n\nText.\n\n```nanobanana\nprompt: A reading nook\nratio: \"16:9\"\n"
-        "alt: A nook\ncaption: Our corner & more\n```\n\n- item\n\n    ```nanobanana\n    prompt: A cat\n    ratio: \"3:4\"\n    ```\n"
+        "alt: A nook\ncaption: Our corner & more\n```\n\n"
+        "- item\n\n    ```nanobanana\n    prompt: A cat\n    ratio: \"3:4\"\n    ```\n"
     ),
-    "posts/deep/second.md": "# Second\n\n!!! note\n\n    ```nanobanana\n    prompt: In an admonition\n    variant: hd\n    ```\n",
+    "posts/deep/second.md": ("# Second\n\n!!! note\n\n"
+                             "    ```nanobanana\n    prompt: In an admonition\n    variant: hd\n    ```\n"),
 }
 
 
@@ -93,7 +95,8 @@ def test_nothing_is_written_into_docs_dir(site):
 
 
 def test_cached_images_are_used_with_their_real_size(site, warnings_log):
-    site.page("index.md", "# Home\n\n```nanobanana\nprompt: A nook\nratio: \"16:9\"\n```\n\n```nanobanana\nnot cached yet\n```\n")
+    site.page("index.md",
+              "# Home\n\n```nanobanana\nprompt: A nook\nratio: \"16:9\"\n```\n\n```nanobanana\nnot cached yet\n```\n")
     entry = seed_cache(site.cache, "A nook", ratio="16:9")
     site.build()
     cached, missing = figures(site.html("index.html"))
@@ -222,7 +225,8 @@ def test_disabled_plugin_leaves_code_blocks(site):
 
 
 def test_summary_line_counts(site, warnings_log):
-    site.page("a.md", "```nanobanana\nprompt: Same\n```\n```nanobanana\nprompt: Other\nnum: 2\n```\n```nanobanana\nprompt: P\nnum: 0\n```\n")
+    site.page("a.md", "```nanobanana\nprompt: Same\n```\n```nanobanana\nprompt: Other\nnum: 2\n```\n"
+                      "```nanobanana\nprompt: P\nnum: 0\n```\n")
     site.page("b.md", "```nanobanana\nprompt: Same\nalt: moved, same key\n```\n")
     seed_cache(site.cache, "Same")
     site.build()

@@ -21,6 +21,8 @@ from tests.support.images import DEJAVU
 
 SOCIAL = "assets/nanobanana/social"
 BACKGROUND = (30, 140, 60)  # a flat green: what the panel and the image areas show
+SVG_LOGO = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">'  # a yellow square
+            '<rect width="24" height="24" fill="#f0c000"/></svg>')
 
 
 def seed_flat(cache, prompt: str, colour=BACKGROUND, ratio: str = "16:9"):
@@ -46,14 +48,14 @@ def mean(img: Image.Image, box) -> tuple[float, ...]:
 
 
 def near(got, want, tolerance: float = 14) -> bool:
-    return all(abs(g - w) <= tolerance for g, w in zip(got, want))
+    return all(abs(g - w) <= tolerance for g, w in zip(got, want, strict=False))
 
 
 def share(img: Image.Image, box, colour, tolerance: int = 40) -> float:
     """The share of pixels in ``box`` within ``tolerance`` of ``colour``."""
     data = img.crop(box).convert("RGB").tobytes()
     pixels = [data[i:i + 3] for i in range(0, len(data), 3)]
-    return sum(all(abs(p - c) <= tolerance for p, c in zip(px, colour)) for px in pixels) / len(pixels)
+    return sum(all(abs(p - c) <= tolerance for p, c in zip(px, colour, strict=False)) for px in pixels) / len(pixels)
 
 
 def hex_rgb(value: str) -> tuple[int, int, int]:
@@ -69,7 +71,8 @@ def layout_site(site, **social):
     site.page("plain.md", "# A plain page\n\n" + directive("flat green"))
     site.page("inverted.md", "---\nnanobanana:\n  social:\n    layout: invert\n    description: Its own words.\n---\n"
                              "# An inverted page\n\n" + directive("flat green"))
-    site.page("bare.md", "---\nnanobanana:\n  social: {layout: only_image}\n---\n# A bare page\n\n" + directive("flat green"))
+    site.page("bare.md",
+              "---\nnanobanana:\n  social: {layout: only_image}\n---\n# A bare page\n\n" + directive("flat green"))
     seed_flat(site.cache, "flat green")
     return site
 
@@ -130,7 +133,8 @@ def material_site(site, theme: dict, **social):
 @pytest.mark.parametrize("palette, background, text, accent", [
     ({"primary": "deep orange", "accent": "lime"}, "#ff6e42", "#ffffff", "#b0eb00"),
     # a list of schemes (the light/dark toggle): the first that names a primary
-    ([{"scheme": "default", "toggle": {"icon": "material/brightness-7", "name": "Dark"}}, {"scheme": "slate", "primary": "yellow", "accent": "teal"}],
+    ([{"scheme": "default", "toggle": {"icon": "material/brightness-7", "name": "Dark"}},
+      {"scheme": "slate", "primary": "yellow", "accent": "teal"}],
      "#ffec3d", "#000000", "#00bda4"),
     ({"primary": "custom"}, "#4051b5", "#ffffff", "#526cfe"),  # Material's cards fall back to indigo too
     ({}, "#4051b5", "#ffffff", "#526cfe"),
@@ -173,7 +177,7 @@ def test_theme_logo_png_and_svg(site):
     assert near(logo_box(card(site, "post.jpg")), (220, 20, 20), 12)
     # an SVG, drawn through cairosvg as Material draws it
     (site.docs / "img" / "logo.svg").write_text(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" fill="#f0c000"/></svg>')
+        SVG_LOGO)
     material_site(site, {"logo": "img/logo.svg"})
     site.build()
     assert near(logo_box(card(site, "post.jpg")), (0xf0, 0xc0, 0x00), 12)
@@ -192,7 +196,7 @@ def test_an_svg_logo_without_cairo_is_skipped_with_a_warning(site, monkeypatch, 
     material_site(site, {"logo": "img/logo.svg"})
     (site.docs / "img").mkdir()
     (site.docs / "img" / "logo.svg").write_text(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" fill="#f0c000"/></svg>')
+        SVG_LOGO)
     site.build()
     said = [r.getMessage() for r in warnings_log.records if r.getMessage().startswith("nanobanana: the card logo")]
     assert len(said) == 1 and "is an SVG" in said[0] and "cards are drawn without the logo" in said[0]

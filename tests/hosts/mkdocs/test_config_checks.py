@@ -82,7 +82,8 @@ def test_a_bad_size_under_models_names_the_model(site, caplog, sizes, words):
 
 
 def test_a_good_size_under_models_and_an_unquoted_ratio_work(site):
-    site.configure({"widths": [2000], "models": {"my-model": {"credits": 3, "sizes": {969: "1400x800", "4:3": [1200, 900]}}}})
+    site.configure({"widths": [2000],
+                    "models": {"my-model": {"credits": 3, "sizes": {969: "1400x800", "4:3": [1200, 900]}}}})
     site.page("a.md", "```nanobanana\nprompt: A\nmodel: my-model\nratio: '16:9'\n```\n")
     site.build()
     assert 'width="1400" height="800"' in site.html("a/index.html")

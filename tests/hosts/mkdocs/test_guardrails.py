@@ -89,7 +89,8 @@ def test_a_bad_policy_in_the_environment_is_named(site):
     ({}, {}, "NANOBANANA_API_KEY is not set (mode: auto)", "Export NANOBANANA_API_KEY (the API key)"),
     ({}, {"NANOBANANA_MODE": "offline", "NANOBANANA_API_KEY": KEY}, "NANOBANANA_MODE=offline is set in the environment",
      "Unset NANOBANANA_MODE"),
-    ({"mode": "offline"}, {"NANOBANANA_API_KEY": KEY}, "mode: offline is set in mkdocs.yml", "Set mode: auto in mkdocs.yml"),
+    ({"mode": "offline"}, {"NANOBANANA_API_KEY": KEY}, "mode: offline is set in mkdocs.yml",
+     "Set mode: auto in mkdocs.yml"),
 ])
 def test_each_reason_for_placeholders_has_its_own_fix(site, plugin, env, cause, fix):
     _site(site, {**plugin, "api_base": "http://127.0.0.1:9/v1"})  # never reached: nothing is generated

@@ -27,8 +27,9 @@ from tests.support.images import photo_png, seed_cache
 NS = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/",
       "dc": "http://purl.org/dc/elements/1.1/", "photoshop": "http://ns.adobe.com/photoshop/1.0/"}
 CODES = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-TRAINED, COMPOSITE, ALGORITHMIC = (CODES + t for t in ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia",
-                                                       "algorithmicMedia"))
+TRAINED = CODES + "trainedAlgorithmicMedia"
+COMPOSITE = CODES + "compositeWithTrainedAlgorithmicMedia"
+ALGORITHMIC = CODES + "algorithmicMedia"
 CREDIT = "Generated with Gemini 2.5 Flash Image"
 
 
@@ -87,7 +88,8 @@ def test_every_format_and_the_card_carry_the_digital_source_type(site):
     harbour, bottle = figures(site.html("a/index.html"))
     assert [s["type"] for s in harbour["sources"]] == ["image/avif", "image/webp"]
     assert harbour["img"]["src"].endswith(".jpg")
-    assert [s["type"] for s in bottle["sources"]] == ["image/avif", "image/webp"] and bottle["img"]["src"].endswith(".png")
+    assert [s["type"] for s in bottle["sources"]] == ["image/avif", "image/webp"]
+    assert bottle["img"]["src"].endswith(".png")
     avif = next(p for p in files if p.suffix == ".avif" and p.name.endswith("-768.avif"))
     with Image.open(avif) as img:
         assert img.format == "AVIF" and img.size == (768, 439)
@@ -155,7 +157,8 @@ def test_a_ref_to_the_users_own_picture_makes_a_composite(site):
     cached(site, "Into a watercolour", seed=3, refs=(sha256(photo.read_bytes()),))
     site.build()
     types = {p.name.split("-")[0]: xmp_of(p)["type"] for p in published(site)}
-    assert types == {"draft": TRAINED, "night": TRAINED, next(n for n in types if n not in ("draft", "night")): COMPOSITE}
+    assert types == {"draft": TRAINED, "night": TRAINED,
+                     next(n for n in types if n not in ("draft", "night")): COMPOSITE}
 
 
 def test_placeholders_say_no_model_made_them(site):
@@ -171,7 +174,8 @@ def test_placeholders_say_no_model_made_them(site):
 
 def test_a_visible_label_follows_the_caption(site):
     site.configure({"provenance": {"label": "AI-generated image"}})
-    site.page("a.md", "# A\n\n```nanobanana\nprompt: Hills\ncaption: The hills <at> dusk\n```\n\n```nanobanana\nprompt: Sea\n```\n")
+    site.page("a.md", "# A\n\n```nanobanana\nprompt: Hills\ncaption: The hills <at> dusk\n```\n\n"
+                      "```nanobanana\nprompt: Sea\n```\n")
     seed_cache(site.cache, "Hills")
     seed_cache(site.cache, "Sea")
     site.build()

@@ -64,7 +64,8 @@ def test_serve_shows_a_placeholder_at_once_then_the_image_and_never_loops(serve_
     assert "Traceback" not in log
     # issue 20 item 3: the rebuilds say what the session paid, and so does the stop
     assert "; 2 image(s) generated in the background this serve session (4 credits ~ $0.04)" in log, log
-    assert "stopped: 2 image(s) generated in the background this serve session (4 credits ~ $0.04), all kept" in log, log
+    assert ("stopped: 2 image(s) generated in the background this serve session (4 credits ~ $0.04), all kept"
+            in log), log
 
 
 def test_saves_in_a_row_pay_only_for_the_last_prompt(serve_site, api):

@@ -70,7 +70,8 @@ def test_the_browser_loads_the_smallest_file_that_covers_the_image(site, theme):
 
 def test_a_directive_or_the_config_can_say_sizes(site):
     site.configure({"sizes": "(min-width: 60em) 600px, 100vw"})
-    site.page("index.md", '```nanobanana\nprompt: Site default\n```\n\n```nanobanana\nprompt: Own\nsizes: "50vw"\n```\n')
+    site.page("index.md",
+              '```nanobanana\nprompt: Site default\n```\n\n```nanobanana\nprompt: Own\nsizes: "50vw"\n```\n')
     site.build()
     html = (site.site / "index.html").read_text()
     assert re.findall(r'<img [^>]*sizes="([^"]+)"', html) == ["(min-width: 60em) 600px, 100vw", "50vw"]

@@ -26,11 +26,12 @@ def test_cards_and_tags_in_every_page(site, theme):
     card_site(site)
     site.configure({"social": {"generate": True}}, site_url="https://example.org/blog/sub/", theme=theme)
     site.build()
-    for page, card in [("index.html", "index.jpg"), ("posts/first/index.html", "posts/first.jpg"), ("posts/cover/index.html", "posts/cover.jpg")]:
+    for page, card in [("index.html", "index.jpg"), ("posts/first/index.html", "posts/first.jpg"),
+                       ("posts/cover/index.html", "posts/cover.jpg")]:
         t = tags(site.html(page))
         url = f"https://example.org/blog/sub/assets/nanobanana/social/{card}"
         assert t["og:image"] == [url] and t["twitter:image"] == [url], page
-        assert t["og:image:type"] == ["image/jpeg"] and t["og:image:width"] == ["1200"] and t["og:image:height"] == ["630"]
+        assert (t["og:image:type"], t["og:image:width"], t["og:image:height"]) == (["image/jpeg"], ["1200"], ["630"])
         assert t["twitter:card"] == ["summary_large_image"]
         with Image.open(site.site / "assets/nanobanana/social" / card) as img:
             assert img.size == (1200, 630) and img.format == "JPEG"
@@ -42,7 +43,8 @@ def test_cards_and_tags_in_every_page(site, theme):
 
 def test_card_comes_from_the_social_directive(site):
     site.configure({}, site_url="https://example.org/")
-    site.page("a.md", "# A\n\n```nanobanana\nprompt: Not this one\n```\n\n```nanobanana\nprompt: The cover\nsocial: true\nratio: \"16:9\"\n```\n")
+    site.page("a.md", "# A\n\n```nanobanana\nprompt: Not this one\n```\n\n"
+                      "```nanobanana\nprompt: The cover\nsocial: true\nratio: \"16:9\"\n```\n")
     site.page("b.md", "# B, no card\n")
     entry = seed_cache(site.cache, "The cover", ratio="16:9")
     site.build()
@@ -85,7 +87,8 @@ def test_front_matter_prompt_is_generated_and_planned(site, monkeypatch):
 
     with FakeAPI() as api:
         site.configure({"api_base": api.base}, site_url="https://example.org/")
-        site.page("a.md", "---\ntitle: Long title\nnanobanana:\n  social: {prompt: A custom card, title: Short}\n---\n# A\n")
+        site.page("a.md",
+                  "---\ntitle: Long title\nnanobanana:\n  social: {prompt: A custom card, title: Short}\n---\n# A\n")
         site.page("b.md", "# B\n")
         plan = json.loads(run([bin_path("nanobanana"), "plan", "--json"], cwd=site.root).stdout)
         row, = plan["directives"]
@@ -103,13 +106,15 @@ def test_template_gets_title_and_description(site, monkeypatch):
     from tests.support.live import KEY
 
     with FakeAPI() as api:
-        site.configure({"api_base": api.base, "social": {"generate": True, "prompt_template": "Art for {title}: {description}"}},
+        social = {"generate": True, "prompt_template": "Art for {title}: {description}"}
+        site.configure({"api_base": api.base, "social": social},
                        site_description="The site's own words")
         site.page("a.md", "---\ndescription: Page words\n---\n# Alpha\n")
         site.page("b.md", "# Beta\n")
         monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
         site.build()
-        assert sorted(r.json()["prompt"] for r in api.generate_requests) == ["Art for Alpha: Page words", "Art for Beta: The site's own words"]
+        assert sorted(r.json()["prompt"] for r in api.generate_requests) == ["Art for Alpha: Page words",
+                                                                             "Art for Beta: The site's own words"]
     # a background no page shows gets no responsive copies: the site holds the cards only
     published = sorted(p.relative_to(site.site).as_posix() for p in (site.site / "assets" / "nanobanana").rglob("*.*"))
     assert published == ["assets/nanobanana/social/a.jpg", "assets/nanobanana/social/b.jpg"]
@@ -211,7 +216,8 @@ def test_material_social_plugin_wins_the_tags(site, caplog):
     pytest.importorskip("material", reason="the test extra installs mkdocs-material")
     caplog.set_level(logging.INFO)
     site.configure({"social": {"generate": True}}, site_url="https://example.org/", theme={"name": "material"})
-    site.config_file.write_text(site.config_file.read_text().replace("plugins:\n", "plugins:\n- social:\n    cards: false\n"))
+    site.config_file.write_text(site.config_file.read_text().replace("plugins:\n",
+                                                                     "plugins:\n- social:\n    cards: false\n"))
     site.page("a.md", "# A\n\nText.\n")
     site.build()
     assert sum("Material's social plugin is enabled too" in r.getMessage() for r in caplog.records) == 1
@@ -242,8 +248,8 @@ def test_front_matter_takes_what_a_directive_takes(site, monkeypatch, caplog):
         sent = {r.json()["prompt"]: r.json()["image_size"] for r in api.generate_requests}
     assert sent == {"Unquoted ratio": "16:9", "Wide": "4:3"}  # c, d, e: no request, no pay
     said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert any(m.startswith("nanobanana: docs/c.md:2: front matter nanobanana.social.prompt: 'prompt' is 20,001 characters")
-               for m in said), said
+    too_long = "nanobanana: docs/c.md:2: front matter nanobanana.social.prompt: 'prompt' is 20,001 characters"
+    assert any(m.startswith(too_long) for m in said), said
     assert any(m.startswith("nanobanana: docs/d.md:") and "social.prompt_template" in m and "keep it under 20,000" in m
                for m in said), said
     assert any(m.startswith("nanobanana: docs/e.md:2: front matter nanobanana.social.ratio") for m in said), said
@@ -270,10 +276,12 @@ def test_the_full_tag_set_of_materials_social_plugin(site):
     a blog post's dates; a tag the page already has is never written twice."""
     (site.root / "overrides").mkdir()
     (site.root / "overrides" / "main.html").write_text(
-        '{% extends "base.html" %}{% block extrahead %}<meta property="og:site_name" content="Theme wrote it">{% endblock %}')
+        '{% extends "base.html" %}{% block extrahead %}'
+        '<meta property="og:site_name" content="Theme wrote it">{% endblock %}')
     site.configure({"social": {"generate": True}}, site_url="https://example.org/blog/", site_name="Rainy Day",
                    site_description="A site.", theme={"name": "mkdocs", "custom_dir": "overrides"})
-    site.page("posts/my post.md", "---\ndate:\n  created: 2026-11-02\n  updated: 2026-11-05\ndescription: About a nook.\n---\n# A nook\n")
+    site.page("posts/my post.md",
+              "---\ndate:\n  created: 2026-11-02\n  updated: 2026-11-05\ndescription: About a nook.\n---\n# A nook\n")
     site.page("about.md", "# About\n")
     site.page("index.md", "# Rainy Day\n")
     site.build()
@@ -340,7 +348,8 @@ def test_plan_says_a_renamed_page_pays_for_a_new_card_background(site, monkeypat
     from tests.support.live import KEY
 
     with FakeAPI() as api:
-        site.configure({"api_base": api.base, "social": {"generate": True, "prompt_template": "Art for {title}: {description}"}},
+        social = {"generate": True, "prompt_template": "Art for {title}: {description}"}
+        site.configure({"api_base": api.base, "social": social},
                        site_description="Site words")
         site.page("a.md", "# Alpha\n")
         site.page("b.md", "---\ndescription: Beta words\n---\n# Beta\n")
@@ -359,4 +368,5 @@ def test_plan_says_a_renamed_page_pays_for_a_new_card_background(site, monkeypat
                                          "('Beta words' -> \"Beta's new words\")")
     assert rows["docs/c.md"]["state"] == "cached" and rows["docs/c.md"]["credits"] == 0  # its prompt has no title
     text = run([bin_path("nanobanana"), "plan"], cwd=site.root).stdout
-    assert "changed  -              gemini-2.5-flash-image     16:9  x1  2 credits (social card, new background: the title changed" in text
+    assert ("changed  -              gemini-2.5-flash-image     16:9  x1  2 credits "
+            "(social card, new background: the title changed") in text
