@@ -36,41 +36,63 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def tmpdir_env(tmp_path):
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    yield folder
-    log = folder / "nanobanana-fake-api.log"
-    pid = re.search(r"NANOBANANA_FAKE_API_PID=(\d+)", log.read_text()) if log.is_file() else None
-    if pid and _alive(int(pid[1])):  # the recipe failed before its kill
-        os.kill(int(pid[1]), signal.SIGTERM)
+def started():
+    """The fakes the recipe started: stopped here if the recipe failed before its kill."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        if _alive(pid):
+            os.kill(pid, signal.SIGTERM)
 
 
-def test_the_fake_api_recipe_runs_as_written(site, tmpdir_env):
-    site.config_file.write_text("site_name: Try it\n" + block("fake-api-config"), encoding="utf-8")
-    site.page("index.md", "# Home\n\n" + directive("A lighthouse at dusk", ratio="16:9"))
-    site.page("b.md", "# B\n\n" + directive("A rainy window"))
+def run_recipe(site, tmpdir: Path, started: list[int]) -> tuple[subprocess.CompletedProcess, Path, Path]:
+    """The recipe in bash, as a user runs it; its output and the fake's log and cache."""
     script = block("fake-api-recipe").replace("path/to/mkdocs-nanobanana", str(REPO))
     script = script.replace("path/to/your-site", str(site.root))
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("NANOBANANA_") and k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
     # the convention README states: the virtual environment is active
-    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", TMPDIR=str(tmpdir_env))
+    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", TMPDIR=str(tmpdir))
     proc = subprocess.run(["bash", "-e", "-c", script], cwd=site.root.parent, env=env, capture_output=True, text=True,
                           timeout=300)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out
+    said = re.search(r"\(pid (\d+)\); each request it gets is a line of (\S+); its images are cached in (\S+);",
+                     proc.stderr)
+    assert said, proc.stdout + proc.stderr
+    started.append(int(said[1]))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc, Path(said[2]), Path(said[3])
+
+
+def test_the_fake_api_recipe_runs_as_written(site, tmp_path, started):
+    site.config_file.write_text("site_name: Try it\n" + block("fake-api-config"), encoding="utf-8")
+    site.page("index.md", "# Home\n\n" + directive("A lighthouse at dusk", ratio="16:9"))
+    site.page("b.md", "# B\n\n" + directive("A rainy window"))
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    proc, log, fake_cache = run_recipe(site, tmpdir, started)
     assert "2 directive(s): 0 cached, 2 missing" in proc.stdout
     assert "2 image(s) to generate" in proc.stdout
     assert "2 cached, 0 generated" in proc.stderr, "the build sent no request"
-    log = (tmpdir_env / "nanobanana-fake-api.log").read_text()
-    assert len(re.findall(r" POST /v1/images/generate", log)) == 2, log
+    # the log: one line per request, nothing else (no banner, no line cut by another)
+    lines = log.read_text().splitlines()
+    assert lines and all(re.fullmatch(r"\d\d:\d\d:\d\d (GET|POST) /\S+", line) for line in lines), lines
+    assert sum(" POST /v1/images/generate" in line for line in lines) == 2, lines
     assert proc.stdout.count("POST /v1/images/generate") == 4, "each `cat` shows the same two requests"
-    fake_cache = tmpdir_env / "nanobanana-fake-cache"
     assert len(list(fake_cache.glob("images/*/*.json"))) == 2
+    assert log.parent == fake_cache.parent and log.parent.parent == tmpdir, "a folder of the run's own in $TMPDIR"
     assert not (site.root / ".cache").exists(), "the fake's images never reach the site's own cache"
-    pid = int(re.search(r"NANOBANANA_FAKE_API_PID=(\d+)", log)[1])
+    pid = started[0]
     deadline = time.monotonic() + 10  # SIGTERM lands when the kernel gets to it
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(pid), "the recipe stops the fake"
+
+    # run again, as written: a new cache of the fake's own, so the same output (but the times)
+    again, log_again, cache_again = run_recipe(site, tmpdir, started)
+    assert (log_again, cache_again) != (log, fake_cache)
+
+    def same(text: str) -> list[str]:  # the lines, with the times out and concurrent requests in any order
+        return sorted(re.sub(r"\b\d\d:\d\d:\d\d\b", "hh:mm:ss", text).splitlines())
+
+    assert same(again.stdout) == same(proc.stdout)
+    assert len(list(fake_cache.glob("images/*/*.json"))) == 2, "the first run's cache is left as it was"
