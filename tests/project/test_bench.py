@@ -1,6 +1,10 @@
 """The benchmark suite at toy size, so it cannot rot. No timing is asserted: benchmarks
 report ratios (README "Performance"); this checks that every figure is produced and that
-the counts that are not timings hold."""
+the counts that are not timings hold.
+
+The toy run is a minute of CPU (every figure builds real sites in fresh processes), so it
+has a marker of its own: not in the default run, and run by README's test command (so by
+.ci/run) right after it: ``python -m pytest -m bench``."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import pytest
 from tests.support.commands import REPO, run
 
 
+@pytest.mark.bench
 def test_bench_toy_run_produces_every_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--out", str(tmp_path)], cwd=REPO)
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())

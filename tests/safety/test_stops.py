@@ -138,7 +138,9 @@ def sent_after(api, moment: float) -> list[str]:
 
 
 def assert_nothing_paid_twice(site, api, names: list[str]) -> None:
-    """The next build completes the site, and no prompt was ever POSTed twice."""
+    """The next build completes the site, and no prompt was ever POSTed twice (what it
+    asks for is the point, not how long the fake takes to answer)."""
+    api.latency = 0.1
     mkdocs_build(site)
     assert sorted(prompts(api)) == sorted(names), prompts(api)
     assert sorted(site.cache.keys()) and len(list(site.cache.keys())) == len(names)
@@ -258,12 +260,12 @@ def test_saves_closer_than_the_debounce_pay_only_for_the_last(site, api):
         while "Serving on" not in server.log():
             assert time.monotonic() < deadline, server.log()
             time.sleep(0.05)
-        for n in range(1, 7):  # each save comes before the last one's debounce is over
+        for n in range(1, 5):  # each save comes before the last one's debounce is over
             time.sleep(1.0)
             page.write_text("# A\n\n" + directive(f"Draft {n}"))
-        server.wait_for("/a/", lambda f: f["img"]["alt"] == "Draft 6" and "nanobanana-placeholder" not in f["class"],
+        server.wait_for("/a/", lambda f: f["img"]["alt"] == "Draft 4" and "nanobanana-placeholder" not in f["class"],
                         what="the last draft's image")
         time.sleep(1.0)
-        assert prompts(api) == ["Draft 6"], server.log()
+        assert prompts(api) == ["Draft 4"], server.log()
     finally:
         server.stop()

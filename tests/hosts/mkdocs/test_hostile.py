@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from mkdocs.exceptions import Abort
@@ -16,6 +18,7 @@ from PIL import Image
 
 from tests.support.corpus import HOSTILE
 from tests.support.html import figures
+from tests.support.sites import Site, new_site
 
 CORPUS = HOSTILE
 
@@ -57,55 +60,103 @@ EXPECTED = {
 }
 
 
-@pytest.fixture
-def hostile_site(site, tmp_path):
+def write_corpus(site: Site, folder: Path, huge: bool = True) -> Site:
+    """The corpus in the site's docs, a symlink out of it, a good page and, with ``huge``,
+    a 10 MB page of 2,000 directives (they are all the same: scanned, one image)."""
     for f in CORPUS.iterdir():
         shutil.copy(f, site.docs / f.name)
-    secret = tmp_path / "secret.png"
+    secret = folder / "secret.png"
     Image.new("RGB", (8, 8)).save(secret)
     (site.docs / "escape.png").symlink_to(secret)
     site.page("good.md", "# Good\n\n```nanobanana\nA perfectly fine lamp\n```\n")
-    # 2,000 directives on a 10 MB page: scanned, and one image (they are all the same)
-    filler = ("Lorem ipsum dolor sit amet. " * 180 + "\n\n")
-    block = "```nanobanana\nprompt: The same lamp, two thousand times\n```\n\n"
-    site.page("huge-page.md", "# Huge\n\n" + (filler + block) * 2000)
+    if huge:
+        filler = ("Lorem ipsum dolor sit amet. " * 180 + "\n\n")
+        block = "```nanobanana\nprompt: The same lamp, two thousand times\n```\n\n"
+        site.page("huge-page.md", "# Huge\n\n" + (filler + block) * 2000)
     return site
 
 
-def test_every_bad_input_is_named_and_the_site_builds(hostile_site, caplog):
-    caplog.set_level(logging.INFO)
+@dataclass(frozen=True)
+class Built:
+    site: Site
+    records: list[logging.LogRecord]
+
+    @property
+    def messages(self) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelname in ("WARNING", "ERROR")]
+
+    @property
+    def text(self) -> str:
+        """The log as caplog.text has it, tracebacks included."""
+        formatter = logging.Formatter()
+        return "\n".join(formatter.format(r) for r in self.records)
+
+
+class _Keep(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__(logging.INFO)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Built:
+    """The whole corpus built once for the tests that read it: the build is this file's
+    slowest step (the 10 MB page through Python-Markdown), and reading does not change it."""
+    folder = tmp_path_factory.mktemp("hostile")
+    site = write_corpus(new_site(folder / "proj"), folder)
+    records: list[logging.LogRecord] = []
+    root, handler = logging.getLogger(), _Keep(records)
+    level = root.level
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("NANOBANANA_API_KEY", "NANOBANANA_MODE"):  # as conftest's _no_key, at module scope
+            env.delenv(name, raising=False)
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            site.build()
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(level)
+    return Built(site, records)
+
+
+def test_every_bad_input_is_named_and_the_site_builds(built):
     assert len(EXPECTED) >= 25
-    hostile_site.build()
-    messages = [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    messages = built.messages
     for name, (line, words) in EXPECTED.items():
         prefix = f"nanobanana: docs/{name}:{line}:"
         hits = [m for m in messages if m.startswith(prefix)]
         assert hits, f"{name}: no message starting {prefix!r}; got {[m for m in messages if name in m]}"
         assert any(words in m for m in hits), f"{name}: {hits}"
-    assert "Traceback" not in caplog.text
+    assert "Traceback" not in built.text
     # every page was built, and each bad directive has a placeholder that names its line
     for name in EXPECTED:
-        page = hostile_site.site / name[:-3] / "index.html"
+        page = built.site.site / name[:-3] / "index.html"
         assert page.is_file(), name
-    fig, = figures(hostile_site.html("ref-etc-passwd/index.html"))
+    fig, = figures(built.site.html("ref-etc-passwd/index.html"))
     assert "nanobanana-placeholder" in fig["class"] and fig["img"]["title"].startswith("docs/ref-etc-passwd.md:5:")
-    assert len(figures(hostile_site.html("good/index.html"))) == 1
-    assert len(figures(hostile_site.html("huge-page/index.html"))) == 2000
+    assert len(figures(built.site.html("good/index.html"))) == 1
+    assert len(figures(built.site.html("huge-page/index.html"))) == 2000
 
 
-def test_escaping_of_alt_caption_and_prompt(hostile_site):
-    hostile_site.build()
-    html = hostile_site.html("script-in-alt/index.html")
+def test_escaping_of_alt_caption_and_prompt(built):
+    html = built.site.html("script-in-alt/index.html")
     assert "<script>alert(1)" not in html and "<img src=x onerror" not in html
     fig, = figures(html)
     assert fig["img"]["alt"] == "<script>alert(1)</script>"
     assert fig["caption"] == '"><img src=x onerror=alert(2)>'
-    assert "onload" not in hostile_site.html("class-injection/index.html").split("<figure", 1)[1].split("</figure>")[0]
+    assert "onload" not in built.site.html("class-injection/index.html").split("<figure", 1)[1].split("</figure>")[0]
 
 
-def test_strict_fails(hostile_site):
+def test_strict_fails(site, tmp_path):
+    """The bad inputs' warnings fail a --strict build (the 10 MB page, which warns of
+    nothing, is left out: it would only make the build slower)."""
+    write_corpus(site, tmp_path, huge=False)
     with pytest.raises(Abort):
-        hostile_site.build(strict=True)
+        site.build(strict=True)
 
 
 def test_non_utf8_page_is_named_not_a_traceback(site, caplog):
