@@ -19,6 +19,7 @@ import functools
 import io
 import json
 import random
+import shlex
 import socket
 import struct
 import sys
@@ -163,6 +164,7 @@ class FakeAPI:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
+        self._log_lock = threading.Lock()
         self._counter = 0
         self._rand = random.Random(1)
         self.server = _QuietServer((self.host, self.bind_port), _Handler)
@@ -234,9 +236,13 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.api  # type: ignore[attr-defined]
 
     def _record(self, body: bytes) -> None:
-        self.api.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        self.api.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                                          body))
         if self.api.log is not None:
-            print(f"{time.strftime('%H:%M:%S')} {self.command} {self.path}", file=self.api.log, flush=True)
+            line = f"{time.strftime('%H:%M:%S')} {self.command} {self.path}\n"
+            with self.api._log_lock:  # one whole line per request, whichever handler thread writes it
+                self.api.log.write(line)
+                self.api.log.flush()
 
     def _send(self, status: int, body: bytes, ctype: str = "application/json", headers: dict | None = None) -> None:
         self._landed()  # from here the client may have its answer, and send the next request
@@ -261,8 +267,8 @@ class _Handler(BaseHTTPRequestHandler):
             data = api.files.get(name)
             if name in api.fail_once or name in api.fail_always:
                 api.fail_once.discard(name)
-                self._send(503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
-                           "application/xml")
+                self._send(503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+                                b"</Message></Error>", "application/xml")
                 return
             if data is None:
                 self._json(404, {"error": "no such file"})
@@ -397,7 +403,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _gemini_fault(self, fault: str) -> bool:
         def error(status: int, kind: str, message: str, details=()):
-            self._json(status, {"error": {"code": status, "status": kind, "message": message, "details": list(details)}})
+            self._json(status,
+                       {"error": {"code": status, "status": kind, "message": message, "details": list(details)}})
 
         if fault.startswith(("g429", "gquota-")):
             name, _, delay = fault.partition(":")
@@ -411,7 +418,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "gthought":
             self._gemini_thought()
         elif fault in ("g500", "g503", "g504"):
-            error(int(fault[1:]), {"g500": "INTERNAL", "g503": "UNAVAILABLE", "g504": "DEADLINE_EXCEEDED"}[fault], "try again")
+            error(int(fault[1:]), {"g500": "INTERNAL", "g503": "UNAVAILABLE", "g504": "DEADLINE_EXCEEDED"}[fault],
+                  "try again")
         elif fault == "gkey":
             error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
         elif fault == "g403":
@@ -421,7 +429,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.startswith("gprompt:"):
             self._json(200, {"promptFeedback": {"blockReason": fault[8:]}})
         elif fault == "gtext":
-            self._json(200, {"candidates": [{"content": {"parts": [{"text": "Here is a description instead."}]}, "finishReason": "STOP"}]})
+            text = {"parts": [{"text": "Here is a description instead."}]}
+            self._json(200, {"candidates": [{"content": text, "finishReason": "STOP"}]})
         elif fault == "gbadimage":
             self._json(200, {"candidates": [{"content": {"parts": [
                 {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(b"not a png").decode()}}]}}]})
@@ -460,7 +469,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "credits_200":
             self._json(200, {"code": 1002, "msg": "Insufficient credits, please recharge"})
         elif fault == "policy":
-            self._json(400, {"code": 400, "message": "content policy violation: the prompt was blocked by safety filters"})
+            self._json(400,
+                       {"code": 400, "message": "content policy violation: the prompt was blocked by safety filters"})
         elif fault == "code":
             self._json(200, {"code": 500, "message": "generation failed, try again"})
         elif fault.startswith("slow:"):  # answer only after the client has given up
@@ -518,13 +528,14 @@ FAKE_KEY = "fake-key-for-the-local-fake-api"  # the fake takes any key; this one
 
 
 def _exports(base: str, cache: str, log: str, pid: int) -> str:
-    return (f"export NANOBANANA_API_KEY={FAKE_KEY} NANOBANANA_API_BASE={base} NANOBANANA_CACHE_DIR={cache} "
-            f"NANOBANANA_FAKE_API_LOG={log} NANOBANANA_FAKE_API_PID={pid}")
+    values = {"NANOBANANA_API_KEY": FAKE_KEY, "NANOBANANA_API_BASE": base, "NANOBANANA_CACHE_DIR": cache,
+              "NANOBANANA_FAKE_API_LOG": log, "NANOBANANA_FAKE_API_PID": str(pid)}
+    return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
 
 
-def _serve(port: int) -> None:
-    """Serve on 127.0.0.1:port until killed, one line per request on stdout."""
-    with FakeAPI(bind_port=port, log=sys.stdout):
+def _serve(port: int, log) -> None:
+    """Serve on 127.0.0.1:port until killed, one line per request on ``log``."""
+    with FakeAPI(bind_port=port, log=log):
         print(f"fake NanoBanana API on http://127.0.0.1:{port}/v1", flush=True)
         try:
             threading.Event().wait()
@@ -533,15 +544,18 @@ def _serve(port: int) -> None:
 
 
 def _background(port: int, cache: str, log: str) -> None:
-    """Start the server in its own process (logging to ``log``), wait until it listens,
-    print the exports for eval on stdout and the rest on stderr."""
+    """Start the server in its own process (its request log in ``log``), wait until it
+    listens, print the exports for eval on stdout and the rest on stderr."""
     import subprocess
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.fakeapi", "--port", str(port)], cwd=root,
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    Path(log).write_text("", encoding="utf-8")  # empty from the start: `cat` works before any request
+    # the child's own output goes nowhere: the log holds request lines only, and the
+    # command substitution of `eval "$(...)"` ends when this process exits
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fakeapi", "--port", str(port), "--log", log,
+                             "--cache", cache], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -549,7 +563,9 @@ def _background(port: int, cache: str, log: str) -> None:
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"the fake API did not start: see {log}")
+                proc.kill()
+                sys.exit(f"the fake API did not start; run it in the foreground to see why: "
+                         f"python -m tests.fakeapi --port {port}")
             time.sleep(0.1)
     print(_exports(f"http://127.0.0.1:{port}/v1", cache, log, proc.pid))
     print(f"fake API on 127.0.0.1:{port} (pid {proc.pid}); each request it gets is a line of {log}; "
@@ -567,21 +583,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--background", action="store_true",
                         help="start it in its own process and print `export ...` for eval")
-    tmp = tempfile.gettempdir()
-    parser.add_argument("--cache", default=os.path.join(tmp, "nanobanana-fake-cache"),
-                        help="the cache_dir to use with it, never your real one (default: %(default)s)")
-    parser.add_argument("--log", default=os.path.join(tmp, "nanobanana-fake-api.log"), help="with --background")
+    parser.add_argument("--cache", help="the cache_dir to use with it, never your real one (default: a new, "
+                                        "empty folder for each run, so each run starts from nothing)")
+    parser.add_argument("--log", help="a file that gets one line per request (default: stdout; with "
+                                      "--background, requests.log beside the new cache folder)")
     args = parser.parse_args(argv)
     port = args.port
     if not port:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+    # a new folder for each run unless both are given: a run starts from an empty cache,
+    # so the same commands print the same thing every time
+    fresh = args.cache is None or (args.background and args.log is None)
+    run = tempfile.mkdtemp(prefix="nanobanana-fake-api-") if fresh else ""
+    cache = args.cache or os.path.join(run, "cache")
+    log = args.log or (os.path.join(run, "requests.log") if args.background else None)
     if args.background:
-        _background(port, args.cache, args.log)
+        _background(port, cache, log)
         return
-    print(_exports(f"http://127.0.0.1:{port}/v1", args.cache, "-", os.getpid()), flush=True)
-    _serve(port)
+    print(_exports(f"http://127.0.0.1:{port}/v1", cache, log or "-", os.getpid()), flush=True)
+    if log is None:
+        _serve(port, sys.stdout)
+        return
+    with open(log, "a", encoding="utf-8") as out:
+        _serve(port, out)
 
 
 if __name__ == "__main__":

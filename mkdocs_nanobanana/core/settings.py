@@ -214,7 +214,7 @@ DEFAULT_CACHE_DIR = ".cache/nanobanana"
 PLACEHOLDER_POLICIES = ("allow", "warn", "fail")
 
 #: The width an image in the content column shows at, per theme, measured in headless
-#: Chromium at 500-1920 px windows (tests/test_sizes.py checks them): a 1280 px window
+#: Chromium at 500-1920 px windows (tests/hosts/mkdocs/test_sizes.py checks them): a 1280 px window
 #: then loads the 768w file for Material's 688 px column, not the 1024w one.
 THEME_SIZES = {
     "material": "(min-width: 100em) 757px, (min-width: 76.25em) 688px, (min-width: 60em) calc(100vw - 274px), "
