@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 def open_provider(settings: Settings, environ: Mapping[str, str] = os.environ) -> Provider:
     """The configured provider with the key from the environment (ProviderUnavailable if
     it cannot be used). It opens no connection until its first call."""
-    return connect(settings.provider, settings.api_base, environ[settings.api_key_env], settings.timeout,
+    return connect(settings.provider, settings.api_base, environ[settings.api_key_env], settings.timeouts,
                    settings.concurrency, settings.ref_images)
 
 
@@ -131,6 +131,8 @@ class BuildSession:
         self.cache = Cache(settings.cache_dir)
         self.remote = open_remote_tier(settings, self.report, "building with the local cache only")
         live = provider is not None and settings.mode == "live" and not defer
+        if live and settings.key_note:
+            self.report.once("key variables", settings.key_note)
         buyer = Buyer(provider, self.cache, settings, warn, remote=self.remote) if live else None
         self.analysis = Analysis(settings, self.cache, self.report)
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
@@ -373,7 +375,7 @@ class ServeSession:
     def _ensure_generation(self, s: Settings) -> None:
         """One background generator per serve session (a new one if mkdocs.yml changed
         what it calls or where it stores)."""
-        wanted = (s.provider, s.api_base, s.api_key_env, s.timeout, s.concurrency, s.cache_dir, s.max_credits,
+        wanted = (s.provider, s.api_base, s.api_key_env, s.timeouts, s.concurrency, s.cache_dir, s.max_credits,
                   s.serve_debounce, s.retries)
         if self.deferred_generation is not None and self._made_for == wanted:
             return
@@ -386,6 +388,8 @@ class ServeSession:
         from .deferred import DeferredGeneration, marker_path
 
         marker = marker_path(s.cache_dir)
+        if s.key_note:
+            self.report.once("key variables", s.key_note)
         remote = open_remote_tier(s, self.report, "new images stay local")
         buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.warn,
                       scope="until serve restarts", remote=remote)
