@@ -143,7 +143,7 @@ def test_connect_refuses_an_unknown_provider():
     from mkdocs_nanobanana.providers import ProviderUnavailable, connect
 
     with pytest.raises(ProviderUnavailable, match="use provider: nanobanana or provider: gemini"):
-        connect("dalle", None, "k", 5, 1)
+        connect("dalle", None, "k", Timeouts(), 1)
 
 
 # --------------------------------------------------------------------------- the HTTP base
