@@ -24,8 +24,8 @@ def pytest_xdist_auto_num_workers(config):
 @pytest.fixture(autouse=True)
 def _no_key(monkeypatch):
     """Tests never see a real key or mode from the developer's shell."""
-    monkeypatch.delenv("NANOBANANA_API_KEY", raising=False)
-    monkeypatch.delenv("NANOBANANA_MODE", raising=False)
+    for name in ("NANOBANANA_API_KEY", "NANOBANANA_MODE", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

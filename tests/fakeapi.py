@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
 
-from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
+from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES, GEMINI_FLASH_IMAGE_SIZES
 
 
 @dataclass
@@ -78,7 +78,7 @@ def _render_ahead(body: bytes, gemini: bool, photo: bool) -> None:
     try:
         req = json.loads(body)
         ratio = req["generationConfig"]["imageConfig"]["aspectRatio"] if gemini else req.get("image_size", "1:1")
-        _base_png(FLASH_IMAGE_SIZES[ratio], photo)
+        _base_png((GEMINI_FLASH_IMAGE_SIZES if gemini else FLASH_IMAGE_SIZES)[ratio], photo)
     except (ValueError, KeyError, TypeError, AttributeError):
         pass  # a malformed request: the route answers it as before
 
@@ -124,6 +124,20 @@ def _quota_429(name: str, delay: str) -> tuple[int, str, list]:
         return 429, ("Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects "
                      "to manage your project and billing."), []
     raise ValueError(f"unknown quota fault {name}")
+
+
+#: How a success may be spelled. The vendor's own examples read only `result["data"]["url"]`
+#: and never look at `code`; public clients of the API see `code: 0`, sometimes with
+#: `message: "ok"` or `msg`, and some accept an answer with no `code` at all (the API
+#: notes, ../shared/nanobanana-api.md, "Checked again against public sources"): the
+#: client must take every one of them as the images they carry.
+_SUCCESS_CODES = {"ok-nocode": {}, "ok-code-str": {"code": "0"}, "ok-code-200": {"code": 200, "msg": "success"}}
+
+
+def _success(fault, url) -> dict:
+    """The body of a successful generate answer, spelled as ``fault`` asks (default code 0)."""
+    head = _SUCCESS_CODES.get(fault, {"code": 0}) if isinstance(fault, str) else {"code": 0}
+    return {**head, "data": {"url": url}}
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -359,7 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
                 api.fail_once.add(urls[-1].rsplit("/", 1)[1])
             elif isinstance(fault, str) and fault == f"get503always:{i + 1}":  # only the i-th file
                 api.fail_always.add(urls[-1].rsplit("/", 1)[1])
-        self._json(200, {"code": 0, "data": {"url": urls[0] if len(urls) == 1 else urls}})
+        self._json(200, _success(fault, urls[0] if len(urls) == 1 else urls))
 
     def _gemini(self, body: bytes, fault) -> None:
         """The official API's shape: one image per call, inline base64."""
@@ -371,7 +385,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             req = json.loads(body)
-            size = FLASH_IMAGE_SIZES[req["generationConfig"]["imageConfig"]["aspectRatio"]]
+            # Google's ten ratios for gemini-2.5-flash-image, 21:9 among them
+            # (ai.google.dev/gemini-api/docs/image-generation, "Aspect ratios")
+            size = GEMINI_FLASH_IMAGE_SIZES[req["generationConfig"]["imageConfig"]["aspectRatio"]]
         except (ValueError, KeyError, TypeError) as exc:
             self._json(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": f"bad request: {exc}"}})
             return
@@ -422,15 +438,47 @@ class _Handler(BaseHTTPRequestHandler):
                   "try again")
         elif fault == "gkey":
             error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
+        elif fault in ("g402", "g402-bare"):
+            # Depleted prepaid credits, Google's current form: "Requests failing because a
+            # project's prepayment credits are depleted will now return HTTP 402 Payment
+            # Required instead of HTTP 429" (discuss.ai.google.dev/t/183654, with this body;
+            # ai.google.dev/gemini-api/docs/generate-content/api-errors: 402 RESOURCE_EXHAUSTED).
+            # g402-bare: the same status with other words, which must not matter.
+            depleted = ("Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects "
+                        "to manage your project and billing. Learn more at "
+                        "https://ai.google.dev/gemini-api/docs/billing#prepay.")
+            message = depleted if fault == "g402" else "Payment required."
+            error(402, "RESOURCE_EXHAUSTED", message)
+        elif fault == "gprecondition":
+            # ai.google.dev/gemini-api/docs/troubleshooting: 400 FAILED_PRECONDITION, "Gemini
+            # API free tier is not available in your country. Please enable billing on your
+            # project in Google AI Studio."; the message as the API words it, quoted in public
+            # reports: "User location is not supported for the API use without a billing
+            # account linked."
+            error(400, "FAILED_PRECONDITION", "User location is not supported for the API use without a billing "
+                                              "account linked.")
+        elif fault == "g404":
+            # A model the API does not know, as quoted in google/adk-python#200:
+            # {'code': 404, 'message': 'models/... is not found for API version v1beta, or is
+            # not supported for generateContent. Call ListModels ...', 'status': 'NOT_FOUND'}
+            model = self.path.rsplit("/", 1)[-1].split(":", 1)[0]
+            error(404, "NOT_FOUND", f"models/{model} is not found for API version v1beta, or is not supported for "
+                                    "generateContent. Call ListModels to see the list of available models and their "
+                                    "supported methods.")
         elif fault == "g403":
             error(403, "PERMISSION_DENIED", "Permission denied.")
         elif fault.startswith("gblock:"):
             self._json(200, {"candidates": [{"content": {"parts": []}, "finishReason": fault[7:]}]})
         elif fault.startswith("gprompt:"):
             self._json(200, {"promptFeedback": {"blockReason": fault[8:]}})
-        elif fault == "gtext":
-            text = {"parts": [{"text": "Here is a description instead."}]}
-            self._json(200, {"candidates": [{"content": text, "finishReason": "STOP"}]})
+        elif fault == "gtext" or fault.startswith("gtext:"):
+            # A text part and no image, finishReason STOP: what the model does when it answers
+            # in words (docs.cloud.google.com/vertex-ai/generative-ai/docs/multimodal/
+            # gemini-image-generation-limitations: an ambiguous prompt may get "only text and
+            # no image"; a potentially unsafe one a response "indicating that it can't create
+            # unsafe images. In this case, the FinishReason is STOP").
+            said = fault[6:] or "Here is a description instead."
+            self._json(200, {"candidates": [{"content": {"parts": [{"text": said}]}, "finishReason": "STOP"}]})
         elif fault == "gbadimage":
             self._json(200, {"candidates": [{"content": {"parts": [
                 {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(b"not a png").decode()}}]}}]})
@@ -473,6 +521,20 @@ class _Handler(BaseHTTPRequestHandler):
                        {"code": 400, "message": "content policy violation: the prompt was blocked by safety filters"})
         elif fault == "code":
             self._json(200, {"code": 500, "message": "generation failed, try again"})
+        elif fault.startswith("code:"):
+            # A non-zero code that reads as no HTTP status. The vendor publishes no error codes
+            # (the API notes, "Not documented anywhere"); public clients treat any non-zero
+            # code as a failure and none retries it. 1001 and 10001 are codes of that shape.
+            self._json(200, {"code": int(fault[5:]), "msg": "task failed"})
+        elif fault in ("policy-200", "policy-500"):
+            # A refusal in Gemini's own finishReason word, which the reseller passes on: in a
+            # 200 body with a code of its own, or under a server status.
+            status = 200 if fault == "policy-200" else 500
+            self._json(status, {"code": 1003 if status == 200 else 500, "msg": "IMAGE_SAFETY: the output was blocked"})
+        elif fault.startswith("503:"):
+            # RFC 9110, 10.2.3: a 503 may carry Retry-After, "how long the service is
+            # expected to be unavailable to the client".
+            self._json(503, {"code": 503, "message": "service busy"}, {"Retry-After": fault[4:]})
         elif fault.startswith("slow:"):  # answer only after the client has given up
             time.sleep(float(fault[5:]))
             self._json(200, {"code": 0, "data": {"url": []}})

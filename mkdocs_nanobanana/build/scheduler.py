@@ -32,7 +32,7 @@ from ..core import image_bytes
 from ..core.reporting import Reporter
 from ..core.request import Request
 from ..core.settings import Settings
-from ..providers.base import AuthError, CreditsError, StopSignal
+from ..providers.base import AccountError, AuthError, CreditsError, StopSignal
 from ..store.cache import CacheEntry
 from ..store.remote import RemoteCache
 from .analysis import Analysis
@@ -314,6 +314,8 @@ class Scheduler:
             return "placeholder: the API refused the key"
         if isinstance(reason, CreditsError):
             return "placeholder: out of credits"
+        if isinstance(reason, AccountError):
+            return "placeholder: the API serves no call of this account"
         return "placeholder: generation failed"
 
     def _settle(self, slot: Slot, entry: CacheEntry | None, note: str, here: bool = False) -> None:
@@ -346,10 +348,11 @@ class Scheduler:
     # -- a user's stop -----------------------------------------------------------------
 
     def grace(self) -> float:
-        """How long the requests in flight may take after a stop: each is bounded by
-        ``timeout`` per image (its POST) and a download, plus a margin to store it."""
+        """How long the requests in flight may take after a stop: each is bounded by its
+        POST (sent within ``timeout``, answered within ``answer_timeout`` per image) and a
+        download per image, plus a margin to store them."""
         nums = [s.directive.num for s in self.analysis.all_slots() if s.approved and s.directive]
-        return self.settings.timeout * (max(nums, default=1) + 1) + 5
+        return self.settings.call_seconds(max(nums, default=1)) + 5
 
     def interrupt(self, why: str) -> str:
         """The user stopped the build: no new request is sent (queued work is dropped,

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 def open_provider(settings: Settings, environ: Mapping[str, str] = os.environ) -> Provider:
     """The configured provider with the key from the environment (ProviderUnavailable if
     it cannot be used). It opens no connection until its first call."""
-    return connect(settings.provider, settings.api_base, environ[settings.api_key_env], settings.timeout,
+    return connect(settings.provider, settings.api_base, environ[settings.api_key_env], settings.timeouts,
                    settings.concurrency, settings.ref_images)
 
 
@@ -135,6 +135,8 @@ class BuildSession:
         self.cache = Cache(settings.cache_dir)
         self.remote = open_remote_tier(settings, self.report, "building with the local cache only")
         live = settings.mode == "live" and not defer
+        if live and provider is not None and settings.key_note:
+            self.report.once("key variables", settings.key_note)
         buyer = (Buyer(provider, self.cache, settings, warn, remote=self.remote)
                  if live and provider is not None else None)
         self.analysis = Analysis(settings, self.cache, self.report)
@@ -378,7 +380,7 @@ class ServeSession:
     def _ensure_generation(self, s: Settings) -> DeferredGeneration:
         """One background generator per serve session (a new one if mkdocs.yml changed
         what it calls or where it stores)."""
-        wanted = (s.provider, s.api_base, s.api_key_env, s.timeout, s.concurrency, s.cache_dir, s.max_credits,
+        wanted = (s.provider, s.api_base, s.api_key_env, s.timeouts, s.concurrency, s.cache_dir, s.max_credits,
                   s.serve_debounce, s.retries)
         if self.deferred_generation is not None and self._made_for == wanted:
             return self.deferred_generation
@@ -391,6 +393,8 @@ class ServeSession:
         from .deferred import DeferredGeneration, marker_path
 
         marker = marker_path(s.cache_dir)
+        if s.key_note:
+            self.report.once("key variables", s.key_note)
         remote = open_remote_tier(s, self.report, "new images stay local")
         buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.warn,
                       scope="until serve restarts", remote=remote)

@@ -20,6 +20,7 @@ the option or ``page.md:line`` it is about, and never contains the API key.
     └── ProviderError                    providers/base.py: an API call failed
         ├── AuthError                    the key is refused
         ├── CreditsError                 out of credits
+        ├── AccountError                 the account or the model serves no call (billing, region, no such model)
         ├── ContentPolicyError           the prompt or the image was refused
         ├── Stopped                      the user stopped the run before it was sent
         ├── RateLimited                  429: slow down

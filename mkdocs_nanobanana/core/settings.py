@@ -27,7 +27,7 @@ from .directives import Defaults
 from .errors import NanobananaError
 
 __all__ = ["AvifSettings", "Encoding", "ProvenanceSettings", "RefSending", "Settings", "SettingsError",
-           "SocialSettings", "build_settings"]
+           "SocialSettings", "Timeouts", "build_settings"]
 
 DEFAULT_PROMPT_TEMPLATE = "Minimal editorial illustration for an article titled '{title}'. {description}"
 #: api_key_env's default; a Gemini site that keeps it reads Gemini's own variables instead.
@@ -74,6 +74,28 @@ class RefSending:
 
     route: str = "generate"  # generate | edit
     encoding: str = "data_uri"  # data_uri | base64
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a paid call may take, in two parts that cost differently (http.post).
+
+    ``send``: to connect, get a pooled connection and write the request, and each image
+    download. Nothing was billed when one of these runs out, so it is retried as usual.
+
+    ``answer``: the wait for the answer once the request was sent, per image asked for
+    (generation time grows with the count). Cutting it may throw away an image that was
+    being made, and paid for: so it is long. Public clients of the NanoBanana API allow
+    120 to 600 s for one answer; google-genai sets no timeout by default
+    (googleapis/python-genai, google/genai/_api_client.py: the httpx client is made with
+    ``timeout=None`` unless HttpOptions.timeout is given).
+    """
+
+    send: float = 60.0
+    answer: float = 300.0
+
+    def answer_for(self, images: int) -> float:
+        return self.answer * max(1, images)
 
 
 REF_ROUTES = ("generate", "edit")
@@ -170,10 +192,12 @@ class Settings:
     retries: int = 4
     max_credits: int = 200  # per build (per session under serve); 0 never calls the API
     api_key_env: str = DEFAULT_KEY_ENV
+    key_note: str = ""  # two of the provider's key variables hold different keys: what to say (once)
     provider: str = DEFAULT_PROVIDER
     api_base: str | None = None  # None: the provider's default
     ref_images: RefSending = RefSending()  # NanoBanana only
-    timeout: float = 60.0  # seconds per request
+    timeout: float = Timeouts.send  # seconds to connect and send a request, and to download an image
+    answer_timeout: float = Timeouts.answer  # seconds to wait for an answer once it was sent, per image
     remote_cache: str | None = None  # fsspec URL of the shared second tier
     remote_cache_options: Mapping[str, Any] = field(default_factory=dict)
     serve_debounce: float = 2.0  # serve: seconds after the last save before generating
@@ -183,6 +207,15 @@ class Settings:
     social: SocialSettings = field(default_factory=lambda: SocialSettings())
     defaults: Defaults = Defaults()
     catalog: Catalog = field(default_factory=Catalog)
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(self.timeout, self.answer_timeout)
+
+    def call_seconds(self, images: int) -> float:
+        """The longest one attempt of a paid call for ``images`` images may take: the
+        request sent, its answer, and a download per image (NanoBanana's)."""
+        return self.timeout + self.timeouts.answer_for(images) + self.timeout * max(1, images)
 
     @functools.cached_property
     def encoding(self) -> Encoding:
@@ -252,7 +285,7 @@ def resolve_mode(configured: str, environ, api_key_env: str) -> str:
 
 def key_variable(provider: str, configured: str, environ: Mapping[str, str]) -> str:
     """The variable that holds the key: api_key_env if the user set one; left at the
-    default, the provider's own (for Gemini GEMINI_API_KEY, else GOOGLE_API_KEY)."""
+    default, the provider's own (for Gemini GOOGLE_API_KEY, else GEMINI_API_KEY)."""
     if configured != DEFAULT_KEY_ENV:
         return configured
     return PROVIDERS[provider].key_variable(environ)
@@ -300,6 +333,7 @@ def build_settings(
     return Settings(
         docs_dir=docs_dir, site_dir=site_dir, cache_dir=cache_dir, docs_label="" if label == "." else label,
         site=site_identity(config_file), mode=mode, api_key_env=api_key_env, provider=provider,
+        key_note=(PROVIDERS[provider].key_conflict(environ) or "") if options["api_key_env"] == DEFAULT_KEY_ENV else "",
         social=social, defaults=defaults,
         mode_set_by=mode_set_by(options["mode"], environ, api_key_env),
         placeholders=placeholder_policy(options.get("placeholders"), environ, command),
@@ -491,7 +525,7 @@ def _card_logo(option: str | bool | None, theme: ThemeStyle, base_dir: str) -> s
 
 #: Options that Settings takes as the options table checked them.
 _PLAIN_OPTIONS = ("output_dir", "quality", "concurrency", "retries", "max_credits", "api_base", "timeout",
-                  "serve_debounce")
+                  "answer_timeout", "serve_debounce")
 
 
 def _plain_options(options: Mapping[str, Any], base_dir: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from ..core.catalog import PROVIDERS, ProviderInfo
 from ..core.errors import NanobananaError
-from ..core.settings import RefSending
+from ..core.settings import RefSending, Timeouts
 from .base import ImageOrder, Provider, RetryPolicy
 
 __all__ = ["ProviderUnavailable", "connect"]
@@ -35,7 +35,7 @@ class _Pooled(Provider, Protocol):
     def close(self) -> None: ...
 
 
-def connect(name: str, api_base: str | None, api_key: str, timeout: float, concurrency: int,
+def connect(name: str, api_base: str | None, api_key: str, timeouts: Timeouts, concurrency: int,
             ref_images: RefSending = RefSending()) -> Provider:
     """The provider ``name``, with one pooled HTTP client for the whole build (closed by
     ``close()``), made on its first call: a build that calls no API (a warm one) then
@@ -45,14 +45,14 @@ def connect(name: str, api_base: str | None, api_key: str, timeout: float, concu
     if info is None:
         choices = " or ".join(f"provider: {known}" for known in PROVIDERS)
         raise ProviderUnavailable(f"provider '{name}' is not known: use {choices}")
-    return _OnFirstCall(name, lambda: _open(info, api_base, api_key, timeout, concurrency, ref_images))
+    return _OnFirstCall(name, lambda: _open(info, api_base, api_key, timeouts, concurrency, ref_images))
 
 
-def _open(info: ProviderInfo, api_base: str | None, api_key: str, timeout: float, concurrency: int,
+def _open(info: ProviderInfo, api_base: str | None, api_key: str, timeouts: Timeouts, concurrency: int,
           ref_images: RefSending) -> _Pooled:
     module, _, cls = info.factory.partition(":")
     provider_class = getattr(importlib.import_module(module), cls)
-    provider = provider_class.open(api_base or info.api_base, api_key, timeout, concurrency)
+    provider = provider_class.open(api_base or info.api_base, api_key, timeouts, concurrency)
     provider.ref_images = ref_images  # only NanoBanana reads it: Gemini's format is documented
     return provider
 

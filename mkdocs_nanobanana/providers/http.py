@@ -12,7 +12,8 @@ from typing import TypeVar
 import httpx
 
 from ..core import image_bytes
-from .base import ApiSlots, ProviderError, RetryOnce, StopSignal, TransientError
+from ..core.settings import Timeouts
+from .base import ApiSlots, ProviderError, RetryOnce, StopSignal, TransientError, parse_retry_after
 
 __all__ = ["HttpProvider"]
 
@@ -41,19 +42,23 @@ def read_body(resp: httpx.Response, deadline: float, cap: int, what: str) -> byt
     return b"".join(chunks)
 
 
-def post(client: httpx.Client, url: str, body: dict, headers: dict[str, str], timeout: float,
+def post(client: httpx.Client, url: str, body: dict, headers: dict[str, str], timeouts: Timeouts, images: int,
          service: str) -> httpx.Response:
-    """POST JSON to an API and read the answer within ``timeout`` seconds in all.
+    """POST JSON to an API and read the answer: the request sent within ``timeouts.send``,
+    the answer read within ``timeouts.answer`` per image after that.
 
     What a failure costs decides how it is retried. Before the request is sent (no
     connection, no free connection in the pool, the body not written) nothing was billed:
     TransientError, retried within ``retries``. After it was sent (no answer in time, a
     connection broken mid-answer, an answer dripped past the deadline or over the cap) the
-    server may have made, and billed, the images: RetryOnce.
+    server may have made, and billed, the images: RetryOnce. So the two waits are apart:
+    a short one, safe to retry, and a long one, for an answer that may already be paid.
 
     Redirects are not followed: the key in ``headers`` goes to ``url`` and nowhere else.
     """
-    deadline = time.monotonic() + timeout
+    answer = timeouts.answer_for(images)
+    deadline = time.monotonic() + timeouts.send + answer
+    timeout = httpx.Timeout(timeouts.send, read=answer)
     try:
         with client.stream("POST", url, json=body, headers=headers, timeout=timeout, follow_redirects=False) as resp:
             try:
@@ -67,7 +72,7 @@ def post(client: httpx.Client, url: str, body: dict, headers: dict[str, str], ti
     except (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout, httpx.WriteError, httpx.ProxyError):
         raise TransientError(f"{service} could not be reached in time (the request was not sent)") from None
     except httpx.ReadTimeout:
-        raise RetryOnce(f"{service} did not answer within {timeout:g} s") from None
+        raise RetryOnce(f"{service} did not answer within {answer:g} s (answer_timeout)") from None
     except httpx.HTTPError as exc:  # a reset or a broken answer after the request went out
         raise RetryOnce(f"{service} connection failed after the request was sent ({type(exc).__name__})") from None
 
@@ -103,8 +108,9 @@ def download_image(client: httpx.Client, url: str, timeout: float, allow_private
                 if resp.is_redirect:
                     url = str(resp.url.join(resp.headers.get("location", "")))
                     continue
-                if resp.status_code != 200:
-                    raise TransientError(f"image download failed with HTTP {resp.status_code}")
+                if resp.status_code != 200:  # a 503's Retry-After is honoured, as the API's is
+                    after = parse_retry_after(resp.headers.get("retry-after")) if resp.status_code == 503 else None
+                    raise TransientError(f"image download failed with HTTP {resp.status_code}", after)
                 data = read_body(resp, deadline, MAX_DOWNLOAD_BYTES, "image download")
                 break
         else:
@@ -133,24 +139,25 @@ class HttpProvider:
     name = ""
     service = "the API"  # how messages name the other end
 
-    def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeout: float, concurrency: int = 4) -> None:
+    def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeouts: Timeouts,
+                 concurrency: int = 4) -> None:
         self.client = client
         self.api_base = api_base.rstrip("/")
         # A key read from `echo` or a secret store often ends in a newline: sent raw it is
         # an illegal header value, and httpcore's error (shown by `nanobanana -v`) quotes it.
         self._key = api_key.strip()
-        self.timeout = timeout
+        self.timeouts = timeouts
         self.in_flight = ApiSlots(concurrency)  # API calls at once
         # downloads may go to private addresses only if the API itself is on one (tests)
         self._private_ok = is_private_host(httpx.URL(self.api_base).host)
 
     @classmethod
-    def open(cls, api_base: str, api_key: str, timeout: float, concurrency: int) -> HttpProvider:
+    def open(cls, api_base: str, api_key: str, timeouts: Timeouts, concurrency: int) -> HttpProvider:
         """The provider with a client of its own, pooled for ``concurrency`` calls (closed
         by ``close``)."""
         limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
-        client = httpx.Client(limits=limits, timeout=timeout)  # trust_env: HTTPS_PROXY works
-        return cls(client, api_base, api_key, timeout, concurrency)
+        client = httpx.Client(limits=limits, timeout=timeouts.send)  # trust_env: HTTPS_PROXY works
+        return cls(client, api_base, api_key, timeouts, concurrency)
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
         return f"{type(self).__name__}(api_base={self.api_base!r})"
@@ -161,17 +168,21 @@ class HttpProvider:
     def auth_headers(self) -> dict[str, str]:
         raise NotImplementedError
 
+    def headers(self, images: int) -> dict[str, str]:
+        """The headers of a POST asking for ``images`` images: the key's, unless a
+        provider adds its own."""
+        return self.auth_headers()
+
     def ask(self, url: str, body: dict, stop: StopSignal | None, verdict: Callable[[httpx.Response], T],
             images: int = 1) -> T:
         """POST ``body`` and judge the answer while holding a request slot. Only the
         request and its verdict hold it: downloading or decoding images after it must
-        not keep the next request waiting. ``timeout`` is per image: a request for
+        not keep the next request waiting. The answer's wait is per image: a request for
         ``images`` of them waits that many times as long (generation time grows with
         the count, and cutting a request that was working costs a retry that may pay)."""
         with self.in_flight.request(stop):
             try:
-                timeout = self.timeout * max(1, images)
-                return verdict(post(self.client, url, body, self.auth_headers(), timeout, self.service))
+                return verdict(post(self.client, url, body, self.headers(images), self.timeouts, images, self.service))
             except ProviderError as exc:  # scrubbed before anyone (the stop signal) sees it
                 exc.args = tuple(self.scrub(a) if isinstance(a, str) else a for a in exc.args)
                 raise

@@ -13,7 +13,7 @@ from mkdocs_nanobanana.build.purchase import Buyer, Purchase
 from mkdocs_nanobanana.core.catalog import build_catalog
 from mkdocs_nanobanana.core.reporting import Reporter
 from mkdocs_nanobanana.core.request import Request
-from mkdocs_nanobanana.core.settings import Settings
+from mkdocs_nanobanana.core.settings import Settings, Timeouts
 from mkdocs_nanobanana.providers import connect
 from mkdocs_nanobanana.store.cache import Cache
 
@@ -27,7 +27,8 @@ def make(tmp_path, api, fast_retries):
                             cache_dir=str(tmp_path / "cache"), mode="live", retries=0, api_base=api.base,
                             catalog=build_catalog({}, "nanobanana"))
         cache = Cache(settings.cache_dir)
-        buyer = Buyer(connect("nanobanana", api.base, "k", 5, concurrency), cache, settings, warnings.append)
+        provider = connect("nanobanana", api.base, "k", Timeouts(5, 5), concurrency)
+        buyer = Buyer(provider, cache, settings, warnings.append)
         landed = threading.Semaphore(0)
         bg = DeferredGeneration(buyer, concurrency=concurrency, debounce=debounce, max_credits=max_credits,
                         on_landed=landed.release, report=Reporter(warnings.append))

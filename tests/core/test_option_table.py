@@ -76,8 +76,8 @@ def test_the_defaults_are_the_settings_defaults(tmp_path):
                            site_dir=str(tmp_path / "site"), environ={})
     for f in fields(Settings):
         if f.name in ("quality", "widths", "formats", "concurrency", "retries", "max_credits", "timeout",
-                      "serve_debounce", "backdrop", "output_dir", "api_key_env", "provider", "api_base",
-                      "remote_cache", "sizes"):
+                      "answer_timeout", "serve_debounce", "backdrop", "output_dir", "api_key_env", "provider",
+                      "api_base", "remote_cache", "sizes"):
             assert getattr(built, f.name) == f.default, f.name
     assert (built.avif, built.provenance, built.ref_images) == (AvifSettings(), ProvenanceSettings(), RefSending())
     assert built.defaults.ratio == "1:1" and built.defaults.variant == "standard"

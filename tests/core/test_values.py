@@ -14,7 +14,14 @@ from mkdocs_nanobanana.core.catalog import (
     normalize_ratio,
 )
 from mkdocs_nanobanana.core.directives import Defaults
-from mkdocs_nanobanana.core.settings import DEFAULT_KEY_ENV, Settings, SocialSettings, default_of, key_variable
+from mkdocs_nanobanana.core.settings import (
+    DEFAULT_KEY_ENV,
+    Settings,
+    SocialSettings,
+    Timeouts,
+    default_of,
+    key_variable,
+)
 
 NANO, GEMINI = build_catalog(), build_catalog(provider="gemini")
 
@@ -92,7 +99,10 @@ def test_nanobanana_provider():
 def test_gemini_provider():
     info = PROVIDERS["gemini"]
     assert info.api_base == "https://generativelanguage.googleapis.com/v1beta"
-    assert info.key_variables == ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    # google-genai's order (GOOGLE_API_KEY wins when both are set); messages ask for GEMINI_API_KEY
+    assert info.key_variables == ("GOOGLE_API_KEY", "GEMINI_API_KEY")
+    assert info.key_variable({}) == "GEMINI_API_KEY" and info.key_variable({"GEMINI_API_KEY": "k"}) == "GEMINI_API_KEY"
+    assert info.key_variable({"GEMINI_API_KEY": "k", "GOOGLE_API_KEY": "g"}) == "GOOGLE_API_KEY"
     catalog = info.catalog()
     assert list(catalog.models) == ["gemini-2.5-flash-image"] and catalog.models["gemini-2.5-flash-image"].credits == 4
     assert dict(catalog.variants) == {"standard": "gemini-2.5-flash-image"} and list(catalog.refused) == ["hd"]
@@ -110,8 +120,10 @@ def test_build_catalog_is_the_providers_catalog_with_user_models():
     ("nanobanana", "MY_KEY", {"NANOBANANA_API_KEY": "k"}, "MY_KEY"),
     ("gemini", DEFAULT_KEY_ENV, {}, "GEMINI_API_KEY"),  # named in the "not set" message
     ("gemini", DEFAULT_KEY_ENV, {"GOOGLE_API_KEY": "g"}, "GOOGLE_API_KEY"),
-    ("gemini", DEFAULT_KEY_ENV, {"GEMINI_API_KEY": "x", "GOOGLE_API_KEY": "g"}, "GEMINI_API_KEY"),
+    # both set: GOOGLE_API_KEY, as google-genai reads them (issue 33, item 7)
+    ("gemini", DEFAULT_KEY_ENV, {"GEMINI_API_KEY": "x", "GOOGLE_API_KEY": "g"}, "GOOGLE_API_KEY"),
     ("gemini", DEFAULT_KEY_ENV, {"GEMINI_API_KEY": "  ", "GOOGLE_API_KEY": "g"}, "GOOGLE_API_KEY"),
+    ("gemini", DEFAULT_KEY_ENV, {"GEMINI_API_KEY": "x", "GOOGLE_API_KEY": " "}, "GEMINI_API_KEY"),
     ("gemini", "MY_KEY", {"GEMINI_API_KEY": "x"}, "MY_KEY"),  # a name the user chose wins
 ])
 def test_key_variable(provider, configured, environ, expected):
@@ -131,7 +143,7 @@ def test_connect_refuses_an_unknown_provider():
     from mkdocs_nanobanana.providers import ProviderUnavailable, connect
 
     with pytest.raises(ProviderUnavailable, match="use provider: nanobanana or provider: gemini"):
-        connect("dalle", None, "k", 5, 1)
+        connect("dalle", None, "k", Timeouts(), 1)
 
 
 # --------------------------------------------------------------------------- the HTTP base
@@ -143,7 +155,8 @@ SECRET = "sk-test-0123456789abcdef"
 @pytest.mark.parametrize("name", list(PROVIDERS))
 def test_http_provider_repr_shows_the_endpoint_never_the_key(name):
     module, _, cls = PROVIDERS[name].factory.partition(":")
-    provider = getattr(importlib.import_module(module), cls).open("https://api.example.test/v1/", SECRET, 5, 2)
+    provider_class = getattr(importlib.import_module(module), cls)
+    provider = provider_class.open("https://api.example.test/v1/", SECRET, Timeouts(5, 5), 2)
     try:
         assert repr(provider) == f"{cls}(api_base='https://api.example.test/v1')"
         assert SECRET not in repr(provider) and SECRET not in str(provider)
@@ -172,7 +185,7 @@ def test_config_defaults_are_the_settings_defaults():
     assert config.validate() == ([], [])
     plain = Settings(docs_dir="d", site_dir="s", cache_dir="c")
     for name in ("output_dir", "quality", "concurrency", "retries", "max_credits", "api_key_env", "provider",
-                 "api_base", "timeout", "serve_debounce"):
+                 "api_base", "timeout", "answer_timeout", "serve_debounce"):
         assert config[name] == getattr(plain, name), name
     assert tuple(config["widths"]) == plain.widths and tuple(config["formats"]) == plain.formats
     assert (config["ratio"], config["variant"]) == (plain.defaults.ratio, plain.defaults.variant)

@@ -39,6 +39,9 @@ TABLE_CASES: list[tuple[dict[str, Any], str, str]] = [
     # test_config_checks.py's: values once accepted that could not work
     ({"timeout": float("nan")}, "timeout", "expected a positive, finite number of seconds, got nan"),
     ({"timeout": float("inf")}, "timeout", "expected a positive, finite number of seconds, got inf"),
+    # issue 33: the wait for an answer is an option of its own
+    ({"answer_timeout": 0}, "answer_timeout", "expected a positive, finite number of seconds, got 0"),
+    ({"answer_timeout": "5 min"}, "answer_timeout", "expected a positive, finite number of seconds, got '5 min'"),
     ({"serve_debounce": float("nan")}, "serve_debounce", "expected a positive, finite number of seconds, got nan"),
     ({"serve_debounce": float("-inf")}, "serve_debounce", "expected a positive, finite number of seconds, got -inf"),
     ({"api_base": "ftp://api.example.com/v1"}, "api_base",
@@ -169,8 +172,9 @@ def test_both_hosts_refuse_what_cannot_work_in_the_project(tmp_path, monkeypatch
 def test_the_edges_of_each_range_are_taken_by_both_hosts(site):
     """What the table takes, both hosts build with: the refusals above are not a host
     refusing everything."""
-    edges = {"quality": 1, "concurrency": 64, "retries": 0, "widths": [16, 8192], "timeout": 0.5, "formats": ["png"],
-             "max_credits": 0, "avif": {"speed": 0, "quality": 100}, "ratio": "16:9", "social": {"layout": "invert"}}
+    edges = {"quality": 1, "concurrency": 64, "retries": 0, "widths": [16, 8192], "timeout": 0.5, "answer_timeout": 0.5,
+             "formats": ["png"], "max_credits": 0, "avif": {"speed": 0, "quality": 100}, "ratio": "16:9",
+             "social": {"layout": "invert"}}
     site.configure(edges)
     site.page("index.md", PAGE)
     site.build()

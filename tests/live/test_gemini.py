@@ -15,18 +15,8 @@ from PIL import Image
 from mkdocs_nanobanana.core import image_bytes
 from tests.support.commands import bin_path, run
 from tests.support.directives import directive
-from tests.support.html import figures
-from tests.support.live import GKEY
+from tests.support.live import GKEY, one
 from tests.support.logs import summary, warnings
-
-ONE_IMAGE = "# A\n\n" + directive("One image")
-
-
-def one(gem, api, faults, text=ONE_IMAGE):
-    api.faults.extend(faults)
-    gem.page("a.md", text)
-    gem.build()
-    return figures(gem.html("a/index.html"))
 
 
 def test_request_shape_header_and_no_key_in_url(gem, api):

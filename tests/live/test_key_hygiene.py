@@ -72,7 +72,7 @@ def test_every_fault_at_debug_leaks_no_key(site, api, debug_logs, capfd, monkeyp
             answer_with_url(api.add_file(image_png((2048, 2048), 3, photo=True))),  # over the cap
         ] + STOPS
         api.faults.extend(faults)
-        site.configure({"api_base": api.base, "concurrency": 1, "retries": 0, "timeout": 0.5})
+        site.configure({"api_base": api.base, "concurrency": 1, "retries": 0, "timeout": 0.5, "answer_timeout": 0.5})
         site.page("a.md", "# A\n\n" + "".join(directive(f"Image {i}") for i in range(len(faults) + 2)))
         site.build()
         assert not api.faults, "every fault of the matrix was served"
@@ -155,10 +155,11 @@ def test_a_key_with_a_trailing_newline_is_sent_stripped(site, api):
 
 def test_a_server_message_that_echoes_the_key_is_scrubbed(api):
     """Whatever a server puts in its error text goes into our messages: never the key."""
+    from mkdocs_nanobanana.core.settings import Timeouts
     from mkdocs_nanobanana.providers import connect
     from mkdocs_nanobanana.providers.base import AuthError, StopSignal
 
-    provider = connect("nanobanana", api.base, KEY + "\n", 5, 1)
+    provider = connect("nanobanana", api.base, KEY + "\n", Timeouts(5, 5), 1)
     stop = StopSignal()
 
     def echo(_resp):

@@ -297,7 +297,7 @@ def test_live_build_through_the_mkdocs_command(site, api):
 
 
 def test_slow_answer_times_out_and_is_retried(live, api, caplog):
-    live.configure({"api_base": api.base, "timeout": 0.5, "retries": 2})
+    live.configure({"api_base": api.base, "answer_timeout": 0.5, "retries": 2})
     fig = build_one(live, api, ["slow:1.5"], caplog)
     assert "nanobanana-placeholder" not in fig["class"]
     assert len(api.generate_requests) == 2
@@ -368,8 +368,8 @@ def test_429_without_retry_after_backs_off_and_retries(live, api, caplog):
 
 def test_slow_drip_answer_is_cut_at_the_timeout(live, api, caplog):
     """httpx's timeout is per read: a byte every 0.3 s never trips a 0.5 s read timeout.
-    The build must still give up on that answer after `timeout` seconds in all."""
-    live.configure({"api_base": api.base, "timeout": 0.5, "retries": 1})
+    The build must still give up on that answer after `timeout` + `answer_timeout` in all."""
+    live.configure({"api_base": api.base, "timeout": 0.5, "answer_timeout": 0.5, "retries": 1})
     started = time.monotonic()
     fig = build_one(live, api, ["drip:0.3"], caplog)
     assert time.monotonic() - started < 5  # the drip alone would take ~10 s

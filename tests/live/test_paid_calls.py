@@ -94,7 +94,7 @@ def test_credit_words_in_a_successful_answer_are_not_an_error(live, api, caplog)
 def test_a_request_lost_after_it_was_sent_is_tried_twice_at_most(live, api, caplog, fault):
     """A read timeout or a connection broken after the POST went out may have been
     billed: one more try, with a warning that says so, and never the whole retry budget."""
-    live.configure({"api_base": api.base, "timeout": 0.5, "retries": 4})
+    live.configure({"api_base": api.base, "answer_timeout": 0.5, "retries": 4})
     fig, = build(live, api, [fault] * 5)
     assert "nanobanana-placeholder" in fig["class"]
     assert len(api.generate_requests) == 2  # retries: 4 would have sent 5
@@ -102,16 +102,16 @@ def test_a_request_lost_after_it_was_sent_is_tried_twice_at_most(live, api, capl
 
 
 def test_a_request_lost_once_after_it_was_sent_is_made_by_the_second_try(live, api, caplog):
-    live.configure({"api_base": api.base, "timeout": 0.5, "retries": 4})
+    live.configure({"api_base": api.base, "answer_timeout": 0.5, "retries": 4})
     fig, = build(live, api, ["slow:1.5"])
     assert "nanobanana-placeholder" not in fig["class"]
     assert len(api.generate_requests) == 2 and "1 generated" in summary(caplog)
 
 
 def test_the_timeout_is_per_image(live, api, caplog):
-    """A request for 3 images may take 3 times as long: cutting it at `timeout` would
-    pay for a retry that the first request was about to make unnecessary."""
-    live.configure({"api_base": api.base, "timeout": 0.6, "retries": 2})
+    """A request for 3 images may take 3 times as long: cutting it at `answer_timeout`
+    would pay for a retry that the first request was about to make unnecessary."""
+    live.configure({"api_base": api.base, "answer_timeout": 0.6, "retries": 2})
     api.latency = 1.0  # over the timeout for one image, within it for three
     fig, = build(live, api, [], directive("Three", num=3, pick=2))
     assert "nanobanana-placeholder" not in fig["class"]

@@ -7,7 +7,9 @@ tests/conftest.py, the fake API is tests/fakeapi.py).
     html         figures() and check_files() of a built page, tags() of its <head>
     directives   directive() and fence(): a directive as Markdown
     logs         warnings() and summary() of a build's captured log records
-    live         KEY, the key live tests set; answer_with_url(), a scripted answer
+    live         KEY and GKEY, the keys live tests set; answer_with_url(), a scripted
+                 answer; one(), a Gemini build of one image
+    stops        LIVE, many_pages(), start(), signal_after(): a live process stopped
     serve        Server (`<host> serve` as a subprocess), free_port()
     analysis     make_settings() and read(): Settings and an Analysis without MkDocs
     cdp          headless Chromium over the DevTools protocol
