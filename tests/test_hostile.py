@@ -53,6 +53,13 @@ EXPECTED = {
     "variant-typo.md": (5, "did you mean 'hd'?"),
     "unknown-model.md": (5, "unknown model 'dall-e-3'"),
     "class-injection.md": (5, "'class' holds CSS class names"),
+    # issue 35
+    "billion-laughs.md": (6, "uses a YAML anchor or alias (&name, *name), which it may not"),
+    "front-matter-laughs.md": (11, "expand to more than 10,000 values"),
+    "surrogate.md": (4, "'prompt' holds \\ud800, half of a UTF-16 pair"),
+    "nul-in-ref.md": (5, "remove the NUL character from refs"),
+    "deep-nesting.md": (5, "nests more than 32 levels deep"),
+    "bad-timestamp.md": (5, "'2001-02-30' cannot be read as its YAML type says"),
 }
 
 
@@ -115,3 +122,58 @@ def test_non_utf8_page_is_named_not_a_traceback(site, caplog):
         site.build()
     ours = [r.getMessage() for r in caplog.records if r.getMessage().startswith("nanobanana: docs/latin1.md")]
     assert ours and "not UTF-8" in ours[0] and "save it as UTF-8" in ours[0]
+
+
+# --------------------------------------------------------------------------- issue 35: YAML and text
+
+ROUND_THREE = ("billion-laughs.md", "front-matter-laughs.md", "surrogate.md", "nul-in-ref.md", "deep-nesting.md",
+               "bad-timestamp.md")
+
+
+def test_yaml_bombs_and_unencodable_text_are_named_by_build_and_plan_in_moments(site):
+    """Nine levels of nested aliases took hours (`mkdocs build` and `plan` alike), and a
+    lone surrogate killed both with UnicodeEncodeError in the cache key: now each is one
+    message naming page:line, the rest of the site builds, and the next build too."""
+    import time
+
+    from conftest import bin_path, run
+
+    for name in ROUND_THREE:
+        shutil.copy(CORPUS / name, site.docs / name)
+    site.page("good.md", "# Good\n\n```nanobanana\nA perfectly fine lamp\n```\n")
+    for _ in range(2):  # the next build is not broken either
+        started = time.monotonic()
+        proc = run([bin_path("mkdocs"), "build"], site.root)
+        assert time.monotonic() - started < 60  # a subprocess on a shared machine; the bomb took hours
+        assert "Traceback" not in proc.stderr and "UnicodeEncodeError" not in proc.stderr
+        for name in ROUND_THREE:
+            line, words = EXPECTED[name]
+            assert f"docs/{name}:{line}: " in proc.stderr and words in proc.stderr, (name, proc.stderr)
+        assert len(figures(site.html("good/index.html"))) == 1
+        assert "nanobanana-placeholder" in figures(site.html("surrogate/index.html"))[0]["class"]
+    plan = run([bin_path("nanobanana"), "plan"], site.root, check=False)
+    assert plan.returncode == 1 and "Traceback" not in plan.stderr
+    for name in ROUND_THREE[2:] + ROUND_THREE[:1]:  # the directives' errors are rows of the plan
+        line, words = EXPECTED[name]
+        assert f"docs/{name}:{line}" in plan.stdout and words in plan.stdout, (name, plan.stdout)
+
+
+def test_a_billion_laughs_is_refused_in_well_under_a_second():
+    import time
+
+    from mkdocs_nanobanana.cards import social
+    from mkdocs_nanobanana.core.catalog import PROVIDERS
+    from mkdocs_nanobanana.core.directives import parse_page
+
+    catalog = PROVIDERS["nanobanana"].catalog({})
+    for name in ("billion-laughs.md", "deep-nesting.md"):
+        text = (CORPUS / name).read_text(encoding="utf-8")
+        started = time.perf_counter()
+        _, directives, errors = parse_page(text, f"docs/{name}", name, catalog)
+        assert time.perf_counter() - started < 0.5 and directives == [None] and len(errors) == 1
+    started = time.perf_counter()
+    info = social.read_page((CORPUS / "front-matter-laughs.md").read_text(encoding="utf-8"), "front-matter-laughs.md")
+    assert time.perf_counter() - started < 0.5 and info.meta == {} and "10,000" in info.problem
+    # aliases that stay small are front matter's business (other plugins use them): read
+    small = social.read_page("---\nbase: &b {cards: true}\nsocial: *b\n---\n# T\n", "t.md")
+    assert small.meta["social"] == {"cards": True} and small.problem is None
