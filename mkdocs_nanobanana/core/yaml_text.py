@@ -103,7 +103,7 @@ def compose_plain(text: str) -> tuple[yaml.SafeLoader, yaml.Node | None]:
         except yaml.YAMLError as exc:
             loader.dispose()
             if getattr(exc, "problem", None) == "exceeded maximum nesting depth":
-                raise Refused(DEPTH_PROBLEM, exc.problem_mark) from None
+                raise Refused(DEPTH_PROBLEM, getattr(exc, "problem_mark", None)) from None
         else:
             deep = _too_deep(node, MAX_DEPTH) if node is not None else None
             if deep is not None:
