@@ -177,3 +177,43 @@ def test_a_billion_laughs_is_refused_in_well_under_a_second():
     # aliases that stay small are front matter's business (other plugins use them): read
     small = social.read_page("---\nbase: &b {cards: true}\nsocial: *b\n---\n# T\n", "t.md")
     assert small.meta["social"] == {"cards": True} and small.problem is None
+
+
+# --------------------------------------------------------------------------- issue 35: the XMP packet
+
+
+def test_a_prompt_too_long_for_xmp_is_cut_with_one_warning(site):
+    """A 19,000-character prompt of & and < escapes to 95,000 bytes, past JPEG's 64 KB
+    segment: `mkdocs build` died ("XMP data is too long"). Now every file carries the
+    prompt's start and says it was shortened; one warning names page:line."""
+    from conftest import bin_path, run
+    from test_provenance import cached, published, xmp_of
+
+    from mkdocs_nanobanana.imaging.provenance import MAX_XMP_BYTES
+
+    prompt = "&<" * 9_500
+    site.configure({"formats": ["webp", "jpeg", "png"], "provenance": {"include_prompt": True}},
+                   site_url="https://example.org/")
+    site.page("a.md", f"# A\n\n```nanobanana\nprompt: '{prompt}'\nsocial: true\n```\n")
+    site.page("b.md", "# B\n\n```nanobanana\nprompt: A short one\n```\n")
+    cached(site, prompt, seed=1)
+    cached(site, "A short one", seed=2)  # pixels of its own: copies of their own
+    for _ in range(2):  # the second build reads what the first wrote
+        proc = run([bin_path("mkdocs"), "build"], site.root)
+        assert "Traceback" not in proc.stderr and "too long" in proc.stderr
+        assert proc.stderr.count("the prompt is too long for the XMP packet") == 1, proc.stderr
+        assert "docs/a.md:3: the prompt is too long for the XMP packet" in proc.stderr
+    files = published(site)
+    long_name = figures(site.html("a/index.html"))[0]["img"]["src"].split("/")[-1][:10]
+    cut = [f for f in files if f.name.startswith(long_name)]
+    assert {f.suffix for f in cut} == {".webp", ".jpg", ".png"}
+    for path in cut + [f for f in files if "social" in f.parts]:
+        meta = xmp_of(path)
+        assert meta["description"].startswith("&<&<") and "shortened to fit the XMP packet" in meta["description"]
+        assert meta["description"].endswith(f"of {len(prompt):,} characters]"), path
+    for path in files:  # every packet within the limit; the short prompt whole
+        with Image.open(path) as img:
+            packet = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+        assert len(packet if isinstance(packet, bytes) else packet.encode()) <= MAX_XMP_BYTES
+    short = [f for f in files if f not in cut and "social" not in f.parts]
+    assert short and all(xmp_of(f)["description"] == "A short one" for f in short)

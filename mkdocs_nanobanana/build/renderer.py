@@ -116,6 +116,11 @@ class Renderer:
         done = slot.figure_ready
         with self._lock:
             self._slot_of_source.setdefault(source.id, slot)
+        if source.provenance is not None and source.provenance.description and source.provenance.shortened:
+            self.report.once(f"xmp {source.id}", (
+                f"{slot.where}: the prompt is too long for the XMP packet of the published files "
+                f"(provenance.include_prompt; {provenance.MAX_XMP_BYTES:,} bytes, JPEG's limit): they carry its "
+                "start, marked as shortened; shorten the prompt, or set provenance.include_prompt: false"))
         if not slot.shown:  # a card background: the card is drawn from its cover crop, no page needs sizes of it
             if here:  # the crop, from the pixels this thread has just checked, before the card is drawn
                 with self._cpu, contextlib.suppress(image_bytes.BadImage):
