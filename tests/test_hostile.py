@@ -217,3 +217,154 @@ def test_a_prompt_too_long_for_xmp_is_cut_with_one_warning(site):
         assert len(packet if isinstance(packet, bytes) else packet.encode()) <= MAX_XMP_BYTES
     short = [f for f in files if f not in cut and "social" not in f.parts]
     assert short and all(xmp_of(f)["description"] == "A short one" for f in short)
+
+
+# --------------------------------------------------------------------------- issue 35: images of extreme shapes
+
+
+def _strip_png(size: tuple[int, int]) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 120, 40)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+STRIPS = {"tall": (2, 40_000), "wide": (40_000, 2), "thin": (4_000, 200)}  # thin: 20:1, within WebP's sides
+
+
+def _strip_page(site) -> dict[str, int]:
+    """A page with one directive per strip (the first one's image is also the card);
+    each strip's fence line."""
+    text = "# A\n\n" + "".join(f"```nanobanana\nprompt: A {name} strip\nsocial: {str(name == 'tall').lower()}\n```\n\n"
+                                for name in STRIPS)
+    site.page("a.md", text)
+    lines = text.split("\n")
+    return {name: lines.index(f"prompt: A {name} strip") for name in STRIPS}  # the fence: the line before, 1-based
+
+
+@pytest.mark.parametrize("provider", ["nanobanana", "gemini"])
+def test_an_api_image_of_an_extreme_shape_is_never_stored(site, api, monkeypatch, caplog, fast_retries, provider):
+    """A 2x40,000 or 40,000x2 PNG from the API was stored, then every build failed (WebP's
+    16,383 px limit; MemoryError drawing the card): now it is refused where it arrives, a
+    warning naming page:line and a placeholder, and the next build buys a usable one."""
+    import base64
+
+    from test_live import answer_with_url
+
+    caplog.set_level(logging.INFO)
+    if provider == "gemini":
+        monkeypatch.setenv("GEMINI_API_KEY", "AIza-shape-test-0123456789")
+        site.configure({"provider": "gemini", "api_base": f"{api.origin}/v1beta", "retries": 1, "concurrency": 1},
+                       site_url="https://example.org/")
+
+        def answer(size):  # Gemini's answer shape (fakeapi._gemini), with this image inline
+            data = base64.b64encode(_strip_png(size)).decode()
+            return lambda h: h._json(200, {"candidates": [{"content": {"parts": [
+                {"inlineData": {"mimeType": "image/png", "data": data}}]}, "finishReason": "STOP"}]})
+    else:
+        monkeypatch.setenv("NANOBANANA_API_KEY", "nb-shape-test-0123456789")
+        site.configure({"api_base": api.base, "retries": 1, "concurrency": 1}, site_url="https://example.org/")
+
+        def answer(size):
+            return answer_with_url(api.add_file(_strip_png(size)))
+    fences = _strip_page(site)
+    for name, size in STRIPS.items():
+        api.faults_for[f"A {name} strip"] = answer(size)
+    site.build()
+    calls = api.gemini_requests if provider == "gemini" else api.generate_requests
+    # NanoBanana: the download is retried, never the POST; Gemini's image was in the paid
+    # answer itself: one more call (RetryOnce), which the fake answers with a usable image
+    assert len(calls) == (6 if provider == "gemini" else 3)
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "Traceback" not in caplog.text
+    if provider == "gemini":  # the second call got a usable image: stored, shown
+        assert len(list(site.cache.keys())) == 3
+        assert not any("nanobanana-placeholder" in f["class"] for f in figures(site.html("a/index.html")))
+        for name, (w, h) in STRIPS.items():
+            assert any(m.startswith(f"nanobanana: docs/a.md:{fences[name]}: ") and f"{w}x{h} pixels" in m
+                       for m in said), (name, said)
+        return
+    for name, (w, h) in STRIPS.items():
+        hits = [m for m in said if m.startswith(f"nanobanana: docs/a.md:{fences[name]}: ")]
+        assert any(f"{w}x{h} pixels" in m for m in hits), (name, said)
+    assert list(site.cache.keys()) == [], "nothing unusable was stored"
+    assert ["nanobanana-placeholder" in f["class"] for f in figures(site.html("a/index.html"))] == [True] * 3
+    caplog.clear()
+    site.build()  # the API answers properly now: every image is bought, the build is fine
+    assert len(list(site.cache.keys())) == 3 and "Traceback" not in caplog.text
+    assert not any("nanobanana-placeholder" in f["class"] for f in figures(site.html("a/index.html")))
+
+
+def _store_unchecked(cache, prompt: str, data: bytes):
+    """An entry as a build before the shape check stored it (or as a build fetches one
+    from the bucket: by hash, undecoded): written with the shape check switched off."""
+    from unittest import mock
+
+    from mkdocs_nanobanana.core import image_bytes
+    from mkdocs_nanobanana.core.request import Request
+
+    with mock.patch.object(image_bytes, "shape_problem", lambda w, h: None):
+        entry = cache.put(Request("gemini-2.5-flash-image", prompt, "1:1"), [data], "test", 2)
+    image_bytes._passed.clear()  # what passed then must be judged again
+    return entry
+
+
+def test_a_cached_image_of_an_extreme_shape_is_a_placeholder_not_a_broken_build(site):
+    """`mkdocs build` warns naming page:line, shows placeholders for the figure and the
+    card, exits 0, and every build after it too; `verify --fix --decode` removes it."""
+    from conftest import bin_path, run
+
+    site.configure({"backdrop": "blur", "formats": ["webp", "jpeg"]}, site_url="https://example.org/")
+    fences = _strip_page(site)
+    for name, size in STRIPS.items():
+        _store_unchecked(site.cache, f"A {name} strip", _strip_png(size))
+    site.page("b.md", "# B\n\n```nanobanana\nprompt: A fine lamp\n```\n")
+    for _ in range(2):
+        proc = run([bin_path("mkdocs"), "build"], site.root)
+        assert "Traceback" not in proc.stderr and "MemoryError" not in proc.stderr
+        for name, (w, h) in STRIPS.items():
+            assert f"docs/a.md:{fences[name]}: the cached image" in proc.stderr, (name, proc.stderr)
+            assert f"{w}x{h} pixels" in proc.stderr and "verify --fix --decode" in proc.stderr
+        assert ["nanobanana-placeholder" in f["class"] for f in figures(site.html("a/index.html"))] == [True] * 3
+        assert (site.site / "assets/nanobanana/social/a.jpg").is_file()
+    fixed = run([bin_path("nanobanana"), "verify", "--fix", "--decode"], site.root)
+    assert "3 bad, removed" in fixed.stdout and list(site.cache.keys()) == []
+
+
+@pytest.mark.parametrize("where", ["encode", "resize", "backdrop", "card", "cover"])
+def test_an_encoder_or_memory_error_is_a_warning_and_a_placeholder(site, caplog, monkeypatch, where):
+    """Whatever Pillow raises while it resizes, encodes, draws a backdrop or a card (here:
+    MemoryError, for the image; its placeholder draws fine), the build ends, the figure
+    or card shows a placeholder (a backdrop is just left out), a warning names page:line,
+    and nothing is a traceback."""
+    from conftest import seed_cache
+
+    from mkdocs_nanobanana.cards import drawing
+    from mkdocs_nanobanana.imaging import backdrops, copies
+
+    module, name = {"encode": (copies, "encode"), "resize": (copies, "resize"), "backdrop": (backdrops, "compute"),
+                    "card": (drawing, "render_card"), "cover": (drawing, "cover")}[where]
+    real, calls = getattr(module, name), []
+
+    def first_call_out_of_memory(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise MemoryError()
+        return real(*args, **kwargs)
+
+    caplog.set_level(logging.INFO)
+    site.configure({"backdrop": "blur"}, site_url="https://example.org/")
+    site.page("a.md", "# A\n\n```nanobanana\nprompt: A lamp\nsocial: true\n```\n")
+    seed_cache(site.cache, "A lamp")
+    monkeypatch.setattr(module, name, first_call_out_of_memory)
+    site.build()
+    assert calls and "Traceback" not in caplog.text
+    fig, = figures(site.html("a/index.html"))
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert (site.site / "assets/nanobanana/social/a.jpg").is_file()
+    if where == "backdrop":  # the image all the same; its backdrop computed again from the cached file
+        assert "nanobanana-placeholder" not in fig["class"] and len(calls) == 2
+        return
+    assert any(m.startswith("nanobanana: docs/a.md:3:") and "MemoryError" in m for m in said), said
+    assert ("nanobanana-placeholder" in fig["class"]) == (where in ("encode", "resize"))

@@ -87,6 +87,13 @@ def open_checked(img: CachedImage) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
+def unusable(where: str, image: object, exc: Exception) -> str:
+    """The warning for a cached image that cannot be shown (damaged bytes, or a shape no
+    encoder takes, stored before that was checked): its figure and card are placeholders."""
+    return (f"{where}: the cached image {image} cannot be read or used ({exc}); its figure and card show a "
+            "placeholder: run `nanobanana verify --fix --decode` and build again to generate it anew")
+
+
 class Renderer:
     def __init__(self, settings: Settings, cache: Cache, image_pool: Executor, report: Reporter | None = None,
                  shared: RemoteCopies | None = None) -> None:
@@ -223,9 +230,7 @@ class Renderer:
         with self._lock:
             slot = self._slot_of_source.get(source.id)
         path = next((img.path for img in (slot.entry.images if slot and slot.entry else ()) if img.sha256 == source.id), None)
-        self.report.once(f"damaged {source.id}", (
-            f"the cached image {path or source.id} cannot be read ({exc}); {slot.where if slot else 'its page'} shows "
-            "a placeholder: run `nanobanana verify --fix` and build again to generate it anew"))
+        self.report.once(f"damaged {source.id}", unusable(slot.where if slot else "its page", path or source.id, exc))
         self.damaged.add(source.id)
         if slot is None:
             return []
@@ -291,8 +296,12 @@ class Renderer:
             made = src.provenance.on_card(style.layout != "only_image") if src.provenance else None
 
             def draw() -> bytes:
-                warn = lambda message: self.report.once(f"logo {style.logo}", message)  # noqa: E731
-                data = drawing.render_card(self.card_cover(src), plan.text, style, warn, xmp=made.xmp() if made else None)
+                warn = lambda message: self.report.once(message, message)  # noqa: E731 - a logo, a font: once each
+                cover = self.card_cover(src)
+                try:
+                    data = drawing.render_card(cover, plan.text, style, warn, xmp=made.xmp() if made else None)
+                except (OSError, ValueError, MemoryError) as exc:  # Pillow's, drawing in memory: not the disk's
+                    raise image_bytes.BadImage(f"the card cannot be drawn ({type(exc).__name__}: {exc})") from None
                 drew.append(True)
                 return data
 
@@ -304,7 +313,10 @@ class Renderer:
 
         try:
             path = drawn(source, not is_placeholder)
-        except image_bytes.BadImage:  # warned by the figure's own render; the card gets the placeholder too
+        except image_bytes.BadImage as exc:  # the card gets the placeholder, as the figure does
+            entry = plan.slot.entry  # the figure's own render may have said it already
+            image = next((img.path for img in (entry.images if entry else ()) if img.sha256 == source.id), source.id)
+            self.report.once(f"damaged {source.id}", unusable(plan.slot.where, image, exc))
             path = drawn(source_of(plan.slot, s, "", cached=False)[0], False)
         url = social.card_url(page, s.output_dir)
         if s.publish:
@@ -329,7 +341,10 @@ class Renderer:
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             pass  # not made yet, or damaged: made (again) from the source
         with copies.decoded(src) as img:
-            cover = drawing.cover(img)
+            try:
+                cover = drawing.cover(img)
+            except (OSError, ValueError, MemoryError) as exc:
+                raise image_bytes.BadImage(f"{type(exc).__name__}: {exc}") from None
         with contextlib.suppress(OSError):  # a full disk or read-only cache: the card is drawn all the same
             path.unlink(missing_ok=True)  # a damaged one: create_once keeps a file that is there
             self.cache.temp.create_once(path, copies.encode(cover, "jpg", social.COVER))
