@@ -295,8 +295,10 @@ class Renderer:
             # a title or logo drawn over a generated image makes a composite
             made = src.provenance.on_card(style.layout != "only_image") if src.provenance else None
 
+            def warn(message: str) -> None:  # a logo, a font that cannot be used: once each
+                self.report.once(message, message)
+
             def draw() -> bytes:
-                warn = lambda message: self.report.once(message, message)  # noqa: E731 - a logo, a font: once each
                 cover = self.card_cover(src)
                 try:
                     data = drawing.render_card(cover, plan.text, style, warn, xmp=made.xmp() if made else None)
