@@ -368,3 +368,44 @@ def test_an_encoder_or_memory_error_is_a_warning_and_a_placeholder(site, caplog,
         return
     assert any(m.startswith("nanobanana: docs/a.md:3:") and "MemoryError" in m for m in said), said
     assert ("nanobanana-placeholder" in fig["class"]) == (where in ("encode", "resize"))
+
+
+# --------------------------------------------------------------------------- issue 35: font and logo files
+
+
+@pytest.mark.parametrize("option, name, content", [
+    ("font", "Inter.ttf", b"<!DOCTYPE html>\n<html><head><title>Download Inter</title></head></html>"),
+    ("font", "empty.otf", b""),
+    ("logo", "logo.png", b"<!DOCTYPE html>\n<html>Page not found</html>"),
+    ("logo", "logo.svg", b"<!DOCTYPE html>\n<html><body><svg></svg></body></html>"),  # HTML holding an SVG
+])
+def test_a_font_or_logo_that_is_not_one_is_a_config_error_naming_the_option(site, option, name, content):
+    """Was a traceback from Pillow in `mkdocs build`; now each command that reads the
+    settings stops with the option's name and what to give instead."""
+    from conftest import bin_path, run
+
+    (site.root / name).write_bytes(content)
+    site.configure({"social": {"source": "first_image", option: name}}, site_url="https://example.org/")
+    site.page("a.md", "# A\n\n```nanobanana\nprompt: A lamp\n```\n")
+    for cmd in ([bin_path("mkdocs"), "build"], [bin_path("nanobanana"), "plan"]):
+        proc = run(cmd, site.root, check=False)
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"social.{option}: {site.root / name}: it is not a" in proc.stderr, proc.stderr
+        assert ("give a .ttf or .otf file" if option == "font" else "PNG, JPEG, WebP or SVG") in proc.stderr
+
+
+def test_real_fonts_and_logos_pass_and_a_damaged_font_draws_with_the_built_in_one(site):
+    from conftest import bin_path, run
+
+    Image.new("RGB", (64, 64), (200, 20, 20)).save(site.root / "logo.webp")
+    (site.root / "logo.svg").write_text('<?xml version="1.0"?>\n<!-- ours -->\n<svg xmlns="http://www.w3.org/2000/svg" '
+                                        'viewBox="0 0 8 8"><rect width="8" height="8"/></svg>')
+    (site.root / "damaged.ttf").write_bytes(b"OTTO" + bytes(300))  # looks like OpenType, is not
+    site.page("a.md", "# A\n\n```nanobanana\nprompt: A lamp\n```\n")
+    for logo in ("logo.webp", "logo.svg"):
+        site.configure({"social": {"source": "first_image", "logo": logo, "font": "damaged.ttf"}},
+                       site_url="https://example.org/")
+        proc = run([bin_path("mkdocs"), "build"], site.root)
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.count("cannot be loaded") == 1 and "drawn with the built-in font" in proc.stderr
+        assert (site.site / "assets/nanobanana/social/a.jpg").is_file()

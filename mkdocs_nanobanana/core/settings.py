@@ -461,6 +461,9 @@ def _card_font(option: str, base_dir: str) -> str:
     path = os.path.abspath(os.path.join(base_dir, option))
     if not os.path.isfile(path):
         raise SettingsError(f"social.font: {path} is not a file: give a .ttf or .otf file, relative to mkdocs.yml")
+    problem = card_theme.font_problem(path)
+    if problem:  # Pillow's own error would come later, from the first card, as a traceback
+        raise SettingsError(f"social.font: {path}: {problem}: give a .ttf or .otf file, relative to mkdocs.yml")
     return path
 
 
@@ -474,6 +477,10 @@ def _card_logo(option: str | bool | None, theme: ThemeStyle, base_dir: str) -> s
     if not os.path.isfile(path):
         raise SettingsError(f"social.logo: {path} is not a file: give a PNG, JPEG, WebP or SVG file, "
                             "relative to mkdocs.yml")
+    problem = card_theme.logo_problem(path)
+    if problem:
+        raise SettingsError(f"social.logo: {path}: {problem}: give a PNG, JPEG, WebP or SVG file, "
+                            "relative to mkdocs.yml, or social.logo: false")
     return path
 
 
