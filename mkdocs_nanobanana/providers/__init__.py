@@ -3,7 +3,8 @@
 Which providers exist, their endpoints, key variables and classes are data in
 ``core.catalog.PROVIDERS``; ``connect`` turns a name into a working provider. The
 interface a new provider implements is base.py (``Provider``, ``ImageOrder``, the errors
-it raises); http.py is the shared HTTP client a provider POSTs through.
+it raises); http.py is the shared HTTP client a provider POSTs through, and its guarded
+image download, whose every hop addresses.py judges by the addresses its host resolves to.
 
 May import: core.
 """
