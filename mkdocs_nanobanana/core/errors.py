@@ -18,6 +18,7 @@ the option or ``page.md:line`` it is about, and never contains the API key.
     ├── LogoError (ValueError)           cards/drawing.py: a card's logo cannot be drawn
     ├── PlaceholdersRefused              build/session.py: `placeholders: fail`, and the site has one
     ├── ProviderUnavailable (ValueError)  providers/__init__.py: the provider cannot be used
+    ├── AddressRefused (ValueError)      providers/addresses.py: a download's host resolves somewhere it may not go
     └── ProviderError                    providers/base.py: an API call failed
         ├── AuthError                    the key is refused
         ├── CreditsError                 out of credits

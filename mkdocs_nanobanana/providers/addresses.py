@@ -20,6 +20,8 @@ import ipaddress
 import socket
 from collections.abc import Callable
 
+from ..core.errors import NanobananaError
+
 __all__: list[str] = []
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -41,7 +43,7 @@ CATEGORIES: tuple[tuple[str, Callable[[IPAddress], bool]], ...] = (
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-class AddressRefused(ValueError):
+class AddressRefused(NanobananaError, ValueError):
     """The host resolves to an address a download may not go to (the message says which)."""
 
 
