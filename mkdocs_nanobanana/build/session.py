@@ -131,7 +131,7 @@ class BuildSession:
         self.cache = Cache(settings.cache_dir)
         self.remote = open_remote_tier(settings, self.report, "building with the local cache only")
         live = provider is not None and settings.mode == "live" and not defer
-        buyer = Buyer(provider, self.cache, settings, warn, remote=self.remote) if live else None
+        buyer = Buyer(provider, self.cache, settings, self.report.warn, remote=self.remote) if live else None
         self.analysis = Analysis(settings, self.cache, self.report)
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
                                    session_budget=session_budget)
@@ -358,7 +358,7 @@ class ServeSession:
 
         from .stopping import SignalStop
 
-        signals = SignalStop(stop, in_flight, self.warn)
+        signals = SignalStop(stop, in_flight, self.report.warn)
         self._signals = signals if signals.install() else None
 
     def open_build(self, settings: Settings, pages: list[PageText], **kwargs) -> BuildSession:
@@ -387,7 +387,7 @@ class ServeSession:
 
         marker = marker_path(s.cache_dir)
         remote = open_remote_tier(s, self.report, "new images stay local")
-        buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.warn,
+        buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.report.warn,
                       scope="until serve restarts", remote=remote)
         self.deferred_generation = DeferredGeneration(
             buyer, concurrency=s.concurrency, debounce=s.serve_debounce, budget=self.budget, failed=self.failed,

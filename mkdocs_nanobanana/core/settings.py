@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
-from . import card_theme
+from . import card_theme, reporting
 from .card_theme import ThemeStyle
 from .card_values import CardStyle
 from .catalog import DEFAULT_PROVIDER, DEFAULT_VARIANT, PROVIDERS, Catalog, CatalogError, ChoiceError
@@ -287,6 +287,7 @@ def build_settings(
     provider = options["provider"]
     catalog = _catalog(options["models"], provider)
     api_key_env = key_variable(provider, options["api_key_env"], environ)
+    reporting.add_secret(environ.get(api_key_env))  # from here on, no message shows it
     mode = resolve_mode(options["mode"], environ, api_key_env)
     defaults = Defaults(ratio=options["ratio"], variant=options["variant"])
     _check_choice(catalog, "", defaults.variant, defaults.ratio)

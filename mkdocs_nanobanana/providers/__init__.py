@@ -15,6 +15,7 @@ import importlib
 import threading
 from collections.abc import Callable
 
+from ..core import reporting
 from ..core.catalog import PROVIDERS, ProviderInfo
 from ..core.errors import NanobananaError
 from ..core.settings import RefSending
@@ -39,6 +40,7 @@ def connect(name: str, api_base: str | None, api_key: str, timeout: float, concu
     if info is None:
         choices = " or ".join(f"provider: {known}" for known in PROVIDERS)
         raise ProviderUnavailable(f"provider '{name}' is not known: use {choices}")
+    reporting.add_secret(api_key)  # whatever a server echoes of it, no message shows it
     return _OnFirstCall(name, lambda: _open(info, api_base, api_key, timeout, concurrency, ref_images))
 
 

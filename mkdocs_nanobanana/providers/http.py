@@ -10,11 +10,13 @@ from typing import TypeVar
 
 import httpx
 
-from ..core import image_bytes
+from ..core import image_bytes, reporting
 from . import addresses
 from .base import ApiSlots, ProviderError, RetryOnce, StopSignal, TransientError
 
 __all__ = ["HttpProvider"]
+
+reporting.scrub_http_logs()  # httpx logs each URL, httpcore each header: a server's echo of the key too
 
 #: A download larger than this is refused before it is all read.
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
