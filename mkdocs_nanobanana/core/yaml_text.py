@@ -97,9 +97,11 @@ def compose_plain(text: str) -> tuple[yaml.SafeLoader, yaml.Node | None]:
     scanner time quadratic in the depth (1,200 brackets: 0.6 s).
     """
     if FAST_LOADER is not None:
-        loader = FAST_LOADER(text)
         try:
+            loader = FAST_LOADER(text)  # libyaml takes UTF-8: a lone surrogate fails to encode here
             node = loader.get_single_node()
+        except UnicodeEncodeError:
+            pass  # the pure-Python reader names the character and its place
         except yaml.YAMLError as exc:
             loader.dispose()
             if getattr(exc, "problem", None) == "exceeded maximum nesting depth":
@@ -124,7 +126,10 @@ def load_bounded(text: str) -> Any:
     """``text``'s value, aliases taken while what they expand to is at most MAX_EXPANDED
     values and MAX_DEPTH levels deep. yaml.YAMLError otherwise (a Refused at the text's
     first line when the expansion is too large)."""
-    loader = (FAST_LOADER or ShallowLoader)(text)
+    try:
+        loader = (FAST_LOADER or ShallowLoader)(text)
+    except UnicodeEncodeError:  # libyaml takes UTF-8; the pure-Python reader refuses the character
+        loader = ShallowLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
