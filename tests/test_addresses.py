@@ -218,3 +218,28 @@ def test_a_build_against_a_public_api_refuses_every_spelling_of_home(site, monke
         assert any(m.startswith(f"nanobanana: docs/a.md:{line}: ") and ": refused" in m for m in said), (line, said)
     assert all("nanobanana-placeholder" in f["class"] for f in figures(site.html("a/index.html")))
     assert list(site.cache.keys()) == [] and "Traceback" not in caplog.text
+
+
+def test_nanobanana_generate_refuses_image_urls_off_the_apis_own_kind_of_address(site, api):
+    """`nanobanana generate` against the fake on 127.0.0.1 (so loopback is allowed):
+    URLs on the link-local metadata address, a private network (spelt as hex and as
+    IPv4-mapped IPv6 too) and this machine's 0.0.0.0 are refused before any connection,
+    each a line naming page:line; the exit code says images failed, and nothing traced."""
+    import os
+
+    from conftest import bin_path
+
+    urls = ["http://169.254.169.254/latest/meta-data/iam/", "http://10.0.0.8/x.png", "http://0x0a000008/x.png",
+            "http://[::ffff:10.0.0.8]/x.png", "http://0/x.png", "http://[fd00::1]/x.png"]
+    site.configure({"api_base": api.base, "retries": 0})
+    site.page("a.md", "# A\n\n" + "".join(directive(f"Image {i}") for i in range(len(urls))))
+    for i, url in enumerate(urls):
+        api.faults_for[f"Image {i}"] = answer_with_url(url)
+    env = {**os.environ, "NANOBANANA_API_KEY": "nb-address-test-0123456789"}
+    proc = subprocess.run([bin_path("nanobanana"), "generate", "--yes"], cwd=site.root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for i in range(len(urls)):
+        assert f"docs/a.md:{3 + 4 * i}: generation failed" in proc.stderr, proc.stderr
+    assert proc.stderr.count(": refused") == len(urls), proc.stderr
+    assert api.downloads == [] and len(api.generate_requests) == len(urls)
