@@ -58,7 +58,7 @@ class _ScrubbedGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
-            setattr(exc, "message", scrub(exc.message))  # click types it Final: it is the text click prints
+            exc.message = scrub(exc.message)  # type: ignore[misc]  # click types it Final; it is the text click prints
             raise
 
 
