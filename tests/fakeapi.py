@@ -422,7 +422,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(status,
                        {"error": {"code": status, "status": kind, "message": message, "details": list(details)}})
 
-        if fault.startswith(("g429", "gquota-")):
+        if fault == "gecho-key":  # the request's key sent back (see _echo_key for who does)
+            error(400, "INVALID_ARGUMENT", f"API key not valid: {self._sent_key()}. Please pass a valid API key.")
+        elif fault.startswith(("g429", "gquota-")):
             name, _, delay = fault.partition(":")
             status, message, details = _quota_429(name, delay or "0")
             error(status, "RESOURCE_EXHAUSTED", message, details)
@@ -486,9 +488,41 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
+    def _sent_key(self) -> str:
+        """The key this request carried (NanoBanana's bearer token, Gemini's header)."""
+        auth = self.headers.get("Authorization", "")
+        return auth.removeprefix("Bearer ").strip() or self.headers.get("x-goog-api-key", "")
+
+    def _echo_key(self, where: str) -> None:
+        """An answer that sends the request's own key back in ``where``. Servers do:
+        Dataverse returned the API key in its error bodies (IQSS/dataverse#4954),
+        chocolatey.org's "The API key 'secret' is invalid" (chocolatey/chocolatey.org#560),
+        unstructured-api's 401 detail interpolated the submitted key (Unstructured-IO/
+        unstructured-api#578); and URLs that carry a key get printed with it
+        (tidbyt/community#2618). Each field a client might quote is one fault here."""
+        key, origin = self._sent_key(), self.api.origin
+        if where == "message":
+            self._json(500, {"code": 500, "message": f"upstream error for key {key}"})
+        elif where == "policy":
+            self._json(400, {"code": 400, "message": f"content policy violation (key {key})"})
+        elif where == "url":  # not http(s): quoted in the warning as the API gave it
+            self._json(200, {"code": 0, "data": {"url": f"ftp://files.example/{key}.png"}})
+        elif where == "file-url":  # a real URL with the key in its path and query: a 404
+            self._json(200, {"code": 0, "data": {"url": f"{origin}/files/{key}.png?key={key}"}})
+        elif where == "redirect":  # the download is redirected to a Location that holds it
+            self._json(200, {"code": 0, "data": {"url": f"{origin}/redirect-to/~files~{key}.png"}})
+        elif where == "header":  # in the headers of a 429 (httpcore logs them at DEBUG)
+            self._json(429, {"code": 429, "message": "rate limited"}, {"Retry-After": key, "X-Echo-Key": key})
+        elif where == "code":  # in a 200's code and message
+            self._json(200, {"code": key, "msg": f"failed: {key}"})
+        else:
+            raise ValueError(f"unknown echo field {where}")
+
     def _fault(self, fault: str) -> bool:
         """Answer with a scripted fault; False for faults that act on the image instead."""
-        if fault == "429":
+        if fault.startswith("echo-key:"):
+            self._echo_key(fault[9:])
+        elif fault == "429":
             self._json(429, {"code": 429, "message": "rate limited"}, {"Retry-After": "0"})
         elif fault == "429-no-header":
             self._json(429, {"code": 429, "message": "rate limited"})

@@ -89,6 +89,13 @@ def open_checked(img: CachedImage) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
+def unusable(where: str, image: object, exc: Exception) -> str:
+    """The warning for a cached image that cannot be shown (damaged bytes, or a shape no
+    encoder takes, stored before that was checked): its figure and card are placeholders."""
+    return (f"{where}: the cached image {image} cannot be read or used ({exc}); its figure and card show a "
+            "placeholder: run `nanobanana verify --fix --decode` and build again to generate it anew")
+
+
 class Renderer:
     def __init__(self, settings: Settings, cache: Cache, image_pool: Executor, report: Reporter | None = None,
                  shared: RemoteCopies | None = None) -> None:
@@ -118,6 +125,11 @@ class Renderer:
         done = slot.figure_ready
         with self._lock:
             self._slot_of_source.setdefault(source.id, slot)
+        if source.provenance is not None and source.provenance.description and source.provenance.shortened:
+            self.report.once(f"xmp {source.id}", (
+                f"{slot.where}: the prompt is too long for the XMP packet of the published files "
+                f"(provenance.include_prompt; {provenance.MAX_XMP_BYTES:,} bytes, JPEG's limit): they carry its "
+                "start, marked as shortened; shorten the prompt, or set provenance.include_prompt: false"))
         if not slot.shown:  # a card background: the card is drawn from its cover crop, no page needs sizes of it
             if here:  # the crop, from the pixels this thread has just checked, before the card is drawn
                 with self._cpu, contextlib.suppress(image_bytes.BadImage):
@@ -222,9 +234,7 @@ class Renderer:
             slot = self._slot_of_source.get(source.id)
         images = slot.entry.images if slot and slot.entry else ()
         path = next((img.path for img in images if img.sha256 == source.id), None)
-        self.report.once(f"damaged {source.id}", (
-            f"the cached image {path or source.id} cannot be read ({exc}); {slot.where if slot else 'its page'} shows "
-            "a placeholder: run `nanobanana verify --fix` and build again to generate it anew"))
+        self.report.once(f"damaged {source.id}", unusable(slot.where if slot else "its page", path or source.id, exc))
         self.damaged.add(source.id)
         if slot is None:
             return []
@@ -289,10 +299,15 @@ class Renderer:
             # a title or logo drawn over a generated image makes a composite
             made = src.provenance.on_card(style.layout != "only_image") if src.provenance else None
 
+            def warn(message: str) -> None:  # a logo, a font that cannot be used: once each
+                self.report.once(message, message)
+
             def draw() -> bytes:
-                warn = lambda message: self.report.once(f"logo {style.logo}", message)  # noqa: E731
-                data = drawing.render_card(self.card_cover(src), plan.text, style, warn,
-                                           xmp=made.xmp() if made else None)
+                cover = self.card_cover(src)
+                try:
+                    data = drawing.render_card(cover, plan.text, style, warn, xmp=made.xmp() if made else None)
+                except (OSError, ValueError, MemoryError) as exc:  # Pillow's, drawing in memory: not the disk's
+                    raise image_bytes.BadImage(f"the card cannot be drawn ({type(exc).__name__}: {exc})") from None
                 drew.append(True)
                 return data
 
@@ -304,7 +319,10 @@ class Renderer:
 
         try:
             path = drawn(source, not is_placeholder)
-        except image_bytes.BadImage:  # warned by the figure's own render; the card gets the placeholder too
+        except image_bytes.BadImage as exc:  # the card gets the placeholder, as the figure does
+            entry = plan.slot.entry  # the figure's own render may have said it already
+            image = next((img.path for img in (entry.images if entry else ()) if img.sha256 == source.id), source.id)
+            self.report.once(f"damaged {source.id}", unusable(plan.slot.where, image, exc))
             path = drawn(source_of(plan.slot, s, "", cached=False)[0], False)
         url = social.card_url(page, s.output_dir)
         if s.publish:
@@ -329,7 +347,10 @@ class Renderer:
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             pass  # not made yet, or damaged: made (again) from the source
         with copies.decoded(src) as img:
-            cover = drawing.cover(img)
+            try:
+                cover = drawing.cover(img)
+            except (OSError, ValueError, MemoryError) as exc:
+                raise image_bytes.BadImage(f"{type(exc).__name__}: {exc}") from None
         with contextlib.suppress(OSError):  # a full disk or read-only cache: the card is drawn all the same
             path.unlink(missing_ok=True)  # a damaged one: create_once keeps a file that is there
             self.cache.temp.create_once(path, copies.encode(cover, "jpg", social.COVER))

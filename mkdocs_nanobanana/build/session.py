@@ -137,7 +137,7 @@ class BuildSession:
         live = settings.mode == "live" and not defer
         if live and provider is not None and settings.key_note:
             self.report.once("key variables", settings.key_note)
-        buyer = (Buyer(provider, self.cache, settings, warn, remote=self.remote)
+        buyer = (Buyer(provider, self.cache, settings, self.report.warn, remote=self.remote)
                  if live and provider is not None else None)
         self.analysis = Analysis(settings, self.cache, self.report)
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
@@ -366,7 +366,7 @@ class ServeSession:
 
         from .stopping import SignalStop
 
-        signals = SignalStop(stop, in_flight, self.warn)
+        signals = SignalStop(stop, in_flight, self.report.warn)
         self._signals = signals if signals.install() else None
 
     def open_build(self, settings: Settings, pages: list[PageText], **kwargs) -> BuildSession:
@@ -396,7 +396,7 @@ class ServeSession:
         if s.key_note:
             self.report.once("key variables", s.key_note)
         remote = open_remote_tier(s, self.report, "new images stay local")
-        buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.warn,
+        buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.report.warn,
                       scope="until serve restarts", remote=remote)
         self.deferred_generation = DeferredGeneration(
             buyer, concurrency=s.concurrency, debounce=s.serve_debounce, budget=self.budget, failed=self.failed,

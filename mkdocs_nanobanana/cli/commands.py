@@ -20,6 +20,7 @@ import sys
 from concurrent.futures import as_completed
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import click
 from PIL import Image
@@ -32,7 +33,7 @@ from ..build.plan import plan as plan_rows
 from ..build.renderer import open_checked
 from ..build.session import BuildSession, open_provider, open_remote_tier
 from ..core.image_bytes import displayable
-from ..core.reporting import Reporter
+from ..core.reporting import Reporter, ScrubbingFilter, scrub
 from ..core.settings import Settings, SettingsError
 from ..providers import ProviderUnavailable
 from ..providers import placeholder as placeholder_renderer
@@ -47,7 +48,19 @@ CONFIG_HELP = "The site's mkdocs.yml (default: mkdocs.yml in this folder)."
 
 
 def _warn(message: str) -> None:
-    click.echo(message, err=True)
+    click.echo(scrub(message), err=True)
+
+
+class _ScrubbedGroup(click.Group):
+    """The command group whose every error message (a ClickException of any command:
+    what click prints as "Error: ...") is scrubbed of the key before click prints it."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            exc.message = scrub(exc.message)  # type: ignore[misc]  # click types it Final; it is the text click prints
+            raise
 
 
 REPORT = Reporter(_warn)
@@ -90,7 +103,7 @@ def _state_counts(rows: list[PlanRow]) -> dict[str, int]:
     return counts
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_ScrubbedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nanobanana")
 @click.option("-v", "--verbose", is_flag=True, help="Log everything, HTTP included (the key never is).")
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False),
@@ -102,6 +115,8 @@ def main(ctx: click.Context, verbose: bool, config_file: str | None) -> None:
     ctx.obj = {"config_file": config_file}
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s - %(name)s - %(message)s")
+    for handler in logging.getLogger().handlers:  # -v prints every library's lines: none shows the key
+        handler.addFilter(ScrubbingFilter())
 
 
 @main.command()

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypedDict, TypeVar
 
-from . import card_theme
+from . import card_theme, reporting
 from .card_theme import ThemeStyle
 from .card_values import CardStyle
 from .catalog import DEFAULT_PROVIDER, DEFAULT_VARIANT, PROVIDERS, Catalog, CatalogError, ChoiceError
@@ -323,6 +323,7 @@ def build_settings(
     provider = options["provider"]
     catalog = _catalog(options["models"], provider)
     api_key_env = key_variable(provider, options["api_key_env"], environ)
+    reporting.add_secret(environ.get(api_key_env))  # from here on, no message shows it
     mode = resolve_mode(options["mode"], environ, api_key_env)
     defaults = Defaults(ratio=options["ratio"], variant=options["variant"])
     _check_choice(catalog, "", defaults.variant, defaults.ratio)
@@ -507,6 +508,9 @@ def _card_font(option: str, base_dir: str) -> str:
     path = os.path.abspath(os.path.join(base_dir, option))
     if not os.path.isfile(path):
         raise SettingsError(f"social.font: {path} is not a file: give a .ttf or .otf file, relative to mkdocs.yml")
+    problem = card_theme.font_problem(path)
+    if problem:  # Pillow's own error would come later, from the first card, as a traceback
+        raise SettingsError(f"social.font: {path}: {problem}: give a .ttf or .otf file, relative to mkdocs.yml")
     return path
 
 
@@ -520,6 +524,10 @@ def _card_logo(option: str | bool | None, theme: ThemeStyle, base_dir: str) -> s
     if not os.path.isfile(path):
         raise SettingsError(f"social.logo: {path} is not a file: give a PNG, JPEG, WebP or SVG file, "
                             "relative to mkdocs.yml")
+    problem = card_theme.logo_problem(path)
+    if problem:
+        raise SettingsError(f"social.logo: {path}: {problem}: give a PNG, JPEG, WebP or SVG file, "
+                            "relative to mkdocs.yml, or social.logo: false")
     return path
 
 

@@ -3,7 +3,8 @@
 Which providers exist, their endpoints, key variables and classes are data in
 ``core.catalog.PROVIDERS``; ``connect`` turns a name into a working provider. The
 interface a new provider implements is base.py (``Provider``, ``ImageOrder``, the errors
-it raises); http.py is the shared HTTP client a provider POSTs through.
+it raises); http.py is the shared HTTP client a provider POSTs through, and its guarded
+image download, whose every hop addresses.py judges by the addresses its host resolves to.
 
 May import: core.
 """
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from ..core import reporting
 from ..core.catalog import PROVIDERS, ProviderInfo
 from ..core.errors import NanobananaError
 from ..core.settings import RefSending, Timeouts
@@ -45,6 +47,7 @@ def connect(name: str, api_base: str | None, api_key: str, timeouts: Timeouts, c
     if info is None:
         choices = " or ".join(f"provider: {known}" for known in PROVIDERS)
         raise ProviderUnavailable(f"provider '{name}' is not known: use {choices}")
+    reporting.add_secret(api_key)  # whatever a server echoes of it, no message shows it
     return _OnFirstCall(name, lambda: _open(info, api_base, api_key, timeouts, concurrency, ref_images))
 
 

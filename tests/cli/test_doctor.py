@@ -131,7 +131,14 @@ def _remote_unknown(site, api):
 
 
 def _bad_font(site, api):
-    (site.root / "broken.ttf").write_bytes(b"this is not a font")
+    (site.root / "broken.ttf").write_bytes(b"<!DOCTYPE html><html>this is not a font")
+    site.configure({"api_base": api.base, "social": {"source": "first_image", "font": "broken.ttf"}},
+                   site_url="https://example.org/")
+
+
+def _damaged_font(site, api):
+    """It starts as an OpenType font does (the settings take it), and FreeType refuses it."""
+    (site.root / "broken.ttf").write_bytes(b"OTTO" + bytes(200))
     site.configure({"api_base": api.base, "social": {"source": "first_image", "font": "broken.ttf"}},
                    site_url="https://example.org/")
 
@@ -160,7 +167,9 @@ CASES = [
     (_cache_under_a_file, "cache_dir", "FAIL", ".cache is a file"),
     (_git_ignores_cache, "cache in git", "WARN", "(.gitignore:2:.cache)"),
     (_remote_unknown, "remote cache", "FAIL", "nosuchstore"),
-    (_bad_font, "card font", "FAIL", "broken.ttf cannot be loaded"),
+    # issue 35: not a font at all is refused by the settings themselves, naming the option
+    (_bad_font, "plugin options", "FAIL", "social.font: "),
+    (_damaged_font, "card font", "FAIL", "broken.ttf cannot be loaded"),
     (_material_social, "social cards", "WARN", "Material's social plugin is on too"),
     (_no_site_url, "site_url", "WARN", "fix: set site_url"),
 ]

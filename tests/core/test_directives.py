@@ -328,6 +328,10 @@ TRICKY_BODIES = [
     "prompt: x\nrefs: [a.png, '#n', b.png]", "prompt: x\nrev: -1", "%YAML 1.1\n---\nprompt: x", "---\nprompt: x\n...",
     "prompt: x\n---\nprompt: y", "prompt: 'it''s'", 'prompt: "tab\\tescape"', "prompt: x\nwidth: 1e3",
     "just a prompt line", "prompt: x\nnum: 2\npick: 3", "'", '"', "{", "prompt: \ufeffx",
+    # issue 35: what a constructor, an alias or nesting must not crash or hang
+    "prompt: x\nnum: 2001-02-30", "prompt: x\nnum: !!bool maybe", 'prompt: "a \\ud800 b"',
+    "prompt: x\nalt: " + "[" * 40 + "]" * 40, "prompt: x\nalt: " + "[" * 1200 + "]" * 1200,
+    "prompt: x\nalt:\n" + "".join(" " * i + "-\n" for i in range(40)), "prompt: salt & pepper *hot*",
 ]
 
 
@@ -345,15 +349,15 @@ def test_libyaml_reads_every_directive_as_pure_python_yaml_does(monkeypatch):
     """The fast loader is only a speed-up: for every body of the hostile corpus, the
     example site and a list of YAML corner cases, the result (directive or errors, with
     their lines) is the same as with PyYAML's own loader."""
-    from mkdocs_nanobanana.core import directives
+    from mkdocs_nanobanana.core import yaml_text
 
-    assert directives._FAST_LOADER is not None, "PyYAML without libyaml: this test would compare a loader with itself"
+    assert yaml_text.FAST_LOADER is not None, "PyYAML without libyaml: this test would compare a loader with itself"
     bodies = list(_bodies())
     assert len(bodies) > 60
     for body in bodies:
         text = "```nanobanana\n" + body + "\n```\n"
         fast = parse(text)
-        monkeypatch.setattr(directives, "_FAST_LOADER", None)
+        monkeypatch.setattr(yaml_text, "FAST_LOADER", None)
         slow = parse(text)
         monkeypatch.undo()
         assert fast[1] == slow[1], body

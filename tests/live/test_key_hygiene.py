@@ -173,3 +173,57 @@ def test_a_server_message_that_echoes_the_key_is_scrubbed(api):
         real.close()
     assert KEY not in str(caught.value) and "[key]" in str(caught.value)
     assert KEY not in str(stop.reason), "the stop signal holds the scrubbed error too"
+
+
+ECHOES = ["echo-key:message", "echo-key:url", "echo-key:file-url", "echo-key:redirect", "echo-key:header",
+          "echo-key:code", "echo-key:policy"]
+
+
+def test_a_key_the_server_sends_back_in_any_field_reaches_no_output(site, api, debug_logs, capfd, monkeypatch,
+                                                                   fast_retries):
+    """Issue 35, item 7: the fakes send the request's own key back in every field they
+    can (error messages, a 200's code, the image URL as a non-http URL, in a real URL's
+    path and query, in a redirect's Location, in response headers; Gemini's message),
+    through an in-process build at DEBUG and `nanobanana -v generate` and `mkdocs build
+    -v`: no log line, no stdout or stderr, no file of the site or the cache holds it."""
+    monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
+    monkeypatch.setattr(provider_base, "RETRY_AFTER_CAP", 0.1)
+    site.configure({"api_base": api.base, "concurrency": 1, "retries": 1, "timeout": 2})
+    site.page("a.md", "# A\n\n" + "".join(directive(f"Echo {i}") for i in range(len(ECHOES))))
+    for i, echo in enumerate(ECHOES):
+        api.faults_for[f"Echo {i}"] = echo
+    site.build()
+    assert not api.faults_for, "every echo was served"
+    said = [r.getMessage() for r in debug_logs.records if r.levelname == "WARNING"]
+    assert any("ftp://files.example/[key].png" in m for m in said), said  # scrubbed where it was quoted
+    assert "X-Echo-Key', b'[key]" in debug_logs.text, "httpcore logged the 429's headers, scrubbed"
+    # the same through the commands, in subprocesses at -v
+    env = {**os.environ, "NANOBANANA_API_KEY": KEY, "NANOBANANA_MODE": "live"}
+    outputs = []
+    for cmd in ([bin_path("nanobanana"), "-v", "generate", "--yes"], [bin_path("mkdocs"), "build", "-v"]):
+        for i, echo in enumerate(ECHOES):
+            api.faults_for[f"Echo {i}"] = echo
+        proc = subprocess.run(cmd, cwd=site.root, env=env, capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        outputs += [proc.stdout, proc.stderr]
+    assert "[key]" in outputs[1] and "Location', b'/files/[key].png" in outputs[1], "the redirect was logged, scrubbed"
+    # Gemini: its key in its message
+    monkeypatch.setenv("GEMINI_API_KEY", GKEY)
+    api.faults.append("gecho-key")
+    site.configure({"provider": "gemini", "api_base": f"{api.origin}/v1beta", "retries": 0})
+    site.page("b.md", "# B\n\n" + directive("Gemini echo"))
+    site.build()
+    assert not api.faults and any(r.headers.get("x-goog-api-key") == GKEY for r in api.gemini_requests)
+    out, err = capfd.readouterr()
+    assert_no_key(site.root, debug_logs.text, out, err, *outputs, keys=(KEY, GKEY))
+
+
+def test_the_commands_error_output_is_scrubbed_too(site):
+    """Every error a `nanobanana` command prints passes the same scrub: here the key
+    is in a path the user gave (a review sheet named after it, in a folder that is not there)."""
+    site.page("a.md", directive("First"))
+    env = {**os.environ, "NANOBANANA_API_KEY": KEY}
+    proc = subprocess.run([bin_path("nanobanana"), "review", "-o", str(site.root / "no-such-folder" / f"{KEY}.html")],
+                          cwd=site.root, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Error: could not write" in proc.stderr and "[key].html" in proc.stderr
+    assert KEY not in proc.stdout + proc.stderr

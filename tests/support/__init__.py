@@ -13,5 +13,6 @@ tests/conftest.py, the fake API is tests/fakeapi.py).
     serve        Server (`<host> serve` as a subprocess), free_port()
     analysis     make_settings() and read(): Settings and an Analysis without MkDocs
     cdp          headless Chromium over the DevTools protocol
+    provenance   xmp_of(), cached(), published(): provenance read back from built files
     corpus       HOSTILE, the folder of the hostile Markdown corpus (hostile/)
 """

@@ -21,7 +21,7 @@ from typing import Any
 
 from ...build.session import BuildSession, PlaceholdersRefused, open_provider, pages_worth_reading
 from ...core.pages import PageText
-from ...core.reporting import Reporter
+from ...core.reporting import Reporter, scrub
 from ...core.settings import Settings, SettingsError
 from .options import Where, named, settings_for
 from .zensical import forget_cached_pages, host_logger
@@ -94,9 +94,9 @@ class MarkdownHost:
         if session is None or build is None:
             return
         try:
-            self.log.info(session.close())
+            self.log.info(scrub(session.close()))
         except PlaceholdersRefused as exc:  # the host publishes anyway: say it loudly
-            self.log.error(str(exc))
+            self.log.error(scrub(str(exc)))
         finally:
             buyer = session.scheduler.buyer
             self.spent += buyer.credits_spent if buyer is not None else 0

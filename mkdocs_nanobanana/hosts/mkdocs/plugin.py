@@ -18,7 +18,7 @@ from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin
 from ...build.session import BuildSession, PlaceholdersRefused, ServeSession, open_provider
 from ...cards.feeds import fill_enclosure_lengths
 from ...cards.social import first_heading
-from ...core.reporting import Reporter
+from ...core.reporting import Reporter, scrub
 from ...core.settings import Settings, SettingsError
 from ..markdown.names import EXTENSION_NAMES
 from .config import NanobananaConfig
@@ -60,7 +60,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         try:
             self.settings = settings_of(self.config, config, os.environ, self.report, self._command)
         except SettingsError as exc:
-            raise PluginError(f"nanobanana: {exc}") from None
+            raise PluginError(scrub(f"nanobanana: {exc}")) from None
         self._site_url = config.site_url or ""
         # The Markdown extension (hosts/markdown/extension.py) does this plugin's work where plugins do not
         # run (Zensical); a mkdocs.yml shared by both hosts lists both: here the plugin works.
@@ -137,9 +137,9 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             self.serve.close_build(session)
             return
         try:
-            log.info(session.close())
+            log.info(scrub(session.close()))
         except PlaceholdersRefused as exc:
-            raise PluginError(f"nanobanana: {exc}") from None
+            raise PluginError(scrub(f"nanobanana: {exc}")) from None
 
     @event_priority(-100)  # after mkdocs-rss-plugin's (0) has written its feeds
     def _feeds(self, config):

@@ -57,6 +57,13 @@ EXPECTED = {
     "variant-typo.md": (5, "did you mean 'hd'?"),
     "unknown-model.md": (5, "unknown model 'dall-e-3'"),
     "class-injection.md": (5, "'class' holds CSS class names"),
+    # issue 35
+    "billion-laughs.md": (6, "uses a YAML anchor or alias (&name, *name), which it may not"),
+    "front-matter-laughs.md": (11, "expand to more than 10,000 values"),
+    "surrogate.md": (4, "'prompt' holds \\ud800, half of a UTF-16 pair"),
+    "nul-in-ref.md": (5, "remove the NUL character from refs"),
+    "deep-nesting.md": (5, "nests more than 32 levels deep"),
+    "bad-timestamp.md": (5, "'2001-02-30' cannot be read as its YAML type says"),
 }
 
 
@@ -167,3 +174,288 @@ def test_non_utf8_page_is_named_not_a_traceback(site, caplog):
         site.build()
     ours = [r.getMessage() for r in caplog.records if r.getMessage().startswith("nanobanana: docs/latin1.md")]
     assert ours and "not UTF-8" in ours[0] and "save it as UTF-8" in ours[0]
+
+
+# --------------------------------------------------------------------------- issue 35: YAML and text
+
+ROUND_THREE = ("billion-laughs.md", "front-matter-laughs.md", "surrogate.md", "nul-in-ref.md", "deep-nesting.md",
+               "bad-timestamp.md")
+
+
+def test_yaml_bombs_and_unencodable_text_are_named_by_build_and_plan_in_moments(site):
+    """Nine levels of nested aliases took hours (`mkdocs build` and `plan` alike), and a
+    lone surrogate killed both with UnicodeEncodeError in the cache key: now each is one
+    message naming page:line, the rest of the site builds, and the next build too."""
+    import time
+
+    from tests.support.commands import bin_path, run
+
+    for name in ROUND_THREE:
+        shutil.copy(CORPUS / name, site.docs / name)
+    site.page("good.md", "# Good\n\n```nanobanana\nA perfectly fine lamp\n```\n")
+    for _ in range(2):  # the next build is not broken either
+        started = time.monotonic()
+        proc = run([bin_path("mkdocs"), "build"], site.root)
+        assert time.monotonic() - started < 60  # a subprocess on a shared machine; the bomb took hours
+        assert "Traceback" not in proc.stderr and "UnicodeEncodeError" not in proc.stderr
+        for name in ROUND_THREE:
+            line, words = EXPECTED[name]
+            assert f"docs/{name}:{line}: " in proc.stderr and words in proc.stderr, (name, proc.stderr)
+        assert len(figures(site.html("good/index.html"))) == 1
+        assert "nanobanana-placeholder" in figures(site.html("surrogate/index.html"))[0]["class"]
+    plan = run([bin_path("nanobanana"), "plan"], site.root, check=False)
+    assert plan.returncode == 1 and "Traceback" not in plan.stderr
+    for name in ROUND_THREE[2:] + ROUND_THREE[:1]:  # the directives' errors are rows of the plan
+        line, words = EXPECTED[name]
+        assert f"docs/{name}:{line}" in plan.stdout and words in plan.stdout, (name, plan.stdout)
+
+
+def test_a_billion_laughs_is_refused_in_well_under_a_second():
+    import time
+
+    from mkdocs_nanobanana.cards import social
+    from mkdocs_nanobanana.core.catalog import PROVIDERS
+    from mkdocs_nanobanana.core.directives import parse_page
+
+    catalog = PROVIDERS["nanobanana"].catalog({})
+    for name in ("billion-laughs.md", "deep-nesting.md"):
+        text = (CORPUS / name).read_text(encoding="utf-8")
+        started = time.perf_counter()
+        _, directives, errors = parse_page(text, f"docs/{name}", name, catalog)
+        assert time.perf_counter() - started < 0.5 and directives == [None] and len(errors) == 1
+    started = time.perf_counter()
+    info = social.read_page((CORPUS / "front-matter-laughs.md").read_text(encoding="utf-8"), "front-matter-laughs.md")
+    assert time.perf_counter() - started < 0.5 and info.meta == {} and "10,000" in info.problem
+    # aliases that stay small are front matter's business (other plugins use them): read
+    small = social.read_page("---\nbase: &b {cards: true}\nsocial: *b\n---\n# T\n", "t.md")
+    assert small.meta["social"] == {"cards": True} and small.problem is None
+
+
+# --------------------------------------------------------------------------- issue 35: the XMP packet
+
+
+def test_a_prompt_too_long_for_xmp_is_cut_with_one_warning(site):
+    """A 19,000-character prompt of & and < escapes to 95,000 bytes, past JPEG's 64 KB
+    segment: `mkdocs build` died ("XMP data is too long"). Now every file carries the
+    prompt's start and says it was shortened; one warning names page:line."""
+    from mkdocs_nanobanana.imaging.provenance import MAX_XMP_BYTES
+    from tests.support.commands import bin_path, run
+    from tests.support.provenance import cached, published, xmp_of
+
+    prompt = "&<" * 9_500
+    site.configure({"formats": ["webp", "jpeg", "png"], "provenance": {"include_prompt": True}},
+                   site_url="https://example.org/")
+    site.page("a.md", f"# A\n\n```nanobanana\nprompt: '{prompt}'\nsocial: true\n```\n")
+    site.page("b.md", "# B\n\n```nanobanana\nprompt: A short one\n```\n")
+    cached(site, prompt, seed=1)
+    cached(site, "A short one", seed=2)  # pixels of its own: copies of their own
+    for _ in range(2):  # the second build reads what the first wrote
+        proc = run([bin_path("mkdocs"), "build"], site.root)
+        assert "Traceback" not in proc.stderr and "too long" in proc.stderr
+        assert proc.stderr.count("the prompt is too long for the XMP packet") == 1, proc.stderr
+        assert "docs/a.md:3: the prompt is too long for the XMP packet" in proc.stderr
+    files = published(site)
+    long_name = figures(site.html("a/index.html"))[0]["img"]["src"].split("/")[-1][:10]
+    cut = [f for f in files if f.name.startswith(long_name)]
+    assert {f.suffix for f in cut} == {".webp", ".jpg", ".png"}
+    for path in cut + [f for f in files if "social" in f.parts]:
+        meta = xmp_of(path)
+        assert meta["description"].startswith("&<&<") and "shortened to fit the XMP packet" in meta["description"]
+        assert meta["description"].endswith(f"of {len(prompt):,} characters]"), path
+    for path in files:  # every packet within the limit; the short prompt whole
+        with Image.open(path) as img:
+            packet = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+        assert len(packet if isinstance(packet, bytes) else packet.encode()) <= MAX_XMP_BYTES
+    short = [f for f in files if f not in cut and "social" not in f.parts]
+    assert short and all(xmp_of(f)["description"] == "A short one" for f in short)
+
+
+# --------------------------------------------------------------------------- issue 35: images of extreme shapes
+
+
+def _strip_png(size: tuple[int, int]) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 120, 40)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+STRIPS = {"tall": (2, 40_000), "wide": (40_000, 2), "thin": (4_000, 200)}  # thin: 20:1, within WebP's sides
+
+
+def _strip_page(site) -> dict[str, int]:
+    """A page with one directive per strip (the first one's image is also the card);
+    each strip's fence line."""
+    text = "# A\n\n" + "".join(f"```nanobanana\nprompt: A {name} strip\nsocial: {str(name == 'tall').lower()}\n```\n\n"
+                                for name in STRIPS)
+    site.page("a.md", text)
+    lines = text.split("\n")
+    return {name: lines.index(f"prompt: A {name} strip") for name in STRIPS}  # the fence: the line before, 1-based
+
+
+@pytest.mark.parametrize("provider", ["nanobanana", "gemini"])
+def test_an_api_image_of_an_extreme_shape_is_never_stored(site, api, monkeypatch, caplog, fast_retries, provider):
+    """A 2x40,000 or 40,000x2 PNG from the API was stored, then every build failed (WebP's
+    16,383 px limit; MemoryError drawing the card): now it is refused where it arrives, a
+    warning naming page:line and a placeholder, and the next build buys a usable one."""
+    import base64
+
+    from tests.support.live import answer_with_url
+
+    caplog.set_level(logging.INFO)
+    if provider == "gemini":
+        monkeypatch.setenv("GEMINI_API_KEY", "AIza-shape-test-0123456789")
+        site.configure({"provider": "gemini", "api_base": f"{api.origin}/v1beta", "retries": 1, "concurrency": 1},
+                       site_url="https://example.org/")
+
+        def answer(size):  # Gemini's answer shape (fakeapi._gemini), with this image inline
+            data = base64.b64encode(_strip_png(size)).decode()
+            return lambda h: h._json(200, {"candidates": [{"content": {"parts": [
+                {"inlineData": {"mimeType": "image/png", "data": data}}]}, "finishReason": "STOP"}]})
+    else:
+        monkeypatch.setenv("NANOBANANA_API_KEY", "nb-shape-test-0123456789")
+        site.configure({"api_base": api.base, "retries": 1, "concurrency": 1}, site_url="https://example.org/")
+
+        def answer(size):
+            return answer_with_url(api.add_file(_strip_png(size)))
+    fences = _strip_page(site)
+    for name, size in STRIPS.items():
+        api.faults_for[f"A {name} strip"] = answer(size)
+    site.build()
+    calls = api.gemini_requests if provider == "gemini" else api.generate_requests
+    # NanoBanana: the download is retried, never the POST; Gemini's image was in the paid
+    # answer itself: one more call (RetryOnce), which the fake answers with a usable image
+    assert len(calls) == (6 if provider == "gemini" else 3)
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "Traceback" not in caplog.text
+    if provider == "gemini":  # the second call got a usable image: stored, shown
+        assert len(list(site.cache.keys())) == 3
+        assert not any("nanobanana-placeholder" in f["class"] for f in figures(site.html("a/index.html")))
+        for name, (w, h) in STRIPS.items():
+            assert any(m.startswith(f"nanobanana: docs/a.md:{fences[name]}: ") and f"{w}x{h} pixels" in m
+                       for m in said), (name, said)
+        return
+    for name, (w, h) in STRIPS.items():
+        hits = [m for m in said if m.startswith(f"nanobanana: docs/a.md:{fences[name]}: ")]
+        assert any(f"{w}x{h} pixels" in m for m in hits), (name, said)
+    assert list(site.cache.keys()) == [], "nothing unusable was stored"
+    assert ["nanobanana-placeholder" in f["class"] for f in figures(site.html("a/index.html"))] == [True] * 3
+    caplog.clear()
+    site.build()  # the API answers properly now: every image is bought, the build is fine
+    assert len(list(site.cache.keys())) == 3 and "Traceback" not in caplog.text
+    assert not any("nanobanana-placeholder" in f["class"] for f in figures(site.html("a/index.html")))
+
+
+def _store_unchecked(cache, prompt: str, data: bytes):
+    """An entry as a build before the shape check stored it (or as a build fetches one
+    from the bucket: by hash, undecoded): written with the shape check switched off."""
+    from unittest import mock
+
+    from mkdocs_nanobanana.core import image_bytes
+    from mkdocs_nanobanana.core.request import Request
+
+    with mock.patch.object(image_bytes, "shape_problem", lambda w, h: None):
+        entry = cache.put(Request("gemini-2.5-flash-image", prompt, "1:1"), [data], "test", 2)
+    image_bytes._passed.clear()  # what passed then must be judged again
+    return entry
+
+
+def test_a_cached_image_of_an_extreme_shape_is_a_placeholder_not_a_broken_build(site):
+    """`mkdocs build` warns naming page:line, shows placeholders for the figure and the
+    card, exits 0, and every build after it too; `verify --fix --decode` removes it."""
+    from tests.support.commands import bin_path, run
+
+    site.configure({"backdrop": "blur", "formats": ["webp", "jpeg"]}, site_url="https://example.org/")
+    fences = _strip_page(site)
+    for name, size in STRIPS.items():
+        _store_unchecked(site.cache, f"A {name} strip", _strip_png(size))
+    site.page("b.md", "# B\n\n```nanobanana\nprompt: A fine lamp\n```\n")
+    for _ in range(2):
+        proc = run([bin_path("mkdocs"), "build"], site.root)
+        assert "Traceback" not in proc.stderr and "MemoryError" not in proc.stderr
+        for name, (w, h) in STRIPS.items():
+            assert f"docs/a.md:{fences[name]}: the cached image" in proc.stderr, (name, proc.stderr)
+            assert f"{w}x{h} pixels" in proc.stderr and "verify --fix --decode" in proc.stderr
+        assert ["nanobanana-placeholder" in f["class"] for f in figures(site.html("a/index.html"))] == [True] * 3
+        assert (site.site / "assets/nanobanana/social/a.jpg").is_file()
+    fixed = run([bin_path("nanobanana"), "verify", "--fix", "--decode"], site.root)
+    assert "3 bad, removed" in fixed.stdout and list(site.cache.keys()) == []
+
+
+@pytest.mark.parametrize("where", ["encode", "resize", "backdrop", "card", "cover"])
+def test_an_encoder_or_memory_error_is_a_warning_and_a_placeholder(site, caplog, monkeypatch, where):
+    """Whatever Pillow raises while it resizes, encodes, draws a backdrop or a card (here:
+    MemoryError, for the image; its placeholder draws fine), the build ends, the figure
+    or card shows a placeholder (a backdrop is just left out), a warning names page:line,
+    and nothing is a traceback."""
+    from mkdocs_nanobanana.cards import drawing
+    from mkdocs_nanobanana.imaging import backdrops, copies
+    from tests.support.images import seed_cache
+
+    module, name = {"encode": (copies, "encode"), "resize": (copies, "resize"), "backdrop": (backdrops, "compute"),
+                    "card": (drawing, "render_card"), "cover": (drawing, "cover")}[where]
+    real, calls = getattr(module, name), []
+
+    def first_call_out_of_memory(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise MemoryError()
+        return real(*args, **kwargs)
+
+    caplog.set_level(logging.INFO)
+    site.configure({"backdrop": "blur"}, site_url="https://example.org/")
+    site.page("a.md", "# A\n\n```nanobanana\nprompt: A lamp\nsocial: true\n```\n")
+    seed_cache(site.cache, "A lamp")
+    monkeypatch.setattr(module, name, first_call_out_of_memory)
+    site.build()
+    assert calls and "Traceback" not in caplog.text
+    fig, = figures(site.html("a/index.html"))
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert (site.site / "assets/nanobanana/social/a.jpg").is_file()
+    if where == "backdrop":  # the image all the same; its backdrop computed again from the cached file
+        assert "nanobanana-placeholder" not in fig["class"] and len(calls) == 2
+        return
+    assert any(m.startswith("nanobanana: docs/a.md:3:") and "MemoryError" in m for m in said), said
+    assert ("nanobanana-placeholder" in fig["class"]) == (where in ("encode", "resize"))
+
+
+# --------------------------------------------------------------------------- issue 35: font and logo files
+
+
+@pytest.mark.parametrize("option, name, content", [
+    ("font", "Inter.ttf", b"<!DOCTYPE html>\n<html><head><title>Download Inter</title></head></html>"),
+    ("font", "empty.otf", b""),
+    ("logo", "logo.png", b"<!DOCTYPE html>\n<html>Page not found</html>"),
+    ("logo", "logo.svg", b"<!DOCTYPE html>\n<html><body><svg></svg></body></html>"),  # HTML holding an SVG
+])
+def test_a_font_or_logo_that_is_not_one_is_a_config_error_naming_the_option(site, option, name, content):
+    """Was a traceback from Pillow in `mkdocs build`; now each command that reads the
+    settings stops with the option's name and what to give instead."""
+    from tests.support.commands import bin_path, run
+
+    (site.root / name).write_bytes(content)
+    site.configure({"social": {"source": "first_image", option: name}}, site_url="https://example.org/")
+    site.page("a.md", "# A\n\n```nanobanana\nprompt: A lamp\n```\n")
+    for cmd in ([bin_path("mkdocs"), "build"], [bin_path("nanobanana"), "plan"]):
+        proc = run(cmd, site.root, check=False)
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"social.{option}: {site.root / name}: it is not a" in proc.stderr, proc.stderr
+        assert ("give a .ttf or .otf file" if option == "font" else "PNG, JPEG, WebP or SVG") in proc.stderr
+
+
+def test_real_fonts_and_logos_pass_and_a_damaged_font_draws_with_the_built_in_one(site):
+    from tests.support.commands import bin_path, run
+
+    Image.new("RGB", (64, 64), (200, 20, 20)).save(site.root / "logo.webp")
+    (site.root / "logo.svg").write_text('<?xml version="1.0"?>\n<!-- ours -->\n<svg xmlns="http://www.w3.org/2000/svg" '
+                                        'viewBox="0 0 8 8"><rect width="8" height="8"/></svg>')
+    (site.root / "damaged.ttf").write_bytes(b"OTTO" + bytes(300))  # looks like OpenType, is not
+    site.page("a.md", "# A\n\n```nanobanana\nprompt: A lamp\n```\n")
+    for logo in ("logo.webp", "logo.svg"):
+        site.configure({"social": {"source": "first_image", "logo": logo, "font": "damaged.ttf"}},
+                       site_url="https://example.org/")
+        proc = run([bin_path("mkdocs"), "build"], site.root)
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.count("cannot be loaded") == 1 and "drawn with the built-in font" in proc.stderr
+        assert (site.site / "assets/nanobanana/social/a.jpg").is_file()
