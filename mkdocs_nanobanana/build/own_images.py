@@ -115,6 +115,32 @@ def in_docs(relative: str, docs_dir: str) -> str | None:
     return path if os.path.isfile(path) else None
 
 
+def groups_in_use(settings: Settings, cache, pages: Iterable) -> dict[str, frozenset[str]]:
+    """The copies of the own pictures ``pages`` (PageText) show, as the manifest groups
+    them, with the current settings: what ``prune`` keeps for this site. A picture's
+    sha256 comes from the index while its stat vouches for it, else from its bytes."""
+    if not settings.responsive_images:
+        return {}
+    index, groups = OwnIndex(cache), {}
+    for p in pages:
+        if opted_out(p.text):
+            continue
+        for path in local_images(p.text, p.page, settings.docs_dir):
+            stat = Stat.of(path)
+            facts = index.get(path, stat) if stat is not None else None
+            if facts is None:
+                try:
+                    data = Path(path).read_bytes()
+                except OSError:
+                    continue
+                facts = facts_of(data, sha256(data))
+            if facts.kind == "still":
+                spec = copy_spec(copies.plan_widths(facts.width, settings.widths),
+                                 copies.plan_exts(settings.formats, facts.alpha), settings.own_encoding.tag)
+                groups.setdefault(spec, set()).add(facts.sha256)
+    return {spec: frozenset(ids) for spec, ids in groups.items()}
+
+
 @dataclass(frozen=True)
 class OwnFigure:
     """A picture's copies, ready: what its <picture> needs."""

@@ -115,6 +115,8 @@ def embed(page_html: str, figures: dict[str, str], token: str) -> str:
     return pattern.sub(lambda m: figures.get(m.group(1) or m.group(2), m.group(0)), page_html)
 
 
+#: The class of an own picture's <picture> (a generated image's is its <figure class="nanobanana">).
+OWN_PICTURE_CLASS = "nanobanana-picture"
 #: Attributes of an author's <img> that the <picture> writes itself.
 _OWN_PICTURE_ATTRS = ("src", "srcset", "sizes")
 
@@ -170,7 +172,7 @@ def picture_html(
     if "decoding" not in given:
         own.append(("decoding", "async"))
     rest = " ".join(k if v is None else f'{k}="{html.escape(v)}"' for k, v in own)
-    lines = ["<picture>"]
+    lines = [f'<picture class="{OWN_PICTURE_CLASS}">']
     for ext in exts[:-1]:
         lines.append(f'<source type="{MIME_TYPES[ext]}" srcset="{srcset(ext)}" sizes="{html.escape(sizes)}">')
     lines.append(f'<img src="{link(fallback.url)}{html.escape(fragment)}" srcset="{srcset(exts[-1])}" '

@@ -17,6 +17,7 @@ files that are gone.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -134,6 +135,29 @@ class OwnIndex:
             if len(kept) != len(files):
                 self._write(kept)
         return len(files) - len(kept)
+
+    def verify(self, fix: bool = False) -> list[str]:
+        """Every picture whose facts the stat still vouches for, hashed again: a problem
+        for each whose bytes are not the ones its facts were learned from (a file
+        replaced with its old size and times); with ``fix`` their facts are dropped, so
+        the next build reads them again."""
+        problems, bad = [], []
+        for path, (stat, facts) in self._read().items():
+            if Stat.of(path) != stat:
+                continue  # changed or gone: the next build learns it again anyway
+            try:
+                with open(path, "rb") as f:
+                    digest = hashlib.file_digest(f, "sha256").hexdigest()
+            except OSError as exc:
+                problems.append(f"{path}: unreadable ({exc})")
+                continue
+            if digest != facts.sha256:
+                problems.append(f"{path}: its bytes changed but not its size and times: its copies are stale")
+                bad.append(path)
+        if fix and bad:
+            with self.cache.lock(INDEX_LOCK):
+                self._write({p: e for p, e in self._read().items() if p not in bad})
+        return problems
 
     def _write(self, files: dict[str, tuple[Stat, OwnFacts]]) -> None:
         body = {path: [s.size, s.mtime_ns, s.ctime_ns, f.sha256, f.width, f.height, f.alpha, f.kind, f.why]
