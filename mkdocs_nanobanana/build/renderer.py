@@ -166,11 +166,38 @@ class Renderer:
         else:  # both known (another name's files for the same source may settle it first)
             job.add_done_callback(lambda f: look.add_done_callback(lambda _: finish(f)))
 
+    def render_own(self, source: copies.Source, basename: str, backdrop: bool, here: bool = False) -> Future:
+        """A site's own picture's copies (``responsive_images``), made once per picture and
+        name like a slot's; a Future of its Rendered (no variants: it could not be read,
+        and the page keeps its <img>). ``here``: in this thread (a worker of the pool)."""
+        with self._lock:
+            job = self._jobs.get((source.id, basename))
+        if job is None:
+            job = self._files_job(source, basename, False, here)
+            with self._lock:
+                job = self._jobs.setdefault((source.id, basename), job)
+        look = self.backdrops.job(source, job) if backdrop and not source.alpha else None
+        done: Future = Future()
+
+        def finish(f: Future) -> None:
+            if f.exception() is not None:
+                done.set_exception(f.exception())
+                return
+            kept = look.result() if look is not None and not look.cancelled() and not look.exception() else None
+            done.set_result(Rendered(f.result(), False, "", kept))
+
+        if look is None:
+            job.add_done_callback(finish)
+        else:
+            job.add_done_callback(lambda f: look.add_done_callback(lambda _: finish(f)))
+        return done
+
     def derived_files(self, source: copies.Source) -> list[copies.DerivedFile]:
         """Every resized copy of ``source`` the settings ask for, made or not (no I/O)."""
         s = self.settings
         return copies.derivative_files(source, copies.plan_widths(source.width, s.widths),
-                                       copies.plan_exts(s.formats, source.alpha), s.encoding, self.cache)
+                                       copies.plan_exts(s.formats, source.alpha), source.encoding or s.encoding,
+                                       self.cache)
 
     def _files_job(self, source: copies.Source, basename: str, is_placeholder: bool, here: bool = False) -> Future:
         """The figure's files. When every derivative is cached already (a warm build) they
@@ -215,7 +242,7 @@ class Renderer:
             try:
                 look = backdrops.path_of(self.cache, source.id)
                 had_look, kept = look.exists(), []
-                made = copies.make_missing(source, files, s.encoding, self.cache.temp.create_once,
+                made = copies.make_missing(source, files, source.encoding or s.encoding, self.cache.temp.create_once,
                                            with_pixels=lambda img: kept.append(self.backdrops.keep(source.id, img)))
                 self._made(made, share)
                 if share and not had_look and kept and kept[0] is not None and self.shared is not None:
@@ -229,7 +256,12 @@ class Renderer:
         return copies.publish(files, self.out_dir, s.output_dir, basename)
 
     def _damaged(self, source: copies.Source, basename: str, exc: Exception) -> list[copies.Variant]:
-        """A cached image that no longer decodes: a warning, and its placeholder instead."""
+        """A cached image that no longer decodes: a warning, and its placeholder instead.
+        A site's own picture that does not decode: a warning, and the page keeps its <img>."""
+        if source.origin:
+            self.report.once(f"damaged {source.id}", f"{source.origin} cannot be read as an image ({exc}): the page "
+                             "keeps its <img> as it is (responsive_images)")
+            return []
         with self._lock:
             slot = self._slot_of_source.get(source.id)
         images = slot.entry.images if slot and slot.entry else ()
@@ -253,7 +285,8 @@ class Renderer:
         if not s.publish:
             return []
         try:
-            variants = copies.publish_uncached(source, files, s.encoding, self.out_dir, s.output_dir, basename)
+            variants = copies.publish_uncached(source, files, source.encoding or s.encoding, self.out_dir, s.output_dir,
+                                               basename)
             self._made([path for path, *_ in files], share=False)  # in the site only: nothing to send
             return variants
         except OSError as again:
@@ -358,9 +391,10 @@ class Renderer:
 
     # -- HTML --------------------------------------------------------------------------
 
-    def figure(self, slot: Slot, page_url: str, eager: bool, site_url: str = "") -> str:
+    def figure(self, slot: Slot, page_url: str, eager: bool, site_url: str = "", sizes: str | None = None) -> str:
         """The slot's <figure>, with URLs relative to the page (absolute under
-        ``site_url`` if given); waits for its files."""
+        ``site_url`` if given); waits for its files. ``sizes``: the page's (its layout's
+        column, ``Settings.sizes_for``); a directive's own wins."""
         rendered: Rendered = slot.figure_ready.result()
         d = slot.directive
         if not rendered.variants:  # nothing could be written (see Renderer._unwritable)
@@ -377,7 +411,7 @@ class Renderer:
         return markup.figure_html(
             rendered.variants, page_url=page_url, alt=d.alt_text, caption=d.caption, eager=eager,
             placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=rendered.note or None,
-            site_url=site_url, sizes=d.sizes or self.settings.sizes, ai_label=self._ai_label(rendered),
+            site_url=site_url, sizes=d.sizes or sizes or self.settings.sizes_for(), ai_label=self._ai_label(rendered),
             backdrop=backdrop,
         )
 

@@ -402,8 +402,9 @@ class Scheduler:
                   f"({shared.counts()})" if shared is not None else "")
         return summary_line(self.counts(), self.buyer.usd_spent if self.buyer else 0, self.renderer.encoded) + remote
 
-    def finish(self) -> str:
-        """Wait for every image and card, stop the workers, and return the summary line."""
+    def finish(self, own: dict[str, frozenset[str]] | None = None) -> str:
+        """Wait for every image and card, stop the workers, and return the summary line.
+        ``own``: the copies of the site's own pictures the build shows, for the manifest."""
         try:
             for slot in self.analysis.all_slots():
                 slot.figure_ready.result()
@@ -411,7 +412,7 @@ class Scheduler:
                 job.result()
         finally:
             self.close()
-        record_use(self.analysis)
+        record_use(self.analysis, own)
         if isinstance(self.stop.reason, CreditsError):
             left = sum(1 for s in self.analysis.all_slots() if s.approved and s.entry is None and not s.errors)
             self.report.warn(f"out of credits: {left} image(s) were left as placeholders; top up and build again")

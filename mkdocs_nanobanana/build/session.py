@@ -34,6 +34,7 @@ from ..store.cache import Cache
 from ..store.temp import temp_age
 from .analysis import Analysis
 from .budget import Budget
+from .own_images import OwnImages, Resolve, local_images, opted_out
 from .purchase import Buyer
 from .scheduler import Scheduler, offline_cause
 from .slot import Slot
@@ -71,15 +72,17 @@ def open_remote_tier(settings: Settings, report: Reporter, without_it: str) -> R
 def pages_worth_reading(pages: Iterable[tuple[str, str | None]], settings: Settings,
                         report: Reporter) -> list[PageText]:
     """Of (src path, text or None if it is not UTF-8), the pages with a directive or a
-    nanobanana front matter; every page when each one gets a card. The word test is a
-    cheap filter: most pages have no directive."""
+    nanobanana front matter; every page when each one gets a card; with
+    responsive_images, those that may show a picture too. The word tests are a cheap
+    filter: most pages have no directive."""
     every_page = settings.social.enabled and settings.social.generate
+    pictures = settings.responsive_images
     out = []
     for page, text in pages:
         if text is None:  # the host reports the page itself; we only say what to do
             report.warn(f"{page_label(settings, page)}: the file is not UTF-8 text, so its directives cannot be "
                         "read: save it as UTF-8")
-        elif every_page or INFO_WORD in text:
+        elif every_page or INFO_WORD in text or (pictures and ("![" in text or "<img" in text or "]:" in text)):
             out.append(PageText(page, text))
     return out
 
@@ -152,6 +155,10 @@ class BuildSession:
         self._tokens: dict[str, list[tuple[str, Slot]]] = {}  # page -> its tokens, in order
         self._slot_of: dict[str, Slot] = {}  # every token of this build
         self._signals: SignalStop | None = None
+        # the site's own pictures (responsive_images), on the same pools and tiers
+        self.own = (OwnImages(settings, self.scheduler.renderer, self.scheduler.shared, self.report)
+                    if settings.responsive_images else None)
+        self._eager: set[str] = set()  # pages whose first image loads eagerly already
 
     @classmethod
     def open(cls, settings: Settings, pages: list[PageText], warn: Callable[[str], None],
@@ -169,6 +176,10 @@ class BuildSession:
         self.analysis.drafts = list(drafts)
         self.analysis.read(pages)
         self.scheduler.start()
+        if self.own is not None:  # their copies are made while the host renders pages
+            for p in pages:
+                if not opted_out(p.text):
+                    self.own.start(local_images(p.text, p.page, self.settings.docs_dir))
 
     def catch_signals(self) -> None:
         """From now until ``close`` or ``abort``, SIGINT and SIGTERM stop safely (see
@@ -245,15 +256,29 @@ class BuildSession:
         self._slot_of.update((t, s) for t, (_, s) in zip(tokens, pairs, strict=True))
         return replace_blocks(markdown, [b for b, _ in pairs], tokens, start)
 
-    def html(self, page: str, html: str, page_url: str, site_url: str = "") -> str:
-        """The page's HTML with each of its tokens replaced by its <figure> (the first one
-        loads eagerly: it is likely above the fold). URLs are relative to ``page_url``, or
-        under ``site_url`` when a host cannot tell the page's URL (plain Python-Markdown)."""
+    def html(self, page: str, html: str, page_url: str, site_url: str = "", *, resolve: Resolve | None = None,
+             own: bool = True, hidden: Iterable[str] = ()) -> str:
+        """The page's HTML with each of its tokens replaced by its <figure>, and (with
+        ``responsive_images``, unless ``own`` is False: the page's front matter says so)
+        each of its own pictures that ``resolve`` finds in docs_dir by a <picture>. The
+        page's first image loads eagerly: it is likely above the fold. URLs are relative to
+        ``page_url``, or under ``site_url`` when a host cannot tell the page's URL (plain
+        Python-Markdown). ``hidden``: the theme's sidebars the page hides (Material's
+        ``hide:``), whose column its ``sizes`` fit."""
         items = self._tokens.pop(page, None)
+        sizes = self.settings.sizes_for(tuple(hidden))
+        own_eager = False
+        if self.own is not None and own and resolve is not None and "<img" in html:
+            token = re.search(self._token_re, html) if items else None
+            html, own_eager = self.own.pictures(html, page_url, resolve, sizes=sizes, site_url=site_url,
+                                                eager_before=token.start() if token else len(html) + 1)
+        if own_eager or items:
+            self._eager.add(page)
         if not items:
             return html
-        figures = {token: self.scheduler.renderer.figure(slot, page_url, eager=(i == 0), site_url=site_url)
-                   for i, (token, slot) in enumerate(items)}
+        renderer = self.scheduler.renderer
+        figures = {token: renderer.figure(slot, page_url, eager=(i == 0 and not own_eager), site_url=site_url,
+                                          sizes=sizes) for i, (token, slot) in enumerate(items)}
         return markup.embed(html, figures, self._token_re)
 
     def feed_markdown(self, page: str, markdown: str) -> str:
@@ -284,17 +309,33 @@ class BuildSession:
                 "include (pymdownx.snippets or another Markdown preprocessor), so it is shown as code and not "
                 "generated: put the directive in the page itself")
 
-    def finish_page(self, page: str, output: str, page_url: str) -> str:
-        """The whole page: figures that reached it from other pages, and the card's tags."""
+    def finish_page(self, page: str, output: str, page_url: str, *, view_region: str | None = None,
+                    resolve: Resolve | None = None, own: bool = True, hidden: Iterable[str] = ()) -> str:
+        """The whole page: figures that reached it from other pages, and the card's tags.
+        ``view_region``: the page is a blog view, whose post excerpts (the elements of
+        that class) may hold the posts' own pictures too: its first image of all loads
+        eagerly, as a post's does."""
+        eager = view_region is not None and page not in self._eager
+        sizes = self.settings.sizes_for(tuple(hidden))
+        if view_region is not None and self.own is not None and own and resolve is not None and "<img" in output:
+            token = re.search(self._token_re, output) if self._prefix in output else None
+            before = (token.start() if token else len(output) + 1) if eager else -1
+            output, made = self.own.pictures(output, page_url, resolve, sizes=sizes, eager_before=before,
+                                             region=view_region)
+            eager = eager and not made
         if self._prefix in output:
-            output = self._embed_borrowed(output, page_url)
+            output = self._embed_borrowed(output, page_url, eager, sizes)
         return self._with_meta_tags(page, output, page_url) if self.settings.social.enabled else output
 
-    def _embed_borrowed(self, output: str, page_url: str) -> str:
+    def _embed_borrowed(self, output: str, page_url: str, eager: bool = False, sizes: str | None = None) -> str:
         """Figures of other pages that reached this one as Markdown, e.g. the post excerpts
         Material's blog plugin renders on its index, archive and category pages: their
-        URLs are made relative to this page."""
-        figures = self._figures_in(output, lambda slot: self.scheduler.renderer.figure(slot, page_url, eager=False))
+        URLs are made relative to this page; with ``eager``, the first loads eagerly."""
+        first = re.search(self._token_re, output)
+        renderer = self.scheduler.renderer
+        figures = self._figures_in(output, lambda slot: renderer.figure(slot, page_url, eager=False, sizes=sizes))
+        if eager and first is not None and first.group(0) in figures:
+            figures[first.group(0)] = renderer.figure(self._slot_of[first.group(0)], page_url, eager=True, sizes=sizes)
         return markup.embed(output, figures, self._token_re)
 
     def _with_meta_tags(self, page: str, output: str, page_url: str) -> str:
@@ -320,7 +361,8 @@ class BuildSession:
         """Wait for every image and card, stop the workers; the summary line.
         PlaceholdersRefused if the policy is ``fail`` and the site would ship one."""
         try:
-            summary = self.scheduler.finish()
+            own = self.own.finish() if self.own is not None else None
+            summary = self.scheduler.finish(own)
         finally:
             self._release_signals()
         if self.settings.placeholders == "fail" and not self.scheduler.defer:

@@ -173,8 +173,8 @@ def card_source(
     block = info.meta.get("nanobanana")
     social: Any = None
     if block is not None:
-        if not isinstance(block, dict) or set(block) - {"social"}:
-            raise SocialError(f"front matter 'nanobanana' takes one key, {_FORMS}")
+        if not isinstance(block, dict) or set(block) - {"social", "responsive_images"}:
+            raise SocialError(f"front matter 'nanobanana' takes social ({_FORMS}) and responsive_images: false")
         social = block.get("social")
     if social is False or (isinstance(social, dict) and social.get("cards") is False):
         return None

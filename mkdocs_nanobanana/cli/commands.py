@@ -28,6 +28,7 @@ from PIL import Image
 from .. import __version__
 from ..build import site_use
 from ..build.analysis import Analysis
+from ..build.own_images import groups_in_use
 from ..build.plan import PlanRow
 from ..build.plan import plan as plan_rows
 from ..build.renderer import open_checked
@@ -39,6 +40,7 @@ from ..providers import ProviderUnavailable
 from ..providers import placeholder as placeholder_renderer
 from ..store import prune as pruning
 from ..store.cache import Cache, CachedImage, derived_names
+from ..store.own_index import OwnIndex
 from ..store.remote import RemoteCache
 from ..store.temp import temp_age
 
@@ -380,12 +382,26 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
         _report_removed({"entries": removed}, [], dry_run)
         return
     keep = pruning.Keep(set(keys), derived_names(site_use.derived_groups(analysis)), cards=cards)
+    keep.derived |= derived_names(_own_in_use(settings, analysis))
     if not all_sites:
         _other_sites(analysis.cache, settings.site, keep)
     elif not dry_run:
         analysis.cache.forget_sites(settings.site)
     pruned = pruning.prune(analysis.cache, keep, dry_run=dry_run, settle=temp_age(settings.timeout, settings.retries))
     _report_removed(pruned.removed, pruned.foreign, dry_run)
+
+
+def _own_in_use(settings: Settings, analysis: Analysis) -> dict[str, frozenset[str]]:
+    """The copies of the site's own pictures (responsive_images) its pages show, and those
+    its last build recorded with the current encoding (a picture shown through an
+    include, which the pages' Markdown does not name)."""
+    groups = dict(groups_in_use(settings, analysis.cache, analysis.pages))
+    last = analysis.cache.read_sites().get(settings.site)
+    tag = settings.own_encoding.tag
+    for spec, ids in ((last.derived or {}) if last is not None else {}).items():
+        if spec.endswith(f"|{tag}"):
+            groups[spec] = groups.get(spec, frozenset()) | ids
+    return groups
 
 
 def _report_removed(removed: dict[str, list[tuple[Path, int]]] | dict[str, list[tuple[str, int]]],
@@ -478,6 +494,10 @@ def verify(config_file: str | None, fix: bool, decode: bool, remote: bool) -> No
         if fix:
             cache.remove(key)
             click.echo(f"removed entry {key}")
+    if isinstance(cache, Cache) and settings.responsive_images:
+        for problem in OwnIndex(cache).verify(fix=fix):
+            click.echo(f"bad: {problem}" + (" (forgotten: the next build reads it again)" if fix else ""))
+            bad[problem] = [problem]
     click.echo(f"{total} entr{'y' if total == 1 else 'ies'} checked, {len(bad)} bad"
                + (", removed" if fix and bad else ""))
     if bad and not fix:

@@ -181,6 +181,8 @@ OPTIONS: tuple[Option, ...] = (
            "generated figure's caption; empty: none", WRITTEN),
     Option("backdrop", Choice(BACKDROPS), default_of("backdrop"), "what an image's box shows while it loads",
            WRITTEN),
+    Option("responsive_images", Flag(), default_of("responsive_images"), "the site's own PNG, JPEG, WebP, AVIF and "
+           "still GIF pictures become <picture>s of resized copies too", WRITTEN),
 
     Option("concurrency", WholeNumber(1, 64), default_of("concurrency"), "API requests in flight", SPEND),
     Option("timeout", Seconds(), default_of("timeout"), "seconds to connect and send a request, and to download "

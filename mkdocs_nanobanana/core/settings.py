@@ -182,7 +182,9 @@ class Settings:
     mode: str = "offline"
     mode_set_by: str = "config"  # config | environment | no key (auto without the key): for messages
     placeholders: str = "warn"  # allow | warn | fail: what a build does about a placeholder it ships
-    sizes: str | None = None  # <img sizes>; None: one from the theme (THEME_SIZES), else the widest
+    sizes: str | None = None  # <img sizes> as the site sets it; None: the theme's (``sizes_for``), else the widest
+    theme: str = ""  # the theme family whose columns THEME_SIZES knows ("material" for Material and its forks)
+    responsive_images: bool = False  # a site's own pictures through the same copies (build/own_images.py)
     backdrop: str = "color"  # color | blur | none: what an image's box shows while it loads
     widths: tuple[int, ...] = (480, 768, 1024)
     formats: tuple[str, ...] = ("webp", "jpeg")
@@ -224,6 +226,20 @@ class Settings:
         avif = (("avif_quality", str(self.avif.quality)), ("avif_speed", str(self.avif.speed)))
         return Encoding(self.quality, COPY_RECIPE + self.provenance.extras() + (avif if "avif" in self.formats else ()))
 
+    @functools.cached_property
+    def own_encoding(self) -> Encoding:
+        """How a site's own pictures' copies are encoded (responsive_images): the same
+        recipe, no provenance mark (they were not generated), and what own_pixels does to
+        the pixels before (orientation, colours, the EXIF kept), which ``own`` names."""
+        avif = (("avif_quality", str(self.avif.quality)), ("avif_speed", str(self.avif.speed)))
+        return Encoding(self.quality, COPY_RECIPE + (("own", OWN_PIXELS),) + (avif if "avif" in self.formats else ()))
+
+    def sizes_for(self, hidden: frozenset[str] | tuple[str, ...] = ()) -> str | None:
+        """<img sizes> on a page that hides ``hidden`` of the theme's sidebars (Material's
+        front matter ``hide: [navigation, toc]``): the site's ``sizes`` if it sets one,
+        else the theme's column, else None (each image then says its own widest)."""
+        return self.sizes or theme_sizes(self.theme, hidden)
+
 
 def page_label(settings: Settings, page: str) -> str:
     """How messages name a page: docs/page.md, relative to mkdocs.yml's folder."""
@@ -246,16 +262,40 @@ IMAGE_FORMATS = ("webp", "jpeg", "png", "avif")
 DEFAULT_CACHE_DIR = ".cache/nanobanana"
 PLACEHOLDER_POLICIES = ("allow", "warn", "fail")
 
-#: The width an image in the content column shows at, per theme, measured in headless
-#: Chromium at 500-1920 px windows (tests/hosts/mkdocs/test_sizes.py checks them): a 1280 px window
-#: then loads the 768w file for Material's 688 px column, not the 1024w one.
+#: What own_pixels does to a site's own picture before its copies are made (the
+#: ``own`` extra of ``Settings.own_encoding``): bump it when that changes.
+OWN_PIXELS = "exif-orient,rgb-icc-kept,artist-copyright"
+
+#: The width an image in the content column shows at, per theme and per sidebars the page
+#: hides, measured in headless Chromium at 390-2400 px windows (tests/hosts/mkdocs/test_sizes.py checks
+#: them at 390, 768, 1280, 1600 and 2000): a 1280 px window then loads the 768w file for
+#: Material's 688 px column, not the 1024w one. Material's root font grows at 100em and
+#: 125em, and its column with it; a page with ``hide: [navigation]`` or ``[toc]`` gets a
+#: column one sidebar wider from 76.25em (below, the navigation is a drawer anyway), both
+#: hidden two sidebars wider.
 THEME_SIZES = {
-    "material": "(min-width: 100em) 757px, (min-width: 76.25em) 688px, (min-width: 60em) calc(100vw - 274px), "
-                "calc(100vw - 32px)",
+    "material": "(min-width: 125em) 826px, (min-width: 100em) 757px, (min-width: 76.25em) 688px, "
+                "(min-width: 60em) calc(100vw - 274px), calc(100vw - 32px)",
+    "material hide navigation": "(min-width: 125em) 1126px, (min-width: 100em) 1032px, (min-width: 76.25em) 938px, "
+                                "(min-width: 60em) calc(100vw - 274px), calc(100vw - 32px)",
+    "material hide toc": "(min-width: 125em) 1126px, (min-width: 100em) 1032px, (min-width: 76.25em) 938px, "
+                         "calc(100vw - 32px)",
+    "material hide navigation toc": "(min-width: 125em) 1426px, (min-width: 100em) 1307px, (min-width: 76.25em) "
+                                    "1188px, calc(100vw - 32px)",
     "mkdocs": "(min-width: 1400px) 966px, (min-width: 1200px) 831px, (min-width: 992px) 696px, "
               "(min-width: 576px) 516px, calc(100vw - 39px)",
     "readthedocs": "(min-width: 1100px) 697px, (min-width: 769px) calc(100vw - 404px), calc(100vw - 52px)",
 }
+#: The sidebars a page may hide whose width THEME_SIZES knows (Material's ``hide:``).
+HIDEABLE = ("navigation", "toc")
+
+
+def theme_sizes(theme: str, hidden: frozenset[str] | tuple[str, ...] = ()) -> str | None:
+    """THEME_SIZES' entry for ``theme`` with ``hidden`` sidebars (others are ignored)."""
+    gone = [name for name in HIDEABLE if name in hidden]
+    return THEME_SIZES.get(" ".join([theme, "hide", *gone]) if gone else theme) or THEME_SIZES.get(theme)
+
+
 #: Commands that publish the site: a placeholder must not go out with it unless allowed.
 PUBLISHING_COMMANDS = ("gh-deploy",)
 
@@ -338,7 +378,8 @@ def build_settings(
         social=social, defaults=defaults,
         mode_set_by=mode_set_by(options["mode"], environ, api_key_env),
         placeholders=placeholder_policy(options.get("placeholders"), environ, command),
-        sizes=options.get("sizes") or THEME_SIZES.get(theme), backdrop=options["backdrop"],
+        sizes=options.get("sizes") or None, theme=theme if theme in THEME_SIZES else "", backdrop=options["backdrop"],
+        responsive_images=bool(options.get("responsive_images", False)),
         catalog=catalog, **_plain_options(options, base_dir),
     )
 

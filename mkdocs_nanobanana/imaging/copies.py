@@ -47,6 +47,8 @@ class Source:
     alpha: bool
     open: Callable[[], Image.Image]
     provenance: Provenance | None = None  # written into every copy (the Encoding names the choice)
+    encoding: Encoding | None = None  # how its copies are encoded; None: the site's (a generated image's)
+    origin: str = ""  # a site's own picture: its docs path, for messages
 
 
 @dataclass(frozen=True)
@@ -86,13 +88,16 @@ def scaled_height(width: int, source: Source) -> int:
 def encode(img: Image.Image, ext: str, enc: Encoding, xmp: bytes | None = None) -> bytes:
     """The copy's bytes; with ``xmp``, that packet is written into the file."""
     quality = enc.quality
-    meta = {"xmp": xmp} if xmp else {}
+    meta: dict = {"xmp": xmp} if xmp else {}
+    if enc.option("own", ""):  # a site's own picture: its colour profile and kept EXIF (own_pixels.upright)
+        meta.update({k: img.info[k] for k in ("icc_profile", "exif") if img.info.get(k)})
     buf = io.BytesIO()
     if ext == "jpg":
         # baseline: the same pixels as progressive at a third of the CPU, 1-3% more bytes
         img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True, **meta)
     elif ext == "png":
-        img.save(buf, "PNG", compress_level=6, pnginfo=_png_xmp(xmp) if xmp else None)
+        img.save(buf, "PNG", compress_level=6, pnginfo=_png_xmp(xmp) if xmp else None,
+                 **{k: v for k, v in meta.items() if k != "xmp"})
     elif ext == "webp":
         # libwebp's effort 0: as close to the exact resize as effort 2 or its default 4
         # (SSIM), bytes within 5%, at 60% of effort 2's CPU; encoding is most of a cold
@@ -104,7 +109,7 @@ def encode(img: Image.Image, ext: str, enc: Encoding, xmp: bytes | None = None) 
                             int(enc.option("avif_speed", str(AvifSettings.speed))))
         img.save(buf, "AVIF", quality=avif.quality, speed=avif.speed, max_threads=1, **meta)
     else:
-        img.save(buf, _PIL_FORMAT[ext], quality=quality)
+        img.save(buf, _PIL_FORMAT[ext], quality=quality, **meta)
     return buf.getvalue()
 
 

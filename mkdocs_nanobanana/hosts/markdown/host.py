@@ -24,7 +24,7 @@ from ...core.pages import PageText
 from ...core.reporting import Reporter, scrub
 from ...core.settings import Settings, SettingsError
 from .options import Where, named, settings_for
-from .zensical import forget_cached_pages, host_logger
+from .zensical import blog_dirs, fix_blog_views, forget_cached_pages, host_logger
 
 __all__: list[str] = []
 
@@ -100,6 +100,8 @@ class MarkdownHost:
         finally:
             buyer = session.scheduler.buyer
             self.spent += buyer.credits_spent if buyer is not None else 0
+            if build.root_dir is not None:
+                fix_blog_views(session.settings.site_dir, session.settings.output_dir, blog_dirs())
             if build.root_dir is not None and forget_cached_pages(build.root_dir) is None:
                 self.report.once("zensical cache", (
                     f"Zensical's page cache is not in {os.path.join(build.root_dir, '.cache')}: a later build may "
