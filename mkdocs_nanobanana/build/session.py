@@ -34,7 +34,6 @@ from ..store.cache import Cache
 from ..store.temp import temp_age
 from .analysis import Analysis
 from .budget import Budget
-from .own_images import OwnImages, Resolve, local_images, opted_out
 from .purchase import Buyer
 from .scheduler import Scheduler, offline_cause
 from .slot import Slot
@@ -45,6 +44,7 @@ __all__: list[str] = []
 if TYPE_CHECKING:
     from ..store.remote import RemoteCache
     from .deferred import DeferredGeneration
+    from .own_images import OwnImages, Resolve
     from .stopping import SignalStop
 
 
@@ -156,8 +156,11 @@ class BuildSession:
         self._slot_of: dict[str, Slot] = {}  # every token of this build
         self._signals: SignalStop | None = None
         # the site's own pictures (responsive_images), on the same pools and tiers
-        self.own = (OwnImages(settings, self.scheduler.renderer, self.scheduler.shared, self.report)
-                    if settings.responsive_images else None)
+        self.own: OwnImages | None = None
+        if settings.responsive_images:  # off by default: a site without it never imports it
+            from .own_images import OwnImages
+
+            self.own = OwnImages(settings, self.scheduler.renderer, self.scheduler.shared, self.report)
         self._eager: set[str] = set()  # pages whose first image loads eagerly already
 
     @classmethod
@@ -177,6 +180,8 @@ class BuildSession:
         self.analysis.read(pages)
         self.scheduler.start()
         if self.own is not None:  # their copies are made while the host renders pages
+            from .own_images import local_images, opted_out
+
             for p in pages:
                 if not opted_out(p.text):
                     self.own.start(local_images(p.text, p.page, self.settings.docs_dir))

@@ -8,7 +8,6 @@ the code branches on a model id or a provider name.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,6 +148,8 @@ class Catalog:
         if variant in self.refused:
             raise ChoiceError("variant", self.refused[variant])
         if variant not in self.variants:
+            import difflib  # here, not at the top: only a mistake needs it, and every build imports this module
+
             close = difflib.get_close_matches(variant, list(self.variants), n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise ChoiceError("variant", f"unknown variant '{variant}': {hint}use {' or '.join(self.variants)}")

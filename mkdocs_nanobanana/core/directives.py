@@ -6,7 +6,6 @@ resolved (``resolve_ref_path``). Every error carries the file and line the user 
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -230,6 +229,8 @@ class Defaults:
 
 
 def _suggest(key: str) -> str:
+    import difflib  # here, not at the top: only a mistake needs it, and every build imports this module
+
     close = difflib.get_close_matches(key.lower(), KEYS, n=1, cutoff=0.5)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return f"unknown key '{key}': {hint}valid keys are {', '.join(KEYS)}"
@@ -618,6 +619,8 @@ def check_names(directives: list[Directive]) -> list[tuple[Directive, DirectiveE
     for d in directives:
         for ref in d.refs:
             if is_name_ref(ref) and ref[1:] not in by_name:
+                import difflib  # here, not at the top: only a mistake needs it, and every build imports this module
+
                 close = difflib.get_close_matches(ref[1:], list(by_name), n=1)
                 hint = f" Did you mean '#{close[0]}'?" if close else ""
                 found.append((d, DirectiveError(

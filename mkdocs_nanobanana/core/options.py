@@ -15,7 +15,6 @@ are written here.
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,13 +55,15 @@ from .settings import (
 
 __all__: list[str] = []
 
+# Rows, groups and kinds: eq=False, repr=False, as option_kinds.py says why.
+
 MKDOCS, MARKDOWN = "mkdocs", "markdown"
 #: The hosts: the MkDocs (and ProperDocs) plugin, and the Markdown extension (Zensical).
 BOTH = (MKDOCS, MARKDOWN)
 PLUGIN_ONLY = (MKDOCS,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Group:
     """Options that serve one purpose, as the reference and the Config classes list them."""
 
@@ -81,7 +82,7 @@ CARDS = Group("Social cards", "A 1200x630 image per page and the meta tags that 
 GROUPS = (RUNS, WHO, DIRECTIVES, FILES, WRITTEN, SPEND, CARDS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Option:
     name: str  # dotted: "quality", "avif.speed"
     kind: Kind
@@ -113,7 +114,7 @@ class Option:
         return self.kind.check(value, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Section:
     """A mapping of options under one name (``avif:``), each row named ``avif.<key>``."""
 
@@ -270,5 +271,7 @@ def dotted(section: str, key: object) -> str:
 def unknown_option(key: object, known: list[str]) -> str:
     """What is wrong with a name no option has: a typo costs money here (``max_credit:
     10`` would leave the default, 200), so both hosts refuse it and say the nearest."""
+    import difflib  # here, not at the top: only a mistake needs it, and every build imports this module
+
     near = difflib.get_close_matches(str(key), known, n=1)
     return f"unknown option: did you mean {near[0]!r}?" if near else f"unknown option: use one of {', '.join(known)}"
