@@ -241,12 +241,12 @@ class Analysis:
             self._check_ref_images(slot, d, file_refs)
 
     def _cached(self, key: str) -> CacheEntry | None:
-        """The cache's entry for ``key``: its sidecar is read once a build, however many
-        directives (or, for the manifest, draft pages) ask. A miss is asked again: the
+        """The cache's entry for ``key``, from its index (a warm build opens no sidecar),
+        once a build however many directives (or, for the manifest, draft pages) ask. A miss is asked again: the
         entry may be bought later in the build."""
         entry = self._entries.get(key)
         if entry is None:
-            entry = self.cache.get(key)
+            entry = self.cache.get_indexed(key)
             if entry is not None:
                 self._entries[key] = entry
         return entry

@@ -413,6 +413,7 @@ class Scheduler:
         finally:
             self.close()
         record_use(self.analysis, own)
+        self.analysis.cache.save_indexes()  # the shards this build read from their files, for the next one
         if isinstance(self.stop.reason, CreditsError):
             left = sum(1 for s in self.analysis.all_slots() if s.approved and s.entry is None and not s.errors)
             self.report.warn(f"out of credits: {left} image(s) were left as placeholders; top up and build again")

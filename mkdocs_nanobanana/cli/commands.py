@@ -498,6 +498,14 @@ def verify(config_file: str | None, fix: bool, decode: bool, remote: bool) -> No
         for problem in OwnIndex(cache).verify(fix=fix):
             click.echo(f"bad: {problem}" + (" (forgotten: the next build reads it again)" if fix else ""))
             bad[problem] = [problem]
+    if isinstance(cache, Cache):  # the indexes of what the files hold (store/folder_index.py)
+        for index in (cache.sidecar_index, cache.backdrop_index):
+            differences = [p for name, p in index.differences().items() if name.split(".")[0].split("-")[0] not in bad]
+            for problem in differences:
+                click.echo(f"bad: {problem}" + (" (index removed: the next build reads the files)" if fix else ""))
+                bad[problem] = [problem]
+            if differences and fix:
+                index.forget()
     click.echo(f"{total} entr{'y' if total == 1 else 'ies'} checked, {len(bad)} bad"
                + (", removed" if fix and bad else ""))
     if bad and not fix:

@@ -100,9 +100,13 @@ def load(path: Path) -> Backdrop | None:
     """The stored backdrop, or None if the file is missing or is not one this module
     wrote (damaged, hand-edited: it is recomputed)."""
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        return parse(json.loads(path.read_bytes().decode("utf-8")))
     except (OSError, ValueError):
         return None
+
+
+def parse(data: object) -> Backdrop | None:
+    """A backdrop file's JSON as a Backdrop; None if it is not one this module wrote."""
     if not isinstance(data, dict) or data.get("version") != VERSION:
         return None
     color, blur = data.get("color"), data.get("blur")
@@ -116,8 +120,9 @@ def load(path: Path) -> Backdrop | None:
 def store(cache: Cache, path: Path, backdrop: Backdrop) -> None:
     """Write it atomically (a reader sees the old file or the new one); OSError if the
     cache cannot take it."""
-    text = json.dumps({"version": VERSION, "color": backdrop.color, "blur": backdrop.blur}, sort_keys=True)
-    cache.temp.atomic_write(path, (text + "\n").encode("utf-8"))
+    data = {"version": VERSION, "color": backdrop.color, "blur": backdrop.blur}
+    cache.temp.atomic_write(path, (json.dumps(data, sort_keys=True) + "\n").encode("utf-8"))
+    cache.backdrop_index.changed(path.name)
 
 
 class Keeper:
@@ -173,8 +178,11 @@ class Keeper:
                 return None
 
     def _known(self, source_id: str) -> Backdrop | None:
-        """Computed in this build, else stored in the cache; None if neither."""
-        return self._computed.get(source_id) or load(path_of(self.cache, source_id))
+        """Computed in this build, else stored in the cache (its index, else its file: another
+        build may have stored it since the index was read); None if neither."""
+        path = path_of(self.cache, source_id)
+        indexed = self.cache.backdrop_index.get(path.name)
+        return self._computed.get(source_id) or (parse(indexed) if indexed is not None else None) or load(path)
 
     def keep(self, source_id: str, pixels: Image.Image) -> Backdrop | None:
         """Compute a backdrop and keep it; a cache that cannot take the file (full, read-only)

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from ..core import image_bytes
 from ..core.errors import NanobananaError
 from ..core.request import Request, sha256
+from .folder_index import FolderIndex
 from .temp import TEMP_DIR, TEMP_SUFFIX, TempFolder
 
 __all__: list[str] = []
@@ -233,6 +234,17 @@ def parse_sidecar(key: str, meta: Any, folder: Path) -> CacheEntry:
                       _field(meta, "created", str))
 
 
+def _files_whole(entry: CacheEntry) -> bool:
+    """Whether each image of ``entry`` is there at its recorded size (a stat, not a hash)."""
+    for img in entry.images:
+        try:
+            if img.path.stat().st_size != img.bytes:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 class _Manifest:
     """Which sites use a cache, and what each used at its last build (manifest.json):
     what ``plan`` compares against and ``prune`` keeps for other sites. A base of Cache,
@@ -301,6 +313,11 @@ class Cache(_Manifest):
         self.derived_dir = self.root / "derived"
         self.partial_dir = self.root / "partial"
         self.temp = TempFolder(self.root / TEMP_DIR)  # every write starts there
+        # every sidecar, read once a build (see folder_index.py): a warm build opens none
+        self.sidecar_index = FolderIndex(self.images_dir, self.root / "index-images.json", SIDECAR_NAME_RE,
+                                         self.temp.atomic_write, self._sidecar_usable)
+        self.backdrop_index = FolderIndex(self.derived_dir, self.root / "index-backdrops.json", BACKDROP_NAME_RE,
+                                          self.temp.atomic_write)
 
     # -- originals ---------------------------------------------------------------------
 
@@ -310,23 +327,43 @@ class Cache(_Manifest):
     def image_path(self, key: str, index: int, ext: str) -> Path:
         return self.images_dir / key[:2] / f"{key}-{index}.{ext}"
 
+    def save_indexes(self) -> None:
+        """Write the indexes of what this process read from the files (a build's end)."""
+        self.sidecar_index.save()
+        self.backdrop_index.save()
+
     def get(self, key: str) -> CacheEntry | None:
         """The entry for ``key`` if its sidecar exists and every file has the recorded size.
 
-        Sizes are checked with a stat, not a hash, so a warm build stays cheap;
-        ``verify_entries`` does the full check.
+        Sizes are checked with a stat, not a hash; ``verify_entries`` does the full check.
+        A build reads through ``get_indexed`` instead.
         """
         try:
             entry = self._entry_from_sidecar(key, load_sidecar(self.sidecar_path(key).read_bytes()))
         except (OSError, BadSidecar):
             return None
-        for img in entry.images:
+        return entry if _files_whole(entry) else None
+
+    def get_indexed(self, key: str) -> CacheEntry | None:
+        """``get`` as a build reads the cache: from the sidecar index (folder_index.py), so
+        a warm build opens no sidecar and stats no image (each file's size was checked when
+        its shard was read; ``verify`` checks its sha256). A key the index does not hold is
+        looked up in the files: another build may have stored it since. The index is read
+        once for this Cache's life, so a build makes a Cache of its own."""
+        meta = self.sidecar_index.get(f"{key}.json")
+        if meta is not None:
             try:
-                if img.path.stat().st_size != img.bytes:
-                    return None
-            except OSError:
-                return None
-        return entry
+                return self._entry_from_sidecar(key, meta)
+            except BadSidecar:
+                pass
+        return self.get(key)
+
+    def _sidecar_usable(self, path: Path, meta: Any) -> bool:
+        key = path.name[: -len(".json")]
+        try:
+            return _files_whole(self._entry_from_sidecar(key, meta))
+        except BadSidecar:
+            return False
 
     def _entry_from_sidecar(self, key: str, meta: Any) -> CacheEntry:
         return parse_sidecar(key, meta, self.sidecar_path(key).parent)
@@ -360,6 +397,7 @@ class Cache(_Manifest):
         self.temp.atomic_write(self.sidecar_path(key), text.encode("utf-8"))
         entry = self.get(key)
         assert entry is not None
+        self.sidecar_index.changed(f"{key}.json")
         return entry
 
     def adopt(self, key: str, sidecar: bytes, files: dict[str, bytes], decode: bool = True) -> CacheEntry:
@@ -392,6 +430,7 @@ class Cache(_Manifest):
         self.temp.atomic_write(self.sidecar_path(key), sidecar)
         stored = self.get(key)
         assert stored is not None
+        self.sidecar_index.changed(f"{key}.json")
         return stored
 
     # -- partial entries: some of a request's images, paid for by a build that failed ---
@@ -477,6 +516,7 @@ class Cache(_Manifest):
                 removed.append((path, size))
             except FileNotFoundError:
                 pass
+        self.sidecar_index.changed(f"{key}.json")
         return removed
 
     def owned_files(self) -> tuple[list[tuple[str, str, Path]], list[Path]]:

@@ -290,3 +290,28 @@ def test_with_materials_social_plugin_no_card_background_is_planned_or_paid(site
     site.configure(theme={"name": "material"}, plugins=[{"social": {"enabled": False}}, plugins[1]])
     data = json.loads(nb(site, "plan", "--json", check=True).stdout)
     assert sum("social card" in r["note"] for r in data["directives"]) == 2
+
+
+def test_verify_compares_the_cache_index_with_the_files(cli_site):
+    """Issue 39 item 1: the index of sidecars is a cache of the files; `verify` names what
+    it says that they do not (a sidecar edited in place, its folder's mtime kept), and
+    --fix removes the index, which the next build writes again from the files."""
+    entry = seed_cache(cli_site.cache, "Standard one", ratio="16:9")
+    shard = cli_site.cache.sidecar_path(entry.key).parent
+    stamp = shard.stat().st_mtime_ns - 10**10  # settled: written ten seconds ago
+    os.utime(shard, ns=(stamp, stamp))
+    cache = cli_site.cache
+    assert cache.get_indexed(entry.key) is not None
+    cache.save_indexes()
+    assert nb(cli_site, "verify", check=True).stdout.strip().endswith("1 entry checked, 0 bad")
+    sidecar = cache.sidecar_path(entry.key)
+    meta = json.loads(sidecar.read_text())
+    meta["credits"] = 99
+    sidecar.write_text(json.dumps(meta))
+    os.utime(shard, ns=(stamp, stamp))
+    proc = nb(cli_site, "verify")
+    assert proc.returncode == 1
+    assert f"index-images.json differs from {entry.key[:2]}/{entry.key}.json" in proc.stdout
+    fixed = nb(cli_site, "verify", "--fix", check=True)
+    assert "index removed" in fixed.stdout and not (cache.root / "index-images.json").exists()
+    assert nb(cli_site, "verify", check=True).stdout.strip().endswith("1 entry checked, 0 bad")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import builtins
 import io
+import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -15,7 +17,7 @@ import pytest
 
 from tests.support.commands import REPO
 from tests.support.directives import directive
-from tests.support.images import seed_cache
+from tests.support.images import seed_cache, settle_cache
 
 PROMPTS = ("A lighthouse at dusk", "A kettle on a stove")
 
@@ -23,14 +25,17 @@ PROMPTS = ("A lighthouse at dusk", "A kettle on a stove")
 @pytest.fixture
 def warm_site(site):
     """Four pages: two show the same image (one key), one shows another, one shows none;
-    each page with a directive has front matter. Every image is in the cache."""
+    each page with a directive has front matter. Every image is in the cache, and the
+    cache's indexes were written by a build after its folders last changed."""
     site.page("a.md", "---\ntitle: A\n---\n# A\n\n" + directive(PROMPTS[0]))
     site.page("b.md", "---\ntitle: B\n---\n# B\n\n" + directive(PROMPTS[0]) + "\nText.\n\n" + directive(PROMPTS[1]))
     site.page("c.md", "# C\n\nNo image here.\n")
     site.page("index.md", "# Home\n")
     for prompt in PROMPTS:
         seed_cache(site.cache, prompt)
-    site.build()  # the resized copies: the next build is warm
+    site.build()  # the resized copies and the backdrops
+    settle_cache(site.cache.root)
+    site.build()  # reads the settled shards once and indexes them: the next build is warm
     return site
 
 
@@ -50,14 +55,62 @@ def _opens(monkeypatch) -> Counter:
     return opened
 
 
-def test_a_warm_build_reads_each_page_and_each_sidecar_once(warm_site, monkeypatch):
+def test_a_warm_build_reads_each_page_once_and_no_sidecar_or_backdrop(warm_site, monkeypatch):
+    """Issue 39 item 1: what the cache holds comes from its two indexes, one read each;
+    no sidecar and no backdrop file is opened, and no image file is stat'ed."""
     opened = _opens(monkeypatch)
+    stats = _stats(monkeypatch, warm_site.cache.root)
     warm_site.build()
+    stat_during_build = [p for p in stats if p.parent.parent.name in ("images", "derived")]
     pages = {p.resolve(): opened[p.resolve()] for p in warm_site.docs.glob("*.md")}
     assert pages and all(n == 1 for n in pages.values()), pages
-    sidecars = {p.resolve(): opened[p.resolve()] for p in (warm_site.root / ".cache").rglob("images/*/*.json")}
-    assert len(sidecars) == 2 and all(n == 1 for n in sidecars.values()), sidecars
+    root = warm_site.cache.root
+    sidecars = list(root.glob("images/*/*.json"))
+    backdrops = list(root.glob("derived/*/*-backdrop-*.json"))
+    assert len(sidecars) == 2 and backdrops  # (an image with alpha has none)
+    assert {p.name: opened[p.resolve()] for p in sidecars + backdrops} == {p.name: 0 for p in sidecars + backdrops}
+    assert opened[(root / "index-images.json").resolve()] == 1
+    assert opened[(root / "index-backdrops.json").resolve()] == 1
+    assert stat_during_build == [], "a file of the cache stat'ed"
     assert "lighthouse" in (warm_site.site / "a" / "index.html").read_text(encoding="utf-8").lower()
+
+
+def _stats(monkeypatch, under: Path) -> list[Path]:
+    """Every os.stat (Path.stat's too) of a path under ``under`` from now on."""
+    seen: list[Path] = []
+    real = os.stat
+
+    def counting(path, *args, **kwargs):
+        if isinstance(path, (str, Path)) and str(path).startswith(str(under)):
+            seen.append(Path(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting)
+    return seen
+
+
+def test_the_index_follows_files_changed_behind_its_back(warm_site):
+    """Files removed, added or damaged while no build looked: the next build sees them
+    (their shard's mtime changed), and a damaged index file is read as none."""
+    root = warm_site.cache.root
+    gone = next(root.glob("images/*/*.json"))
+    key = gone.stem
+    for path in gone.parent.glob(f"{key}*"):
+        path.unlink()  # the entry is gone: its image must not be published from the index
+    warm_site.build()
+    html = (warm_site.site / "a" / "index.html").read_text(encoding="utf-8") + \
+        (warm_site.site / "b" / "index.html").read_text(encoding="utf-8")
+    assert "placeholder" in html.lower()
+    index = json.loads((root / "index-images.json").read_text(encoding="utf-8"))
+    assert all(f"{key}.json" not in shard["files"] for shard in index["shards"].values())
+    for prompt in PROMPTS:
+        seed_cache(warm_site.cache, prompt)  # added behind its back (another machine's copy)
+    (root / "index-backdrops.json").write_text("<<<<<<< HEAD\n{}\n", encoding="utf-8")  # a git conflict
+    warm_site.build()
+    html = (warm_site.site / "a" / "index.html").read_text(encoding="utf-8") + \
+        (warm_site.site / "b" / "index.html").read_text(encoding="utf-8")
+    assert "placeholder" not in html.lower()
+    assert json.loads((root / "index-backdrops.json").read_text(encoding="utf-8"))["version"] == 1
 
 
 def test_the_page_mkdocs_renders_is_the_text_the_plugin_read(warm_site):
