@@ -61,6 +61,7 @@ class Analysis:
         self.named: dict[str, Slot] = {}  # name -> the valid slot that has it
         self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
         self._entries: dict[str, CacheEntry] = {}  # key -> its entry, read once a build (hits only)
+        self._kept: dict[str, int] = {}  # key -> kept images a purchase would take, counted once a build
         self._ref_problems: dict[str, str | None] = {}  # file -> why it is not an image we can send, checked once
         self.pages: list[PageText] = []  # what ``read`` read
         self._texts: dict[str, str] = {}  # page -> its whole file text, as ``read`` read it
@@ -283,8 +284,12 @@ class Analysis:
         """How many images a purchase of the slot pays for: ``num``, less those a build
         that failed half-way already paid for (kept in the cache, see Buyer)."""
         d = slot.directive
-        kept = self.cache.partial_count(slot.request.key) if slot.request is not None else 0
-        return max(0, d.num - kept) if d else 0
+        if d is None:
+            return 0
+        key = slot.request.key if slot.request is not None else None
+        if key is not None and key not in self._kept:
+            self._kept[key] = self.cache.partial_count(key)  # the buyer's rule: decode-checked
+        return max(0, d.num - self._kept.get(key, 0)) if key is not None else d.num
 
     # -- queries -----------------------------------------------------------------------
 

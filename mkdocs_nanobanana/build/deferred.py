@@ -106,7 +106,7 @@ class DeferredGeneration:
         key = job.request.key
         entry = None
         try:
-            entry = self.buyer.buy(job.request, job.ref_files, job.where)
+            entry = self.buyer.buy(job.request, job.ref_files, job.where, job.images)
         except Exception as exc:  # noqa: BLE001 - a worker must not die silently
             self.report.warn(f"{job.where}: could not generate or store the image ({type(exc).__name__}: {exc})")
         finally:

@@ -52,14 +52,16 @@ class Buyer:
         self.in_flight = 0  # calls under way: what a hard exit would abandon
         self._lock = threading.Lock()
 
-    def buy(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
+    def buy(self, request: Request, ref_files: tuple[str, ...], where: str,
+            most: int | None = None) -> CacheEntry | None:
         """One paid call, guarded: the key's lock, a second look at the cache, retries;
         then the new entry goes to the remote cache, if there is one. None when there is
-        no image to be had; the reason has been warned about."""
+        no image to be had; the reason has been warned about. ``most``: the images the
+        budget approved for it; never more are paid for."""
         with self._lock:
             self.in_flight += 1
         try:
-            entry = self._buy(request, ref_files, where)
+            entry = self._buy(request, ref_files, where, most)
         finally:
             with self._lock:
                 self.in_flight -= 1
@@ -71,7 +73,7 @@ class Buyer:
                           "other machines will generate it again")
         return entry
 
-    def _buy(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
+    def _buy(self, request: Request, ref_files: tuple[str, ...], where: str, most: int | None) -> CacheEntry | None:
         key = request.key
         if self.stop.stopped:
             return None
@@ -87,6 +89,9 @@ class Buyer:
             policy = RetryPolicy(retries=self.settings.retries, stop=self.stop,
                                  warn=lambda message: self.warn(f"{where}: {message}"))
             missing = request.num - len(kept)
+            if most is not None and missing > most:
+                self._over_approval(request, where, missing, most)
+                return None
             try:
                 new = self.provider.generate(ImageOrder(request, refs, missing=missing), policy) if missing else []
             except PaidInPart as exc:
@@ -103,6 +108,13 @@ class Buyer:
                 self.cache.drop_partial(key)
             self.status[key] = "generated"
             return entry
+
+    def _over_approval(self, request: Request, where: str, missing: int, most: int) -> None:
+        """Kept images went missing (or were found damaged) after the budget counted
+        them: buying the rest now would spend more than was approved."""
+        self.status[request.key] = "failed"
+        self.warn(f"{where}: {missing} image(s) to buy, but max_credits approved {most} (images kept in "
+                  "partial/ changed since they were counted): build again")
 
     def _keep(self, request: Request, paid: tuple[bytes, ...]) -> None:
         """Images that arrived before a failure were paid for: keep them for the next build
@@ -154,3 +166,4 @@ class Purchase:
     ref_files: tuple[str, ...]
     where: str
     credits: int
+    images: int | None = None  # what ``credits`` pays for: the buyer pays for no more

@@ -244,7 +244,8 @@ class Scheduler:
         elif slot.state is State.AFTER_TARGET:
             target.image_known.add_done_callback(lambda _f: self._guarded(slot, self._after_target, slot))
         elif slot.state is State.DEFERRED:
-            self.deferred.setdefault(slot.request.key, Purchase(slot.request, slot.refs, slot.where, self.analysis.cost(slot)))
+            self.deferred.setdefault(slot.request.key, Purchase(slot.request, slot.refs, slot.where, self.analysis.cost(slot),
+                                                                self.analysis.to_buy(slot)))
             self._settle(slot, None, DEFERRED_NOTE)
         elif slot.state is State.BUYING:
             self._purchase(slot).add_done_callback(lambda f: self._guarded(slot, self._on_bought, slot, f))
@@ -270,7 +271,8 @@ class Scheduler:
         with self._lock:
             job = self._purchases.get(key)
             if job is None:
-                job = self._net_pool.submit(image_bytes.keeping_fresh, self.buyer.buy, slot.request, slot.refs, slot.where)
+                job = self._net_pool.submit(image_bytes.keeping_fresh, self.buyer.buy, slot.request, slot.refs,
+                                            slot.where, self.analysis.to_buy(slot))
                 self._purchases[key] = job
         return job
 
