@@ -60,6 +60,42 @@ def test_an_image_that_merely_does_not_fit_still_stops_the_page_order(site, api)
     assert "max_credits (5) reached: 2 image(s) needing 4 more credits" in proc.stderr
 
 
+# -- issue 33 item 14: a #name chain whose refining page comes first ----------------------------
+
+
+def test_a_chain_whose_refining_page_comes_first_makes_progress_under_max_credits(site, api):
+    """The budget approves a target before the slots that wait on it: page a refines #hero
+    of page b, and max_credits pays for one image a build. Before, a was approved first,
+    b was over budget, so a waited for nothing: 0 images on every build."""
+    site.configure({"api_base": api.base, "max_credits": 2, "retries": 0})
+    site.page("a.md", "# A\n\n" + directive("Hero, at dusk", refs=["#hero"]))
+    site.page("b.md", "# B\n\n" + directive("Hero", name="hero"))
+    proc = mkdocs_build(site)
+    assert prompts(api) == ["Hero"], proc.stderr
+    assert "0 cached, 1 generated (2 credits" in proc.stderr
+    assert "max_credits (2) reached: 1 image(s) needing 2 more credits" in proc.stderr
+    proc = mkdocs_build(site)
+    assert prompts(api) == ["Hero", "Hero, at dusk"], proc.stderr
+    assert "1 cached, 1 generated (2 credits" in proc.stderr and "reached" not in proc.stderr
+    refined = api.generate_requests[-1].json()
+    assert len(refined["ref_images"]) == 1, "the refining image is made from its target"
+
+
+def test_a_refining_image_whose_target_can_never_fit_takes_no_budget(site, api):
+    """#hero alone is over max_credits: the image that waits on it is refused with it, and
+    the budget goes to the next page's image instead."""
+    site.configure({"api_base": api.base, "max_credits": 4, "retries": 0})
+    site.page("a.md", "# A\n\n" + directive("Hero, at dusk", refs=["#hero"]))
+    site.page("b.md", "# B\n\n" + directive("Hero", name="hero", num=3))  # 6 credits: never fits
+    site.page("c.md", "# C\n\n" + directive("Other", num=2))  # 4 credits: fits only if a takes none
+    proc = mkdocs_build(site)
+    assert prompts(api) == ["Other"], proc.stderr
+    assert "docs/b.md:3 needs 6 credits, more than max_credits 4" in proc.stderr
+    assert "build again" not in proc.stderr, "building again would not help either image"
+    page = (site.site / "a" / "index.html").read_text()
+    assert "placeholder: waiting for #hero, which needs more than max_credits" in page
+
+
 # -- items 8-10: `nanobanana generate` and `review` -------------------------------------------
 
 

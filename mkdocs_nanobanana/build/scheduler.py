@@ -103,6 +103,26 @@ def say_offline(settings: Settings, analysis: Analysis, report: Reporter, missin
         )
 
 
+def chain_order(slots: list[Slot], named: dict[str, Slot]) -> list[Slot]:
+    """``slots`` in page order, but with the #name each one waits for (if it is among
+    them) placed just before it, and that one's own target before that: the order a
+    budget walks, so a target comes before the images that refine it, wherever its page
+    is. ``check_names`` refused every cycle; ``placed`` would stop one all the same."""
+    among = {id(s) for s in slots}
+    ordered: list[Slot] = []
+    placed: set[int] = set()
+    for first in slots:
+        chain = []
+        s: Slot | None = first
+        while s is not None and id(s) not in placed:
+            placed.add(id(s))
+            chain.append(s)
+            target = named.get(s.blocked_by[1:]) if s.blocked_by else None
+            s = target if target is not None and id(target) in among else None
+        ordered.extend(reversed(chain))
+    return ordered
+
+
 def summary_line(c: Counter, usd: float, encoded: int) -> str:
     """Images by outcome, what was spent, and how many files Pillow encoded."""
     ph = c["placeholder"]
@@ -178,7 +198,8 @@ class Scheduler:
         for s in missing:
             s.approved = asks[id(s)].key in keys
         self._say_too_big([a for a in refused if self.budget.too_big(a)], asks)
-        over = [a for a in refused if not self.budget.too_big(a)]
+        never = self._never_fits(refused, missing, asks)
+        over = [a for a in refused if a.key not in never]
         if over:
             slot_of = {asks[id(s)].key: s for s in missing}
             need = sum(a.cost for a in over)
@@ -208,9 +229,31 @@ class Scheduler:
         self.over_session_budget += len(refused)
 
     def _asks(self, missing: list[Slot]) -> dict[int, Ask]:
-        """What each missing image asks of a budget, by id(slot). A slot that waits for a
-        #name has no key yet: it is an image of its own."""
-        return {id(s): Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where) for s in missing}
+        """What each missing image asks of a budget, by id(slot), targets first
+        (``chain_order``): a slot that waits for a #name asks after its target's ask, so
+        the budget never approves an image whose target it refused. A slot that waits
+        has no key yet: it is an image of its own."""
+        asks: dict[int, Ask] = {}
+        for s in chain_order(missing, self.analysis.named):
+            target = self.analysis.named.get(s.blocked_by[1:]) if s.blocked_by else None
+            after = asks[id(target)].key if target is not None and id(target) in asks else None
+            asks[id(s)] = Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where, after)
+        return asks
+
+    def _never_fits(self, refused: list[Ask], missing: list[Slot], asks: dict[int, Ask]) -> set[str]:
+        """Keys of the refused asks that no build within max_credits can pay for: too big,
+        or waiting on an image that is (targets come first, so one pass follows a whole
+        chain). "Build again" would not help them; the waiting ones say why on their
+        placeholder."""
+        never = {a.key for a in refused if self.budget.too_big(a)}
+        for a in refused:
+            if a.after is not None and a.after in never:
+                never.add(a.key)
+        for s in missing:
+            ask = asks[id(s)]
+            if ask.after is not None and ask.key in never:
+                self._notes[id(s)] = f"placeholder: waiting for {s.blocked_by}, which needs more than max_credits"
+        return never
 
     def _say_too_big(self, too_big: list[Ask], asks: dict[int, Ask]) -> None:
         """Images that no build within max_credits can pay for: each said on its own, as
