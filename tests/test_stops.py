@@ -228,6 +228,37 @@ def test_a_second_signal_exits_at_once_and_keeps_what_had_arrived(site, api):
     assert sorted(set(prompts(api))) == sorted(names) and len(api.generate_requests) == 8 + 2
 
 
+def test_the_stop_lines_count_only_requests_that_were_sent(site, api):
+    """Issue 33 item 15. concurrency 2 and four network threads: two calls wait for a
+    request slot and have sent nothing. The stop line says 2 in flight, not 4; a second
+    signal sent as soon as that line is out says 2 paid requests abandoned (the two that
+    waited give up within 50 ms of the stop, but the count must never depend on that)."""
+    import threading
+
+    many_pages(site, api, count=8, concurrency=2, latency=3.0)
+    proc = start(site, "mkdocs", "build")
+    lines: list[str] = []
+    stopping = threading.Event()
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+            if "stopping;" in line:
+                stopping.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    signal_after(proc, api, 2, signal.SIGINT)
+    assert stopping.wait(10), "".join(lines)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    reader.join(5)
+    err = "".join(lines)
+    assert "no new request is sent, the 2 in flight are awaited and kept" in err, err
+    assert "SIGINT again: exiting now; 2 paid request(s) in flight abandoned" in err, err
+    assert len(api.generate_requests) == 2
+
+
 # -- serve: SIGTERM keeps what is in flight; the session's budget outlives a config edit --------
 
 

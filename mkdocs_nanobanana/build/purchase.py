@@ -36,6 +36,55 @@ from .stopping import STORES
 __all__: list[str] = []
 
 
+class CallStop(StopSignal):
+    """One purchase's view of the build's StopSignal: the same stop (a refusal or a user's
+    stop reaches every call at once), and a note of this purchase's first request going
+    out (``sent``, which providers.base.ApiSlots calls). From then until it is stored
+    the purchase is in flight: what a stop awaits and a hard exit abandons. A call still
+    waiting for a request slot has sent nothing, so it is not counted."""
+
+    def __init__(self, build: StopSignal, first_sent: Callable[[], None]) -> None:
+        # no super().__init__(): every state but ``has_sent`` is the build's signal's
+        self._build = build
+        self._first_sent = first_sent
+        self._sent_lock = threading.Lock()
+        self.has_sent = False
+
+    @property
+    def reason(self) -> ProviderError | None:
+        return self._build.reason
+
+    @reason.setter
+    def reason(self, _value: ProviderError | None) -> None:
+        raise AttributeError("a purchase does not set the build's stop: trip() it")
+
+    @property
+    def interrupted(self) -> str | None:
+        return self._build.interrupted
+
+    @interrupted.setter
+    def interrupted(self, _value: str | None) -> None:
+        raise AttributeError("a purchase does not set the build's stop: interrupt() it")
+
+    def interrupt(self, why: str) -> None:
+        self._build.interrupt(why)
+
+    def wait(self, seconds: float) -> None:
+        self._build.wait(seconds)
+
+    def trip(self, exc: ProviderError) -> bool:
+        return self._build.trip(exc)
+
+    def report(self) -> bool:
+        return self._build.report()
+
+    def sent(self) -> None:
+        with self._sent_lock:
+            first, self.has_sent = not self.has_sent, True
+        if first:
+            self._first_sent()
+
+
 class Buyer:
     def __init__(self, provider: Provider, cache: Cache, settings: Settings, warn: Callable[[str], None],
                  scope: str = "in this build", remote: RemoteCache | None = None) -> None:
@@ -49,7 +98,7 @@ class Buyer:
         self.status: dict[str, str] = {}  # key -> cached | generated | failed
         self.credits_spent = 0
         self.usd_spent = 0.0
-        self.in_flight = 0  # calls under way: what a hard exit would abandon
+        self.in_flight = 0  # purchases that sent a request and are not stored yet: what a hard exit abandons
         self._lock = threading.Lock()
 
     def buy(self, request: Request, ref_files: tuple[str, ...], where: str,
@@ -58,13 +107,13 @@ class Buyer:
         then the new entry goes to the remote cache, if there is one. None when there is
         no image to be had; the reason has been warned about. ``most``: the images the
         budget approved for it; never more are paid for."""
-        with self._lock:
-            self.in_flight += 1
+        call = CallStop(self.stop, self._sending)
         try:
-            entry = self._buy(request, ref_files, where, most)
+            entry = self._buy(request, ref_files, where, most, call)
         finally:
-            with self._lock:
-                self.in_flight -= 1
+            if call.has_sent:
+                with self._lock:
+                    self.in_flight -= 1
         if entry is not None and self.remote is not None and self.status.get(request.key) == "generated":
             try:
                 self.remote.upload(entry, self.cache)
@@ -73,7 +122,13 @@ class Buyer:
                           "other machines will generate it again")
         return entry
 
-    def _buy(self, request: Request, ref_files: tuple[str, ...], where: str, most: int | None) -> CacheEntry | None:
+    def _sending(self) -> None:
+        """A purchase sent its first request: it is in flight until it is stored."""
+        with self._lock:
+            self.in_flight += 1
+
+    def _buy(self, request: Request, ref_files: tuple[str, ...], where: str, most: int | None,
+             call: CallStop) -> CacheEntry | None:
         key = request.key
         if self.stop.stopped:
             return None
@@ -86,7 +141,7 @@ class Buyer:
                 return None
             kept = self.cache.partial(key)[: request.num]  # paid for by a build that failed half-way
             refs = tuple(RefImage(data, image_bytes.inspect(data).mime) for data in (Path(f).read_bytes() for f in ref_files))
-            policy = RetryPolicy(retries=self.settings.retries, stop=self.stop,
+            policy = RetryPolicy(retries=self.settings.retries, stop=call,
                                  warn=lambda message: self.warn(f"{where}: {message}"))
             missing = request.num - len(kept)
             if most is not None and missing > most:

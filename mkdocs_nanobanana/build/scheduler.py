@@ -391,14 +391,15 @@ class Scheduler:
         self._image_pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:  # a cancelled job never becomes "done" for wait(): leave those out
             jobs = [j for j in self._purchases.values() if not j.cancelled()]
-        _, pending = wait(jobs, timeout=self.grace())
+        wait(jobs, timeout=self.grace())
+        buyer = self.buyer
+        abandoned = buyer.in_flight  # sent, and not stored within the grace (a call waiting for a lock sent nothing)
         wanted = {s.key or id(s) for s in self.analysis.all_slots() if s.approved and not s.errors}
         kept = sum(1 for k in wanted if self.status.get(k) == "generated")
-        never = sum(1 for k in wanted if self.status.get(k) not in ("generated", "failed", "cached")) - len(pending)
-        buyer = self.buyer
+        never = sum(1 for k in wanted if self.status.get(k) not in ("generated", "failed", "cached")) - abandoned
         return (f"stopped by {why}: {kept} image(s) generated and kept ({buyer.credits_spent} credits "
                 f"~ ${buyer.usd_spent:.2f}), {never} never sent"
-                + (f", {len(pending)} still in flight abandoned" if pending else "")
+                + (f", {abandoned} still in flight abandoned" if abandoned else "")
                 + "; nothing paid is generated again: build again to generate the rest")
 
     # -- the end -----------------------------------------------------------------------
