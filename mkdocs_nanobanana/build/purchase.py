@@ -7,8 +7,9 @@ an empty account ends all calls), the status of each key, and what was spent.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from ..providers.base import (
 )
 from ..store.cache import Cache, CacheEntry
 from ..store.remote import RemoteCache, RemoteError
+from ..store.spill import Spill, unwritable, why
 from .stopping import STORES
 
 __all__: list[str] = []
@@ -101,6 +103,9 @@ class Buyer:
         self.usd_spent = 0.0
         self.in_flight = 0  # purchases that sent a request and are not stored yet: what a hard exit abandons
         self._lock = threading.Lock()
+        # where bought images go when cache_dir cannot take them (store/spill.py)
+        self.spill = Spill.of(cache.root, (settings.docs_dir, settings.site_dir))
+        self._spilled_to: set[Path] = set()  # spill folders already named in a warning
 
     def buy(self, request: Request, ref_files: tuple[str, ...], where: str,
             most: int | None = None) -> CacheEntry | None:
@@ -133,14 +138,15 @@ class Buyer:
         key = request.key
         if self.stop.stopped:
             return None
-        with self.cache.lock(key):
-            entry = self.cache.get(key)  # another build may have paid for it meanwhile
+        with self._key_lock(key):
+            entry = self.cache.get(key) or self.spill.entry(key)  # another build may have paid for it meanwhile
             if entry is not None:
                 self.status[key] = "cached"
                 return entry
             if self.stop.stopped:
                 return None
-            kept = self.cache.partial(key)[: request.num]  # paid for by a build that failed half-way
+            # paid for by a build that failed half-way (in the spill: while cache_dir could not take them)
+            kept = (self.cache.partial(key) + self.spill.partial(key))[: request.num]
             refs = tuple(RefImage(data, image_bytes.inspect(data).mime)
                          for data in (Path(f).read_bytes() for f in ref_files))
             policy = RetryPolicy(retries=self.settings.retries, stop=call,
@@ -161,10 +167,54 @@ class Buyer:
             self._spent(request, len(new))
             model = self.settings.catalog.of(request.model)
             with STORES.storing():  # a hard exit waits for this: the images are paid for
-                entry = self.cache.put(request, kept + list(new), self.provider.name, model.credits * request.num)
-                self.cache.drop_partial(key)
+                entry = self._store(request, kept + list(new), model.credits * request.num, where)
+                self.spill.drop_partial(key)
             self.status[key] = "generated"
             return entry
+
+    @contextlib.contextmanager
+    def _key_lock(self, key: str) -> Iterator[None]:
+        """The key's lock in the cache, or where the spill can hold it when the cache
+        cannot (read-only): a purchase goes ahead, its images are kept in the spill."""
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(self.cache.lock(key))
+            except OSError as exc:
+                if not unwritable(exc):
+                    raise
+                stack.enter_context(self.spill.lock(key))
+            yield
+
+    def _store(self, request: Request, images: list[bytes], credits: int, where: str) -> CacheEntry:
+        """Put bought images into the cache or, if the disk cannot take them (full,
+        read-only), into the spill (store/spill.py), which the next build adopts: the
+        page shows them either way. OSError only if nowhere could take them."""
+        try:
+            entry = self.cache.put(request, images, self.provider.name, credits)
+        except OSError as exc:
+            if not unwritable(exc):
+                raise
+            return self._spill(request, images, credits, where, exc)
+        with contextlib.suppress(OSError):  # a leftover partial/ folder is dropped by the next purchase or prune
+            self.cache.drop_partial(request.key)
+        return entry
+
+    def _spill(self, request: Request, images: list[bytes], credits: int, where: str, exc: OSError) -> CacheEntry:
+        try:
+            entry = self.spill.keep(request, images, self.provider.name, credits)
+        except OSError as again:
+            self.warn(f"{where}: could not store the new image in cache_dir {self.cache.root} ({why(exc)}) nor keep "
+                      f"it in {' or '.join(map(str, self.spill.folders))} ({why(again)}): it is paid for but lost; "
+                      "free some space or make cache_dir writable")
+            raise
+        folder = next(f for f in self.spill.folders if entry.images[0].path.is_relative_to(f))
+        with self._lock:
+            first = folder not in self._spilled_to
+            self._spilled_to.add(folder)
+        self.warn(f"{where}: could not store the new image in cache_dir {self.cache.root} ({why(exc)}); "
+                  + (f"its bytes are kept in {folder}, and the next build adopts them (checked) instead of paying "
+                     "again: free some space or make cache_dir writable" if first else f"kept in {folder} too"))
+        return entry
 
     def _over_approval(self, request: Request, where: str, missing: int, most: int) -> None:
         """Kept images went missing (or were found damaged) after the budget counted
@@ -177,7 +227,14 @@ class Buyer:
         """Images that arrived before a failure were paid for: keep them for the next build
         (which asks only for the rest), and count them in this build's spend."""
         with STORES.storing():  # a hard exit waits for this too
-            self.cache.add_partial(request.key, paid)
+            try:
+                self.cache.add_partial(request.key, paid)
+            except OSError as exc:
+                if not unwritable(exc):
+                    raise
+                folder = self.spill.keep_partial(request.key, paid)  # OSError if nowhere can take them
+                self.warn(f"could not keep {len(paid)} paid image(s) in cache_dir {self.cache.root} ({why(exc)}): "
+                          f"kept in {folder}, and the next build takes them instead of paying again")
         self._spent(request, len(paid))
 
     def _spent(self, request: Request, images_paid: int) -> None:

@@ -455,6 +455,10 @@ class Cache(_Manifest):
             found = pool.map(lambda key: (key, self._entry_problems(key, decode)), list(self.keys()))
             return {key: problems for key, problems in found if problems}
 
+    def problems(self, key: str, decode: bool = False) -> list[str]:
+        """What is wrong with the entry of ``key`` (as ``verify_entries`` checks it); [] if nothing."""
+        return self._entry_problems(key, decode)
+
     def _entry_problems(self, key: str, decode: bool) -> list[str]:
         sidecar = self.sidecar_path(key)
         try:
