@@ -42,6 +42,7 @@ from ..store import prune as pruning
 from ..store.cache import Cache, CachedImage, derived_names
 from ..store.own_index import OwnIndex
 from ..store.remote import RemoteCache
+from ..store.repair import keep_intact_and_remove
 from ..store.temp import temp_age
 
 __all__: list[str] = []
@@ -447,7 +448,8 @@ def _remote(settings: Settings) -> RemoteCache:
 
 @main.command()
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-@click.option("--fix", is_flag=True, help="Remove bad entries, so the next build generates them again.")
+@click.option("--fix", is_flag=True, help="Remove bad entries; their intact images go to partial/, where the next "
+              "build takes them and pays only for the rest.")
 @click.option("--decode", is_flag=True,
               help="Also decode every image and check its pixel size (CPU bound, much slower).")
 @click.option("--remote", is_flag=True,
@@ -488,20 +490,41 @@ def verify(config_file: str | None, fix: bool, decode: bool, remote: bool) -> No
                    + (", and decoding it" if decode else " (--decode also decodes each image)"))
         bad = cache.verify_entries(decode=decode)
         total = sum(1 for _ in cache.keys())
+    kept = 0
     for key, problems in bad.items():
         for p in problems:
             click.echo(f"bad: {p}")
         if fix:
-            cache.remove(key)
-            click.echo(f"removed entry {key}")
+            kept += _fix_entry(cache, key)
     if isinstance(cache, Cache) and settings.responsive_images:
         for problem in OwnIndex(cache).verify(fix=fix):
             click.echo(f"bad: {problem}" + (" (forgotten: the next build reads it again)" if fix else ""))
             bad[problem] = [problem]
     click.echo(f"{total} entr{'y' if total == 1 else 'ies'} checked, {len(bad)} bad"
-               + (", removed" if fix and bad else ""))
+               + (", removed" if fix and bad else "")
+               + (f"; {kept} intact image(s) kept in partial/: the next build takes them instead of paying"
+                  if kept else ""))
     if bad and not fix:
         sys.exit(1)
+
+
+def _fix_entry(cache: Cache | RemoteCache, key: str) -> int:
+    """Remove a bad entry; a local one's intact images go to partial/ first (store/repair.py),
+    as they are paid for. How many were kept."""
+    if not isinstance(cache, Cache):
+        cache.remove(key)  # the remote's blobs stay until prune; a machine that has the image keeps it
+        click.echo(f"removed entry {key}")
+        return 0
+    try:
+        repaired = keep_intact_and_remove(cache, key)
+    except OSError as exc:
+        click.echo(f"could not fix entry {key} ({exc.strerror or exc}): left as it is, nothing deleted", err=True)
+        return 0
+    damaged = f"; {repaired.dropped} damaged file(s) removed" if repaired.dropped else ""
+    click.echo(f"removed entry {key}: "
+               + (f"{repaired.kept} intact image(s) kept in partial/{damaged}" if repaired.kept
+                  else f"no intact image in it{damaged}"))
+    return repaired.kept
 
 
 @main.command()
