@@ -141,7 +141,8 @@ class Buyer:
         with self._key_lock(key):
             entry = self.cache.get(key) or self.spill.entry(key)  # another build may have paid for it meanwhile
             if entry is not None:
-                self.status[key] = "cached"
+                if self.status.get(key) != "generated":  # serve may ask again for what it bought: still paid
+                    self.status[key] = "cached"
                 return entry
             if self.stop.stopped:
                 return None

@@ -37,6 +37,7 @@ from ..store.cache import CacheEntry
 from ..store.remote import RemoteCache
 from .analysis import Analysis
 from .budget import Ask, Budget
+from .progress import Progress
 from .purchase import Buyer, Purchase
 from .remote_copies import RemoteCopies
 from .renderer import Renderer
@@ -149,10 +150,12 @@ def _guarded(slot: Slot, fn: Callable[..., object], *args: object) -> None:
 
 class Scheduler:
     def __init__(self, settings: Settings, analysis: Analysis, report: Reporter, *, buyer: Buyer | None = None,
-                 defer: bool = False, remote: RemoteCache | None = None, session_budget: Budget | None = None) -> None:
+                 defer: bool = False, remote: RemoteCache | None = None, session_budget: Budget | None = None,
+                 progress: bool = True) -> None:
         """``buyer``: generate missing images in this build (live mode). ``defer``: generate
         nothing, but collect the missing images in ``deferred`` for serve's background,
-        those that ``session_budget`` (serve's, if given) can still pay for."""
+        those that ``session_budget`` (serve's, if given) can still pay for. ``progress``:
+        say how far the purchases are now and then (progress.py; `generate` has its bar)."""
         self.settings = settings
         self.analysis = analysis
         self.report = report
@@ -160,6 +163,7 @@ class Scheduler:
         self.defer = defer
         self.remote = remote
         self.stop = self.buyer.stop if self.buyer else StopSignal()
+        self.progress = Progress(self.buyer, report.info) if self.buyer is not None and progress else None
         self.status: dict[str, str] = self.buyer.status if self.buyer else {}  # key -> cached | generated | failed
         self.deferred: dict[str, Purchase] = {}  # key -> purchase, in page order
         self.budget = Budget(settings.max_credits)
@@ -214,6 +218,8 @@ class Scheduler:
         keys = {a.key for a in approved}
         for s in missing:
             s.approved = asks[id(s)].key in keys
+        if self.progress is not None:
+            self.progress.expect(keys)
         self._say_too_big([a for a in refused if self.budget.too_big(a)], asks)
         never = self._never_fits(refused, missing, asks)
         over = [a for a in refused if a.key not in never]
@@ -404,6 +410,8 @@ class Scheduler:
         calls waiting for a slot give up), the requests in flight are awaited and their
         images stored. Returns the line that says what was kept and what was never sent."""
         self.stop.interrupt(why)
+        if self.progress is not None:
+            self.progress.close()  # the stop's own lines say the rest
         self._net_pool.shutdown(wait=False, cancel_futures=True)
         self._image_pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:  # a cancelled job never becomes "done" for wait(): leave those out
@@ -466,6 +474,8 @@ class Scheduler:
 
     def close(self, wait: bool = True) -> None:
         """Stop the workers (``wait=False``: a failed build, drop what has not started)."""
+        if self.progress is not None:
+            self.progress.close()
         self._net_pool.shutdown(wait=wait, cancel_futures=True)
         self._image_pool.shutdown(wait=wait, cancel_futures=True)
         if self.shared is not None:  # after the image pool: every upload has been handed over

@@ -132,10 +132,11 @@ def refusal(settings: Settings, shown: list[tuple[Slot, str]], summary: str) -> 
 class BuildSession:
     def __init__(self, settings: Settings, warn: Callable[[str], None], *, provider: Provider | None = None,
                  defer: bool = False, site_url: str = "", session_budget: Budget | None = None,
-                 info: Callable[[str], None] | None = None) -> None:
+                 info: Callable[[str], None] | None = None, progress: bool = True) -> None:
         """``provider``: pay for missing images in this build (live mode only).
         ``defer``: pay for nothing, collect them in ``deferred`` (serve's background).
-        ``info``: where news that is no warning goes (the host's INFO log)."""
+        ``info``: where news that is no warning goes (the host's INFO log), progress lines
+        among it (``progress``; `nanobanana generate` shows a bar instead)."""
         self.settings = settings
         self.report = Reporter(warn, info)
         self.cache = Cache(settings.cache_dir)
@@ -150,7 +151,7 @@ class BuildSession:
                  if live and provider is not None else None)
         self.analysis = Analysis(settings, self.cache, self.report)
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
-                                   session_budget=session_budget)
+                                   session_budget=session_budget, progress=progress)
         self.site_url = site_url
         self.cache.temp.clean(temp_age(settings.timeout, settings.retries))
         # a token ends in Y, so token 1 is never a prefix of token 12; the nonce keeps a
@@ -391,7 +392,7 @@ class ServeSession:
     def __init__(self, warn: Callable[[str], None], info: Callable[[str], None],
                  environ: Mapping[str, str] = os.environ) -> None:
         self.warn, self.info, self.environ = warn, info, environ
-        self.report = Reporter(warn)  # lives as long as the server
+        self.report = Reporter(warn, info)  # lives as long as the server
         self.deferred_generation: DeferredGeneration | None = None
         self._made_for: tuple = ()
         # the session's, not a generator's: a config edit makes a new generator, never a

@@ -191,7 +191,7 @@ def generate(config_file: str | None, max_credits: int | None, yes: bool) -> Non
         provider = open_provider(settings)
     except ProviderUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    session = BuildSession(settings, _warn, provider=provider)
+    session = BuildSession(settings, _warn, provider=provider, progress=False)  # its progress bar says it
     session.analysis.read(pages)
     try:
         _generate(session, settings, yes)
