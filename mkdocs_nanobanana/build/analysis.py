@@ -33,6 +33,7 @@ from ..core.reporting import Reporter
 from ..core.request import Request, sha256
 from ..core.settings import Settings, page_label
 from ..store.cache import Cache, CacheEntry
+from ..store.spill import Spill
 from .renderer import source_of
 from .slot import CardPlan, Slot
 
@@ -62,6 +63,7 @@ class Analysis:
         self.named: dict[str, Slot] = {}  # name -> the valid slot that has it
         self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
         self._entries: dict[str, CacheEntry] = {}  # key -> its entry, read once a build (hits only)
+        self.spill = Spill.of(cache.root, (settings.docs_dir, settings.site_dir))
         self._kept: dict[str, int] = {}  # key -> kept images a purchase would take, counted once a build
         self._ref_problems: dict[str, str | None] = {}  # file -> why it is not an image we can send, checked once
         self.pages: list[PageText] = []  # what ``read`` read
@@ -247,7 +249,8 @@ class Analysis:
         entry may be bought later in the build."""
         entry = self._entries.get(key)
         if entry is None:
-            entry = self.cache.get(key)
+            # bought by a build whose cache_dir could not take it: held, once it checks out (store/spill.py)
+            entry = self.cache.get(key) or self.spill.entry(key)
             if entry is not None:
                 self._entries[key] = entry
         return entry

@@ -89,6 +89,8 @@ def test_a_full_cache_disk_keeps_the_bought_image_and_the_next_build_pays_nothin
     assert shows_the_image(site), "the page shows the image that was bought"
     assert len(spilled(site)) == 1 and site.cache.get(spilled(site)[0].stem) is None
 
+    plan = json.loads(run([bin_path("nanobanana"), "plan", "--json"], cwd=site.root).stdout)
+    assert plan["total_credits"] == 0, "plan counts the spilled image as held"
     proc = mkdocs_build(site)  # the disk is still full: the image is used from the spill
     assert len(api.generate_requests) == 1, "the spilled image is not paid for again"
     assert "1 cached, 0 generated" in proc.stderr and shows_the_image(site), proc.stderr
