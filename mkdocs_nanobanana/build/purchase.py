@@ -121,9 +121,10 @@ class Buyer:
                 with self._lock:
                     self.in_flight -= 1
         if entry is not None and self.remote is not None and self.status.get(request.key) == "generated":
+            # a spilled entry too: the remote keeps it for other machines while this disk is full
             try:
-                self.remote.upload(entry, self.cache)
-            except RemoteError as exc:  # the image is safe locally; the next build uploads nothing, so say so
+                self.remote.upload(entry, self.spill.holding(entry) or self.cache)
+            except (RemoteError, OSError) as exc:  # safe locally; the next build uploads nothing, so say so
                 self.warn(f"{where}: could not upload the new image to the remote cache ({exc}); "
                           "other machines will generate it again")
         return entry
@@ -208,7 +209,8 @@ class Buyer:
                       f"it in {' or '.join(map(str, self.spill.folders))} ({why(again)}): it is paid for but lost; "
                       "free some space or make cache_dir writable")
             raise
-        folder = next(f for f in self.spill.folders if entry.images[0].path.is_relative_to(f))
+        holding = self.spill.holding(entry)
+        folder = holding.root if holding is not None else self.spill.folders[0]
         with self._lock:
             first = folder not in self._spilled_to
             self._spilled_to.add(folder)

@@ -64,6 +64,11 @@ class Spill:
         in_temp = Path(tempfile.gettempdir()) / "nanobanana-spill" / sha256(os.fspath(root).encode())[:16]
         return cls(tuple(f for f in (beside, in_temp) if not any(_inside(f, out) for out in keep_out if out)))
 
+    def holding(self, entry: CacheEntry) -> Cache | None:
+        """The spill folder, as a Cache, that holds ``entry`` (None: not a spilled entry)."""
+        path = entry.images[0].path
+        return next((Cache(f) for f in self.folders if path.is_relative_to(f)), None)
+
     def _existing(self) -> list[Cache]:
         return [Cache(folder) for folder in self.folders if folder.is_dir()]
 

@@ -181,3 +181,17 @@ def test_when_the_folder_beside_the_cache_is_full_too_the_system_temp_dir_keeps_
             assert not in_temp.exists() and list(site.cache.keys())
     finally:
         shutil.rmtree(in_temp, ignore_errors=True)
+
+
+def test_a_spilled_image_still_reaches_the_remote_cache(site, api, small_cache):
+    """With a remote cache, the image bought onto a full disk is uploaded from the spill:
+    other machines do not pay for it either."""
+    bucket = site.root / "bucket"
+    site.configure({"api_base": api.base, "retries": 0, "remote_cache": bucket.as_uri()})
+    site.page("a.md", "# A\n\n" + directive("A lighthouse"))
+    fill(small_cache)
+    proc = mkdocs_build(site)
+    assert len(api.generate_requests) == 1 and "1 uploaded" in proc.stderr, proc.stderr
+    sidecar, = spilled(site)
+    assert (bucket / "images" / sidecar.parent.name / sidecar.name).read_bytes() == sidecar.read_bytes()
+    assert len(list((bucket / "blobs").glob("*/*"))) == 1
