@@ -33,7 +33,8 @@ __all__: list[str] = []
 SPILL_SUFFIX = ".spill"
 #: The errors of a disk that cannot take a write. Anything else (a bug, a bad image) is
 #: not the disk's and is not spilled.
-UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
+UNWRITABLE = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EFBIG")
+                       if hasattr(errno, name))  # EDQUOT: not on every platform
 
 
 def unwritable(exc: OSError) -> bool:
@@ -173,7 +174,7 @@ def _adopt_partials(spill: Cache, cache: Cache) -> bool:
         try:
             with cache.lock(key):
                 cache.add_partial(key, spill.partial(key))
-        except (OSError, ValueError):  # ValueError: not a key's name; OSError: the cache cannot take them yet
+        except OSError:  # the cache cannot take them yet: they stay, and builds take them from the spill
             return False
         spill.drop_partial(key)
     return True
