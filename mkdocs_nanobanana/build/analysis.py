@@ -33,6 +33,7 @@ from ..core.reporting import Reporter
 from ..core.request import Request, sha256
 from ..core.settings import Settings, page_label
 from ..store.cache import Cache, CacheEntry
+from ..store.spill import Spill
 from .renderer import source_of
 from .slot import CardPlan, Slot
 
@@ -62,6 +63,8 @@ class Analysis:
         self.named: dict[str, Slot] = {}  # name -> the valid slot that has it
         self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
         self._entries: dict[str, CacheEntry] = {}  # key -> its entry, read once a build (hits only)
+        self.spill = Spill.of(cache.root, (settings.docs_dir, settings.site_dir))
+        self._kept: dict[str, int] = {}  # key -> kept images a purchase would take, counted once a build
         self._ref_problems: dict[str, str | None] = {}  # file -> why it is not an image we can send, checked once
         self.pages: list[PageText] = []  # what ``read`` read
         self._texts: dict[str, str] = {}  # page -> its whole file text, as ``read`` read it
@@ -246,7 +249,8 @@ class Analysis:
         entry may be bought later in the build."""
         entry = self._entries.get(key)
         if entry is None:
-            entry = self.cache.get_indexed(key)
+            # bought by a build whose cache_dir could not take it: held, once it checks out (store/spill.py)
+            entry = self.cache.get_indexed(key) or self.spill.entry(key)
             if entry is not None:
                 self._entries[key] = entry
         return entry
@@ -283,8 +287,12 @@ class Analysis:
         """How many images a purchase of the slot pays for: ``num``, less those a build
         that failed half-way already paid for (kept in the cache, see Buyer)."""
         d = slot.directive
-        kept = self.cache.partial_count(slot.request.key) if slot.request is not None else 0
-        return max(0, d.num - kept) if d else 0
+        if d is None:
+            return 0
+        key = slot.request.key if slot.request is not None else None
+        if key is not None and key not in self._kept:
+            self._kept[key] = self.cache.partial_count(key)  # the buyer's rule: decode-checked
+        return max(0, d.num - self._kept.get(key, 0)) if key is not None else d.num
 
     # -- queries -----------------------------------------------------------------------
 

@@ -4,7 +4,10 @@ One rule for a build and for serve's background generation: walk the asks in pag
 order, approve each while it fits, and stop at the first one that does not, so what gets
 generated is predictable from the page order. An ask that can never fit (its cost alone
 is over max_credits) does not stop the walk: it is refused on its own (``too_big``), or it
-would hold back every image after it in every build. A key asked twice is one image and costs
+would hold back every image after it in every build. An ask that waits on another one (an
+image that refines a #name: ``Ask.after``) is approved only after it: asks come targets
+first (scheduler.chain_order), and one whose target is refused is refused too, blocking
+nothing, as it could not be made anyway. A key asked twice is one image and costs
 once, within one call and across calls (a page that another plugin changed is approved
 again while its first images may still be in flight). Serve keeps one Budget for the
 whole session and refunds what was not paid for (found in the cache meanwhile, or failed).
@@ -26,6 +29,7 @@ class Ask:
     key: str
     cost: int  # credits
     where: str  # page:line, for messages
+    after: str | None = None  # the key of the ask it waits on (its #name's image), if any
 
 
 class Budget:
@@ -42,6 +46,7 @@ class Budget:
         approved: list[Ask] = []
         over: list[Ask] = []
         seen: set[str] = set()
+        taken: set[str] = set()  # approved by this walk
         blocked = False
         with self._lock:
             left = self.left
@@ -51,6 +56,8 @@ class Budget:
                 seen.add(ask.key)
                 if ask.key in self._approved:
                     approved.append(ask)  # approved before: it costs nothing more
+                elif ask.after is not None and ask.after not in self._approved and ask.after not in taken:
+                    over.append(ask)  # its target is refused: it cannot be made now, so it takes nothing
                 elif self.too_big(ask):
                     over.append(ask)  # refused, but it blocks nothing: it never fits
                 elif blocked or ask.cost > left:
@@ -59,6 +66,7 @@ class Budget:
                 else:
                     left -= ask.cost
                     approved.append(ask)
+                    taken.add(ask.key)
                     if commit:
                         self.left -= ask.cost
                         self._spent += ask.cost

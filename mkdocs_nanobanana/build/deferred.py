@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..core.reporting import Reporter
 from .budget import Ask, Budget
+from .progress import Progress
 from .purchase import Buyer, Purchase
 
 __all__: list[str] = []
@@ -53,6 +54,7 @@ class DeferredGeneration:
         self._failed = failed if failed is not None else set()
         self._timer: threading.Timer | None = None
         self._closed = False
+        self.progress = Progress(buyer, report.info)  # how far the background is, now and then
 
     @property
     def credits_left(self) -> int:
@@ -97,6 +99,7 @@ class DeferredGeneration:
             for ask in approved:
                 self._running.add(ask.key)
                 self._pool.submit(self._run, jobs[ask.key])
+            self.progress.expect(ask.key for ask in approved)
         if over:
             self.report.once("serve budget", (
                 f"max_credits ({self.budget.max_credits}) reached for this serve session: {len(over)} image(s) "
@@ -106,7 +109,7 @@ class DeferredGeneration:
         key = job.request.key
         entry = None
         try:
-            entry = self.buyer.buy(job.request, job.ref_files, job.where)
+            entry = self.buyer.buy(job.request, job.ref_files, job.where, job.images)
         except Exception as exc:  # noqa: BLE001 - a worker must not die silently
             self.report.warn(f"{job.where}: could not generate or store the image ({type(exc).__name__}: {exc})")
         finally:
@@ -137,6 +140,7 @@ class DeferredGeneration:
                 self._timer.cancel()
             dropped, self._pending = len(self._pending), {}
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.progress.close()
         self.buyer.close()
         with self._lock:  # what is still "running" now was cancelled before it started
             return dropped + len(self._running)

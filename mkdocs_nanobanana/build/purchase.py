@@ -7,8 +7,9 @@ an empty account ends all calls), the status of each key, and what was spent.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +33,59 @@ from ..providers.base import (
 )
 from ..store.cache import Cache, CacheEntry
 from ..store.remote import RemoteCache, RemoteError
+from ..store.spill import Spill, unwritable, why
 from .stopping import STORES
 
 __all__: list[str] = []
+
+
+class CallStop(StopSignal):
+    """One purchase's view of the build's StopSignal: the same stop (a refusal or a user's
+    stop reaches every call at once), and a note of this purchase's first request going
+    out (``sent``, which providers.base.ApiSlots calls). From then until it is stored
+    the purchase is in flight: what a stop awaits and a hard exit abandons. A call still
+    waiting for a request slot has sent nothing, so it is not counted."""
+
+    def __init__(self, build: StopSignal, first_sent: Callable[[], None]) -> None:
+        # no super().__init__(): every state but ``has_sent`` is the build's signal's
+        self._build = build
+        self._first_sent = first_sent
+        self._sent_lock = threading.Lock()
+        self.has_sent = False
+
+    @property
+    def reason(self) -> ProviderError | None:
+        return self._build.reason
+
+    @reason.setter
+    def reason(self, _value: ProviderError | None) -> None:
+        raise AttributeError("a purchase does not set the build's stop: trip() it")
+
+    @property
+    def interrupted(self) -> str | None:
+        return self._build.interrupted
+
+    @interrupted.setter
+    def interrupted(self, _value: str | None) -> None:
+        raise AttributeError("a purchase does not set the build's stop: interrupt() it")
+
+    def interrupt(self, why: str) -> None:
+        self._build.interrupt(why)
+
+    def wait(self, seconds: float) -> None:
+        self._build.wait(seconds)
+
+    def trip(self, exc: ProviderError) -> bool:
+        return self._build.trip(exc)
+
+    def report(self) -> bool:
+        return self._build.report()
+
+    def sent(self) -> None:
+        with self._sent_lock:
+            first, self.has_sent = not self.has_sent, True
+        if first:
+            self._first_sent()
 
 
 class Buyer:
@@ -50,45 +101,62 @@ class Buyer:
         self.status: dict[str, str] = {}  # key -> cached | generated | failed
         self.credits_spent = 0
         self.usd_spent = 0.0
-        self.in_flight = 0  # calls under way: what a hard exit would abandon
+        self.in_flight = 0  # purchases that sent a request and are not stored yet: what a hard exit abandons
         self._lock = threading.Lock()
+        # where bought images go when cache_dir cannot take them (store/spill.py)
+        self.spill = Spill.of(cache.root, (settings.docs_dir, settings.site_dir))
+        self._spilled_to: set[Path] = set()  # spill folders already named in a warning
 
-    def buy(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
+    def buy(self, request: Request, ref_files: tuple[str, ...], where: str,
+            most: int | None = None) -> CacheEntry | None:
         """One paid call, guarded: the key's lock, a second look at the cache, retries;
         then the new entry goes to the remote cache, if there is one. None when there is
-        no image to be had; the reason has been warned about."""
-        with self._lock:
-            self.in_flight += 1
+        no image to be had; the reason has been warned about. ``most``: the images the
+        budget approved for it; never more are paid for."""
+        call = CallStop(self.stop, self._sending)
         try:
-            entry = self._buy(request, ref_files, where)
+            entry = self._buy(request, ref_files, where, most, call)
         finally:
-            with self._lock:
-                self.in_flight -= 1
+            if call.has_sent:
+                with self._lock:
+                    self.in_flight -= 1
         if entry is not None and self.remote is not None and self.status.get(request.key) == "generated":
+            # a spilled entry too: the remote keeps it for other machines while this disk is full
             try:
-                self.remote.upload(entry, self.cache)
-            except RemoteError as exc:  # the image is safe locally; the next build uploads nothing, so say so
+                self.remote.upload(entry, self.spill.holding(entry) or self.cache)
+            except (RemoteError, OSError) as exc:  # safe locally; the next build uploads nothing, so say so
                 self.warn(f"{where}: could not upload the new image to the remote cache ({exc}); "
                           "other machines will generate it again")
         return entry
 
-    def _buy(self, request: Request, ref_files: tuple[str, ...], where: str) -> CacheEntry | None:
+    def _sending(self) -> None:
+        """A purchase sent its first request: it is in flight until it is stored."""
+        with self._lock:
+            self.in_flight += 1
+
+    def _buy(self, request: Request, ref_files: tuple[str, ...], where: str, most: int | None,
+             call: CallStop) -> CacheEntry | None:
         key = request.key
         if self.stop.stopped:
             return None
-        with self.cache.lock(key):
-            entry = self.cache.get(key)  # another build may have paid for it meanwhile
+        with self._key_lock(key):
+            entry = self.cache.get(key) or self.spill.entry(key)  # another build may have paid for it meanwhile
             if entry is not None:
-                self.status[key] = "cached"
+                if self.status.get(key) != "generated":  # serve may ask again for what it bought: still paid
+                    self.status[key] = "cached"
                 return entry
             if self.stop.stopped:
                 return None
-            kept = self.cache.partial(key)[: request.num]  # paid for by a build that failed half-way
+            # paid for by a build that failed half-way (in the spill: while cache_dir could not take them)
+            kept = (self.cache.partial(key) + self.spill.partial(key))[: request.num]
             refs = tuple(RefImage(data, image_bytes.inspect(data).mime)
                          for data in (Path(f).read_bytes() for f in ref_files))
-            policy = RetryPolicy(retries=self.settings.retries, stop=self.stop,
+            policy = RetryPolicy(retries=self.settings.retries, stop=call,
                                  warn=lambda message: self.warn(f"{where}: {message}"))
             missing = request.num - len(kept)
+            if most is not None and missing > most:
+                self._over_approval(request, where, missing, most)
+                return None
             try:
                 new = self.provider.generate(ImageOrder(request, refs, missing=missing), policy) if missing else []
             except PaidInPart as exc:
@@ -101,16 +169,75 @@ class Buyer:
             self._spent(request, len(new))
             model = self.settings.catalog.of(request.model)
             with STORES.storing():  # a hard exit waits for this: the images are paid for
-                entry = self.cache.put(request, kept + list(new), self.provider.name, model.credits * request.num)
-                self.cache.drop_partial(key)
+                entry = self._store(request, kept + list(new), model.credits * request.num, where)
+                self.spill.drop_partial(key)
             self.status[key] = "generated"
             return entry
+
+    @contextlib.contextmanager
+    def _key_lock(self, key: str) -> Iterator[None]:
+        """The key's lock in the cache, or where the spill can hold it when the cache
+        cannot (read-only): a purchase goes ahead, its images are kept in the spill."""
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(self.cache.lock(key))
+            except OSError as exc:
+                if not unwritable(exc):
+                    raise
+                stack.enter_context(self.spill.lock(key))
+            yield
+
+    def _store(self, request: Request, images: list[bytes], credits: int, where: str) -> CacheEntry:
+        """Put bought images into the cache or, if the disk cannot take them (full,
+        read-only), into the spill (store/spill.py), which the next build adopts: the
+        page shows them either way. OSError only if nowhere could take them."""
+        try:
+            entry = self.cache.put(request, images, self.provider.name, credits)
+        except OSError as exc:
+            if not unwritable(exc):
+                raise
+            return self._spill(request, images, credits, where, exc)
+        with contextlib.suppress(OSError):  # a leftover partial/ folder is dropped by the next purchase or prune
+            self.cache.drop_partial(request.key)
+        return entry
+
+    def _spill(self, request: Request, images: list[bytes], credits: int, where: str, exc: OSError) -> CacheEntry:
+        try:
+            entry = self.spill.keep(request, images, self.provider.name, credits)
+        except OSError as again:
+            self.warn(f"{where}: could not store the new image in cache_dir {self.cache.root} ({why(exc)}) nor keep "
+                      f"it in {' or '.join(map(str, self.spill.folders))} ({why(again)}): it is paid for but lost; "
+                      "free some space or make cache_dir writable")
+            raise
+        holding = self.spill.holding(entry)
+        folder = holding.root if holding is not None else self.spill.folders[0]
+        with self._lock:
+            first = folder not in self._spilled_to
+            self._spilled_to.add(folder)
+        self.warn(f"{where}: could not store the new image in cache_dir {self.cache.root} ({why(exc)}); "
+                  + (f"its bytes are kept in {folder}, and the next build adopts them (checked) instead of paying "
+                     "again: free some space or make cache_dir writable" if first else f"kept in {folder} too"))
+        return entry
+
+    def _over_approval(self, request: Request, where: str, missing: int, most: int) -> None:
+        """Kept images went missing (or were found damaged) after the budget counted
+        them: buying the rest now would spend more than was approved."""
+        self.status[request.key] = "failed"
+        self.warn(f"{where}: {missing} image(s) to buy, but max_credits approved {most} (images kept in "
+                  "partial/ changed since they were counted): build again")
 
     def _keep(self, request: Request, paid: tuple[bytes, ...]) -> None:
         """Images that arrived before a failure were paid for: keep them for the next build
         (which asks only for the rest), and count them in this build's spend."""
         with STORES.storing():  # a hard exit waits for this too
-            self.cache.add_partial(request.key, paid)
+            try:
+                self.cache.add_partial(request.key, paid)
+            except OSError as exc:
+                if not unwritable(exc):
+                    raise
+                folder = self.spill.keep_partial(request.key, paid)  # OSError if nowhere can take them
+                self.warn(f"could not keep {len(paid)} paid image(s) in cache_dir {self.cache.root} ({why(exc)}): "
+                          f"kept in {folder}, and the next build takes them instead of paying again")
         self._spent(request, len(paid))
 
     def _spent(self, request: Request, images_paid: int) -> None:
@@ -158,3 +285,4 @@ class Purchase:
     ref_files: tuple[str, ...]
     where: str
     credits: int
+    images: int | None = None  # what ``credits`` pays for: the buyer pays for no more

@@ -37,6 +37,7 @@ from ..store.cache import CacheEntry
 from ..store.remote import RemoteCache
 from .analysis import Analysis
 from .budget import Ask, Budget
+from .progress import Progress
 from .purchase import Buyer, Purchase
 from .remote_copies import RemoteCopies
 from .renderer import Renderer
@@ -109,6 +110,26 @@ def say_offline(settings: Settings, analysis: Analysis, report: Reporter, missin
         )
 
 
+def chain_order(slots: list[Slot], named: dict[str, Slot]) -> list[Slot]:
+    """``slots`` in page order, but with the #name each one waits for (if it is among
+    them) placed just before it, and that one's own target before that: the order a
+    budget walks, so a target comes before the images that refine it, wherever its page
+    is. ``check_names`` refused every cycle; ``placed`` would stop one all the same."""
+    among = {id(s) for s in slots}
+    ordered: list[Slot] = []
+    placed: set[int] = set()
+    for first in slots:
+        chain = []
+        s: Slot | None = first
+        while s is not None and id(s) not in placed:
+            placed.add(id(s))
+            chain.append(s)
+            target = named.get(s.blocked_by[1:]) if s.blocked_by else None
+            s = target if target is not None and id(target) in among else None
+        ordered.extend(reversed(chain))
+    return ordered
+
+
 def summary_line(c: Counter, usd: float, encoded: int) -> str:
     """Images by outcome, what was spent, and how many files Pillow encoded."""
     ph = c["placeholder"]
@@ -129,10 +150,12 @@ def _guarded(slot: Slot, fn: Callable[..., object], *args: object) -> None:
 
 class Scheduler:
     def __init__(self, settings: Settings, analysis: Analysis, report: Reporter, *, buyer: Buyer | None = None,
-                 defer: bool = False, remote: RemoteCache | None = None, session_budget: Budget | None = None) -> None:
+                 defer: bool = False, remote: RemoteCache | None = None, session_budget: Budget | None = None,
+                 progress: bool = True) -> None:
         """``buyer``: generate missing images in this build (live mode). ``defer``: generate
         nothing, but collect the missing images in ``deferred`` for serve's background,
-        those that ``session_budget`` (serve's, if given) can still pay for."""
+        those that ``session_budget`` (serve's, if given) can still pay for. ``progress``:
+        say how far the purchases are now and then (progress.py; `generate` has its bar)."""
         self.settings = settings
         self.analysis = analysis
         self.report = report
@@ -140,6 +163,7 @@ class Scheduler:
         self.defer = defer
         self.remote = remote
         self.stop = self.buyer.stop if self.buyer else StopSignal()
+        self.progress = Progress(self.buyer, report.info) if self.buyer is not None and progress else None
         self.status: dict[str, str] = self.buyer.status if self.buyer else {}  # key -> cached | generated | failed
         self.deferred: dict[str, Purchase] = {}  # key -> purchase, in page order
         self.budget = Budget(settings.max_credits)
@@ -194,8 +218,11 @@ class Scheduler:
         keys = {a.key for a in approved}
         for s in missing:
             s.approved = asks[id(s)].key in keys
+        if self.progress is not None:
+            self.progress.expect(keys)
         self._say_too_big([a for a in refused if self.budget.too_big(a)], asks)
-        over = [a for a in refused if not self.budget.too_big(a)]
+        never = self._never_fits(refused, missing, asks)
+        over = [a for a in refused if a.key not in never]
         if over:
             slot_of = {asks[id(s)].key: s for s in missing}
             need = sum(a.cost for a in over)
@@ -225,9 +252,31 @@ class Scheduler:
         self.over_session_budget += len(refused)
 
     def _asks(self, missing: list[Slot]) -> dict[int, Ask]:
-        """What each missing image asks of a budget, by id(slot). A slot that waits for a
-        #name has no key yet: it is an image of its own."""
-        return {id(s): Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where) for s in missing}
+        """What each missing image asks of a budget, by id(slot), targets first
+        (``chain_order``): a slot that waits for a #name asks after its target's ask, so
+        the budget never approves an image whose target it refused. A slot that waits
+        has no key yet: it is an image of its own."""
+        asks: dict[int, Ask] = {}
+        for s in chain_order(missing, self.analysis.named):
+            target = self.analysis.named.get(s.blocked_by[1:]) if s.blocked_by else None
+            after = asks[id(target)].key if target is not None and id(target) in asks else None
+            asks[id(s)] = Ask(s.key or f"pending:{id(s)}", self.analysis.cost(s), s.where, after)
+        return asks
+
+    def _never_fits(self, refused: list[Ask], missing: list[Slot], asks: dict[int, Ask]) -> set[str]:
+        """Keys of the refused asks that no build within max_credits can pay for: too big,
+        or waiting on an image that is (targets come first, so one pass follows a whole
+        chain). "Build again" would not help them; the waiting ones say why on their
+        placeholder."""
+        never = {a.key for a in refused if self.budget.too_big(a)}
+        for a in refused:
+            if a.after is not None and a.after in never:
+                never.add(a.key)
+        for s in missing:
+            ask = asks[id(s)]
+            if ask.after is not None and ask.key in never:
+                self._notes[id(s)] = f"placeholder: waiting for {s.blocked_by}, which needs more than max_credits"
+        return never
 
     def _say_too_big(self, too_big: list[Ask], asks: dict[int, Ask]) -> None:
         """Images that no build within max_credits can pay for: each said on its own, as
@@ -263,7 +312,8 @@ class Scheduler:
             target.image_known.add_done_callback(lambda _f: _guarded(slot, self._after_target, slot))
         elif slot.state is State.DEFERRED:
             request = slot.resolved_request()
-            self.deferred.setdefault(request.key, Purchase(request, slot.refs, slot.where, self.analysis.cost(slot)))
+            self.deferred.setdefault(request.key, Purchase(request, slot.refs, slot.where, self.analysis.cost(slot),
+                                                           self.analysis.to_buy(slot)))
             self._settle(slot, None, DEFERRED_NOTE)
         elif slot.state is State.BUYING:
             assert buyer is not None, f"{slot.where}: buying in a build that pays for nothing"
@@ -294,7 +344,8 @@ class Scheduler:
         with self._lock:
             job = self._purchases.get(request.key)
             if job is None:
-                job = self._net_pool.submit(image_bytes.keeping_fresh, buyer.buy, request, slot.refs, slot.where)
+                job = self._net_pool.submit(image_bytes.keeping_fresh, buyer.buy, request, slot.refs, slot.where,
+                                            self.analysis.to_buy(slot))
                 self._purchases[request.key] = job
         return job
 
@@ -359,19 +410,22 @@ class Scheduler:
         calls waiting for a slot give up), the requests in flight are awaited and their
         images stored. Returns the line that says what was kept and what was never sent."""
         self.stop.interrupt(why)
+        if self.progress is not None:
+            self.progress.close()  # the stop's own lines say the rest
         self._net_pool.shutdown(wait=False, cancel_futures=True)
         self._image_pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:  # a cancelled job never becomes "done" for wait(): leave those out
             jobs = [j for j in self._purchases.values() if not j.cancelled()]
-        _, pending = wait(jobs, timeout=self.grace())
-        wanted = {s.key or f"pending:{id(s)}" for s in self.analysis.all_slots() if s.approved and not s.errors}
-        kept = sum(1 for k in wanted if self.status.get(k) == "generated")
-        never = sum(1 for k in wanted if self.status.get(k) not in ("generated", "failed", "cached")) - len(pending)
+        wait(jobs, timeout=self.grace())
         buyer = self.buyer
         assert buyer is not None, "a stop is caught only by a build that pays (BuildSession.catch_signals)"
+        abandoned = buyer.in_flight  # sent, and not stored within the grace (a call waiting for a slot sent nothing)
+        wanted = {s.key or f"pending:{id(s)}" for s in self.analysis.all_slots() if s.approved and not s.errors}
+        kept = sum(1 for k in wanted if self.status.get(k) == "generated")
+        never = sum(1 for k in wanted if self.status.get(k) not in ("generated", "failed", "cached")) - abandoned
         return (f"stopped by {why}: {kept} image(s) generated and kept ({buyer.credits_spent} credits "
                 f"~ ${buyer.usd_spent:.2f}), {never} never sent"
-                + (f", {len(pending)} still in flight abandoned" if pending else "")
+                + (f", {abandoned} still in flight abandoned" if abandoned else "")
                 + "; nothing paid is generated again: build again to generate the rest")
 
     # -- the end -----------------------------------------------------------------------
@@ -421,6 +475,8 @@ class Scheduler:
 
     def close(self, wait: bool = True) -> None:
         """Stop the workers (``wait=False``: a failed build, drop what has not started)."""
+        if self.progress is not None:
+            self.progress.close()
         self._net_pool.shutdown(wait=wait, cancel_futures=True)
         self._image_pool.shutdown(wait=wait, cancel_futures=True)
         if self.shared is not None:  # after the image pool: every upload has been handed over

@@ -31,6 +31,7 @@ from ..imaging import markup
 from ..providers import connect
 from ..providers.base import Provider
 from ..store.cache import Cache
+from ..store.spill import Spill
 from ..store.temp import temp_age
 from .analysis import Analysis
 from .budget import Budget
@@ -130,12 +131,18 @@ def refusal(settings: Settings, shown: list[tuple[Slot, str]], summary: str) -> 
 
 class BuildSession:
     def __init__(self, settings: Settings, warn: Callable[[str], None], *, provider: Provider | None = None,
-                 defer: bool = False, site_url: str = "", session_budget: Budget | None = None) -> None:
+                 defer: bool = False, site_url: str = "", session_budget: Budget | None = None,
+                 info: Callable[[str], None] | None = None, progress: bool = True) -> None:
         """``provider``: pay for missing images in this build (live mode only).
-        ``defer``: pay for nothing, collect them in ``deferred`` (serve's background)."""
+        ``defer``: pay for nothing, collect them in ``deferred`` (serve's background).
+        ``info``: where news that is no warning goes (the host's INFO log), progress lines
+        among it (``progress``; `nanobanana generate` shows a bar instead)."""
         self.settings = settings
-        self.report = Reporter(warn)
+        self.report = Reporter(warn, info)
         self.cache = Cache(settings.cache_dir)
+        # images an earlier build bought but could not store (a full disk): into the cache, checked
+        for line in Spill.of(settings.cache_dir, (settings.docs_dir, settings.site_dir)).adopt_into(self.cache):
+            self.report.info(line)
         self.remote = open_remote_tier(settings, self.report, "building with the local cache only")
         live = settings.mode == "live" and not defer
         if live and provider is not None and settings.key_note:
@@ -144,7 +151,7 @@ class BuildSession:
                  if live and provider is not None else None)
         self.analysis = Analysis(settings, self.cache, self.report)
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
-                                   session_budget=session_budget)
+                                   session_budget=session_budget, progress=progress)
         self.site_url = site_url
         self.cache.temp.clean(temp_age(settings.timeout, settings.retries))
         # a token ends in Y, so token 1 is never a prefix of token 12; the nonce keeps a
@@ -390,7 +397,7 @@ class ServeSession:
     def __init__(self, warn: Callable[[str], None], info: Callable[[str], None],
                  environ: Mapping[str, str] = os.environ) -> None:
         self.warn, self.info, self.environ = warn, info, environ
-        self.report = Reporter(warn)  # lives as long as the server
+        self.report = Reporter(warn, info)  # lives as long as the server
         self.deferred_generation: DeferredGeneration | None = None
         self._made_for: tuple = ()
         # the session's, not a generator's: a config edit makes a new generator, never a
@@ -422,7 +429,8 @@ class ServeSession:
         if defer:
             self._ensure_generation(settings).building()
             self._saved_at = newest_save(settings.docs_dir)  # before the pages are read
-        return BuildSession.open(settings, pages, self.warn, defer=defer, session_budget=self.budget, **kwargs)
+        return BuildSession.open(settings, pages, self.warn, defer=defer, session_budget=self.budget, info=self.info,
+                                 **kwargs)
 
     def _ensure_generation(self, s: Settings) -> DeferredGeneration:
         """One background generator per serve session (a new one if mkdocs.yml changed

@@ -42,6 +42,7 @@ from ..store import prune as pruning
 from ..store.cache import Cache, CachedImage, derived_names
 from ..store.own_index import OwnIndex
 from ..store.remote import RemoteCache
+from ..store.repair import keep_intact_and_remove
 from ..store.temp import temp_age
 
 __all__: list[str] = []
@@ -190,7 +191,7 @@ def generate(config_file: str | None, max_credits: int | None, yes: bool) -> Non
         provider = open_provider(settings)
     except ProviderUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    session = BuildSession(settings, _warn, provider=provider)
+    session = BuildSession(settings, _warn, provider=provider, progress=False)  # its progress bar says it
     session.analysis.read(pages)
     try:
         _generate(session, settings, yes)
@@ -447,7 +448,8 @@ def _remote(settings: Settings) -> RemoteCache:
 
 @main.command()
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-@click.option("--fix", is_flag=True, help="Remove bad entries, so the next build generates them again.")
+@click.option("--fix", is_flag=True, help="Remove bad entries; their intact images go to partial/, where the next "
+              "build takes them and pays only for the rest.")
 @click.option("--decode", is_flag=True,
               help="Also decode every image and check its pixel size (CPU bound, much slower).")
 @click.option("--remote", is_flag=True,
@@ -488,28 +490,58 @@ def verify(config_file: str | None, fix: bool, decode: bool, remote: bool) -> No
                    + (", and decoding it" if decode else " (--decode also decodes each image)"))
         bad = cache.verify_entries(decode=decode)
         total = sum(1 for _ in cache.keys())
+    kept = 0
     for key, problems in bad.items():
         for p in problems:
             click.echo(f"bad: {p}")
         if fix:
-            cache.remove(key)
-            click.echo(f"removed entry {key}")
+            kept += _fix_entry(cache, key)
     if isinstance(cache, Cache) and settings.responsive_images:
         for problem in OwnIndex(cache).verify(fix=fix):
             click.echo(f"bad: {problem}" + (" (forgotten: the next build reads it again)" if fix else ""))
             bad[problem] = [problem]
-    if isinstance(cache, Cache):  # the indexes of what the files hold (store/folder_index.py)
-        for index in (cache.sidecar_index, cache.backdrop_index):
-            differences = [p for name, p in index.differences().items() if name.split(".")[0].split("-")[0] not in bad]
-            for problem in differences:
-                click.echo(f"bad: {problem}" + (" (index removed: the next build reads the files)" if fix else ""))
-                bad[problem] = [problem]
-            if differences and fix:
-                index.forget()
+    if isinstance(cache, Cache):
+        bad.update(_verify_indexes(cache, set(bad), fix))
     click.echo(f"{total} entr{'y' if total == 1 else 'ies'} checked, {len(bad)} bad"
-               + (", removed" if fix and bad else ""))
+               + (", removed" if fix and bad else "")
+               + (f"; {kept} intact image(s) kept in partial/: the next build takes them instead of paying"
+                  if kept else ""))
     if bad and not fix:
         sys.exit(1)
+
+
+def _verify_indexes(cache: Cache, bad: set[str], fix: bool) -> dict[str, list[str]]:
+    """What the cache's indexes (store/folder_index.py) say that its files do not, but of
+    entries already found bad; with ``fix``, an index that differs is removed (the next
+    build writes it again from the files)."""
+    found: dict[str, list[str]] = {}
+    for index in (cache.sidecar_index, cache.backdrop_index):
+        differences = [p for name, p in index.differences().items() if name[:64] not in bad]
+        for problem in differences:
+            click.echo(f"bad: {problem}" + (" (index removed: the next build reads the files)" if fix else ""))
+            found[problem] = [problem]
+        if differences and fix:
+            index.forget()
+    return found
+
+
+def _fix_entry(cache: Cache | RemoteCache, key: str) -> int:
+    """Remove a bad entry; a local one's intact images go to partial/ first (store/repair.py),
+    as they are paid for. How many were kept."""
+    if not isinstance(cache, Cache):
+        cache.remove(key)  # the remote's blobs stay until prune; a machine that has the image keeps it
+        click.echo(f"removed entry {key}")
+        return 0
+    try:
+        repaired = keep_intact_and_remove(cache, key)
+    except OSError as exc:
+        click.echo(f"could not fix entry {key} ({exc.strerror or exc}): left as it is, nothing deleted", err=True)
+        return 0
+    damaged = f"; {repaired.dropped} damaged file(s) removed" if repaired.dropped else ""
+    click.echo(f"removed entry {key}: "
+               + (f"{repaired.kept} intact image(s) kept in partial/{damaged}" if repaired.kept
+                  else f"no intact image in it{damaged}"))
+    return repaired.kept
 
 
 @main.command()

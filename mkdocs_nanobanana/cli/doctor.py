@@ -26,6 +26,8 @@ import yaml
 
 from ..core.catalog import PROVIDERS
 from ..core.settings import Settings
+from ..store.cache import Cache
+from ..store.spill import Spill
 
 __all__: list[str] = []
 
@@ -63,7 +65,7 @@ def run_checks(facts: HostFacts, environ: Mapping[str, str] = os.environ) -> lis
         return checks
     checks += [check_key(s, environ, facts.mode_error is not None), check_mode(s, facts.mode_error, environ),
                check_api(s, s.mode == "live" or facts.mode_error is not None)]
-    checks += [check_cache_dir(s, facts), check_cache_in_git(s), check_remote(s)]
+    checks += [check_cache_dir(s, facts), *check_spill(s), check_cache_in_git(s), check_remote(s)]
     return checks + check_cards(s, facts)
 
 
@@ -293,6 +295,22 @@ def check_cache_dir(s: Settings, facts: HostFacts) -> Check:
                      "give this user write access, or set cache_dir to a writable folder")
     made = "" if Path(s.cache_dir).is_dir() else " (created by the first build)"
     return Check("cache_dir", PASS, f"{shown}: writable{made}, outside docs_dir and site_dir")
+
+
+def check_spill(s: Settings) -> list[Check]:
+    """Images a build bought but could not store in cache_dir (full, read-only): kept in a
+    spill folder (store/spill.py) until a build can move them in. No row when there are none."""
+    rows = []
+    for spill in Spill.of(s.cache_dir, (s.docs_dir, s.site_dir)).folders:
+        cache = Cache(spill)
+        entries = sum(1 for _ in cache.keys())
+        partial = len(list(cache.partial_dir.glob("*/*"))) if cache.partial_dir.is_dir() else 0
+        if entries or partial:
+            rows.append(Check("spilled images", WARN, f"{entries} entr{'y' if entries == 1 else 'ies'} and {partial} "
+                              f"partial image(s) bought while cache_dir could not take them are kept in {spill}",
+                              "free some space or make cache_dir writable: the next build moves them in, "
+                              "checked, and pays nothing for them"))
+    return rows
 
 
 def check_cache_in_git(s: Settings) -> Check:

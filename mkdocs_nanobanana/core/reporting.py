@@ -82,14 +82,20 @@ def scrub_http_logs() -> None:
 
 
 class Reporter:
-    def __init__(self, warn: Callable[[str], None] = print) -> None:
+    def __init__(self, warn: Callable[[str], None] = print, info: Callable[[str], None] | None = None) -> None:
         self._sink = warn
+        self._info = info  # news that is no warning (progress, adopted images); None: the warn sink says it
         self._said: set[str] = set()
         self._lock = threading.Lock()
 
     def warn(self, message: str) -> None:
         """Say ``message``, scrubbed of every secret."""
         self._sink(scrub(message))
+
+    def info(self, message: str) -> None:
+        """Say ``message`` as news, not a warning (``mkdocs build --strict`` fails on
+        warnings, never on this), scrubbed of every secret."""
+        (self._info or self._sink)(scrub(message))
 
     def once(self, topic: str, message: str) -> bool:
         """Warn ``message`` unless ``topic`` was warned about before; True if it was said now."""

@@ -251,6 +251,10 @@ class StopSignal:
     def stopped(self) -> bool:
         return self.reason is not None or self.interrupted is not None
 
+    def sent(self) -> None:
+        """A request is going out now (``ApiSlots`` says so): a purchase's own view of the
+        signal counts what a hard exit would abandon (build/purchase.py, CallStop)."""
+
 
 class ApiSlots:
     """At most ``n`` API requests in flight, for callers that may be many more than ``n``
@@ -285,6 +289,8 @@ class ApiSlots:
                 raise Stopped(f"stopped by {stop.interrupted} before this request was sent")
             if stop is not None and stop.reason is not None:
                 raise stop.reason
+            if stop is not None:
+                stop.sent()
             try:
                 yield
             except STOPS_EVERY_CALL as exc:

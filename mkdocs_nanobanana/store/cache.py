@@ -454,8 +454,11 @@ class Cache(_Manifest):
         return kept
 
     def partial_count(self, key: str) -> int:
-        """How many images are kept for ``key`` (by name: cheap enough for ``plan``)."""
-        return len(self._partial_files(key))
+        """How many kept images of ``key`` a purchase would take: those ``partial`` gives
+        (each decoded), not the files by name, as a file cut short is asked for again. Plan
+        and the budget count this, so they agree with what the buyer pays. Cheap when there
+        is no folder (nearly always); a folder's images are decoded once a process."""
+        return len(self.partial(key)) if (self.partial_dir / key).is_dir() else 0
 
     def add_partial(self, key: str, paid: list[bytes] | tuple[bytes, ...]) -> None:
         """Keep ``paid`` images of ``key`` after those already kept (under the key's lock)."""
@@ -490,6 +493,10 @@ class Cache(_Manifest):
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
             found = pool.map(lambda key: (key, self._entry_problems(key, decode)), list(self.keys()))
             return {key: problems for key, problems in found if problems}
+
+    def problems(self, key: str, decode: bool = False) -> list[str]:
+        """What is wrong with the entry of ``key`` (as ``verify_entries`` checks it); [] if nothing."""
+        return self._entry_problems(key, decode)
 
     def _entry_problems(self, key: str, decode: bool) -> list[str]:
         sidecar = self.sidecar_path(key)

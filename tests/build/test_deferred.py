@@ -101,3 +101,21 @@ def test_close_keeps_what_is_in_flight(make, api):
     bg.close()
     assert cache.get(job("in flight").request.key) is not None, "the paid image was stored"
     assert prompts(api) == ["in flight"]
+
+
+def test_a_key_handed_over_again_after_it_was_bought_stays_paid_for(make, api):
+    """A rebuild that read the cache just before an image landed hands its key over again:
+    the second purchase finds it in the cache. That image was still paid for: the session's
+    count keeps it and its budget refunds nothing (it used to give the credits back)."""
+    bg, _, landed = make(max_credits=4)
+    bg.submit(jobs("a"))
+    assert landed.acquire(timeout=10)
+    time.sleep(0.2)
+    bg.submit(jobs("a"))  # the stale rebuild
+    assert landed.acquire(timeout=10)
+    assert prompts(api) == ["a"] and bg.generated == 1
+    assert bg.credits_left == 2, "the 2 credits paid for 'a' stay spent"
+    bg.submit(jobs("b", "c"))  # 4 credits asked, 2 left: only b
+    assert landed.acquire(timeout=10)
+    time.sleep(0.5)
+    assert sorted(prompts(api)) == ["a", "b"]

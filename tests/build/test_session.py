@@ -485,8 +485,8 @@ def test_defer_calls_nothing_and_collects_purchases_in_page_order(tmp_path):
     assert fake.calls == [] and run.scheduler.buyer is None
     deferred = list(run.scheduler.deferred.values())
     assert deferred == [
-        Purchase(Request(HD, "zebra", "1:1"), (), "docs/b.md:1", 5),
-        Purchase(Request(FLASH, "apple", "1:1"), (), "docs/a.md:5", 2),
+        Purchase(Request(HD, "zebra", "1:1"), (), "docs/b.md:1", 5, 1),
+        Purchase(Request(FLASH, "apple", "1:1"), (), "docs/a.md:5", 2, 1),
     ]
     assert list(run.scheduler.deferred) == [p.request.key for p in deferred]
     assert run.slot("b.md").figure_ready.result().note == DEFERRED_NOTE

@@ -14,8 +14,12 @@ import textwrap
 
 import pytest
 
+from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
+from mkdocs_nanobanana.core.request import Request
+from mkdocs_nanobanana.store.cache import Cache
 from tests.support.commands import bin_path, run
 from tests.support.directives import directive
+from tests.support.images import photo_png
 from tests.support.live import KEY
 
 CODES = {"PASS": 0, "WARN": 1, "FAIL": 2}
@@ -151,6 +155,13 @@ def _no_site_url(site, api):
     site.configure({"api_base": api.base, "social": {"source": "first_image"}})
 
 
+def _spilled_images(site, api):
+    """An image a build bought while cache_dir was full, kept beside it (issue 33 item 11)."""
+    spill = Cache(site.cache.root.with_name(site.cache.root.name + ".spill"))
+    request = Request(model="gemini-2.5-flash-image", prompt="Bought on a full disk", ratio="1:1")
+    spill.put(request, [photo_png(FLASH_IMAGE_SIZES["1:1"])], provider="nanobanana", credits=2)
+
+
 CASES = [
     # (setup, check, status, words in its row[, other checks this also fails])
     (_ci_pin, "python in CI", "FAIL", ".github/workflows/docs.yml pins 3.9"),
@@ -172,6 +183,7 @@ CASES = [
     (_damaged_font, "card font", "FAIL", "broken.ttf cannot be loaded"),
     (_material_social, "social cards", "WARN", "Material's social plugin is on too"),
     (_no_site_url, "site_url", "WARN", "fix: set site_url"),
+    (_spilled_images, "spilled images", "WARN", "1 entry and 0 partial image(s) bought while cache_dir could not"),
 ]
 
 

@@ -308,7 +308,7 @@ def test_a_damaged_cached_image_is_a_warning_and_a_placeholder_never_a_crash(sit
                                                                              fast_retries):
     """Same size, other bytes: the stat check passes, the decode fails. The build, the
     card and review warn and show placeholders; verify lists them; after verify --fix a
-    live build pays for exactly those again."""
+    live build pays for exactly the damaged images again."""
     import logging
 
     caplog.set_level(logging.INFO)
@@ -340,6 +340,8 @@ def test_a_damaged_cached_image_is_a_warning_and_a_placeholder_never_a_crash(sit
     monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
     site.build()
     assert len(api.generate_requests) == len(DAMAGED_BYTES)
+    # verify --fix kept each entry's intact first image in partial/ (issue 33 item 12): one image is bought
+    assert [r.json()["num"] for r in api.generate_requests] == [1] * len(DAMAGED_BYTES)
     assert "nanobanana-placeholder" not in site.html("a/index.html")
 
 

@@ -55,6 +55,42 @@ def test_an_image_that_merely_does_not_fit_still_stops_the_page_order(site, api)
     assert "max_credits (5) reached: 2 image(s) needing 4 more credits" in proc.stderr
 
 
+# -- issue 33 item 14: a #name chain whose refining page comes first ----------------------------
+
+
+def test_a_chain_whose_refining_page_comes_first_makes_progress_under_max_credits(site, api):
+    """The budget approves a target before the slots that wait on it: page a refines #hero
+    of page b, and max_credits pays for one image a build. Before, a was approved first,
+    b was over budget, so a waited for nothing: 0 images on every build."""
+    site.configure({"api_base": api.base, "max_credits": 2, "retries": 0})
+    site.page("a.md", "# A\n\n" + directive("Hero, at dusk", refs=["#hero"]))
+    site.page("b.md", "# B\n\n" + directive("Hero", name="hero"))
+    proc = mkdocs_build(site)
+    assert prompts(api) == ["Hero"], proc.stderr
+    assert "0 cached, 1 generated (2 credits" in proc.stderr
+    assert "max_credits (2) reached: 1 image(s) needing 2 more credits" in proc.stderr
+    proc = mkdocs_build(site)
+    assert prompts(api) == ["Hero", "Hero, at dusk"], proc.stderr
+    assert "1 cached, 1 generated (2 credits" in proc.stderr and "reached" not in proc.stderr
+    refined = api.generate_requests[-1].json()
+    assert len(refined["ref_images"]) == 1, "the refining image is made from its target"
+
+
+def test_a_refining_image_whose_target_can_never_fit_takes_no_budget(site, api):
+    """#hero alone is over max_credits: the image that waits on it is refused with it, and
+    the budget goes to the next page's image instead."""
+    site.configure({"api_base": api.base, "max_credits": 4, "retries": 0})
+    site.page("a.md", "# A\n\n" + directive("Hero, at dusk", refs=["#hero"]))
+    site.page("b.md", "# B\n\n" + directive("Hero", name="hero", num=3))  # 6 credits: never fits
+    site.page("c.md", "# C\n\n" + directive("Other", num=2))  # 4 credits: fits only if a takes none
+    proc = mkdocs_build(site)
+    assert prompts(api) == ["Other"], proc.stderr
+    assert "docs/b.md:3 needs 6 credits, more than max_credits 4" in proc.stderr
+    assert "build again" not in proc.stderr, "building again would not help either image"
+    page = (site.site / "a" / "index.html").read_text()
+    assert "placeholder: waiting for #hero, which needs more than max_credits" in page
+
+
 # -- items 8-10: `nanobanana generate` and `review` -------------------------------------------
 
 
@@ -158,6 +194,37 @@ def test_a_second_signal_exits_at_once_and_keeps_what_had_arrived(site, api):
     api.latency = 0.2
     mkdocs_build(site)
     assert sorted(set(prompts(api))) == sorted(names) and len(api.generate_requests) == 8 + 2
+
+
+def test_the_stop_lines_count_only_requests_that_were_sent(site, api):
+    """Issue 33 item 15. concurrency 2 and four network threads: two calls wait for a
+    request slot and have sent nothing. The stop line says 2 in flight, not 4; a second
+    signal sent as soon as that line is out says 2 paid requests abandoned (the two that
+    waited give up within 50 ms of the stop, but the count must never depend on that)."""
+    import threading
+
+    many_pages(site, api, count=8, concurrency=2, latency=3.0)
+    proc = start(site, "mkdocs", "build")
+    lines: list[str] = []
+    stopping = threading.Event()
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+            if "stopping;" in line:
+                stopping.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    signal_after(proc, api, 2, signal.SIGINT)
+    assert stopping.wait(10), "".join(lines)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    reader.join(5)
+    err = "".join(lines)
+    assert "no new request is sent, the 2 in flight are awaited and kept" in err, err
+    assert "SIGINT again: exiting now; 2 paid request(s) in flight abandoned" in err, err
+    assert len(api.generate_requests) == 2
 
 
 # -- serve: SIGTERM keeps what is in flight; the session's budget outlives a config edit --------

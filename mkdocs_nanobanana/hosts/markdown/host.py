@@ -67,7 +67,7 @@ class MarkdownHost:
             settings = replace(settings, max_credits=max(0, settings.max_credits - self.spent))
             pages = self._pages(settings) if build.read_docs else []
             provider = open_provider(settings) if settings.mode == "live" else None
-            self.session = BuildSession.open(settings, pages, self.log.warning, provider=provider)
+            self.session = BuildSession.open(settings, pages, self.log.warning, provider=provider, info=self.log.info)
             self._build, self._options = build, dict(options)
             if not self._at_exit:
                 atexit.register(self.end_build)

@@ -87,7 +87,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             self.session = self.serve.open_build(s, pages, site_url=self._site_url)
         else:
             provider = open_provider(s) if s.mode == "live" else None
-            self.session = BuildSession(s, log.warning, provider=provider, site_url=self._site_url)
+            self.session = BuildSession(s, log.warning, provider=provider, site_url=self._site_url, info=log.info)
             self.session.catch_signals()  # before the first request: a stop then sends no more
             self.session.start(pages, draft_pages(files, s))
         return files
