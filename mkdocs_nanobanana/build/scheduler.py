@@ -23,7 +23,6 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Callable
 
-from ..core import image_bytes
 from ..core.reporting import Reporter
 from ..core.settings import Settings
 from ..providers.base import AuthError, CreditsError, StopSignal
@@ -31,6 +30,7 @@ from ..store.cache import CacheEntry
 from ..store.remote import RemoteCache
 from .analysis import Analysis
 from .budget import Ask, Budget
+from .fleet import ClaimWatch, Purchases
 from .purchase import Buyer, Purchase
 from .remote_copies import RemoteCopies
 from .renderer import Renderer
@@ -134,7 +134,10 @@ class Scheduler:
         self._net_pool = ThreadPoolExecutor(settings.concurrency * 2, thread_name_prefix="nanobanana-api")
         self.shared = RemoteCopies(remote, analysis.cache, report) if remote is not None else None
         self.renderer = Renderer(settings, analysis.cache, self._image_pool, report, self.shared)
-        self._purchases: dict[str, Future] = {}  # key -> the one call that buys it
+        self._purchases: dict[str, Future] = {}  # key -> the one purchase of it (fleet.Purchases)
+        fleet = self.buyer.fleet if self.buyer else None
+        self._claim_watch = ClaimWatch(fleet, self.stop) if fleet is not None else None  # keys other runners buy
+        self._attempts = Purchases(self._net_pool.submit, self.buyer.buy, self._claim_watch) if self.buyer else None
         self._cards: dict[str, Future] = {}  # page -> site-relative URL of its card
         self._lock = threading.RLock()
         self._notes: dict[int, str] = {}  # id(slot) -> why it stays a placeholder, when the state does not tell
@@ -270,7 +273,8 @@ class Scheduler:
         with self._lock:
             job = self._purchases.get(key)
             if job is None:
-                job = self._net_pool.submit(image_bytes.keeping_fresh, self.buyer.buy, slot.request, slot.refs, slot.where)
+                assert self._attempts is not None  # State.BUYING only with a buyer
+                job = self._attempts.start(slot.request, slot.refs, slot.where)
                 self._purchases[key] = job
         return job
 
@@ -400,6 +404,8 @@ class Scheduler:
 
     def close(self, wait: bool = True) -> None:
         """Stop the workers (``wait=False``: a failed build, drop what has not started)."""
+        if self._claim_watch is not None:  # no key is left waiting for another runner
+            self._claim_watch.close()
         self._net_pool.shutdown(wait=wait, cancel_futures=True)
         self._image_pool.shutdown(wait=wait, cancel_futures=True)
         if self.shared is not None:  # after the image pool: every upload has been handed over

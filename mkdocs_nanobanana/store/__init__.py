@@ -1,6 +1,7 @@
 """Where paid images are kept: the content-addressed cache on disk (cache, with the
 manifest of which site uses what), its temp files (temp), the shared second tier on
-object storage (remote), and what `nanobanana prune` deletes (prune).
+object storage (remote), the claims by which the runners sharing it take turns to buy
+(claims), and what `nanobanana prune` deletes (prune).
 
 May import: core.
 """
