@@ -164,3 +164,14 @@ def fast_retries(monkeypatch):
 
     monkeypatch.setattr(base, "BACKOFF_BASE", 0.01)
     monkeypatch.setattr(base, "BACKOFF_MAX", 0.05)
+
+
+def settled(cache: Cache, hours: float = 2.0) -> None:
+    """Make every entry of ``cache`` look written ``hours`` ago: prune keeps an entry
+    younger than its settle age (an hour at least) as in use by a build under way."""
+    import time
+
+    when = time.time() - hours * 3600
+    for folder in (cache.images_dir, cache.partial_dir):
+        for path in [folder, *folder.rglob("*")] if folder.exists() else []:
+            os.utime(path, (when, when))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import bin_path, photo_png, run, seed_cache
+from conftest import bin_path, photo_png, run, seed_cache, settled
 from test_live import KEY, directive, warnings
 from test_remote import machine
 
@@ -147,6 +147,7 @@ def test_prune_deletes_only_files_it_wrote(site):
     stale = seed_cache(cache, "Gone from the pages")
     site.page("a.md", directive("A"))
     site.build()
+    settled(cache)
     project_png = site.root / "logo.png"
     project_png.write_bytes(b"the project's logo")
     theirs = {
@@ -391,6 +392,7 @@ def test_prune_keeps_the_images_of_draft_pages(site, draft_docs, draft_page):
     shown, draft = seed_cache(site.cache, "Published"), seed_cache(site.cache, "Only serve shows this")
     stale = seed_cache(site.cache, "Nobody uses this")
     site.build()
+    settled(site.cache)
     assert not (site.site / draft_page.replace(".md", "")).exists(), "a build does not show a draft"
     record = json.loads(site.cache.manifest_path.read_text())["sites"]
     assert [draft.key in r["keys"] for r in record.values()] == [True]
@@ -423,6 +425,7 @@ def test_two_sites_sharing_a_cache_never_prune_each_others_entries(tmp_path):
     assert "removed 0 file(s)" in proc.stdout and f"kept for {one.config_file}" in proc.stdout
     assert all(cache.get(e.key) for e in (e1, e1b, e2))
     one.build()  # now its record no longer lists the second image
+    settled(cache)
     proc = nb(two, "prune", check=True)
     assert "removed 2 file(s)" in proc.stdout  # its sidecar and its one image
     assert cache.get(e1b.key) is None and cache.get(e1.key) and cache.get(e2.key)
@@ -446,6 +449,7 @@ def test_two_branches_of_one_checkout_are_two_sites(site):
     proc = nb(site, "prune", check=True)
     assert f"kept for {site.config_file} @ main" in proc.stdout and "removed 0 file(s)" in proc.stdout
     assert site.cache.get(on_main.key) and site.cache.get(on_feature.key)
+    settled(site.cache)
     proc = nb(site, "prune", "--all-sites", check=True)
     assert site.cache.get(on_main.key) is None and site.cache.get(on_feature.key)
     sites = json.loads(site.cache.manifest_path.read_text())["sites"]

@@ -58,7 +58,10 @@ def record_use(analysis: Analysis) -> None:
     record = SiteRecord(keys, frozenset(used.keys_in_use()), frozenset(used.sources_in_use()), now_iso(),
                         derived_groups(used), card_keys(used))
     try:
-        analysis.cache.record_site(analysis.settings.site, record)
+        note = analysis.cache.record_site(analysis.settings.site, record)
     except OSError as exc:
         analysis.report.warn(f"could not write {analysis.cache.manifest_path} ({exc}); `nanobanana plan` and other "
                              "sites' `nanobanana prune` are affected")
+        return
+    if note:
+        analysis.report.warn(note)
