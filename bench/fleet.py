@@ -89,7 +89,8 @@ def fleet(tmp: Path, api, s: dict, env: dict[str, str]) -> dict:
             before = len(api.generate_requests)
             runs = start_runners(configs, env)
             by_k[str(k)] = {"posts": len(api.generate_requests) - before, "slowest_s": max(r["wall_s"] for r in runs),
-                            "walls_s": [round(r["wall_s"], 2) for r in runs], "cpu_s": [round(r["cpu_s"], 2) for r in runs],
+                            "walls_s": [round(r["wall_s"], 2) for r in runs],
+                            "cpu_s": [round(r["cpu_s"], 2) for r in runs],
                             "summaries": [r["summary"] for r in runs]}
     finally:
         api.latency, api.jitter, api.photo = saved
@@ -97,8 +98,8 @@ def fleet(tmp: Path, api, s: dict, env: dict[str, str]) -> dict:
     one = by_k[str(s["fleet_runners"][0])]["slowest_s"]
     for row in by_k.values():
         row["vs_one"] = row["slowest_s"] / one
-    return {"measured": True, "images": images, "latency_s": latency, "concurrency": s["fleet_conc"], "by_runners": by_k,
-            "load_average": os.getloadavg(), "goal": GOAL}
+    return {"measured": True, "images": images, "latency_s": latency, "concurrency": s["fleet_conc"],
+            "by_runners": by_k, "load_average": os.getloadavg(), "goal": GOAL}
 
 
 GOAL = "POSTs = images for every K; slowest runner <= 1.1x one runner's wall time"
@@ -109,5 +110,6 @@ def table_row(f: dict) -> tuple[str, str, str]:
         return "15. fleet", f["note"], f["goal"]
     cells = "; ".join(f"K = {k}: **{r['posts']} POSTs**, slowest {r['slowest_s']:.2f} s (**{r['vs_one']:.2f}x**)"
                       for k, r in f["by_runners"].items())
-    return ("15. fleet", f"{f['images']} images, L = {f['latency_s']} s, concurrency {f['concurrency']}, K runners on one "
-            f"cold bucket at once: {cells} (load average {f['load_average'][0]:.1f}: wall times indicative)", f["goal"])
+    return ("15. fleet", f"{f['images']} images, L = {f['latency_s']} s, concurrency {f['concurrency']}, K runners "
+            f"on one cold bucket at once: {cells} (load average {f['load_average'][0]:.1f}: wall times indicative)",
+            f["goal"])

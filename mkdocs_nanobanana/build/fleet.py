@@ -226,7 +226,7 @@ class Purchases:
             _resolve(outcome, None)
         elif job.exception() is not None:
             if not outcome.done():
-                outcome.set_exception(job.exception())  # type: ignore[arg-type]
+                outcome.set_exception(job.exception())
         elif isinstance(job.result(), Busy) and self._watch is not None:
             def then(state: str | None) -> None:
                 if state is None:

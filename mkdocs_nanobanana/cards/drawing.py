@@ -19,6 +19,7 @@ import hashlib
 import io
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,7 @@ MAX_TITLE_LINES = 3
 MAX_DESCRIPTION_LINES = 2
 MARGIN = 64
 PANEL = (448, 502)  # invert: the image's panel, right-aligned within the margins
-Warn = Callable[[str], None]
+Warn = Callable[[str], object]  # what it returns is not looked at
 
 
 class LogoError(NanobananaError, ValueError):
@@ -83,12 +84,43 @@ def card_key(source_id: str, text: CardText, style: CardStyle, meta: str = "") -
 # --------------------------------------------------------------------------- drawing
 
 
-def _font(path: str | None, size: int) -> ImageFont.ImageFont:
+def _font(path: str | None, size: int) -> ImageFont.FreeTypeFont:
     from PIL import ImageFont
 
     if path:
         return ImageFont.truetype(path, size)
-    return ImageFont.load_default(size=size)
+    font = ImageFont.load_default(size=size)  # a bitmap font of one size if Pillow lacks FreeType
+    assert isinstance(font, ImageFont.FreeTypeFont), "social cards need a Pillow built with FreeType"
+    return font
+
+
+@functools.lru_cache(maxsize=8)
+def font_problem(path: str, _mtime_ns: int = 0) -> str | None:
+    """Why FreeType cannot load the font file at ``path``, or None. The settings refuse a
+    file that is no font at all (core.card_theme.font_problem); one that only looks like
+    one (a damaged download) is found here, once per file and version."""
+    try:
+        _font(path, 30)
+    except (OSError, ValueError, MemoryError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _with_loadable_font(style: CardStyle, warn: Warn) -> CardStyle:
+    """``style``, with the built-in font if its own cannot be loaded (and a warning)."""
+    if not style.font:
+        return style
+    try:
+        mtime = os.stat(style.font).st_mtime_ns
+    except OSError as exc:
+        problem: str | None = exc.strerror or str(exc)
+    else:
+        problem = font_problem(style.font, mtime)
+    if problem is None:
+        return style
+    warn(f"social.font {style.font} cannot be loaded ({problem}): cards are drawn with the built-in font; "
+         "point social.font at a working .ttf or .otf file")
+    return replace(style, font=None)
 
 
 def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
@@ -99,10 +131,13 @@ def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
     if img.size == size:
         return image_bytes.displayable(img, alpha=False)
     w, h = size
+    # the middle of the source at the card's aspect, then scaled: scaling the whole first
+    # made a 2x40,000 strip 1,200 px wide and 24 million tall (MemoryError)
     scale = max(w / img.width, h / img.height)
-    resized = image_bytes.displayable(img, alpha=False).resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.Resampling.LANCZOS)
-    left, top = (resized.width - w) // 2, (resized.height - h) // 2
-    return resized.crop((left, top, left + w, top + h))
+    crop_w, crop_h = w / scale, h / scale
+    left, top = (img.width - crop_w) / 2, (img.height - crop_h) / 2
+    box = (left, top, left + crop_w, top + crop_h)
+    return image_bytes.displayable(img, alpha=False).resize(size, Image.Resampling.LANCZOS, box=box)
 
 
 def _units(draw: ImageDraw.ImageDraw, words: list[str], font, width: float) -> list[str]:
@@ -122,7 +157,8 @@ def _units(draw: ImageDraw.ImageDraw, words: list[str], font, width: float) -> l
     return units
 
 
-def wrap_title(draw: ImageDraw.ImageDraw, title: str, font, width: float, max_lines: int = MAX_TITLE_LINES) -> list[str]:
+def wrap_title(draw: ImageDraw.ImageDraw, title: str, font: ImageFont.FreeTypeFont, width: float,
+               max_lines: int = MAX_TITLE_LINES) -> list[str]:
     """At most ``max_lines`` lines no wider than ``width``; an ellipsis if cut. Text with
     no spaces (CJK, a long URL) breaks between characters."""
     lines: list[str] = []
@@ -148,7 +184,9 @@ def wrap_title(draw: ImageDraw.ImageDraw, title: str, font, width: float, max_li
 def render_card(background: Image.Image, text: CardText, style: CardStyle = CardStyle(),
                 warn: Warn = lambda _message: None, xmp: bytes | None = None) -> bytes:
     """The 1200x630 JPEG card of ``style.layout``; ``warn`` hears of a logo that cannot
-    be drawn (the card is drawn without it); ``xmp``: a packet written into the file."""
+    be drawn (the card is drawn without it), and of a font that cannot be loaded (drawn
+    with the built-in one); ``xmp``: a packet written into the file."""
+    style = _with_loadable_font(style, warn)
     if style.layout == "invert":
         card = _invert(background, text, style, warn)
     elif style.layout == "only_image":
@@ -189,7 +227,8 @@ def _default(background: Image.Image, text: CardText, style: CardStyle, warn: Wa
     top = y - line_h * len(lines)
     draw.rectangle((MARGIN - 28, top + 8, MARGIN - 20, y - 10), fill=style.accent_color)
     for i, line in enumerate(lines):
-        draw.text((MARGIN, top + i * line_h), line, font=title_font, fill=(255, 255, 255), stroke_width=1, stroke_fill=(255, 255, 255))
+        draw.text((MARGIN, top + i * line_h), line, font=title_font, fill=(255, 255, 255), stroke_width=1,
+                  stroke_fill=(255, 255, 255))
     _header(card, draw, text, style, (MARGIN, top - 48), (225, 225, 230), size=30, warn=warn)
     return card
 
@@ -210,13 +249,16 @@ def _invert(background: Image.Image, text: CardText, style: CardStyle, warn: War
     title_font = _font(style.font, 54)
     line_h = int(title_font.size * 1.2)
     for i, line in enumerate(wrap_title(draw, text.title, title_font, column, max_lines=4)):
-        draw.text((MARGIN, MARGIN + 104 + i * line_h), line, font=title_font, fill=style.color, stroke_width=1, stroke_fill=style.color)
+        draw.text((MARGIN, MARGIN + 104 + i * line_h), line, font=title_font, fill=style.color, stroke_width=1,
+                  stroke_fill=style.color)
     if text.description:
-        _paragraph_up(draw, text.description, _font(style.font, 28), h - MARGIN, style.color, MAX_DESCRIPTION_LINES, column)
+        _paragraph_up(draw, text.description, _font(style.font, 28), h - MARGIN, style.color, MAX_DESCRIPTION_LINES,
+                      column)
     return card
 
 
-def _paragraph_up(draw, words: str, font, bottom: int, fill, max_lines: int, width: int = CARD_SIZE[0] - 2 * MARGIN) -> int:
+def _paragraph_up(draw: ImageDraw.ImageDraw, words: str, font: ImageFont.FreeTypeFont, bottom: int,
+                  fill: str | tuple[int, int, int], max_lines: int, width: int = CARD_SIZE[0] - 2 * MARGIN) -> int:
     """``words`` wrapped, ending at ``bottom``; the y its first line starts at."""
     lines = wrap_title(draw, words, font, width, max_lines=max_lines)
     line_h = int(font.size * 1.3)

@@ -12,10 +12,11 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
+from ..core import yaml_text
 from ..core.card_values import CARD_SIZE, LAYOUTS
 from ..core.catalog import normalize_ratio
 from ..core.directives import prompt_problem
@@ -26,8 +27,6 @@ from ..store.cache import Cache
 
 __all__: list[str] = []
 
-#: libyaml's safe loader where PyYAML has it (about ten times faster), else PyYAML's own.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FRONT_MATTER_RE = re.compile(r"^-{3}[ \t]*\n(.*?\n)(?:\.{3}|-{3})[ \t]*\n", re.DOTALL)
 _ATX_H1_RE = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _SETEXT_H1_RE = re.compile(r"^ {0,3}=+[ \t]*$")
@@ -80,6 +79,8 @@ class PageInfo:
     title: str
     description: str
     meta_line: int  # line of the `nanobanana:` key in the front matter (for messages)
+    #: why the front matter was not read (yaml_text refused it), when a card would need it
+    problem: str | None = None
 
 
 def _unix_newlines(text: str) -> str:
@@ -100,12 +101,14 @@ def read_page(text: str, src_uri: str) -> PageInfo:
     `title`, else the first `# heading`, else the file name."""
     text = _unix_newlines(text)
     meta: Mapping[str, Any] = {}
-    body = text
+    body, problem = text, None
     m = _FRONT_MATTER_RE.match(text)
     if m:
         try:
-            loaded = yaml.load(m.group(1), Loader=_LOADER)
-        except yaml.YAMLError:
+            loaded = yaml_text.load_bounded(m.group(1))
+        except yaml_text.Refused as exc:  # MkDocs reads it (linearly); a card from it could hang a build
+            loaded, problem = None, f"the front matter {exc.problem}"
+        except yaml.YAMLError:  # MkDocs ignores front matter it cannot read: so do we
             loaded = None
         if isinstance(loaded, dict):
             meta, body = loaded, text[m.end():]
@@ -113,7 +116,8 @@ def read_page(text: str, src_uri: str) -> PageInfo:
     if not isinstance(title, str) or not title.strip():
         h1 = first_heading(body)
         stem = Path(src_uri).stem
-        title = h1 if h1 else (Path(src_uri).parent.name if stem == "index" else stem).replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
+        name = Path(src_uri).parent.name if stem == "index" else stem
+        title = h1 if h1 else name.replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
     description = meta.get("description")
     meta_line = 1
     if m:
@@ -121,7 +125,10 @@ def read_page(text: str, src_uri: str) -> PageInfo:
             if line.startswith("nanobanana:"):
                 meta_line = i
                 break
-    return PageInfo(meta, title.strip(), description.strip() if isinstance(description, str) else "", meta_line)
+    description = description.strip() if isinstance(description, str) else ""
+    # shown on the card, not paid for: a lone surrogate (a YAML escape) becomes U+FFFD
+    return PageInfo(meta, yaml_text.without_surrogates(title.strip()), yaml_text.without_surrogates(description),
+                    meta_line, problem)
 
 
 @dataclass(frozen=True)
@@ -158,18 +165,20 @@ def card_source(
     cards_include/cards_exclude): the page's first image (``first_image``, its index) or,
     with ``generate``, the template. A front matter `social` with only ``layout`` and
     ``description`` keeps the automatic choice. SocialError for a malformed front matter."""
+    if info.problem:
+        raise SocialError(f"{info.problem}; the page gets no card")
     material = info.meta.get("social")
     if isinstance(material, dict) and material.get("cards") is False:
         return None
     block = info.meta.get("nanobanana")
     social: Any = None
     if block is not None:
-        if not isinstance(block, dict) or set(block) - {"social"}:
-            raise SocialError(f"front matter 'nanobanana' takes one key, {_FORMS}")
+        if not isinstance(block, dict) or set(block) - {"social", "responsive_images"}:
+            raise SocialError(f"front matter 'nanobanana' takes social ({_FORMS}) and responsive_images: false")
         social = block.get("social")
     if social is False or (isinstance(social, dict) and social.get("cards") is False):
         return None
-    style: dict[str, str] = {}
+    style: _Style = {}
     if isinstance(social, dict):
         style = _style_keys(social)
         if not any(k in social for k in SOURCE_KEYS):
@@ -196,13 +205,20 @@ def _source(info: PageInfo, social: Any, social_ordinals: list[int], *, generate
     return None
 
 
-def _style_keys(social: dict) -> dict[str, str]:
+class _Style(TypedDict, total=False):
+    """The CardSource fields a page's front matter may set (STYLE_KEYS)."""
+
+    layout: str
+    description: str
+
+
+def _style_keys(social: dict) -> _Style:
     """The page's own layout and card description, checked."""
     unknown = set(social) - set(SOURCE_KEYS) - set(STYLE_KEYS) - {"cards"}
     if unknown:
         raise SocialError(f"front matter nanobanana.social: unknown key '{sorted(unknown)[0]}': use "
                           f"{', '.join(SOURCE_KEYS + STYLE_KEYS)}, cards")
-    style = {}
+    style: _Style = {}
     if "layout" in social:
         if social["layout"] not in LAYOUTS:
             raise SocialError(f"front matter nanobanana.social.layout must be one of {', '.join(LAYOUTS)}, "
@@ -217,7 +233,7 @@ def _style_keys(social: dict) -> dict[str, str]:
 
 def _front_matter_card(info: PageInfo, social: dict, social_ordinals: list[int], template: str,
                        site_description: str) -> CardSource:
-    title = str(social.get("title") or info.title)
+    title = yaml_text.without_surrogates(str(social.get("title") or info.title))
     prompt = social.get("prompt")
     if prompt is None:
         return CardSource(title, ordinal=social_ordinals[0]) if social_ordinals else (
@@ -226,11 +242,12 @@ def _front_matter_card(info: PageInfo, social: dict, social_ordinals: list[int],
         raise SocialError("front matter nanobanana.social.prompt must be a non-empty text")
     if prompt_problem(prompt):
         raise SocialError(f"front matter nanobanana.social.prompt: {prompt_problem(prompt)}")
-    return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")), variant=_text(social.get("variant")))
+    return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")),
+                      variant=_text(social.get("variant")))
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else yaml_text.without_surrogates(str(value))
 
 
 def _ratio(value: Any) -> str | None:
@@ -247,9 +264,11 @@ def _fill(template: str, title: str, description: str) -> str:
     try:
         prompt = template.format(title=title, description=description).strip()
     except (KeyError, IndexError, ValueError) as exc:
-        raise SocialError(f"social.prompt_template: only {{title}} and {{description}} can be filled in ({exc})") from None
-    if prompt_problem(prompt):  # a title or description as long as a book, say
-        raise SocialError(f"the card prompt made from social.prompt_template, the title and the description: {prompt_problem(prompt)}")
+        raise SocialError(
+            f"social.prompt_template: only {{title}} and {{description}} can be filled in ({exc})") from None
+    problem = prompt_problem(prompt)
+    if problem:  # a title or description as long as a book, say
+        raise SocialError(f"the card prompt made from social.prompt_template, the title and the description: {problem}")
     return prompt
 
 
@@ -366,7 +385,8 @@ def meta_tags(image_url: str, page: PageMeta, existing_head: str, *, page_url: s
     """The Open Graph and Twitter tags Material's social plugin writes, leaving out any
     the page already has (the theme's, another plugin's)."""
     e = html.escape
-    title = page.title if not site_name or page.title.casefold() == site_name.casefold() else f"{page.title} - {site_name}"
+    plain = not site_name or page.title.casefold() == site_name.casefold()
+    title = page.title if plain else f"{page.title} - {site_name}"
     tags = [
         ("property", "og:type", "article" if page.article else "website"),
         ("property", "og:title", title),

@@ -22,10 +22,12 @@ import contextlib
 import os
 import re
 import time
+from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import Cache, SiteRecord, backdrop_name, derived_names, sharded_files
+from .own_index import OwnIndex
 from .temp import stray_beside
 
 __all__: list[str] = []
@@ -115,10 +117,12 @@ def prune(cache: Cache, keep: Keep, dry_run: bool = False, settle: float = 3600.
         removed["temp"].append((path, size))
         if not dry_run:
             path.unlink(missing_ok=True)
+    if not dry_run and (cache.root / "own-images.json").exists():
+        OwnIndex(cache).forget_missing()  # what is known of pictures that are gone
     return Pruned(removed, foreign)
 
 
-def in_use(cache: Cache, keys: set[str], settle: float, claimed: set[str] = frozenset()) -> set[str]:
+def in_use(cache: Cache, keys: set[str], settle: float, claimed: Set[str] = frozenset()) -> set[str]:
     """Of ``keys`` (entries, or partial images, no site's record keeps), those a build
     under way may be using: written less than ``settle`` seconds ago (a build records
     its site only when it ends), whose key's lock is held (being bought right now), or
