@@ -362,7 +362,7 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
     plugin wrote: anything else in the cache folder is listed and left alone. With
     --remote, prunes the shared remote cache: other branches' images go too, so run it
     from the branch that is built (usually main); entries other runners are buying
-    (live claims) or uploaded in the last hour stay, abandoned claims go.
+    (live claims) stay, abandoned claims go.
 
     \b
     Examples:
@@ -384,8 +384,7 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
         # a card's key needs its image's hash: known only if every background is here
         known = all(card.slot.entry is not None for card in analysis.cards.values())
         try:
-            removed = guarded_prune.prune_remote(_remote(settings), set(keys), cards if known else None, dry_run,
-                                                 settle)
+            removed = guarded_prune.prune_remote(_remote(settings), set(keys), cards if known else None, dry_run)
         except RemoteError as exc:
             raise click.ClickException(f"remote cache {settings.remote_cache}: {exc}") from None
         _report_removed(removed, [], dry_run)

@@ -5,8 +5,7 @@ A build records its site in the manifest only when it ends, so an entry it has j
 paid for is in no record yet: prune keeps every entry written less than the settle age
 ago (``temp_age``: longer than any purchase, and never under an hour), whose key's lock
 is held, or that another runner has claimed in the remote store, and says so. With
---remote the same holds for the remote store's entries, by the time the store says they
-were written and by its live claims; abandoned claims go.
+--remote, every key another runner has claimed (is buying) stays; abandoned claims go.
 """
 
 from __future__ import annotations
@@ -85,19 +84,14 @@ def _clock(when: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(when))
 
 
-def prune_remote(store: RemoteCache, keys: set[str], cards: set[str] | None, dry_run: bool,
-                 settle: float) -> dict[str, list[tuple[str, int]]]:
-    """Prune the remote store, keeping what a build under way may use (a live claim, or
-    an entry written less than ``settle`` ago); abandoned claims go."""
+def prune_remote(store: RemoteCache, keys: set[str], cards: set[str] | None,
+                 dry_run: bool) -> dict[str, list[tuple[str, int]]]:
+    """Prune the remote store, keeping every key another runner is buying (a live
+    claim); abandoned claims go. An entry uploaded a moment ago by a build of another
+    branch goes, as every other branch's does (README: prune --remote from the branch
+    that is built): the runners waiting for it find it gone and claim it again."""
     live, abandoned = Claims(store).survey()
-    cutoff = time.time() - settle
-    busy: dict[str, str] = {}
-    for key in set(store.keys()) - keys:
-        written = store.modified(store.sidecar_path(key))
-        if key in live:
-            busy[key] = _why(key, live, settle)
-        elif written is not None and written > cutoff:
-            busy[key] = f"uploaded less than {_minutes(settle)} ago"
+    busy = {key: _why(key, live, 0) for key in set(live) - keys}
     _say_kept(busy, "remote entry")
     removed = store.prune(keys | set(busy), dry_run=dry_run, keep_cards=cards)
     gone = []
