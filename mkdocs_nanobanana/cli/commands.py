@@ -39,7 +39,7 @@ from ..core.settings import Settings, SettingsError
 from ..providers import ProviderUnavailable
 from ..providers import placeholder as placeholder_renderer
 from ..store import prune as pruning
-from ..store.cache import Cache, CachedImage, derived_names
+from ..store.cache import Cache, CachedImage, SiteRecord, derived_names
 from ..store.own_index import OwnIndex
 from ..store.remote import RemoteCache, RemoteError
 from ..store.temp import temp_age
@@ -389,10 +389,11 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
             raise click.ClickException(f"remote cache {settings.remote_cache}: {exc}") from None
         _report_removed(removed, [], dry_run)
         return
+    sites = guarded_prune.recorded_sites(analysis.cache, all_sites)  # refuses while the manifest is damaged
     keep = pruning.Keep(set(keys), derived_names(site_use.derived_groups(analysis)), cards=cards)
-    keep.derived |= derived_names(_own_in_use(settings, analysis))
+    keep.derived |= derived_names(_own_in_use(settings, analysis, sites.get(settings.site)))
     if not all_sites:
-        _other_sites(analysis.cache, settings.site, keep)
+        _other_sites(sites, settings.site, keep)
     elif not dry_run:
         analysis.cache.forget_sites(settings.site)
     guarded_prune.keep_in_use(analysis.cache, keep, settle, guarded_prune.live_claims(settings))
@@ -400,12 +401,11 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
     _report_removed(pruned.removed, pruned.foreign, dry_run)
 
 
-def _own_in_use(settings: Settings, analysis: Analysis) -> dict[str, frozenset[str]]:
+def _own_in_use(settings: Settings, analysis: Analysis, last: SiteRecord | None) -> dict[str, frozenset[str]]:
     """The copies of the site's own pictures (responsive_images) its pages show, and those
     its last build recorded with the current encoding (a picture shown through an
     include, which the pages' Markdown does not name)."""
     groups = dict(groups_in_use(settings, analysis.cache, analysis.pages))
-    last = analysis.cache.read_sites().get(settings.site)
     tag = settings.own_encoding.tag
     for spec, ids in ((last.derived or {}) if last is not None else {}).items():
         if spec.endswith(f"|{tag}"):
@@ -428,10 +428,10 @@ def _report_removed(removed: dict[str, list[tuple[Path, int]]] | dict[str, list[
                + (f"; left {len(foreign)} thing(s) the plugin did not write" if foreign else ""))
 
 
-def _other_sites(cache: Cache, site: str, keep: pruning.Keep) -> None:
+def _other_sites(sites: dict[str, SiteRecord], site: str, keep: pruning.Keep) -> None:
     """Add to ``keep`` what every other site recorded in the manifest used at its last
     build: a cache shared by sites or branches loses nothing another one needs."""
-    for other, record in guarded_prune.recorded_sites(cache).items():
+    for other, record in sites.items():
         if other in (site, ""):
             continue
         if not os.path.exists(other.split(" @ ", 1)[0]):  # its mkdocs.yml is gone: so is the site

@@ -16,7 +16,7 @@ import click
 
 from ..core.settings import Settings
 from ..store import prune as pruning
-from ..store.cache import Cache
+from ..store.cache import Cache, SiteRecord
 from ..store.claims import Claims
 from ..store.manifest_damage import BadManifest, unrecovered
 from ..store.remote import RemoteCache, RemoteError, open_remote
@@ -24,13 +24,19 @@ from ..store.remote import RemoteCache, RemoteError, open_remote
 __all__: list[str] = []
 
 
-def recorded_sites(cache: Cache) -> dict:
+def recorded_sites(cache: Cache, all_sites: bool = False) -> dict[str, SiteRecord]:
     """The manifest's records; prune stops here (ClickException) if it is damaged, or a
-    damaged one set aside holds records it no longer has."""
+    damaged one set aside holds records it no longer has. ``all_sites``: the other
+    sites' records do not matter, so a damaged manifest is no reason to stop (this
+    site's own record is what could be read of it)."""
     try:
         sites = cache.read_sites()
     except BadManifest as exc:
+        if all_sites:
+            return dict(exc.recovered or {})
         raise click.ClickException(exc.refusal()) from None
+    if all_sites:
+        return sites
     aside = unrecovered(cache.root)
     if aside:
         raise click.ClickException(
@@ -71,6 +77,9 @@ def keep_in_use(cache: Cache, keep: pruning.Keep, settle: float, claims: dict) -
     candidates = (set(cache.keys()) | {p.name for p in cache.partial_dir.glob("*")}) - keep.keys
     busy = pruning.in_use(cache, candidates, settle, set(claims))
     keep.keys |= busy
+    for key in busy:  # and every copy of its images: the build under way publishes them
+        entry = cache.get(key)
+        keep.sources |= {image.sha256 for image in entry.images} if entry is not None else set()
     _say_kept({k: _why(k, claims, settle) for k in busy}, "entry")
 
 
