@@ -179,5 +179,29 @@ def test_a_stop_while_waiting_for_another_runner_ends_promptly(tmp_path, api, bu
     assert _claims(store) == [other.path], "another runner's claim is left alone"
 
 
+def test_prune_remote_keeps_what_another_runner_has_claimed_and_removes_abandoned_claims(tmp_path, api, bucket):
+    """A key no page uses any more, but another runner holds a live claim on it (a build
+    of another branch is buying it): prune --remote keeps it and says so. A claim past
+    its deadline (a killed runner's) goes."""
+    site = runner(tmp_path, "main", api, bucket)
+    finish(start(site))
+    store = open_remote(bucket, {"skip_instance_cache": True})
+    keys = json.loads(run([bin_path("nanobanana"), "plan", "--json"], cwd=site.root).stdout)["directives"]
+    gone, held = keys[-1]["key"], keys[-2]["key"]
+    site.page("a.md", "# A\n\n" + "".join(directive(p) for p in PROMPTS[:-2]))  # two directives go
+    live = Claim(held, 0, "0123456789abcdef", time.time() + 600, 600.0)
+    dead = Claim(gone, 0, "fedcba9876543210", time.time() - 1, 4.0)
+    assert store.create_object(live.path, live.encode()) and store.create_object(dead.path, dead.encode())
+    out = run([bin_path("nanobanana"), "prune", "--remote"], cwd=site.root).stdout
+    assert f"kept remote entry {held}: in use by a build under way (another runner is buying it" in out, out
+    assert "claims: 1 file(s)" in out
+    store = open_remote(bucket, {"skip_instance_cache": True})  # a fresh listing
+    assert set(store.keys()) == {k["key"] for k in keys[:-1]}, "the claimed entry stays, the unclaimed one goes"
+    assert _claims(store) == [live.path], "the abandoned claim went, the live one is left alone"
+    store.remove_object(live.path)  # its runner is done
+    out = run([bin_path("nanobanana"), "prune", "--remote"], cwd=site.root).stdout
+    assert held not in open_remote(bucket, {"skip_instance_cache": True}).keys(), out
+
+
 if sys.platform == "win32":  # pragma: no cover - SIGKILL, SIGINT
     pytestmark = pytest.mark.skip("POSIX signals")
