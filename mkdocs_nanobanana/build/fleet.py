@@ -47,11 +47,12 @@ class Busy:
 
 def claim_ttl(settings: Settings, num: int) -> float:
     """How long a claim lasts: the longest its purchase can take. Each attempt (retries
-    + 1) may time out on its POST and on each of ``num`` downloads, with a backoff
-    between attempts; and as long again, for the API slot the call may wait for first
-    (the network pool runs twice the API's concurrency)."""
+    + 1) may run out its send, its answer (``answer_timeout`` per image) and each of
+    ``num`` downloads (``Settings.call_seconds``), with a backoff between attempts; and
+    as long again, for the API slot the call may wait for first (the network pool runs
+    twice the API's concurrency)."""
     attempts = settings.retries + 1
-    return 2 * (attempts * settings.timeout * (num + 1) + settings.retries * BACKOFF_MAX)
+    return 2 * (attempts * settings.call_seconds(num) + settings.retries * BACKOFF_MAX)
 
 
 class Fleet:

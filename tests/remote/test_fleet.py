@@ -101,6 +101,7 @@ def test_the_same_with_a_file_folder_as_the_remote(tmp_path, api):
 
 
 def _claims(store) -> list[str]:
+    store.fs.invalidate_cache()  # s3fs keeps listings: a claim made since would not show
     return store.list_objects("claims/*/*.json")
 
 
@@ -109,8 +110,10 @@ def test_a_runner_killed_holding_a_claim_is_taken_over_after_its_deadline(tmp_pa
     its request is in flight; the second waits for the claim's deadline, then takes it
     over and buys the image itself: one more POST, no placeholder, no hang."""
     page = "# A\n\n" + directive("The contested image")
-    # timeout 1 s, no retry: the claim's deadline is 2 x (1 attempt x 1 s x (1 image + 1)) = 4 s
-    options = {"timeout": 1, "retries": 0}
+    # no retry, 2 s to send, 3 s for the answer, 2 s for the download: the claim's deadline
+    # is 2 x (1 attempt x 7 s) = 14 s after it was made. The answer's 3 s leave time to
+    # kill the first runner before it gives up on its request (and tries it once more)
+    options = {"timeout": 2, "answer_timeout": 3, "retries": 0}
     api.latency = 30  # the first runner's request never comes back
     first = runner(tmp_path, "killed", api, bucket, page, **options)
     store = open_remote(bucket, {"skip_instance_cache": True})
@@ -122,7 +125,7 @@ def test_a_runner_killed_holding_a_claim_is_taken_over_after_its_deadline(tmp_pa
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     claim = json.loads(store.read_object(_claims(store)[0]))
-    assert set(claim) == {"version", "holder", "deadline", "ttl"} and claim["ttl"] == 4.0
+    assert set(claim) == {"version", "holder", "deadline", "ttl"} and claim["ttl"] == 14.0
     assert re.fullmatch(r"[0-9a-f]{16}", claim["holder"]), "a random id: no key, no host name"
     api.latency = 0.1
     second = runner(tmp_path, "second", api, bucket, page, **options)
@@ -131,7 +134,7 @@ def test_a_runner_killed_holding_a_claim_is_taken_over_after_its_deadline(tmp_pa
     waited = time.monotonic() - began
     assert len(api.generate_requests) == 2, "the abandoned claim was taken over and the image bought once more"
     assert summary_of(log)["generated"] == 1 and published(second)
-    assert claim["deadline"] - time.time() < 0 and waited < 4 + 30, waited
+    assert claim["deadline"] - time.time() < 0 and waited < 14 + 30, waited
     assert store.keys() == [next(second.cache.keys())]
 
 
