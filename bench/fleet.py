@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.sitegen import write_configs
@@ -55,12 +56,18 @@ def start_runners(configs: list[Path], env: dict[str, str]) -> list[dict]:
     began = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-m", "bench.measure", str(c)], env=env, cwd=c.parent, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for c in configs]
-    runs = []
-    for proc, config in zip(procs, configs, strict=True):
+
+    def waited(proc: subprocess.Popen) -> tuple[str, str, float]:  # each runner's own end, not the one before's
         out, err = proc.communicate(timeout=900)
+        return out, err, time.perf_counter() - began
+
+    with ThreadPoolExecutor(len(procs)) as pool:
+        ends = list(pool.map(waited, procs))
+    runs = []
+    for proc, config, (out, err, wall) in zip(procs, configs, ends, strict=True):
         if proc.returncode != 0:
             raise RuntimeError(f"fleet runner {config} failed:\n{err[-3000:]}")
-        runs.append({"wall_s": time.perf_counter() - began, **json.loads(out.strip().splitlines()[-1])})
+        runs.append({"wall_s": wall, **json.loads(out.strip().splitlines()[-1])})
     return runs
 
 

@@ -36,6 +36,10 @@ __all__: list[str] = []
 FIRST_LOOK, GROWTH, LONGEST_GAP = 0.2, 1.5, 2.0
 #: How often the watcher looks at the stop signal while it has nothing due.
 STOP_POLL = 0.1
+#: More keys due at once than this: one listing of the claims instead of a look at each.
+BATCH_FROM = 2
+#: How early a key may be looked at, to share a listing with those due now.
+BATCH_WINDOW = 0.25
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,28 @@ class Fleet:
             return "free"
         return "held" if now is not None and now.live() else "free"
 
+    def claims_now(self) -> set[str] | None:
+        """The path of every claim in the store now, from one listing (a request a
+        thousand claims on S3); None if the store fails."""
+        try:
+            return set(self.remote.list_objects("claims/*/*.json"))
+        except RemoteError:
+            return None
+
+    def state_in(self, busy: Busy, claims: set[str] | None) -> str:
+        """``state`` with the store's claims listed already (``claims_now``): a key
+        whose claim is still listed is "held" until its deadline, and only a key whose
+        claim is gone costs a request (is its sidecar there?). The holder uploads before
+        it lets its claim go, so a gone claim means "arrived" or "free"."""
+        if claims is None:
+            return self.state(busy)
+        if busy.claim.path in claims:
+            return "held" if busy.claim.live() else "free"
+        try:
+            return "arrived" if self.remote.has(busy.claim.key) else "free"
+        except RemoteError:
+            return "free"
+
     def wait(self, busy: Busy, stop: StopSignal) -> str | None:
         """Wait in this thread until ``busy`` is no longer "held" (serve's background,
         which buys one image at a time); None if the user stopped meanwhile."""
@@ -153,29 +179,39 @@ class ClaimWatch:
         if closed:
             then(None)
 
-    def _next(self) -> _Watched | None:
-        """The next key due, waiting for it; None once stopped or closed."""
+    def _next(self) -> list[_Watched] | None:
+        """Every key due now (or within ``BATCH_WINDOW``: a look a little early costs
+        nothing, and the keys it gathers share one listing), waiting for the first; None
+        once stopped or closed."""
         with self._cond:
             while True:
                 if self._closed or self.stop.interrupted:
                     return None
                 now = time.time()
                 if self._due and self._due[0].due <= now:
-                    return heapq.heappop(self._due)
+                    due = []
+                    while self._due and self._due[0].due <= now + BATCH_WINDOW:
+                        due.append(heapq.heappop(self._due))
+                    return due
                 wait = min(self._due[0].due - now, STOP_POLL) if self._due else STOP_POLL
                 self._cond.wait(wait)
 
     def _run(self) -> None:
-        while (item := self._next()) is not None:
-            state = self.fleet.state(item.busy)
-            if state != "held":
-                item.then(state)
-                continue
-            gap = min(item.gap * GROWTH, LONGEST_GAP)
-            due = min(time.time() + gap, max(item.busy.claim.deadline, time.time()))
-            with self._cond:
-                heapq.heappush(self._due, _Watched(due, next(self._seq), item.busy, gap, item.then))
+        while (due := self._next()) is not None:
+            # many keys due at once: one listing of the claims answers for all of them
+            claims = self.fleet.claims_now() if len(due) > BATCH_FROM else None
+            for item in due:
+                self._looked(item, self.fleet.state_in(item.busy, claims))
         self._drop_all()
+
+    def _looked(self, item: _Watched, state: str) -> None:
+        if state != "held":
+            item.then(state)
+            return
+        gap = min(item.gap * GROWTH, LONGEST_GAP)
+        due = min(time.time() + gap, max(item.busy.claim.deadline, time.time()))
+        with self._cond:
+            heapq.heappush(self._due, _Watched(due, next(self._seq), item.busy, gap, item.then))
 
     def _drop_all(self) -> None:
         with self._cond:

@@ -321,7 +321,10 @@ class RemoteCache:
 
     def list_objects(self, pattern: str) -> list[str]:
         """The paths (relative to the root) of the objects matching ``pattern`` (a glob
-        relative to the root)."""
+        relative to the root), as the store holds them now: fsspec keeps listings (its
+        ``dircache``; a glob of two levels walks through it), so a claim made or let go
+        since the last listing of this process would not show; that cache goes first."""
+        self.fs.invalidate_cache()
         found = self._call("list", self.fs.glob, f"{self.root}/{pattern}")
         return sorted(p[len(self.root) + 1:] for p in found if p.startswith(self.root + "/"))
 
