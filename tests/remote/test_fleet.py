@@ -138,6 +138,25 @@ def test_a_runner_killed_holding_a_claim_is_taken_over_after_its_deadline(tmp_pa
     assert store.keys() == [next(second.cache.keys())]
 
 
+def test_a_runner_waiting_on_a_claim_buys_the_images_nobody_claimed_meanwhile(tmp_path, api, bucket):
+    """Another runner holds the first image's claim (made by hand here, live for 20 s:
+    longer than a loaded machine takes to start a build): the build buys the other two at
+    once, without waiting for it, and takes the first over once the claim's deadline has
+    passed."""
+    site = runner(tmp_path, "waiting", api, bucket, "# A\n\n" + "".join(directive(p) for p in PROMPTS[:3]))
+    store = open_remote(bucket, {"skip_instance_cache": True})
+    key = json.loads(run([bin_path("nanobanana"), "plan", "--json"], cwd=site.root).stdout)["directives"][0]["key"]
+    held = Claim(key, 0, "0123456789abcdef", time.time() + 20, 20.0)
+    assert store.create_object(held.path, held.encode())
+    log = finish(start(site))
+    bought = {r.json()["prompt"]: r.at for r in api.generate_requests}
+    assert sorted(bought) == sorted(PROMPTS[:3]) and summary_of(log)["generated"] == 3
+    deadline = time.monotonic() - (time.time() - held.deadline)  # the claim's deadline on the API's clock
+    assert bought[PROMPTS[1]] < deadline and bought[PROMPTS[2]] < deadline, "the others were bought meanwhile"
+    assert bought[PROMPTS[0]] >= deadline, "the claimed one only once its claim was abandoned"
+    assert published(site)
+
+
 def test_a_store_without_an_atomic_create_builds_as_before_with_one_warning(tmp_path, api, bucket, monkeypatch):
     """An S3-compatible server that ignores If-None-Match: the probe finds it, the build
     says so once and buys as before."""
