@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..core import image_bytes
 from ..core.request import Request
@@ -231,46 +232,77 @@ class ClaimWatch:
         self._drop_all()
 
 
-#: Buyer.buy as the scheduler calls it: (request, ref files, where, wait, look_remote).
-BuyCall = Callable[[Request, tuple[str, ...], str, bool, bool], object]
+class Buying(Protocol):
+    """What Purchases needs of the Buyer (build/purchase.py, which imports this module)."""
+
+    fleet: Fleet | None
+
+    def buy(self, request: Request, ref_files: tuple[str, ...], where: str, wait: bool = True,
+            look_remote: bool = False) -> object: ...
 
 
 class Purchases:
     """Each key's purchase as one Future that resolves with its outcome (a CacheEntry,
-    or None): its attempts run on the network pool (``submit``); between two of them, a
-    key another runner is buying waits in ``watch``, holding no thread."""
+    or None), by key (``get``, ``values``): its attempts run on the network pool
+    (``submit``); between two of them, a key another runner is buying waits in a
+    ClaimWatch, holding no thread."""
 
-    def __init__(self, submit: Callable[..., Future], buy: BuyCall, watch: ClaimWatch | None) -> None:
+    def __init__(self, submit: Callable[..., Future], stop: StopSignal) -> None:
         self._submit = submit
-        self._buy = buy
-        self._watch = watch
+        self._stop = stop
+        self._jobs: dict[str, Future] = {}
+        self._watch: ClaimWatch | None = None
+        self._lock = threading.Lock()
 
-    def start(self, request: Request, refs: tuple[str, ...], where: str) -> Future:
+    def get(self, key: str) -> Future | None:
+        return self._jobs.get(key)
+
+    def values(self) -> list[Future]:
+        return list(self._jobs.values())
+
+    def start(self, buyer: Buying, request: Request, refs: tuple[str, ...], where: str) -> Future:
+        """The purchase of ``request`` (the caller holds its own lock, so one a key)."""
         outcome: Future = Future()
-        self._attempt(outcome, (request, refs, where), look_remote=False)
+        self._jobs[request.key] = outcome
+        self._attempt(outcome, buyer, (request, refs, where), look_remote=False)
         return outcome
 
-    def _attempt(self, outcome: Future, call: tuple[Request, tuple[str, ...], str], look_remote: bool) -> None:
+    def close(self) -> None:
+        """No key is left waiting for another runner: each still watched resolves None."""
+        with self._lock:
+            watch = self._watch
+        if watch is not None:
+            watch.close()
+
+    def _watcher(self, fleet: Fleet) -> ClaimWatch:
+        with self._lock:
+            if self._watch is None:
+                self._watch = ClaimWatch(fleet, self._stop)
+            return self._watch
+
+    def _attempt(self, outcome: Future, buyer: Buying, call: tuple[Request, tuple[str, ...], str],
+                 look_remote: bool) -> None:
         try:
-            job = self._submit(image_bytes.keeping_fresh, self._buy, *call, False, look_remote)
+            job = self._submit(image_bytes.keeping_fresh, buyer.buy, *call, False, look_remote)
         except RuntimeError:  # the pool is shut down: the build was stopped or aborted
             _resolve(outcome, None)
             return
-        job.add_done_callback(lambda f: self._attempted(outcome, call, f))
+        job.add_done_callback(lambda f: self._attempted(outcome, buyer, call, f))
 
-    def _attempted(self, outcome: Future, call: tuple[Request, tuple[str, ...], str], job: Future) -> None:
+    def _attempted(self, outcome: Future, buyer: Buying, call: tuple[Request, tuple[str, ...], str],
+                   job: Future) -> None:
         if job.cancelled():
             _resolve(outcome, None)
         elif job.exception() is not None:
             if not outcome.done():
                 outcome.set_exception(job.exception())
-        elif isinstance(job.result(), Busy) and self._watch is not None:
+        elif isinstance(job.result(), Busy) and buyer.fleet is not None:
             def then(state: str | None) -> None:
                 if state is None:
                     _resolve(outcome, None)
                 else:
-                    self._attempt(outcome, call, look_remote=state == "arrived")
-            self._watch.watch(job.result(), then)
+                    self._attempt(outcome, buyer, call, look_remote=state == "arrived")
+            self._watcher(buyer.fleet).watch(job.result(), then)
         else:
             _resolve(outcome, job.result())
 

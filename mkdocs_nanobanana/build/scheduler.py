@@ -36,7 +36,7 @@ from ..store.cache import CacheEntry
 from ..store.remote import RemoteCache
 from .analysis import Analysis
 from .budget import Ask, Budget
-from .fleet import ClaimWatch, Purchases
+from .fleet import Purchases
 from .purchase import Buyer, Purchase
 from .remote_copies import RemoteCopies
 from .renderer import Renderer
@@ -151,10 +151,7 @@ class Scheduler:
         self._net_pool = ThreadPoolExecutor(settings.concurrency * 2, thread_name_prefix="nanobanana-api")
         self.shared = RemoteCopies(remote, analysis.cache, report) if remote is not None else None
         self.renderer = Renderer(settings, analysis.cache, self._image_pool, report, self.shared)
-        self._purchases: dict[str, Future[CacheEntry | None]] = {}  # key -> the one purchase of it (fleet.Purchases)
-        fleet = self.buyer.fleet if self.buyer else None
-        self._claim_watch = ClaimWatch(fleet, self.stop) if fleet is not None else None  # keys other runners buy
-        self._attempts = Purchases(self._net_pool.submit, self.buyer.buy, self._claim_watch) if self.buyer else None
+        self._purchases = Purchases(self._net_pool.submit, self.stop)  # key -> the one purchase of it (fleet.py)
         self._cards: dict[str, Future] = {}  # page -> site-relative URL of its card
         self._lock = threading.RLock()
         self._notes: dict[int, str] = {}  # id(slot) -> why it stays a placeholder, when the state does not tell
@@ -297,9 +294,7 @@ class Scheduler:
         with self._lock:
             job = self._purchases.get(request.key)
             if job is None:
-                assert self._attempts is not None  # State.BUYING only with a buyer
-                job = self._attempts.start(request, slot.refs, slot.where)
-                self._purchases[request.key] = job
+                job = self._purchases.start(buyer, request, slot.refs, slot.where)
         return job
 
     def _on_bought(self, slot: Slot, key: str, job: Future[CacheEntry | None]) -> None:
@@ -424,8 +419,7 @@ class Scheduler:
 
     def close(self, wait: bool = True) -> None:
         """Stop the workers (``wait=False``: a failed build, drop what has not started)."""
-        if self._claim_watch is not None:  # no key is left waiting for another runner
-            self._claim_watch.close()
+        self._purchases.close()  # no key is left waiting for another runner
         self._net_pool.shutdown(wait=wait, cancel_futures=True)
         self._image_pool.shutdown(wait=wait, cancel_futures=True)
         if self.shared is not None:  # after the image pool: every upload has been handed over

@@ -26,7 +26,6 @@ it is stored locally, so a half-uploaded or damaged entry never counts.
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -103,9 +102,28 @@ def exclusive_kind(fs: Any) -> str | None:
     return None
 
 
-def _open_exclusive(fs: Any, path: str, data: bytes) -> None:
-    with fs.open(path, "xb") as f:  # LocalFileOpener: open(path, "xb"), O_CREAT|O_EXCL
-        f.write(data)
+def _modified(fs: Any, path: str) -> float | None:
+    """fsspec's ``modified`` as time.time() counts; None if the backend cannot say."""
+    try:
+        when = fs.modified(path)
+    except Exception:  # noqa: BLE001 - NotImplementedError, FileNotFoundError, the backend's own
+        return None
+    try:
+        return float(when.timestamp())
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return None
+
+
+def _create_exclusive(kind: str, fs: Any, path: str, data: bytes) -> None:
+    """One create-if-absent of ``kind`` (``EXCLUSIVE``); FileExistsError if the object is there."""
+    if kind == "open-x":
+        with fs.open(path, "xb") as f:  # LocalFileOpener: open(path, "xb"), O_CREAT|O_EXCL
+            f.write(data)
+    elif kind == "memory":
+        with _MEMORY_CREATE:
+            fs.pipe_file(path, data, mode="create")
+    else:  # mode is a keyword of each one's pipe_file, after others (s3fs: chunksize)
+        fs.pipe_file(path, data, mode="create")
 
 
 class RemoteCache:
@@ -301,13 +319,7 @@ class RemoteCache:
         path = self.object_path(relative)
         self._parent_folder(path)
         try:
-            if kind == "open-x":
-                self._call("create", _open_exclusive, self.fs, path, data)
-            elif kind == "memory":
-                with _MEMORY_CREATE:
-                    self._call("create", functools.partial(self.fs.pipe_file, mode="create"), path, data)
-            else:  # mode is a keyword of each one's pipe_file, after others (s3fs: chunksize)
-                self._call("create", functools.partial(self.fs.pipe_file, mode="create"), path, data)
+            self._call("create", _create_exclusive, kind, self.fs, path, data)
         except FileExistsError:
             return False
         return True
@@ -329,16 +341,8 @@ class RemoteCache:
         return sorted(p[len(self.root) + 1:] for p in found if p.startswith(self.root + "/"))
 
     def modified(self, path: str) -> float | None:
-        """When the object at ``path`` (a full path) was written, as time.time() counts;
-        None if the store does not say."""
-        try:  # not a guarded call: a store that cannot say is no failure of the store
-            when = self.fs.modified(path)
-        except Exception:  # noqa: BLE001 - NotImplementedError, FileNotFoundError, the backend's own
-            return None
-        try:
-            return float(when.timestamp())
-        except (AttributeError, TypeError, ValueError, OverflowError):
-            return None
+        """When the object at ``path`` (a full path) was written; None if the store does not say."""
+        return _modified(self.fs, path)  # not a guarded call: a store that cannot say is no failure of the store
 
     # -- maintenance -------------------------------------------------------------------
 
