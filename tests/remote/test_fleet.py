@@ -105,10 +105,19 @@ def _claims(store) -> list[str]:
     return store.list_objects("claims/*/*.json")
 
 
-def test_a_runner_killed_holding_a_claim_is_taken_over_after_its_deadline(tmp_path, api, bucket):
+@pytest.fixture(params=["s3", "file"])
+def shared_store(request, tmp_path) -> str:
+    """The remote cache the runners share: a moto bucket, or a (mounted) folder."""
+    if request.param == "s3":
+        return request.getfixturevalue("bucket")
+    return (tmp_path / "mounted-share").as_uri()
+
+
+def test_a_runner_killed_holding_a_claim_is_taken_over_after_its_deadline(tmp_path, api, shared_store):
     """The first runner claims the one image and is killed (SIGKILL: no cleanup) while
     its request is in flight; the second waits for the claim's deadline, then takes it
     over and buys the image itself: one more POST, no placeholder, no hang."""
+    bucket = shared_store
     page = "# A\n\n" + directive("The contested image")
     # no retry, 2 s to send, 3 s for the answer, 2 s for the download: the claim's deadline
     # is 2 x (1 attempt x 7 s) = 14 s after it was made. The answer's 3 s leave time to
@@ -135,6 +144,7 @@ def test_a_runner_killed_holding_a_claim_is_taken_over_after_its_deadline(tmp_pa
     assert len(api.generate_requests) == 2, "the abandoned claim was taken over and the image bought once more"
     assert summary_of(log)["generated"] == 1 and published(second)
     assert claim["deadline"] - time.time() < 0 and waited < 14 + 30, waited
+    store.fs.invalidate_cache()
     assert store.keys() == [next(second.cache.keys())]
 
 
