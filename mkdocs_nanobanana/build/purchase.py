@@ -32,8 +32,10 @@ from ..providers.base import (
     StopSignal,
 )
 from ..store.cache import Cache, CacheEntry
-from ..store.remote import RemoteCache, RemoteError
+from ..store.claims import Claim
+from ..store.remote import BadRemoteEntry, RemoteCache, RemoteError
 from ..store.spill import Spill, unwritable, why
+from .fleet import Busy, Fleet, claim_ttl
 from .stopping import STORES
 
 __all__: list[str] = []
@@ -106,36 +108,85 @@ class Buyer:
         # where bought images go when cache_dir cannot take them (store/spill.py)
         self.spill = Spill.of(cache.root, (settings.docs_dir, settings.site_dir))
         self._spilled_to: set[Path] = set()  # spill folders already named in a warning
+        self.fleet = Fleet(remote, warn) if remote is not None else None  # runners sharing the remote take turns
+        self._claims: dict[str, Claim] = {}  # key -> our claim on it, until its image is uploaded
 
-    def buy(self, request: Request, ref_files: tuple[str, ...], where: str,
-            most: int | None = None) -> CacheEntry | None:
-        """One paid call, guarded: the key's lock, a second look at the cache, retries;
-        then the new entry goes to the remote cache, if there is one. None when there is
-        no image to be had; the reason has been warned about. ``most``: the images the
-        budget approved for it; never more are paid for."""
+    def buy(self, request: Request, ref_files: tuple[str, ...], where: str, most: int | None = None,
+            wait: bool = True, look_remote: bool = False) -> CacheEntry | Busy | None:
+        """One paid call, guarded: the key's lock, a second look at the cache, the
+        fleet's claim, retries; then the new entry goes to the remote cache, if there is
+        one. None when there is no image to be had; the reason has been warned about.
+        ``most``: the images the budget approved for it; never more are paid for. Busy
+        (``wait=False``) when another runner is buying it; with ``wait``, this thread
+        waits for that runner's image. ``look_remote``: the remote store may hold it by
+        now (another runner's), look there first."""
+        try:
+            outcome = self._buy_counted(request, ref_files, where, most, look_remote)
+            while isinstance(outcome, Busy) and wait and self.fleet is not None:
+                state = self.fleet.wait(outcome, self.stop)
+                if state is None:
+                    return None
+                outcome = self._buy_counted(request, ref_files, where, most, state == "arrived")
+            if isinstance(outcome, CacheEntry) and self.status.get(request.key) == "generated":
+                self._upload(outcome, where)
+            return outcome
+        finally:
+            claim = self._claims.pop(request.key, None)
+            if claim is not None and self.fleet is not None:  # after the upload: who waits finds it there
+                self.fleet.release(claim)
+
+    def _buy_counted(self, request: Request, ref_files: tuple[str, ...], where: str, most: int | None,
+                     look_remote: bool) -> CacheEntry | Busy | None:
+        """``_buy``, counted in ``in_flight`` from its first request sent until it is stored."""
         call = CallStop(self.stop, self._sending)
         try:
-            entry = self._buy(request, ref_files, where, most, call)
+            return self._buy(request, ref_files, where, most, call, look_remote)
         finally:
             if call.has_sent:
                 with self._lock:
                     self.in_flight -= 1
-        if entry is not None and self.remote is not None and self.status.get(request.key) == "generated":
-            # a spilled entry too: the remote keeps it for other machines while this disk is full
-            try:
-                self.remote.upload(entry, self.spill.holding(entry) or self.cache)
-            except (RemoteError, OSError) as exc:  # safe locally; the next build uploads nothing, so say so
-                self.warn(f"{where}: could not upload the new image to the remote cache ({exc}); "
-                          "other machines will generate it again")
-        return entry
 
     def _sending(self) -> None:
         """A purchase sent its first request: it is in flight until it is stored."""
         with self._lock:
             self.in_flight += 1
 
+    def _upload(self, entry: CacheEntry, where: str) -> None:
+        if self.remote is None:
+            return
+        try:  # a spilled entry too: the remote keeps it for other machines while this disk is full
+            self.remote.upload(entry, self.spill.holding(entry) or self.cache)
+        except (RemoteError, OSError) as exc:  # safe locally; the next build uploads nothing, so say so
+            self.warn(f"{where}: could not upload the new image to the remote cache ({exc}); "
+                      "other machines will generate it again")
+
+    def _take_turn(self, request: Request, look_remote: bool) -> CacheEntry | Busy | None:
+        """Under the key's local lock, before paying: the entry if the remote store has
+        it by now, Busy if another runner holds the key's claim, else None (pay; our
+        claim, if the store takes claims, is in ``_claims``). The look after a won claim
+        is the one that counts: a runner that has just finished uploaded before it let
+        its claim go."""
+        key = request.key
+        entry = self._fetch_remote(key) if look_remote else None
+        if entry is None and self.fleet is not None:
+            turn = self.fleet.turn(key, claim_ttl(self.settings, request.num))
+            if isinstance(turn, Busy):
+                return turn
+            if turn is not None:
+                self._claims[key] = turn
+                entry = self._fetch_remote(key)
+        if entry is not None:
+            self.status[key] = "cached"
+        return entry
+
+    def _fetch_remote(self, key: str) -> CacheEntry | None:
+        try:
+            return self.remote.fetch(key, self.cache, decode=False, locked=True) if self.remote else None
+        except (RemoteError, BadRemoteEntry):
+            return None  # the fill at the start warned about a damaged one; a failing store: pay
+
     def _buy(self, request: Request, ref_files: tuple[str, ...], where: str, most: int | None,
-             call: CallStop) -> CacheEntry | None:
+             call: CallStop, look_remote: bool = False) -> CacheEntry | Busy | None:
         key = request.key
         if self.stop.stopped:
             return None
@@ -147,6 +198,9 @@ class Buyer:
                 return entry
             if self.stop.stopped:
                 return None
+            turn = self._take_turn(request, look_remote)
+            if turn is not None:
+                return turn
             # paid for by a build that failed half-way (in the spill: while cache_dir could not take them)
             kept = (self.cache.partial(key) + self.spill.partial(key))[: request.num]
             refs = tuple(RefImage(data, image_bytes.inspect(data).mime)

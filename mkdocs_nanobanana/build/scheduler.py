@@ -28,7 +28,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from ..core import image_bytes
 from ..core.reporting import Reporter
 from ..core.request import Request
 from ..core.settings import Settings
@@ -37,6 +36,7 @@ from ..store.cache import CacheEntry
 from ..store.remote import RemoteCache
 from .analysis import Analysis
 from .budget import Ask, Budget
+from .fleet import Purchases
 from .progress import Progress
 from .purchase import Buyer, Purchase
 from .remote_copies import RemoteCopies
@@ -175,7 +175,7 @@ class Scheduler:
         self._net_pool = ThreadPoolExecutor(settings.concurrency * 2, thread_name_prefix="nanobanana-api")
         self.shared = RemoteCopies(remote, analysis.cache, report) if remote is not None else None
         self.renderer = Renderer(settings, analysis.cache, self._image_pool, report, self.shared)
-        self._purchases: dict[str, Future[CacheEntry | None]] = {}  # key -> the one call that buys it
+        self._purchases = Purchases(self._net_pool.submit, self.stop)  # key -> the one purchase of it (fleet.py)
         self._cards: dict[str, Future] = {}  # page -> site-relative URL of its card
         self._lock = threading.RLock()
         self._notes: dict[int, str] = {}  # id(slot) -> why it stays a placeholder, when the state does not tell
@@ -344,9 +344,7 @@ class Scheduler:
         with self._lock:
             job = self._purchases.get(request.key)
             if job is None:
-                job = self._net_pool.submit(image_bytes.keeping_fresh, buyer.buy, request, slot.refs, slot.where,
-                                            self.analysis.to_buy(slot))
-                self._purchases[request.key] = job
+                job = self._purchases.start(buyer, request, slot.refs, slot.where, self.analysis.to_buy(slot))
         return job
 
     def _on_bought(self, slot: Slot, key: str, job: Future[CacheEntry | None]) -> None:
@@ -477,6 +475,7 @@ class Scheduler:
         """Stop the workers (``wait=False``: a failed build, drop what has not started)."""
         if self.progress is not None:
             self.progress.close()
+        self._purchases.close()  # no key is left waiting for another runner
         self._net_pool.shutdown(wait=wait, cancel_futures=True)
         self._image_pool.shutdown(wait=wait, cancel_futures=True)
         if self.shared is not None:  # after the image pool: every upload has been handed over

@@ -62,7 +62,10 @@ def record_use(analysis: Analysis, own: dict[str, frozenset[str]] | None = None)
     record = SiteRecord(keys, frozenset(used.keys_in_use()), frozenset(used.sources_in_use()), now_iso(),
                         groups, card_keys(used))
     try:
-        analysis.cache.record_site(analysis.settings.site, record)
+        note = analysis.cache.record_site(analysis.settings.site, record)
     except OSError as exc:
         analysis.report.warn(f"could not write {analysis.cache.manifest_path} ({exc}); `nanobanana plan` and other "
                              "sites' `nanobanana prune` are affected")
+        return
+    if note:
+        analysis.report.warn(note)

@@ -39,11 +39,12 @@ from ..core.settings import Settings, SettingsError
 from ..providers import ProviderUnavailable
 from ..providers import placeholder as placeholder_renderer
 from ..store import prune as pruning
-from ..store.cache import Cache, CachedImage, derived_names
+from ..store.cache import Cache, CachedImage, SiteRecord, derived_names
 from ..store.own_index import OwnIndex
-from ..store.remote import RemoteCache
+from ..store.remote import RemoteCache, RemoteError
 from ..store.repair import keep_intact_and_remove
 from ..store.temp import temp_age
+from . import guarded_prune
 
 __all__: list[str] = []
 
@@ -356,10 +357,13 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
     and bytes. Keeps every candidate of every directive in use, draft_docs pages included (so
     changing `pick` stays free), and whatever another site or branch sharing this
     cache_dir used at its last build (the manifest records each one; --all-sites
-    ignores them). Deletes only files the plugin wrote: anything else in the cache
-    folder is listed and left alone. With --remote, prunes the shared remote cache:
-    other branches' images go too, so run it from the branch that is built (usually
-    main), and never while another build uploads.
+    ignores them), and every entry a build under way may use (written less than the
+    settle age ago, at least an hour; being bought; or claimed by another runner).
+    Refuses while the manifest is damaged (unless --all-sites). Deletes only files the
+    plugin wrote: anything else in the cache folder is listed and left alone. With
+    --remote, prunes the shared remote cache: other branches' images go too, so run it
+    from the branch that is built (usually main); entries other runners are buying
+    (live claims) stay, abandoned claims go.
 
     \b
     Examples:
@@ -376,28 +380,33 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
             "fix the directive errors above first: an invalid directive's image would look unused")
     keys = analysis.keys_in_use()
     cards = set(site_use.card_keys(analysis))
+    settle = temp_age(settings.timeout, settings.retries)
     if remote:
         # a card's key needs its image's hash: known only if every background is here
         known = all(card.slot.entry is not None for card in analysis.cards.values())
-        removed = _remote(settings).prune(keys, dry_run=dry_run, keep_cards=cards if known else None)
-        _report_removed({"entries": removed}, [], dry_run)
+        try:
+            removed = guarded_prune.prune_remote(_remote(settings), set(keys), cards if known else None, dry_run)
+        except RemoteError as exc:
+            raise click.ClickException(f"remote cache {settings.remote_cache}: {exc}") from None
+        _report_removed(removed, [], dry_run)
         return
+    sites = guarded_prune.recorded_sites(analysis.cache, all_sites)  # refuses while the manifest is damaged
     keep = pruning.Keep(set(keys), derived_names(site_use.derived_groups(analysis)), cards=cards)
-    keep.derived |= derived_names(_own_in_use(settings, analysis))
+    keep.derived |= derived_names(_own_in_use(settings, analysis, sites.get(settings.site)))
     if not all_sites:
-        _other_sites(analysis.cache, settings.site, keep)
+        _other_sites(sites, settings.site, keep)
     elif not dry_run:
         analysis.cache.forget_sites(settings.site)
-    pruned = pruning.prune(analysis.cache, keep, dry_run=dry_run, settle=temp_age(settings.timeout, settings.retries))
+    guarded_prune.keep_in_use(analysis.cache, keep, settle, guarded_prune.live_claims(settings))
+    pruned = pruning.prune(analysis.cache, keep, dry_run=dry_run, settle=settle)
     _report_removed(pruned.removed, pruned.foreign, dry_run)
 
 
-def _own_in_use(settings: Settings, analysis: Analysis) -> dict[str, frozenset[str]]:
+def _own_in_use(settings: Settings, analysis: Analysis, last: SiteRecord | None) -> dict[str, frozenset[str]]:
     """The copies of the site's own pictures (responsive_images) its pages show, and those
     its last build recorded with the current encoding (a picture shown through an
     include, which the pages' Markdown does not name)."""
     groups = dict(groups_in_use(settings, analysis.cache, analysis.pages))
-    last = analysis.cache.read_sites().get(settings.site)
     tag = settings.own_encoding.tag
     for spec, ids in ((last.derived or {}) if last is not None else {}).items():
         if spec.endswith(f"|{tag}"):
@@ -420,10 +429,10 @@ def _report_removed(removed: dict[str, list[tuple[Path, int]]] | dict[str, list[
                + (f"; left {len(foreign)} thing(s) the plugin did not write" if foreign else ""))
 
 
-def _other_sites(cache: Cache, site: str, keep: pruning.Keep) -> None:
+def _other_sites(sites: dict[str, SiteRecord], site: str, keep: pruning.Keep) -> None:
     """Add to ``keep`` what every other site recorded in the manifest used at its last
     build: a cache shared by sites or branches loses nothing another one needs."""
-    for other, record in cache.read_sites().items():
+    for other, record in sites.items():
         if other in (site, ""):
             continue
         if not os.path.exists(other.split(" @ ", 1)[0]):  # its mkdocs.yml is gone: so is the site

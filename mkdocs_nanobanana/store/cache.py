@@ -34,6 +34,7 @@ from ..core import image_bytes
 from ..core.errors import NanobananaError
 from ..core.request import Request, sha256
 from .folder_index import FolderIndex
+from .manifest_damage import BadManifest, conflict_sides, merge_newest, set_aside, unrecovered
 from .temp import TEMP_DIR, TEMP_SUFFIX, TempFolder
 
 __all__: list[str] = []
@@ -160,6 +161,26 @@ def _record_json(r: SiteRecord) -> dict[str, Any]:
     return data
 
 
+def _sites_of(raw: bytes) -> dict[str, SiteRecord] | str:
+    """The records a manifest's bytes hold, or why they are not a manifest."""
+    try:
+        data = load_sidecar(raw)
+    except BadSidecar as exc:
+        return str(exc)
+    if not isinstance(data, dict):
+        return f"a JSON object is expected, this is {type(data).__name__}"
+    if "version" not in data:  # the first format: directive -> key
+        if all(isinstance(v, str) for v in data.values()):
+            return {"": SiteRecord(_str_map(data), frozenset(), frozenset(), "")}
+        return "neither format this plugin writes"
+    if data["version"] != MANIFEST_VERSION:
+        return f"version {data['version']!r}; this plugin reads {MANIFEST_VERSION}"
+    sites = data.get("sites")
+    if not isinstance(sites, dict) or not all(isinstance(rec, dict) for rec in sites.values()):
+        return "its 'sites' is not an object of site records"
+    return {str(site): _site_record(rec) for site, rec in sites.items()}
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
@@ -262,43 +283,72 @@ class _Manifest:
 
     def read_sites(self) -> dict[str, SiteRecord]:
         """Every site that recorded its use of this cache, by its identity (see
-        settings.site_identity). A manifest of the first format (one site's directives,
-        no site named) is read as the record of an unnamed site "" with no keys."""
+        settings.site_identity); none if there is no manifest. A manifest of the first
+        format (one site's directives, no site named) is read as the record of an
+        unnamed site "" with no keys. BadManifest if it cannot be read (see
+        manifest_damage.py), with the records of both sides of a git conflict."""
         try:
-            data = load_sidecar(self.manifest_path.read_bytes())
-        except (OSError, BadSidecar):
+            raw = self.manifest_path.read_bytes()
+        except FileNotFoundError:
             return {}
-        if not isinstance(data, dict):
-            return {}
-        if data.get("version") != MANIFEST_VERSION:
-            return {"": SiteRecord(_str_map(data), frozenset(), frozenset(), "")}
-        sites = data.get("sites")
-        return {str(site): _site_record(rec) for site, rec in sites.items()} if isinstance(sites, dict) else {}
+        except OSError as exc:
+            raise BadManifest(self.manifest_path, f"cannot be read: {exc.strerror or exc}") from None
+        sites = _sites_of(raw)
+        if isinstance(sites, dict):
+            return sites
+        sides = conflict_sides(raw.decode("utf-8", "replace"))
+        read = [side for side in map(_sites_of, (t.encode("utf-8") for t in sides or ())) if isinstance(side, dict)]
+        recovered = merge_newest(read, lambda r: r.built) if sides and len(read) == len(sides) else None
+        raise BadManifest(self.manifest_path, "git conflict markers" if sides else sites, recovered)
 
     def read_manifest(self, site: str = "") -> dict[str, str]:
         """Which key each directive of ``site`` (by page and name or position) had at its
         last build: how ``plan`` tells a changed directive from a new one."""
-        sites = self.read_sites()
+        try:
+            sites = self.read_sites()
+        except BadManifest as exc:
+            sites = exc.recovered or {}
         record = sites.get(site) or sites.get("")
         return dict(record.directives) if record else {}
 
-    def record_site(self, site: str, record: SiteRecord) -> None:
+    def record_site(self, site: str, record: SiteRecord) -> str | None:
         """Put ``site``'s record into the manifest, keeping every other site's: under a
-        lock, since two builds sharing the cache may finish at the same moment."""
+        lock, since two builds sharing the cache may finish at the same moment. A
+        damaged manifest is set aside, not overwritten; then what to tell the user."""
         with self.lock(MANIFEST_LOCK):
-            sites = self.read_sites()
+            sites, note = self._sites_to_keep()
             sites.pop("", None)  # the first format's record named no site: it was this one's or is stale
             sites[site] = record
             self._write_sites(sites)
+            return note
+
+    def _sites_to_keep(self) -> tuple[dict[str, SiteRecord], str | None]:
+        """The records to write back, and, if the manifest was damaged (and is now set
+        aside), the warning that says so."""
+        try:
+            return self.read_sites(), None
+        except BadManifest as exc:
+            aside = set_aside(self.manifest_path, exc.recovered is not None)
+            if exc.recovered is not None:
+                return dict(exc.recovered), (
+                    f"{self.manifest_path} had git conflict markers: both sides were read, every site keeps its "
+                    f"newest record, and the file as it was is kept as {aside.name}")
+            return {}, (f"{self.manifest_path} is damaged ({exc.why}): it is kept as {aside.name}, and a new one "
+                        "records this site only. `nanobanana prune` refuses while that file is there, as it cannot "
+                        "tell what the other sites use: build every site that shares this cache, then delete it")
 
     def write_manifest(self, directives: dict[str, str], site: str = "") -> None:
         """Record ``site``'s directives alone (its keys are theirs): a test's shortcut."""
         self.record_site(site, SiteRecord(dict(directives), frozenset(directives.values()), frozenset(), now_iso()))
 
     def forget_sites(self, keep: str) -> None:
-        """Drop every site's record but ``keep``'s (``prune --all-sites``)."""
+        """Drop every site's record but ``keep``'s (``prune --all-sites``), a damaged
+        manifest's and those of manifests set aside too."""
         with self.lock(MANIFEST_LOCK):
-            self._write_sites({k: v for k, v in self.read_sites().items() if k == keep})
+            sites, _ = self._sites_to_keep()
+            self._write_sites({k: v for k, v in sites.items() if k == keep})
+            for aside in unrecovered(self.root):
+                aside.unlink(missing_ok=True)
 
     def _write_sites(self, sites: dict[str, SiteRecord]) -> None:
         data = {"version": MANIFEST_VERSION, "sites": {site: _record_json(r) for site, r in sites.items()}}

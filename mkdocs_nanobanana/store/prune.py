@@ -22,6 +22,7 @@ import contextlib
 import os
 import re
 import time
+from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,6 +120,46 @@ def prune(cache: Cache, keep: Keep, dry_run: bool = False, settle: float = 3600.
     if not dry_run and (cache.root / "own-images.json").exists():
         OwnIndex(cache).forget_missing()  # what is known of pictures that are gone
     return Pruned(removed, foreign)
+
+
+def in_use(cache: Cache, keys: set[str], settle: float, claimed: Set[str] = frozenset()) -> set[str]:
+    """Of ``keys`` (entries, or partial images, no site's record keeps), those a build
+    under way may be using: written less than ``settle`` seconds ago (a build records
+    its site only when it ends), whose key's lock is held (being bought right now), or
+    which another runner has claimed in the remote store (``claimed``). Prune keeps
+    them; the next prune, once they have settled, can tell."""
+    cutoff = time.time() - settle
+    busy = set()
+    for key in keys:
+        written = [cache.sidecar_path(key), cache.partial_dir / key]
+        young = any(_mtime(path) > cutoff for path in written)
+        if young or key in claimed or _lock_held(cache.root / "locks" / key[:2] / f"{key}.lock"):
+            busy.add(key)
+    return busy
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _lock_held(path: Path) -> bool:
+    """Whether a build holds this lock file's flock now (tried without waiting)."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock we took
+    return False
 
 
 def _unlink_lock(path: Path) -> bool:

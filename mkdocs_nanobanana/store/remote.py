@@ -13,6 +13,9 @@ Layout under the URL:
                                 the bytes (see build/remote_copies.py)
     social/<k2>/<key>.jpg       a social card, under its local name (a hash of its inputs),
                                 the same way
+    claims/<k2>/<key>.<n>.json  who of the runners sharing the store buys a missing key
+                                (see store/claims.py): made with the store's own atomic
+                                create-if-absent (``create_object``)
 
 Images are content-addressed, so two machines that paid for one key at the same moment
 can never mix their files: whichever sidecar lands describes blobs that exist. A sidecar
@@ -22,6 +25,7 @@ it is stored locally, so a half-uploaded or damaged entry never counts.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -67,6 +71,61 @@ def open_remote(url: str, options: Mapping[str, Any]) -> RemoteCache:
     return RemoteCache(fs, root.rstrip("/"), url)
 
 
+#: The stores whose own atomic create-if-absent ``create_object`` uses, by the module of
+#: their fsspec class: each turns "it exists" into FileExistsError.
+#: - s3fs >= 2024.12.0: pipe_file(mode="create") is PutObject with If-None-Match: *
+#:   (s3fs/core.py _pipe_file; "PreconditionFailed" with Condition If-None-Match becomes
+#:   FileExistsError in s3fs/errors.py translate_boto_error). S3 has taken conditional
+#:   writes since 2024-08; an S3-compatible server may ignore the header, which the
+#:   probe in store/claims.py finds.
+#: - gcsfs >= 2024.12.0: mode="create" sends ifGenerationMatch=0 (gcsfs/core.py
+#:   simple_upload and initiate_upload; a 412 is FileExistsError in gcsfs/retry.py);
+#:   gcsfs calls it experimental.
+#: - adlfs >= 2024.12.0: mode="create" is upload_blob(overwrite=False), which
+#:   azure-storage-blob sends with If-None-Match: * (_upload_blob_options); a
+#:   ResourceExistsError is FileExistsError.
+#: - a local or mounted folder (file://): fsspec's generic pipe_file(mode="create")
+#:   looks then writes (fsspec/spec.py), so the file is opened "xb", O_CREAT|O_EXCL.
+#: - memory://: one process's store; its create looks then writes, so under a lock.
+EXCLUSIVE = {"s3fs": "create", "gcsfs": "create", "adlfs": "create",
+             "fsspec.implementations.local": "open-x", "fsspec.implementations.memory": "memory"}
+_MEMORY_CREATE = threading.Lock()
+
+
+def exclusive_kind(fs: Any) -> str | None:
+    """``EXCLUSIVE``'s entry for the class of ``fs`` (or a base of it), or None."""
+    for cls in type(fs).__mro__:
+        module = cls.__module__
+        for prefix, kind in EXCLUSIVE.items():
+            if module == prefix or module.startswith(prefix + "."):
+                return kind
+    return None
+
+
+def _modified(fs: Any, path: str) -> float | None:
+    """fsspec's ``modified`` as time.time() counts; None if the backend cannot say."""
+    try:
+        when = fs.modified(path)
+    except Exception:  # noqa: BLE001 - NotImplementedError, FileNotFoundError, the backend's own
+        return None
+    try:
+        return float(when.timestamp())
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return None
+
+
+def _create_exclusive(kind: str, fs: Any, path: str, data: bytes) -> None:
+    """One create-if-absent of ``kind`` (``EXCLUSIVE``); FileExistsError if the object is there."""
+    if kind == "open-x":
+        with fs.open(path, "xb") as f:  # LocalFileOpener: open(path, "xb"), O_CREAT|O_EXCL
+            f.write(data)
+    elif kind == "memory":
+        with _MEMORY_CREATE:
+            fs.pipe_file(path, data, mode="create")
+    else:  # mode is a keyword of each one's pipe_file, after others (s3fs: chunksize)
+        fs.pipe_file(path, data, mode="create")
+
+
 class RemoteCache:
     def __init__(self, fs, root: str, url: str, concurrency: int = 8) -> None:
         self.fs = fs
@@ -95,12 +154,13 @@ class RemoteCache:
     # -- guarded calls -----------------------------------------------------------------
 
     def _call(self, what: str, fn: Callable, *args):
-        """One call to the store; a FileNotFoundError passes, anything else is a RemoteError."""
+        """One call to the store; a FileNotFoundError (or, from an exclusive create,
+        FileExistsError) passes, anything else is a RemoteError."""
         if self.off:
             raise RemoteError("the remote cache is off for this build after repeated failures")
         try:
             result = fn(*args)
-        except FileNotFoundError:
+        except (FileNotFoundError, FileExistsError):
             self._ok()
             raise
         except Exception as exc:  # noqa: BLE001 - botocore, aiohttp, OSError...: all "the store failed"
@@ -144,9 +204,10 @@ class RemoteCache:
         except FileNotFoundError:
             return None
 
-    def fetch(self, key: str, cache: Cache, decode: bool = True) -> CacheEntry | None:
+    def fetch(self, key: str, cache: Cache, decode: bool = True, locked: bool = False) -> CacheEntry | None:
         """The entry from the remote store, checked and stored locally; None if absent.
-        ``decode=False``: checked by sha256 only (see Cache.adopt)."""
+        ``decode=False``: checked by sha256 only (see Cache.adopt). ``locked``: the
+        caller holds the key's lock already (a second flock of it would wait for ever)."""
         try:
             sidecar = self._call("read", self.fs.cat_file, self.sidecar_path(key))
         except FileNotFoundError:
@@ -166,7 +227,7 @@ class RemoteCache:
                 with self._lock:
                     self._bad.add(key)
                 raise BadRemoteEntry(f"{name} is missing") from None
-        with cache.lock(key):
+        with contextlib.nullcontext() if locked else cache.lock(key):
             try:
                 entry = cache.adopt(key, sidecar, blobs, decode)
             except (ValueError, KeyError, TypeError) as exc:
@@ -232,9 +293,56 @@ class RemoteCache:
         self._put(self.object_path(relative), data)
 
     def _put(self, path: str, data: bytes) -> None:
+        self._parent_folder(path)
+        self._call("upload", self.fs.pipe_file, path, data)
+
+    def _parent_folder(self, path: str) -> None:
         if getattr(self.fs, "auto_mkdir", True) is False:  # a local folder: object stores have no folders
             self._call("upload", self.fs.makedirs, path.rsplit("/", 1)[0], True)
-        self._call("upload", self.fs.pipe_file, path, data)
+
+    # -- exclusive writes (claims) -----------------------------------------------------
+
+    @property
+    def exclusive_kind(self) -> str | None:
+        """How this store creates an object only if it is absent, atomically; None if it
+        cannot (see ``EXCLUSIVE``)."""
+        return exclusive_kind(self.fs)
+
+    def create_object(self, relative: str, data: bytes) -> bool:
+        """Create the object at ``relative`` holding ``data`` if no object is there, in one
+        atomic step of the store itself: True if this call made it, False if one was there
+        (whoever made it). Never a look then a write, which two runners could both pass.
+        RemoteError if the store cannot (``exclusive_kind`` None) or fails."""
+        kind = self.exclusive_kind
+        if kind is None:
+            raise RemoteError(f"{type(self.fs).__name__} has no atomic create-if-absent")
+        path = self.object_path(relative)
+        self._parent_folder(path)
+        try:
+            self._call("create", _create_exclusive, kind, self.fs, path, data)
+        except FileExistsError:
+            return False
+        return True
+
+    def remove_object(self, relative: str) -> None:
+        """Remove the object at ``relative``; one already gone is no error."""
+        try:
+            self._call("remove", self.fs.rm_file, self.object_path(relative))
+        except FileNotFoundError:
+            pass
+
+    def list_objects(self, pattern: str) -> list[str]:
+        """The paths (relative to the root) of the objects matching ``pattern`` (a glob
+        relative to the root), as the store holds them now: fsspec keeps listings (its
+        ``dircache``; a glob of two levels walks through it), so a claim made or let go
+        since the last listing of this process would not show; that cache goes first."""
+        self.fs.invalidate_cache()
+        found = self._call("list", self.fs.glob, f"{self.root}/{pattern}")
+        return sorted(p[len(self.root) + 1:] for p in found if p.startswith(self.root + "/"))
+
+    def modified(self, path: str) -> float | None:
+        """When the object at ``path`` (a full path) was written; None if the store does not say."""
+        return _modified(self.fs, path)  # not a guarded call: a store that cannot say is no failure of the store
 
     # -- maintenance -------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.commands import bin_path, run
 from tests.support.directives import directive
-from tests.support.images import seed_cache
+from tests.support.images import seed_cache, settled
 from tests.support.live import KEY
 
 SITE_PAGES = {
@@ -173,6 +173,7 @@ def test_prune_removes_exactly_the_unused(cli_site):
     used = seed_cache(cli_site.cache, "Four of them", num=4)
     stale = seed_cache(cli_site.cache, "An old prompt", ratio="4:3")
     cli_site.build()  # makes derivatives of the used picks and of the placeholders
+    settled(cli_site.cache)  # no build under way may be using the stale entry
     stale_derived = cli_site.cache.derived_path(stale.images[0].sha256, 480, "jpg", "q82")
     stale_derived.parent.mkdir(parents=True, exist_ok=True)
     stale_derived.write_bytes(b"old")

@@ -9,7 +9,7 @@ import json
 from tests.support.commands import bin_path, run
 from tests.support.directives import directive
 from tests.support.html import figures
-from tests.support.images import photo_png
+from tests.support.images import photo_png, settled
 from tests.support.logs import summary, warnings
 from tests.support.stops import wait_for_requests
 
@@ -90,6 +90,10 @@ def test_prune_keeps_a_partial_entry_in_use_and_drops_one_that_is_not(live, api,
     run([bin_path("nanobanana"), "prune"], cwd=live.root)
     assert len(list(partial.glob("*/*.png"))) == 2, "its directive still wants it"
     live.page("a.md", "# A\n\nNo images any more.\n")
+    proc = run([bin_path("nanobanana"), "prune"], cwd=live.root)
+    assert "in use by a build under way" in proc.stdout, "paid for a moment ago: a build may still be using it"
+    assert len(list(partial.glob("*/*.png"))) == 2
+    settled(live.cache)
     run([bin_path("nanobanana"), "prune"], cwd=live.root)
     assert list(partial.glob("*/*.png")) == []
 

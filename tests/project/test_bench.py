@@ -21,8 +21,13 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     proc = run([sys.executable, "-m", "bench", "--toy", "--out", str(tmp_path)], cwd=REPO)
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())
     for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale",
-                   "fresh_runner", "backdrops", "cache_size", "verify_cost", "cold_cpu", "serve_loop", "big_site"):
+                   "fresh_runner", "backdrops", "cache_size", "verify_cost", "cold_cpu", "serve_loop", "big_site",
+                   "fleet"):
         assert figure in result, figure
+    fleet = result["fleet"]  # K runners on one cold moto bucket: each image bought once, for every K
+    assert fleet["measured"] and set(fleet["by_runners"]) == {"1", "2"}, fleet
+    assert all(row["posts"] == fleet["images"] for row in fleet["by_runners"].values()), fleet
+    assert "| 15. fleet |" in proc.stdout
     fresh = result["fresh_runner"]
     assert (fresh["encoded_fresh"], fresh["requests"]) == (0, 0) and fresh["encoded_warm"] == 0
     assert "fetched" in fresh["fresh_summary"] and fresh["bucket_mb"] > 0

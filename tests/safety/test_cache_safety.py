@@ -12,7 +12,7 @@ from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
 from mkdocs_nanobanana.core.request import Request
 from tests.support.commands import bin_path, run
 from tests.support.directives import directive
-from tests.support.images import photo_png, seed_cache, settle_cache
+from tests.support.images import photo_png, seed_cache, settle_shards, settled
 from tests.support.live import KEY
 from tests.support.logs import warnings
 from tests.support.sites import machine
@@ -142,6 +142,7 @@ def test_prune_deletes_only_files_it_wrote(site):
     stale = seed_cache(cache, "Gone from the pages")
     site.page("a.md", directive("A"))
     site.build()
+    settled(cache)
     project_png = site.root / "logo.png"
     project_png.write_bytes(b"the project's logo")
     theirs = {
@@ -220,7 +221,7 @@ def test_a_killed_writers_temp_file_goes_after_its_age_and_a_build_lists_no_shar
     site.page("a.md", directive("Paid for") + directive("A placeholder"))
     site.build()  # a warm cache: images, sidecars and resized copies in their shards
     assert any(site.cache.derived_dir.rglob("*.webp")) and any(site.cache.images_dir.rglob("*.json"))
-    settle_cache(site.cache.root)
+    settle_shards(site.cache.root)
     site.build()  # the cache's index of them: the next build reads no shard (issue 39)
 
     def killed(self, path, data):  # the rename never comes: the process died after the write
@@ -392,6 +393,7 @@ def test_prune_keeps_the_images_of_draft_pages(site, draft_docs, draft_page):
     shown, draft = seed_cache(site.cache, "Published"), seed_cache(site.cache, "Only serve shows this")
     stale = seed_cache(site.cache, "Nobody uses this")
     site.build()
+    settled(site.cache)
     assert not (site.site / draft_page.replace(".md", "")).exists(), "a build does not show a draft"
     record = json.loads(site.cache.manifest_path.read_text())["sites"]
     assert [draft.key in r["keys"] for r in record.values()] == [True]
@@ -424,6 +426,7 @@ def test_two_sites_sharing_a_cache_never_prune_each_others_entries(tmp_path):
     assert "removed 0 file(s)" in proc.stdout and f"kept for {one.config_file}" in proc.stdout
     assert all(cache.get(e.key) for e in (e1, e1b, e2))
     one.build()  # now its record no longer lists the second image
+    settled(cache)
     proc = nb(two, "prune", check=True)
     assert "removed 2 file(s)" in proc.stdout  # its sidecar and its one image
     assert cache.get(e1b.key) is None and cache.get(e1.key) and cache.get(e2.key)
@@ -447,6 +450,7 @@ def test_two_branches_of_one_checkout_are_two_sites(site):
     proc = nb(site, "prune", check=True)
     assert f"kept for {site.config_file} @ main" in proc.stdout and "removed 0 file(s)" in proc.stdout
     assert site.cache.get(on_main.key) and site.cache.get(on_feature.key)
+    settled(site.cache)
     proc = nb(site, "prune", "--all-sites", check=True)
     assert site.cache.get(on_main.key) is None and site.cache.get(on_feature.key)
     sites = json.loads(site.cache.manifest_path.read_text())["sites"]

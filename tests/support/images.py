@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
 
 from PIL import Image
@@ -29,7 +30,7 @@ def photo_png(size: tuple[int, int], seed: int = 0, alpha: bool = False) -> byte
     return buf.getvalue()
 
 
-def settle_cache(cache_root: Path) -> None:
+def settle_shards(cache_root: Path) -> None:
     """Date every shard folder of a cache 10 s back, as if the build that wrote it were that
     long ago: the cache's index trusts only a folder whose mtime had settled when it was
     read (store/folder_index.py SETTLE_NS), so the build after this one is fully warm."""
@@ -45,3 +46,12 @@ def seed_cache(cache: Cache, prompt: str, *, model="gemini-2.5-flash-image", rat
     size = FLASH_IMAGE_SIZES[ratio]
     images = [photo_png(size, seed=i, alpha=alpha) for i in range(num)]
     return cache.put(request, images, provider="test", credits=2 * num)
+
+
+def settled(cache: Cache, hours: float = 2.0) -> None:
+    """Make every entry of ``cache`` look written ``hours`` ago: prune keeps an entry
+    younger than its settle age (an hour at least) as in use by a build under way."""
+    when = time.time() - hours * 3600
+    for folder in (cache.images_dir, cache.partial_dir):
+        for path in [folder, *folder.rglob("*")] if folder.exists() else []:
+            os.utime(path, (when, when))

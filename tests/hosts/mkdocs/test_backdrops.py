@@ -23,7 +23,7 @@ from mkdocs_nanobanana.hosts.markdown.options import Where, settings_for
 from tests.support.cdp import CHROMIUM, Browser
 from tests.support.commands import bin_path, run
 from tests.support.directives import directive
-from tests.support.images import seed_cache
+from tests.support.images import seed_cache, settled
 from tests.support.logs import warnings
 from tests.support.sites import Site, nb
 
@@ -176,6 +176,7 @@ def test_prune_removes_the_backdrops_of_images_no_page_shows(site):
     site.page("index.md", "# Home\n\n" + directive("A harbour at noon", ratio="16:9"))
     site.build()
     shown = images_of(site.html("index.html"))[0]
+    settled(site.cache)  # no build under way may be using the images that went from the page
     nb(site, "prune")
     left = backdrop_files(site)
     assert len(left) == 1 and not old_version.exists()
