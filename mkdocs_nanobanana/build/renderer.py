@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image
 
-from ..cards import drawing, social
+from ..cards import drawing, social, typeset
 from ..core import card_values, image_bytes
+from ..core.card_values import CardStyle
 from ..core.reporting import Reporter
 from ..core.request import sha256
-from ..core.settings import Settings
+from ..core.settings import Settings, page_label
 from ..imaging import backdrops, copies, markup, provenance
 from ..store.cache import Cache, CachedImage
 from .remote_copies import RemoteCopies
@@ -58,11 +59,20 @@ def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) ->
     return copies.Source(pid, size[0], size[1], False, lambda: placeholder.render(text, key, size, index, of), drawn), True, title
 
 
-def card_key(settings: Settings, plan: CardPlan, source_id: str) -> str:
+def card_source_id(plan: CardPlan, settings: Settings) -> str:
+    """What a page's card is drawn on: its slot's image (or placeholder), the page's own
+    picture, or "text"."""
+    return plan.source_id or source_of(plan.slot, settings, "")[0].id  # type: ignore[arg-type]
+
+
+def card_key(settings: Settings, plan: CardPlan, source_id: str | None = None) -> str:
     """The name of a page's card: ``Renderer.card`` draws it under this key and
-    ``usage.card_keys`` keeps it, so both must ask here."""
-    meta = repr(settings.provenance.extras()) if settings.provenance.enabled else ""  # the XMP written into it
-    return drawing.card_key(source_id, plan.text, settings.social.style(plan.layout), meta)
+    ``site_use.card_keys`` keeps it, so both must ask here. A generated image writes the
+    provenance XMP into its card, and its key says so; a text card or a page's own
+    picture carries none."""
+    meta = repr(settings.provenance.extras()) if settings.provenance.enabled and plan.slot is not None else ""
+    return drawing.card_key(source_id or card_source_id(plan, settings), plan.text, settings.social.style(plan.layout),
+                            meta, plan.has_image)
 
 
 def backdrop_kind(slot: Slot, settings: Settings) -> str:
@@ -116,7 +126,7 @@ class Renderer:
         done = slot.figure_ready
         with self._lock:
             self._slot_of_source.setdefault(source.id, slot)
-        if not slot.shown:  # a card background: the card is drawn from its cover crop, no page needs sizes of it
+        if not slot.shown:  # a card-only image: the card is drawn from its cover crop, no page needs sizes of it
             if here:  # the crop, from the pixels this thread has just checked, before the card is drawn
                 with self._cpu, contextlib.suppress(image_bytes.BadImage):
                     self.card_cover(source)
@@ -258,8 +268,8 @@ class Renderer:
 
     def cached_files(self, slots: list[Slot], plans: list[CardPlan]) -> list[Path]:
         """Where the resized copies of ``slots`` with an image (and their backdrops), and
-        the cards of ``plans`` whose background has one, live in the cache: named exactly
-        as ``render`` and ``card`` name them."""
+        the cards of ``plans`` whose image is known (a slot's in the cache, a page's own
+        picture, none), live in the cache: named exactly as ``render`` and ``card`` name them."""
         s = self.settings
         paths: list[Path] = []
         for slot in slots:
@@ -269,8 +279,8 @@ class Renderer:
                 paths.extend(path for path, *_ in files)
                 if backdrop_kind(slot, s) != "none" and not source.alpha:  # else the next step decodes it
                     paths.append(backdrops.path_of(self.cache, source.id))
-        paths.extend(social.card_path(self.cache, card_key(s, plan, source_of(plan.slot, s, "")[0].id))
-                     for plan in plans if plan.slot.entry is not None and plan.slot.valid)
+        paths.extend(social.card_path(self.cache, card_key(s, plan))
+                     for plan in plans if plan.slot is None or (plan.slot.entry is not None and plan.slot.valid))
         return paths
 
     # -- social cards ------------------------------------------------------------------
@@ -279,28 +289,14 @@ class Renderer:
         """Draw (or take from the cache) the page's card and publish it; its site URL."""
         s = self.settings
         style = s.social.style(plan.layout)
-        source, is_placeholder, _ = source_of(plan.slot, s, "")
-
-        def drawn(src: copies.Source, share: bool) -> Path:
-            # a title or logo drawn over a generated image makes a composite
-            made = src.provenance.on_card(style.layout != "only_image") if src.provenance else None
-
-            def draw() -> bytes:
-                warn = lambda message: self.report.once(f"logo {style.logo}", message)  # noqa: E731
-                data = drawing.render_card(self.card_cover(src), plan.text, style, warn, xmp=made.xmp() if made else None)
-                drew.append(True)
-                return data
-
-            drew: list[bool] = []  # card_file draws only when the cache lacks the card
-            path = social.card_file(self.cache, card_key(s, plan, src.id), draw)
-            if drew:
-                self._made([path], share)
-            return path
-
-        try:
-            path = drawn(source, not is_placeholder)
-        except image_bytes.BadImage:  # warned by the figure's own render; the card gets the placeholder too
-            path = drawn(source_of(plan.slot, s, "", cached=False)[0], False)
+        if plan.slot is None:
+            path = self._drawn(page, plan, style, None, share=True)
+        else:
+            source, is_placeholder, _ = source_of(plan.slot, s, "")
+            try:
+                path = self._drawn(page, plan, style, source, share=not is_placeholder)
+            except image_bytes.BadImage:  # warned by the figure's own render; the card gets the placeholder too
+                path = self._drawn(page, plan, style, source_of(plan.slot, s, "", cached=False)[0], share=False)
         url = social.card_url(page, s.output_dir)
         if s.publish:
             dest = Path(s.site_dir, *url.split("/"))
@@ -308,8 +304,72 @@ class Renderer:
             copies.link_or_copy(path, dest)
         return url
 
+    def _drawn(self, page: str, plan: CardPlan, style: CardStyle, src: copies.Source | None, share: bool) -> Path:
+        """The card file, drawn on ``src`` (a slot's image; None: the page's picture or
+        none) only if the cache lacks it; what is drawn is sent to the remote tier when
+        ``share`` (a placeholder's card is not)."""
+        # a title or logo drawn over a generated image makes a composite
+        made = src.provenance.on_card(style.card_layout.name != "only_image") if src and src.provenance else None
+        drew: list[bool] = []  # card_file draws only when the cache lacks the card
+
+        def draw() -> bytes:
+            warn = lambda message: self.report.once(f"card {message}", message)  # noqa: E731
+            image = self.card_image(page, plan, style, src)
+            data = drawing.render_card(image, plan.text, style, warn, xmp=made.xmp() if made else None,
+                                       on_missing=lambda chars: self._missing_glyphs(page, chars))
+            drew.append(True)
+            return data
+
+        path = social.card_file(self.cache, card_key(self.settings, plan, src.id if src else None), draw)
+        if drew:
+            self._made([path], share)
+        return path
+
+    def card_image(self, page: str, plan: CardPlan, style: CardStyle, src: copies.Source | None) -> Image.Image | None:
+        """What the card is drawn on: its slot's image (its cached cover crop, or the
+        whole image when the layout wants more of it), the page's own picture, or None
+        (a text card; also a picture that cannot be read, with a warning)."""
+        if src is None and plan.picture is not None:
+            try:
+                src = self._picture_source(plan.picture.path, plan.picture.sha256)
+            except image_bytes.BadImage as exc:
+                self.report.once(f"picture {plan.picture.path}", (
+                    f"{page_label(self.settings, page)}: its picture {plan.picture.path} cannot be read ({exc}): its "
+                    "card is drawn as a text card"))
+                return None
+        if src is None:
+            return None
+        if drawing.needs_source(style.card_layout, drawing.facts(plan.text, style, True)):
+            with copies.decoded(src) as img:
+                return img.copy()
+        return self.card_cover(src)
+
+    @staticmethod
+    def _picture_source(path: str, digest: str) -> copies.Source:
+        """The page's own picture as a Source (its size from its header); BadImage if it is no image."""
+        from PIL import Image
+
+        try:
+            with Image.open(path) as img:
+                size, alpha = img.size, "A" in img.getbands() or "transparency" in img.info
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            raise image_bytes.BadImage(f"{type(exc).__name__}: {exc}") from None
+        return copies.Source(digest, size[0], size[1], alpha, lambda: Image.open(path))
+
+    def _missing_glyphs(self, page: str, chars: dict[str, str]) -> None:
+        """One warning a page and script: the characters no installed font has, and the fix."""
+        by_script: dict[str, list[str]] = {}
+        for ch, script in chars.items():
+            by_script.setdefault(script, []).append(ch)
+        for script, found in by_script.items():
+            package = typeset.script_of(found[0])[1]
+            self.report.once(f"glyphs {page} {script}", (
+                f"{page_label(self.settings, page)}: no font on this machine has the {script} characters of its social "
+                f"card ({''.join(found[:12])}): they are left out of the card rather than drawn as boxes; install "
+                f"fonts that have them (Debian, Ubuntu: apt-get install {package}) or set social.font to one"))
+
     def card_cover(self, src: copies.Source) -> Image.Image:
-        """The background scaled and cropped to the card's size, kept in the cache as a
+        """The card image scaled and cropped to the card's size, kept in the cache as a
         copy of its own (social.COVER): a card drawn again (a new title, site name or
         layout; a page added) decodes 1200x630 JPEG pixels instead of the whole source,
         and does not resize it. BadImage if the source cannot be read."""

@@ -314,8 +314,9 @@ class Scheduler:
     # -- social cards ------------------------------------------------------------------
 
     def start_card(self, page: str, plan: CardPlan) -> None:
-        """Draw the page's card once its background's figure is settled (a blog view's too,
-        planned after the others started)."""
+        """Draw the page's card once its card image's figure is settled, or now for a
+        page's own picture or a text card (a blog view's too, planned after the others
+        started)."""
         job: Future = Future()
         self._cards[page] = job
 
@@ -327,7 +328,10 @@ class Scheduler:
                 return
             inner.add_done_callback(lambda f: job.set_exception(f.exception()) if f.exception() else job.set_result(f.result()))
 
-        plan.slot.figure_ready.add_done_callback(draw)
+        if plan.slot is None:
+            draw(job)
+        else:
+            plan.slot.figure_ready.add_done_callback(draw)
 
     # -- a user's stop -----------------------------------------------------------------
 

@@ -347,8 +347,8 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
     keys = analysis.keys_in_use()
     cards = set(site_use.card_keys(analysis))
     if remote:
-        # a card's key needs its image's hash: known only if every background is here
-        known = all(slot.entry is not None for slot, _ in analysis.cards.values())
+        # a card's key needs its image's hash: known only if every card image is here
+        known = all(plan.slot is None or plan.slot.entry is not None for plan in analysis.cards.values())
         removed = _remote(settings).prune(keys, dry_run=dry_run, keep_cards=cards if known else None)
         _report_removed({"entries": removed}, [], dry_run)
         return
