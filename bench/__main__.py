@@ -41,35 +41,36 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from fakeapi import FLASH_IMAGE_SIZES, FakeAPI, image_png  # noqa: E402
+from fakeapi import FLASH_IMAGE_SIZES, FakeAPI, image_png
 
-from bench import codecs, coldcpu  # noqa: E402
-from bench import serve as serving  # noqa: E402
-from bench.sitegen import Site, edit_one_prompt, make_card_site, make_site, write_configs  # noqa: E402
-from mkdocs_nanobanana.cards.social import COVER  # noqa: E402
-from mkdocs_nanobanana.core.request import Request  # noqa: E402
-from mkdocs_nanobanana.core.settings import Encoding, ProvenanceSettings, Settings  # noqa: E402
-from mkdocs_nanobanana.imaging import (
-    copies,
-    provenance,  # noqa: E402
-)
+from bench import codecs, coldcpu
+from bench import serve as serving
+from bench.sitegen import Site, edit_one_prompt, make_card_site, make_site, write_configs
+from mkdocs_nanobanana.cards.social import COVER
+from mkdocs_nanobanana.core.request import Request
+from mkdocs_nanobanana.core.settings import Encoding, ProvenanceSettings, Settings
+from mkdocs_nanobanana.imaging import copies, provenance
 from mkdocs_nanobanana.store.cache import Cache
 
 SIZES = {  # name -> sizes of each figure
     "full": dict(warm_pages=500, warm_images=200, cold_images=64, cold_latency=1.0, cold_conc=8,
-                 conc_levels=[1, 2, 4, 8, 16], deriv_images=8, avif_speeds=[4, 6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=500, scale_pages=[100, 1000, 5000],
-                 card_pages=200, card_rounds=3, repeat=3, warm_repeat=5, instructions=True, backdrop_pages=100, backdrop_images=50,
-                 sweep_images=40, verify_images=2000, cpu_images=2000,
-                 small_warm=(100, 40), serve_pages=500, serve_images=200, serve_saves=5, serve_rounds=2, big=(20_000, 5_000)),
+                 conc_levels=[1, 2, 4, 8, 16], deriv_images=8, avif_speeds=[4, 6, 8, 10], codec_width=1024,
+                 codec_repeat=3, mem_images=500, scale_pages=[100, 1000, 5000],
+                 card_pages=200, card_rounds=3, repeat=3, warm_repeat=5, instructions=True, backdrop_pages=100,
+                 backdrop_images=50, sweep_images=40, verify_images=2000, cpu_images=2000,
+                 small_warm=(100, 40), serve_pages=500, serve_images=200, serve_saves=5, serve_rounds=2,
+                 big=(20_000, 5_000)),
     "quick": dict(warm_pages=100, warm_images=40, cold_images=16, cold_latency=0.5, cold_conc=8,
-                  conc_levels=[4, 8], deriv_images=2, avif_speeds=[6, 8, 10], codec_width=1024, codec_repeat=3, mem_images=32, scale_pages=[50, 200, 800],
-                  card_pages=30, card_rounds=2, repeat=1, warm_repeat=3, instructions=False, backdrop_pages=30, backdrop_images=12,
-                  sweep_images=12, verify_images=200, cpu_images=200,
+                  conc_levels=[4, 8], deriv_images=2, avif_speeds=[6, 8, 10], codec_width=1024, codec_repeat=3,
+                  mem_images=32, scale_pages=[50, 200, 800],
+                  card_pages=30, card_rounds=2, repeat=1, warm_repeat=3, instructions=False, backdrop_pages=30,
+                  backdrop_images=12, sweep_images=12, verify_images=200, cpu_images=200,
                   small_warm=None, serve_pages=100, serve_images=40, serve_saves=3, serve_rounds=2, big=None),
     "toy": dict(warm_pages=10, warm_images=4, cold_images=4, cold_latency=0.2, cold_conc=2,
-                conc_levels=[2], deriv_images=1, avif_speeds=[10], codec_width=320, codec_repeat=1, mem_images=4, scale_pages=[5, 10, 20],
-                card_pages=3, card_rounds=1, repeat=1, warm_repeat=1, instructions=False, backdrop_pages=6, backdrop_images=3,
-                sweep_images=4, verify_images=10, cpu_images=8,
+                conc_levels=[2], deriv_images=1, avif_speeds=[10], codec_width=320, codec_repeat=1, mem_images=4,
+                scale_pages=[5, 10, 20],
+                card_pages=3, card_rounds=1, repeat=1, warm_repeat=1, instructions=False, backdrop_pages=6,
+                backdrop_images=3, sweep_images=4, verify_images=10, cpu_images=8,
                 small_warm=None, serve_pages=10, serve_images=4, serve_saves=1, serve_rounds=1, big=(40, 10)),
 }
 LATENCY, JITTER = 1.5, 0.3  # the API's "under 2 seconds"
@@ -148,7 +149,7 @@ def warm_overhead(tmp: Path, api: FakeAPI, s: dict) -> tuple[dict, Site]:
     small = small_site_instructions(tmp, api, s["small_warm"]) if s["instructions"] and s["small_warm"] else {}
     api.latency, api.jitter = LATENCY, JITTER
     on_s, off_s = median(r["wall_s"] for r in on), median(r["wall_s"] for r in off)
-    pairs = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(on, off))
+    pairs = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(on, off, strict=True))
     hooks = {name: median(r["hooks_s"].get(name, 0.0) for r in on) for name in on[0]["hooks_s"]}
     return {"pages": s["warm_pages"], "images": s["warm_images"], "on_s": on_s, "off_s": off_s, "ratio": on_s / off_s,
             "pair_ratios": pairs, "plugin_hooks_s": median(r["plugin_s"] for r in on),
@@ -171,7 +172,8 @@ def small_site_instructions(tmp: Path, api: FakeAPI, size: tuple[int, int]) -> d
     site = make_site(tmp / "warm-small", pages, images, plugin={"api_base": api.base, "concurrency": 8})
     run_build(site.on)
     counted = instruction_ratio(site.on, site.off) or {}
-    return {f"small_{k}": v for k, v in counted.items()} | ({"small_pages": pages, "small_images": images} if counted else {})
+    sizes = {"small_pages": pages, "small_images": images} if counted else {}
+    return {f"small_{k}": v for k, v in counted.items()} | sizes
 
 
 def serve_loop(tmp: Path, api: FakeAPI, s: dict) -> dict:
@@ -179,7 +181,8 @@ def serve_loop(tmp: Path, api: FakeAPI, s: dict) -> dict:
     time with the plugin vs without; then a save that changes a prompt, under the API's
     full latency: the rebuild shows the placeholder without waiting for the network."""
     api.latency, api.jitter = 0.0, 0.0
-    site = make_site(tmp / "serve", s["serve_pages"], s["serve_images"], plugin={"api_base": api.base, "concurrency": 8})
+    site = make_site(tmp / "serve", s["serve_pages"], s["serve_images"],
+                     plugin={"api_base": api.base, "concurrency": 8})
     run_build(site.on)
     api.latency, api.jitter = LATENCY, JITTER
     pages = sorted((site.root / "docs").rglob("page-*.md"), key=lambda p: int(p.stem.split("-")[1]))
@@ -196,10 +199,12 @@ def serve_loop(tmp: Path, api: FakeAPI, s: dict) -> dict:
     edit = serving.rebuilds(site.on, build_env(), saved, 0, timeout, prompt_edit=(edited, new_text))
     on_s = median(t for r in on for t in r["rebuild_s"])
     off_s = median(t for r in off for t in r["rebuild_s"])
-    return {"pages": s["serve_pages"], "images": s["serve_images"], "saves": s["serve_saves"] * s["serve_rounds"], "on_s": on_s,
-            "off_s": off_s, "ratio": on_s / off_s if off_s else float("nan"),
-            "on_runs_s": [t for r in on for t in r["rebuild_s"]], "off_runs_s": [t for r in off for t in r["rebuild_s"]],
-            "prompt_edit_s": edit["prompt_edit_s"], "prompt_edit_ratio": edit["prompt_edit_s"] / off_s if off_s else float("nan"),
+    return {"pages": s["serve_pages"], "images": s["serve_images"], "saves": s["serve_saves"] * s["serve_rounds"],
+            "on_s": on_s, "off_s": off_s, "ratio": on_s / off_s if off_s else float("nan"),
+            "on_runs_s": [t for r in on for t in r["rebuild_s"]],
+            "off_runs_s": [t for r in off for t in r["rebuild_s"]],
+            "prompt_edit_s": edit["prompt_edit_s"],
+            "prompt_edit_ratio": edit["prompt_edit_s"] / off_s if off_s else float("nan"),
             "placeholder_shown": edit["placeholder_shown"], "latency_s": LATENCY,
             "requests_after_edit": len(api.generate_requests) - before,
             "goal": "rebuild on / off <= 1.05; a prompt edit shows the placeholder in that time"}
@@ -235,8 +240,8 @@ def incremental(site: Site, api: FakeAPI, warm_s: float) -> dict:
     before = len(api.generate_requests)
     edited = run_build(site.on)["wall_s"]
     worst_latency = api.latency + api.jitter
-    return {"cached_images": cached, "requests": len(api.generate_requests) - before, "warm_s": warm_s, "edited_s": edited,
-            "latency_s": worst_latency, "allowed_s": warm_s + worst_latency + 0.5,
+    return {"cached_images": cached, "requests": len(api.generate_requests) - before, "warm_s": warm_s,
+            "edited_s": edited, "latency_s": worst_latency, "allowed_s": warm_s + worst_latency + 0.5,
             "goal": "requests == 1, edited <= warm + L + 0.5 s"}
 
 
@@ -257,8 +262,9 @@ def cold_efficiency(tmp: Path, api: FakeAPI, s: dict) -> dict:
             calls = len(api.generate_requests) - before
         off, cold = median(offs), median(colds)
         ideal = math.ceil(n / conc) * latency  # one call per directive, num > 1 included
-        out["by_concurrency"][conc] = {"off_s": off, "cold_s": cold, "ideal_s": ideal, "efficiency": ideal / (cold - off),
-                                       "calls": calls, "max_in_flight": api.max_in_flight}
+        out["by_concurrency"][conc] = {"off_s": off, "cold_s": cold, "ideal_s": ideal,
+                                       "efficiency": ideal / (cold - off), "calls": calls,
+                                       "max_in_flight": api.max_in_flight}
     out["efficiency"] = out["by_concurrency"][s["cold_conc"]]["efficiency"]
     out["goal"] = ">= 0.9"
     api.latency, api.jitter = LATENCY, JITTER
@@ -314,7 +320,8 @@ def derivatives(tmp: Path, s: dict) -> dict:
     def ours(n: int) -> None:
         cache = Cache(tmp / f"deriv-{n}-{time.perf_counter_ns()}")
         source = copies.Source(f"src{n}", 1344, 768, False, lambda: Image.open(io.BytesIO(src)), made)
-        copies.make_missing(source, copies.derivative_files(source, widths, exts, ours_enc, cache), ours_enc, cache.temp.create_once)
+        files = copies.derivative_files(source, widths, exts, ours_enc, cache)
+        copies.make_missing(source, files, ours_enc, cache.temp.create_once)
 
     def per_image(fn) -> float:
         start = time.perf_counter()
@@ -344,7 +351,8 @@ def derivatives(tmp: Path, s: dict) -> dict:
 def memory(tmp: Path, api: FakeAPI, s: dict) -> dict:
     """6. Peak RSS (VmHWM) of a cold and a warm build, and of MkDocs alone."""
     api.latency, api.jitter = 0.05, 0.0
-    site = make_site(tmp / "mem", max(10, s["mem_images"] // 2), s["mem_images"], plugin={"api_base": api.base, "concurrency": 8})
+    site = make_site(tmp / "mem", max(10, s["mem_images"] // 2), s["mem_images"],
+                     plugin={"api_base": api.base, "concurrency": 8})
     out = {"images": s["mem_images"], "goal": "cold < 300 MB"}
     out["off_peak_rss_mb"] = run_build(site.off)["peak_rss_mb"]
     out["cold_peak_rss_mb"] = run_build(site.on)["peak_rss_mb"]
@@ -370,7 +378,7 @@ def scale(tmp: Path, api: FakeAPI, s: dict) -> dict:
     xs = [math.log(p["pages"]) for p in points]
     ys = [math.log(p["plugin_s"]) for p in points]
     mx, my = statistics.mean(xs), statistics.mean(ys)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
     return {"points": points, "exponent": slope, "goal": "exponent <= 1.1 (linear)"}
 
 
@@ -409,8 +417,8 @@ def html_weight(site_dir: Path) -> tuple[int, int, int]:
     an <img> of one carries (a backdrop)."""
     pages = [p.read_text(encoding="utf-8") for p in site_dir.rglob("*.html")]
     styles = [len(m.group(0)) for page in pages for m in re.finditer(r' style="[^"]*"', page)]
-    return (sum(len(page.encode("utf-8")) for page in pages), sum(page.count('<figure class="nanobanana') for page in pages),
-            max(styles, default=0))
+    return (sum(len(page.encode("utf-8")) for page in pages),
+            sum(page.count('<figure class="nanobanana') for page in pages), max(styles, default=0))
 
 
 def backdrops(tmp: Path, api: FakeAPI, s: dict) -> dict:
@@ -431,7 +439,8 @@ def backdrops(tmp: Path, api: FakeAPI, s: dict) -> dict:
         configs[kind] = site.root / f"backdrop-{kind}.yml"
         configs[kind].write_text(yaml.safe_dump(base, sort_keys=False), encoding="utf-8")
     run_build(configs["blur"])  # generate, resize and compute every backdrop once
-    out: dict = {"pages": s["backdrop_pages"], "images": s["backdrop_images"], "goal": "blur < 1 KB an image; warm: no decode"}
+    out: dict = {"pages": s["backdrop_pages"], "images": s["backdrop_images"],
+                 "goal": "blur < 1 KB an image; warm: no decode"}
     weight = {}
     for kind, config in configs.items():
         run_build(config)
@@ -446,7 +455,7 @@ def backdrops(tmp: Path, api: FakeAPI, s: dict) -> dict:
             warm[kind].append(run_build(configs[kind], hooks=True))
     out["warm_s"] = {kind: median(r["wall_s"] for r in runs) for kind, runs in warm.items()}
     out["warm_ratio"] = out["warm_s"]["blur"] / out["warm_s"]["none"]
-    out["warm_pair_ratios"] = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(warm["blur"], warm["none"]))
+    out["warm_pair_ratios"] = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(warm["blur"], warm["none"], strict=True))
     # the plugin's own time inside its hooks: what backdrops could add, without MkDocs' noise
     out["warm_plugin_ms"] = {kind: median(r["plugin_s"] for r in runs) * 1000 for kind, runs in warm.items()}
     out["warm_pillow_imported"] = any(r["pillow_imported"] for runs in warm.values() for r in runs)
@@ -604,7 +613,8 @@ def cards_vs_material(tmp: Path, api: FakeAPI, s: dict) -> dict:
 
     covers = root / ".cache" / "nanobanana" / "derived"
     runs: dict[str, list[float]] = {"none": [], "material": [], "material2": [], "ours": [], "ours_first": []}
-    cpu: dict[str, list[float]] = {name: [] for name in runs}  # the build's CPU time: what a card costs, whatever the load
+    # the build's CPU time: what a card costs, whatever the load
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(s["card_rounds"]):
         for name in runs:
             if name.startswith("material"):
@@ -618,7 +628,8 @@ def cards_vs_material(tmp: Path, api: FakeAPI, s: dict) -> dict:
             runs[name].append(build["wall_s"])
             cpu[name].append(build["cpu_s"])
             if name != "none":
-                folder = root / "site" / ("assets/nanobanana/social" if name.startswith("ours") else "assets/images/social")
+                ours = name.startswith("ours")
+                folder = root / "site" / ("assets/nanobanana/social" if ours else "assets/images/social")
                 made = sum(1 for _ in folder.rglob("*.*"))
                 assert made >= pages, f"{name}: {made} cards for {pages} pages"
     api.latency, api.jitter = LATENCY, JITTER
@@ -651,15 +662,18 @@ def table(results: dict) -> str:
         else:
             head = f"wall on {w['on_s']:.2f} s / off {w['off_s']:.2f} s = **{w['ratio']:.3f}** ({pairs})"
         hooks = ", ".join(f"{k.removeprefix('on_')} {v * 1000:.0f}" for k, v in w["hooks_s"].items())
-        small = (f"; {w['small_pages']} pages, {w['small_images']} images: instructions **{w['small_instructions_ratio']:.3f}**"
-                 if "small_instructions_ratio" in w else "")
-        rows.append(("1. warm overhead", f"{w['pages']} pages, {w['images']} images cached: {head}; plugin hooks "
-                     f"{w['plugin_hooks_s'] * 1000:.0f} ms ({hooks}); {w['requests_when_warm']} requests{small}", w["goal"]))
+        small = (f"; {w['small_pages']} pages, {w['small_images']} images: instructions "
+                 f"**{w['small_instructions_ratio']:.3f}**" if "small_instructions_ratio" in w else "")
+        rows.append(("1. warm overhead",
+                     f"{w['pages']} pages, {w['images']} images cached: {head}; plugin hooks "
+                     f"{w['plugin_hooks_s'] * 1000:.0f} ms ({hooks}); {w['requests_when_warm']} requests{small}",
+                     w["goal"]))
     c = results.get("cold_efficiency")
     if c:
         main = c["by_concurrency"][c["concurrency"]]
         conc = ", ".join(f"{k}: {v['efficiency']:.2f}" for k, v in c["by_concurrency"].items())
-        rows.append(("2. cold efficiency", f"{c['images']} images, L = {c['latency_s']} s, concurrency {c['concurrency']}: "
+        rows.append(("2. cold efficiency",
+                     f"{c['images']} images, L = {c['latency_s']} s, concurrency {c['concurrency']}: "
                      f"ideal {main['ideal_s']:.1f} s / (cold {main['cold_s']:.2f} s - off {main['off_s']:.2f} s) = "
                      f"**{c['efficiency']:.2f}** ({main['calls']} calls, {main['max_in_flight']} in flight); by "
                      f"concurrency: {conc}", c["goal"]))
@@ -670,29 +684,35 @@ def table(results: dict) -> str:
                      f"{i['latency_s']:.1f} s + 0.5 s)", i["goal"]))
     d = results.get("derivatives")
     if d:
-        rows.append(("4. derivatives", f"1344x768 to 3 widths x WebP + JPEG: ours {d['ours_s_per_image'] * 1000:.0f} ms / "
+        rows.append(("4. derivatives",
+                     f"1344x768 to 3 widths x WebP + JPEG: ours {d['ours_s_per_image'] * 1000:.0f} ms / "
                      f"plain Pillow {d['plain_s_per_image'] * 1000:.0f} ms per image = **{d['ratio']:.2f}**; 2 workers "
                      f"{d['speedup_2_workers']:.2f}x the images/s of 1", d["goal"]))
         rows.append(("4b. AVIF vs WebP", avif_summary(d["avif"]), f"SSIM within {d['avif']['ssim_slack']} of WebP's"))
     so = results.get("social")
     if so:
-        cards = (f"{so['pages']} pages under Material, equal cores ({os.cpu_count()}): ours "
-                 f"{so['ours_ms_per_card']:.0f} ms / Material's {so['material_all_cores_ms_per_card']:.0f} ms per card = "
-                 f"**{so['ratio_vs_all_cores']:.2f}**; a background's first card (its cover crop made too) "
-                 f"{so['ours_first_ms_per_card']:.0f} ms, {so['first_ratio_vs_all_cores']:.2f}; Material at its default "
-                 f"concurrency {so['material_ms_per_card']:.0f} ms ({so['ratio']:.2f}); CPU a card: ours "
-                 f"{so['cpu_ms_per_card']['ours']:.0f} ms (first {so['cpu_ms_per_card']['ours_first']:.0f}), Material's "
-                 f"{so['cpu_ms_per_card']['material2']:.0f} ms ({so['cpu_ratio']:.2f}); font {so['font']}"
-                 ) if so.get("measured") else so["note"]
+        if not so.get("measured"):
+            cards = so["note"]
+        else:
+            cpu = so["cpu_ms_per_card"]
+            cards = (f"{so['pages']} pages under Material, equal cores ({os.cpu_count()}): ours "
+                     f"{so['ours_ms_per_card']:.0f} ms / Material's {so['material_all_cores_ms_per_card']:.0f} ms per "
+                     f"card = **{so['ratio_vs_all_cores']:.2f}**; a background's first card (its cover crop made too) "
+                     f"{so['ours_first_ms_per_card']:.0f} ms, {so['first_ratio_vs_all_cores']:.2f}; Material at its "
+                     f"default concurrency {so['material_ms_per_card']:.0f} ms ({so['ratio']:.2f}); CPU a card: ours "
+                     f"{cpu['ours']:.0f} ms (first {cpu['ours_first']:.0f}), Material's "
+                     f"{cpu['material2']:.0f} ms ({so['cpu_ratio']:.2f}); font {so['font']}")
         rows.append(("5. social cards vs Material", cards, "<= 0.9 on equal cores"))
     m = results.get("memory")
     if m:
-        rows.append(("6. memory", f"{m['images']} images: cold **{m['cold_peak_rss_mb']:.0f} MB**, warm "
-                     f"{m['warm_peak_rss_mb']:.0f} MB peak RSS (MkDocs alone {m['off_peak_rss_mb']:.0f} MB)", m["goal"]))
+        rows.append(("6. memory",
+                     f"{m['images']} images: cold **{m['cold_peak_rss_mb']:.0f} MB**, warm "
+                     f"{m['warm_peak_rss_mb']:.0f} MB peak RSS (MkDocs alone {m['off_peak_rss_mb']:.0f} MB)",
+                     m["goal"]))
     sc = results.get("scale")
     if sc:
-        rows.append(("7. scale", "plugin's own warm time " + ", ".join(f"{p['pages']} pages {p['plugin_s'] * 1000:.0f} ms"
-                     for p in sc["points"]) + f": exponent **{sc['exponent']:.2f}**", sc["goal"]))
+        points = ", ".join(f"{p['pages']} pages {p['plugin_s'] * 1000:.0f} ms" for p in sc["points"])
+        rows.append(("7. scale", f"plugin's own warm time {points}: exponent **{sc['exponent']:.2f}**", sc["goal"]))
     rows += later_rows(results)
     return "\n".join(["| figure | measured | goal |", "|---|---|---|"] + [f"| {a} | {b} | {g} |" for a, b, g in rows])
 
@@ -708,38 +728,44 @@ def later_rows(results: dict) -> list[tuple[str, str, str]]:
     b = results.get("backdrops")
     if b:
         per = b["bytes_per_image"]
-        rows.append(("9. backdrops", f"{b['figures']} figures on {b['pages']} pages: color **+{per['color']:.0f} B**, blur "
-                     f"**+{per['blur']:.0f} B** of HTML an image (largest blur style {b['largest_blur_style_bytes']} B); "
-                     f"warm build with blurs {b['warm_s']['blur']:.2f} s / none {b['warm_s']['none']:.2f} s = "
-                     f"{b['warm_ratio']:.3f} (pairs {b['warm_pair_ratios'][0]:.2f} to {b['warm_pair_ratios'][-1]:.2f}; "
+        rows.append(("9. backdrops",
+                     f"{b['figures']} figures on {b['pages']} pages: color **+{per['color']:.0f} B**, blur "
+                     f"**+{per['blur']:.0f} B** of HTML an image (largest blur style "
+                     f"{b['largest_blur_style_bytes']} B); warm build with blurs {b['warm_s']['blur']:.2f} s / "
+                     f"none {b['warm_s']['none']:.2f} s = {b['warm_ratio']:.3f} "
+                     f"(pairs {b['warm_pair_ratios'][0]:.2f} to {b['warm_pair_ratios'][-1]:.2f}; "
                      f"plugin hooks {b['warm_plugin_ms']['blur']:.0f} vs {b['warm_plugin_ms']['none']:.0f} ms), "
                      f"Pillow imported: {'yes' if b['warm_pillow_imported'] else 'no'}; an older "
                      f"cache's first build computes them at {b['upgrade_ms_per_image']:.1f} ms an image", b["goal"]))
     cs = results.get("cache_size")
     if cs:
         sweep = " -> ".join(f"{st['files']}" for st in cs["steps"])
-        rows.append(("10. cache size", f"{cs['images']} images, quality 82 -> 70 -> 60, new widths, WebP only: cache "
-                     f"files {sweep}; after `prune` **{cs['pruned']['files']} files, {cs['pruned']['bytes']:,} bytes**, "
-                     f"a fresh build {cs['fresh']['files']} files, {cs['fresh']['bytes']:,} bytes "
+        rows.append(("10. cache size",
+                     f"{cs['images']} images, quality 82 -> 70 -> 60, new widths, WebP only: cache "
+                     f"files {sweep}; after `prune` **{cs['pruned']['files']} files, {cs['pruned']['bytes']:,} "
+                     f"bytes**, a fresh build {cs['fresh']['files']} files, {cs['fresh']['bytes']:,} bytes "
                      f"({'the same files' if cs['same_files'] else 'NOT the same files'})", cs["goal"]))
     v = results.get("verify_cost")
     if v:
         rows.append(("11. verify", f"{v['images']:,} images ({v['bytes'] / 1e9:.2f} GB): `nanobanana verify` "
-                     f"**{v['hash_s']:.1f} s**, `--decode` {v['decode_s']:.1f} s ({v['decode_over_hash']:.1f}x)", v["goal"]))
+                     f"**{v['hash_s']:.1f} s**, `--decode` {v['decode_s']:.1f} s ({v['decode_over_hash']:.1f}x)",
+                     v["goal"]))
     if results.get("cold_cpu"):
         rows.append(coldcpu.table_row(results["cold_cpu"]))
     sv = results.get("serve_loop")
     if sv:
-        rows.append(("13. serve loop", f"{sv['pages']} pages, {sv['images']} images cached, {sv['saves']} saves of one page: "
+        rows.append(("13. serve loop",
+                     f"{sv['pages']} pages, {sv['images']} images cached, {sv['saves']} saves of one page: "
                      f"rebuild on {sv['on_s']:.2f} s / off {sv['off_s']:.2f} s = **{sv['ratio']:.3f}**; a prompt edit: "
                      f"{sv['prompt_edit_s']:.2f} s ({sv['prompt_edit_ratio']:.2f} of off), placeholder shown: "
                      f"{sv['placeholder_shown']}, under an API latency of {sv['latency_s']} s", sv["goal"]))
     b = results.get("big_site")
     if b:
-        rows.append(("14. scale, large site", (f"{b['pages']} pages, {b['images']} images cached: on {b['on_s']:.1f} s / "
-                     f"off {b['off_s']:.1f} s = **{b['ratio']:.3f}** (plugin hooks {b['plugin_s']:.2f} s); warm peak RSS "
-                     f"**{b['warm_peak_rss_mb']:.0f} MB** (off {b['off_peak_rss_mb']:.0f} MB)") if b.get("measured", True)
-                     else b["note"], b["goal"]))
+        big = (f"{b['pages']} pages, {b['images']} images cached: on {b['on_s']:.1f} s / "
+               f"off {b['off_s']:.1f} s = **{b['ratio']:.3f}** (plugin hooks {b['plugin_s']:.2f} s); warm peak RSS "
+               f"**{b['warm_peak_rss_mb']:.0f} MB** (off {b['off_peak_rss_mb']:.0f} MB)"
+               ) if b.get("measured", True) else b["note"]
+        rows.append(("14. scale, large site", big, b["goal"]))
     return rows
 
 
@@ -752,7 +778,8 @@ def avif_summary(a: dict) -> str:
         dflt = row["default"]
         parts.append(f"{name} (WebP q{row['webp']['quality']} {row['webp']['bytes'] // 1024} KB, "
                      f"{row['webp']['cpu_ms']:.0f} ms): {speeds}; default q{a['default']['quality']} speed "
-                     f"{a['default']['speed']}: **{dflt['bytes_vs_webp']:.2f}x bytes**, SSIM {dflt['ssim_vs_webp']:+.4f}")
+                     f"{a['default']['speed']}: **{dflt['bytes_vs_webp']:.2f}x bytes**, "
+                     f"SSIM {dflt['ssim_vs_webp']:+.4f}")
     cpu = a["per_image_cpu_ms"]
     parts.append("CPU per image, 3 widths: " + ", ".join(f"{k} {v:.0f} ms" for k, v in cpu.items()))
     return "; ".join(parts)
@@ -781,8 +808,8 @@ def main() -> None:
     compile_package()
     results: dict = {"command": "python -m bench" + {"full": "", "quick": " --quick", "toy": " --toy"}[mode]
                      + ("" if only == set(FIGURES) else f" --only {args.only}"),
-                     "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "pillow": PIL.__version__,
-                                 "system": platform.platform()},
+                     "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                                 "pillow": PIL.__version__, "system": platform.platform()},
                      "date": date.today().isoformat(),
                      # other processes take cores from wall-time figures: say how many wanted them
                      "load_average_at_start": os.getloadavg()}
@@ -805,8 +832,9 @@ def main() -> None:
             results["warm_overhead"], warm_site = step("warm overhead", warm_overhead, tmp, api, s)
         if "incremental" in only:
             results["incremental"] = step("incremental", incremental, warm_site, api, results["warm_overhead"]["on_s"])
-        for name, fn, args_ in (("cold_efficiency", cold_efficiency, (tmp, api, s)), ("derivatives", derivatives, (tmp, s)),
-                                ("social", cards_vs_material, (tmp, api, s)), ("memory", memory, (tmp, api, s)),
+        for name, fn, args_ in (("cold_efficiency", cold_efficiency, (tmp, api, s)),
+                                ("derivatives", derivatives, (tmp, s)), ("social", cards_vs_material, (tmp, api, s)),
+                                ("memory", memory, (tmp, api, s)),
                                 ("scale", scale, (tmp, api, s)), ("fresh_runner", fresh_runner, (tmp, api, s)),
                                 ("backdrops", backdrops, (tmp, api, s)),
                                 ("cache_size", cache_size, (tmp, api, s)), ("verify_cost", verify_cost, (tmp, s)),
@@ -822,7 +850,8 @@ def main() -> None:
     m = results["machine"]
     print(f"command: {results['command']} ({results['seconds']:.0f} s)\n"
           f"machine: {m['cores']} cores, Python {m['python']}, Pillow {m['pillow']}, {m['system']}; load average "
-          f"{results['load_average_at_start'][0]:.1f} at the start, {results['load_average_at_end'][0]:.1f} at the end\n")
+          f"{results['load_average_at_start'][0]:.1f} at the start, "
+          f"{results['load_average_at_end'][0]:.1f} at the end\n")
     print(table(results))
 
 

@@ -33,7 +33,8 @@ def illustration(size: tuple[int, int] = (1344, 768)) -> Image.Image:
     generated image, which the repository does not ship."""
     w, h = size
     sky = Image.linear_gradient("L").resize(size)
-    img = Image.merge("RGB", (sky.point(lambda v: 40 + v // 2), sky.point(lambda v: 90 + v // 3), Image.new("L", size, 200)))
+    img = Image.merge("RGB", (sky.point(lambda v: 40 + v // 2), sky.point(lambda v: 90 + v // 3),
+                              Image.new("L", size, 200)))
     shapes = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(shapes)
     draw.ellipse((w * 0.55, h * 0.12, w * 0.8, h * 0.55), fill=(250, 190, 90, 255))

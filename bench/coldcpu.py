@@ -100,7 +100,8 @@ def recipe_check(png: bytes, repeat: int = 3) -> dict:
         exact = img.resize((w, round(img.height * w / img.width)), Image.Resampling.LANCZOS)
         then, now = Image.open(io.BytesIO(old[(w, ext)])), Image.open(io.BytesIO(data))
         rows[f"{w}.{ext}"] = {"ssim_vs_old": round(ssim(then, now), 5), "ssim_exact_old": round(ssim(exact, then), 5),
-                              "ssim_exact_new": round(ssim(exact, now), 5), "bytes_ratio": round(len(data) / len(old[(w, ext)]), 4)}
+                              "ssim_exact_new": round(ssim(exact, now), 5),
+                              "bytes_ratio": round(len(data) / len(old[(w, ext)]), 4)}
     old_ms = _cpu_ms(lambda: first_release_copies(img, enc), repeat)
     new_ms = _cpu_ms(lambda: todays_copies(img, enc), repeat)
     return {"first_release_ms": old_ms, "today_ms": new_ms, "cpu_ratio": new_ms / old_ms,

@@ -95,7 +95,8 @@ def main(argv: list[str]) -> None:
     seconds = time.perf_counter() - start
     # a build that decoded or drew any image imported Pillow (it is imported where pixels are touched)
     pillow = any(m == "PIL" or m.startswith("PIL.") for m in sys.modules)
-    print(json.dumps({"seconds": seconds, "cpu_s": time.process_time(), "peak_rss_mb": peak_rss_mb(), "summary": summary.line, "pillow_imported": pillow,
+    print(json.dumps({"seconds": seconds, "cpu_s": time.process_time(), "peak_rss_mb": peak_rss_mb(),
+                      "summary": summary.line, "pillow_imported": pillow,
                       "plugin_s": sum(spent.values()) if spent is not None else None, "hooks_s": spent}))
 
 

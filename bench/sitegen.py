@@ -65,7 +65,8 @@ class Site:
         return self.root / ".cache" / "nanobanana"
 
 
-MINIMAL_THEME = "<!doctype html><html><head><title>{{ page.title }}</title></head><body>{{ page.content }}</body></html>\n"
+MINIMAL_THEME = ("<!doctype html><html><head><title>{{ page.title }}</title></head>"
+                 "<body>{{ page.content }}</body></html>\n")
 
 
 def make_site(root: Path, pages: int, images: int, *, plugin: dict | None = None, seed: int = 0, salt: str = "",
@@ -103,8 +104,10 @@ def write_configs(root: Path, config: dict, options: dict, others: list | None =
     """mkdocs.yml with the plugin and mkdocs-off.yml without it, beside each other so
     that both read the same docs and write the same site folder."""
     others = ["search"] + (others or [])
-    (root / "mkdocs.yml").write_text(yaml.safe_dump({**config, "plugins": others + [{"nanobanana": options}]}, sort_keys=False), encoding="utf-8")
-    (root / "mkdocs-off.yml").write_text(yaml.safe_dump({**config, "plugins": others}, sort_keys=False), encoding="utf-8")
+    on = {**config, "plugins": others + [{"nanobanana": options}]}
+    (root / "mkdocs.yml").write_text(yaml.safe_dump(on, sort_keys=False), encoding="utf-8")
+    (root / "mkdocs-off.yml").write_text(yaml.safe_dump({**config, "plugins": others}, sort_keys=False),
+                                         encoding="utf-8")
     return Site(root, root / "mkdocs.yml", root / "mkdocs-off.yml")
 
 
@@ -132,8 +135,10 @@ def make_card_site(root: Path, pages: int, plugin: dict) -> dict[str, Path]:
     configs = {
         "none": {**base, "plugins": ["search"]},
         "material": {**base, "plugins": ["search", {"social": {"cache_dir": ".cache/plugin/social"}}]},
-        "material2": {**base, "plugins": ["search", {"social": {"cache_dir": ".cache/plugin/social", "concurrency": os.cpu_count() or 1}}]},
-        "ours": {**base, "plugins": ["search", {"nanobanana": {"max_credits": 1_000_000, **plugin, "social": {"generate": True}}}]},
+        "material2": {**base, "plugins": ["search", {"social": {"cache_dir": ".cache/plugin/social",
+                                                                 "concurrency": os.cpu_count() or 1}}]},
+        "ours": {**base, "plugins": ["search", {"nanobanana": {"max_credits": 1_000_000, **plugin,
+                                                               "social": {"generate": True}}}]},
     }
     out = {}
     for name, config in configs.items():

@@ -35,11 +35,12 @@ def ssim(a: Image.Image, b: Image.Image) -> float:
         return list(getattr(small, "get_flattened_data", small.getdata)())  # getdata: Pillow < 12.1
 
     products = {name: ImageMath.lambda_eval(fn, x=x, y=y) for name, fn in
-                (("xx", lambda v: v["x"] * v["x"]), ("yy", lambda v: v["y"] * v["y"]), ("xy", lambda v: v["x"] * v["y"]))}
+                (("xx", lambda v: v["x"] * v["x"]), ("yy", lambda v: v["y"] * v["y"]),
+                 ("xy", lambda v: v["x"] * v["y"]))}
     mx, my = block_mean(x), block_mean(y)
     exx, eyy, exy = (block_mean(products[k]) for k in ("xx", "yy", "xy"))
     total = 0.0
-    for i, (ux, uy) in enumerate(zip(mx, my)):
+    for i, (ux, uy) in enumerate(zip(mx, my, strict=True)):
         vx, vy, cov = exx[i] - ux * ux, eyy[i] - uy * uy, exy[i] - ux * uy
         total += ((2 * ux * uy + C1) * (2 * cov + C2)) / ((ux * ux + uy * uy + C1) * (vx + vy + C2))
     return total / len(mx)

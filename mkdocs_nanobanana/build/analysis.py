@@ -10,6 +10,7 @@ use nothing else; a build hands the result to the scheduler.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..cards import pictures, social
@@ -88,12 +89,13 @@ class Analysis:
         if self.settings.social.enabled:
             for p in pages:
                 self._plan_card(p)
-        slot_of = {id(s.directive): s for s in self.all_slots() if s.valid}
-        valid = [s.directive for s in slot_of.values()]
-        for d, err in check_names(valid):
+        valid = [(d, s) for s in self.all_slots() if (d := s.directive) is not None and not s.errors]
+        slot_of = {id(d): s for d, s in valid}
+        directives = [d for d, _ in valid]
+        for d, err in check_names(directives):
             slot_of[id(d)].errors.append(err)
-        self.named = {s.directive.name: s for s in slot_of.values() if s.directive.name and not s.errors}
-        for d in ref_order(valid):
+        self.named = {d.name: s for d, s in valid if d.name and not s.errors}
+        for d in ref_order(directives):
             self.resolve(slot_of[id(d)])
         for slot in self.all_slots():
             self._warn_errors(slot)
@@ -108,7 +110,7 @@ class Analysis:
         )
         slots = [
             Slot(p.page, block, d, [e for e in errors if block.start <= e.line <= block.end])
-            for block, d in zip(blocks, directives)
+            for block, d in zip(blocks, directives, strict=True)
         ]
         for e in errors:  # an unclosed fence has no block of its own
             if not any(s.block.start <= e.line <= s.block.end for s in slots):
@@ -130,7 +132,7 @@ class Analysis:
             for s in fresh:
                 self.resolve(s)
                 self._warn_errors(s)
-        return list(zip(blocks, known)), fresh
+        return list(zip(blocks, known, strict=True)), fresh
 
     def text_read(self, page: str) -> str | None:
         """The page's file text as ``read`` got it (front matter included), or None."""
@@ -157,7 +159,9 @@ class Analysis:
         cfg = self.settings.social
         slots = self.slots.get(p.page, [])
         ordinals = [i for i, s in enumerate(slots) if s.directive is not None and s.directive.social]
-        first = next((i for i, s in enumerate(slots) if s.valid), None) if cfg.source in ("first_image", "auto") else None
+        first = None
+        if cfg.source in ("first_image", "auto"):
+            first = next((i for i, s in enumerate(slots) if s.valid), None)
         if cfg.source in ("none", "first_image") and not (ordinals or first is not None
                                                           or social.front_matter_mentions_us(p.text)):
             return  # no card can come from this page: leave its front matter unread
@@ -274,12 +278,11 @@ class Analysis:
         for ref in d.refs:
             if is_name_ref(ref):
                 target = self.named.get(ref[1:])
-                entry = target.entry if target is not None else None
-                if entry is None:
+                picked = target.shown_image() if target is not None else None
+                if picked is None:
                     slot.blocked_by = slot.blocked_by or ref  # wait for the first one first
                     hashes.append(f"pending:{ref}")
                     continue
-                picked = entry.images[target.directive.pick - 1]
                 hashes.append(picked.sha256)
                 files.append(str(picked.path))
             else:
@@ -298,7 +301,7 @@ class Analysis:
         if slot.blocked_by is None:
             slot.entry = self._cached(slot.request.key)
         if slot.entry is None and file_refs:
-            self._check_ref_images(slot, file_refs)
+            self._check_ref_images(slot, d, file_refs)
 
     def _cached(self, key: str) -> CacheEntry | None:
         """The cache's entry for ``key``: its sidecar is read once a build, however many
@@ -311,12 +314,11 @@ class Analysis:
                 self._entries[key] = entry
         return entry
 
-    def _check_ref_images(self, slot: Slot, file_refs: list[tuple[str, str]]) -> None:
+    def _check_ref_images(self, slot: Slot, d: Directive, file_refs: list[tuple[str, str]]) -> None:
         """Refuse a ref file (``file_refs``: the directive's ref, its path) that is not an
         image we can send, before anything is paid for. Only a slot whose image is not
         cached is checked: a cached key holds the hash of the very bytes that were checked
         and sent when it was bought, so a warm build decodes no ref (nor imports Pillow)."""
-        d = slot.directive
         for ref, path in file_refs:
             if path not in self._ref_problems:
                 try:
@@ -334,11 +336,11 @@ class Analysis:
     def cost(self, slot: Slot) -> int:
         """Credits (budget units) to generate the slot's image."""
         d = slot.directive
-        return self.settings.catalog.get(d.model).credits * self.to_buy(slot) if d else 0
+        return self.settings.catalog.of(d.model).credits * self.to_buy(slot) if d else 0
 
-    def price(self, slots) -> float:
+    def price(self, slots: Iterable[Slot]) -> float:
         """USD to generate these slots' images, at each model's real price."""
-        return sum(self.settings.catalog.get(s.directive.model).usd * self.to_buy(s) for s in slots if s.directive)
+        return sum(self.settings.catalog.of(d.model).usd * self.to_buy(s) for s in slots if (d := s.directive))
 
     def to_buy(self, slot: Slot) -> int:
         """How many images a purchase of the slot pays for: ``num``, less those a build
@@ -368,7 +370,7 @@ class Analysis:
     def sources_in_use(self) -> set[str]:
         """Ids of every image a build would show or could switch to by ``pick``: what
         ``prune`` keeps derivatives of."""
-        ids = set()
+        ids: set[str] = set()
         for s in self.all_slots():
             if s.entry is not None:
                 ids.update(img.sha256 for img in s.entry.images)

@@ -13,8 +13,8 @@ whole session and refunds what was not paid for (found in the cache meanwhile, o
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 __all__: list[str] = []
 

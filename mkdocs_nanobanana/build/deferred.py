@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 from ..core.reporting import Reporter
 from .budget import Ask, Budget
@@ -35,7 +35,7 @@ def marker_path(cache_dir: str) -> Path:
 
 
 class DeferredGeneration:
-    def __init__(self, buyer: Buyer, *, concurrency: int, debounce: float, on_landed: Callable[[], None],
+    def __init__(self, buyer: Buyer, *, concurrency: int, debounce: float, on_landed: Callable[[], object],
                  report: Reporter, max_credits: int = 0, budget: Budget | None = None,
                  failed: set[str] | None = None) -> None:
         """``budget`` and ``failed`` belong to the serve session: a generator made anew

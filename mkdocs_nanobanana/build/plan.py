@@ -4,6 +4,7 @@ directive's state, cost and why, from an Analysis. Credits add up to exactly wha
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,7 @@ class PlanRow:
     usd: float = 0.0  # to generate it now, at the provider's price
 
 
-def plan(analysis: Analysis, on_remote: set[str] = frozenset()) -> list[PlanRow]:
+def plan(analysis: Analysis, on_remote: AbstractSet[str] = frozenset()) -> list[PlanRow]:
     """Every directive's state: cached, missing, changed (since the last build) or
     error. Its credits add up to exactly what ``generate`` pays: a directive whose
     image another one already asks for costs nothing more ("same image as ...")."""
@@ -42,16 +43,17 @@ def plan(analysis: Analysis, on_remote: set[str] = frozenset()) -> list[PlanRow]
     rows = []
     for ident, s in analysis.identities().items():
         row = _row(analysis, ident, s, last, on_remote)
-        if row.credits and row.key is not None:
-            if row.key in first_at:
-                row = replace(row, credits=0, usd=0.0, note=_joined(row.note, f"same image as {first_at[row.key]}"))
+        key = row.key
+        if row.credits and key is not None:
+            if key in first_at:
+                row = replace(row, credits=0, usd=0.0, note=_joined(row.note, f"same image as {first_at[key]}"))
             else:
-                first_at[row.key] = row.where
+                first_at[key] = row.where
         rows.append(row)
     return rows
 
 
-def _row(analysis: Analysis, ident: str, s: Slot, last: dict[str, str], on_remote: set[str]) -> PlanRow:
+def _row(analysis: Analysis, ident: str, s: Slot, last: dict[str, str], on_remote: AbstractSet[str]) -> PlanRow:
     d = s.directive
     if d is None or s.errors:
         first = s.errors[0] if s.errors else None
@@ -106,7 +108,8 @@ def _why_new_card(analysis: Analysis, s: Slot, old_key: str) -> str:
     if before is not None and style:  # the template's fields as they were, without the style
         base = before.prompt.removesuffix("\n\n" + style)
         before = Request(before.model, base, before.ratio, before.num, before.refs, before.rev)
-    return social.why_new_card_image(template, before, Request(s.request.model, filled, s.request.ratio), title, description)
+    after = Request(s.request.model, filled, s.request.ratio)
+    return social.why_new_card_image(template, before, after, title, description)
 
 
 def _joined(*notes: str) -> str:

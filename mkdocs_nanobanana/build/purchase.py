@@ -8,14 +8,15 @@ an empty account ends all calls), the status of each key, and what was spent.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..core import image_bytes
 from ..core.request import Request
 from ..core.settings import Settings
 from ..providers.base import (
+    STOPS_EVERY_CALL,
     AuthError,
     ContentPolicyError,
     CreditsError,
@@ -83,7 +84,8 @@ class Buyer:
             if self.stop.stopped:
                 return None
             kept = self.cache.partial(key)[: request.num]  # paid for by a build that failed half-way
-            refs = tuple(RefImage(data, image_bytes.inspect(data).mime) for data in (Path(f).read_bytes() for f in ref_files))
+            refs = tuple(RefImage(data, image_bytes.inspect(data).mime)
+                         for data in (Path(f).read_bytes() for f in ref_files))
             policy = RetryPolicy(retries=self.settings.retries, stop=self.stop,
                                  warn=lambda message: self.warn(f"{where}: {message}"))
             missing = request.num - len(kept)
@@ -97,7 +99,7 @@ class Buyer:
                 self._failed(request, exc, where)
                 return None
             self._spent(request, len(new))
-            model = self.settings.catalog.get(request.model)
+            model = self.settings.catalog.of(request.model)
             with STORES.storing():  # a hard exit waits for this: the images are paid for
                 entry = self.cache.put(request, kept + list(new), self.provider.name, model.credits * request.num)
                 self.cache.drop_partial(key)
@@ -112,23 +114,25 @@ class Buyer:
         self._spent(request, len(paid))
 
     def _spent(self, request: Request, images_paid: int) -> None:
-        model = self.settings.catalog.get(request.model)
+        model = self.settings.catalog.of(request.model)
         with self._lock:
             self.credits_spent += model.credits * images_paid
             self.usd_spent += model.usd * images_paid
 
     def _failed(self, request: Request, exc: ProviderError, where: str, kept_images: int = 0) -> None:
         """Say why ``request`` has no image, once per reason that stops the build."""
-        kept = f" ({kept_images} image(s) that arrived are kept: the next build pays only for the rest)" if kept_images else ""
+        kept = (f" ({kept_images} image(s) that arrived are kept: the next build pays only for the rest)"
+                if kept_images else "")
         if isinstance(exc, Stopped):  # the user stopped the run before this request went out: not a failure
             return
-        if isinstance(exc, (AuthError, CreditsError)):
+        if isinstance(exc, STOPS_EVERY_CALL):
             # An account-level stop, not a fault of this directive: it stays a
             # placeholder like every image after it.
             self.stop.trip(exc)  # the provider's slot has mostly done it already
             if self.stop.report():
-                what = f"check {self.settings.api_key_env}" if isinstance(exc, AuthError) else "top up the account"
-                self.warn(f"{exc}: {what}; no further API calls {self.scope}")
+                what = (f": check {self.settings.api_key_env}" if isinstance(exc, AuthError)
+                        else ": top up the account" if isinstance(exc, CreditsError) else "")  # AccountError says it
+                self.warn(f"{exc}{what}; no further API calls {self.scope}")
             if kept:
                 self.warn(f"{where}:{kept[1:-1]}")
             return

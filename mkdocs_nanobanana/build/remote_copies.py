@@ -18,9 +18,9 @@ the background and are awaited when the build closes; a failure is a warning.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..core.reporting import Reporter
 from ..core.request import sha256
@@ -86,8 +86,9 @@ class RemoteCopies:
         has it, so small and large downloads overlap; then whatever else is missing."""
         by_key: dict[str, list[Slot]] = {}
         for slot in slots:
-            if slot.missing and slot.blocked_by is None:
-                by_key.setdefault(slot.request.key, []).append(slot)
+            key = slot.key  # None while a #name ref is pending
+            if key is not None and slot.missing:
+                by_key.setdefault(key, []).append(slot)
 
         def arrived(key: str, entry: CacheEntry) -> None:
             owners = by_key[key]

@@ -12,6 +12,11 @@ A slot's life, top to bottom (``next_state`` decides, ``_advance`` acts):
     then SETTLED: ``image_known`` resolves (CacheEntry or None) and the renderer makes
     the figure's files on the image pool, resolving ``figure_ready``.
 
+A state that needs a value takes it at the change, asserted there with the slot named
+(``next_state`` only goes there when it exists): BUYING and DEFERRED the slot's Request
+(``Slot.resolved_request``), BUYING the build's Buyer, AFTER_TARGET the target's slot.
+What runs after the change gets them as arguments, never as an Optional to check.
+
 No worker ever blocks on another: a slot that waits for its target does so through a
 callback on the target's ``image_known``, so a bounded pool cannot deadlock.
 """
@@ -20,13 +25,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Callable
 
 from ..core import image_bytes
 from ..core.reporting import Reporter
+from ..core.request import Request
 from ..core.settings import Settings
-from ..providers.base import AuthError, CreditsError, StopSignal
+from ..providers.base import AccountError, AuthError, CreditsError, StopSignal
 from ..store.cache import CacheEntry
 from ..store.remote import RemoteCache
 from .analysis import Analysis
@@ -94,7 +100,7 @@ def too_big_note(ask: Ask, max_credits: int) -> str:
 def say_offline(settings: Settings, analysis: Analysis, report: Reporter, missing: list[Slot]) -> None:
     """One warning for the images an offline build leaves as placeholders: how many, what
     they would cost, why nothing is generated and the fix for that cause."""
-    unique = list({s.request.key: s for s in missing}.values())
+    unique = list({s.resolved_request().key: s for s in missing}.values())
     if unique:
         credits = sum(analysis.cost(s) for s in unique)
         report.warn(
@@ -108,6 +114,17 @@ def summary_line(c: Counter, usd: float, encoded: int) -> str:
     ph = c["placeholder"]
     return (f"{c['cached']} cached, {c['generated']} generated ({c['credits']} credits ~ ${usd:.2f}), "
             f"{ph} placeholder{'s' if ph != 1 else ''}, {c['failed']} failed, encoded {encoded}")
+
+
+def _guarded(slot: Slot, fn: Callable[..., object], *args: object) -> None:
+    """Run a callback; if it fails, fail the slot. concurrent.futures swallows exceptions
+    raised in callbacks, which would leave the page waiting forever."""
+    try:
+        fn(*args)
+    except BaseException as exc:  # noqa: BLE001 - handed on to the page that waits
+        for fut in (slot.image_known, slot.figure_ready):
+            if not fut.done():
+                fut.set_exception(exc)
 
 
 class Scheduler:
@@ -134,7 +151,7 @@ class Scheduler:
         self._net_pool = ThreadPoolExecutor(settings.concurrency * 2, thread_name_prefix="nanobanana-api")
         self.shared = RemoteCopies(remote, analysis.cache, report) if remote is not None else None
         self.renderer = Renderer(settings, analysis.cache, self._image_pool, report, self.shared)
-        self._purchases: dict[str, Future] = {}  # key -> the one call that buys it
+        self._purchases: dict[str, Future[CacheEntry | None]] = {}  # key -> the one call that buys it
         self._cards: dict[str, Future] = {}  # page -> site-relative URL of its card
         self._lock = threading.RLock()
         self._notes: dict[int, str] = {}  # id(slot) -> why it stays a placeholder, when the state does not tell
@@ -154,12 +171,12 @@ class Scheduler:
         for slot in slots:
             self._advance(slot)
 
-    def _fetch_remote(self, slots: list[Slot], cards: list[CardPlan] = ()) -> None:
+    def _fetch_remote(self, slots: list[Slot], cards: Sequence[CardPlan] = ()) -> None:
         """What the local cache lacks, from the remote cache, many at a time: entries, then
         the resized copies and ``cards`` drawn on them elsewhere, before
         the renderer would encode them."""
         if self.shared is not None:
-            self.shared.fill(slots, cards, self.renderer.cached_files)
+            self.shared.fill(slots, list(cards), self.renderer.cached_files)
 
     def _approve(self, slots: list[Slot]) -> None:
         """Mark which missing images may be paid for: all of them under serve (its
@@ -235,21 +252,27 @@ class Scheduler:
         if slot.figure_ready.done():
             return
         target = self.analysis.named.get(slot.blocked_by[1:]) if slot.blocked_by else None
-        buying = self.buyer is not None
-        slot.state = next_state(slot, buying=buying, deferring=self.defer, target_exists=target is not None)
+        buyer = self.buyer
+        slot.state = next_state(slot, buying=buyer is not None, deferring=self.defer, target_exists=target is not None)
         if slot.state is State.INVALID:
             self._settle(slot, None, "")
         elif slot.state is State.CACHED:
             self._settle(slot, slot.entry, "")
         elif slot.state is State.AFTER_TARGET:
-            target.image_known.add_done_callback(lambda _f: self._guarded(slot, self._after_target, slot))
+            assert target is not None, f"{slot.where}: after a target, but {slot.blocked_by} has no slot"
+            target.image_known.add_done_callback(lambda _f: _guarded(slot, self._after_target, slot))
         elif slot.state is State.DEFERRED:
-            self.deferred.setdefault(slot.request.key, Purchase(slot.request, slot.refs, slot.where, self.analysis.cost(slot)))
+            request = slot.resolved_request()
+            self.deferred.setdefault(request.key, Purchase(request, slot.refs, slot.where, self.analysis.cost(slot)))
             self._settle(slot, None, DEFERRED_NOTE)
         elif slot.state is State.BUYING:
-            self._purchase(slot).add_done_callback(lambda f: self._guarded(slot, self._on_bought, slot, f))
+            assert buyer is not None, f"{slot.where}: buying in a build that pays for nothing"
+            request = slot.resolved_request()
+            job = self._purchase(buyer, request, slot)
+            job.add_done_callback(lambda f: _guarded(slot, self._on_bought, slot, request.key, f))
         else:
-            note = self._notes.get(id(slot)) or placeholder_note(slot, buying=buying, target_exists=target is not None)
+            note = self._notes.get(id(slot)) or placeholder_note(slot, buying=buyer is not None,
+                                                                 target_exists=target is not None)
             self._settle(slot, None, note)
 
     def _after_target(self, slot: Slot) -> None:
@@ -260,26 +283,27 @@ class Scheduler:
             self._fetch_remote([slot])
         for e in slot.errors:
             self.report.warn(str(e))
-        if not slot.errors and slot.blocked_by is not None and self.analysis.named[slot.blocked_by[1:]].image_known.done():
+        target = self.analysis.named[slot.blocked_by[1:]] if not slot.errors and slot.blocked_by else None
+        if target is not None and target.image_known.done():
             # the target settled without an image: this one cannot be had either
             return self._settle(slot, None, f"placeholder: {slot.blocked_by} could not be generated")
         self._advance(slot)
 
-    def _purchase(self, slot: Slot) -> Future:
-        key = slot.request.key
+    def _purchase(self, buyer: Buyer, request: Request, slot: Slot) -> Future[CacheEntry | None]:
+        """The one call that buys ``request`` (the slot's), shared by every slot that wants it."""
         with self._lock:
-            job = self._purchases.get(key)
+            job = self._purchases.get(request.key)
             if job is None:
-                job = self._net_pool.submit(image_bytes.keeping_fresh, self.buyer.buy, slot.request, slot.refs, slot.where)
-                self._purchases[key] = job
+                job = self._net_pool.submit(image_bytes.keeping_fresh, buyer.buy, request, slot.refs, slot.where)
+                self._purchases[request.key] = job
         return job
 
-    def _on_bought(self, slot: Slot, job: Future) -> None:
+    def _on_bought(self, slot: Slot, key: str, job: Future[CacheEntry | None]) -> None:
         exc = job.exception()
         if exc is not None:
             # not a provider answer (those are handled by the Buyer): a disk or cache fault
             self.report.warn(f"{slot.where}: could not store the generated image ({type(exc).__name__}: {exc})")
-            self.status[slot.request.key] = "failed"
+            self.status[key] = "failed"
             self._settle(slot, None, "placeholder: generation failed")
         else:
             self._settle(slot, job.result(), self._why_missing(), here=True)  # its pixels are at hand
@@ -290,6 +314,8 @@ class Scheduler:
             return "placeholder: the API refused the key"
         if isinstance(reason, CreditsError):
             return "placeholder: out of credits"
+        if isinstance(reason, AccountError):
+            return "placeholder: the API serves no call of this account"
         return "placeholder: generation failed"
 
     def _settle(self, slot: Slot, entry: CacheEntry | None, note: str, here: bool = False) -> None:
@@ -299,17 +325,6 @@ class Scheduler:
         if not slot.image_known.done():
             slot.image_known.set_result(entry)
         self.renderer.render(slot, note, here)
-
-    @staticmethod
-    def _guarded(slot: Slot, fn: Callable, *args) -> None:
-        """Run a callback; if it fails, fail the slot. concurrent.futures swallows exceptions
-        raised in callbacks, which would leave the page waiting forever."""
-        try:
-            fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - handed on to the page that waits
-            for fut in (slot.image_known, slot.figure_ready):
-                if not fut.done():
-                    fut.set_exception(exc)
 
     # -- social cards ------------------------------------------------------------------
 
@@ -326,7 +341,8 @@ class Scheduler:
             except RuntimeError as exc:  # the pool is shut down: the build was aborted
                 job.set_exception(exc)
                 return
-            inner.add_done_callback(lambda f: job.set_exception(f.exception()) if f.exception() else job.set_result(f.result()))
+            inner.add_done_callback(
+                lambda f: job.set_exception(f.exception()) if f.exception() else job.set_result(f.result()))
 
         if plan.slot is None:
             draw(job)
@@ -336,10 +352,11 @@ class Scheduler:
     # -- a user's stop -----------------------------------------------------------------
 
     def grace(self) -> float:
-        """How long the requests in flight may take after a stop: each is bounded by
-        ``timeout`` per image (its POST) and a download, plus a margin to store it."""
+        """How long the requests in flight may take after a stop: each is bounded by its
+        POST (sent within ``timeout``, answered within ``answer_timeout`` per image) and a
+        download per image, plus a margin to store them."""
         nums = [s.directive.num for s in self.analysis.all_slots() if s.approved and s.directive]
-        return self.settings.timeout * (max(nums, default=1) + 1) + 5
+        return self.settings.call_seconds(max(nums, default=1)) + 5
 
     def interrupt(self, why: str) -> str:
         """The user stopped the build: no new request is sent (queued work is dropped,
@@ -351,10 +368,11 @@ class Scheduler:
         with self._lock:  # a cancelled job never becomes "done" for wait(): leave those out
             jobs = [j for j in self._purchases.values() if not j.cancelled()]
         _, pending = wait(jobs, timeout=self.grace())
-        wanted = {s.key or id(s) for s in self.analysis.all_slots() if s.approved and not s.errors}
+        wanted = {s.key or f"pending:{id(s)}" for s in self.analysis.all_slots() if s.approved and not s.errors}
         kept = sum(1 for k in wanted if self.status.get(k) == "generated")
         never = sum(1 for k in wanted if self.status.get(k) not in ("generated", "failed", "cached")) - len(pending)
         buyer = self.buyer
+        assert buyer is not None, "a stop is caught only by a build that pays (BuildSession.catch_signals)"
         return (f"stopped by {why}: {kept} image(s) generated and kept ({buyer.credits_spent} credits "
                 f"~ ${buyer.usd_spent:.2f}), {never} never sent"
                 + (f", {len(pending)} still in flight abandoned" if pending else "")
@@ -383,12 +401,14 @@ class Scheduler:
 
     def summary(self) -> str:
         """The build's summary line (the host's logger puts "nanobanana: " first)."""
-        remote = (f"; remote cache: {self.remote.fetched} fetched, {self.remote.uploaded} uploaded "
-                  f"({self.shared.counts()})" if self.remote else "")
+        shared = self.shared  # there exactly when the remote tier is
+        remote = (f"; remote cache: {shared.remote.fetched} fetched, {shared.remote.uploaded} uploaded "
+                  f"({shared.counts()})" if shared is not None else "")
         return summary_line(self.counts(), self.buyer.usd_spent if self.buyer else 0, self.renderer.encoded) + remote
 
-    def finish(self) -> str:
-        """Wait for every image and card, stop the workers, and return the summary line."""
+    def finish(self, own: dict[str, frozenset[str]] | None = None) -> str:
+        """Wait for every image and card, stop the workers, and return the summary line.
+        ``own``: the copies of the site's own pictures the build shows, for the manifest."""
         try:
             for slot in self.analysis.all_slots():
                 slot.figure_ready.result()
@@ -396,7 +416,7 @@ class Scheduler:
                 job.result()
         finally:
             self.close()
-        record_use(self.analysis)
+        record_use(self.analysis, own)
         if isinstance(self.stop.reason, CreditsError):
             left = sum(1 for s in self.analysis.all_slots() if s.approved and s.entry is None and not s.errors)
             self.report.warn(f"out of credits: {left} image(s) were left as placeholders; top up and build again")

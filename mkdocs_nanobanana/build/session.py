@@ -18,7 +18,8 @@ import os
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from ..cards import social
 from ..core.directives import INFO_WORD, replace_blocks
@@ -33,6 +34,7 @@ from ..store.cache import Cache
 from ..store.temp import temp_age
 from .analysis import Analysis
 from .budget import Budget
+from .own_images import OwnImages, Resolve, local_images, opted_out
 from .purchase import Buyer
 from .scheduler import Scheduler, offline_cause
 from .slot import Slot
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
 def open_provider(settings: Settings, environ: Mapping[str, str] = os.environ) -> Provider:
     """The configured provider with the key from the environment (ProviderUnavailable if
     it cannot be used). It opens no connection until its first call."""
-    return connect(settings.provider, settings.api_base, environ[settings.api_key_env], settings.timeout,
+    return connect(settings.provider, settings.api_base, environ[settings.api_key_env], settings.timeouts,
                    settings.concurrency, settings.ref_images)
 
 
@@ -67,16 +69,20 @@ def open_remote_tier(settings: Settings, report: Reporter, without_it: str) -> R
         return None
 
 
-def pages_worth_reading(pages: Iterable[tuple[str, str | None]], settings: Settings, report: Reporter) -> list[PageText]:
+def pages_worth_reading(pages: Iterable[tuple[str, str | None]], settings: Settings,
+                        report: Reporter) -> list[PageText]:
     """Of (src path, text or None if it is not UTF-8), the pages with a directive or a
     nanobanana front matter; every page when each one may get a card (social.source auto,
-    the default, or generate). The word test is a cheap filter: most pages have no directive."""
+    the default, or generate); with responsive_images, those that may show a picture too.
+    The word tests are a cheap filter: most pages have no directive."""
     every_page = settings.social.enabled and settings.social.source in ("auto", "generate")
+    pictures = settings.responsive_images
     out = []
     for page, text in pages:
         if text is None:  # the host reports the page itself; we only say what to do
-            report.warn(f"{page_label(settings, page)}: the file is not UTF-8 text, so its directives cannot be read: save it as UTF-8")
-        elif every_page or INFO_WORD in text:
+            report.warn(f"{page_label(settings, page)}: the file is not UTF-8 text, so its directives cannot be "
+                        "read: save it as UTF-8")
+        elif every_page or INFO_WORD in text or (pictures and ("![" in text or "<img" in text or "]:" in text)):
             out.append(PageText(page, text))
     return out
 
@@ -107,7 +113,8 @@ class PlaceholdersRefused(NanobananaError):
 
 def refusal(settings: Settings, shown: list[tuple[Slot, str]], summary: str) -> str:
     """Every placeholder the site would ship, page:line first, and the fixes."""
-    lines = [f"  {slot.errors[0]}" if slot.errors else f"  {slot.where}{' (social card)' if not slot.shown else ''}: {note}"
+    lines = [f"  {slot.errors[0]}" if slot.errors
+             else f"  {slot.where}{' (social card)' if not slot.shown else ''}: {note}"
              for slot, note in shown[:50]]
     if len(shown) > 50:
         lines.append(f"  ... and {len(shown) - 50} more")
@@ -130,8 +137,11 @@ class BuildSession:
         self.report = Reporter(warn)
         self.cache = Cache(settings.cache_dir)
         self.remote = open_remote_tier(settings, self.report, "building with the local cache only")
-        live = provider is not None and settings.mode == "live" and not defer
-        buyer = Buyer(provider, self.cache, settings, warn, remote=self.remote) if live else None
+        live = settings.mode == "live" and not defer
+        if live and provider is not None and settings.key_note:
+            self.report.once("key variables", settings.key_note)
+        buyer = (Buyer(provider, self.cache, settings, self.report.warn, remote=self.remote)
+                 if live and provider is not None else None)
         self.analysis = Analysis(settings, self.cache, self.report)
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
                                    session_budget=session_budget)
@@ -145,23 +155,31 @@ class BuildSession:
         self._tokens: dict[str, list[tuple[str, Slot]]] = {}  # page -> its tokens, in order
         self._slot_of: dict[str, Slot] = {}  # every token of this build
         self._signals: SignalStop | None = None
+        # the site's own pictures (responsive_images), on the same pools and tiers
+        self.own = (OwnImages(settings, self.scheduler.renderer, self.scheduler.shared, self.report)
+                    if settings.responsive_images else None)
+        self._eager: set[str] = set()  # pages whose first image loads eagerly already
 
     @classmethod
     def open(cls, settings: Settings, pages: list[PageText], warn: Callable[[str], None],
-             drafts: list[PageText] = (), **kwargs) -> "BuildSession":
+             drafts: Sequence[PageText] = (), **kwargs) -> BuildSession:
         """Read every page's directives, check them site-wide, and start all image work
         (``drafts``: see ``start``)."""
         session = cls(settings, warn, **kwargs)
         session.start(pages, drafts)
         return session
 
-    def start(self, pages: list[PageText], drafts: list[PageText] = ()) -> None:
+    def start(self, pages: list[PageText], drafts: Sequence[PageText] = ()) -> None:
         """Read every page's directives, check them site-wide, and start all image work.
         ``drafts``: pages this build does not show (draft_docs), whose images the cache's
         manifest still records as in use."""
         self.analysis.drafts = list(drafts)
         self.analysis.read(pages)
         self.scheduler.start()
+        if self.own is not None:  # their copies are made while the host renders pages
+            for p in pages:
+                if not opted_out(p.text):
+                    self.own.start(local_images(p.text, p.page, self.settings.docs_dir))
 
     def catch_signals(self) -> None:
         """From now until ``close`` or ``abort``, SIGINT and SIGTERM stop safely (see
@@ -172,16 +190,17 @@ class BuildSession:
             return
         from .stopping import SignalStop
 
-        signals = SignalStop(self._stopped, lambda: buyer.in_flight, self.report.warn)
+        signals = SignalStop(lambda signum: self._stopped(buyer, signum), lambda: buyer.in_flight,
+                             self.report.warn)
         self._signals = signals if signals.install() else None
 
-    def _stopped(self, signum: int) -> None:
+    def _stopped(self, buyer: Buyer, signum: int) -> None:
         """The first SIGINT or SIGTERM: keep what is paid for, send nothing more, and end
         the run with the shell's exit code (130, 143)."""
         from .stopping import exit_code, signal_name
 
         name = signal_name(signum)
-        self.report.warn(f"{name}: stopping; no new request is sent, the {self.scheduler.buyer.in_flight} in "
+        self.report.warn(f"{name}: stopping; no new request is sent, the {buyer.in_flight} in "
                          f"flight are awaited and kept (another {name} exits at once)")
         self.report.warn(self.scheduler.interrupt(name))
         raise SystemExit(exit_code(signum))
@@ -230,22 +249,36 @@ class BuildSession:
         if not pairs:
             return markdown
         tokens = []
-        for _, slot in pairs:
+        for _ in pairs:
             self._count += 1
             tokens.append(f"{self._prefix}{self._count}Y")
-        self._tokens[page] = [(t, s) for t, (_, s) in zip(tokens, pairs)]
-        self._slot_of.update((t, s) for t, (_, s) in zip(tokens, pairs))
+        self._tokens[page] = [(t, s) for t, (_, s) in zip(tokens, pairs, strict=True)]
+        self._slot_of.update((t, s) for t, (_, s) in zip(tokens, pairs, strict=True))
         return replace_blocks(markdown, [b for b, _ in pairs], tokens, start)
 
-    def html(self, page: str, html: str, page_url: str, site_url: str = "") -> str:
-        """The page's HTML with each of its tokens replaced by its <figure> (the first one
-        loads eagerly: it is likely above the fold). URLs are relative to ``page_url``, or
-        under ``site_url`` when a host cannot tell the page's URL (plain Python-Markdown)."""
+    def html(self, page: str, html: str, page_url: str, site_url: str = "", *, resolve: Resolve | None = None,
+             own: bool = True, hidden: Iterable[str] = ()) -> str:
+        """The page's HTML with each of its tokens replaced by its <figure>, and (with
+        ``responsive_images``, unless ``own`` is False: the page's front matter says so)
+        each of its own pictures that ``resolve`` finds in docs_dir by a <picture>. The
+        page's first image loads eagerly: it is likely above the fold. URLs are relative to
+        ``page_url``, or under ``site_url`` when a host cannot tell the page's URL (plain
+        Python-Markdown). ``hidden``: the theme's sidebars the page hides (Material's
+        ``hide:``), whose column its ``sizes`` fit."""
         items = self._tokens.pop(page, None)
+        sizes = self.settings.sizes_for(tuple(hidden))
+        own_eager = False
+        if self.own is not None and own and resolve is not None and "<img" in html:
+            token = re.search(self._token_re, html) if items else None
+            html, own_eager = self.own.pictures(html, page_url, resolve, sizes=sizes, site_url=site_url,
+                                                eager_before=token.start() if token else len(html) + 1)
+        if own_eager or items:
+            self._eager.add(page)
         if not items:
             return html
-        figures = {token: self.scheduler.renderer.figure(slot, page_url, eager=(i == 0), site_url=site_url)
-                   for i, (token, slot) in enumerate(items)}
+        renderer = self.scheduler.renderer
+        figures = {token: renderer.figure(slot, page_url, eager=(i == 0 and not own_eager), site_url=site_url,
+                                          sizes=sizes) for i, (token, slot) in enumerate(items)}
         return markup.embed(html, figures, self._token_re)
 
     def feed_markdown(self, page: str, markdown: str) -> str:
@@ -276,17 +309,33 @@ class BuildSession:
                 "include (pymdownx.snippets or another Markdown preprocessor), so it is shown as code and not "
                 "generated: put the directive in the page itself")
 
-    def finish_page(self, page: str, output: str, page_url: str) -> str:
-        """The whole page: figures that reached it from other pages, and the card's tags."""
+    def finish_page(self, page: str, output: str, page_url: str, *, view_region: str | None = None,
+                    resolve: Resolve | None = None, own: bool = True, hidden: Iterable[str] = ()) -> str:
+        """The whole page: figures that reached it from other pages, and the card's tags.
+        ``view_region``: the page is a blog view, whose post excerpts (the elements of
+        that class) may hold the posts' own pictures too: its first image of all loads
+        eagerly, as a post's does."""
+        eager = view_region is not None and page not in self._eager
+        sizes = self.settings.sizes_for(tuple(hidden))
+        if view_region is not None and self.own is not None and own and resolve is not None and "<img" in output:
+            token = re.search(self._token_re, output) if self._prefix in output else None
+            before = (token.start() if token else len(output) + 1) if eager else -1
+            output, made = self.own.pictures(output, page_url, resolve, sizes=sizes, eager_before=before,
+                                             region=view_region)
+            eager = eager and not made
         if self._prefix in output:
-            output = self._embed_borrowed(output, page_url)
+            output = self._embed_borrowed(output, page_url, eager, sizes)
         return self._with_meta_tags(page, output, page_url) if self.settings.social.enabled else output
 
-    def _embed_borrowed(self, output: str, page_url: str) -> str:
+    def _embed_borrowed(self, output: str, page_url: str, eager: bool = False, sizes: str | None = None) -> str:
         """Figures of other pages that reached this one as Markdown, e.g. the post excerpts
         Material's blog plugin renders on its index, archive and category pages: their
-        URLs are made relative to this page."""
-        figures = self._figures_in(output, lambda slot: self.scheduler.renderer.figure(slot, page_url, eager=False))
+        URLs are made relative to this page; with ``eager``, the first loads eagerly."""
+        first = re.search(self._token_re, output)
+        renderer = self.scheduler.renderer
+        figures = self._figures_in(output, lambda slot: renderer.figure(slot, page_url, eager=False, sizes=sizes))
+        if eager and first is not None and first.group(0) in figures:
+            figures[first.group(0)] = renderer.figure(self._slot_of[first.group(0)], page_url, eager=True, sizes=sizes)
         return markup.embed(output, figures, self._token_re)
 
     def _with_meta_tags(self, page: str, output: str, page_url: str) -> str:
@@ -314,7 +363,8 @@ class BuildSession:
         """Wait for every image and card, stop the workers; the summary line.
         PlaceholdersRefused if the policy is ``fail`` and the site would ship one."""
         try:
-            summary = self.scheduler.finish()
+            own = self.own.finish() if self.own is not None else None
+            summary = self.scheduler.finish(own)
         finally:
             self._release_signals()
         if self.settings.placeholders == "fail" and not self.scheduler.defer:
@@ -360,25 +410,24 @@ class ServeSession:
 
         from .stopping import SignalStop
 
-        signals = SignalStop(stop, in_flight, self.warn)
+        signals = SignalStop(stop, in_flight, self.report.warn)
         self._signals = signals if signals.install() else None
 
     def open_build(self, settings: Settings, pages: list[PageText], **kwargs) -> BuildSession:
         """A build of the site; under live mode, its missing images are deferred."""
         defer = settings.mode == "live"
         if defer:
-            self._ensure_generation(settings)
-            self.deferred_generation.building()
+            self._ensure_generation(settings).building()
             self._saved_at = newest_save(settings.docs_dir)  # before the pages are read
         return BuildSession.open(settings, pages, self.warn, defer=defer, session_budget=self.budget, **kwargs)
 
-    def _ensure_generation(self, s: Settings) -> None:
+    def _ensure_generation(self, s: Settings) -> DeferredGeneration:
         """One background generator per serve session (a new one if mkdocs.yml changed
         what it calls or where it stores)."""
-        wanted = (s.provider, s.api_base, s.api_key_env, s.timeout, s.concurrency, s.cache_dir, s.max_credits,
+        wanted = (s.provider, s.api_base, s.api_key_env, s.timeouts, s.concurrency, s.cache_dir, s.max_credits,
                   s.serve_debounce, s.retries)
         if self.deferred_generation is not None and self._made_for == wanted:
-            return
+            return self.deferred_generation
         if self.deferred_generation is not None:
             self.deferred_generation.close()
             self._spent_before = self.spent()
@@ -388,21 +437,25 @@ class ServeSession:
         from .deferred import DeferredGeneration, marker_path
 
         marker = marker_path(s.cache_dir)
+        if s.key_note:
+            self.report.once("key variables", s.key_note)
         remote = open_remote_tier(s, self.report, "new images stay local")
-        buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.warn,
+        buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.report.warn,
                       scope="until serve restarts", remote=remote)
         self.deferred_generation = DeferredGeneration(
             buyer, concurrency=s.concurrency, debounce=s.serve_debounce, budget=self.budget, failed=self.failed,
             on_landed=lambda: marker.write_text(f"{time.time()}\n"), report=self.report,
         )
         self._made_for = wanted
+        return self.deferred_generation
 
     def spent(self) -> tuple[int, int, float]:
         """Images, credits and USD this serve session has paid for in the background."""
         images, credits, usd = self._spent_before
-        if self.deferred_generation is not None:
-            buyer = self.deferred_generation.buyer
-            images, credits, usd = images + self.deferred_generation.generated, credits + buyer.credits_spent, usd + buyer.usd_spent
+        generation = self.deferred_generation
+        if generation is not None:
+            buyer = generation.buyer
+            images, credits, usd = images + generation.generated, credits + buyer.credits_spent, usd + buyer.usd_spent
         return images, credits, usd
 
     def _spend_line(self) -> str:
@@ -414,16 +467,16 @@ class ServeSession:
         missing images to the background."""
         summary = session.close()
         self.info(summary + (f"; {self._spend_line()}" if self.spent()[0] else ""))
-        if session.scheduler.defer and self.deferred_generation is not None:
+        generation = self.deferred_generation
+        if session.scheduler.defer and generation is not None:
             docs, saved = session.settings.docs_dir, self._saved_at
-            busy = self.deferred_generation.submit(session.deferred, saved_at=saved,
-                                          unchanged=lambda: newest_save(docs) <= saved)
+            busy = generation.submit(session.deferred, saved_at=saved, unchanged=lambda: newest_save(docs) <= saved)
             if busy:
                 self.info(f"{busy} image(s) being generated in the background; the page reloads as each is ready")
             over = session.scheduler.over_session_budget
             if over:
                 self.info(f"{over} image(s) not generated: max_credits for this serve session reached "
-                          f"({self.budget.max_credits}); restart serve or raise max_credits to continue")
+                          f"({generation.budget.max_credits}); restart serve or raise max_credits to continue")
 
     @staticmethod
     def watched_folder(settings: Settings) -> str:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .analysis import Analysis
 
 
-def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
+def derived_groups(analysis: Analysis) -> dict[str, frozenset[str]]:
     """The resized copies a build of ``analysis`` writes, compactly: "widths|exts|tag"
     -> the ids of the sources written with them (an id alone would be 8,000 names x 10 at
     20,000 pages; grouped, the manifest stays the size of the sources list)."""
@@ -43,21 +43,25 @@ def derived_groups(analysis: "Analysis") -> dict[str, frozenset[str]]:
     return {spec: frozenset(ids) for spec, ids in groups.items()}
 
 
-def card_keys(analysis: "Analysis") -> frozenset[str]:
+def card_keys(analysis: Analysis) -> frozenset[str]:
     """The card of every page that gets one, as ``Renderer.card`` names it."""
     s = analysis.settings
     return frozenset(card_key(s, plan) for plan in analysis.cards.values())
 
 
-def record_use(analysis: Analysis) -> None:
+def record_use(analysis: Analysis, own: dict[str, frozenset[str]] | None = None) -> None:
     """Record the site's use of the cache in its manifest: each directive's key for the
     next ``plan`` (changed vs new), and every key and source it uses, its draft pages'
-    too, so that another site sharing the cache never prunes them."""
+    too, so that another site sharing the cache never prunes them; ``own``: the copies of
+    the site's own pictures (responsive_images), grouped as ``derived_groups`` groups them."""
     keys = {ident: s.request.key for ident, s in analysis.identities().items()
             if s.request is not None and s.blocked_by is None and not s.errors}
     used = analysis.with_drafts() if analysis.drafts else analysis
+    groups = derived_groups(used)
+    for spec, ids in (own or {}).items():
+        groups[spec] = groups.get(spec, frozenset()) | ids
     record = SiteRecord(keys, frozenset(used.keys_in_use()), frozenset(used.sources_in_use()), now_iso(),
-                        derived_groups(used), card_keys(used))
+                        groups, card_keys(used))
     try:
         analysis.cache.record_site(analysis.settings.site, record)
     except OSError as exc:

@@ -13,7 +13,7 @@ from ..core.directives import Block, Directive, DirectiveError
 from ..core.request import Request
 from ..imaging.backdrops import Backdrop
 from ..imaging.copies import Variant
-from ..store.cache import CacheEntry
+from ..store.cache import CachedImage, CacheEntry
 
 __all__: list[str] = []
 
@@ -74,6 +74,19 @@ class Slot:
     def missing(self) -> bool:
         """Valid, with a request, and not in the cache: what a build may pay for."""
         return self.request is not None and self.entry is None and not self.errors
+
+    def shown_image(self) -> CachedImage | None:
+        """The cached image the slot shows (its directive's ``pick``), once it has one."""
+        if self.entry is None or self.directive is None:
+            return None
+        return self.entry.images[self.directive.pick - 1]
+
+    def resolved_request(self) -> Request:
+        """The Request ``Analysis.resolve`` gave the slot, where its state says it has one:
+        ``missing``, State.BUYING and State.DEFERRED. A slot without one there is a bug of
+        the state machine, not a user's error: the AssertionError names the slot."""
+        assert self.request is not None, f"{self.where}: {self.state.value} slot without a request"
+        return self.request
 
 
 @dataclass(frozen=True)

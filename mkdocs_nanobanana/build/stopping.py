@@ -21,7 +21,8 @@ import os
 import signal
 import sys
 import threading
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
+from types import FrameType
 
 __all__: list[str] = []
 
@@ -79,12 +80,14 @@ class SignalStop:
     exception that ends the run); ``abandoned()`` counts the paid requests a hard exit
     would leave unstored; ``say`` prints a line."""
 
-    def __init__(self, on_stop: Callable[[int], None], abandoned: Callable[[], int], say: Callable[[str], None]) -> None:
+    def __init__(self, on_stop: Callable[[int], None], abandoned: Callable[[], int],
+                 say: Callable[[str], None]) -> None:
         self.on_stop = on_stop
         self.abandoned = abandoned
         self.say = say
         self.signum: int | None = None  # the first signal received
-        self._previous: dict[int, object] = {}
+        # what signal.getsignal returns: a function, SIG_DFL or SIG_IGN, or None (not set from Python)
+        self._previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
 
     def install(self) -> bool:
         """Handle SIGINT and SIGTERM from now on; False (and nothing done) outside the

@@ -18,6 +18,7 @@ import io
 import os
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,7 @@ __all__: list[str] = []
 #: Bump when the drawing changes: every cached card is redrawn once.
 LAYOUT_VERSION = 4  # 4: layouts as files, text cards, fallback fonts, Raqm
 GRID_STEP = 50
-Warn = Callable[[str], None]
+Warn = Callable[[str], object]  # what it returns is not looked at
 Missing = Callable[[dict[str, str]], None]  # characters no font has -> their scripts
 _BINDING_RE = re.compile(r"\{([^{}]*)\}")
 
@@ -118,6 +119,37 @@ def needs_source(layout: CardLayout, on: frozenset[str]) -> bool:
 # --------------------------------------------------------------------------- drawing
 
 
+@functools.lru_cache(maxsize=8)
+def font_problem(path: str, _mtime_ns: int = 0) -> str | None:
+    """Why FreeType cannot load the font file at ``path``, or None. The settings refuse a
+    file that is no font at all (core.card_theme.font_problem); one that only looks like
+    one (a damaged download) is found here, once per file and version."""
+    from PIL import ImageFont
+
+    try:
+        ImageFont.truetype(path, 30)
+    except (OSError, ValueError, MemoryError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _with_loadable_font(style: CardStyle, warn: Warn) -> CardStyle:
+    """``style``, with the built-in font if its own cannot be loaded (and a warning)."""
+    if not style.font:
+        return style
+    try:
+        mtime = os.stat(style.font).st_mtime_ns
+    except OSError as exc:
+        problem: str | None = exc.strerror or str(exc)
+    else:
+        problem = font_problem(style.font, mtime)
+    if problem is None:
+        return style
+    warn(f"social.font {style.font} cannot be loaded ({problem}): cards are drawn with the built-in font; "
+         "point social.font at a working .ttf or .otf file")
+    return replace(style, font=None, font_bold=None)
+
+
 def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE, focus: tuple[float, float] = (0.5, 0.5)) -> Image.Image:
     """Scale to cover ``size`` and crop, keeping ``focus`` in view: no stretching, no bars.
     An image of ``size`` already (a cached cover crop, Renderer.card_cover) is used as it is."""
@@ -127,11 +159,13 @@ def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE, focus: tuple[floa
         return image_bytes.displayable(img, alpha=False)
     w, h = size
     scale = max(w / img.width, h / img.height)
-    resized = image_bytes.displayable(img, alpha=False).resize(
-        (max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.Resampling.LANCZOS)
-    left = min(max(0, round(focus[0] * resized.width - w / 2)), resized.width - w)
-    top = min(max(0, round(focus[1] * resized.height - h / 2)), resized.height - h)
-    return resized.crop((left, top, left + w, top + h))
+    # the part of the source at the card's aspect, then scaled: scaling the whole first
+    # made a 2x40,000 strip 1,200 px wide and 24 million tall (MemoryError)
+    crop_w, crop_h = w / scale, h / scale
+    left = min(max(0.0, focus[0] * img.width - crop_w / 2), img.width - crop_w)
+    top = min(max(0.0, focus[1] * img.height - crop_h / 2), img.height - crop_h)
+    box = (left, top, left + crop_w, top + crop_h)
+    return image_bytes.displayable(img, alpha=False).resize(size, Image.Resampling.LANCZOS, box=box)
 
 
 def render_card(image: Image.Image | None, text: CardText, style: CardStyle = CardStyle(),
@@ -139,8 +173,10 @@ def render_card(image: Image.Image | None, text: CardText, style: CardStyle = Ca
                 on_missing: Missing = lambda _chars: None, grid: bool = False, fmt: str = "JPEG") -> bytes:
     """The 1200x630 card (JPEG, or ``fmt``) of ``style``'s layout, on ``image`` (None: a
     text card). ``warn`` hears of a logo that cannot be drawn (the card is drawn
-    without it), ``on_missing`` of characters no font has (left out); ``xmp``: a packet
-    written into the file; ``grid``: a 50 px grid and each layer's box drawn over it."""
+    without it) and of a font that cannot be loaded (drawn with the built-in one),
+    ``on_missing`` of characters no font has (left out); ``xmp``: a packet written into
+    the file; ``grid``: a 50 px grid and each layer's box drawn over it."""
+    style = _with_loadable_font(style, warn)
     card = draw_card(image, text, style, warn, on_missing)
     if grid:
         on = facts(text, style, image is not None)
@@ -243,8 +279,8 @@ class Painter:
         scale = min(box.width / img.width, box.height / img.height)
         size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
         shown = image_bytes.displayable(img, alpha=True).resize(size, Image.Resampling.LANCZOS)
-        at = Box(box.x + round((box.width - size[0]) * fit.focus[0]), box.y + round((box.height - size[1]) * fit.focus[1]),
-                 *size)
+        at = Box(box.x + round((box.width - size[0]) * fit.focus[0]),
+                 box.y + round((box.height - size[1]) * fit.focus[1]), *size)
         self._paste(at, shown if shown.mode in ("RGB", "RGBA") else shown.convert("RGBA"))
 
     def _picture(self, box: Box, path: str) -> None:
@@ -319,7 +355,7 @@ class _Ink:
 
     @staticmethod
     def mask(draw: ImageDraw.ImageDraw, alpha: int) -> Image.Image:
-        return draw._image.point(lambda v: v * alpha // 255)  # type: ignore[attr-defined]
+        return draw._image.point(lambda v: v * alpha // 255)
 
 
 def _alignment(value: str) -> tuple[str, str]:
@@ -349,8 +385,8 @@ def _gradient(width: int, height: int, start: str, end: str, direction: str) -> 
     ramp = Image.linear_gradient("L")  # 0 at the top, 255 at the bottom
     ramp = {"down": ramp, "up": ramp.rotate(180), "right": ramp.rotate(90), "left": ramp.rotate(-90)}[direction]
     mask = ramp.resize((width, height))
-    return Image.composite(Image.new("RGBA", (width, height), rgba(end)), Image.new("RGBA", (width, height), rgba(start)),
-                           mask)
+    return Image.composite(Image.new("RGBA", (width, height), rgba(end)),
+                           Image.new("RGBA", (width, height), rgba(start)), mask)
 
 
 @functools.lru_cache(maxsize=8)
@@ -370,7 +406,8 @@ def _logo(path: str, width: int, height: int) -> Image.Image:
     except Exception as exc:  # noqa: BLE001 - cairo's and Pillow's errors alike: the card goes on without it
         raise LogoError(f"the card logo {path} cannot be drawn ({exc}): cards are drawn without it") from None
     scale = min(width / logo.width, height / logo.height)
-    return logo.resize((max(1, round(logo.width * scale)), max(1, round(logo.height * scale))), Image.Resampling.LANCZOS)
+    size = (max(1, round(logo.width * scale)), max(1, round(logo.height * scale)))
+    return logo.resize(size, Image.Resampling.LANCZOS)
 
 
 def overlay(card: Image.Image, layers: list[tuple[int, Layer]]) -> Image.Image:

@@ -12,10 +12,11 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
+from ..core import yaml_text
 from ..core.card_layouts import is_layout_file
 from ..core.card_values import CARD_SIZE, LAYOUTS
 from ..core.catalog import normalize_ratio
@@ -27,8 +28,6 @@ from ..store.cache import Cache
 
 __all__: list[str] = []
 
-#: libyaml's safe loader where PyYAML has it (about ten times faster), else PyYAML's own.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FRONT_MATTER_RE = re.compile(r"^-{3}[ \t]*\n(.*?\n)(?:\.{3}|-{3})[ \t]*\n", re.DOTALL)
 _ATX_H1_RE = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _SETEXT_H1_RE = re.compile(r"^ {0,3}=+[ \t]*$")
@@ -87,6 +86,8 @@ class PageInfo:
 
     def line_of(self, key: str) -> int:
         return self.image_line if key == "image" else self.meta_line
+    #: why the front matter was not read (yaml_text refused it), when a card would need it
+    problem: str | None = None
 
 
 def _unix_newlines(text: str) -> str:
@@ -107,12 +108,14 @@ def read_page(text: str, src_uri: str) -> PageInfo:
     `title`, else the first `# heading`, else the file name."""
     text = _unix_newlines(text)
     meta: Mapping[str, Any] = {}
-    body = text
+    body, problem = text, None
     m = _FRONT_MATTER_RE.match(text)
     if m:
         try:
-            loaded = yaml.load(m.group(1), Loader=_LOADER)
-        except yaml.YAMLError:
+            loaded = yaml_text.load_bounded(m.group(1))
+        except yaml_text.Refused as exc:  # MkDocs reads it (linearly); a card from it could hang a build
+            loaded, problem = None, f"the front matter {exc.problem}"
+        except yaml.YAMLError:  # MkDocs ignores front matter it cannot read: so do we
             loaded = None
         if isinstance(loaded, dict):
             meta, body = loaded, text[m.end():]
@@ -120,7 +123,8 @@ def read_page(text: str, src_uri: str) -> PageInfo:
     if not isinstance(title, str) or not title.strip():
         h1 = first_heading(body)
         stem = Path(src_uri).stem
-        title = h1 if h1 else (Path(src_uri).parent.name if stem == "index" else stem).replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
+        name = Path(src_uri).parent.name if stem == "index" else stem
+        title = h1 if h1 else name.replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
     description = meta.get("description")
     lines = {"nanobanana": 1, "image": 1}
     if m:
@@ -129,8 +133,10 @@ def read_page(text: str, src_uri: str) -> PageInfo:
             if key in lines and lines[key] == 1:
                 lines[key] = i
     body_line = text.count("\n", 0, len(text) - len(body)) + 1
-    return PageInfo(meta, title.strip(), description.strip() if isinstance(description, str) else "",
-                    lines["nanobanana"], body, body_line, lines["image"])
+    description = description.strip() if isinstance(description, str) else ""
+    # shown on the card, not paid for: a lone surrogate (a YAML escape) becomes U+FFFD
+    return PageInfo(meta, yaml_text.without_surrogates(title.strip()), yaml_text.without_surrogates(description),
+                    lines["nanobanana"], body, body_line, lines["image"], problem)
 
 
 @dataclass(frozen=True)
@@ -162,8 +168,7 @@ class SocialError(NanobananaError, ValueError):
 #: Front matter keys that change how the card looks, not where its image comes from.
 STYLE_KEYS = ("layout", "description")
 SOURCE_KEYS = ("prompt", "ratio", "variant", "title")
-_FORMS = ("social: false or social: {prompt: ..., ratio: ..., variant: ..., title: ..., layout: ..., description: ...}, "
-          "and style: ...")
+_FORMS = "social: false or social: {prompt: ..., ratio: ..., variant: ..., title: ..., layout: ..., description: ...}"
 
 
 def card_source(
@@ -182,13 +187,15 @@ def card_source(
 
     A front matter `social` with only ``layout`` and ``description`` keeps the automatic
     choice. SocialError for a malformed front matter."""
+    if info.problem:
+        raise SocialError(f"{info.problem}; the page gets no card")
     material = info.meta.get("social")
     if isinstance(material, dict) and material.get("cards") is False:
         return None
     social = _our_block(info.meta).get("social")
     if social is False or (isinstance(social, dict) and social.get("cards") is False):
         return None
-    style: dict[str, str] = {}
+    style: _Style = {}
     if isinstance(social, dict):
         style = _style_keys(social)
         if not any(k in social for k in SOURCE_KEYS):
@@ -203,8 +210,9 @@ def _our_block(meta: Mapping[str, Any]) -> Mapping[str, Any]:
     block = meta.get("nanobanana")
     if block is None:
         return {}
-    if not isinstance(block, dict) or set(block) - {"social", "style"}:
-        raise SocialError(f"front matter 'nanobanana' takes {_FORMS}")
+    if not isinstance(block, dict) or set(block) - {"social", "style", "responsive_images"}:
+        raise SocialError(f"front matter 'nanobanana' takes social ({_FORMS}), style: ... and "
+                          "responsive_images: false")
     return block
 
 
@@ -238,13 +246,20 @@ def _source(info: PageInfo, social: Any, social_ordinals: list[int], *, source: 
     return None
 
 
-def _style_keys(social: dict) -> dict[str, str]:
+class _Style(TypedDict, total=False):
+    """The CardSource fields a page's front matter may set (STYLE_KEYS)."""
+
+    layout: str
+    description: str
+
+
+def _style_keys(social: dict) -> _Style:
     """The page's own layout and card description, checked."""
     unknown = set(social) - set(SOURCE_KEYS) - set(STYLE_KEYS) - {"cards"}
     if unknown:
         raise SocialError(f"front matter nanobanana.social: unknown key '{sorted(unknown)[0]}': use "
                           f"{', '.join(SOURCE_KEYS + STYLE_KEYS)}, cards")
-    style = {}
+    style: _Style = {}
     if "layout" in social:
         layout = social["layout"]
         if not isinstance(layout, str) or not (layout in LAYOUTS or is_layout_file(layout)):
@@ -260,7 +275,7 @@ def _style_keys(social: dict) -> dict[str, str]:
 
 def _front_matter_card(info: PageInfo, social: dict, social_ordinals: list[int], template: str,
                        site_description: str) -> CardSource:
-    title = str(social.get("title") or info.title)
+    title = yaml_text.without_surrogates(str(social.get("title") or info.title))
     prompt = social.get("prompt")
     if prompt is None:
         return CardSource(title, ordinal=social_ordinals[0]) if social_ordinals else (
@@ -269,11 +284,12 @@ def _front_matter_card(info: PageInfo, social: dict, social_ordinals: list[int],
         raise SocialError("front matter nanobanana.social.prompt must be a non-empty text")
     if prompt_problem(prompt):
         raise SocialError(f"front matter nanobanana.social.prompt: {prompt_problem(prompt)}")
-    return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")), variant=_text(social.get("variant")))
+    return CardSource(title, prompt=prompt.strip(), ratio=_ratio(social.get("ratio")),
+                      variant=_text(social.get("variant")))
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else yaml_text.without_surrogates(str(value))
 
 
 def _ratio(value: Any) -> str | None:
@@ -290,9 +306,11 @@ def _fill(template: str, title: str, description: str) -> str:
     try:
         prompt = template.format(title=title, description=description).strip()
     except (KeyError, IndexError, ValueError) as exc:
-        raise SocialError(f"social.prompt_template: only {{title}} and {{description}} can be filled in ({exc})") from None
-    if prompt_problem(prompt):  # a title or description as long as a book, say
-        raise SocialError(f"the card prompt made from social.prompt_template, the title and the description: {prompt_problem(prompt)}")
+        raise SocialError(
+            f"social.prompt_template: only {{title}} and {{description}} can be filled in ({exc})") from None
+    problem = prompt_problem(prompt)
+    if problem:  # a title or description as long as a book, say
+        raise SocialError(f"the card prompt made from social.prompt_template, the title and the description: {problem}")
     return prompt
 
 
@@ -414,7 +432,8 @@ def meta_tags(image_url: str, page: PageMeta, existing_head: str, *, page_url: s
     """The Open Graph and Twitter tags Material's social plugin writes, leaving out any
     the page already has (the theme's, another plugin's); no image tags without ``image_url``."""
     e = html.escape
-    title = page.title if not site_name or page.title.casefold() == site_name.casefold() else f"{page.title} - {site_name}"
+    plain = not site_name or page.title.casefold() == site_name.casefold()
+    title = page.title if plain else f"{page.title} - {site_name}"
     tags = [
         ("property", "og:type", "article" if page.article else "website"),
         ("property", "og:title", title),
@@ -435,7 +454,8 @@ def meta_tags(image_url: str, page: PageMeta, existing_head: str, *, page_url: s
     ]
     out = []
     for attr, name, value in tags:
-        if not value or has_tag(existing_head, name) or (not image_url and name.startswith(("og:image", "twitter:image"))):
+        imageless = not image_url and name.startswith(("og:image", "twitter:image"))
+        if not value or has_tag(existing_head, name) or imageless:
             continue
         out.append(f'<meta {attr}="{name}" content="{e(value)}">')
     return "\n".join(out)

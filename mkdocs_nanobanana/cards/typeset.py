@@ -16,7 +16,7 @@ import threading
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from PIL import ImageDraw, ImageFont
@@ -134,7 +134,8 @@ _SCRIPTS = (  # (first, last, script, Debian's package with a font for it)
     (0x3000, 0x303F, "CJK punctuation", "fonts-noto-cjk"), (0x3040, 0x309F, "Japanese (Hiragana)", "fonts-noto-cjk"),
     (0x30A0, 0x30FF, "Japanese (Katakana)", "fonts-noto-cjk"), (0x3130, 0x318F, "Korean (Hangul)", "fonts-noto-cjk"),
     (0x3400, 0x4DBF, "Chinese/Japanese/Korean (CJK)", "fonts-noto-cjk"),
-    (0x4E00, 0x9FFF, "Chinese/Japanese/Korean (CJK)", "fonts-noto-cjk"), (0xAC00, 0xD7AF, "Korean (Hangul)", "fonts-noto-cjk"),
+    (0x4E00, 0x9FFF, "Chinese/Japanese/Korean (CJK)", "fonts-noto-cjk"),
+    (0xAC00, 0xD7AF, "Korean (Hangul)", "fonts-noto-cjk"),
     (0xF900, 0xFAFF, "Chinese/Japanese/Korean (CJK)", "fonts-noto-cjk"), (0xFB1D, 0xFB4F, "Hebrew", "fonts-noto-core"),
     (0xFB50, 0xFDFF, "Arabic", "fonts-noto-core"), (0xFE70, 0xFEFF, "Arabic", "fonts-noto-core"),
     (0xFF00, 0xFFEF, "CJK full-width forms", "fonts-noto-cjk"),
@@ -293,9 +294,9 @@ class Typeset:
         total = sum(widths)
         starts_left = (align == "start") != backwards if align != "center" else None
         x = left if starts_left else right - total if starts_left is False else left + (right - left - total) / 2
-        order = list(zip(runs, widths))
+        order = list(zip(runs, widths, strict=True))
         for (run, f), w in (reversed(order) if backwards else order):
-            extra = {"direction": direction} if is_shaped(f) else {}
+            extra: dict[str, Any] = {"direction": direction} if is_shaped(f) else {}
             stroke = self.stroke(s)
             draw.text((x, baseline), run.text, font=f, fill=fill, anchor="ls", stroke_width=stroke,
                       stroke_fill=fill if stroke else None, **extra)

@@ -20,6 +20,7 @@ import sys
 from concurrent.futures import as_completed
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import click
 from PIL import Image
@@ -27,17 +28,19 @@ from PIL import Image
 from .. import __version__
 from ..build import site_use
 from ..build.analysis import Analysis
+from ..build.own_images import groups_in_use
 from ..build.plan import PlanRow
 from ..build.plan import plan as plan_rows
 from ..build.renderer import open_checked
 from ..build.session import BuildSession, open_provider, open_remote_tier
 from ..core.image_bytes import displayable
-from ..core.reporting import Reporter
+from ..core.reporting import Reporter, ScrubbingFilter, scrub
 from ..core.settings import Settings, SettingsError
 from ..providers import ProviderUnavailable
 from ..providers import placeholder as placeholder_renderer
 from ..store import prune as pruning
 from ..store.cache import Cache, CachedImage, derived_names
+from ..store.own_index import OwnIndex
 from ..store.remote import RemoteCache
 from ..store.temp import temp_age
 
@@ -47,7 +50,19 @@ CONFIG_HELP = "The site's mkdocs.yml (default: mkdocs.yml in this folder)."
 
 
 def _warn(message: str) -> None:
-    click.echo(message, err=True)
+    click.echo(scrub(message), err=True)
+
+
+class _ScrubbedGroup(click.Group):
+    """The command group whose every error message (a ClickException of any command:
+    what click prints as "Error: ...") is scrubbed of the key before click prints it."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            exc.message = scrub(exc.message)  # type: ignore[misc]  # click types it Final; it is the text click prints
+            raise
 
 
 REPORT = Reporter(_warn)
@@ -90,7 +105,7 @@ def _state_counts(rows: list[PlanRow]) -> dict[str, int]:
     return counts
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_ScrubbedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nanobanana")
 @click.option("-v", "--verbose", is_flag=True, help="Log everything, HTTP included (the key never is).")
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False),
@@ -102,6 +117,8 @@ def main(ctx: click.Context, verbose: bool, config_file: str | None) -> None:
     ctx.obj = {"config_file": config_file}
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s - %(name)s - %(message)s")
+    for handler in logging.getLogger().handlers:  # -v prints every library's lines: none shows the key
+        handler.addFilter(ScrubbingFilter())
 
 
 @main.command()
@@ -139,7 +156,8 @@ def plan(config_file: str | None, as_json: bool) -> None:
                 continue
             cost = f"{r.credits} credits" if r.credits else ""
             note = f" ({r.note})" if r.note else ""
-            click.echo(f"{r.where:<{width}}  {r.state:<8} {r.name or '-':<14} {r.model:<26} {r.ratio:<5} x{r.num}  {cost}{note}")
+            click.echo(f"{r.where:<{width}}  {r.state:<8} {r.name or '-':<14} {r.model:<26} {r.ratio:<5} "
+                       f"x{r.num}  {cost}{note}")
         click.echo(
             f"{len(rows)} directive(s): {counts['cached']} cached, {counts['missing']} missing, "
             f"{counts['changed']} changed, {counts['error']} with errors. "
@@ -151,7 +169,8 @@ def plan(config_file: str | None, as_json: bool) -> None:
 
 @main.command()
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-@click.option("--max-credits", type=click.IntRange(min=0), help="Spend at most this (default: max_credits of mkdocs.yml).")
+@click.option("--max-credits", type=click.IntRange(min=0),
+              help="Spend at most this (default: max_credits of mkdocs.yml).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (needed when not in a terminal).")
 def generate(config_file: str | None, max_credits: int | None, yes: bool) -> None:
     """Generate the missing images now, without building the site.
@@ -165,7 +184,8 @@ def generate(config_file: str | None, max_credits: int | None, yes: bool) -> Non
       NANOBANANA_API_KEY=... nanobanana generate --yes --max-credits 50
     """
     settings, pages = _load(config_file, "live")
-    settings = replace(settings, publish=False, max_credits=settings.max_credits if max_credits is None else max_credits)
+    settings = replace(settings, publish=False,
+                       max_credits=settings.max_credits if max_credits is None else max_credits)
     try:
         provider = open_provider(settings)
     except ProviderUnavailable as exc:
@@ -197,9 +217,12 @@ def _generate(session: BuildSession, settings: Settings, yes: bool) -> None:
     waiting = [s for s in session.analysis.all_slots() if s.directive and not s.errors and s.entry is None]
     futures = {s.image_known: s for s in waiting}
     failed = []
+
+    def spent(_done: object) -> str:
+        return f"{session.scheduler.counts()['credits']} credits spent"
+
     with click.progressbar(
-        length=len(futures), label="Generating", show_eta=True, show_pos=True,
-        item_show_func=lambda _: f"{session.scheduler.counts()['credits']} credits spent", file=sys.stderr,
+        length=len(futures), label="Generating", show_eta=True, show_pos=True, item_show_func=spent, file=sys.stderr,
     ) as bar:
         for fut in as_completed(futures):
             if fut.exception() is not None or fut.result() is None:
@@ -219,13 +242,15 @@ def _exit_if_broken(broken: list[str]) -> None:
     """Exit 1 if a directive has an error (each was reported with its page:line): CI
     steps rely on the exit code, and an image with an error was not generated."""
     if broken:
-        click.echo(f"{len(broken)} directive(s) with errors, not generated: {', '.join(broken)}; fix them first", err=True)
+        click.echo(f"{len(broken)} directive(s) with errors, not generated: {', '.join(broken)}; fix them first",
+                   err=True)
         sys.exit(1)
 
 
 @main.command()
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="review.html", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="review.html",
+              show_default=True)
 @click.option("--open", "open_it", is_flag=True, help="Open the sheet in a browser.")
 def review(config_file: str | None, output: str, open_it: bool) -> None:
     """Write a one-file HTML contact sheet of every directive's candidates.
@@ -244,7 +269,8 @@ def review(config_file: str | None, output: str, open_it: bool) -> None:
     try:
         Path(output).write_text(sheet, encoding="utf-8")
     except OSError as exc:
-        raise click.ClickException(f"could not write {output}: {exc.strerror or exc}: check that its folder exists") from None
+        raise click.ClickException(
+            f"could not write {output}: {exc.strerror or exc}: check that its folder exists") from None
     click.echo(f"Wrote {output}")
     if open_it:
         click.launch(str(Path(output).resolve()))
@@ -273,12 +299,12 @@ def review_html(analysis: Analysis, settings: Settings, remote: RemoteCache | No
     """The contact sheet: one section a directive, one thumbnail a candidate."""
     e = html.escape
     sections = []
-    for row, slot in zip(_plan(analysis, remote), analysis.identities().values()):
+    for row, slot in zip(_plan(analysis, remote), analysis.identities().values(), strict=True):
         d = slot.directive
         if d is None or slot.errors:
             sections.append(f'<section class="error"><h2>{e(row.where)}</h2><p>{e(row.note)}</p></section>')
             continue
-        model = settings.catalog.get(d.model)
+        model = settings.catalog.of(d.model)
         cards = []
         for i in range(1, d.num + 1):
             src = _cached_thumbnail(slot.entry.images[i - 1]) if slot.entry is not None else None
@@ -295,7 +321,8 @@ def review_html(analysis: Analysis, settings: Settings, remote: RemoteCache | No
         sections.append(
             f'<section><h2>{e(d.where)}{" &middot; " + e(d.name) if d.name else ""}</h2>'
             f'<p class="prompt">{e(d.prompt)}</p>'
-            f'<p class="meta">{e(d.model)} &middot; {e(d.ratio)} &middot; num {d.num} &middot; {cost} &middot; {e(row.state)}</p>'
+            f'<p class="meta">{e(d.model)} &middot; {e(d.ratio)} &middot; num {d.num} &middot; {cost} &middot; '
+            f'{e(row.state)}</p>'
             f'<div class="grid">{"".join(cards)}</div></section>'
         )
     style = (
@@ -316,7 +343,8 @@ def review_html(analysis: Analysis, settings: Settings, remote: RemoteCache | No
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
 @click.option("--remote", is_flag=True, help="Prune the remote cache (remote_cache) instead of the local one.")
-@click.option("--all-sites", is_flag=True, help="Also remove what other sites or branches sharing cache_dir use, and forget them.")
+@click.option("--all-sites", is_flag=True,
+              help="Also remove what other sites or branches sharing cache_dir use, and forget them.")
 def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool) -> None:
     """Remove every cache file the current settings and pages do not use.
 
@@ -343,7 +371,8 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
         raise click.ClickException("--remote: no remote_cache is set in mkdocs.yml")
     analysis = _analysed(settings, pages)
     if any(s.errors for s in analysis.all_slots()):
-        raise click.ClickException("fix the directive errors above first: an invalid directive's image would look unused")
+        raise click.ClickException(
+            "fix the directive errors above first: an invalid directive's image would look unused")
     keys = analysis.keys_in_use()
     cards = set(site_use.card_keys(analysis))
     if remote:
@@ -353,6 +382,7 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
         _report_removed({"entries": removed}, [], dry_run)
         return
     keep = pruning.Keep(set(keys), derived_names(site_use.derived_groups(analysis)), cards=cards)
+    keep.derived |= derived_names(_own_in_use(settings, analysis))
     if not all_sites:
         _other_sites(analysis.cache, settings.site, keep)
     elif not dry_run:
@@ -361,7 +391,21 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
     _report_removed(pruned.removed, pruned.foreign, dry_run)
 
 
-def _report_removed(removed: dict[str, list[tuple[Path, int]]] | dict[str, list[tuple[str, int]]], foreign: list[Path], dry_run: bool) -> None:
+def _own_in_use(settings: Settings, analysis: Analysis) -> dict[str, frozenset[str]]:
+    """The copies of the site's own pictures (responsive_images) its pages show, and those
+    its last build recorded with the current encoding (a picture shown through an
+    include, which the pages' Markdown does not name)."""
+    groups = dict(groups_in_use(settings, analysis.cache, analysis.pages))
+    last = analysis.cache.read_sites().get(settings.site)
+    tag = settings.own_encoding.tag
+    for spec, ids in ((last.derived or {}) if last is not None else {}).items():
+        if spec.endswith(f"|{tag}"):
+            groups[spec] = groups.get(spec, frozenset()) | ids
+    return groups
+
+
+def _report_removed(removed: dict[str, list[tuple[Path, int]]] | dict[str, list[tuple[str, int]]],
+                    foreign: list[Path], dry_run: bool) -> None:
     """Each file, then each class with its count and bytes, then the total."""
     verb = "would remove" if dry_run else "removed"
     every = [r for files in removed.values() for r in files]
@@ -390,9 +434,11 @@ def _other_sites(cache: Cache, site: str, keep: pruning.Keep) -> None:
                    f"{'y' if kept == 1 else 'ies'}; --all-sites would remove them")
 
 
-def _remote(settings: Settings):
+def _remote(settings: Settings) -> RemoteCache:
     from ..store.remote import RemoteError, open_remote
 
+    if not settings.remote_cache:
+        raise click.ClickException("--remote: no remote_cache is set in mkdocs.yml")
     try:
         return open_remote(settings.remote_cache, settings.remote_cache_options)
     except RemoteError as exc:
@@ -402,8 +448,10 @@ def _remote(settings: Settings):
 @main.command()
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--fix", is_flag=True, help="Remove bad entries, so the next build generates them again.")
-@click.option("--decode", is_flag=True, help="Also decode every image and check its pixel size (CPU bound, much slower).")
-@click.option("--remote", is_flag=True, help="Check the remote cache (remote_cache): downloads and decodes every entry.")
+@click.option("--decode", is_flag=True,
+              help="Also decode every image and check its pixel size (CPU bound, much slower).")
+@click.option("--remote", is_flag=True,
+              help="Check the remote cache (remote_cache): downloads and decodes every entry.")
 def verify(config_file: str | None, fix: bool, decode: bool, remote: bool) -> None:
     """Check every cache entry against its sidecar: each file's size and sha256 (fast,
     bound by disk reads); with --decode, also that each image decodes to the pixel size
@@ -424,9 +472,8 @@ def verify(config_file: str | None, fix: bool, decode: bool, remote: bool) -> No
     from ..store.cache import Cache
     from ..store.remote import RemoteError
 
+    cache: Cache | RemoteCache  # where --fix removes a bad entry
     if remote:
-        if not settings.remote_cache:
-            raise click.ClickException("--remote: no remote_cache is set in mkdocs.yml")
         store = _remote(settings)
         with tempfile.TemporaryDirectory() as scratch:
             try:
@@ -447,7 +494,12 @@ def verify(config_file: str | None, fix: bool, decode: bool, remote: bool) -> No
         if fix:
             cache.remove(key)
             click.echo(f"removed entry {key}")
-    click.echo(f"{total} entr{'y' if total == 1 else 'ies'} checked, {len(bad)} bad" + (", removed" if fix and bad else ""))
+    if isinstance(cache, Cache) and settings.responsive_images:
+        for problem in OwnIndex(cache).verify(fix=fix):
+            click.echo(f"bad: {problem}" + (" (forgotten: the next build reads it again)" if fix else ""))
+            bad[problem] = [problem]
+    click.echo(f"{total} entr{'y' if total == 1 else 'ies'} checked, {len(bad)} bad"
+               + (", removed" if fix and bad else ""))
     if bad and not fix:
         sys.exit(1)
 

@@ -61,7 +61,8 @@ def run_checks(facts: HostFacts, environ: Mapping[str, str] = os.environ) -> lis
     s = facts.settings
     if s is None:
         return checks
-    checks += [check_key(s, environ, facts.mode_error is not None), check_mode(s, facts.mode_error, environ), check_api(s, s.mode == "live" or facts.mode_error is not None)]
+    checks += [check_key(s, environ, facts.mode_error is not None), check_mode(s, facts.mode_error, environ),
+               check_api(s, s.mode == "live" or facts.mode_error is not None)]
     checks += [check_cache_dir(s, facts), check_cache_in_git(s), check_remote(s)]
     return checks + check_cards(s, facts)
 
@@ -69,8 +70,9 @@ def run_checks(facts: HostFacts, environ: Mapping[str, str] = os.environ) -> lis
 # --------------------------------------------------------------------------- Python and hosts
 
 
-def _version(parts: tuple[int, ...]) -> str:
-    return ".".join(map(str, parts))
+def _version(parts: tuple[int, ...] | None) -> str:
+    """A version as a pin writes it (3.12); "?" for a pin that could not be read."""
+    return ".".join(map(str, parts)) if parts else "?"
 
 
 def check_python(running: tuple[int, int], project_dir: Path) -> list[Check]:
@@ -81,7 +83,7 @@ def check_python(running: tuple[int, int], project_dir: Path) -> list[Check]:
     pins = list(ci_python_pins(project_dir))
     bad = [(where, v) for where, v in pins if v is None or v < MIN_PYTHON]
     if bad:
-        shown = "; ".join(f"{where} pins {'3.1 (an unquoted 3.10)' if v == (3, 1) else _version(v) if v else '?'}"
+        shown = "; ".join(f"{where} pins {'3.1 (an unquoted 3.10)' if v == (3, 1) else _version(v)}"
                           for where, v in bad)
         rows.append(Check("python in CI", FAIL, shown, "pin \"3.12\" (quoted: YAML reads an unquoted 3.10 as 3.1); "
                           "the plugin needs Python 3.10+"))
@@ -159,7 +161,8 @@ def check_hosts() -> list[Check]:
         parts = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
         low, high = MKDOCS_RANGE
         ok = low <= parts < high
-        rows.append(Check(name, PASS if ok else FAIL, f"{version} (needs {_version(low)} or newer, before {_version(high)})",
+        rows.append(Check(name, PASS if ok else FAIL,
+                          f"{version} (needs {_version(low)} or newer, before {_version(high)})",
                           "" if ok else f"pip install '{name}>={_version(low)},<{_version(high)}'"))
     return rows
 
@@ -175,7 +178,8 @@ def check_plugin(facts: HostFacts) -> list[Check]:
         return [Check("plugin", WARN, "nanobanana is listed but enabled: false", "remove enabled: false to use it")]
     rows = [Check("plugin", PASS, "nanobanana is enabled")]
     if facts.settings_error:
-        rows.append(Check("plugin options", FAIL, facts.settings_error, "change the option the message names in mkdocs.yml"))
+        rows.append(Check("plugin options", FAIL, facts.settings_error,
+                          "change the option the message names in mkdocs.yml"))
     rows.append(check_order(facts))
     return rows
 
@@ -193,7 +197,8 @@ def check_order(facts: HostFacts) -> Check:
         if f.ours == f.theirs:  # same priority: mkdocs.yml's order decides
             fixes.append(f"list nanobanana {'above' if f.wanted == 'before' else 'below'} {f.plugin} under plugins:")
         else:
-            fixes.append(f"{f.plugin} runs on_{f.event} at priority {f.theirs} (nanobanana at {f.ours}): update {f.plugin}")
+            fixes.append(f"{f.plugin} runs on_{f.event} at priority {f.theirs} (nanobanana at {f.ours}): "
+                         f"update {f.plugin}")
     return Check("plugin order", FAIL, detail, "; ".join(dict.fromkeys(fixes)))
 
 
@@ -236,7 +241,8 @@ def check_mode(s: Settings, mode_error: str | None, environ: Mapping[str, str]) 
         return Check("mode", FAIL, mode_error, "export the key, or set mode: auto (placeholders without it)")
     has_key = bool(environ.get(s.api_key_env, "").strip())
     why = {"environment": f"NANOBANANA_MODE={environ.get('NANOBANANA_MODE', '').strip()} is set in the environment",
-           "config": "mkdocs.yml's mode" + (f", {s.api_key_env} set" if has_key else ""), "no key": f"mode auto, and {s.api_key_env} is not set"}[s.mode_set_by]
+           "config": "mkdocs.yml's mode" + (f", {s.api_key_env} set" if has_key else ""),
+           "no key": f"mode auto, and {s.api_key_env} is not set"}[s.mode_set_by]
     if s.mode == "live":
         return Check("mode", PASS, f"live ({why}): missing images are generated, within max_credits {s.max_credits}")
     if has_key and s.mode_set_by == "environment":
@@ -261,7 +267,8 @@ def check_api(s: Settings, wanted_live: bool) -> Check:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         return Check("api_base", FAIL if wanted_live else WARN, f"{base}: cannot connect ({reason})",
                      "check the network (a proxy, a firewall), or api_base in mkdocs.yml")
-    return Check("api_base", PASS, f"{base}: reachable ({'TLS' if parts.scheme == 'https' else 'TCP'} connection; no request sent)")
+    connection = "TLS" if parts.scheme == "https" else "TCP"
+    return Check("api_base", PASS, f"{base}: reachable ({connection} connection; no request sent)")
 
 
 # --------------------------------------------------------------------------- caches
@@ -275,7 +282,8 @@ def check_cache_dir(s: Settings, facts: HostFacts) -> Check:
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        return Check("cache_dir", FAIL, f"{shown}: {_rel(existing, Path(facts.config_file).parent)} is a file, not a folder",
+        return Check("cache_dir", FAIL,
+                     f"{shown}: {_rel(existing, Path(facts.config_file).parent)} is a file, not a folder",
                      "move that file, or set cache_dir to another folder")
     try:
         with tempfile.NamedTemporaryFile(dir=existing, prefix=".nanobanana-doctor-"):
@@ -309,9 +317,9 @@ def check_cache_in_git(s: Settings) -> Check:
     lines = " ".join(f"`{line}`" for line in reinclude_lines(top, rel))
     return Check("cache in git", WARN,
                  f"{rel} is ignored by git ({rule}): a fresh clone or CI run has none of its images and pays again",
-                 f"either commit it: add {lines} to the end of the top-level .gitignore (git cannot re-include a folder whose "
-                 f"parent is ignored, hence the lines for each parent); or keep it ignored and keep it elsewhere: "
-                 f"a CI cache of {rel} (actions/cache) or remote_cache (README: Teams and CI)")
+                 f"either commit it: add {lines} to the end of the top-level .gitignore (git cannot re-include a "
+                 "folder whose parent is ignored, hence the lines for each parent); or keep it ignored and keep it "
+                 f"elsewhere: a CI cache of {rel} (actions/cache) or remote_cache (README: Teams and CI)")
 
 
 def reinclude_lines(top: Path, rel: str) -> list[str]:
@@ -361,7 +369,8 @@ def check_cards(s: Settings, facts: HostFacts) -> list[Check]:
                       "(enabled: false) to use nanobanana's cards")]
     cards = _card_count(s, facts)
     if not cards:
-        why = "social.enabled: false" if not s.social.enabled else "no page gets a card (social.source: none, no social: true)"
+        why = ("social.enabled: false" if not s.social.enabled
+               else "no page gets a card (social.source: none, no social: true)")
         return [Check("social cards", PASS, f"off: {why}")]
     rows = [Check("social cards", PASS, f"{cards} page(s) get a card"), check_font(s.social.font)]
     if not facts.site_url:
@@ -391,5 +400,7 @@ def check_font(font: str | None) -> Check:
     except (OSError, ImportError, ValueError) as exc:
         where = f"social.font {font}" if font else "the built-in font"
         return Check("card font", FAIL, f"{where} cannot be loaded ({exc})",
-                     "point social.font at a .ttf or .otf file" if font else "install Pillow with FreeType, or set social.font")
-    return Check("card font", PASS, f"social.font {font}" if font else "built-in (covers Latin; set social.font for other scripts)")
+                     "point social.font at a .ttf or .otf file" if font
+                     else "install Pillow with FreeType, or set social.font")
+    return Check("card font", PASS,
+                 f"social.font {font}" if font else "built-in (covers Latin; set social.font for other scripts)")

@@ -152,7 +152,8 @@ class CardLayout:
     path: str  # the file it was read from
     layers: tuple[Layer, ...] = ()
     files: tuple[str, ...] = field(default=(), compare=False)  # fonts and images it draws
-    missing_fonts: tuple[str, ...] = field(default=(), compare=False)  # families not found here: the card's font instead
+    #: families not found here: the card's font instead
+    missing_fonts: tuple[str, ...] = field(default=(), compare=False)
 
     def active(self, facts: frozenset[str]) -> tuple[Layer, ...]:
         return tuple(layer for layer in self.layers if layer.active(facts))
@@ -193,7 +194,8 @@ def builtin_path(name: str) -> Path:
     return BUILTIN_DIR / f"{name}.yml"
 
 
-def load_layout(value: str, base_dir: str, font_dirs: tuple[str, ...] = (), option: str = "social.layout") -> CardLayout:
+def load_layout(value: str, base_dir: str, font_dirs: tuple[str, ...] = (),
+                option: str = "social.layout") -> CardLayout:
     """The layout ``value`` names: a built-in (LAYOUTS) or a YAML file relative to
     ``base_dir`` (mkdocs.yml's folder). LayoutError says what is wrong, and where."""
     if not is_layout_file(value):
@@ -309,7 +311,8 @@ class _Reader:
             for end in ("from", "to"):
                 if end not in g:
                     raise self.fail(f"{key}.gradient.{end}", "missing: a gradient goes from one colour to another")
-            gradient = Gradient(self.colour(g["from"], f"{key}.gradient.from"), self.colour(g["to"], f"{key}.gradient.to"),
+            gradient = Gradient(self.colour(g["from"], f"{key}.gradient.from"),
+                                self.colour(g["to"], f"{key}.gradient.to"),
                                 self.choice(g.get("direction", "down"), f"{key}.gradient.direction", DIRECTIONS))
         image = self.file(fill["image"], f"{key}.image", "an image file") if fill.get("image") else None
         color = self.colour(fill["color"], f"{key}.color") if fill.get("color") else None
@@ -344,11 +347,13 @@ class _Reader:
         line = self.mapping(t.get("line"), f"{key}.line", ("amount", "height"))
         height = line.get("height", 1.25)
         if isinstance(height, bool) or not isinstance(height, (int, float)) or not 0.5 <= height <= 4:
-            raise self.fail(f"{key}.line.height", f"expected a number from 0.5 to 4 (times the font size), got {height!r}")
+            raise self.fail(f"{key}.line.height",
+                            f"expected a number from 0.5 to 4 (times the font size), got {height!r}")
         return Typography(
             content=" ".join(content.split()), color=self.colour(t.get("color", "color"), f"{key}.color"),
-            font=self.font(t.get("font"), f"{key}.font"), lines=self.whole(line.get("amount", 1), f"{key}.line.amount", 1),
-            line_height=float(height), overflow=self.choice(t.get("overflow", "truncate"), f"{key}.overflow", OVERFLOWS),
+            font=self.font(t.get("font"), f"{key}.font"),
+            lines=self.whole(line.get("amount", 1), f"{key}.line.amount", 1), line_height=float(height),
+            overflow=self.choice(t.get("overflow", "truncate"), f"{key}.overflow", OVERFLOWS),
             align=self.choice(t.get("align", "start top"), f"{key}.align", ORIGINS),
         )
 

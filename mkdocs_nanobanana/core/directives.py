@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from . import yaml_text
 from .catalog import DEFAULT_VARIANT, Catalog, ChoiceError, Model
 from .errors import NanobananaError
 
@@ -189,7 +190,8 @@ def scan(text: str, path: str, first_line: int = 1) -> tuple[list[Block], list[D
                 continue  # ```code``` on one line is an inline code span, not a fence
             words = m.group("info").split()
             ours = bool(words) and words[0] == INFO_WORD and not _in_indented_code(lines, i, _width(m.group("indent")))
-            open_fence = (m.group("fence")[0], len(m.group("fence")), first_line + i, quote + m.group("indent"), ours, bool(quote))
+            open_fence = (m.group("fence")[0], len(m.group("fence")), first_line + i, quote + m.group("indent"), ours,
+                          bool(quote))
             body = []
             continue
         char, length, start, indent, ours, quoted = open_fence
@@ -284,6 +286,7 @@ class _Fields:
         self.errors: list[DirectiveError] = []
         self.lines: dict[str, int] = {}
         self.nodes: dict[str, yaml.Node] = {}
+        self.unread: set[str] = set()  # keys whose value could not be read (and that was said)
         self.prompt_only: str | None = None  # the whole block, when it is a prompt alone
         self.model: Model | None = None
 
@@ -299,6 +302,10 @@ class _Fields:
         if not isinstance(node, yaml.ScalarNode):
             self.error(key, f"'{key}' must be text, not a list or mapping")
             return None
+        problem = yaml_text.surrogate_problem(node.value, f"'{key}'")
+        if problem:
+            self.error(key, problem)
+            return None
         return node.value
 
     def value(self, key: str) -> Any:
@@ -306,15 +313,26 @@ class _Fields:
         if node is None:
             return None
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = yaml_text.construct(self.loader, node)
         except yaml.YAMLError as exc:
             self.error(key, f"'{key}': {getattr(exc, 'problem', None) or exc}")
+            self.unread.add(key)
             return None
+        texts = value if isinstance(value, list) else [value]  # refs: a list (no deeper: refused below)
+        problems = (yaml_text.surrogate_problem(v, f"'{key}'") for v in texts if isinstance(v, str))
+        problem = next((p for p in problems if p), None)
+        if problem:
+            self.error(key, problem)
+            self.unread.add(key)
+            return None
+        return value
 
     def integer(self, key: str, low: int, high: int | None, default: int | None) -> int | None:
         if key not in self.nodes:
             return default
         v = self.value(key)
+        if key in self.unread:
+            return default
         if isinstance(v, bool) or not isinstance(v, int):
             self.error(key, f"'{key}' must be a whole number, got {self.text(key)!r}")
             return default
@@ -334,38 +352,13 @@ def parse_block(
     loader = None
     try:
         try:
-            loader, node = _compose(text)
+            loader, node = yaml_text.compose_plain(text)
         except yaml.YAMLError as exc:
             return None, [DirectiveError(path, first + _error_line(exc, text), _yaml_problem(exc))]
         return _directive_from_node(loader, node, block, path, page, catalog, defaults)
     finally:
         if loader is not None:
             loader.dispose()
-
-
-#: libyaml's loader, when PyYAML was built with it (its wheels are): much faster than
-#: the pure-Python one, which matters on a warm build of a large site.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
-
-
-def _compose(text: str) -> tuple[yaml.SafeLoader, yaml.Node | None]:
-    """The YAML node tree of ``text`` and the loader that can construct its values.
-
-    Text that libyaml refuses is read again by the pure-Python loader: that one words the
-    error (and places it) the way our messages expect, and is the judge of what is valid.
-    """
-    if _FAST_LOADER is not None:
-        loader = _FAST_LOADER(text)
-        try:
-            return loader, loader.get_single_node()
-        except yaml.YAMLError:
-            loader.dispose()
-    loader = yaml.SafeLoader(text)  # refuses some characters (NUL) right here
-    try:
-        return loader, loader.get_single_node()
-    except BaseException:
-        loader.dispose()
-        raise
 
 
 def _error_line(exc: yaml.YAMLError, text: str) -> int:
@@ -381,6 +374,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     if isinstance(exc, yaml.reader.ReaderError):
         return (f"the directive contains a character YAML does not allow (#x{exc.character:04x}): "
                 "remove it")
+    if isinstance(exc, yaml_text.Refused):
+        return f"the directive {exc.problem}"
     problem = getattr(exc, "problem", None) or str(exc)
     return (f"the directive's YAML does not parse ({problem}); quote values that contain "
             "': ' or '#', e.g. prompt: \"A: B\"")
@@ -458,15 +453,15 @@ def prompt_problem(prompt: str) -> str | None:
         return f"'prompt' is {len(prompt):,} characters; keep it under {MAX_PROMPT_CHARS:,}"
     if "\x00" in prompt:
         return "'prompt' contains a NUL character: remove it"
-    return None
+    return yaml_text.surrogate_problem(prompt, "'prompt'")
 
 
 def _read_prompt(f: _Fields) -> dict[str, Any]:
     prompt = f.prompt_only if f.prompt_only is not None else f.text("prompt")
     if f.prompt_only is None and "prompt" not in f.lines:  # present but refused: already said
         f.error("prompt", "missing 'prompt': say what the image shows, e.g. prompt: A lighthouse at dusk")
-    elif prompt is not None and prompt_problem(prompt):
-        f.error("prompt", prompt_problem(prompt))
+    elif prompt is not None and (problem := prompt_problem(prompt)) is not None:
+        f.error("prompt", problem)
     return {"prompt": prompt.strip() if prompt is not None else None}
 
 
@@ -507,7 +502,8 @@ def _read_rev_width(f: _Fields) -> dict[str, Any]:
 def _read_name(f: _Fields) -> dict[str, Any]:
     name = f.text("name")
     if name is not None and not _NAME_RE.match(name):
-        f.error("name", f"name '{name}' must be letters, digits, '-' or '_' (no spaces, '/' or '..'), at most 64 characters")
+        f.error("name", f"name '{name}' must be letters, digits, '-' or '_' (no spaces, '/' or '..'), "
+                        "at most 64 characters")
     return {"name": name}
 
 
@@ -515,6 +511,8 @@ def _read_refs(f: _Fields) -> dict[str, Any]:
     if "refs" not in f.nodes:
         return {"refs": ()}
     raw = f.value("refs")
+    if "refs" in f.unread:
+        return {"refs": ()}
     if isinstance(raw, str):
         raw = [raw]
     if raw is None and f.nodes["refs"].tag.endswith(":null"):
@@ -523,6 +521,11 @@ def _read_refs(f: _Fields) -> dict[str, Any]:
         f.error("refs", "'refs' must be a list of image paths or #names, e.g. refs: [img/sketch.png, \"#hero\"]")
         return {"refs": ()}
     refs = tuple(r.strip() for r in raw)
+    with_nul = next((r for r in refs if "\x00" in r), None)
+    if with_nul is not None:  # the OS would refuse the path with only "embedded null byte"
+        f.error("refs", f"ref {with_nul!r} contains a NUL character, which no file name can: "
+                        "remove the NUL character from refs")
+        return {"refs": ()}
     model = f.model or _ANY_MODEL
     if len(refs) > model.max_refs:
         f.error("refs", f"{len(refs)} refs given but {model.id} takes at most {model.max_refs}: "
@@ -532,7 +535,9 @@ def _read_refs(f: _Fields) -> dict[str, Any]:
 
 def _read_social(f: _Fields) -> dict[str, Any]:
     value = f.value("social") if "social" in f.nodes else False
-    if not isinstance(value, bool):
+    if "social" in f.unread:
+        value = False
+    elif not isinstance(value, bool):
         f.error("social", "'social' must be true or false")
         value = False
     return {"social": value}
@@ -605,7 +610,8 @@ def check_names(directives: list[Directive]) -> list[tuple[Directive, DirectiveE
             for here, there in ((d, other), (other, d)):
                 found.append((here, DirectiveError(
                     here.path, here.line_of("name"),
-                    f"name '{d.name}' is also used at {there.path}:{there.line_of('name')}: names must be unique across the site",
+                    f"name '{d.name}' is also used at {there.path}:{there.line_of('name')}: "
+                    "names must be unique across the site",
                 )))
         else:
             by_name[d.name] = d
@@ -677,11 +683,14 @@ def resolve_ref_path(ref: str, page: str, docs_dir: str) -> str:
     ``ref`` is relative to the page's folder, or rooted at docs_dir when it starts with
     ``/``. Symlinks are resolved first, so a link out of docs_dir is refused too.
     """
+    if "\x00" in ref:
+        raise ValueError(f"ref {ref!r} contains a NUL character: remove the NUL character from refs")
     root = os.path.realpath(docs_dir)
     if ref.startswith("/"):
         candidate = os.path.join(root, ref.lstrip("/"))
     elif os.path.isabs(ref) or re.match(r"^[A-Za-z]:[\\/]", ref):
-        raise ValueError(f"ref '{ref}' is an absolute path: use a path relative to the page or starting with / (docs_dir)")
+        raise ValueError(f"ref '{ref}' is an absolute path: use a path relative to the page or starting with / "
+                         "(docs_dir)")
     else:
         candidate = os.path.join(root, os.path.dirname(page), ref)
     real = os.path.realpath(candidate)
@@ -704,7 +713,7 @@ def replace_blocks(text: str, blocks: list[Block], tokens: list[str], first_line
     content tab stays inside it; the blank lines around it end any paragraph before it.
     """
     lines = split_lines(text)
-    for block, token in sorted(zip(blocks, tokens), key=lambda bt: bt[0].start, reverse=True):
+    for block, token in sorted(zip(blocks, tokens, strict=True), key=lambda bt: bt[0].start, reverse=True):
         start, end = block.start - first_line, block.end - first_line
         blank = block.indent.rstrip()  # ">" inside a blockquote: a bare blank line would end it
         lines[start:end + 1] = [blank, block.indent + token, blank]

@@ -91,6 +91,7 @@ def dominant_color(small: Image.Image) -> str:
 
     palette = small.quantize(colors=8, method=Image.Quantize.MEDIANCUT)
     _, index = max(palette.getcolors() or [(1, 0)])
+    assert isinstance(index, int), "a 'P' image's colours are indexes into its palette"
     r, g, b = (palette.getpalette() or [0, 0, 0])[index * 3:index * 3 + 3]
     return f"#{r:02x}{g:02x}{b:02x}"
 
@@ -181,7 +182,7 @@ class Keeper:
         figure without a backdrop, never a failed figure."""
         try:
             backdrop = compute(pixels)
-        except (ValueError, OSError):
+        except (ValueError, OSError, MemoryError):
             return None
         with self._lock:
             self._computed[source_id] = backdrop

@@ -36,7 +36,7 @@ def _colour(seed: int, lightness: float) -> tuple[int, int, int]:
 _MAX_LINE_CHARS = 400
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: float, suffix: str = "") -> str:
+def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: float, suffix: str = "") -> str:
     """The longest start of ``text`` that fits ``width`` with ``suffix`` after it. A
     binary search: measuring ever shorter cuts one character at a time was quadratic,
     69 s for one long prompt without spaces (CJK)."""
@@ -52,7 +52,7 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width:
     return text[:low].rstrip() + suffix
 
 
-def _pieces(draw: ImageDraw.ImageDraw, words: list[str], font: ImageFont.ImageFont, width: float, max_lines: int):
+def _pieces(draw: ImageDraw.ImageDraw, words: list[str], font: ImageFont.FreeTypeFont, width: float, max_lines: int):
     """The words, each one wider than a line (CJK has no spaces, URLs are long) broken
     into pieces that fit; no more pieces than there are lines to show them."""
     for word in words:
@@ -66,7 +66,8 @@ def _pieces(draw: ImageDraw.ImageDraw, words: list[str], font: ImageFont.ImageFo
             yield word
 
 
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: float, max_lines: int) -> list[str]:
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: float,
+          max_lines: int) -> list[str]:
     words = text[: _MAX_LINE_CHARS * max_lines].split()
     lines: list[str] = []
     current = ""
@@ -87,6 +88,15 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width
     return [_fit(draw, line, font, width, "…") if draw.textlength(line, font=font) > width else line for line in lines]
 
 
+def _sized_font(font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> ImageFont.FreeTypeFont:
+    """Pillow's default font at a size: a FreeType font, unless Pillow was built without
+    FreeType (its bitmap font has one size, and no ``size`` to lay lines out by)."""
+    from PIL import ImageFont
+
+    assert isinstance(font, ImageFont.FreeTypeFont), "placeholders need a Pillow built with FreeType"
+    return font
+
+
 def render(text: str, key: str, size: tuple[int, int], index: int = 1, of: int = 1) -> Image.Image:
     """An RGB placeholder of ``size`` showing ``text`` (usually the prompt)."""
     from PIL import Image, ImageChops, ImageDraw, ImageFont
@@ -102,8 +112,8 @@ def render(text: str, key: str, size: tuple[int, int], index: int = 1, of: int =
 
     draw = ImageDraw.Draw(img, "RGBA")
     scale = min(width, height)
-    font = ImageFont.load_default(size=max(12, scale // 22))
-    small = ImageFont.load_default(size=max(10, scale // 36))
+    font = _sized_font(ImageFont.load_default(size=max(12, scale // 22)))
+    small = _sized_font(ImageFont.load_default(size=max(10, scale // 36)))
 
     margin = scale // 12
     lines = _wrap(draw, text, font, width - 4 * margin, max_lines=6)

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..core import image_bytes
 from ..core.errors import NanobananaError
@@ -67,9 +67,9 @@ class CacheEntry:
 
 #: A cache key (sha256 hex); every name the cache writes starts with one.
 KEY_RE = re.compile(r"[0-9a-f]{64}\Z")
+_IMAGE_EXTS = "|".join(sorted(set(image_bytes.EXTENSIONS.values())))  # as a regex alternation
 #: The file names an entry's candidates may have: <key>-<i>.<ext>, nothing else.
-IMAGE_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-(?P<index>[1-9][0-9]{0,2})\.(?P<ext>%s)\Z"
-                           % "|".join(sorted(set(image_bytes.EXTENSIONS.values()))))
+IMAGE_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-(?P<index>[1-9][0-9]{0,2})\.(?P<ext>" + _IMAGE_EXTS + r")\Z")
 
 
 SIDECAR_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})\.json\Z")
@@ -81,7 +81,7 @@ BACKDROP_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-backdrop-v[0-9]{1,3}\.json
 #: The layout of a backdrop file (imaging/backdrops.py writes and reads it); in its name.
 BACKDROP_VERSION = 1
 SHARD_RE = re.compile(r"[0-9a-f]{2}\Z")
-PARTIAL_NAME_RE = re.compile(r"[1-9][0-9]{0,2}\.(?:%s)\Z" % "|".join(sorted(set(image_bytes.EXTENSIONS.values()))))
+PARTIAL_NAME_RE = re.compile(r"[1-9][0-9]{0,2}\.(?:" + _IMAGE_EXTS + r")\Z")
 
 
 def _children(folder: Path) -> list[Path]:
@@ -167,12 +167,21 @@ class BadSidecar(NanobananaError, ValueError):
     """A sidecar that does not describe an entry this cache could have written."""
 
 
-def _field(meta: dict, name: str, kind: type, low: int | None = None) -> Any:
+_Kind = TypeVar("_Kind")
+
+
+def _field(meta: dict, name: str, kind: type[_Kind]) -> _Kind:
     value = meta.get(name)
     # bool is an int to Python, never to a sidecar
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise BadSidecar(f"field '{name}' is {type(value).__name__}, expected {kind.__name__}")
-    if low is not None and value < low:
+    return value
+
+
+def _count(meta: dict, name: str, low: int) -> int:
+    """An int field that must be at least ``low``."""
+    value = _field(meta, name, int)
+    if value < low:
         raise BadSidecar(f"field '{name}' is {value}, expected at least {low}")
     return value
 
@@ -187,8 +196,8 @@ def _file_of(key: str, index: int, f: Any, folder: Path) -> CachedImage:
     digest = _field(f, "sha256", str)
     if not KEY_RE.match(digest):
         raise BadSidecar(f"file {name}: 'sha256' is not 64 lowercase hex digits")
-    return CachedImage(path=folder / name, sha256=digest, bytes=_field(f, "bytes", int, 1),
-                       width=_field(f, "width", int, 1), height=_field(f, "height", int, 1),
+    return CachedImage(path=folder / name, sha256=digest, bytes=_count(f, "bytes", 1),
+                       width=_count(f, "width", 1), height=_count(f, "height", 1),
                        alpha=_field(f, "alpha", bool))
 
 
@@ -214,13 +223,13 @@ def parse_sidecar(key: str, meta: Any, folder: Path) -> CacheEntry:
     if not all(isinstance(r, str) for r in refs):
         raise BadSidecar("field 'refs' must list strings")
     request = Request(model=_field(meta, "model", str), prompt=_field(meta, "prompt", str),
-                      ratio=_field(meta, "ratio", str), num=_field(meta, "num", int, 1),
-                      refs=tuple(refs), rev=_field(meta, "rev", int, 0))
+                      ratio=_field(meta, "ratio", str), num=_count(meta, "num", 1),
+                      refs=tuple(refs), rev=_count(meta, "rev", 0))
     files = _field(meta, "files", list)
     if len(files) != request.num:
         raise BadSidecar(f"{len(files)} file(s) listed for num {request.num}")
     entry_files = tuple(_file_of(key, i, f, folder) for i, f in enumerate(files, start=1))
-    return CacheEntry(key, request, entry_files, _field(meta, "provider", str), _field(meta, "credits", int, 0),
+    return CacheEntry(key, request, entry_files, _field(meta, "provider", str), _count(meta, "credits", 0),
                       _field(meta, "created", str))
 
 
@@ -333,7 +342,7 @@ class Cache(_Manifest):
         key = request.key
         infos = [image_bytes.inspect(data) for data in candidates]
         files = []
-        for i, (data, info) in enumerate(zip(candidates, infos), start=1):
+        for i, (data, info) in enumerate(zip(candidates, infos, strict=True), start=1):
             path = self.image_path(key, i, info.ext)
             self.temp.atomic_write(path, data)
             files.append({
@@ -376,7 +385,8 @@ class Cache(_Manifest):
             except image_bytes.BadImage as exc:
                 raise ValueError(f"{img.path.name}: {exc}") from None
             if (info.width, info.height) != (img.width, img.height):
-                raise ValueError(f"{img.path.name} is {info.width}x{info.height}, its sidecar says {img.width}x{img.height}")
+                raise ValueError(
+                    f"{img.path.name} is {info.width}x{info.height}, its sidecar says {img.width}x{img.height}")
         for img in entry.images:
             self.temp.atomic_write(img.path, files[img.path.name])
         self.temp.atomic_write(self.sidecar_path(key), sidecar)
@@ -474,7 +484,8 @@ class Cache(_Manifest):
         cache's own pattern; and every other thing under images/ and derived/."""
         foreign: list[Path] = []
         owned = sharded_files(self.images_dir, ((SIDECAR_NAME_RE, "sidecar"), (IMAGE_NAME_RE, "image")), foreign)
-        owned += sharded_files(self.derived_dir, ((DERIVED_NAME_RE, "derived"), (BACKDROP_NAME_RE, "backdrop")), foreign)
+        owned += sharded_files(self.derived_dir, ((DERIVED_NAME_RE, "derived"), (BACKDROP_NAME_RE, "backdrop")),
+                               foreign)
         for folder in _children(self.partial_dir):  # partial/<key>/<i>.<ext>
             if folder.is_symlink() or not folder.is_dir() or not KEY_RE.match(folder.name):
                 foreign.append(folder)
@@ -560,7 +571,7 @@ def copy_spec(widths: list[int], exts: list[str], tag: str) -> str:
 
 def derived_names(groups: dict[str, frozenset[str]]) -> set[str]:
     """The file names ``derived_groups`` stands for."""
-    names = set()
+    names: set[str] = set()
     for spec, ids in groups.items():
         try:
             widths, exts, tag = spec.split("|")

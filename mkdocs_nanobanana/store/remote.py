@@ -135,7 +135,7 @@ class RemoteCache:
         if not keys:
             return set()
         with ThreadPoolExecutor(min(self.concurrency, len(keys)), thread_name_prefix="nanobanana-remote") as pool:
-            return {k for k, yes in zip(keys, pool.map(held, keys)) if yes}
+            return {k for k, yes in zip(keys, pool.map(held, keys), strict=True) if yes}
 
     def read_object(self, relative: str) -> bytes | None:
         """The object at ``relative`` (see ``object_path``); None if the store has none."""
@@ -270,9 +270,9 @@ class RemoteCache:
             if folder.startswith(f"{self.root}/derived/"):
                 ours = DERIVED_NAME_RE.match(name) or BACKDROP_NAME_RE.match(name)  # a copy, or its image's backdrop
                 unused = ours is not None and name[:64] not in sources
-            else:
+            else:  # found only when ``cards`` is given
                 key = name[:-len(".jpg")]  # social/<k2>/<key>.jpg
-                unused = KEY_RE.match(key) is not None and key not in cards
+                unused = cards is not None and KEY_RE.match(key) is not None and key not in cards
             if unused:
                 removed.append((path, int(self._call("stat", self.fs.size, path) or 0)))
                 if not dry_run:
@@ -295,7 +295,8 @@ class RemoteCache:
             if key in keep_keys:
                 try:
                     meta = load_sidecar(self._call("read", self.fs.cat_file, path))
-                    kept_blobs.update(f.get("sha256") for f in meta["files"] if isinstance(f, dict))
+                    kept_blobs.update(f["sha256"] for f in meta["files"]
+                                      if isinstance(f, dict) and isinstance(f.get("sha256"), str))
                 except (FileNotFoundError, BadSidecar, KeyError, TypeError):
                     pass
                 continue

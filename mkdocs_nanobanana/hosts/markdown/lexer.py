@@ -9,6 +9,8 @@ block as the YAML it is.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pygments.lexers.data import YamlLexer
 
 from ...core.reporting import Reporter
@@ -22,7 +24,7 @@ _report = Reporter(host_logger().warning)
 class DirectiveLexer(YamlLexer):
     name = "nanobanana directive"
     aliases = ["nanobanana"]
-    filenames: list[str] = []
+    filenames: ClassVar[list[str]] = []
 
     def __init__(self, **options) -> None:
         super().__init__(**options)

@@ -141,7 +141,8 @@ def plugin_order(plugins) -> list[OrderFact]:
             mine, their = (min(ours), min(theirs)) if wanted == "before" else (max(ours), max(theirs))
             facts.append(OrderFact(
                 event=event, plugin=name, wanted=wanted, ok=(mine < their) if wanted == "before" else (mine > their),
-                ours=getattr(handlers[mine][0], "mkdocs_priority", 0), theirs=getattr(handlers[their][0], "mkdocs_priority", 0),
+                ours=getattr(handlers[mine][0], "mkdocs_priority", 0),
+                theirs=getattr(handlers[their][0], "mkdocs_priority", 0),
                 why=why,
             ))
     return facts

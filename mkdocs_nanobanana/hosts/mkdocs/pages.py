@@ -19,8 +19,8 @@ def read_pages(files, settings: Settings, report: Reporter, drafts: bool = False
     so that MkDocs renders the text read here and does not read the file again."""
     # the host's own InclusionLevel methods: ProperDocs has its own copy of the enum
     inclusion = (lambda level: level.is_in_serve()) if drafts else (lambda level: level.is_included())
-    return pages_worth_reading(((f.src_uri, _text(f, hand_over)) for f in files.documentation_pages(inclusion=inclusion)),
-                               settings, report)
+    documents = files.documentation_pages(inclusion=inclusion)
+    return pages_worth_reading(((f.src_uri, _text(f, hand_over)) for f in documents), settings, report)
 
 
 def draft_pages(files, settings: Settings) -> list[PageText]:
