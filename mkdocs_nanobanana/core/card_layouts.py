@@ -185,9 +185,13 @@ def _hashed(path: str, _mtime_ns: int, _size: int) -> str:
 # --------------------------------------------------------------------------- loading
 
 
+#: How a layout file's name ends (social.layout: a name without one is a built-in layout).
+LAYOUT_SUFFIXES = (".yml", ".yaml")
+
+
 def is_layout_file(value: str) -> bool:
     """Whether ``social.layout`` names a file rather than a built-in layout."""
-    return value.lower().endswith((".yml", ".yaml"))
+    return value.lower().endswith(LAYOUT_SUFFIXES)
 
 
 def builtin_path(name: str) -> Path:

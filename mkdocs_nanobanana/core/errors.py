@@ -14,6 +14,7 @@ the option or ``page.md:line`` it is about, and never contains the API key.
     ├── BadSidecar (ValueError)          store/cache.py: a cache entry's record cannot be read
     ├── RemoteError                      store/remote.py: the remote tier cannot be reached or read
     ├── BadRemoteEntry                   store/remote.py: a remote entry is damaged
+    ├── LayoutError (ValueError)         core/card_layouts.py: a card layout file cannot be drawn (file, key)
     ├── SocialError (ValueError)         cards/social.py: a page's card settings cannot work
     ├── LogoError (ValueError)           cards/drawing.py: a card's logo cannot be drawn
     ├── PlaceholdersRefused              build/session.py: `placeholders: fail`, and the site has one

@@ -20,12 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .card_layouts import LAYOUTS
+from .card_layouts import LAYOUT_SUFFIXES, LAYOUTS
 from .catalog import PROVIDERS
 from .directives import BACKDROPS, Defaults
 from .option_kinds import (
     AnyMapping,
     Choice,
+    ChoiceOrFile,
     EnvName,
     Flag,
     HttpUrl,
@@ -150,9 +151,8 @@ OPTIONS: tuple[Option, ...] = (
            "data URI or as bare base64", WHO),
 
     Option("variant", Text(), default_of("variant", Defaults), "a directive's variant when it names none", DIRECTIVES),
-    Option("style", Text(), default_of("style"), "a house style: appended to every prompt (directives' and card "
-           "images'), so part of every image's cache key; a page sets its own with front matter nanobanana: "
-           "{style: ...}", DIRECTIVES),
+    Option("style", Text(), default_of("style"), "a house style appended to every prompt (part of the cache key); "
+           "a page's own: front matter nanobanana.style", DIRECTIVES),
     Option("ratio", Ratio(), default_of("ratio", Defaults), "a directive's ratio when it names none", DIRECTIVES),
 
     Option("cache_dir", Text("a folder, relative to mkdocs.yml"), DEFAULT_CACHE_DIR, "relative to mkdocs.yml; a "
@@ -202,8 +202,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("social.generate", Flag(), _social("generate"), "a card for every page, from prompt_template (as "
            "source: generate)", CARDS, PLUGIN_ONLY),
     Option("social.source", Choice(CARD_SOURCES), _social("source"), "where a page without a card of its own "
-           "gets one: auto (its first image, else its own picture, else a text card: free), first_image, generate "
-           "(a prompt per page, paid) or none; generate: true says generate", CARDS, PLUGIN_ONLY),
+           "gets one: auto (free: first image, own picture or text), first_image, generate (paid) or none",
+           CARDS, PLUGIN_ONLY),
     Option("social.cards_include", ListOf(Text()), _social("include"), "globs over src paths: only these pages "
            "get automatic cards; unset: Material's social plugin's, if configured", CARDS, PLUGIN_ONLY),
     Option("social.cards_exclude", ListOf(Text()), _social("exclude"), "globs over src paths: these pages never "
@@ -214,10 +214,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("social.title_overlay", Flag(), _social("title_overlay"), "false: the image alone, as layout: "
            "only_image", CARDS, PLUGIN_ONLY),
     Option("social.font", Text("a .ttf or .otf file, relative to mkdocs.yml"), _social("font"), "unset: "
-           "Material's cards_layout_options.font_family or the theme's font.text if a local copy exists, else a "
-           "built-in one; what it lacks is drawn from the system's fonts", CARDS, PLUGIN_ONLY),
-    Option("social.layout", Text(f"a built-in layout ({', '.join(LAYOUTS)}) or a layout file (.yml, relative to "
-           "mkdocs.yml)"), None, "the site's card layout; unset: Material's social plugin's cards_layout if it is "
+           "a local copy of Material's cards_layout_options.font_family or theme.font.text, else a built-in one",
+           CARDS, PLUGIN_ONLY),
+    Option("social.layout", ChoiceOrFile(LAYOUTS, LAYOUT_SUFFIXES, "a layout file relative to mkdocs.yml"), None,
+           "the site's card layout; unset: Material's social plugin's cards_layout if it is "
            "configured, else default; a page may set its own", CARDS, PLUGIN_ONLY),
     Option("social.background_color", Text("a Material palette name or #hex"), None, "unset: Material's "
            "cards_layout_options.background_color, else theme.palette's primary, else indigo", CARDS, PLUGIN_ONLY),
