@@ -379,6 +379,25 @@ class Renderer:
             self._made([path], share)
         return path
 
+    def card_preview(self, page: str, plan: CardPlan, style: CardStyle, grid: bool = False) -> bytes:
+        """``nanobanana card``: the page's card as a PNG, drawn now and kept nowhere, on its
+        card image where the cache has it, else on its placeholder (the API is never
+        called); ``grid``: the layout designer's overlay (drawing.overlay)."""
+        src = source_of(plan.slot, self.settings, "")[0] if plan.slot is not None else None
+
+        def warn(message: str) -> None:
+            self.report.once(f"card {message}", message)
+
+        def draw(on: copies.Source | None) -> bytes:
+            return drawing.render_card(self.card_image(page, plan, style, on), plan.text, style, warn, grid=grid,
+                                       fmt="PNG", on_missing=lambda chars: self._missing_glyphs(page, chars))
+        try:
+            return draw(src)
+        except image_bytes.BadImage as exc:  # a damaged cached image: its placeholder, as a build shows
+            assert plan.slot is not None
+            self.report.once(f"damaged {plan.slot.where}", unusable(plan.slot.where, src.id if src else "", exc))
+            return draw(source_of(plan.slot, self.settings, "", cached=False)[0])
+
     def card_image(self, page: str, plan: CardPlan, style: CardStyle, src: copies.Source | None) -> Image.Image | None:
         """What the card is drawn on: its slot's image (its cached cover crop, or the
         whole image when the layout wants more of it), the page's own picture, or None
