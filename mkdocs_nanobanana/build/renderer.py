@@ -430,16 +430,16 @@ class Renderer:
         return copies.Source(digest, size[0], size[1], alpha, lambda: Image.open(path))
 
     def _missing_glyphs(self, page: str, chars: dict[str, str]) -> None:
-        """One warning a page and script: the characters no installed font has, and the fix."""
+        """One warning a page: the scripts of the characters no installed font has, and the fix."""
         by_script: dict[str, list[str]] = {}
         for ch, script in chars.items():
             by_script.setdefault(script, []).append(ch)
-        for script, found in by_script.items():
-            package = typeset.script_of(found[0])[1]
-            self.report.once(f"glyphs {page} {script}", (
-                f"{page_label(self.settings, page)}: no font on this machine has the {script} characters of its social "
-                f"card ({''.join(found[:12])}): they are left out of the card rather than drawn as boxes; install "
-                f"fonts that have them (Debian, Ubuntu: apt-get install {package}) or set social.font to one"))
+        scripts = ", ".join(f"{script} ({''.join(found[:12])})" for script, found in by_script.items())
+        packages = " ".join(dict.fromkeys(typeset.script_of(found[0])[1] for found in by_script.values()))
+        self.report.once(f"glyphs {page} {scripts}", (
+            f"{page_label(self.settings, page)}: no font on this machine has the {scripts} characters of its social "
+            f"card: they are left out of the card rather than drawn as boxes; install fonts that have them "
+            f"(Debian, Ubuntu: apt-get install {packages}) or set social.font to one"))
 
     def card_cover(self, src: copies.Source) -> Image.Image:
         """The card image scaled and cropped to the card's size, kept in the cache as a
