@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from ..cards import pictures, social
@@ -190,6 +191,14 @@ class Analysis:
         words = CardText(source.title, cfg.site_name, source.description or info.description or cfg.site_description,
                          _fields(info.meta, (layout or cfg.layout).meta_keys))
         self.cards[p.page] = CardPlan(slot, words, layout, picture if source.picture else None, source.image_url)
+
+    def in_layout(self, page: str, layout: CardLayout) -> CardPlan:
+        """The page's card drawn in ``layout`` instead (``nanobanana card --layout``): the
+        front matter fields that layout shows read again."""
+        plan = self.cards[page]
+        info = self._infos.get(page)
+        fields = _fields(info.meta, layout.meta_keys) if info is not None else plan.text.fields
+        return replace(plan, layout=layout, text=replace(plan.text, fields=fields))
 
     def _picture(self, info: social.PageInfo, page: str) -> PagePicture | None:
         """The page's own picture (pictures.py): front matter image, else its first

@@ -536,7 +536,7 @@ def card(page: str, config_file: str | None, output: str | None, layout: str | N
             "cards_exclude or its front matter (nanobanana: {social: false}) say so")
     if layout:
         try:
-            plan = replace(plan, layout=settings.social.layout_named(layout, "--layout"))
+            plan = analysis.in_layout(src, settings.social.layout_named(layout, "--layout"))
         except LayoutError as exc:
             raise click.ClickException(str(exc)) from None
     with ThreadPoolExecutor(1) as pool:

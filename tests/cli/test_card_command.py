@@ -21,6 +21,9 @@ layers:
   - offset: { x: 100, y: 100 }
     size: { width: 1000, height: 200 }
     typography: { content: "{title}", color: "#ffcc00", line: { amount: 2, height: 1.2 } }
+  - offset: { x: 100, y: 400 }
+    size: { width: 1000, height: 100 }
+    typography: { content: "{meta.author}", color: "#ffffff" }
 """
 
 
@@ -31,7 +34,7 @@ def nb(site, *args, check=False, env=None):
 @pytest.fixture
 def card_site(site, api):
     site.configure({"api_base": api.base}, site_url="https://example.org/")
-    site.page("index.md", "# Home\n")
+    site.page("index.md", "---\nauthor: Ada\n---\n# Home\n")
     site.page("guide/setup.md", "---\ndescription: How to set it up.\n---\n# Setting up\n\n"
               + directive("A cover for the guide", ratio="16:9", social=True))
     (site.root / "brand.yml").write_text(BRAND, encoding="utf-8")
@@ -78,6 +81,7 @@ def test_layout_and_grid(card_site):
     assert brand.getpixel((5, 600)) == (0x10, 0x20, 0x30)
     title = brand.crop((100, 100, 1100, 300))
     assert sum(1 for px in title.getdata() if px[0] > 200 and px[1] > 150 and px[2] < 90) > 500  # the yellow title
+    assert max(brand.crop((100, 400, 1100, 500)).convert("L").getdata()) > 220  # its front matter author
     nb(card_site, "card", "docs/index.md", "--layout", "brand.yml", "--grid", "-o", "grid.png", check=True)
     grid = png(card_site.root / "grid.png")
     diff = ImageChops.difference(brand, grid)
