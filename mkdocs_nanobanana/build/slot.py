@@ -41,7 +41,7 @@ class Rendered:
 
 @dataclass(eq=False)
 class Slot:
-    """One directive occurrence on one page (or a page's card-only background), valid or not."""
+    """One directive occurrence on one page (or a page's card-only image), valid or not."""
 
     page: str
     block: Block
@@ -52,7 +52,7 @@ class Slot:
     entry: CacheEntry | None = None
     blocked_by: str | None = None  # a #name whose image is not known yet
     approved: bool = False  # within max_credits: may be paid for
-    shown: bool = True  # False: only a social card's background, no figure on a page
+    shown: bool = True  # False: only a social card's image, no figure on a page
     state: State = State.NEW
     image_known: Future = field(default_factory=Future)  # -> CacheEntry | None, once settled
     figure_ready: Future = field(default_factory=Future)  # -> Rendered

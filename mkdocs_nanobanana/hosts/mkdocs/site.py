@@ -24,7 +24,7 @@ def settings_of(options, config, environ=os.environ, report: Reporter | None = N
     """The plugin's Settings from its options and the MkDocs config they came with.
 
     With Material's social plugin enabled, that plugin makes every page's card and meta
-    tags, so ours are off: no card background is planned, and none is paid for."""
+    tags, so ours are off: no card image is planned, and none is paid for."""
     settings = build_settings(
         options, config_file=config.config_file_path or "mkdocs.yml", docs_dir=config.docs_dir,
         site_dir=config.site_dir, environ=environ, site_name=config.site_name,
