@@ -9,6 +9,7 @@ use nothing else; a build hands the result to the scheduler.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import replace
@@ -35,6 +36,7 @@ from ..core.reporting import Reporter
 from ..core.request import Request, sha256, styled
 from ..core.settings import Settings, page_label
 from ..store.cache import Cache, CacheEntry
+from ..store.picture_digests import PictureDigests
 from .renderer import source_of
 from .slot import CardPlan, PagePicture, Slot
 
@@ -63,6 +65,7 @@ class Analysis:
         self.card_meta: dict[str, social.PageMeta] = {}  # page -> what its link preview says
         self.named: dict[str, Slot] = {}  # name -> the valid slot that has it
         self._ref_hashes: dict[str, str] = {}  # file -> sha256, read once a build
+        self._picture_digests = PictureDigests(cache)  # a page's own picture -> sha256, by its stat
         self._entries: dict[str, CacheEntry] = {}  # key -> its entry, read once a build (hits only)
         self._ref_problems: dict[str, str | None] = {}  # file -> why it is not an image we can send, checked once
         self.pages: list[PageText] = []  # what ``read`` read
@@ -90,6 +93,8 @@ class Analysis:
         if self.settings.social.enabled:
             for p in pages:
                 self._plan_card(p)
+            with contextlib.suppress(OSError):  # a cache that cannot take it: hashed again next time
+                self._picture_digests.save()
         valid = [(d, s) for s in self.all_slots() if (d := s.directive) is not None and not s.errors]
         slot_of = {id(d): s for d, s in valid}
         directives = [d for d, _ in valid]
@@ -214,7 +219,7 @@ class Analysis:
         if found is None:
             return None
         try:
-            return PagePicture(found.path, _hashed(found.path, self._ref_hashes))
+            return PagePicture(found.path, self._picture_digests.sha256(found.path))
         except OSError:
             return None
 

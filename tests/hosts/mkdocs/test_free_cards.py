@@ -5,7 +5,10 @@ its first Markdown image) as its card, an image URL left alone; a warm build dra
 
 from __future__ import annotations
 
+import builtins
 import io
+import traceback
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageStat
@@ -165,6 +168,36 @@ def test_the_pages_own_picture_is_its_card(site, warnings_log, drawn):
     site.build()
     assert drawn == ["Front matter image"]
     assert near(mean(card(site, "posts/fm.jpg"), band), (40, 200, 40), 14)
+
+
+def test_a_warm_build_opens_no_picture_a_card_is_drawn_on(site, monkeypatch, drawn):
+    """The card of a page's own picture is named by the picture's sha256, which a warm
+    build takes from card-pictures.json by the file's stat: the plugin opens neither
+    picture (MkDocs itself copies them into the site, as it copies every file)."""
+    site.configure({}, site_url="https://example.org/")
+    picture(site.docs / "cover.png", (200, 40, 40))
+    picture(site.docs / "img" / "photo.jpg", (40, 40, 200))
+    site.page("a.md", "---\nimage: cover.png\n---\n# A\n")
+    site.page("b.md", "# B\n\n![a photo](img/photo.jpg)\n")
+    site.build()
+    assert sorted(drawn) == ["A", "B"]
+    opened: list[Path] = []
+    real = io.open
+
+    def counting(file, *args, **kwargs):
+        ours = any("mkdocs_nanobanana" in frame.filename for frame in traceback.extract_stack())
+        if ours and isinstance(file, (str, Path)):
+            opened.append(Path(file).resolve())
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting)
+    monkeypatch.setattr(io, "open", counting)
+    drawn.clear()
+    site.build()
+    pictures = {(site.docs / "cover.png").resolve(), (site.docs / "img" / "photo.jpg").resolve()}
+    assert drawn == [] and not pictures & set(opened)
+    assert opened, "the plugin's own reads are seen (its pages, the cache's files)"
+    assert (site.cache.root / "card-pictures.json").is_file()
 
 
 def test_an_image_url_the_theme_shows_stays_its_og_image(site):
