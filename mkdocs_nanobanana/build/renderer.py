@@ -349,8 +349,8 @@ class Renderer:
                 self.report.once(f"damaged {source.id}", unusable(plan.slot.where, image, exc))
                 path = self._drawn(page, plan, style, source_of(plan.slot, s, "", cached=False)[0], share=False)
         url = social.card_url(page, s.output_dir)
-        if s.publish:
-            dest = Path(s.site_dir, *url.split("/"))
+        dest = Path(s.site_dir, *url.split("/"))
+        if s.publish and path != dest:  # else drawn straight into the site (the cache cannot take it)
             dest.parent.mkdir(parents=True, exist_ok=True)
             copies.link_or_copy(path, dest)
         return url
@@ -361,7 +361,7 @@ class Renderer:
         ``share`` (a placeholder's card is not)."""
         # a title or logo drawn over a generated image makes a composite
         made = src.provenance.on_card(style.card_layout.name != "only_image") if src and src.provenance else None
-        drew: list[bool] = []  # card_file draws only when the cache lacks the card
+        drew: list[bytes] = []  # card_file draws only when the cache lacks the card
 
         def draw() -> bytes:
             warn = lambda message: self.report.once(f"card {message}", message)  # noqa: E731
@@ -371,12 +371,29 @@ class Renderer:
                                            on_missing=lambda chars: self._missing_glyphs(page, chars))
             except (OSError, ValueError, MemoryError) as exc:  # Pillow's, drawing in memory: not the disk's
                 raise image_bytes.BadImage(f"the card cannot be drawn ({type(exc).__name__}: {exc})") from None
-            drew.append(True)
+            drew.append(data)
             return data
 
-        path = social.card_file(self.cache, card_key(self.settings, plan, src.id if src else None), draw)
+        key = card_key(self.settings, plan, src.id if src else None)
+        try:
+            path = social.card_file(self.cache, key, draw)
+        except OSError as exc:  # a full disk, a read-only cache: drawn all the same, into the site only
+            return self._uncached_card(page, drew[0] if drew else draw(), exc)
         if drew:
             self._made([path], share)
+        return path
+
+    def _uncached_card(self, page: str, data: bytes, exc: OSError) -> Path:
+        """The cache cannot take a card: a warning, and the card kept beside the site's
+        own copy of it (under site_dir's output folder), drawn again by the next build."""
+        self.report.once(f"unwritable card {exc.errno}", (
+            f"could not write social cards into {self.cache.root / 'social'} ({exc.strerror or exc}): free some space "
+            "or make cache_dir writable; this build writes them into the site only, so the next one draws them again"))
+        path = Path(self.settings.site_dir, *social.card_url(page, self.settings.output_dir).split("/"))
+        if self.settings.publish:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        self._made([path], share=False)
         return path
 
     def card_preview(self, page: str, plan: CardPlan, style: CardStyle, grid: bool = False) -> bytes:
