@@ -25,7 +25,7 @@ from ..core.card_values import CardStyle
 from ..core.reporting import Reporter
 from ..core.request import sha256
 from ..core.settings import Settings, page_label
-from ..imaging import backdrops, copies, markup, provenance
+from ..imaging import backdrops, copies, markup, own_pixels, provenance
 from ..store.cache import Cache, CachedImage
 from .remote_copies import RemoteCopies
 from .slot import CardPlan, Rendered, Slot
@@ -436,15 +436,17 @@ class Renderer:
 
     @staticmethod
     def _picture_source(path: str, digest: str) -> copies.Source:
-        """The page's own picture as a Source (its size from its header); BadImage if it is no image."""
-        from PIL import Image
-
+        """The page's own picture as a Source: its size as it shows (EXIF orientation
+        applied) from its header, its pixels upright and in RGB colours when opened, as
+        its responsive copies are (imaging/own_pixels); BadImage if it is no image."""
         try:
-            with Image.open(path) as img:
-                size, alpha = img.size, "A" in img.getbands() or "transparency" in img.info
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            data = Path(path).read_bytes()
+        except OSError as exc:
             raise image_bytes.BadImage(f"{type(exc).__name__}: {exc}") from None
-        return copies.Source(digest, size[0], size[1], alpha, lambda: Image.open(path))
+        facts = own_pixels.facts_of(data, digest)
+        if facts.kind == "unreadable":
+            raise image_bytes.BadImage(facts.why or "not an image")
+        return copies.Source(digest, facts.width, facts.height, facts.alpha, lambda: own_pixels.upright(data))
 
     def _missing_glyphs(self, page: str, chars: dict[str, str]) -> None:
         """One warning a page: the scripts of the characters no installed font has, and the fix."""

@@ -67,6 +67,10 @@ class SocialSettings:
     base_dir: str = "."  # mkdocs.yml's folder: a page's own layout file is relative to it
     font_dirs: tuple[str, ...] = ()  # where a layout's font families are looked for
 
+    def __post_init__(self) -> None:
+        if self.generate and self.source == "auto":  # `generate: true` says `source: generate`, as _social reads it
+            object.__setattr__(self, "source", "generate")
+
     def style(self, layout: CardLayout | None = None) -> CardStyle:
         """How a card looks, in ``layout`` (a page's own) or the site's."""
         return CardStyle(layout or self.layout, self.background_color, self.color, self.accent_color, self.font,
