@@ -122,7 +122,8 @@ def make_card_site(root: Path, pages: int, plugin: dict) -> dict[str, Path]:
     """``pages`` pages with a title and a description and no image, under Material for
     MkDocs, in three configurations: no cards (``none``), Material's social plugin
     (``material``, with its default concurrency, and ``material2`` with as many workers
-    as ours), and our cards (``ours``, every page a card from the prompt template)."""
+    as ours), and our cards (``ours``, every page a card from the prompt template;
+    ``ours_text``, the plugin's defaults: a text card on every page)."""
     rng = random.Random(1)
     docs = root / "docs"
     docs.mkdir(parents=True, exist_ok=True)
@@ -139,6 +140,8 @@ def make_card_site(root: Path, pages: int, plugin: dict) -> dict[str, Path]:
                                                                  "concurrency": os.cpu_count() or 1}}]},
         "ours": {**base, "plugins": ["search", {"nanobanana": {"max_credits": 1_000_000, **plugin,
                                                                "social": {"generate": True}}}]},
+        # the defaults: no directive, so every page gets a text card (social.source: auto), free
+        "ours_text": {**base, "plugins": ["search", {"nanobanana": dict(plugin)}]},
     }
     out = {}
     for name, config in configs.items():

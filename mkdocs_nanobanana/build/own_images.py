@@ -45,7 +45,8 @@ from ..core.settings import Settings, page_label
 from ..imaging import backdrops, copies, html_images, markup
 from ..imaging.own_pixels import facts_of, upright
 from ..store.cache import copy_spec
-from ..store.own_index import OwnFacts, OwnIndex, Stat
+from ..store.file_stat import Stat
+from ..store.own_index import OwnFacts, OwnIndex
 from .remote_copies import RemoteCopies
 from .renderer import Renderer
 from .slot import Rendered

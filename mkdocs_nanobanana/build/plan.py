@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..cards import social
+from ..core.request import Request, style_of, styled
 from .slot import Slot
 
 __all__: list[str] = []
@@ -67,20 +68,48 @@ def _row(analysis: Analysis, ident: str, s: Slot, last: dict[str, str], on_remot
         changed = key is not None and last.get(ident) not in (None, key)
         state, cost = ("changed" if changed else "missing"), analysis.cost(s)
         note = f"after {s.blocked_by}" if s.blocked_by else ""
+        if changed:
+            note = _joined(_why_restyled(analysis, s, last[ident]), note)
     if not s.shown:
-        note = _joined("social card", _why_new_card(analysis, s, last[ident]) if state == "changed" else "", note)
+        why = _why_new_card(analysis, s, last[ident]) if state == "changed" and "style" not in note else ""
+        note = _joined("social card", why, note)
     return PlanRow(d.where, d.name, d.model, d.ratio, d.num, state, cost, key, note,
                    round(analysis.price([s]), 4) if cost else 0.0)
 
+def _why_restyled(analysis: Analysis, s: Slot, old_key: str) -> str:
+    """"new image: the style changed" when the house style is all that changed since the
+    last build (a new ``style:``, or the page's own): the image is bought again."""
+    old = analysis.cache.get(old_key)
+    if old is None or s.request is None or s.directive is None:
+        return ""
+    before, now = old.request, s.request
+    was, style = style_of(before.prompt, s.directive.prompt), analysis.page_style(s.page)
+    if was is None or was == style or (before.model, before.ratio, before.num, before.refs, before.rev) != \
+            (now.model, now.ratio, now.num, now.refs, now.rev):
+        return ""
+    return f"new image: the style changed ({_short(was) or 'none'!r} -> {_short(style) or 'none'!r})"
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _why_new_card(analysis: Analysis, s: Slot, old_key: str) -> str:
-    """Why a card-only background is a new paid image: a renamed page whose card
-    prompt has ``{title}`` says so. The last build's prompt is in its entry's sidecar."""
+    """Why a card-only image is a new paid image: a renamed page whose card prompt
+    has ``{title}`` says so. The last build's prompt is in its entry's sidecar."""
     meta, template = analysis.card_meta[s.page], analysis.settings.social.prompt_template
     title, description = meta.title, meta.description  # what card_source filled the template with
-    if s.request is None or s.request.prompt != social.filled(template, title, description):
+    style = analysis.page_style(s.page)
+    filled = social.filled(template, title, description)
+    if s.request is None or filled is None or s.request.prompt != styled(filled, style):
         return ""  # a front matter prompt: plan shows it like a directive
     old = analysis.cache.get(old_key)
-    return social.why_new_card_image(template, old.request if old else None, s.request, title, description)
+    before = old.request if old else None
+    if before is not None and style:  # the template's fields as they were, without the style
+        base = before.prompt.removesuffix("\n\n" + style)
+        before = Request(before.model, base, before.ratio, before.num, before.refs, before.rev)
+    after = Request(s.request.model, filled, s.request.ratio)
+    return social.why_new_card_image(template, before, after, title, description)
 
 
 def _joined(*notes: str) -> str:

@@ -94,7 +94,7 @@ class RemoteCopies:
             owners = by_key[key]
             for slot in owners:
                 slot.entry = entry
-            for path in self._missing(files_of(owners, [c for c in cards if c.slot in owners])):
+            for path in self._missing(files_of(owners, [c for c in cards if c.slot is not None and c.slot in owners])):
                 self._fetch_one(path)
 
         self.remote.fetch_many(by_key, self.cache, self.report.warn, arrived)

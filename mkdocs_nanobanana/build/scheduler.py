@@ -378,8 +378,9 @@ class Scheduler:
     # -- social cards ------------------------------------------------------------------
 
     def start_card(self, page: str, plan: CardPlan) -> None:
-        """Draw the page's card once its background's figure is settled (a blog view's too,
-        planned after the others started)."""
+        """Draw the page's card once its card image's figure is settled, or now for a
+        page's own picture or a text card (a blog view's too, planned after the others
+        started)."""
         job: Future = Future()
         self._cards[page] = job
 
@@ -389,10 +390,12 @@ class Scheduler:
             except RuntimeError as exc:  # the pool is shut down: the build was aborted
                 job.set_exception(exc)
                 return
-            inner.add_done_callback(
-                lambda f: job.set_exception(f.exception()) if f.exception() else job.set_result(f.result()))
+            inner.add_done_callback(lambda f: _settle(job, f))
 
-        plan.slot.figure_ready.add_done_callback(draw)
+        if plan.slot is None:
+            draw(job)
+        else:
+            plan.slot.figure_ready.add_done_callback(draw)
 
     # -- a user's stop -----------------------------------------------------------------
 
@@ -461,7 +464,8 @@ class Scheduler:
             for slot in self.analysis.all_slots():
                 slot.figure_ready.result()
             for job in self._cards.values():
-                job.result()
+                if not job.cancelled():  # cancelled: a stop emptied the image pool's queue
+                    job.result()
         finally:
             self.close()
         record_use(self.analysis, own)
@@ -482,3 +486,15 @@ class Scheduler:
             self.shared.close(wait)
         if self.buyer is not None:
             self.buyer.close()
+
+
+def _settle(job: Future, done: Future) -> None:
+    """Hand a finished card drawing's outcome on to the page's card job: its URL, its
+    error, or its cancellation (a stop cancels the image pool's queue: f.exception()
+    would raise CancelledError inside the pool's callback)."""
+    if done.cancelled():
+        job.cancel()
+    elif done.exception() is not None:
+        job.set_exception(done.exception())
+    else:
+        job.set_result(done.result())

@@ -73,10 +73,10 @@ def open_remote_tier(settings: Settings, report: Reporter, without_it: str) -> R
 def pages_worth_reading(pages: Iterable[tuple[str, str | None]], settings: Settings,
                         report: Reporter) -> list[PageText]:
     """Of (src path, text or None if it is not UTF-8), the pages with a directive or a
-    nanobanana front matter; every page when each one gets a card; with
-    responsive_images, those that may show a picture too. The word tests are a cheap
-    filter: most pages have no directive."""
-    every_page = settings.social.enabled and settings.social.generate
+    nanobanana front matter; every page when each one may get a card (social.source auto,
+    the default, or generate); with responsive_images, those that may show a picture too.
+    The word tests are a cheap filter: most pages have no directive."""
+    every_page = settings.social.enabled and settings.social.source in ("auto", "generate")
     pictures = settings.responsive_images
     out = []
     for page, text in pages:
@@ -363,6 +363,8 @@ class BuildSession:
         head = output[: output.lower().find("</head>")]
         # page_url comes from the host already percent-encoded (posts/my%20post/)
         canonical = self.site_url.rstrip("/") + "/" + page_url if self.site_url else ""
+        if self.analysis.cards[page].image_url and social.has_tag(head, "og:image"):
+            url = ""  # the theme shows the page's own image (front matter image: a URL) as og:image: it stays alone
         tags = social.meta_tags(url, self.analysis.card_meta[page], head, page_url=canonical,
                                 site_name=self.settings.social.site_name)
         return social.inject_head(output, tags)

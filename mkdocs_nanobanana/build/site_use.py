@@ -14,7 +14,7 @@ from ..cards import social
 from ..core import card_values
 from ..imaging import copies
 from ..store.cache import SiteRecord, copy_spec, now_iso
-from .renderer import card_key, source_of
+from .renderer import card_key, card_source_id, source_of
 
 __all__: list[str] = []
 
@@ -29,23 +29,24 @@ def derived_groups(analysis: Analysis) -> dict[str, frozenset[str]]:
     s = analysis.settings
     groups: dict[str, set[str]] = {}
     for slot in analysis.all_slots():
-        if not slot.shown:  # a card background: the card is drawn from the original
+        if not slot.shown:  # a card-only image: the card is drawn from its cover crop
             continue
         source = source_of(slot, s, "")[0]
         widths = copies.plan_widths(source.width, s.widths)
         exts = copies.plan_exts(s.formats, source.alpha)
         spec = copy_spec(widths, exts, s.encoding.tag)
         groups.setdefault(spec, set()).add(source.id)
-    cover = copy_spec([card_values.CARD_SIZE[0]], ["jpg"], social.COVER.tag)  # each card background's cover crop
+    cover = copy_spec([card_values.CARD_SIZE[0]], ["jpg"], social.COVER.tag)  # each card image's cover crop
     for plan in analysis.cards.values():
-        groups.setdefault(cover, set()).add(source_of(plan.slot, s, "")[0].id)
+        if plan.has_image:
+            groups.setdefault(cover, set()).add(card_source_id(plan, s))
     return {spec: frozenset(ids) for spec, ids in groups.items()}
 
 
 def card_keys(analysis: Analysis) -> frozenset[str]:
     """The card of every page that gets one, as ``Renderer.card`` names it."""
     s = analysis.settings
-    return frozenset(card_key(s, plan, source_of(plan.slot, s, "")[0].id) for plan in analysis.cards.values())
+    return frozenset(card_key(s, plan) for plan in analysis.cards.values())
 
 
 def record_use(analysis: Analysis, own: dict[str, frozenset[str]] | None = None) -> None:

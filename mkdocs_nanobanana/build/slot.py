@@ -7,6 +7,7 @@ import enum
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from ..core.card_layouts import CardLayout
 from ..core.card_values import CardText
 from ..core.directives import Block, Directive, DirectiveError
 from ..core.request import Request
@@ -40,7 +41,7 @@ class Rendered:
 
 @dataclass(eq=False)
 class Slot:
-    """One directive occurrence on one page (or a page's card-only background), valid or not."""
+    """One directive occurrence on one page (or a page's card-only image), valid or not."""
 
     page: str
     block: Block
@@ -51,7 +52,7 @@ class Slot:
     entry: CacheEntry | None = None
     blocked_by: str | None = None  # a #name whose image is not known yet
     approved: bool = False  # within max_credits: may be paid for
-    shown: bool = True  # False: only a social card's background, no figure on a page
+    shown: bool = True  # False: only a social card's image, no figure on a page
     state: State = State.NEW
     image_known: Future = field(default_factory=Future)  # -> CacheEntry | None, once settled
     figure_ready: Future = field(default_factory=Future)  # -> Rendered
@@ -89,10 +90,34 @@ class Slot:
 
 
 @dataclass(frozen=True)
-class CardPlan:
-    """A page's card: the slot whose image is its background, its words, and the
-    page's own layout (None: the site's)."""
+class PagePicture:
+    """The page's own picture as its card image: a file of the site, and its bytes' sha256."""
 
-    slot: Slot
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CardPlan:
+    """A page's card: the slot whose image is its card image, or the page's own
+    picture, or neither (a text card); its words, and the page's own layout (None: the
+    site's). ``image_url``: front matter image as a URL, which the theme may show as
+    og:image itself."""
+
+    slot: Slot | None
     text: CardText
-    layout: str | None = None
+    layout: CardLayout | None = None
+    picture: PagePicture | None = None
+    image_url: str | None = None
+
+    @property
+    def source_id(self) -> str | None:
+        """What the card is drawn on, for its key: the picture's sha256, "text" for no
+        image; None for a slot (its image's id is the renderer's to say)."""
+        if self.slot is not None:
+            return None
+        return self.picture.sha256 if self.picture is not None else "text"
+
+    @property
+    def has_image(self) -> bool:
+        return self.slot is not None or self.picture is not None

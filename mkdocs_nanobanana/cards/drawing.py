@@ -1,15 +1,13 @@
-"""Drawing a 1200x630 social card, and the key its cached file is named by.
+"""Drawing a 1200x630 social card from its layout (core/card_layouts.py: the built-in
+layouts and a site's own are files of one format), and the key its cached file is named by.
 
-Three layouts, as Material's social plugin offers them by name:
-
-- ``default``: the background image cover-cropped, the site name (with the logo), the
-  title and the description over a dark gradient on its lower part, an accent bar;
-- ``only_image``: the background image alone;
-- ``invert``: the text on a solid colour (the theme's primary), the background image as a
-  panel on the right.
+A card is drawn with an image (a directive's, a generated one, the page's own picture)
+or without one (a text card: the theme's colours, logo, site name, title and
+description); each layer of the layout says which it is drawn on (``if: image``).
+Text goes through typeset.py: every script, no boxes.
 
 Everything that changes a card's pixels goes into ``card_key``; ``Renderer.card`` and
-``usage.card_keys`` both name cards by it.
+``site_use.card_keys`` both name cards by it.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ import functools
 import hashlib
 import io
 import os
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -25,22 +24,24 @@ from typing import TYPE_CHECKING
 
 # Pillow is imported where pixels are touched: a warm build touches none, and skips it.
 if TYPE_CHECKING:
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
-from ..core import image_bytes
+from ..core import card_theme, image_bytes
+from ..core.card_layouts import Box, CardLayout, Layer
 from ..core.card_values import CARD_SIZE, CardStyle, CardText
 from ..core.errors import NanobananaError
 from ..core.request import canonical_json
+from . import typeset
+from .typeset import Face, Fonts, Typeset
 
 __all__: list[str] = []
 
 #: Bump when the drawing changes: every cached card is redrawn once.
-LAYOUT_VERSION = 3  # 3: layouts, description, colours, logo
-MAX_TITLE_LINES = 3
-MAX_DESCRIPTION_LINES = 2
-MARGIN = 64
-PANEL = (448, 502)  # invert: the image's panel, right-aligned within the margins
+LAYOUT_VERSION = 4  # 4: layouts as files, text cards, fallback fonts, Raqm
+GRID_STEP = 50
 Warn = Callable[[str], object]  # what it returns is not looked at
+Missing = Callable[[dict[str, str]], None]  # characters no font has -> their scripts
+_BINDING_RE = re.compile(r"\{([^{}]*)\}")
 
 
 class LogoError(NanobananaError, ValueError):
@@ -65,33 +66,57 @@ def font_id(path: str | None) -> str:
     return "builtin" if not path else _file_id(path)
 
 
-def card_key(source_id: str, text: CardText, style: CardStyle, meta: str = "") -> str:
-    """The name of the card drawn from ``source_id`` with ``text`` and ``style``;
-    ``meta``: the metadata settings written into its file ("" when none is)."""
-    if style.layout == "only_image":  # no text, no colour: one card per image
-        fields: dict = {"source": source_id, "layout": style.layout}
-    else:
-        fields = {
-            "source": source_id, "title": text.title, "site": text.site_name, "description": text.description,
-            "layout": style.layout, "colours": [style.background_color, style.color, style.accent_color],
-            "font": font_id(style.font), "logo": _file_id(style.logo),
-        }
+def facts(text: CardText, style: CardStyle, has_image: bool) -> frozenset[str]:
+    """What a layout's ``if`` asks of a card: whether it has an image, a description, a logo."""
+    return frozenset(name for name, on in (("image", has_image), ("description", bool(text.description.strip())),
+                                          ("logo", bool(style.logo))) if on)
+
+
+def words(content: str, text: CardText) -> str:
+    """A text box's content with the card's words in it."""
+    return " ".join(_BINDING_RE.sub(lambda m: text.binding(m.group(1)), content).split())
+
+
+def card_key(source_id: str, text: CardText, style: CardStyle, meta: str = "", has_image: bool = True) -> str:
+    """The name of the card drawn from ``source_id`` ("text" for none) with ``text`` and
+    ``style``: what the layers it draws show, and nothing else (an image-only card is
+    one card per image, whatever the page's title); ``meta``: the metadata written into
+    its file ("" when none is)."""
+    layout = style.card_layout
+    on = facts(text, style, has_image)
+    layers = layout.active(on)
+    fields: dict = {"source": source_id, "layout": layout.id, "facts": sorted(on)}
+    shown = [words(layer.typography.content, text) for layer in layers if layer.typography]
+    if any(shown):
+        fields.update(text=shown, font=font_id(style.font), bold=font_id(style.font_bold))
+        if not all(t.isascii() for t in shown):  # what the card's font lacks comes from the fallback fonts
+            fields["fallback"] = card_theme.fallback_id()
+    if style.logo and any(layer.logo for layer in layers):
+        fields["logo"] = _file_id(style.logo)
+    used = {c for layer in layers for c in _colours(layer)}
+    fields["colours"] = [style.colour(c) for c in sorted(used)]
     if meta:
         fields["meta"] = meta
     return hashlib.sha256(canonical_json({**fields, "version": LAYOUT_VERSION})).hexdigest()
 
 
+def _colours(layer: Layer) -> list[str]:
+    out = []
+    if layer.background:
+        out += [c for c in (layer.background.color,) if c]
+        if layer.background.gradient:
+            out += [layer.background.gradient.start, layer.background.gradient.end]
+    out += [x.color for x in (layer.rectangle, layer.logo) if x is not None and x.color]
+    return out + ([layer.typography.color] if layer.typography else [])
+
+
+def needs_source(layout: CardLayout, on: frozenset[str]) -> bool:
+    """Whether the card's image layers want more than its centred 1200x630 crop (a focus
+    point elsewhere, or the whole image contained): then it is drawn from the source."""
+    return any(layer.image and (layer.image.fit != "cover" or not layer.image.centred) for layer in layout.active(on))
+
+
 # --------------------------------------------------------------------------- drawing
-
-
-def _font(path: str | None, size: int) -> ImageFont.FreeTypeFont:
-    from PIL import ImageFont
-
-    if path:
-        return ImageFont.truetype(path, size)
-    font = ImageFont.load_default(size=size)  # a bitmap font of one size if Pillow lacks FreeType
-    assert isinstance(font, ImageFont.FreeTypeFont), "social cards need a Pillow built with FreeType"
-    return font
 
 
 @functools.lru_cache(maxsize=8)
@@ -99,8 +124,10 @@ def font_problem(path: str, _mtime_ns: int = 0) -> str | None:
     """Why FreeType cannot load the font file at ``path``, or None. The settings refuse a
     file that is no font at all (core.card_theme.font_problem); one that only looks like
     one (a damaged download) is found here, once per file and version."""
+    from PIL import ImageFont
+
     try:
-        _font(path, 30)
+        ImageFont.truetype(path, 30)
     except (OSError, ValueError, MemoryError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
@@ -120,177 +147,252 @@ def _with_loadable_font(style: CardStyle, warn: Warn) -> CardStyle:
         return style
     warn(f"social.font {style.font} cannot be loaded ({problem}): cards are drawn with the built-in font; "
          "point social.font at a working .ttf or .otf file")
-    return replace(style, font=None)
+    return replace(style, font=None, font_bold=None)
 
 
-def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
-    """Scale to cover ``size`` and crop the middle: no stretching, no bars. An image of
-    ``size`` already (a cached cover crop, Renderer.card_cover) is used as it is."""
+def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE, focus: tuple[float, float] = (0.5, 0.5)) -> Image.Image:
+    """Scale to cover ``size`` and crop, keeping ``focus`` in view: no stretching, no bars.
+    An image of ``size`` already (a cached cover crop, Renderer.card_cover) is used as it is."""
     from PIL import Image
 
     if img.size == size:
         return image_bytes.displayable(img, alpha=False)
     w, h = size
-    # the middle of the source at the card's aspect, then scaled: scaling the whole first
-    # made a 2x40,000 strip 1,200 px wide and 24 million tall (MemoryError)
     scale = max(w / img.width, h / img.height)
+    # the part of the source at the card's aspect, then scaled: scaling the whole first
+    # made a 2x40,000 strip 1,200 px wide and 24 million tall (MemoryError)
     crop_w, crop_h = w / scale, h / scale
-    left, top = (img.width - crop_w) / 2, (img.height - crop_h) / 2
+    left = min(max(0.0, focus[0] * img.width - crop_w / 2), img.width - crop_w)
+    top = min(max(0.0, focus[1] * img.height - crop_h / 2), img.height - crop_h)
     box = (left, top, left + crop_w, top + crop_h)
     return image_bytes.displayable(img, alpha=False).resize(size, Image.Resampling.LANCZOS, box=box)
 
 
-def _units(draw: ImageDraw.ImageDraw, words: list[str], font, width: float) -> list[str]:
-    """Words, each over-long one (CJK, a long URL) broken into pieces that fit."""
-    units: list[str] = []
-    for word in words:
-        if draw.textlength(word, font=font) <= width:
-            units.append(word)
-            continue
-        piece = ""
-        for ch in word:
-            if piece and draw.textlength(piece + ch, font=font) > width:
-                units.append(piece)
-                piece = ""
-            piece += ch
-        units.append(piece)
-    return units
-
-
-def wrap_title(draw: ImageDraw.ImageDraw, title: str, font: ImageFont.FreeTypeFont, width: float,
-               max_lines: int = MAX_TITLE_LINES) -> list[str]:
-    """At most ``max_lines`` lines no wider than ``width``; an ellipsis if cut. Text with
-    no spaces (CJK, a long URL) breaks between characters."""
-    lines: list[str] = []
-    current = ""
-    for unit in _units(draw, title.split(), font, width):
-        trial = f"{current} {unit}" if current else unit
-        if draw.textlength(trial, font=font) <= width:
-            current = trial
-        else:
-            lines.append(current)
-            current = unit
-    if current:
-        lines.append(current)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        last = lines[-1]
-        while last and draw.textlength(last + "…", font=font) > width:
-            last = last[:-1]
-        lines[-1] = last.rstrip() + "…"
-    return lines
-
-
-def render_card(background: Image.Image, text: CardText, style: CardStyle = CardStyle(),
-                warn: Warn = lambda _message: None, xmp: bytes | None = None) -> bytes:
-    """The 1200x630 JPEG card of ``style.layout``; ``warn`` hears of a logo that cannot
-    be drawn (the card is drawn without it), and of a font that cannot be loaded (drawn
-    with the built-in one); ``xmp``: a packet written into the file."""
+def render_card(image: Image.Image | None, text: CardText, style: CardStyle = CardStyle(),
+                warn: Warn = lambda _message: None, xmp: bytes | None = None, *,
+                on_missing: Missing = lambda _chars: None, grid: bool = False, fmt: str = "JPEG") -> bytes:
+    """The 1200x630 card (JPEG, or ``fmt``) of ``style``'s layout, on ``image`` (None: a
+    text card). ``warn`` hears of a logo that cannot be drawn (the card is drawn
+    without it) and of a font that cannot be loaded (drawn with the built-in one),
+    ``on_missing`` of characters no font has (left out); ``xmp``: a packet written into
+    the file; ``grid``: a 50 px grid and each layer's box drawn over it."""
     style = _with_loadable_font(style, warn)
-    if style.layout == "invert":
-        card = _invert(background, text, style, warn)
-    elif style.layout == "only_image":
-        card = cover(background)
-    else:
-        card = _default(background, text, style, warn)
+    card = draw_card(image, text, style, warn, on_missing)
+    if grid:
+        on = facts(text, style, image is not None)
+        card = overlay(card, [(i, layer) for i, layer in enumerate(style.card_layout.layers) if layer.active(on)])
     buf = io.BytesIO()
-    # baseline, not progressive: link previews are fetched whole by crawlers, and a
-    # progressive encode costs about twice the time for a few per cent fewer bytes
-    card.save(buf, "JPEG", quality=86, optimize=True, **({"xmp": xmp} if xmp else {}))
+    if fmt == "JPEG":
+        # baseline, not progressive: link previews are fetched whole by crawlers, and a
+        # progressive encode costs about twice the time for a few per cent fewer bytes
+        card.save(buf, "JPEG", quality=86, optimize=True, **({"xmp": xmp} if xmp else {}))
+    else:
+        card.save(buf, fmt)
     return buf.getvalue()
 
 
-def _site_name_shown(text: CardText) -> str:
-    """The site name, unless the title says it already (a home page: once is enough)."""
-    name = text.site_name.strip()
-    return "" if name.casefold() == text.title.strip().casefold() else name
+def draw_card(image: Image.Image | None, text: CardText, style: CardStyle = CardStyle(),
+              warn: Warn = lambda _message: None, on_missing: Missing = lambda _chars: None) -> Image.Image:
+    """The card as an RGB image (see render_card)."""
+    from PIL import Image
+
+    painter = Painter(Image.new("RGB", CARD_SIZE, "black"), image, text, style, warn)
+    for layer in style.card_layout.active(facts(text, style, image is not None)):
+        painter.paint(layer)
+    if painter.fonts.missing:
+        on_missing(dict(painter.fonts.missing))
+    if any(not t.isascii() for t in painter.drawn) and not typeset.raqm():
+        warn("this Pillow has no Raqm layout (libraqm): Arabic, Hebrew and Devanagari card titles are drawn "
+             "unshaped; install Pillow from its wheels (pip install --force-reinstall Pillow)")
+    return painter.canvas
 
 
-def _default(background: Image.Image, text: CardText, style: CardStyle, warn: Warn) -> Image.Image:
-    """The image, its lower part under a gradient that keeps white text legible on any
-    image; from the bottom up: description, title (an accent bar at its left), site name."""
-    from PIL import Image, ImageDraw
-
-    card = cover(background)
-    w, h = CARD_SIZE
-    scrim_top = int(h * (0.30 if text.description else 0.38))
-    gradient, black = _scrim(w, h - scrim_top)
-    lower = card.crop((0, scrim_top, w, h))
-    card.paste(Image.composite(black, lower, gradient), (0, scrim_top))
-    draw = ImageDraw.Draw(card)
-    y = h - MARGIN
-    if text.description:
-        y = _paragraph_up(draw, text.description, _font(style.font, 28), y, (225, 225, 230), MAX_DESCRIPTION_LINES) - 20
-    title_font = _font(style.font, 56 if text.description else 60)
-    lines = wrap_title(draw, text.title, title_font, w - 2 * MARGIN)
-    line_h = int(title_font.size * 1.2)
-    top = y - line_h * len(lines)
-    draw.rectangle((MARGIN - 28, top + 8, MARGIN - 20, y - 10), fill=style.accent_color)
-    for i, line in enumerate(lines):
-        draw.text((MARGIN, top + i * line_h), line, font=title_font, fill=(255, 255, 255), stroke_width=1,
-                  stroke_fill=(255, 255, 255))
-    _header(card, draw, text, style, (MARGIN, top - 48), (225, 225, 230), size=30, warn=warn)
-    return card
+def rgba(colour: str) -> tuple[int, int, int, int]:
+    digits = colour.lstrip("#")
+    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16), int(digits[6:8] or "ff", 16)
 
 
-def _invert(background: Image.Image, text: CardText, style: CardStyle, warn: Warn) -> Image.Image:
-    """A solid colour with the site name (and logo) at the top, the title, the
-    description at the bottom; the image as a panel on the right."""
-    from PIL import Image, ImageDraw
+class Painter:
+    """Paints one card's layers, in order, onto its canvas."""
 
-    w, h = CARD_SIZE
-    card = Image.new("RGB", CARD_SIZE, style.background_color)
-    panel_x = w - MARGIN - PANEL[0]
-    card.paste(cover(background, PANEL), (panel_x, (h - PANEL[1]) // 2))
-    draw = ImageDraw.Draw(card)
-    column = panel_x - MARGIN - 48
-    _header(card, draw, text, style, (MARGIN, MARGIN), style.color, size=30, width=column, warn=warn)
-    draw.rectangle((MARGIN, MARGIN + 64, MARGIN + 96, MARGIN + 70), fill=style.accent_color)
-    title_font = _font(style.font, 54)
-    line_h = int(title_font.size * 1.2)
-    for i, line in enumerate(wrap_title(draw, text.title, title_font, column, max_lines=4)):
-        draw.text((MARGIN, MARGIN + 104 + i * line_h), line, font=title_font, fill=style.color, stroke_width=1,
-                  stroke_fill=style.color)
-    if text.description:
-        _paragraph_up(draw, text.description, _font(style.font, 28), h - MARGIN, style.color, MAX_DESCRIPTION_LINES,
-                      column)
-    return card
+    def __init__(self, canvas: Image.Image, image: Image.Image | None, text: CardText, style: CardStyle,
+                 warn: Warn) -> None:
+        self.canvas, self.image, self.text, self.style, self.warn = canvas, image, text, style, warn
+        self.fonts = typeset.fonts_for(style.font)
+        self.drawn: list[str] = []  # the text drawn, for the Raqm check
 
+    def colour(self, value: str) -> tuple[int, int, int, int]:
+        return rgba(self.style.colour(value))
 
-def _paragraph_up(draw: ImageDraw.ImageDraw, words: str, font: ImageFont.FreeTypeFont, bottom: int,
-                  fill: str | tuple[int, int, int], max_lines: int, width: int = CARD_SIZE[0] - 2 * MARGIN) -> int:
-    """``words`` wrapped, ending at ``bottom``; the y its first line starts at."""
-    lines = wrap_title(draw, words, font, width, max_lines=max_lines)
-    line_h = int(font.size * 1.3)
-    top = bottom - line_h * len(lines)
-    for i, line in enumerate(lines):
-        draw.text((MARGIN, top + i * line_h), line, font=font, fill=fill)
-    return top
+    def paint(self, layer: Layer) -> None:
+        if layer.background:
+            if layer.background.image:
+                self._picture(layer.box, layer.background.image)
+            if layer.background.color:
+                self._fill(layer.box, self.colour(layer.background.color))
+            if layer.background.gradient:
+                g = layer.background.gradient
+                self._paste(layer.box, _gradient(layer.box.width, layer.box.height, self.style.colour(g.start),
+                                                 self.style.colour(g.end), g.direction))
+        if layer.image and self.image is not None:
+            self._image(layer)
+        if layer.rectangle:
+            self._rectangle(layer.box, self.colour(layer.rectangle.color), layer.rectangle.radius)
+        if layer.logo and self.style.logo:
+            self._logo(layer)
+        if layer.typography:
+            self._typography(layer)
 
+    def _paste(self, box: Box, img: Image.Image) -> None:
+        """An RGBA image over the canvas at ``box``."""
+        if img.mode == "RGBA":
+            self.canvas.paste(img.convert("RGB"), (box.x, box.y), img.getchannel("A"))
+        else:
+            self.canvas.paste(img, (box.x, box.y))
 
-def _header(card: Image.Image, draw, text: CardText, style: CardStyle, at: tuple[int, int], fill, *, size: int,
-            warn: Warn, width: int = CARD_SIZE[0] - 2 * MARGIN) -> None:
-    """The logo (as tall as two lines of the site name) and the site name after it."""
-    x, y = at
-    logo = None
-    if style.logo:
+    def _fill(self, box: Box, colour: tuple[int, int, int, int]) -> None:
+        from PIL import Image
+
+        if colour[3] == 255:
+            self.canvas.paste(colour[:3], (box.x, box.y, box.x + box.width, box.y + box.height))
+        elif colour[3]:
+            self._paste(box, Image.new("RGBA", (box.width, box.height), colour))
+
+    def _rectangle(self, box: Box, colour: tuple[int, int, int, int], radius: int) -> None:
+        from PIL import Image, ImageDraw
+
+        if not radius:
+            self._fill(box, colour)
+            return
+        mask = Image.new("L", (box.width, box.height), 0)
+        ImageDraw.Draw(mask).rounded_rectangle((0, 0, box.width - 1, box.height - 1), radius, fill=colour[3])
+        self.canvas.paste(colour[:3], (box.x, box.y, box.x + box.width, box.y + box.height), mask)
+
+    def _image(self, layer: Layer) -> None:
+        from PIL import Image
+
+        fit, box, img = layer.image, layer.box, self.image
+        assert fit is not None and img is not None
+        if fit.fit == "cover":
+            self._paste(box, cover(img, (box.width, box.height), fit.focus))
+            return
+        scale = min(box.width / img.width, box.height / img.height)
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        shown = image_bytes.displayable(img, alpha=True).resize(size, Image.Resampling.LANCZOS)
+        at = Box(box.x + round((box.width - size[0]) * fit.focus[0]),
+                 box.y + round((box.height - size[1]) * fit.focus[1]), *size)
+        self._paste(at, shown if shown.mode in ("RGB", "RGBA") else shown.convert("RGBA"))
+
+    def _picture(self, box: Box, path: str) -> None:
+        """A layout's own image file (a brand's backdrop), cover-fit to the box."""
+        from PIL import Image
+
         try:
-            logo = _logo(style.logo, size * 2)
+            with Image.open(path) as img:
+                img.load()
+                shown = image_bytes.displayable(img, alpha=True)
+                self._paste(box, cover(shown, (box.width, box.height)) if shown.mode == "RGB" else
+                            _cover_rgba(shown, (box.width, box.height)))
+        except (OSError, ValueError) as exc:
+            self.warn(f"the card layout's image {path} cannot be read ({exc}): cards are drawn without it")
+
+    def _logo(self, layer: Layer) -> None:
+        from PIL import Image
+
+        assert self.style.logo is not None and layer.logo is not None
+        try:
+            logo = _logo(self.style.logo, layer.box.width, layer.box.height)
         except LogoError as exc:
-            warn(str(exc))
-    if logo is not None:
-        card.paste(logo, (x, y + size // 2 - logo.height // 2), logo)
-        x += logo.width + 16
-    name = _site_name_shown(text)
-    if name:
-        font = _font(style.font, size)
-        draw.text((x, y), wrap_title(draw, name, font, width - (x - at[0]), max_lines=1)[0], font=font, fill=fill)
+            self.warn(str(exc))
+            return
+        if layer.logo.color:
+            colour = self.colour(layer.logo.color)
+            alpha = logo.getchannel("A").point(lambda v: v * colour[3] // 255)
+            logo = Image.new("RGBA", logo.size, colour[:3] + (255,))
+            logo.putalpha(alpha)
+        box = layer.box
+        h, v = _alignment(layer.logo.align)
+        x = box.x + {"start": 0, "center": (box.width - logo.width) // 2, "end": box.width - logo.width}[h]
+        y = box.y + {"top": 0, "center": (box.height - logo.height) // 2, "bottom": box.height - logo.height}[v]
+        self._paste(Box(x, y, logo.width, logo.height), logo)
+
+    def _typography(self, layer: Layer) -> None:
+        from PIL import ImageDraw
+
+        t, box = layer.typography, layer.box
+        assert t is not None
+        content = words(t.content, self.text)
+        if not content:
+            return
+        own = t.font.file is not None
+        fonts = Fonts(Face(t.font.file) if own else self.fonts.primary, self.fonts.fallbacks, self.fonts.missing)
+        bold_face = Face(self.style.font_bold) if t.font.bold and not own and self.style.font_bold else None
+        setter = Typeset(fonts, bold_face)
+        lines, s = typeset.fit(setter, content, box.width, box.height, t.lines, t.line_height, t.font.size,
+                               t.overflow == "shrink", t.font.bold and bold_face is None)
+        h, v = _alignment(t.align)
+        block = typeset.block_height(len(lines), s)
+        top = box.y + {"top": 0, "center": (box.height - block) / 2, "bottom": box.height - block}[v]
+        colour = self.colour(t.color)
+        target = self.canvas if colour[3] == 255 else None
+        draw = ImageDraw.Draw(target if target is not None else _Ink.layer(self.canvas.size))
+        for i, line in enumerate(lines):
+            setter.draw_line(draw, line, box.x, box.x + box.width, top + s.ascent + i * s.pitch, s,
+                             colour[:3] if target is not None else 255, h)
+        if target is None:
+            self.canvas.paste(colour[:3], (0, 0), _Ink.mask(draw, colour[3]))
+        self.drawn.append(content)
 
 
-@functools.lru_cache(maxsize=4)
-def _logo(path: str, height: int) -> Image.Image:
-    """The logo scaled to ``height`` (RGBA), from a raster file or an SVG (through
-    cairosvg, as Material's social plugin draws it); LogoError if it cannot be drawn."""
+class _Ink:
+    """Text in a translucent colour: drawn into a mask, then the colour through it."""
+
+    @staticmethod
+    def layer(size: tuple[int, int]) -> Image.Image:
+        from PIL import Image
+
+        return Image.new("L", size, 0)
+
+    @staticmethod
+    def mask(draw: ImageDraw.ImageDraw, alpha: int) -> Image.Image:
+        return draw._image.point(lambda v: v * alpha // 255)
+
+
+def _alignment(value: str) -> tuple[str, str]:
+    """Material's origin words as (horizontal, vertical): "start top" -> ("start", "top")."""
+    words_ = value.split()
+    h = next((w for w in words_ if w in ("start", "end")), "center" if "center" in words_[:1] else "start")
+    v = next((w for w in words_ if w in ("top", "bottom")), "center" if words_[-1] == "center" else "top")
+    return h, v
+
+
+def _cover_rgba(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    from PIL import Image
+
+    scale = max(size[0] / img.width, size[1] / img.height)
+    resized = img.resize((max(size[0], round(img.width * scale)), max(size[1], round(img.height * scale))),
+                         Image.Resampling.LANCZOS)
+    left, top = (resized.width - size[0]) // 2, (resized.height - size[1]) // 2
+    return resized.crop((left, top, left + size[0], top + size[1]))
+
+
+@functools.lru_cache(maxsize=16)
+def _gradient(width: int, height: int, start: str, end: str, direction: str) -> Image.Image:
+    """An RGBA gradient from ``start`` to ``end`` (#rrggbbaa) along ``direction``: the
+    same for every card of a layout, so made once."""
+    from PIL import Image
+
+    ramp = Image.linear_gradient("L")  # 0 at the top, 255 at the bottom
+    ramp = {"down": ramp, "up": ramp.rotate(180), "right": ramp.rotate(90), "left": ramp.rotate(-90)}[direction]
+    mask = ramp.resize((width, height))
+    return Image.composite(Image.new("RGBA", (width, height), rgba(end)),
+                           Image.new("RGBA", (width, height), rgba(start)), mask)
+
+
+@functools.lru_cache(maxsize=8)
+def _logo(path: str, width: int, height: int) -> Image.Image:
+    """The logo contained in ``width`` x ``height`` (RGBA), from a raster file or an SVG
+    (through cairosvg, as Material's social plugin draws it); LogoError if it cannot be."""
     from PIL import Image
 
     try:
@@ -303,14 +405,26 @@ def _logo(path: str, height: int) -> Image.Image:
             logo = image_bytes.displayable(img, alpha=True).convert("RGBA")
     except Exception as exc:  # noqa: BLE001 - cairo's and Pillow's errors alike: the card goes on without it
         raise LogoError(f"the card logo {path} cannot be drawn ({exc}): cards are drawn without it") from None
-    width = max(1, round(logo.width * height / logo.height))
-    return logo.resize((min(width, height * 4), height), Image.Resampling.LANCZOS)
+    scale = min(width / logo.width, height / logo.height)
+    size = (max(1, round(logo.width * scale)), max(1, round(logo.height * scale)))
+    return logo.resize(size, Image.Resampling.LANCZOS)
 
 
-@functools.lru_cache(maxsize=4)
-def _scrim(width: int, height: int) -> tuple[Image.Image, Image.Image]:
-    """The legibility gradient (a mask) and its colour: the same for every card."""
-    from PIL import Image
+def overlay(card: Image.Image, layers: list[tuple[int, Layer]]) -> Image.Image:
+    """A layout designer's view: a 50 px grid, and each drawn layer's box with its index
+    in the layout file's ``layers``."""
+    from PIL import Image, ImageDraw
 
-    gradient = Image.linear_gradient("L").resize((width, height)).point(lambda v: int(v * 0.82))
-    return gradient, Image.new("RGB", (width, height), (12, 12, 16))
+    sheet = Image.new("RGBA", card.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(sheet)
+    for x in range(0, card.width, GRID_STEP):
+        draw.line((x, 0, x, card.height), fill=(255, 255, 255, 70 if x % (GRID_STEP * 2) else 120))
+    for y in range(0, card.height, GRID_STEP):
+        draw.line((0, y, card.width, y), fill=(255, 255, 255, 70 if y % (GRID_STEP * 2) else 120))
+    for i, layer in layers:
+        b = layer.box
+        draw.rectangle((b.x, b.y, b.x + b.width - 1, b.y + b.height - 1), outline=(255, 64, 129, 230), width=2)
+        draw.text((b.x + 4, b.y + 2), str(i), fill=(255, 64, 129, 255))
+    out = card.convert("RGBA")
+    out.alpha_composite(sheet)
+    return out.convert("RGB")

@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 import yaml
 
 from ..core import yaml_text
+from ..core.card_layouts import is_layout_file
 from ..core.card_values import CARD_SIZE, LAYOUTS
 from ..core.catalog import normalize_ratio
 from ..core.directives import prompt_problem
@@ -79,6 +80,12 @@ class PageInfo:
     title: str
     description: str
     meta_line: int  # line of the `nanobanana:` key in the front matter (for messages)
+    body: str = ""  # the text after the front matter
+    body_line: int = 1  # the file line it starts at
+    image_line: int = 1  # line of the `image:` key in the front matter
+
+    def line_of(self, key: str) -> int:
+        return self.image_line if key == "image" else self.meta_line
     #: why the front matter was not read (yaml_text refused it), when a card would need it
     problem: str | None = None
 
@@ -119,30 +126,39 @@ def read_page(text: str, src_uri: str) -> PageInfo:
         name = Path(src_uri).parent.name if stem == "index" else stem
         title = h1 if h1 else name.replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
     description = meta.get("description")
-    meta_line = 1
+    lines = {"nanobanana": 1, "image": 1}
     if m:
         for i, line in enumerate(m.group(1).split("\n"), start=2):
-            if line.startswith("nanobanana:"):
-                meta_line = i
-                break
+            key = line.split(":", 1)[0]
+            if key in lines and lines[key] == 1:
+                lines[key] = i
+    body_line = text.count("\n", 0, len(text) - len(body)) + 1
     description = description.strip() if isinstance(description, str) else ""
     # shown on the card, not paid for: a lone surrogate (a YAML escape) becomes U+FFFD
     return PageInfo(meta, yaml_text.without_surrogates(title.strip()), yaml_text.without_surrogates(description),
-                    meta_line, problem)
+                    lines["nanobanana"], body, body_line, lines["image"], problem)
 
 
 @dataclass(frozen=True)
 class CardSource:
-    """Where a page's card comes from: a directive on the page (``ordinal``) or a prompt;
-    and the page's own layout and description for it, if it sets them."""
+    """Where a page's card image comes from: a directive on the page (``ordinal``), a
+    prompt, the page's own picture (``picture``), or none (a text card: ``ordinal``,
+    ``prompt`` and ``picture`` all None); and the page's own layout and description for
+    it, if it sets them."""
 
     title: str
     ordinal: int | None = None  # index of the page's `social: true` directive
     prompt: str | None = None
     ratio: str | None = None
     variant: str | None = None
+    picture: str | None = None  # an absolute path: the page's own picture
+    image_url: str | None = None  # front matter image as a URL: the page's own og:image, maybe
     layout: str | None = None  # front matter nanobanana.social.layout
     description: str | None = None  # front matter nanobanana.social.description
+
+    @property
+    def text_only(self) -> bool:
+        return self.ordinal is None and self.prompt is None and self.picture is None
 
 
 class SocialError(NanobananaError, ValueError):
@@ -156,26 +172,27 @@ _FORMS = "social: false or social: {prompt: ..., ratio: ..., variant: ..., title
 
 
 def card_source(
-    info: PageInfo, social_ordinals: list[int], *, generate: bool, template: str, site_description: str,
-    first_image: int | None = None, automatic: bool = True,
+    info: PageInfo, social_ordinals: list[int], *, source: str, template: str, site_description: str,
+    first_image: int | None = None, picture: str | None = None, automatic: bool = True,
 ) -> CardSource | None:
     """The page's card source, by precedence: front matter `nanobanana.social: false` or
     Material's `social: {cards: false}` (no card) > front matter `social: {prompt, ...}` > a
     `social: true` directive > the automatic source (``automatic``: the page is within
-    cards_include/cards_exclude): the page's first image (``first_image``, its index) or,
-    with ``generate``, the template. A front matter `social` with only ``layout`` and
-    ``description`` keeps the automatic choice. SocialError for a malformed front matter."""
+    cards_include/cards_exclude), by ``source`` (social.source):
+
+    - ``auto``: the page's first image (``first_image``, its index), else its own
+      picture (``picture``), else a text card;
+    - ``first_image``: that image, else no card; ``generate``: the template's prompt;
+      ``none``: no card.
+
+    A front matter `social` with only ``layout`` and ``description`` keeps the automatic
+    choice. SocialError for a malformed front matter."""
     if info.problem:
         raise SocialError(f"{info.problem}; the page gets no card")
     material = info.meta.get("social")
     if isinstance(material, dict) and material.get("cards") is False:
         return None
-    block = info.meta.get("nanobanana")
-    social: Any = None
-    if block is not None:
-        if not isinstance(block, dict) or set(block) - {"social", "responsive_images"}:
-            raise SocialError(f"front matter 'nanobanana' takes social ({_FORMS}) and responsive_images: false")
-        social = block.get("social")
+    social = _our_block(info.meta).get("social")
     if social is False or (isinstance(social, dict) and social.get("cards") is False):
         return None
     style: _Style = {}
@@ -183,13 +200,34 @@ def card_source(
         style = _style_keys(social)
         if not any(k in social for k in SOURCE_KEYS):
             social = None  # a look of its own, the source everyone gets
-    source = _source(info, social, social_ordinals, generate=generate, template=template,
-                     site_description=site_description, first_image=first_image, automatic=automatic)
-    return replace(source, **style) if source is not None and style else source
+    found = _source(info, social, social_ordinals, source=source, template=template,
+                    site_description=site_description, first_image=first_image, picture=picture, automatic=automatic)
+    return replace(found, **style) if found is not None and style else found
 
 
-def _source(info: PageInfo, social: Any, social_ordinals: list[int], *, generate: bool, template: str,
-            site_description: str, first_image: int | None, automatic: bool) -> CardSource | None:
+def _our_block(meta: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Front matter ``nanobanana:``, checked: it takes ``social`` and ``style``."""
+    block = meta.get("nanobanana")
+    if block is None:
+        return {}
+    if not isinstance(block, dict) or set(block) - {"social", "style", "responsive_images"}:
+        raise SocialError(f"front matter 'nanobanana' takes social ({_FORMS}), style: ... and "
+                          "responsive_images: false")
+    return block
+
+
+def page_style(meta: Mapping[str, Any]) -> str | None:
+    """Front matter ``nanobanana: {style: ...}``: the page's own house style ("" for none),
+    or None where it sets none. SocialError if it is not a text."""
+    style = _our_block(meta).get("style")
+    if style is not None and not isinstance(style, str):
+        raise SocialError("front matter nanobanana.style must be a text (the style every prompt of the page ends "
+                          "with; '' for none)")
+    return None if style is None else " ".join(style.split())
+
+
+def _source(info: PageInfo, social: Any, social_ordinals: list[int], *, source: str, template: str,
+            site_description: str, first_image: int | None, picture: str | None, automatic: bool) -> CardSource | None:
     if isinstance(social, dict):
         return _front_matter_card(info, social, social_ordinals, template, site_description)
     if social not in (None, True):
@@ -198,10 +236,13 @@ def _source(info: PageInfo, social: Any, social_ordinals: list[int], *, generate
         return CardSource(info.title, ordinal=social_ordinals[0])
     if social is None and not automatic:
         return None
-    if first_image is not None and social is None:
-        return CardSource(info.title, ordinal=first_image)
-    if generate or social is True:
+    if social is True or source == "generate":
         return CardSource(info.title, prompt=_fill(template, info.title, info.description or site_description))
+    if first_image is not None and source in ("first_image", "auto"):
+        return CardSource(info.title, ordinal=first_image)
+    if source == "auto":
+        url = info.meta.get("image") if isinstance(info.meta.get("image"), str) else None
+        return CardSource(info.title, picture=picture, image_url=None if picture else url)
     return None
 
 
@@ -220,10 +261,11 @@ def _style_keys(social: dict) -> _Style:
                           f"{', '.join(SOURCE_KEYS + STYLE_KEYS)}, cards")
     style: _Style = {}
     if "layout" in social:
-        if social["layout"] not in LAYOUTS:
-            raise SocialError(f"front matter nanobanana.social.layout must be one of {', '.join(LAYOUTS)}, "
-                              f"not {social['layout']!r}")
-        style["layout"] = social["layout"]
+        layout = social["layout"]
+        if not isinstance(layout, str) or not (layout in LAYOUTS or is_layout_file(layout)):
+            raise SocialError(f"front matter nanobanana.social.layout must be one of {', '.join(LAYOUTS)} or a "
+                              f"layout file (.yml, relative to mkdocs.yml), not {layout!r}")
+        style["layout"] = layout
     if "description" in social:
         if not isinstance(social["description"], str):
             raise SocialError("front matter nanobanana.social.description must be a text")
@@ -302,26 +344,26 @@ def template_fields(template: str, prompt: str) -> dict[str, str] | None:
 
 
 def why_new_card_image(template: str, old: Request | None, new: Request, title: str, description: str) -> str:
-    """Why a page's card background from ``template`` is a new image (a new paid
-    request) since the last build, for ``plan``: a renamed page says so."""
+    """Why a page's card image from ``template`` is a new image (a new paid request)
+    since the last build, for ``plan``: a renamed page says so."""
     if old is None:
-        return "new background: its prompt changed (the title, the description or social.prompt_template)"
+        return "new card image: its prompt changed (the title, the description or social.prompt_template)"
     if old.prompt == new.prompt:
-        return "new background: social.ratio or social.variant changed"
+        return "new card image: social.ratio or social.variant changed"
     fields = template_fields(template, old.prompt)
     if fields is None:
-        return "new background: social.prompt_template changed"
+        return "new card image: social.prompt_template changed"
     changes = [f"the {name} changed ({_short(fields[name])!r} -> {_short(now)!r})"
                for name, now in (("title", title), ("description", description))
                if name in fields and fields[name] != now]
-    return "new background: " + (" and ".join(changes) or "its prompt changed")
+    return "new card image: " + (" and ".join(changes) or "its prompt changed")
 
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-#: How a background's cover crop is kept (renderer.Renderer.card_cover), named as a copy
+#: How a card image's cover crop is kept (renderer.Renderer.card_cover), named as a copy
 #: of its own: JPEG at 95, so near lossless (SSIM 0.987 to the exact crop on the fake
 #: API's noisy photos) that the card saved from it at 86 is as close to the exact picture
 #: as one drawn from the source (0.911 vs 0.916, the card's own JPEG loss dominating).
@@ -381,9 +423,14 @@ def _iso(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def has_tag(head: str, name: str) -> bool:
+    """Whether ``head`` has a <meta> of property or name ``name`` (og:image, twitter:card)."""
+    return re.search(rf"""<meta[^>]+(?:property|name)=["']{re.escape(name)}["']""", head) is not None
+
+
 def meta_tags(image_url: str, page: PageMeta, existing_head: str, *, page_url: str = "", site_name: str = "") -> str:
     """The Open Graph and Twitter tags Material's social plugin writes, leaving out any
-    the page already has (the theme's, another plugin's)."""
+    the page already has (the theme's, another plugin's); no image tags without ``image_url``."""
     e = html.escape
     plain = not site_name or page.title.casefold() == site_name.casefold()
     title = page.title if plain else f"{page.title} - {site_name}"
@@ -407,7 +454,8 @@ def meta_tags(image_url: str, page: PageMeta, existing_head: str, *, page_url: s
     ]
     out = []
     for attr, name, value in tags:
-        if not value or re.search(rf"""<meta[^>]+(?:property|name)=["']{re.escape(name)}["']""", existing_head):
+        imageless = not image_url and name.startswith(("og:image", "twitter:image"))
+        if not value or has_tag(existing_head, name) or imageless:
             continue
         out.append(f'<meta {attr}="{name}" content="{e(value)}">')
     return "\n".join(out)

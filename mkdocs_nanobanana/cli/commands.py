@@ -1,4 +1,5 @@
-"""The `nanobanana` command: plan the spend, generate ahead, review, prune, verify.
+"""The `nanobanana` command: plan the spend, generate ahead, review, prune, verify, and
+draw one page's card (`card`).
 
 It reads the same mkdocs.yml as a build (through project.load_project) and works with
 the same analysis, cache and scheduler, so a plan, a generate and a build agree. Only
@@ -11,13 +12,14 @@ cache entry, a refused confirmation); 2 a usage error.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import json
 import logging
 import os
 import sys
-from concurrent.futures import as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -31,11 +33,12 @@ from ..build.analysis import Analysis
 from ..build.own_images import groups_in_use
 from ..build.plan import PlanRow
 from ..build.plan import plan as plan_rows
-from ..build.renderer import open_checked
+from ..build.renderer import Renderer, open_checked
 from ..build.session import BuildSession, open_provider, open_remote_tier
+from ..core.card_layouts import LayoutError
 from ..core.image_bytes import displayable
 from ..core.reporting import Reporter, ScrubbingFilter, scrub
-from ..core.settings import Settings, SettingsError
+from ..core.settings import Settings, SettingsError, page_label
 from ..providers import ProviderUnavailable
 from ..providers import placeholder as placeholder_renderer
 from ..store import prune as pruning
@@ -382,8 +385,8 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
     cards = set(site_use.card_keys(analysis))
     settle = temp_age(settings.timeout, settings.retries)
     if remote:
-        # a card's key needs its image's hash: known only if every background is here
-        known = all(card.slot.entry is not None for card in analysis.cards.values())
+        # a card's key needs its image's hash: known only if every card image is here
+        known = all(plan.slot is None or plan.slot.entry is not None for plan in analysis.cards.values())
         try:
             removed = guarded_prune.prune_remote(_remote(settings), set(keys), cards if known else None, dry_run)
         except RemoteError as exc:
@@ -551,6 +554,62 @@ def _fix_entry(cache: Cache | RemoteCache, key: str) -> int:
                + (f"{repaired.kept} intact image(s) kept in partial/{damaged}" if repaired.kept
                   else f"no intact image in it{damaged}"))
     return repaired.kept
+
+
+@main.command()
+@click.argument("page")
+@click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Where the PNG goes (default: card-<page>.png in this folder).")
+@click.option("--layout", help="A built-in layout or a layout file (relative to mkdocs.yml), instead of the page's.")
+@click.option("--grid", is_flag=True, help="Draw a 50 px grid and each layer's box and index over the card.")
+def card(page: str, config_file: str | None, output: str | None, layout: str | None, grid: bool) -> None:
+    """Draw one page's social card to a PNG, without a build.
+
+    PAGE is the page's Markdown file (docs/guide/setup.md) or its path in docs_dir
+    (guide/setup.md). The card is drawn as a build would draw it, on its image if the
+    cache has it, else on its placeholder: no API call, nothing paid, nothing published.
+
+    \b
+    Examples:
+      nanobanana card docs/index.md
+      nanobanana card blog/posts/hello.md --layout layouts/brand.yml --grid -o brand.png
+    """
+    settings, pages = _load(config_file, "offline")
+    src = _page_of(page, settings, pages)
+    analysis = _analysed(settings, pages)
+    plan = analysis.cards.get(src)
+    if plan is None:
+        raise click.ClickException(
+            f"{page_label(settings, src)} gets no social card: social.enabled, social.source, cards_include/"
+            "cards_exclude or its front matter (nanobanana: {social: false}) say so")
+    if layout:
+        try:
+            plan = analysis.in_layout(src, settings.social.layout_named(layout, "--layout"))
+        except LayoutError as exc:
+            raise click.ClickException(str(exc)) from None
+    with ThreadPoolExecutor(1) as pool:
+        renderer = Renderer(settings, Cache(settings.cache_dir), pool, REPORT)
+        data = renderer.card_preview(src, plan, settings.social.style(plan.layout), grid=grid)
+    target = Path(output or f"card-{Path(src).with_suffix('').as_posix().replace('/', '-')}.png")
+    target.write_bytes(data)
+    click.echo(f"{target}: the card of {page_label(settings, src)} (1200x630 PNG, layout "
+               f"{settings.social.style(plan.layout).card_layout.name})")
+
+
+def _page_of(page: str, settings: Settings, pages: list) -> str:
+    """PAGE as a src path: a file of docs_dir, or a path within it as written."""
+    known = {p.page for p in pages}
+    docs = Path(settings.docs_dir).resolve()
+    candidates = [page.replace(os.sep, "/").removeprefix("./")]
+    if os.path.isfile(page):
+        with contextlib.suppress(ValueError):
+            candidates.insert(0, Path(page).resolve().relative_to(docs).as_posix())
+    found = next((c for c in candidates if c in known), None)
+    if found is None:
+        raise click.ClickException(f"{page}: not a page of this site (docs_dir {settings.docs_dir}); give its "
+                                   "Markdown file (docs/guide/setup.md) or its path in docs_dir (guide/setup.md)")
+    return found
 
 
 @main.command()

@@ -380,17 +380,39 @@ def check_remote(s: Settings) -> Check:
 # --------------------------------------------------------------------------- social cards
 
 
-def check_cards(s: Settings, facts: HostFacts) -> list[Check]:
+#: What changes for a site that turns Material's social plugin off and nanobanana's cards on.
+SWITCH_CHANGES = ("cards become JPEGs at assets/nanobanana/social/<page>.jpg (theirs: PNGs at "
+                  "assets/images/social/), drawn with no font download and no cairo (but for an SVG logo), in every "
+                  "script the system's fonts have; layouts in cards_layout_dir are not read (write one in nanobanana's "
+                  "format: social.layout); icons are not drawn")
+
+
+def check_material(facts: HostFacts) -> list[Check]:
+    """Material's social plugin: how to switch from it, and what of its options is read."""
+    theirs = facts.material_cards
+    if not theirs.configured:
+        return []
+    read = ", ".join(theirs.options()) or "none of its options (none is set)"
     if facts.our_cards_option and facts.material_social:
-        return [Check("social cards", WARN, "Material's social plugin is on too: it makes every card, nanobanana none",
-                      "set social: {enabled: false} under nanobanana, or turn Material's social plugin off "
-                      "(enabled: false) to use nanobanana's cards")]
+        return [Check("Material's social", WARN, "Material's social plugin is on: it makes every card, nanobanana "
+                      f"none. To switch, set enabled: false under it: nanobanana then reads {read}; {SWITCH_CHANGES}",
+                      "plugins: - social: {enabled: false} (to keep theirs: social: {enabled: false} under "
+                      "nanobanana)")]
+    if facts.material_social:
+        return [Check("Material's social", PASS, "on, and nanobanana's cards are off (social.enabled: false)")]
+    return [Check("Material's social", PASS, f"off: nanobanana makes the cards and reads {read} as its defaults")]
+
+
+def check_cards(s: Settings, facts: HostFacts) -> list[Check]:
+    material = check_material(facts)
+    if facts.our_cards_option and facts.material_social:
+        return material
     cards = _card_count(s, facts)
     if not cards:
         why = ("social.enabled: false" if not s.social.enabled
                else "no page gets a card (social.source: none, no social: true)")
-        return [Check("social cards", PASS, f"off: {why}")]
-    rows = [Check("social cards", PASS, f"{cards} page(s) get a card"), check_font(s.social.font)]
+        return [*material, Check("social cards", PASS, f"off: {why}")]
+    rows = [*material, Check("social cards", PASS, f"{cards} page(s) get a card"), check_font(s.social.font)]
     if not facts.site_url:
         rows.append(Check("site_url", WARN, "not set: card URLs are relative, and link previews need absolute ones",
                           "set site_url: https://your.site/ in mkdocs.yml"))
@@ -420,5 +442,11 @@ def check_font(font: str | None) -> Check:
         return Check("card font", FAIL, f"{where} cannot be loaded ({exc})",
                      "point social.font at a .ttf or .otf file" if font
                      else "install Pillow with FreeType, or set social.font")
-    return Check("card font", PASS,
-                 f"social.font {font}" if font else "built-in (covers Latin; set social.font for other scripts)")
+    from ..core.card_theme import fallback_fonts
+
+    fallbacks = fallback_fonts()
+    others = (f"what it lacks from {len(fallbacks)} system font(s) (fontconfig), e.g. Chinese, Japanese and Korean "
+              "with fonts-noto-cjk" if fallbacks else "no system fonts found for what it lacks (install fontconfig "
+              "and fonts-noto-core, fonts-noto-cjk)")
+    return Check("card font", PASS if fallbacks else WARN,
+                 f"{f'social.font {font}' if font else 'built-in (Latin)'}; {others}")

@@ -73,7 +73,7 @@ def live_claims(settings: Settings) -> dict:
 
 def keep_in_use(cache: Cache, keep: pruning.Keep, settle: float, claims: dict) -> None:
     """Add to ``keep`` the entries (and partial images) no record keeps that a build under
-    way may use, saying which and why."""
+    way may use, saying which and why; and the cards drawn as recently."""
     candidates = (set(cache.keys()) | {p.name for p in cache.partial_dir.glob("*")}) - keep.keys
     busy = pruning.in_use(cache, candidates, settle, set(claims))
     keep.keys |= busy
@@ -81,6 +81,8 @@ def keep_in_use(cache: Cache, keep: pruning.Keep, settle: float, claims: dict) -
         entry = cache.get(key)
         keep.sources |= {image.sha256 for image in entry.images} if entry is not None else set()
     _say_kept({k: _why(k, claims, settle) for k in busy}, "entry")
+    if keep.cards is not None:  # cards a build under way drew for its pages
+        keep.cards |= pruning.young_cards(cache, settle)
 
 
 def _why(key: str, claims: dict, settle: float) -> str:

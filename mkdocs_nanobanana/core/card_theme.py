@@ -1,5 +1,7 @@
-"""What a card takes from the theme, as plain values: colours by Material's palette names,
-a font the theme names found on this machine, and whether an SVG logo can be drawn.
+"""What a card takes from the theme and the machine, as plain values: colours by
+Material's palette names, a font the theme names found on this machine, the fonts that
+draw what that font lacks (fontconfig's fallback list), and whether an SVG logo can be
+drawn.
 
 No MkDocs here: hosts/mkdocs/site.py reads ``theme.palette``, ``theme.font`` and ``theme.logo`` and
 passes them in a ``ThemeStyle``.
@@ -7,9 +9,13 @@ passes them in a ``ThemeStyle``.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import os
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,21 +43,58 @@ ACCENT = {
     "light-green": "#63de17", "lime": "#b0eb00", "yellow": "#ffd500", "amber": "#ffaa00", "orange": "#ff9100",
     "deep-orange": "#ff6e42",
 }
+#: The text Material's ``default/accent`` layout prints on each accent colour (its
+#: accent.yml ``color`` definition, 9.8.2): black on the light ones, white elsewhere.
+ACCENT_TEXT = {name: "#000000" if name in ("lime", "yellow", "amber", "orange") else "#ffffff" for name in ACCENT}
 DEFAULT_PRIMARY = "indigo"  # what Material's cards use when the palette names none
 DEFAULT_ACCENT = "indigo"
 _HEX_RE = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}\Z")
+_HEX_ALPHA_RE = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})\Z")
 FONT_SUFFIXES = (".ttf", ".otf")
+#: What a fallback font may be: FreeType's scalable outline formats (no bitmap .pcf).
+FALLBACK_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
+
+
+#: Material's built-in card layouts (its social plugin's cards_layout) by the names ours have.
+MATERIAL_LAYOUTS = {"default": "default", "default/accent": "accent", "default/invert": "invert",
+                    "default/variant": "variant", "default/only/image": "only_image"}
+
+
+@dataclass(frozen=True)
+class MaterialCards:
+    """What Material's social plugin is configured with, for a site moving off it: its
+    ``cards_layout_options`` (background_color, color, font_family, logo),
+    ``cards_include``/``cards_exclude`` and ``cards_layout``, as nanobanana's defaults."""
+
+    configured: bool = False  # listed under plugins (enabled or not)
+    enabled: bool = False
+    background_color: str | None = None
+    color: str | None = None
+    font_family: str | None = None
+    logo: str | None = None  # as written: a path relative to mkdocs.yml
+    layout: str | None = None  # cards_layout as written (default/variant)
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def options(self) -> tuple[str, ...]:
+        """The options of theirs that are set, as mkdocs.yml names them (for messages)."""
+        keys = ("background_color", "color", "font_family", "logo")
+        named = [(f"cards_layout_options.{k}", getattr(self, k)) for k in keys]
+        named += [("cards_layout", self.layout), ("cards_include", self.include), ("cards_exclude", self.exclude)]
+        return tuple(name for name, value in named if value)
 
 
 @dataclass(frozen=True)
 class ThemeStyle:
-    """What the theme says about the look of a card (all optional)."""
+    """What the theme says about the look of a card (all optional), and what Material's
+    social plugin is configured with."""
 
     primary: str | None = None  # a palette name ("deep purple" as written), or "#rrggbb"
     accent: str | None = None
     font_family: str | None = None  # Material's theme.font.text, e.g. "Roboto"
     logo: str | None = None  # an absolute path to theme.logo
     font_dirs: tuple[str, ...] = ()  # where a local copy of the font may be, first wins
+    material: MaterialCards = MaterialCards()
 
 
 def palette_key(name: str) -> str:
@@ -59,14 +102,17 @@ def palette_key(name: str) -> str:
     return name.strip().lower().replace(" ", "-")
 
 
-def hex_colour(value: str) -> str | None:
-    """``value`` as #rrggbb if it is a hex colour, else None."""
+def hex_colour(value: str, alpha: bool = False) -> str | None:
+    """``value`` as #rrggbb if it is a hex colour, else None; with ``alpha``, #rgba and
+    #rrggbbaa are taken too and the answer is #rrggbbaa."""
     value = value.strip()
-    if not _HEX_RE.match(value):
+    if not (_HEX_ALPHA_RE if alpha else _HEX_RE).match(value):
         return None
     digits = value[1:]
-    if len(digits) == 3:
+    if len(digits) in (3, 4):
         digits = "".join(ch * 2 for ch in digits)
+    if alpha and len(digits) == 6:
+        digits += "ff"
     return "#" + digits.lower()
 
 
@@ -87,6 +133,16 @@ def accent_colour(name: str | None) -> str | None:
     return hex_colour(name) or ACCENT.get(palette_key(name))
 
 
+def accent_text(accent: str, name: str | None = None) -> str:
+    """The text on ``accent`` (#rrggbb) as Material's accent layout prints it: its table
+    for a palette name (``name``, as written), else black or white by luminance."""
+    if name is None or not hex_colour(name):
+        key = palette_key(name or DEFAULT_ACCENT)
+        if key in ACCENT_TEXT:
+            return ACCENT_TEXT[key]
+    return readable_on(accent)
+
+
 def readable_on(background: str) -> str:
     """Black or white text for ``background`` (#rrggbb), by its relative luminance."""
     r, g, b = (int(background[i:i + 2], 16) / 255 for i in (1, 3, 5))
@@ -105,13 +161,14 @@ def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-def find_font(family: str, dirs: tuple[str, ...]) -> str | None:
+def find_font(family: str, dirs: tuple[str, ...], style: str = "Regular") -> str | None:
     """A local .ttf/.otf of ``family``: a file named after it (DejaVuSans.ttf,
     Roboto-Regular.ttf) or in a folder named after it (Material's social plugin keeps its
-    Google Fonts downloads as fonts/<Family>/<Style>.ttf). The regular style if there
-    is one, else the shortest name; None if no folder has it. Looked up at each config
-    load (a few folders, once a build), so a font installed meanwhile is found."""
-    want = _squash(family)
+    Google Fonts downloads as fonts/<Family>/<Style>.ttf). ``style`` if there is one
+    (Bold: DejaVuSans-Bold.ttf, Bold.ttf), else the regular style, else the shortest name;
+    None if no folder has it. Looked up at each config load (a few folders, once a
+    build), so a font installed meanwhile is found."""
+    want, wanted = _squash(family), _squash(style)
     for folder in dirs:
         found = []
         for root, _dirs, files in os.walk(folder):
@@ -123,7 +180,9 @@ def find_font(family: str, dirs: tuple[str, ...]) -> str | None:
         if found:
             def rank(path: str) -> tuple[int, int, str]:
                 rest = _squash(Path(path).stem).removeprefix(want)
-                return (0 if rest in ("", "regular") else 1, len(rest), path)
+                if rest == wanted or (wanted == "regular" and rest in ("", "book")):
+                    return (0, len(rest), path)
+                return (1 if rest in ("", "regular", "book") else 2, len(rest), path)
             return min(found, key=rank)
     return None
 
@@ -137,6 +196,62 @@ def svg_drawable() -> bool:
     from ctypes.util import find_library
 
     return any(find_library(name) for name in ("cairo", "cairo-2", "libcairo-2"))
+
+
+# --------------------------------------------------------------------------- fallback fonts
+
+
+def fallback_fonts() -> tuple[tuple[str, int], ...]:
+    """The fonts (file, face index) that draw what a card's font lacks, in the order
+    fontconfig tries them for sans-serif text (``fc-match -s``: each adds coverage, e.g.
+    Debian's fonts-noto-cjk for Chinese, Japanese and Korean); without fontconfig, the
+    font files of the system's font folders, Noto and DejaVu first. Asked once a process
+    for each fontconfig setup (FONTCONFIG_FILE, FONTCONFIG_PATH)."""
+    return _fallbacks(os.environ.get("FONTCONFIG_FILE", ""), os.environ.get("FONTCONFIG_PATH", ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _fallbacks(_config_file: str, _config_path: str) -> tuple[tuple[str, int], ...]:
+    fc_match = shutil.which("fc-match")
+    if fc_match is None:
+        return _font_files()
+    try:
+        out = subprocess.run([fc_match, "-s", "sans-serif", "--format", "%{file}|%{index}\n"], capture_output=True,
+                             text=True, timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return _font_files()
+    fonts = []
+    for line in out.splitlines():
+        path, _, index = line.rpartition("|")
+        if path.lower().endswith(FALLBACK_SUFFIXES) and index.isdigit():
+            fonts.append((path, int(index)))
+    return tuple(dict.fromkeys(fonts))
+
+
+def _font_files() -> tuple[tuple[str, int], ...]:
+    """The system's outline fonts, for a machine without fontconfig (Windows, a bare macOS)."""
+    found = []
+    for folder in system_font_dirs():
+        for root, _dirs, files in os.walk(folder):
+            found += [os.path.join(root, n) for n in files if n.lower().endswith(FALLBACK_SUFFIXES)]
+
+    def rank(path: str) -> tuple[int, str]:
+        stem = Path(path).stem.lower()
+        return (0 if stem.startswith("notosans") and "regular" in stem else 1 if "dejavusans" in stem else 2, path)
+    return tuple((path, 0) for path in sorted(dict.fromkeys(found), key=rank))
+
+
+def fallback_id() -> str:
+    """The fallback fonts' identity for a card's key: a card with text its font may lack
+    is drawn again once the fonts change (one installed, removed or updated)."""
+    parts = []
+    for path, index in fallback_fonts():
+        try:
+            stat = os.stat(path)
+            parts.append(f"{path}|{index}|{stat.st_size}|{stat.st_mtime_ns}")
+        except OSError:
+            continue
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 #: How a font file FreeType reads begins (the OpenType spec's sfntVersion: TrueType

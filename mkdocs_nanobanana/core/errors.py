@@ -15,6 +15,7 @@ the option or ``page.md:line`` it is about, and never contains the API key.
     ├── RemoteError                      store/remote.py: the remote tier cannot be reached or read
     ├── BadRemoteEntry                   store/remote.py: a remote entry is damaged
     ├── BadManifest                      store/manifest_damage.py: manifest.json unreadable (or git conflict markers)
+    ├── LayoutError (ValueError)         core/card_layouts.py: a card layout file cannot be drawn (file, key)
     ├── SocialError (ValueError)         cards/social.py: a page's card settings cannot work
     ├── LogoError (ValueError)           cards/drawing.py: a card's logo cannot be drawn
     ├── PlaceholdersRefused              build/session.py: `placeholders: fail`, and the site has one

@@ -141,6 +141,27 @@ class Choice(Kind):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
+class ChoiceOrFile(Kind):
+    """One of ``choices``, or a file's path ending in one of ``suffixes`` (social.layout:
+    a built-in layout, or a layout file of the site's)."""
+
+    choices: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    what: str  # the file: "a layout file"
+
+    @property
+    def expected(self) -> str:
+        return f"one of {', '.join(self.choices)}, or {self.what} ({' or '.join(self.suffixes)})"
+
+    def accepts(self, value: object) -> bool:
+        return isinstance(value, str) and (value in self.choices or value.lower().endswith(self.suffixes))
+
+    def schema(self) -> dict[str, Any]:
+        ends = "|".join(re.escape(s) for s in self.suffixes)
+        return {"anyOf": [{"enum": list(self.choices)}, {"type": "string", "pattern": f"(?i)({ends})$"}]}
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class Flag(Kind):
     @property
     def expected(self) -> str:

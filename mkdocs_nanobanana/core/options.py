@@ -19,12 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .card_values import LAYOUTS
+from .card_layouts import LAYOUT_SUFFIXES, LAYOUTS
 from .catalog import PROVIDERS
 from .directives import BACKDROPS, Defaults
 from .option_kinds import (
     AnyMapping,
     Choice,
+    ChoiceOrFile,
     EnvName,
     Flag,
     HttpUrl,
@@ -151,6 +152,8 @@ OPTIONS: tuple[Option, ...] = (
            "data URI or as bare base64", WHO),
 
     Option("variant", Text(), default_of("variant", Defaults), "a directive's variant when it names none", DIRECTIVES),
+    Option("style", Text(), default_of("style"), "a house style appended to every prompt (part of the cache key); "
+           "a page's own: front matter nanobanana.style", DIRECTIVES),
     Option("ratio", Ratio(), default_of("ratio", Defaults), "a directive's ratio when it names none", DIRECTIVES),
 
     Option("cache_dir", Text("a folder, relative to mkdocs.yml"), DEFAULT_CACHE_DIR, "relative to mkdocs.yml; a "
@@ -199,10 +202,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("social.enabled", Flag(), _social("enabled"), "cards and their meta tags at all", CARDS, PLUGIN_ONLY),
     Option("social.generate", Flag(), _social("generate"), "a card for every page, from prompt_template (as "
            "source: generate)", CARDS, PLUGIN_ONLY),
-    Option("social.source", Choice(CARD_SOURCES), None, "where a page without a card of its own gets one; "
-           "unset: generate's", CARDS, PLUGIN_ONLY),
+    Option("social.source", Choice(CARD_SOURCES), _social("source"), "where a page without a card of its own "
+           "gets one: auto (free: first image, own picture or text), first_image, generate (paid) or none",
+           CARDS, PLUGIN_ONLY),
     Option("social.cards_include", ListOf(Text()), _social("include"), "globs over src paths: only these pages "
-           "get automatic cards", CARDS, PLUGIN_ONLY),
+           "get automatic cards; unset: Material's social plugin's, if configured", CARDS, PLUGIN_ONLY),
     Option("social.cards_exclude", ListOf(Text()), _social("exclude"), "globs over src paths: these pages never "
            "do", CARDS, PLUGIN_ONLY),
     Option("social.prompt_template", Text(), _social("prompt_template"), "a generated card's prompt; {title} "
@@ -210,18 +214,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("social.variant", Text(), _social("variant"), "a generated card's variant", CARDS, PLUGIN_ONLY),
     Option("social.title_overlay", Flag(), _social("title_overlay"), "false: the image alone, as layout: "
            "only_image", CARDS, PLUGIN_ONLY),
-    Option("social.font", Text("a .ttf or .otf file, relative to mkdocs.yml"), _social("font"), "unset: the "
-           "theme's font.text if installed, else a built-in one", CARDS, PLUGIN_ONLY),
-    Option("social.layout", Choice(LAYOUTS), _social("layout"), "the site's card layout; a page may set its own",
+    Option("social.font", Text("a .ttf or .otf file, relative to mkdocs.yml"), _social("font"), "unset: "
+           "a local copy of Material's cards_layout_options.font_family or theme.font.text, else a built-in one",
            CARDS, PLUGIN_ONLY),
-    Option("social.background_color", Text("a Material palette name or #hex"), None, "unset: theme.palette's "
-           "primary, else indigo", CARDS, PLUGIN_ONLY),
+    Option("social.layout", ChoiceOrFile(LAYOUTS, LAYOUT_SUFFIXES, "a layout file relative to mkdocs.yml"), None,
+           "the site's card layout; unset: Material's social plugin's cards_layout if it is "
+           "configured, else default; a page may set its own", CARDS, PLUGIN_ONLY),
+    Option("social.background_color", Text("a Material palette name or #hex"), None, "unset: Material's "
+           "cards_layout_options.background_color, else theme.palette's primary, else indigo", CARDS, PLUGIN_ONLY),
     Option("social.color", Text("a Material palette name or #hex"), None, "the text on background_color; unset: "
-           "what Material prints on that primary", CARDS, PLUGIN_ONLY),
+           "Material's cards_layout_options.color, else what Material prints on that primary", CARDS, PLUGIN_ONLY),
     Option("social.accent_color", Text("a Material palette name or #hex"), None, "unset: theme.palette's accent, "
            "else indigo", CARDS, PLUGIN_ONLY),
     Option("social.logo", TextOrFlag("a PNG, JPEG, WebP or SVG file relative to mkdocs.yml, or false"),
-           _social("logo"), "unset: theme.logo; false: none", CARDS, PLUGIN_ONLY),
+           _social("logo"), "unset: Material's cards_layout_options.logo, else theme.logo; false: none", CARDS,
+           PLUGIN_ONLY),
 )
 
 SECTIONS: tuple[Section, ...] = (

@@ -21,6 +21,22 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+STYLE_SEPARATOR = "\n\n"
+
+
+def styled(prompt: str, style: str) -> str:
+    """The prompt as sent and paid for: the house style (option ``style``, or the page's
+    own) after it, so that a new style is a new image (a new key)."""
+    return f"{prompt}{STYLE_SEPARATOR}{style}" if style else prompt
+
+
+def style_of(sent: str, prompt: str) -> str | None:
+    """The style ``sent`` was made of ``prompt`` with ("" for none); None if it was not."""
+    if sent == prompt:
+        return ""
+    return sent[len(prompt) + len(STYLE_SEPARATOR):] if sent.startswith(prompt + STYLE_SEPARATOR) else None
+
+
 @dataclass(frozen=True)
 class Request:
     """What is paid for: everything that changes the pixels, and nothing else."""

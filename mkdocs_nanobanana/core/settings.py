@@ -16,10 +16,11 @@ import importlib.util
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypedDict, TypeVar
 
 from . import card_theme, reporting
+from .card_layouts import CardLayout, LayoutError, load_layout
 from .card_theme import ThemeStyle
 from .card_values import CardStyle
 from .catalog import DEFAULT_PROVIDER, DEFAULT_VARIANT, PROVIDERS, Catalog, CatalogError, ChoiceError
@@ -43,8 +44,9 @@ class SocialSettings:
     enabled: bool = True
     generate: bool = False  # a card for every page, from prompt_template (source: generate)
     #: where a page with no card of its own (front matter, a `social: true` directive) gets
-    #: one: none, first_image (its first image, no extra request) or generate (a prompt)
-    source: str = "none"
+    #: one: auto (its first image, else its own picture, else a text card: free), none,
+    #: first_image (its first image only) or generate (a prompt per page, paid)
+    source: str = "auto"
     include: tuple[str, ...] = ()  # globs over src paths: only these pages get automatic cards
     exclude: tuple[str, ...] = ()  # ... and never these
     prompt_template: str = DEFAULT_PROMPT_TEMPLATE
@@ -52,18 +54,31 @@ class SocialSettings:
     ratio: str = "16:9"  # closest catalog ratio to a 1200x630 card
     title_overlay: bool = True  # false: the image alone, as layout: only_image
     font: str | None = None  # a .ttf/.otf; a built-in font otherwise
+    font_bold: str | None = None  # its bold file, when the theme's family has one
     site_name: str = ""
     site_description: str = ""
-    layout: str = "default"  # default | only_image | invert; a page may set its own
+    #: a built-in layout (LAYOUTS) or the site's own file; a page may set its own
+    layout: CardLayout = field(default_factory=lambda: load_layout("default", "."))
     background_color: str = card_theme.PRIMARY[card_theme.DEFAULT_PRIMARY][0]  # #rrggbb
     color: str = card_theme.PRIMARY[card_theme.DEFAULT_PRIMARY][1]
     accent_color: str = card_theme.ACCENT[card_theme.DEFAULT_ACCENT]
+    accent_text_color: str = card_theme.ACCENT_TEXT[card_theme.DEFAULT_ACCENT]
     logo: str | None = None  # an absolute path: social.logo, else the theme's
+    base_dir: str = "."  # mkdocs.yml's folder: a page's own layout file is relative to it
+    font_dirs: tuple[str, ...] = ()  # where a layout's font families are looked for
 
-    def style(self, layout: str | None = None) -> CardStyle:
+    def __post_init__(self) -> None:
+        if self.generate and self.source == "auto":  # `generate: true` says `source: generate`, as _social reads it
+            object.__setattr__(self, "source", "generate")
+
+    def style(self, layout: CardLayout | None = None) -> CardStyle:
         """How a card looks, in ``layout`` (a page's own) or the site's."""
         return CardStyle(layout or self.layout, self.background_color, self.color, self.accent_color, self.font,
-                         self.logo)
+                         self.logo, self.accent_text_color, self.font_bold)
+
+    def layout_named(self, value: str, option: str) -> CardLayout:
+        """A built-in layout or a file relative to mkdocs.yml; LayoutError names ``option``."""
+        return load_layout(value, self.base_dir, self.font_dirs, option)
 
 
 @dataclass(frozen=True)
@@ -198,6 +213,7 @@ class Settings:
     provider: str = DEFAULT_PROVIDER
     api_base: str | None = None  # None: the provider's default
     ref_images: RefSending = RefSending()  # NanoBanana only
+    style: str = ""  # the house style every prompt ends with (directives' and card images'); a page may set its own
     timeout: float = Timeouts.send  # seconds to connect and send a request, and to download an image
     answer_timeout: float = Timeouts.answer  # seconds to wait for an answer once it was sent, per image
     remote_cache: str | None = None  # fsspec URL of the shared second tier
@@ -483,55 +499,88 @@ def _remote_cache(value: str | None, base_dir: str) -> str | None:
     return path
 
 
-_SOCIAL_OPTIONS = ("enabled", "generate", "prompt_template", "variant", "title_overlay", "font")
+_SOCIAL_OPTIONS = ("enabled", "prompt_template", "variant", "title_overlay")
 
 
-CARD_SOURCES = ("none", "first_image", "generate")
+CARD_SOURCES = ("auto", "none", "first_image", "generate")
 
 
 def _social(options: Mapping[str, Any], site_name: str, site_description: str, theme: ThemeStyle,
             base_dir: str) -> SocialSettings:
+    """The card settings: each option as set, else what Material's social plugin is
+    configured with (a site moving off it keeps its look), else the theme's."""
     values = {name: options[name] for name in _SOCIAL_OPTIONS}
-    # `generate: true` is what `source: generate` says; an explicit source wins
-    source = options.get("source") or ("generate" if values["generate"] else "none")
-    values["generate"] = source == "generate"
-    layout = options["layout"]
+    material = theme.material
+    # `generate: true` is what `source: generate` says; a source set to anything but the default wins
+    source = options.get("source") or "auto"
+    if options.get("generate") and source == "auto":
+        source = "generate"
+    font_dirs = theme.font_dirs + card_theme.system_font_dirs()
+    font, bold = _card_fonts(options.get("font"), material.font_family or theme.font_family, font_dirs, base_dir)
+    social = SocialSettings(
+        **values, generate=source == "generate", source=source, font=font, font_bold=bold,
+        include=tuple(options.get("cards_include") or material.include),
+        exclude=tuple(options.get("cards_exclude") or material.exclude),
+        site_name=site_name or "", site_description=site_description or "",
+        **_card_colours(options, theme), logo=_card_logo(options.get("logo"), theme, base_dir),
+        base_dir=base_dir, font_dirs=font_dirs,
+    )
+    layout = options.get("layout") or card_theme.MATERIAL_LAYOUTS.get(material.layout or "", "default")
     if not values["title_overlay"] and layout == "default":  # the option from before layouts
         layout = "only_image"
-    if values["font"]:
-        values["font"] = _card_font(values["font"], base_dir)
-    elif theme.font_family:
-        values["font"] = card_theme.find_font(theme.font_family, theme.font_dirs + card_theme.system_font_dirs())
-    return SocialSettings(
-        **values, source=source, include=tuple(options.get("cards_include") or ()),
-        exclude=tuple(options.get("cards_exclude") or ()),
-        site_name=site_name or "", site_description=site_description or "", layout=layout,
-        **_card_colours(options, theme), logo=_card_logo(options.get("logo"), theme, base_dir),
-    )
+    try:
+        return replace(social, layout=social.layout_named(layout, "social.layout"))
+    except LayoutError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def _card_fonts(option: str | None, family: str | None, dirs: tuple[str, ...],
+                base_dir: str) -> tuple[str | None, str | None]:
+    """social.font (its file, no bold of its own), else a local copy of ``family`` (Material's
+    cards_layout_options.font_family, else theme.font.text) and its bold file."""
+    if option:
+        return _card_font(option, base_dir), None
+    if not family:
+        return None, None
+    regular = card_theme.find_font(family, dirs)
+    bold = card_theme.find_font(family, dirs, "Bold") if regular else None
+    return regular, bold if bold and bold != regular and "bold" in os.path.basename(bold).lower() else None
 
 
 class _CardColours(TypedDict):
     background_color: str
     color: str
     accent_color: str
+    accent_text_color: str
 
 
 def _card_colours(options: Mapping[str, Any], theme: ThemeStyle) -> _CardColours:
-    """The card's colours: each option as set (a Material palette name or #hex), else the
-    theme palette's primary and accent, else Material's indigo. The text colour goes
-    with the primary, as Material's cards print it (black on yellow, white on indigo)."""
-    chosen = options.get("background_color")
+    """The card's colours: each option as set (a Material palette name or #hex), else
+    Material's social plugin's cards_layout_options, else the theme palette's primary
+    and accent, else Material's indigo. The text colour goes with the primary, as
+    Material's cards print it (black on yellow, white on indigo)."""
+    material = theme.material
+    theirs = "Material's social plugin: cards_layout_options."
+    chosen, where = options.get("background_color"), "social.background_color"
+    if not chosen and material.background_color:
+        chosen, where = material.background_color, theirs + "background_color"
     if chosen:
-        background, text = _colour_option("background_color", card_theme.primary_colours(chosen), chosen)
+        background, text = _colour_option(where, card_theme.primary_colours(chosen), chosen)
     else:  # a palette name Material does not know ("custom"): its cards fall back to indigo too
         background, text = card_theme.primary_colours(theme.primary) or card_theme.PRIMARY[card_theme.DEFAULT_PRIMARY]
-    color = options.get("color")
+    color, where = options.get("color"), "social.color"
+    if not color and material.color:
+        color, where = material.color, theirs + "color"
     if color:
-        text = _colour_option("color", card_theme.primary_colours(color), color)[0]
-    accent = options.get("accent_color")
-    accent = _colour_option("accent_color", card_theme.accent_colour(accent), accent) if accent else (
-        card_theme.accent_colour(theme.accent) or card_theme.ACCENT[card_theme.DEFAULT_ACCENT])
-    return {"background_color": background, "color": text, "accent_color": accent}
+        text = _colour_option(where, card_theme.primary_colours(color), color)[0]
+    option = options.get("accent_color")
+    if option:
+        accent, named = _colour_option("social.accent_color", card_theme.accent_colour(option), option), option
+    else:
+        found = card_theme.accent_colour(theme.accent)
+        accent, named = found or card_theme.ACCENT[card_theme.DEFAULT_ACCENT], theme.accent if found else None
+    return {"background_color": background, "color": text, "accent_color": accent,
+            "accent_text_color": card_theme.accent_text(accent, named)}
 
 
 _Colour = TypeVar("_Colour")  # a primary (background, text) or an accent
@@ -539,7 +588,7 @@ _Colour = TypeVar("_Colour")  # a primary (background, text) or an accent
 
 def _colour_option(option: str, colour: _Colour | None, value: str) -> _Colour:
     if colour is None:
-        raise SettingsError(f"social.{option}: {value!r} is neither a #hex colour nor a Material palette colour "
+        raise SettingsError(f"{option}: {value!r} is neither a #hex colour nor a Material palette colour "
                             f"({', '.join(card_theme.PRIMARY)})")
     return colour
 
@@ -556,11 +605,14 @@ def _card_font(option: str, base_dir: str) -> str:
 
 
 def _card_logo(option: str | bool | None, theme: ThemeStyle, base_dir: str) -> str | None:
-    """social.logo (relative to mkdocs.yml), else the theme's; ``false``: none."""
+    """social.logo (relative to mkdocs.yml), else Material's social plugin's
+    cards_layout_options.logo (as it reads it: relative to mkdocs.yml's folder), else the
+    theme's; ``false``: none."""
     if option is False:
         return None
     if option is True or not option:
-        return theme.logo
+        theirs = theme.material.logo and os.path.join(base_dir, theme.material.logo)
+        return theirs if theirs and os.path.isfile(theirs) else theme.logo
     path = os.path.normpath(os.path.join(base_dir, option))
     if not os.path.isfile(path):
         raise SettingsError(f"social.logo: {path} is not a file: give a PNG, JPEG, WebP or SVG file, "
@@ -574,7 +626,7 @@ def _card_logo(option: str | bool | None, theme: ThemeStyle, base_dir: str) -> s
 
 #: Options that Settings takes as the options table checked them.
 _PLAIN_OPTIONS = ("output_dir", "quality", "concurrency", "retries", "max_credits", "api_base", "timeout",
-                  "answer_timeout", "serve_debounce")
+                  "answer_timeout", "serve_debounce", "style")
 
 
 def _plain_options(options: Mapping[str, Any], base_dir: str) -> dict[str, Any]:

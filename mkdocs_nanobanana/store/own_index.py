@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache import KEY_RE, Cache
+from .file_stat import Stat
 
 __all__: list[str] = []
 
@@ -34,21 +35,6 @@ INDEX_VERSION = 1
 INDEX_LOCK = "0" * 62 + "oi"  # a lock name no sha256 key is likely to be (see Cache.lock)
 #: What a picture is: a still raster image, its copies are made; or one left as it is.
 KINDS = ("still", "animated", "unreadable")
-
-
-@dataclass(frozen=True)
-class Stat:
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-
-    @classmethod
-    def of(cls, path: str) -> Stat | None:
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 @dataclass(frozen=True)

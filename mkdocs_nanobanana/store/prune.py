@@ -138,6 +138,14 @@ def in_use(cache: Cache, keys: set[str], settle: float, claimed: Set[str] = froz
     return busy
 
 
+def young_cards(cache: Cache, settle: float) -> set[str]:
+    """The cards drawn less than ``settle`` seconds ago: a build under way may have drawn
+    them for its pages (it records its site only when it ends), so prune keeps them too."""
+    cutoff = time.time() - settle
+    return {path.stem for _, _, path in sharded_files(cache.root / "social", ((CARD_NAME_RE, "card"),), None)
+            if _mtime(path) > cutoff}
+
+
 def _mtime(path: Path) -> float:
     try:
         return path.stat().st_mtime

@@ -9,9 +9,9 @@ import io
 import os
 
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat
+from PIL import Image, ImageChops, ImageStat
 
-from mkdocs_nanobanana.cards import drawing, social
+from mkdocs_nanobanana.cards import drawing, social, typeset
 from mkdocs_nanobanana.core.card_values import CardStyle, CardText
 from mkdocs_nanobanana.imaging import copies
 from tests.support.images import DEJAVU
@@ -32,9 +32,12 @@ def test_overlay_changes_pixels_only_where_the_text_goes():
     plain = Image.open(io.BytesIO(drawing.render_card(background(), CardText("A title", "Site"),
                                                       CardStyle("only_image"))))
     over = Image.open(io.BytesIO(drawing.render_card(background(), CardText("A title", "Site"))))
+    cover = drawing.cover(background())
     assert plain.size == over.size == (1200, 630)
-    top = ImageChops.difference(plain.crop((0, 0, 1200, 230)), over.crop((0, 0, 1200, 230)))
-    assert max(ImageStat.Stat(top).extrema[0][1] for _ in [0]) <= 12  # JPEG noise only
+    same = ImageChops.difference(plain.convert("RGB"), cover)
+    assert ImageStat.Stat(same).mean[0] < 3, "only_image is the image alone (JPEG noise only)"
+    middle = ImageChops.difference(plain.crop((600, 200, 1200, 240)), over.crop((600, 200, 1200, 240)))
+    assert max(ImageStat.Stat(middle).extrema[0]) <= 16, "between the scrims and right of the text: the image"
     bottom = ImageChops.difference(plain.crop((0, 480, 1200, 630)), over.crop((0, 480, 1200, 630)))
     assert ImageStat.Stat(bottom).mean[0] > 20
 
@@ -56,11 +59,11 @@ def test_long_and_non_latin_titles_stay_inside(title, font):
         pytest.skip(f"{font} is not on this machine (Debian package fonts-dejavu-core)")
     data = drawing.render_card(background(), CardText(title, "Site"), CardStyle(font=font))
     assert Image.open(io.BytesIO(data)).size == (1200, 630)
-    draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
-    f = ImageFont.truetype(font, 60) if font else ImageFont.load_default(size=60)
-    lines = drawing.wrap_title(draw, title, f, 1200 - 2 * 64)
+    setter = typeset.Typeset(typeset.fonts_for(font))
+    width = 1200 - 2 * 64  # the default layout's title box
+    lines, s = typeset.fit(setter, title, width, 236, 3, 1.2, None, False, True)
     assert 1 <= len(lines) <= 3
-    assert all(draw.textlength(line, font=f) <= 1200 - 2 * 64 for line in lines)
+    assert all(setter.measure(line, s) <= width for line in lines)
     if len(title) > 120:
         assert lines[-1].endswith("…")
 
@@ -74,28 +77,31 @@ def test_card_key_changes_with_what_is_drawn(tmp_path):
     others = [("src2", text, style), ("src", CardText("U", "S", "D"), style), ("src", CardText("T", "R", "D"), style),
               ("src", CardText("T", "S", "E"), style), ("src", text, CardStyle(logo=str(logo), font=DEJAVU)),
               ("src", text, CardStyle(logo=str(logo), layout="invert")),
-              ("src", text, CardStyle(logo=str(logo), background_color="#000000")),
-              ("src", text, CardStyle(logo=str(logo), color="#000000")),
               ("src", text, CardStyle(logo=str(logo), accent_color="#000000")), ("src", text, CardStyle())]
     for other in others:
         assert drawing.card_key(*other) != base, other
+    # the default layout draws neither colour over an image, so neither names its card; a text card is them
+    for colours in ({"background_color": "#000000"}, {"color": "#000000"}):
+        assert drawing.card_key("src", text, CardStyle(logo=str(logo), **colours)) == base
+        assert (drawing.card_key("text", text, CardStyle(logo=str(logo), **colours), has_image=False)
+                != drawing.card_key("text", text, style, has_image=False))
     Image.new("RGB", (8, 8), "blue").save(logo)  # the logo's bytes, not its name
     assert drawing.card_key("src", text, style) != base
 
 
 def test_card_source_precedence():
     info = social.read_page("---\ntitle: T\n---\nbody", "a.md")
-    kw = dict(generate=True, template="{title}|{description}", site_description="site")
+    kw = dict(source="generate", template="{title}|{description}", site_description="site")
     assert social.card_source(info, [2], **kw).ordinal == 2
     assert social.card_source(info, [], **kw).prompt == "T|site"
     off = social.read_page("---\nnanobanana:\n  social: false\n---\n", "a.md")
     assert social.card_source(off, [1], **kw) is None
-    assert social.card_source(social.read_page("# H1 title\n", "x/y.md"), [], generate=False, template="",
+    assert social.card_source(social.read_page("# H1 title\n", "x/y.md"), [], source="none", template="",
                               site_description="") is None
     assert social.read_page("# H1 title\n", "x/y.md").title == "H1 title"
     assert social.read_page("text", "posts/my-post.md").title == "My post"
     with pytest.raises(social.SocialError, match="title"):
-        social.card_source(info, [], generate=True, template="{name}", site_description="")
+        social.card_source(info, [], source="generate", template="{name}", site_description="")
 
 
 def test_the_site_name_is_printed_once_on_a_home_card():

@@ -148,7 +148,7 @@ def _check_front_matter(yaml_text: str) -> None:
     def read():
         info = social.read_page(text, "blog/p.md")
         try:
-            source = social.card_source(info, [], generate=True, template="An image for {title}. {description}",
+            source = social.card_source(info, [], source="generate", template="An image for {title}. {description}",
                                         site_description="A site")
         except social.SocialError as exc:
             assert utf8(str(exc)), repr(exc)

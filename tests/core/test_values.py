@@ -190,8 +190,10 @@ def test_config_defaults_are_the_settings_defaults():
     assert tuple(config["widths"]) == plain.widths and tuple(config["formats"]) == plain.formats
     assert (config["ratio"], config["variant"]) == (plain.defaults.ratio, plain.defaults.variant)
     social = SocialSettings()
-    for name in ("enabled", "generate", "prompt_template", "variant", "title_overlay", "font", "layout"):
+    for name in ("enabled", "generate", "source", "prompt_template", "variant", "title_overlay", "font"):
         assert config["social"][name] == getattr(social, name), name
+    # unset: Material's social plugin's layout if it has one, else the built-in default
+    assert config["social"]["layout"] is None and social.layout.name == "default"
 
 
 def test_retry_once_is_retried_once_whatever_the_budget():

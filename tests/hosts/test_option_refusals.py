@@ -73,7 +73,8 @@ TABLE_CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"max_credit": 10}, "max_credit", "unknown option: did you mean 'max_credits'?"),
     # the plugin's alone, and checked by the extension all the same: one block serves both
     ({"social": {"layout": "sideways"}}, "social.layout",
-     "expected one of default, only_image, invert, got 'sideways'"),
+     "expected one of default, invert, only_image, accent, variant, or a layout file relative to mkdocs.yml "
+     "(.yml or .yaml), got 'sideways'"),
     ({"social": {"cards_include": "blog/*"}}, "social.cards_include", "expected a list, each a text, got 'blog/*'"),
 ]
 

@@ -48,7 +48,7 @@ def test_scan_finds_only_what_readers_see():
 
 @pytest.mark.parametrize("extensions", [[], ["pymdownx.superfences"]])
 def test_hidden_directives_cost_nothing_and_quoted_ones_are_figures(live, api, caplog, extensions):
-    live.configure({"api_base": api.base}, markdown_extensions=extensions)
+    live.configure({"api_base": api.base}, markdown_extensions=extensions, site_url="https://example.org/")
     # a paragraph between blocks, or Markdown joins adjacent blockquotes into one
     live.page("a.md", "# A\n\n" + "\n\nBetween.\n\n".join(list(HIDDEN.values()) + list(SHOWN.values())))
     live.build()

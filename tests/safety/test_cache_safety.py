@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from PIL import Image
 
 from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
 from mkdocs_nanobanana.core.request import Request
@@ -373,6 +374,11 @@ def test_a_cache_that_cannot_take_resized_copies_is_a_warning(site, caplog, monk
     assert len(list(out.iterdir())) >= 4 and all(p.stat().st_size > 0 for p in out.iterdir())
     assert not any(site.cache.derived_dir.rglob("*.*"))
     said = [w for w in warnings(caplog) if "could not write resized copies" in w]
+    assert len(said) == 1 and os.strerror(getattr(errno, err)) in said[0] and "cache_dir" in said[0]
+    # the page's card (a text card, by default) too: drawn into the site, with one warning of its own
+    with Image.open(site.site / "assets" / "nanobanana" / "social" / "a.jpg") as card:
+        assert card.size == (1200, 630)
+    said = [w for w in warnings(caplog) if "could not write social cards" in w]
     assert len(said) == 1 and os.strerror(getattr(errno, err)) in said[0] and "cache_dir" in said[0]
 
 

@@ -49,9 +49,9 @@ def seed_cache(cache: Cache, prompt: str, *, model="gemini-2.5-flash-image", rat
 
 
 def settled(cache: Cache, hours: float = 2.0) -> None:
-    """Make every entry of ``cache`` look written ``hours`` ago: prune keeps an entry
+    """Make every entry (and card) of ``cache`` look written ``hours`` ago: prune keeps one
     younger than its settle age (an hour at least) as in use by a build under way."""
     when = time.time() - hours * 3600
-    for folder in (cache.images_dir, cache.partial_dir):
+    for folder in (cache.images_dir, cache.partial_dir, cache.root / "social"):
         for path in [folder, *folder.rglob("*")] if folder.exists() else []:
             os.utime(path, (when, when))

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 from mkdocs.structure.files import get_files
 
+from ...core.card_theme import MaterialCards
 from ...core.pages import PageText
 from ...core.reporting import Reporter
 from ...core.settings import ModeError, Settings, SettingsError
 from .loading import read_config
 from .pages import read_pages
 from .plugin import NanobananaPlugin
-from .site import material_makes_cards, settings_of
+from .site import material_cards, material_makes_cards, settings_of
 
 __all__: list[str] = []
 
@@ -68,6 +69,7 @@ class HostFacts:
     plugin: str  # on | disabled | missing
     our_cards_option: bool  # social.enabled as configured (before Material's social turns it off)
     material_social: bool
+    material_cards: MaterialCards  # what Material's social plugin is configured with, on or off
     order: tuple[OrderFact, ...]
     settings: Settings | None  # None when the options cannot work: see settings_error
     settings_error: str | None
@@ -91,6 +93,7 @@ def host_facts(config_file: str | None, environ=os.environ, report: Reporter | N
         config_file=config.config_file_path, docs_dir=config.docs_dir, site_dir=config.site_dir,
         site_url=config.site_url or "", plugin=state,
         our_cards_option=bool(ours and plugin.config.social.enabled), material_social=material_makes_cards(config),
+        material_cards=material_cards(config),
         order=tuple(plugin_order(config.plugins)) if ours else (), settings=settings,
         settings_error=settings_error, mode_error=mode_error, pages=tuple(pages),
     )

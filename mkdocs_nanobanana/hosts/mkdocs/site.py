@@ -8,7 +8,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from ...core.card_theme import ThemeStyle, svg_drawable
+from ...core.card_theme import MaterialCards, ThemeStyle, svg_drawable
 from ...core.reporting import Reporter
 from ...core.settings import Settings, build_settings
 
@@ -24,7 +24,7 @@ def settings_of(options, config, environ=os.environ, report: Reporter | None = N
     """The plugin's Settings from its options and the MkDocs config they came with.
 
     With Material's social plugin enabled, that plugin makes every page's card and meta
-    tags, so ours are off: no card background is planned, and none is paid for."""
+    tags, so ours are off: no card image is planned, and none is paid for."""
     settings = build_settings(
         options, config_file=config.config_file_path or "mkdocs.yml", docs_dir=config.docs_dir,
         site_dir=config.site_dir, environ=environ, site_name=config.site_name,
@@ -40,8 +40,11 @@ def settings_of(options, config, environ=os.environ, report: Reporter | None = N
         settings = replace(settings, social=replace(settings.social, logo=None))
     if settings.social.enabled and material_makes_cards(config):
         (report or Reporter()).once("material social", (
-            "Material's social plugin is enabled too: it makes the social cards, so nanobanana "
-            "makes none and generates no card backgrounds (set social.enabled: false to silence this)"))
+            "Material's social plugin is enabled too: it makes the social cards, so nanobanana makes none and "
+            "generates no card images. To switch to nanobanana's (no font download, no cairo, every script), set "
+            "enabled: false under Material's social plugin: its cards_layout_options and cards_include/exclude "
+            "are then read as nanobanana's; `nanobanana doctor` says what changes. Or set social.enabled: false "
+            "under nanobanana to silence this"))
         settings = replace(settings, social=replace(settings.social, enabled=False))
     return settings
 
@@ -70,8 +73,51 @@ def theme_style(config) -> ThemeStyle:
         font_family=family if isinstance(family, str) and family.strip() else None,
         logo=logo_path if logo_path and os.path.isfile(logo_path) else None,
         # Material's social plugin keeps the Google Fonts it downloads here (its cache_dir)
-        font_dirs=(os.path.join(base, ".cache", "plugin", "social", "fonts"),),
+        font_dirs=(os.path.join(base, _material_cache_dir(config), "fonts"),),
+        material=material_cards(config),
     )
+
+
+def _material_plugin(config):
+    for name in MATERIAL_SOCIAL:
+        plugin = config.plugins.get(name)
+        if plugin is not None:
+            return plugin
+    return None
+
+
+def _material_cache_dir(config) -> str:
+    options = getattr(_material_plugin(config), "config", None)
+    cache_dir = getattr(options, "cache_dir", None)
+    return cache_dir if isinstance(cache_dir, str) and cache_dir else os.path.join(".cache", "plugin", "social")
+
+
+def material_cards(config) -> MaterialCards:
+    """What Material's social plugin is configured with (material/plugins/social/
+    config.py: cards_layout, cards_layout_options, cards_include, cards_exclude), enabled
+    or not: a site that turned it off to switch keeps its colours, font, logo, layout and
+    pages."""
+    plugin = _material_plugin(config)
+    options = getattr(plugin, "config", None)
+    if options is None:
+        return MaterialCards()
+    layout = getattr(options, "cards_layout_options", None) or {}
+    layout = layout if isinstance(layout, dict) else {}
+
+    def text(key: str) -> str | None:
+        value = layout.get(key)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    def globs(name: str) -> tuple[str, ...]:
+        value = getattr(options, name, None) or ()
+        return tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else ()
+
+    cards_layout = getattr(options, "cards_layout", None)
+    return MaterialCards(
+        configured=True, enabled=bool(getattr(options, "enabled", True)),
+        background_color=text("background_color"), color=text("color"), font_family=text("font_family"),
+        logo=text("logo"), layout=cards_layout if isinstance(cards_layout, str) and cards_layout != "default" else None,
+        include=globs("cards_include"), exclude=globs("cards_exclude"))
 
 
 def _text_or_none(value) -> str | None:

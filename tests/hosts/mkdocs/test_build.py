@@ -68,7 +68,8 @@ def test_figure_details(site):
 
 def test_second_build_renders_nothing_and_one_edit_renders_one(site, count_placeholders):
     write_pages(site)
-    site.configure(markdown_extensions=["admonition"])
+    # the figures' placeholders are counted: no card drawn on them (source auto would take each page's first)
+    site.configure({"social": {"source": "none"}}, markdown_extensions=["admonition"])
     site.build()
     assert len(count_placeholders) == 4
     derived = sorted(site.cache.derived_dir.rglob("*.*"))
@@ -206,6 +207,7 @@ def test_duplicate_names_warn_at_both_places(site, warnings_log):
 
 
 def test_strict_fails_on_bad_directive_and_on_placeholders(site):
+    site.configure({}, site_url="https://example.org/")  # else its cards' relative URLs warn, and strict fails
     site.page("bad.md", "```nanobanana\nprompt: P\nnum: 0\n```\n")
     with pytest.raises(Abort):
         site.build(strict=True)

@@ -86,9 +86,10 @@ def test_each_layout_per_page(site):
     assert share(bare, (0, 380, 1200, 630), BACKGROUND, 12) > 0.99
     # default: the image above, text over a dark gradient below: white title, grey
     # description (the site's, as Material prints it), Material's indigo accent bar
-    assert near(mean(plain, (0, 0, 1200, 150)), BACKGROUND, 4)
+    assert near(mean(plain, (600, 195, 1200, 215)), BACKGROUND, 6)  # between the scrims: the image
+    assert mean(plain, (600, 0, 1200, 40))[1] < BACKGROUND[1] * 0.75  # the top scrim under the site name
     assert share(plain, (64, 380, 1136, 600), (255, 255, 255), 60) > 0.02
-    assert near(mean(plain, (38, 455, 42, 495)), hex_rgb("#526cfe"), 40)
+    assert near(mean(plain, (70, 125, 150, 129)), hex_rgb("#526cfe"), 40)  # under the site name
     # invert: indigo all round, the image as a panel on the right, white text on the left
     indigo = hex_rgb("#4051b5")
     assert near(mean(inverted, (0, 0, 60, 630)), indigo, 4) and near(mean(inverted, (1140, 0, 1200, 630)), indigo, 4)
@@ -112,7 +113,7 @@ def test_the_site_layout_and_a_bad_page_layout(site, warnings_log):
     site.build()
     assert share(card(site, "plain.jpg"), (0, 0, 1200, 630), BACKGROUND, 12) > 0.99  # the site's layout
     assert near(mean(card(site, "inverted.jpg"), (0, 0, 60, 630)), hex_rgb("#4051b5"), 4)  # the page's own
-    assert any("docs/wrong.md:2: front matter nanobanana.social.layout must be one of default, only_image, invert"
+    assert any("docs/wrong.md:2: front matter nanobanana.social.layout must be one of default, invert, only_image"
                in r.getMessage() for r in warnings_log.records)
     assert not (site.site / SOCIAL / "wrong.jpg").exists()
 
@@ -269,7 +270,7 @@ def test_a_view_card_is_its_first_posts_background_with_its_own_title(blog_views
             Image.open(social / "blog/category/corners.jpg") as corners, \
             Image.open(social / "blog/category/trips.jpg") as trips, \
             Image.open(social / "blog/posts/lighthouse-weekend.jpg") as lighthouse:
-        top = (0, 0, 1200, 150)  # above the text: the background alone
+        top = (0, 150, 1200, 240)  # between the site name and the title: the card image alone
 
         def differ(a, b, box):
             return ImageStat.Stat(ImageChops.difference(a.convert("RGB").crop(box), b.convert("RGB").crop(box))).mean[0]

@@ -14,7 +14,7 @@ from tests.support.live import KEY
 
 
 def _site(site, plugin: dict | None = None):
-    site.configure(plugin or {})
+    site.configure(plugin or {}, site_url="https://example.org/")  # cards on every page: absolute URLs
     site.page("index.md", "# Home\n")
     site.page("posts/a.md", "# A\n\nText.\n\n" + directive("A lighthouse"))
     site.page("posts/b.md", "# B\n\n" + directive("A harbour") + directive("Bad", num=12))

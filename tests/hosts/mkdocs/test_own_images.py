@@ -205,13 +205,13 @@ def test_a_fresh_runner_with_the_remote_cache_encodes_nothing(tmp_path):
     shared.mkdir()
     one = make_site(tmp_path / "one", remote_cache=str(shared))
     log = build(one)
-    assert encoded(log) == 12 and "0 fetched" in log
+    assert encoded(log) == 12 + 2 and "0 fetched" in log  # and the two pages' cards, on their own pictures
     two = tmp_path / "two"
     shutil.copytree(one / "docs", two / "docs")  # a fresh checkout: new files, new times, no cache
     shutil.copy(one / "mkdocs.yml", two / "mkdocs.yml")
     log = build(two)
     assert encoded(log) == 0, log
-    assert "resized copies and cards: 15 fetched, 0 uploaded" in log, log  # 12 copies, 3 backdrops
+    assert "resized copies and cards: 17 fetched, 0 uploaded" in log, log  # 12 copies, 3 backdrops, 2 cards
     assert undated((two / "site" / "index.html").read_text()) == undated((one / "site" / "index.html").read_text())
 
 
@@ -233,6 +233,10 @@ def test_a_photo_is_upright_keeps_its_profile_and_artist_and_drops_gps_and_seria
     picture, = pictures(html)
     assert (picture["img"]["width"], picture["img"]["height"]) == ("200", "300")
     for copy in (root / "site" / "assets" / "nanobanana").iterdir():
+        if copy.is_dir():  # social/: the page's card, drawn on this photo, upright
+            with Image.open(copy / "index.jpg") as card:
+                assert card.size == (1200, 630)
+            continue
         with Image.open(copy) as im:
             assert im.height > im.width, copy.name
             assert im.info.get("icc_profile") == icc, copy.name

@@ -117,6 +117,7 @@ def test_changing_provenance_re_encodes_from_the_cache_without_a_call(live, api)
 def test_a_ref_to_the_users_own_picture_makes_a_composite(site):
     """An edit of a picture the user supplied mixes it with generated pixels: composite;
     a refinement of another generated image (#name) is still wholly generated."""
+    site.configure({"social": {"source": "none"}})  # the figures' files only (a card of a composite: test_cards)
     (site.docs / "img").mkdir()
     photo = site.docs / "img" / "photo.png"
     Image.new("RGB", (64, 64), "red").save(photo)
@@ -157,7 +158,7 @@ def test_a_visible_label_follows_the_caption(site):
 
 
 def test_provenance_off_writes_no_metadata_and_keeps_the_plain_names(site):  # plain: the copy recipe's alone
-    site.configure({"provenance": {"enabled": False, "label": "AI-generated image"}})
+    site.configure({"provenance": {"enabled": False, "label": "AI-generated image"}, "social": {"source": "none"}})
     site.page("a.md", "# A\n\n```nanobanana\nprompt: Plain\n```\n")
     entry = seed_cache(site.cache, "Plain")
     site.build()

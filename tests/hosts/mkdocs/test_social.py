@@ -49,11 +49,14 @@ def test_card_comes_from_the_social_directive(site):
     entry = seed_cache(site.cache, "The cover", ratio="16:9")
     site.build()
     assert tags(site.html("a/index.html"))["og:image"] == ["https://example.org/assets/nanobanana/social/a.jpg"]
-    assert tags(site.html("b/index.html")) == {}  # generate is off: no source, no card
+    # no image at all: a text card in the theme's colour (Material's indigo), free
+    assert tags(site.html("b/index.html"))["og:image"] == ["https://example.org/assets/nanobanana/social/b.jpg"]
+    with Image.open(site.site / "assets/nanobanana/social/b.jpg") as card:
+        assert card.size == (1200, 630) and card.getpixel((20, 600)) == pytest.approx((64, 81, 181), abs=6)
     with Image.open(site.site / "assets/nanobanana/social/a.jpg") as card, Image.open(entry.images[0].path) as src:
-        top = card.crop((0, 0, 1200, 200))
-        expected = drawing.cover(src).crop((0, 0, 1200, 200))
-        assert ImageStat.Stat(ImageChops.difference(top, expected)).mean[0] < 8  # the cached image, cover-cropped
+        band = (600, 200, 1200, 240)  # between the scrims, right of the text
+        expected = drawing.cover(src).crop(band)
+        assert ImageStat.Stat(ImageChops.difference(card.crop(band), expected)).mean[0] < 8  # the cached image
 
 
 def test_no_site_url_warns_once_and_uses_relative_urls(site, caplog):
@@ -363,10 +366,10 @@ def test_plan_says_a_renamed_page_pays_for_a_new_card_background(site, monkeypat
     plan = json.loads(run([bin_path("nanobanana"), "plan", "--json"], cwd=site.root).stdout)
     rows = {r["where"].split(":")[0]: r for r in plan["directives"]}
     assert rows["docs/a.md"]["state"] == "changed" and rows["docs/a.md"]["credits"] == 2
-    assert rows["docs/a.md"]["note"] == "social card, new background: the title changed ('Alpha' -> 'Alpha, renamed')"
-    assert rows["docs/b.md"]["note"] == ("social card, new background: the description changed "
+    assert rows["docs/a.md"]["note"] == "social card, new card image: the title changed ('Alpha' -> 'Alpha, renamed')"
+    assert rows["docs/b.md"]["note"] == ("social card, new card image: the description changed "
                                          "('Beta words' -> \"Beta's new words\")")
     assert rows["docs/c.md"]["state"] == "cached" and rows["docs/c.md"]["credits"] == 0  # its prompt has no title
     text = run([bin_path("nanobanana"), "plan"], cwd=site.root).stdout
     assert ("changed  -              gemini-2.5-flash-image     16:9  x1  2 credits "
-            "(social card, new background: the title changed") in text
+            "(social card, new card image: the title changed") in text
