@@ -205,9 +205,24 @@ def _own_pictures(page) -> bool:
 
 
 def _hidden(page) -> tuple[str, ...]:
-    """The sidebars the page hides (Material's front matter ``hide: [navigation, toc]``)."""
+    """The sidebars the page hides (Material's front matter ``hide: [navigation, toc]``),
+    as its column sees them: Material's blog adds ``navigation`` to every post's ``hide``,
+    and its blog-post.html puts the post's own sidebar (date, authors) in the place of the
+    navigation, so a post's column is as wide as if the navigation were there (measured:
+    688 px at a 1280 px window, not 938)."""
     hide = page.meta.get("hide")
-    return tuple(h for h in hide if isinstance(h, str)) if isinstance(hide, list) else ()
+    hidden = tuple(h for h in hide if isinstance(h, str)) if isinstance(hide, list) else ()
+    if _blog_post(page):
+        hidden = tuple(h for h in hidden if h != "navigation")
+    return hidden
+
+
+def _blog_post(page) -> bool:
+    """A post of Material's blog plugin (its Post pages, templated by blog-post.html or a
+    template of the site's that extends it)."""
+    kind = type(page)
+    return (kind.__name__ == "Post" and kind.__module__.startswith("material.plugins.blog")) or \
+        str(page.meta.get("template") or "").endswith("blog-post.html")
 
 
 def _blog_view_posts(page) -> list[str] | None:
