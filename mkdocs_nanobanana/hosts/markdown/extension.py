@@ -34,7 +34,7 @@ from markdown.extensions import Extension
 from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 
-from ...build.own_images import in_docs
+from ...build.own_images import in_docs, wants_own_pictures
 from ...core.directives import INFO_WORD
 from ...core.settings import SettingsError
 from .host import HOST, Build
@@ -142,8 +142,7 @@ class _Figures(Postprocessor):
         s = dict(self.state)
         if TOKEN_WORD in text:
             self.state.clear()  # a page's own pictures alone may be converted again: the last run has them all
-        meta = s["meta"].get("nanobanana")
-        own = not (isinstance(meta, dict) and meta.get("responsive_images") is False)
+        own = wants_own_pictures(s["meta"])
         hide = s["meta"].get("hide")
         return s["session"].html(s["page"], text, s["url"], site_url=s["site_url"], resolve=_resolver(s),
                                  own=own, hidden=tuple(hide) if isinstance(hide, list) else ())

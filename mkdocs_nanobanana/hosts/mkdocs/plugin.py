@@ -16,6 +16,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin_logger
 
+from ...build.own_images import wants_own_pictures
 from ...build.session import BuildSession, PlaceholdersRefused, ServeSession, open_provider
 from ...cards.feeds import fill_enclosure_lengths
 from ...cards.social import first_heading
@@ -199,9 +200,9 @@ def _resolver(page, files):
 
 
 def _own_pictures(page) -> bool:
-    """False if the page's front matter says ``nanobanana: {responsive_images: false}``."""
-    block = page.meta.get("nanobanana")
-    return not (isinstance(block, dict) and block.get("responsive_images") is False)
+    """False if the page's front matter (or .meta.yml, through Material's meta plugin)
+    says ``nanobanana: {responsive_images: false}``, or something else than true there."""
+    return wants_own_pictures(page.meta)
 
 
 def _hidden(page) -> tuple[str, ...]:
