@@ -36,7 +36,7 @@ from markdown.preprocessors import Preprocessor
 
 from ...build.own_images import in_docs, wants_own_pictures
 from ...core.directives import INFO_WORD
-from ...core.settings import SettingsError
+from ...core.settings import SettingsError, hidden_sidebars
 from .host import HOST, Build
 from .options import Where, extension_options, markdown_config, named
 from .zensical import page_of
@@ -143,9 +143,8 @@ class _Figures(Postprocessor):
         if TOKEN_WORD in text:
             self.state.clear()  # a page's own pictures alone may be converted again: the last run has them all
         own = wants_own_pictures(s["meta"])
-        hide = s["meta"].get("hide")
         return s["session"].html(s["page"], text, s["url"], site_url=s["site_url"], resolve=_resolver(s),
-                                 own=own, hidden=tuple(hide) if isinstance(hide, list) else ())
+                                 own=own, hidden=hidden_sidebars(s["meta"]))
 
 
 def _resolver(state: dict[str, Any]):

@@ -21,7 +21,7 @@ from ...build.session import BuildSession, PlaceholdersRefused, ServeSession, op
 from ...cards.feeds import fill_enclosure_lengths
 from ...cards.social import first_heading
 from ...core.reporting import Reporter, scrub
-from ...core.settings import Settings, SettingsError
+from ...core.settings import Settings, SettingsError, hidden_sidebars
 from ...imaging.html_images import hoist_links
 from ..markdown.names import EXTENSION_NAMES
 from .config import NanobananaConfig
@@ -206,24 +206,12 @@ def _own_pictures(page) -> bool:
 
 
 def _hidden(page) -> tuple[str, ...]:
-    """The sidebars the page hides (Material's front matter ``hide: [navigation, toc]``),
-    as its column sees them: Material's blog adds ``navigation`` to every post's ``hide``,
-    and its blog-post.html puts the post's own sidebar (date, authors) in the place of the
-    navigation, so a post's column is as wide as if the navigation were there (measured:
-    688 px at a 1280 px window, not 938)."""
-    hide = page.meta.get("hide")
-    hidden = tuple(h for h in hide if isinstance(h, str)) if isinstance(hide, list) else ()
-    if _blog_post(page):
-        hidden = tuple(h for h in hidden if h != "navigation")
-    return hidden
-
-
-def _blog_post(page) -> bool:
-    """A post of Material's blog plugin (its Post pages, templated by blog-post.html or a
-    template of the site's that extends it)."""
+    """The sidebars the page hides, as its column sees them (settings.hidden_sidebars,
+    which knows a post by its template, blog-post.html); a post of Material's blog with a
+    template of the site's own (one that extends blog-post.html) is known by its class."""
     kind = type(page)
-    return (kind.__name__ == "Post" and kind.__module__.startswith("material.plugins.blog")) or \
-        str(page.meta.get("template") or "").endswith("blog-post.html")
+    post = kind.__name__ == "Post" and kind.__module__.startswith("material.plugins.blog")
+    return hidden_sidebars({**page.meta, "template": "blog-post.html"} if post else page.meta)
 
 
 def _blog_view_posts(page) -> list[str] | None:

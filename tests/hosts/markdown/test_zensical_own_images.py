@@ -24,6 +24,7 @@ from PIL import Image
 
 from mkdocs_nanobanana.imaging.html_images import images
 from tests.support.cdp import CHROMIUM, Browser
+from tests.support.columns import check_columns, measure_columns
 from tests.support.commands import bin_path, run
 from tests.support.html import unresolved_image_urls
 
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 SITE_URL = "http://127.0.0.1/blog/"
+WIDTHS = [480, 768, 1024]
 VIEWS = ["blog/index.html", "blog/page/2/index.html", "blog/archive/2026/index.html",
          "blog/archive/2026/page/2/index.html", "blog/category/corners/index.html",
          "blog/category/corners/page/2/index.html"]
@@ -51,7 +53,7 @@ def make_site(root: Path) -> None:
             f"---\ndate: 2026-11-0{day}\ncategories: [Corners]\n---\n\n# Post {day}\n\n"
             f"![Photo {day}](../../img/photo.jpg)\n\n```nanobanana\nprompt: Post {day} image\n```\n\n"
             "<!-- more -->\n\nThe rest.\n")
-    options = {"responsive_images": True, "widths": [480, 768]}
+    options = {"responsive_images": True, "widths": WIDTHS}
     config = {"site_name": "Sub-path", "site_url": SITE_URL, "plugins": [{"blog": {"pagination_per_page": 2}}],
               "markdown_extensions": ["attr_list", {"mkdocs_nanobanana.markdown": options}]}
     (root / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -118,3 +120,13 @@ def test_the_browser_loads_every_picture_of_the_blog_views_under_the_sub_path(se
             for image in shown:
                 assert image["width"] > 0, f"{view}: {image['alt']} did not load ({image['src']})"
                 assert image["src"].startswith(base) and image["src"].endswith(".webp"), f"{view}: {image}"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt install chromium)")
+def test_zensicals_theme_gets_materials_column_on_pages_posts_and_views(served):
+    """Zensical's theme lays pages out as Material does: its sizes, measured at 390 to
+    2000 px windows; a post (Zensical's blog adds navigation to its hide:, and puts the
+    post's sidebar in its place) and a view get the ordinary column too."""
+    root, _, _ = served
+    for page, count in (("index.html", 1), ("blog/2026/11/01/post-1/index.html", 2), ("blog/index.html", 4)):
+        check_columns(measure_columns(root / "site" / page, count=count), WIDTHS, page)

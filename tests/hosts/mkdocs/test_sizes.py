@@ -15,8 +15,9 @@ import shutil
 import subprocess
 
 import pytest
+from PIL import Image
 
-from tests.support.cdp import Browser
+from tests.support.columns import check_columns, measure_columns
 from tests.support.commands import bin_path, run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -78,25 +79,12 @@ def test_a_directive_or_the_config_can_say_sizes(site):
     assert re.findall(r'<img [^>]*sizes="([^"]+)"', html) == ["(min-width: 60em) 600px, 100vw", "50vw"]
 
 
-#: Issue 37: the window widths Material's pages are measured at, a phone's to a wide desktop's
-WINDOWS = [390, 768, 1280, 1600, 2000]
 #: (source, built page, its front matter's hide:) Material's typical pages: docs, a blog
 #: home, a landing page; a blog post (the blog plugin adds navigation to its hide:, and its
 #: template puts the post's sidebar there) and the blog's index, which shows its excerpt
 HIDDEN = [("plain.md", "plain/index.html", []), ("no-nav.md", "no-nav/index.html", ["navigation"]),
           ("no-toc.md", "no-toc/index.html", ["toc"]), ("bare.md", "bare/index.html", ["navigation", "toc"]),
           ("blog/posts/post.md", "blog/2026/11/01/page/index.html", []), (None, "blog/index.html", [])]
-#: each <img>: its rendered width, and the width its ``sizes`` gives at this window (the
-#: length of the first media condition that matches, measured as a CSS width)
-COLUMN = """Array.from(document.querySelectorAll('picture img')).map(function (img) {
-  var chosen = img.sizes.split(',').map(function (s) { return s.trim(); }).find(function (s) {
-    var m = s.match(/^(\\(.*\\))\\s+(.+)$/); return !m || window.matchMedia(m[1]).matches; });
-  var m = chosen.match(/^(\\(.*\\))\\s+(.+)$/), probe = document.createElement('div');
-  probe.style.width = m ? m[2] : chosen; document.body.appendChild(probe);
-  var said = probe.getBoundingClientRect().width; probe.remove();
-  return {alt: img.alt, shown: img.getBoundingClientRect().width, said: said, src: img.currentSrc,
-          width: +img.getAttribute('width'), scrollbar: window.innerWidth - document.documentElement.clientWidth};
-})"""
 
 
 def _column_page(source: str, hide: list[str]) -> str:
@@ -110,23 +98,6 @@ def _column_page(source: str, hide: list[str]) -> str:
             f"<!-- more -->\n\nThe rest.\n")
 
 
-def _measure_columns(site_dir, page: str, windows: list[int]) -> dict[int, list[dict]]:
-    out = {}
-    with Browser(1280, 900) as browser:
-        browser.open("about:blank")
-        for width in windows:
-            # a phone's scrollbar is drawn over the page; a desktop's (Linux, Windows) takes
-            # 15 px of the window, which media queries and vw count and the column does not
-            browser.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1,
-                         mobile=width < 600)
-            browser.call("Page.navigate", url=(site_dir / page).as_uri())
-            browser.wait_for("document.readyState === 'complete' && document.querySelectorAll('picture img')"
-                             ".length === 2 && Array.from(document.querySelectorAll('picture img'))"
-                             ".every(i => i.complete && i.currentSrc)")
-            out[width] = browser.evaluate(COLUMN)
-    return out
-
-
 def test_material_sizes_fit_the_column_of_pages_that_hide_sidebars(site):
     """Issue 37: on a page with Material's ``hide: [navigation]``, ``[toc]`` or both (a
     blog home), on a blog post and on the blog's index, ``sizes`` says the column's real
@@ -134,8 +105,6 @@ def test_material_sizes_fit_the_column_of_pages_that_hide_sidebars(site):
     window never loads the narrow column's 768w file to show it at 938 px (nor a post's
     1024w to show it at 688)."""
     pytest.importorskip("material", reason="the test extra installs mkdocs-material")
-    from PIL import Image
-
     Image.new("RGB", (2000, 1333), (90, 120, 60)).save(site.docs / "photo.jpg", quality=80)
     widths = [480, 768, 1024, 1344, 1600]
     site.configure(theme={"name": "material"},
@@ -146,14 +115,4 @@ def test_material_sizes_fit_the_column_of_pages_that_hide_sidebars(site):
             site.page(source, _column_page(source, hide))
     run([bin_path("mkdocs"), "build"], cwd=site.root)
     for _, page, hide in HIDDEN:
-        for width, shown in _measure_columns(site.site, page, WINDOWS).items():
-            for image in shown:
-                where = f"{page} (hide: {hide}) at {width} px, {image['alt']}"
-                # an image narrower than the column shows at its own width (no file is wider);
-                # a desktop scrollbar's width is the most sizes may say over the column
-                said = min(image["said"], image["width"])
-                assert -1.5 <= said - image["shown"] <= image["scrollbar"] + 1.5, f"{where}: sizes says " \
-                    f"{image['said']:.1f} px, the column shows it at {image['shown']:.1f} px"
-                best = min((w for w in widths if w >= image["shown"]), default=max(widths))
-                got = int(re.search(r"-(\d+)\.\w+$", image["src"]).group(1))
-                assert got == best, f"{where}: shown {image['shown']:.0f} px, loaded {got}w, best {best}w"
+        check_columns(measure_columns(site.site / page, count=2), widths, f"{page} (hide: {hide})")
