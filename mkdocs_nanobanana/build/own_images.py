@@ -230,20 +230,21 @@ class OwnImages:
 
     def _cached(self, path: str, facts: OwnFacts, job: Future) -> bool:
         """Publish a picture whose copies are all in the cache, in this thread; False if
-        one is missing (a worker makes it)."""
-        source = self._source(path, facts)
-        if not all(p.exists() for p, *_ in self.renderer.derived_files(source)):
-            return False
-        self._render(source, path, facts, job, here=False)
-        return True
+        one is missing (a worker takes what the remote tier has and makes the rest)."""
+        return self._render(self._source(path, facts), path, facts, job, here=False, cached_only=True)
 
-    def _render(self, source: copies.Source, path: str, facts: OwnFacts, job: Future, here: bool) -> None:
+    def _render(self, source: copies.Source, path: str, facts: OwnFacts, job: Future, here: bool,
+                cached_only: bool = False) -> bool:
+        backdrop = self.settings.backdrop != "none"
+        made = self.renderer.render_own(source, self._basename(path, facts), backdrop, here=here,
+                                        cached_only=cached_only)
+        if made is None:
+            return False
         with self._lock:
             self.sources[source.id] = source
-        backdrop = self.settings.backdrop != "none"
-        made = self.renderer.render_own(source, self._basename(path, facts), backdrop, here=here)
         made.add_done_callback(lambda f: job.set_exception(f.exception()) if f.exception()
                                else job.set_result(OwnFigure(facts, f.result())))
+        return True
 
     def _work(self, path: str, stat: Stat | None, job: Future) -> None:
         """On the image pool: hash and inspect the picture, take what the remote tier has
