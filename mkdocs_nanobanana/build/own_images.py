@@ -31,11 +31,10 @@ import os
 import posixpath
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote
 
 from ..cards.social import front_matter_mentions_us, read_page
@@ -47,6 +46,7 @@ from ..imaging import backdrops, copies, html_images, markup
 from ..imaging.own_pixels import facts_of, upright
 from ..store.cache import copy_spec
 from ..store.own_index import OwnFacts, OwnIndex, Stat
+from .own_choice import wants_own_pictures
 from .remote_copies import RemoteCopies
 from .renderer import Renderer
 from .slot import Rendered
@@ -99,35 +99,9 @@ def local_images(markdown: str, page: str, docs_dir: str) -> list[str]:
     return paths
 
 
-def wants_own_pictures(meta: Mapping[str, Any]) -> bool:
-    """Whether a page whose front matter (as the host resolved it) is ``meta`` has its own
-    pictures made responsive (with the site's ``responsive_images``): not if it says
-    ``nanobanana: {responsive_images: false}``, nor if it says anything but true or
-    false there (``front_matter_problem`` tells the user; the pictures stay as written)."""
-    block = meta.get("nanobanana")
-    return not (isinstance(block, dict) and "responsive_images" in block and block["responsive_images"] is not True)
-
-
 def opted_out(text: str) -> bool:
     """Whether a page's front matter (its text) keeps its pictures as written."""
     return front_matter_mentions_us(text) and not wants_own_pictures(read_page(text, "").meta)
-
-
-def front_matter_problem(text: str) -> tuple[int, str] | None:
-    """(line, message) if the page's front matter gives ``nanobanana.responsive_images``
-    a value other than true or false (``"no"``, ``off`` in quotes, 0, a list)."""
-    if "responsive_images" not in text or not front_matter_mentions_us(text):
-        return None
-    info = read_page(text, "")
-    block = info.meta.get("nanobanana")
-    if not isinstance(block, dict) or "responsive_images" not in block or isinstance(block["responsive_images"], bool):
-        return None
-    lines = text.split("\n")
-    line = next((i for i, t in enumerate(lines[:200], start=1) if t.lstrip().startswith("responsive_images")),
-                info.meta_line)
-    return line, (f"front matter nanobanana.responsive_images is {block['responsive_images']!r}: it takes false (this "
-                  "page's pictures stay as written) or true (the site's responsive_images applies); write one of them "
-                  "or remove the key. Until then this page's pictures stay as written")
 
 
 def in_docs(relative: str, docs_dir: str) -> str | None:

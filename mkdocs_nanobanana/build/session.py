@@ -34,7 +34,8 @@ from ..store.cache import Cache
 from ..store.temp import temp_age
 from .analysis import Analysis
 from .budget import Budget
-from .own_images import OwnImages, Resolve, front_matter_problem, local_images, opted_out
+from .own_choice import front_matter_problem
+from .own_images import OwnImages, Resolve, local_images, opted_out
 from .purchase import Buyer
 from .scheduler import Scheduler, offline_cause
 from .slot import Slot

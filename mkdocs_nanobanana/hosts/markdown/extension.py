@@ -34,7 +34,8 @@ from markdown.extensions import Extension
 from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 
-from ...build.own_images import in_docs, wants_own_pictures
+from ...build.own_choice import wants_own_pictures
+from ...build.own_images import in_docs
 from ...core.directives import INFO_WORD
 from ...core.settings import SettingsError, hidden_sidebars
 from .host import HOST, Build

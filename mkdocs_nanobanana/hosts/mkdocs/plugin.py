@@ -16,7 +16,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin_logger
 
-from ...build.own_images import wants_own_pictures
+from ...build.own_choice import wants_own_pictures
 from ...build.session import BuildSession, PlaceholdersRefused, ServeSession, open_provider
 from ...cards.feeds import fill_enclosure_lengths
 from ...cards.social import first_heading
