@@ -1,4 +1,4 @@
-"""Figure 15 (issue 37): a site's own photos through ``responsive_images``.
+"""Figure 16 (issue 37): a site's own photos through ``responsive_images``.
 
 A site of ``pages`` pages showing ``photos`` JPEG photos (2000x1333 at full size, as a
 camera or phone export resized for the web), each an ordinary ``![alt](path)``:
@@ -175,9 +175,9 @@ def _encoded(summary: str | None) -> int | None:
 
 
 def table_row(p: dict) -> tuple[str, str, str]:
-    """Figure 15's row of the bench's table: (figure, measured, goal)."""
+    """Figure 16's row of the bench's table: (figure, measured, goal)."""
     largest = p["copy_bytes"].get(p["largest_webp"], 0)
-    return ("15. ordinary images",
+    return ("16. ordinary images",
             f"{p['pages']} pages, {p['photos']} photos {p['size'][0]}x{p['size'][1]} JPEG, {p['workers']} workers: "
             f"cold {p['cold_s']:.1f} s / (off {p['off_s']:.1f} s + plain Pillow {p['plain_s']:.1f} s) = "
             f"**{p['cold_ratio']:.3f}** (CPU {p['cold_cpu_ratio']:.3f}; the plugin's part / plain: "

@@ -72,7 +72,7 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     own = result["ordinary_images"]  # the copies the plain script made (3 widths x 2 formats), made once
     assert own["encoded_cold"] == own["plain_files"] == own["photos"] * 6 and set(own["encoded_warm"]) == {0}
     assert not own["warm_pillow_imported"] and 0 < own["saved_bytes"] < own["original_bytes"]
-    assert "| 15. ordinary images |" in proc.stdout
+    assert "| 16. ordinary images |" in proc.stdout
 
 
 def test_bench_refuses_an_unknown_figure(tmp_path):
