@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fakeapi import FLASH_IMAGE_SIZES, FakeAPI, image_png
 
-from bench import codecs, coldcpu
+from bench import codecs, coldcpu, photos
 from bench import fleet as fleets
 from bench import serve as serving
 from bench.sitegen import Site, edit_one_prompt, make_card_site, make_site, write_configs
@@ -60,21 +60,24 @@ SIZES = {  # name -> sizes of each figure
                  card_pages=200, card_rounds=3, repeat=3, warm_repeat=5, instructions=True, backdrop_pages=100,
                  backdrop_images=50, sweep_images=40, verify_images=2000, cpu_images=2000,
                  small_warm=(100, 40), serve_pages=500, serve_images=200, serve_saves=5, serve_rounds=2,
-                 big=(20_000, 5_000), fleet_images=60, fleet_latency=1.0, fleet_conc=4, fleet_runners=[1, 2, 4]),
+                 big=(20_000, 5_000), fleet_images=60, fleet_latency=1.0, fleet_conc=4, fleet_runners=[1, 2, 4],
+                 photo_pages=200, photos=500, photo_size=(2000, 1333), photo_repeat=2),
     "quick": dict(warm_pages=100, warm_images=40, cold_images=16, cold_latency=0.5, cold_conc=8,
                   conc_levels=[4, 8], deriv_images=2, avif_speeds=[6, 8, 10], codec_width=1024, codec_repeat=3,
                   mem_images=32, scale_pages=[50, 200, 800],
                   card_pages=30, card_rounds=2, repeat=1, warm_repeat=3, instructions=False, backdrop_pages=30,
                   backdrop_images=12, sweep_images=12, verify_images=200, cpu_images=200,
                   small_warm=None, serve_pages=100, serve_images=40, serve_saves=3, serve_rounds=2, big=None,
-                  fleet_images=20, fleet_latency=0.5, fleet_conc=4, fleet_runners=[1, 2, 4]),
+                  fleet_images=20, fleet_latency=0.5, fleet_conc=4, fleet_runners=[1, 2, 4],
+                  photo_pages=40, photos=60, photo_size=(2000, 1333), photo_repeat=2),
     "toy": dict(warm_pages=10, warm_images=4, cold_images=4, cold_latency=0.2, cold_conc=2,
                 conc_levels=[2], deriv_images=1, avif_speeds=[10], codec_width=320, codec_repeat=1, mem_images=4,
                 scale_pages=[5, 10, 20],
                 card_pages=3, card_rounds=1, repeat=1, warm_repeat=1, instructions=False, backdrop_pages=6,
                 backdrop_images=3, sweep_images=4, verify_images=10, cpu_images=8,
                 small_warm=None, serve_pages=10, serve_images=4, serve_saves=1, serve_rounds=1, big=(40, 10),
-                fleet_images=4, fleet_latency=0.2, fleet_conc=2, fleet_runners=[1, 2]),
+                fleet_images=4, fleet_latency=0.2, fleet_conc=2, fleet_runners=[1, 2],
+                photo_pages=4, photos=6, photo_size=(1200, 800), photo_repeat=1),
 }
 LATENCY, JITTER = 1.5, 0.3  # the API's "under 2 seconds"
 
@@ -787,6 +790,8 @@ def later_rows(results: dict) -> list[tuple[str, str, str]]:
         rows.append(("14. scale, large site", big, b["goal"]))
     if results.get("fleet"):
         rows.append(fleets.table_row(results["fleet"]))
+    if results.get("ordinary_images"):
+        rows.append(photos.table_row(results["ordinary_images"]))
     return rows
 
 
@@ -807,7 +812,8 @@ def avif_summary(a: dict) -> str:
 
 
 FIGURES = ("warm_overhead", "incremental", "cold_efficiency", "derivatives", "social", "memory", "scale",
-           "fresh_runner", "backdrops", "cache_size", "verify_cost", "cold_cpu", "serve_loop", "big_site", "fleet")
+           "fresh_runner", "backdrops", "cache_size", "verify_cost", "cold_cpu", "serve_loop", "big_site", "fleet",
+           "ordinary_images")
 
 
 def main() -> None:
@@ -861,7 +867,8 @@ def main() -> None:
                                 ("cache_size", cache_size, (tmp, api, s)), ("verify_cost", verify_cost, (tmp, s)),
                                 ("cold_cpu", cold_cpu, (tmp, api, s)), ("serve_loop", serve_loop, (tmp, api, s)),
                                 ("big_site", big_site_or_note, (tmp, api, s)),
-                                ("fleet", fleets.fleet, (tmp, api, s, build_env()))):
+                                ("fleet", fleets.fleet, (tmp, api, s, build_env())),
+                                ("ordinary_images", photos.figure, (tmp, s, run_build, median))):
             if name in only:
                 results[name] = step(name.replace("_", " "), fn, *args_)
     results["seconds"] = round(time.perf_counter() - started, 1)

@@ -47,6 +47,7 @@ from ..imaging.own_pixels import facts_of, upright
 from ..store.cache import copy_spec
 from ..store.file_stat import Stat
 from ..store.own_index import OwnFacts, OwnIndex
+from .own_choice import wants_own_pictures
 from .remote_copies import RemoteCopies
 from .renderer import Renderer
 from .slot import Rendered
@@ -100,11 +101,8 @@ def local_images(markdown: str, page: str, docs_dir: str) -> list[str]:
 
 
 def opted_out(text: str) -> bool:
-    """Whether a page's front matter says ``nanobanana: {responsive_images: false}``."""
-    if not front_matter_mentions_us(text):
-        return False
-    block = read_page(text, "").meta.get("nanobanana")
-    return isinstance(block, dict) and block.get("responsive_images") is False
+    """Whether a page's front matter (its text) keeps its pictures as written."""
+    return front_matter_mentions_us(text) and not wants_own_pictures(read_page(text, "").meta)
 
 
 def in_docs(relative: str, docs_dir: str) -> str | None:
@@ -207,20 +205,21 @@ class OwnImages:
 
     def _cached(self, path: str, facts: OwnFacts, job: Future) -> bool:
         """Publish a picture whose copies are all in the cache, in this thread; False if
-        one is missing (a worker makes it)."""
-        source = self._source(path, facts)
-        if not all(p.exists() for p, *_ in self.renderer.derived_files(source)):
-            return False
-        self._render(source, path, facts, job, here=False)
-        return True
+        one is missing (a worker takes what the remote tier has and makes the rest)."""
+        return self._render(self._source(path, facts), path, facts, job, here=False, cached_only=True)
 
-    def _render(self, source: copies.Source, path: str, facts: OwnFacts, job: Future, here: bool) -> None:
+    def _render(self, source: copies.Source, path: str, facts: OwnFacts, job: Future, here: bool,
+                cached_only: bool = False) -> bool:
+        backdrop = self.settings.backdrop != "none"
+        made = self.renderer.render_own(source, self._basename(path, facts), backdrop, here=here,
+                                        cached_only=cached_only)
+        if made is None:
+            return False
         with self._lock:
             self.sources[source.id] = source
-        backdrop = self.settings.backdrop != "none"
-        made = self.renderer.render_own(source, self._basename(path, facts), backdrop, here=here)
         made.add_done_callback(lambda f: job.set_exception(f.exception()) if f.exception()
                                else job.set_result(OwnFigure(facts, f.result())))
+        return True
 
     def _work(self, path: str, stat: Stat | None, job: Future) -> None:
         """On the image pool: hash and inspect the picture, take what the remote tier has

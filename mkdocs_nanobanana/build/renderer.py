@@ -176,16 +176,21 @@ class Renderer:
         else:  # both known (another name's files for the same source may settle it first)
             job.add_done_callback(lambda f: look.add_done_callback(lambda _: finish(f)))
 
-    def render_own(self, source: copies.Source, basename: str, backdrop: bool, here: bool = False) -> Future:
+    def render_own(self, source: copies.Source, basename: str, backdrop: bool, here: bool = False,
+                   cached_only: bool = False) -> Future | None:
         """A site's own picture's copies (``responsive_images``), made once per picture and
         name like a slot's; a Future of its Rendered (no variants: it could not be read,
-        and the page keeps its <img>). ``here``: in this thread (a worker of the pool)."""
+        and the page keeps its <img>). ``here``: in this thread (a worker of the pool).
+        ``cached_only``: published now if every copy is cached, else None and nothing done
+        (a warm picture's one pass over its files: the links are the existence check)."""
         with self._lock:
             job = self._jobs.get((source.id, basename))
         if job is None:
-            job = self._files_job(source, basename, False, here)
+            made = self._cached_job(source, basename) if cached_only else self._files_job(source, basename, False, here)
+            if made is None:
+                return None
             with self._lock:
-                job = self._jobs.setdefault((source.id, basename), job)
+                job = self._jobs.setdefault((source.id, basename), made)
         look = self.backdrops.job(source, job) if backdrop and not source.alpha else None
         done: Future = Future()
 
@@ -214,16 +219,23 @@ class Renderer:
         are published here and now: a few hard links cost less than handing them to a
         worker, which must win the GIL back from the busy main thread after every one of
         them. Only Pillow work, which runs outside the GIL, goes to the image pool."""
-        s = self.settings
+        job = self._cached_job(source, basename)
+        if job is not None:
+            return job
         files = self.derived_files(source)
-        if s.publish:
-            variants = copies.publish_cached(files, self.out_dir, s.output_dir, basename)
+        if here:
+            return self._here(source, files, basename, not is_placeholder)
+        return self.pool.submit(self._make_files, source, files, basename, not is_placeholder)
+
+    def _cached_job(self, source: copies.Source, basename: str) -> Future | None:
+        """The figure's files published now, if every derivative is cached; else None."""
+        files = self.derived_files(source)
+        if self.settings.publish:
+            variants = copies.publish_cached(files, self.out_dir, self.settings.output_dir, basename)
         else:
             variants = [] if all(path.exists() for path, *_ in files) else None
         if variants is None:
-            if here:
-                return self._here(source, files, basename, not is_placeholder)
-            return self.pool.submit(self._make_files, source, files, basename, not is_placeholder)
+            return None
         job: Future = Future()
         job.set_result(variants)
         return job

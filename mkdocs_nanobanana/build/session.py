@@ -35,6 +35,7 @@ from ..store.spill import Spill
 from ..store.temp import temp_age
 from .analysis import Analysis
 from .budget import Budget
+from .own_choice import front_matter_problem
 from .purchase import Buyer
 from .scheduler import Scheduler, offline_cause
 from .slot import Slot
@@ -188,10 +189,12 @@ class BuildSession:
         self.scheduler.start()
         if self.own is not None:  # their copies are made while the host renders pages
             from .own_images import local_images, opted_out
-
-            for p in pages:
-                if not opted_out(p.text):
-                    self.own.start(local_images(p.text, p.page, self.settings.docs_dir))
+        for p in pages:
+            problem = front_matter_problem(p.text)
+            if problem is not None:
+                self.report.warn(f"{page_label(self.settings, p.page)}:{problem[0]}: {problem[1]}")
+            elif self.own is not None and not opted_out(p.text):  # copies made while the host renders pages
+                self.own.start(local_images(p.text, p.page, self.settings.docs_dir))
 
     def catch_signals(self) -> None:
         """From now until ``close`` or ``abort``, SIGINT and SIGTERM stop safely (see

@@ -306,6 +306,19 @@ THEME_SIZES = {
 HIDEABLE = ("navigation", "toc")
 
 
+def hidden_sidebars(meta: Mapping[str, Any]) -> tuple[str, ...]:
+    """The sidebars a page whose front matter (as its host resolved it) is ``meta`` hides,
+    as its column sees them: Material's ``hide: [navigation, toc]``. Material's blog (and
+    Zensical's) adds ``navigation`` to every post's ``hide``, and blog-post.html puts the
+    post's own sidebar (date, authors) in the navigation's place: a post's column is as
+    wide as if the navigation were there (measured: 688 px at a 1280 px window, not 938)."""
+    hide = meta.get("hide")
+    hidden = tuple(h for h in hide if isinstance(h, str)) if isinstance(hide, list) else ()
+    if str(meta.get("template") or "").endswith("blog-post.html"):
+        hidden = tuple(h for h in hidden if h != "navigation")
+    return hidden
+
+
 def theme_sizes(theme: str, hidden: frozenset[str] | tuple[str, ...] = ()) -> str | None:
     """THEME_SIZES' entry for ``theme`` with ``hidden`` sidebars (others are ignored)."""
     gone = [name for name in HIDEABLE if name in hidden]

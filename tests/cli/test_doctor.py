@@ -271,6 +271,16 @@ def test_material_blog_is_in_order_whatever_the_list_says(healthy, api):
     assert got == "PASS" and "before material/blog (page_markdown)" in text, proc.stdout + proc.stderr
 
 
+def test_glightbox_is_checked_to_run_before_the_link_is_moved_out_of_the_picture(healthy, api):
+    """mkdocs-glightbox wraps each <img> in an <a> at on_page_content's default priority;
+    ours that moves the <a> around the <picture> runs at -90, after it, wherever it is listed."""
+    pytest.importorskip("mkdocs_glightbox", reason="the test extra installs mkdocs-glightbox")
+    healthy.configure(plugins=["glightbox", {"nanobanana": {"api_base": api.base}}])
+    proc = doctor(healthy, env={"NANOBANANA_API_KEY": KEY})
+    got, text = rows(proc.stdout)["plugin order"]
+    assert got == "PASS" and "after glightbox (page_content)" in text, proc.stdout + proc.stderr
+
+
 def test_no_config_file_fails_with_exit_2(tmp_path):
     proc = run([bin_path("nanobanana"), "doctor"], cwd=tmp_path, check=False)
     assert proc.returncode == 2 and "FAIL  mkdocs.yml" in proc.stdout

@@ -22,7 +22,7 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     result = json.loads(next(tmp_path.glob("*-toy.json")).read_text())
     for figure in ("warm_overhead", "cold_efficiency", "incremental", "derivatives", "social", "memory", "scale",
                    "fresh_runner", "backdrops", "cache_size", "verify_cost", "cold_cpu", "serve_loop", "big_site",
-                   "fleet"):
+                   "fleet", "ordinary_images"):
         assert figure in result, figure
     fleet = result["fleet"]  # K runners on one cold moto bucket: each image bought once, for every K
     assert fleet["measured"] and set(fleet["by_runners"]) == {"1", "2"}, fleet
@@ -73,6 +73,10 @@ def test_bench_toy_run_produces_every_figure(tmp_path):
     big = result["big_site"]
     assert big["pages"] == 40 and big["warm_peak_rss_mb"] > 0 and big["plugin_s"] > 0
     assert "| 13. serve loop |" in proc.stdout and "| 14. scale, large site |" in proc.stdout
+    own = result["ordinary_images"]  # the copies the plain script made (3 widths x 2 formats), made once
+    assert own["encoded_cold"] == own["plain_files"] == own["photos"] * 6 and set(own["encoded_warm"]) == {0}
+    assert not own["warm_pillow_imported"] and 0 < own["saved_bytes"] < own["original_bytes"]
+    assert "| 16. ordinary images |" in proc.stdout
 
 
 def test_bench_refuses_an_unknown_figure(tmp_path):

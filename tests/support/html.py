@@ -6,6 +6,7 @@ from __future__ import annotations
 import posixpath
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
 
 from PIL import Image
 
@@ -87,3 +88,42 @@ def tags(html: str) -> dict[str, list[str]]:
         if name and name.startswith(("og:", "twitter:", "article:")):
             out.setdefault(name, []).append(m.get("content", ""))
     return out
+
+
+class _ImageURLs(HTMLParser):
+    """Every image URL of a page: each <img>'s and <source>'s src and srcset candidates."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[tuple[str, str, str]] = []  # (tag, attribute, URL)
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ("img", "source"):
+            return
+        a = dict(attrs)
+        if a.get("src"):
+            self.urls.append((tag, "src", a["src"]))
+        for candidate in (a.get("srcset") or "").split(","):
+            if candidate.strip():
+                self.urls.append((tag, "srcset", candidate.split()[0]))
+
+
+def unresolved_image_urls(site_dir: Path, site_url: str) -> tuple[int, list[str]]:
+    """Each image URL of every page of the site, resolved as a browser does against the
+    page's URL when the site is served at ``site_url`` (a sub-path too), must name a
+    file of site_dir under that path: (how many URLs, the ones that do not)."""
+    root = urlsplit(site_url).path
+    total, bad = 0, []
+    for page in sorted(site_dir.rglob("*.html")):
+        rel = page.relative_to(site_dir).as_posix()
+        page_url = urljoin(site_url, rel.removesuffix("index.html"))
+        parser = _ImageURLs()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for tag, attribute, url in parser.urls:
+            if url.startswith("data:"):
+                continue
+            total += 1
+            path = urlsplit(urljoin(page_url, url)).path
+            if not (path.startswith(root) and (site_dir / unquote(path[len(root):])).is_file()):
+                bad.append(f"{rel}: <{tag} {attribute}> {url} -> {path}")
+    return total, bad

@@ -34,9 +34,10 @@ from markdown.extensions import Extension
 from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 
+from ...build.own_choice import wants_own_pictures
 from ...build.own_images import in_docs
 from ...core.directives import INFO_WORD
-from ...core.settings import SettingsError
+from ...core.settings import SettingsError, hidden_sidebars
 from .host import HOST, Build
 from .options import Where, extension_options, markdown_config, named
 from .zensical import page_of
@@ -142,11 +143,9 @@ class _Figures(Postprocessor):
         s = dict(self.state)
         if TOKEN_WORD in text:
             self.state.clear()  # a page's own pictures alone may be converted again: the last run has them all
-        meta = s["meta"].get("nanobanana")
-        own = not (isinstance(meta, dict) and meta.get("responsive_images") is False)
-        hide = s["meta"].get("hide")
+        own = wants_own_pictures(s["meta"])
         return s["session"].html(s["page"], text, s["url"], site_url=s["site_url"], resolve=_resolver(s),
-                                 own=own, hidden=tuple(hide) if isinstance(hide, list) else ())
+                                 own=own, hidden=hidden_sidebars(s["meta"]))
 
 
 def _resolver(state: dict[str, Any]):

@@ -84,11 +84,12 @@ class Where:
     docs_dir: str
     site_dir: str
     site_name: str = ""
+    theme: str = ""  # the theme family whose column settings.THEME_SIZES knows ("material" under Zensical)
 
 
 def settings_for(options: Mapping[str, Any], where: Where, environ: Mapping[str, str] = os.environ) -> Settings:
     """The Settings the plugin would build from the same options in the same project."""
     return build_settings(
         plugin_options(options), config_file=where.config_file, docs_dir=where.docs_dir, site_dir=where.site_dir,
-        environ=environ, site_name=where.site_name, command="build",
+        environ=environ, site_name=where.site_name, command="build", theme=where.theme,
     )

@@ -40,6 +40,12 @@ __all__: list[str] = []
 _FIGURE_IN_JSON = (b'<figure class=\\"nanobanana', b'<picture class=\\"nanobanana-picture')
 
 
+#: Zensical's theme lays pages out as Material does (its templates are Material's, in
+#: both variants): the same column at every window, measured in headless Chromium at 390
+#: to 2000 px (tests/hosts/markdown/test_zensical_own_images.py), so Material's sizes.
+THEME_FAMILY = "material"
+
+
 @dataclass(frozen=True)
 class ZensicalPage:
     path: str  # relative to docs_dir, POSIX: what MkDocs calls src_uri
@@ -57,7 +63,8 @@ def page_of(md: Any) -> ZensicalPage | None:
             page, config = processor.page, processor.config
             root = str(config["root_dir"])
             where = Where(config_file=config_file(root), docs_dir=_under(root, config["docs_dir"]),
-                          site_dir=_under(root, config["site_dir"]), site_name=str(config.get("site_name") or ""))
+                          site_dir=_under(root, config["site_dir"]), site_name=str(config.get("site_name") or ""),
+                          theme=THEME_FAMILY)
             meta = getattr(page, "meta", None)
             return ZensicalPage(path=str(page.path).replace(os.sep, "/"), url=str(page.url), build=id(config),
                                 where=where, root_dir=root, meta=meta if isinstance(meta, dict) else {})

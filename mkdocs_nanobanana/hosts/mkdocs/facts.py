@@ -27,7 +27,8 @@ __all__: list[str] = []
 #: from .meta.yml in on_page_markdown at priority 50; blog makes a post's excerpt from its
 #: Markdown in on_page_markdown at -50; social reads page.meta for its card in
 #: on_page_markdown at -100 ("after all other plugins"); rss reads page.markdown and
-#: page.meta.image in on_page_content at -75. Ours: on_page_markdown at 0, on_page_content
+#: page.meta.image in on_page_content at -75; mkdocs-glightbox 0.5 wraps each <img> in an
+#: <a> in on_page_content at 0 (its default). Ours: on_page_markdown at 0, on_page_content
 #: at 90 and -90. MkDocs runs an event's handlers by priority, and in mkdocs.yml's order
 #: at equal priority (mkdocs/mkdocs#2973), so the list order decides only for a plugin
 #: version that runs that hook at our priority.
@@ -42,6 +43,8 @@ ORDER_RULES = (
      "read figures with absolute URLs"),
     ("page_content", "rss", "after", "the figures' tokens go back into page.markdown after the feed read it, "
      "for Material's blog excerpts"),
+    ("page_content", "glightbox", "after", "mkdocs-glightbox wraps each <img> in an <a>, inside a <picture> too, "
+     "where browsers then ignore the WebP/AVIF <source>s: nanobanana moves the <a> around the <picture> after it"),
 )
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin_logger
 
+from ...build.own_choice import wants_own_pictures
 from ...build.session import BuildSession, PlaceholdersRefused, ServeSession, open_provider
 from ...cards.feeds import fill_enclosure_lengths
 from ...cards.social import first_heading
 from ...core.reporting import Reporter, scrub
-from ...core.settings import Settings, SettingsError
+from ...core.settings import Settings, SettingsError, hidden_sidebars
 from ...imaging.html_images import hoist_links
 from ..markdown.names import EXTENSION_NAMES
 from .config import NanobananaConfig
@@ -199,15 +200,18 @@ def _resolver(page, files):
 
 
 def _own_pictures(page) -> bool:
-    """False if the page's front matter says ``nanobanana: {responsive_images: false}``."""
-    block = page.meta.get("nanobanana")
-    return not (isinstance(block, dict) and block.get("responsive_images") is False)
+    """False if the page's front matter (or .meta.yml, through Material's meta plugin)
+    says ``nanobanana: {responsive_images: false}``, or something else than true there."""
+    return wants_own_pictures(page.meta)
 
 
 def _hidden(page) -> tuple[str, ...]:
-    """The sidebars the page hides (Material's front matter ``hide: [navigation, toc]``)."""
-    hide = page.meta.get("hide")
-    return tuple(h for h in hide if isinstance(h, str)) if isinstance(hide, list) else ()
+    """The sidebars the page hides, as its column sees them (settings.hidden_sidebars,
+    which knows a post by its template, blog-post.html); a post of Material's blog with a
+    template of the site's own (one that extends blog-post.html) is known by its class."""
+    kind = type(page)
+    post = kind.__name__ == "Post" and kind.__module__.startswith("material.plugins.blog")
+    return hidden_sidebars({**page.meta, "template": "blog-post.html"} if post else page.meta)
 
 
 def _blog_view_posts(page) -> list[str] | None:

@@ -267,3 +267,24 @@ def test_a_bad_value_of_the_option_is_refused(tmp_path):
     proc = run([bin_path("mkdocs"), "build"], cwd=root, check=False)
     assert proc.returncode != 0
     assert "responsive_images" in proc.stderr and "true or false" in proc.stderr, proc.stderr
+
+
+def test_a_bad_front_matter_value_names_the_page_and_line_and_leaves_its_pictures(own_site):
+    """Only true or false: a quoted "no" (YAML's no is false, "no" a string), a number or
+    a list is a warning at page.md:line saying what to write (so --strict fails), and the
+    page's pictures stay as written; the other pages are not affected."""
+    (own_site / "docs" / "bad.md").write_text('---\ntitle: Bad\nnanobanana:\n  responsive_images: "no"\n---\n'
+                                             "# Bad\n\n![A photo](img/photo.jpg)\n")
+    (own_site / "docs" / "fine.md").write_text("---\nnanobanana:\n  responsive_images: true\n---\n# Fine\n\n"
+                                               "![A photo](img/photo.jpg)\n")
+    log = build(own_site)
+    assert ("docs/bad.md:4: front matter nanobanana.responsive_images is 'no': it takes false (this page's "
+            "pictures stay as written) or true") in log, log
+    assert "write one of them or remove the key" in log
+    assert log.count("nanobanana.responsive_images is") == 1, "fine.md's true is fine"
+    bad = (own_site / "site" / "bad" / "index.html").read_text()
+    assert "nanobanana-picture" not in bad and '<img alt="A photo" src="../img/photo.jpg" />' in bad
+    assert "nanobanana-picture" in (own_site / "site" / "fine" / "index.html").read_text()
+    assert "nanobanana-picture" in (own_site / "site" / "index.html").read_text()
+    strict = run([bin_path("mkdocs"), "build", "--strict"], cwd=own_site, check=False)
+    assert strict.returncode != 0 and "docs/bad.md:4:" in strict.stderr

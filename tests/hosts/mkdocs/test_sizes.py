@@ -15,7 +15,9 @@ import shutil
 import subprocess
 
 import pytest
+from PIL import Image
 
+from tests.support.columns import check_columns, measure_columns
 from tests.support.commands import bin_path, run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -75,3 +77,42 @@ def test_a_directive_or_the_config_can_say_sizes(site):
     site.build()
     html = (site.site / "index.html").read_text()
     assert re.findall(r'<img [^>]*sizes="([^"]+)"', html) == ["(min-width: 60em) 600px, 100vw", "50vw"]
+
+
+#: (source, built page, its front matter's hide:) Material's typical pages: docs, a blog
+#: home, a landing page; a blog post (the blog plugin adds navigation to its hide:, and its
+#: template puts the post's sidebar there) and the blog's index, which shows its excerpt
+HIDDEN = [("plain.md", "plain/index.html", []), ("no-nav.md", "no-nav/index.html", ["navigation"]),
+          ("no-toc.md", "no-toc/index.html", ["toc"]), ("bare.md", "bare/index.html", ["navigation", "toc"]),
+          ("blog/posts/post.md", "blog/2026/11/01/page/index.html", []), (None, "blog/index.html", [])]
+
+
+def _column_page(source: str, hide: list[str]) -> str:
+    post = source.startswith("blog/")
+    front = f"hide: [{', '.join(hide)}]\n" if hide else ""
+    front += "date: 2026-11-01\n" if post else ""
+    long = "Words to fill the column. " * 40
+    up = "../../" if post else ""
+    return (f"---\n{front}---\n# Page\n\n{long}\n\n## A section\n\n```nanobanana\nprompt: A wide image\n"
+            f'ratio: "16:9"\n```\n\n{long}\n\n## Another\n\n![A photo]({up}photo.jpg)\n\n{long}\n\n'
+            f"<!-- more -->\n\nThe rest.\n")
+
+
+def test_material_sizes_fit_the_column_of_pages_that_hide_sidebars(site):
+    """Issue 37: on a page with Material's ``hide: [navigation]``, ``[toc]`` or both (a
+    blog home), on a blog post and on the blog's index, ``sizes`` says the column's real
+    width at every window, for generated figures and own pictures alike, so a 1280 px
+    window never loads the narrow column's 768w file to show it at 938 px (nor a post's
+    1024w to show it at 688)."""
+    pytest.importorskip("material", reason="the test extra installs mkdocs-material")
+    Image.new("RGB", (2000, 1333), (90, 120, 60)).save(site.docs / "photo.jpg", quality=80)
+    widths = [480, 768, 1024, 1344, 1600]
+    site.configure(theme={"name": "material"},
+                   plugins=["blog", {"nanobanana": {"widths": widths, "responsive_images": True}}])
+    site.page("blog/index.md", "# Blog\n")
+    for source, _, hide in HIDDEN:
+        if source is not None:
+            site.page(source, _column_page(source, hide))
+    run([bin_path("mkdocs"), "build"], cwd=site.root)
+    for _, page, hide in HIDDEN:
+        check_columns(measure_columns(site.site / page, count=2), widths, f"{page} (hide: {hide})")
