@@ -155,6 +155,7 @@ class Settings:
     site_dir: str
     cache_dir: str
     site: str = ""  # the site as the shared cache's manifest names it: mkdocs.yml's path and git branch
+    config_name: str = "mkdocs.yml"  # the config file's name as read (properdocs.yml...), for messages
     output_dir: str = "assets/nanobanana"
     docs_label: str = "docs"  # how messages name docs_dir, e.g. docs/page.md:3
     mode: str = "offline"
@@ -299,7 +300,8 @@ def build_settings(
     label = os.path.relpath(docs_dir, base_dir).replace(os.sep, "/")
     return Settings(
         docs_dir=docs_dir, site_dir=site_dir, cache_dir=cache_dir, docs_label="" if label == "." else label,
-        site=site_identity(config_file), mode=mode, api_key_env=api_key_env, provider=provider,
+        site=site_identity(config_file), config_name=os.path.basename(config_file), mode=mode,
+        api_key_env=api_key_env, provider=provider,
         social=social, defaults=defaults,
         mode_set_by=mode_set_by(options["mode"], environ, api_key_env),
         placeholders=placeholder_policy(options.get("placeholders"), environ, command),
