@@ -1,23 +1,16 @@
-"""Temporary MkDocs sites, real builds, and cache seeding for the tests."""
+"""The fixtures every test folder shares (helpers are in tests/support/, the fake API
+is tests/fakeapi.py); a fixture only one file uses stays in that file."""
 
 from __future__ import annotations
 
-import io
 import logging
 import os
-import subprocess
-import sys
-import textwrap
-from dataclasses import dataclass
-from pathlib import Path
+import uuid
 
 import pytest
-import yaml
-from PIL import Image
 
-from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
-from mkdocs_nanobanana.core.request import Request
-from mkdocs_nanobanana.store.cache import Cache
+from tests.support.live import GKEY, KEY
+from tests.support.sites import Site, new_site
 
 
 def pytest_xdist_auto_num_workers(config):
@@ -28,88 +21,17 @@ def pytest_xdist_auto_num_workers(config):
     return (os.cpu_count() or 1) + 1
 
 
-REPO = Path(__file__).resolve().parent.parent
-
-
 @pytest.fixture(autouse=True)
 def _no_key(monkeypatch):
     """Tests never see a real key or mode from the developer's shell."""
-    monkeypatch.delenv("NANOBANANA_API_KEY", raising=False)
-    monkeypatch.delenv("NANOBANANA_MODE", raising=False)
-
-
-@dataclass
-class Site:
-    root: Path
-
-    @property
-    def docs(self) -> Path:
-        return self.root / "docs"
-
-    @property
-    def site(self) -> Path:
-        return self.root / "site"
-
-    @property
-    def cache(self) -> Cache:
-        return Cache(self.root / ".cache" / "nanobanana")
-
-    @property
-    def config_file(self) -> Path:
-        return self.root / "mkdocs.yml"
-
-    def page(self, name: str, text: str) -> Path:
-        path = self.docs / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-        return path
-
-    def configure(self, plugin: dict | None = None, **extra) -> None:
-        config = {"site_name": "Test site", "plugins": [{"nanobanana": plugin or {}}]}
-        config.update(extra)
-        self.config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-
-    def build(self, strict: bool = False) -> Path:
-        """A real in-process `mkdocs build`."""
-        from mkdocs.commands.build import build
-        from mkdocs.config import load_config
-
-        config = load_config(str(self.config_file), strict=strict)
-        build(config)
-        return self.site
-
-    def html(self, page_url: str) -> str:
-        return (self.site / page_url).read_text(encoding="utf-8")
-
-    def all_files(self) -> set[Path]:
-        return {p for p in self.root.rglob("*") if p.is_file()}
+    for name in ("NANOBANANA_API_KEY", "NANOBANANA_MODE", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
 def site(tmp_path) -> Site:
-    s = Site(tmp_path / "proj")
-    s.docs.mkdir(parents=True)
-    s.configure()
-    return s
-
-
-def photo_png(size: tuple[int, int], seed: int = 0, alpha: bool = False) -> bytes:
-    """A real PNG with some structure (not a flat colour) at ``size``."""
-    w, h = size
-    img = Image.linear_gradient("L").resize(size).convert("RGB")
-    img = Image.merge("RGB", (img.getchannel(0), img.getchannel(0).rotate(90 + seed).resize(size), Image.new("L", size, (seed * 37) % 256)))
-    if alpha:
-        img.putalpha(Image.linear_gradient("L").resize(size))
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()
-
-
-def seed_cache(cache: Cache, prompt: str, *, model="gemini-2.5-flash-image", ratio="1:1", num=1, refs=(), rev=0, alpha=False):
-    """Store an entry as if it had been generated earlier; returns it."""
-    request = Request(model=model, prompt=prompt, ratio=ratio, num=num, refs=tuple(refs), rev=rev)
-    size = FLASH_IMAGE_SIZES[ratio]
-    return cache.put(request, [photo_png(size, seed=i, alpha=alpha) for i in range(num)], provider="test", credits=2 * num)
+    """An empty MkDocs project with the plugin at its defaults (offline: no key)."""
+    return new_site(tmp_path / "proj")
 
 
 @pytest.fixture
@@ -134,24 +56,10 @@ def warnings_log(caplog):
     return caplog
 
 
-def run(cmd: list[str], cwd: Path, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k != "NANOBANANA_API_KEY"}
-    full_env.update(env or {})
-    proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def bin_path(name: str) -> str:
-    """A console script of the running interpreter's environment."""
-    return str(Path(sys.executable).with_name(name))
-
-
 @pytest.fixture
 def api():
     """The fake NanoBanana/Gemini API on 127.0.0.1 (tests/fakeapi.py)."""
-    from fakeapi import FakeAPI
+    from tests.fakeapi import FakeAPI
 
     with FakeAPI() as server:
         yield server
@@ -164,3 +72,54 @@ def fast_retries(monkeypatch):
 
     monkeypatch.setattr(base, "BACKOFF_BASE", 0.01)
     monkeypatch.setattr(base, "BACKOFF_MAX", 0.05)
+
+
+@pytest.fixture
+def live_env(monkeypatch, caplog, fast_retries):
+    """Live mode (the key is set) with fast retries and the build's INFO log captured."""
+    caplog.set_level(logging.INFO)
+    monkeypatch.setenv("NANOBANANA_API_KEY", KEY)
+
+
+@pytest.fixture
+def live(site, api, live_env):
+    """A site in live mode against the fake API, with fast retries."""
+    site.configure({"api_base": api.base, "concurrency": 4, "retries": 3, "timeout": 5})
+    return site
+
+
+@pytest.fixture
+def gem(site, api, monkeypatch, caplog, fast_retries):
+    """A site with provider: gemini against the fake API's Gemini-shaped route."""
+    caplog.set_level(logging.INFO)
+    monkeypatch.setenv("GEMINI_API_KEY", GKEY)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    site.configure({"provider": "gemini", "api_base": f"{api.origin}/v1beta", "retries": 3, "timeout": 5})
+    return site
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """An S3-compatible server (moto's server mode) on 127.0.0.1, one per test file."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3, monkeypatch):
+    """A fresh bucket; credentials and endpoint come from the environment, as in CI."""
+    import boto3
+    import fsspec
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": s3}.items():
+        monkeypatch.setenv(name, value)
+    name = f"nb-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3).create_bucket(Bucket=name)
+    fsspec.config.conf.pop("s3", None)
+    return f"s3://{name}/site-images"

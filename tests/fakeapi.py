@@ -19,6 +19,7 @@ import functools
 import io
 import json
 import random
+import shlex
 import socket
 import struct
 import sys
@@ -31,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
 
-from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
+from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES, GEMINI_FLASH_IMAGE_SIZES
 
 
 @dataclass
@@ -77,7 +78,7 @@ def _render_ahead(body: bytes, gemini: bool, photo: bool) -> None:
     try:
         req = json.loads(body)
         ratio = req["generationConfig"]["imageConfig"]["aspectRatio"] if gemini else req.get("image_size", "1:1")
-        _base_png(FLASH_IMAGE_SIZES[ratio], photo)
+        _base_png((GEMINI_FLASH_IMAGE_SIZES if gemini else FLASH_IMAGE_SIZES)[ratio], photo)
     except (ValueError, KeyError, TypeError, AttributeError):
         pass  # a malformed request: the route answers it as before
 
@@ -125,6 +126,20 @@ def _quota_429(name: str, delay: str) -> tuple[int, str, list]:
     raise ValueError(f"unknown quota fault {name}")
 
 
+#: How a success may be spelled. The vendor's own examples read only `result["data"]["url"]`
+#: and never look at `code`; public clients of the API see `code: 0`, sometimes with
+#: `message: "ok"` or `msg`, and some accept an answer with no `code` at all (the API
+#: notes, ../shared/nanobanana-api.md, "Checked again against public sources"): the
+#: client must take every one of them as the images they carry.
+_SUCCESS_CODES = {"ok-nocode": {}, "ok-code-str": {"code": "0"}, "ok-code-200": {"code": 200, "msg": "success"}}
+
+
+def _success(fault, url) -> dict:
+    """The body of a successful generate answer, spelled as ``fault`` asks (default code 0)."""
+    head = _SUCCESS_CODES.get(fault, {"code": 0}) if isinstance(fault, str) else {"code": 0}
+    return {**head, "data": {"url": url}}
+
+
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -163,6 +178,7 @@ class FakeAPI:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
+        self._log_lock = threading.Lock()
         self._counter = 0
         self._rand = random.Random(1)
         self.server = _QuietServer((self.host, self.bind_port), _Handler)
@@ -234,9 +250,13 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.api  # type: ignore[attr-defined]
 
     def _record(self, body: bytes) -> None:
-        self.api.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        self.api.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                                          body))
         if self.api.log is not None:
-            print(f"{time.strftime('%H:%M:%S')} {self.command} {self.path}", file=self.api.log, flush=True)
+            line = f"{time.strftime('%H:%M:%S')} {self.command} {self.path}\n"
+            with self.api._log_lock:  # one whole line per request, whichever handler thread writes it
+                self.api.log.write(line)
+                self.api.log.flush()
 
     def _send(self, status: int, body: bytes, ctype: str = "application/json", headers: dict | None = None) -> None:
         self._landed()  # from here the client may have its answer, and send the next request
@@ -261,8 +281,8 @@ class _Handler(BaseHTTPRequestHandler):
             data = api.files.get(name)
             if name in api.fail_once or name in api.fail_always:
                 api.fail_once.discard(name)
-                self._send(503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
-                           "application/xml")
+                self._send(503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+                                b"</Message></Error>", "application/xml")
                 return
             if data is None:
                 self._json(404, {"error": "no such file"})
@@ -353,7 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
                 api.fail_once.add(urls[-1].rsplit("/", 1)[1])
             elif isinstance(fault, str) and fault == f"get503always:{i + 1}":  # only the i-th file
                 api.fail_always.add(urls[-1].rsplit("/", 1)[1])
-        self._json(200, {"code": 0, "data": {"url": urls[0] if len(urls) == 1 else urls}})
+        self._json(200, _success(fault, urls[0] if len(urls) == 1 else urls))
 
     def _gemini(self, body: bytes, fault) -> None:
         """The official API's shape: one image per call, inline base64."""
@@ -365,7 +385,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             req = json.loads(body)
-            size = FLASH_IMAGE_SIZES[req["generationConfig"]["imageConfig"]["aspectRatio"]]
+            # Google's ten ratios for gemini-2.5-flash-image, 21:9 among them
+            # (ai.google.dev/gemini-api/docs/image-generation, "Aspect ratios")
+            size = GEMINI_FLASH_IMAGE_SIZES[req["generationConfig"]["imageConfig"]["aspectRatio"]]
         except (ValueError, KeyError, TypeError) as exc:
             self._json(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": f"bad request: {exc}"}})
             return
@@ -397,9 +419,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _gemini_fault(self, fault: str) -> bool:
         def error(status: int, kind: str, message: str, details=()):
-            self._json(status, {"error": {"code": status, "status": kind, "message": message, "details": list(details)}})
+            self._json(status,
+                       {"error": {"code": status, "status": kind, "message": message, "details": list(details)}})
 
-        if fault.startswith(("g429", "gquota-")):
+        if fault == "gecho-key":  # the request's key sent back (see _echo_key for who does)
+            error(400, "INVALID_ARGUMENT", f"API key not valid: {self._sent_key()}. Please pass a valid API key.")
+        elif fault.startswith(("g429", "gquota-")):
             name, _, delay = fault.partition(":")
             status, message, details = _quota_429(name, delay or "0")
             error(status, "RESOURCE_EXHAUSTED", message, details)
@@ -411,17 +436,51 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "gthought":
             self._gemini_thought()
         elif fault in ("g500", "g503", "g504"):
-            error(int(fault[1:]), {"g500": "INTERNAL", "g503": "UNAVAILABLE", "g504": "DEADLINE_EXCEEDED"}[fault], "try again")
+            error(int(fault[1:]), {"g500": "INTERNAL", "g503": "UNAVAILABLE", "g504": "DEADLINE_EXCEEDED"}[fault],
+                  "try again")
         elif fault == "gkey":
             error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
+        elif fault in ("g402", "g402-bare"):
+            # Depleted prepaid credits, Google's current form: "Requests failing because a
+            # project's prepayment credits are depleted will now return HTTP 402 Payment
+            # Required instead of HTTP 429" (discuss.ai.google.dev/t/183654, with this body;
+            # ai.google.dev/gemini-api/docs/generate-content/api-errors: 402 RESOURCE_EXHAUSTED).
+            # g402-bare: the same status with other words, which must not matter.
+            depleted = ("Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects "
+                        "to manage your project and billing. Learn more at "
+                        "https://ai.google.dev/gemini-api/docs/billing#prepay.")
+            message = depleted if fault == "g402" else "Payment required."
+            error(402, "RESOURCE_EXHAUSTED", message)
+        elif fault == "gprecondition":
+            # ai.google.dev/gemini-api/docs/troubleshooting: 400 FAILED_PRECONDITION, "Gemini
+            # API free tier is not available in your country. Please enable billing on your
+            # project in Google AI Studio."; the message as the API words it, quoted in public
+            # reports: "User location is not supported for the API use without a billing
+            # account linked."
+            error(400, "FAILED_PRECONDITION", "User location is not supported for the API use without a billing "
+                                              "account linked.")
+        elif fault == "g404":
+            # A model the API does not know, as quoted in google/adk-python#200:
+            # {'code': 404, 'message': 'models/... is not found for API version v1beta, or is
+            # not supported for generateContent. Call ListModels ...', 'status': 'NOT_FOUND'}
+            model = self.path.rsplit("/", 1)[-1].split(":", 1)[0]
+            error(404, "NOT_FOUND", f"models/{model} is not found for API version v1beta, or is not supported for "
+                                    "generateContent. Call ListModels to see the list of available models and their "
+                                    "supported methods.")
         elif fault == "g403":
             error(403, "PERMISSION_DENIED", "Permission denied.")
         elif fault.startswith("gblock:"):
             self._json(200, {"candidates": [{"content": {"parts": []}, "finishReason": fault[7:]}]})
         elif fault.startswith("gprompt:"):
             self._json(200, {"promptFeedback": {"blockReason": fault[8:]}})
-        elif fault == "gtext":
-            self._json(200, {"candidates": [{"content": {"parts": [{"text": "Here is a description instead."}]}, "finishReason": "STOP"}]})
+        elif fault == "gtext" or fault.startswith("gtext:"):
+            # A text part and no image, finishReason STOP: what the model does when it answers
+            # in words (docs.cloud.google.com/vertex-ai/generative-ai/docs/multimodal/
+            # gemini-image-generation-limitations: an ambiguous prompt may get "only text and
+            # no image"; a potentially unsafe one a response "indicating that it can't create
+            # unsafe images. In this case, the FinishReason is STOP").
+            said = fault[6:] or "Here is a description instead."
+            self._json(200, {"candidates": [{"content": {"parts": [{"text": said}]}, "finishReason": "STOP"}]})
         elif fault == "gbadimage":
             self._json(200, {"candidates": [{"content": {"parts": [
                 {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(b"not a png").decode()}}]}}]})
@@ -429,9 +488,41 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
+    def _sent_key(self) -> str:
+        """The key this request carried (NanoBanana's bearer token, Gemini's header)."""
+        auth = self.headers.get("Authorization", "")
+        return auth.removeprefix("Bearer ").strip() or self.headers.get("x-goog-api-key", "")
+
+    def _echo_key(self, where: str) -> None:
+        """An answer that sends the request's own key back in ``where``. Servers do:
+        Dataverse returned the API key in its error bodies (IQSS/dataverse#4954),
+        chocolatey.org's "The API key 'secret' is invalid" (chocolatey/chocolatey.org#560),
+        unstructured-api's 401 detail interpolated the submitted key (Unstructured-IO/
+        unstructured-api#578); and URLs that carry a key get printed with it
+        (tidbyt/community#2618). Each field a client might quote is one fault here."""
+        key, origin = self._sent_key(), self.api.origin
+        if where == "message":
+            self._json(500, {"code": 500, "message": f"upstream error for key {key}"})
+        elif where == "policy":
+            self._json(400, {"code": 400, "message": f"content policy violation (key {key})"})
+        elif where == "url":  # not http(s): quoted in the warning as the API gave it
+            self._json(200, {"code": 0, "data": {"url": f"ftp://files.example/{key}.png"}})
+        elif where == "file-url":  # a real URL with the key in its path and query: a 404
+            self._json(200, {"code": 0, "data": {"url": f"{origin}/files/{key}.png?key={key}"}})
+        elif where == "redirect":  # the download is redirected to a Location that holds it
+            self._json(200, {"code": 0, "data": {"url": f"{origin}/redirect-to/~files~{key}.png"}})
+        elif where == "header":  # in the headers of a 429 (httpcore logs them at DEBUG)
+            self._json(429, {"code": 429, "message": "rate limited"}, {"Retry-After": key, "X-Echo-Key": key})
+        elif where == "code":  # in a 200's code and message
+            self._json(200, {"code": key, "msg": f"failed: {key}"})
+        else:
+            raise ValueError(f"unknown echo field {where}")
+
     def _fault(self, fault: str) -> bool:
         """Answer with a scripted fault; False for faults that act on the image instead."""
-        if fault == "429":
+        if fault.startswith("echo-key:"):
+            self._echo_key(fault[9:])
+        elif fault == "429":
             self._json(429, {"code": 429, "message": "rate limited"}, {"Retry-After": "0"})
         elif fault == "429-no-header":
             self._json(429, {"code": 429, "message": "rate limited"})
@@ -460,9 +551,24 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "credits_200":
             self._json(200, {"code": 1002, "msg": "Insufficient credits, please recharge"})
         elif fault == "policy":
-            self._json(400, {"code": 400, "message": "content policy violation: the prompt was blocked by safety filters"})
+            self._json(400,
+                       {"code": 400, "message": "content policy violation: the prompt was blocked by safety filters"})
         elif fault == "code":
             self._json(200, {"code": 500, "message": "generation failed, try again"})
+        elif fault.startswith("code:"):
+            # A non-zero code that reads as no HTTP status. The vendor publishes no error codes
+            # (the API notes, "Not documented anywhere"); public clients treat any non-zero
+            # code as a failure and none retries it. 1001 and 10001 are codes of that shape.
+            self._json(200, {"code": int(fault[5:]), "msg": "task failed"})
+        elif fault in ("policy-200", "policy-500"):
+            # A refusal in Gemini's own finishReason word, which the reseller passes on: in a
+            # 200 body with a code of its own, or under a server status.
+            status = 200 if fault == "policy-200" else 500
+            self._json(status, {"code": 1003 if status == 200 else 500, "msg": "IMAGE_SAFETY: the output was blocked"})
+        elif fault.startswith("503:"):
+            # RFC 9110, 10.2.3: a 503 may carry Retry-After, "how long the service is
+            # expected to be unavailable to the client".
+            self._json(503, {"code": 503, "message": "service busy"}, {"Retry-After": fault[4:]})
         elif fault.startswith("slow:"):  # answer only after the client has given up
             time.sleep(float(fault[5:]))
             self._json(200, {"code": 0, "data": {"url": []}})
@@ -518,13 +624,14 @@ FAKE_KEY = "fake-key-for-the-local-fake-api"  # the fake takes any key; this one
 
 
 def _exports(base: str, cache: str, log: str, pid: int) -> str:
-    return (f"export NANOBANANA_API_KEY={FAKE_KEY} NANOBANANA_API_BASE={base} NANOBANANA_CACHE_DIR={cache} "
-            f"NANOBANANA_FAKE_API_LOG={log} NANOBANANA_FAKE_API_PID={pid}")
+    values = {"NANOBANANA_API_KEY": FAKE_KEY, "NANOBANANA_API_BASE": base, "NANOBANANA_CACHE_DIR": cache,
+              "NANOBANANA_FAKE_API_LOG": log, "NANOBANANA_FAKE_API_PID": str(pid)}
+    return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
 
 
-def _serve(port: int) -> None:
-    """Serve on 127.0.0.1:port until killed, one line per request on stdout."""
-    with FakeAPI(bind_port=port, log=sys.stdout):
+def _serve(port: int, log) -> None:
+    """Serve on 127.0.0.1:port until killed, one line per request on ``log``."""
+    with FakeAPI(bind_port=port, log=log):
         print(f"fake NanoBanana API on http://127.0.0.1:{port}/v1", flush=True)
         try:
             threading.Event().wait()
@@ -533,15 +640,18 @@ def _serve(port: int) -> None:
 
 
 def _background(port: int, cache: str, log: str) -> None:
-    """Start the server in its own process (logging to ``log``), wait until it listens,
-    print the exports for eval on stdout and the rest on stderr."""
+    """Start the server in its own process (its request log in ``log``), wait until it
+    listens, print the exports for eval on stdout and the rest on stderr."""
     import subprocess
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.fakeapi", "--port", str(port)], cwd=root,
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    Path(log).write_text("", encoding="utf-8")  # empty from the start: `cat` works before any request
+    # the child's own output goes nowhere: the log holds request lines only, and the
+    # command substitution of `eval "$(...)"` ends when this process exits
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fakeapi", "--port", str(port), "--log", log,
+                             "--cache", cache], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -549,7 +659,9 @@ def _background(port: int, cache: str, log: str) -> None:
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"the fake API did not start: see {log}")
+                proc.kill()
+                sys.exit(f"the fake API did not start; run it in the foreground to see why: "
+                         f"python -m tests.fakeapi --port {port}")
             time.sleep(0.1)
     print(_exports(f"http://127.0.0.1:{port}/v1", cache, log, proc.pid))
     print(f"fake API on 127.0.0.1:{port} (pid {proc.pid}); each request it gets is a line of {log}; "
@@ -567,21 +679,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--background", action="store_true",
                         help="start it in its own process and print `export ...` for eval")
-    tmp = tempfile.gettempdir()
-    parser.add_argument("--cache", default=os.path.join(tmp, "nanobanana-fake-cache"),
-                        help="the cache_dir to use with it, never your real one (default: %(default)s)")
-    parser.add_argument("--log", default=os.path.join(tmp, "nanobanana-fake-api.log"), help="with --background")
+    parser.add_argument("--cache", help="the cache_dir to use with it, never your real one (default: a new, "
+                                        "empty folder for each run, so each run starts from nothing)")
+    parser.add_argument("--log", help="a file that gets one line per request (default: stdout; with "
+                                      "--background, requests.log beside the new cache folder)")
     args = parser.parse_args(argv)
     port = args.port
     if not port:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+    # a new folder for each run unless both are given: a run starts from an empty cache,
+    # so the same commands print the same thing every time
+    fresh = args.cache is None or (args.background and args.log is None)
+    run = tempfile.mkdtemp(prefix="nanobanana-fake-api-") if fresh else ""
+    cache = args.cache or os.path.join(run, "cache")
+    log = args.log or (os.path.join(run, "requests.log") if args.background else None)
     if args.background:
-        _background(port, args.cache, args.log)
+        _background(port, cache, log)
         return
-    print(_exports(f"http://127.0.0.1:{port}/v1", args.cache, "-", os.getpid()), flush=True)
-    _serve(port)
+    print(_exports(f"http://127.0.0.1:{port}/v1", cache, log or "-", os.getpid()), flush=True)
+    if log is None:
+        _serve(port, sys.stdout)
+        return
+    with open(log, "a", encoding="utf-8") as out:
+        _serve(port, out)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from ..core import image_bytes
 from ..core.request import Request
 from ..core.settings import Settings
 from ..providers.base import (
+    STOPS_EVERY_CALL,
     AuthError,
     ContentPolicyError,
     CreditsError,
@@ -124,13 +125,14 @@ class Buyer:
                 if kept_images else "")
         if isinstance(exc, Stopped):  # the user stopped the run before this request went out: not a failure
             return
-        if isinstance(exc, (AuthError, CreditsError)):
+        if isinstance(exc, STOPS_EVERY_CALL):
             # An account-level stop, not a fault of this directive: it stays a
             # placeholder like every image after it.
             self.stop.trip(exc)  # the provider's slot has mostly done it already
             if self.stop.report():
-                what = f"check {self.settings.api_key_env}" if isinstance(exc, AuthError) else "top up the account"
-                self.warn(f"{exc}: {what}; no further API calls {self.scope}")
+                what = (f": check {self.settings.api_key_env}" if isinstance(exc, AuthError)
+                        else ": top up the account" if isinstance(exc, CreditsError) else "")  # AccountError says it
+                self.warn(f"{exc}{what}; no further API calls {self.scope}")
             if kept:
                 self.warn(f"{where}:{kept[1:-1]}")
             return

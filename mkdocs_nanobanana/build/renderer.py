@@ -89,6 +89,13 @@ def open_checked(img: CachedImage) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
+def unusable(where: str, image: object, exc: Exception) -> str:
+    """The warning for a cached image that cannot be shown (damaged bytes, or a shape no
+    encoder takes, stored before that was checked): its figure and card are placeholders."""
+    return (f"{where}: the cached image {image} cannot be read or used ({exc}); its figure and card show a "
+            "placeholder: run `nanobanana verify --fix --decode` and build again to generate it anew")
+
+
 class Renderer:
     def __init__(self, settings: Settings, cache: Cache, image_pool: Executor, report: Reporter | None = None,
                  shared: RemoteCopies | None = None) -> None:
@@ -118,6 +125,11 @@ class Renderer:
         done = slot.figure_ready
         with self._lock:
             self._slot_of_source.setdefault(source.id, slot)
+        if source.provenance is not None and source.provenance.description and source.provenance.shortened:
+            self.report.once(f"xmp {source.id}", (
+                f"{slot.where}: the prompt is too long for the XMP packet of the published files "
+                f"(provenance.include_prompt; {provenance.MAX_XMP_BYTES:,} bytes, JPEG's limit): they carry its "
+                "start, marked as shortened; shorten the prompt, or set provenance.include_prompt: false"))
         if not slot.shown:  # a card background: the card is drawn from its cover crop, no page needs sizes of it
             if here:  # the crop, from the pixels this thread has just checked, before the card is drawn
                 with self._cpu, contextlib.suppress(image_bytes.BadImage):
@@ -154,11 +166,38 @@ class Renderer:
         else:  # both known (another name's files for the same source may settle it first)
             job.add_done_callback(lambda f: look.add_done_callback(lambda _: finish(f)))
 
+    def render_own(self, source: copies.Source, basename: str, backdrop: bool, here: bool = False) -> Future:
+        """A site's own picture's copies (``responsive_images``), made once per picture and
+        name like a slot's; a Future of its Rendered (no variants: it could not be read,
+        and the page keeps its <img>). ``here``: in this thread (a worker of the pool)."""
+        with self._lock:
+            job = self._jobs.get((source.id, basename))
+        if job is None:
+            job = self._files_job(source, basename, False, here)
+            with self._lock:
+                job = self._jobs.setdefault((source.id, basename), job)
+        look = self.backdrops.job(source, job) if backdrop and not source.alpha else None
+        done: Future = Future()
+
+        def finish(f: Future) -> None:
+            if f.exception() is not None:
+                done.set_exception(f.exception())
+                return
+            kept = look.result() if look is not None and not look.cancelled() and not look.exception() else None
+            done.set_result(Rendered(f.result(), False, "", kept))
+
+        if look is None:
+            job.add_done_callback(finish)
+        else:
+            job.add_done_callback(lambda f: look.add_done_callback(lambda _: finish(f)))
+        return done
+
     def derived_files(self, source: copies.Source) -> list[copies.DerivedFile]:
         """Every resized copy of ``source`` the settings ask for, made or not (no I/O)."""
         s = self.settings
         return copies.derivative_files(source, copies.plan_widths(source.width, s.widths),
-                                       copies.plan_exts(s.formats, source.alpha), s.encoding, self.cache)
+                                       copies.plan_exts(s.formats, source.alpha), source.encoding or s.encoding,
+                                       self.cache)
 
     def _files_job(self, source: copies.Source, basename: str, is_placeholder: bool, here: bool = False) -> Future:
         """The figure's files. When every derivative is cached already (a warm build) they
@@ -203,7 +242,7 @@ class Renderer:
             try:
                 look = backdrops.path_of(self.cache, source.id)
                 had_look, kept = look.exists(), []
-                made = copies.make_missing(source, files, s.encoding, self.cache.temp.create_once,
+                made = copies.make_missing(source, files, source.encoding or s.encoding, self.cache.temp.create_once,
                                            with_pixels=lambda img: kept.append(self.backdrops.keep(source.id, img)))
                 self._made(made, share)
                 if share and not had_look and kept and kept[0] is not None and self.shared is not None:
@@ -217,14 +256,17 @@ class Renderer:
         return copies.publish(files, self.out_dir, s.output_dir, basename)
 
     def _damaged(self, source: copies.Source, basename: str, exc: Exception) -> list[copies.Variant]:
-        """A cached image that no longer decodes: a warning, and its placeholder instead."""
+        """A cached image that no longer decodes: a warning, and its placeholder instead.
+        A site's own picture that does not decode: a warning, and the page keeps its <img>."""
+        if source.origin:
+            self.report.once(f"damaged {source.id}", f"{source.origin} cannot be read as an image ({exc}): the page "
+                             "keeps its <img> as it is (responsive_images)")
+            return []
         with self._lock:
             slot = self._slot_of_source.get(source.id)
         images = slot.entry.images if slot and slot.entry else ()
         path = next((img.path for img in images if img.sha256 == source.id), None)
-        self.report.once(f"damaged {source.id}", (
-            f"the cached image {path or source.id} cannot be read ({exc}); {slot.where if slot else 'its page'} shows "
-            "a placeholder: run `nanobanana verify --fix` and build again to generate it anew"))
+        self.report.once(f"damaged {source.id}", unusable(slot.where if slot else "its page", path or source.id, exc))
         self.damaged.add(source.id)
         if slot is None:
             return []
@@ -243,7 +285,8 @@ class Renderer:
         if not s.publish:
             return []
         try:
-            variants = copies.publish_uncached(source, files, s.encoding, self.out_dir, s.output_dir, basename)
+            variants = copies.publish_uncached(source, files, source.encoding or s.encoding, self.out_dir, s.output_dir,
+                                               basename)
             self._made([path for path, *_ in files], share=False)  # in the site only: nothing to send
             return variants
         except OSError as again:
@@ -289,10 +332,15 @@ class Renderer:
             # a title or logo drawn over a generated image makes a composite
             made = src.provenance.on_card(style.layout != "only_image") if src.provenance else None
 
+            def warn(message: str) -> None:  # a logo, a font that cannot be used: once each
+                self.report.once(message, message)
+
             def draw() -> bytes:
-                warn = lambda message: self.report.once(f"logo {style.logo}", message)  # noqa: E731
-                data = drawing.render_card(self.card_cover(src), plan.text, style, warn,
-                                           xmp=made.xmp() if made else None)
+                cover = self.card_cover(src)
+                try:
+                    data = drawing.render_card(cover, plan.text, style, warn, xmp=made.xmp() if made else None)
+                except (OSError, ValueError, MemoryError) as exc:  # Pillow's, drawing in memory: not the disk's
+                    raise image_bytes.BadImage(f"the card cannot be drawn ({type(exc).__name__}: {exc})") from None
                 drew.append(True)
                 return data
 
@@ -304,7 +352,10 @@ class Renderer:
 
         try:
             path = drawn(source, not is_placeholder)
-        except image_bytes.BadImage:  # warned by the figure's own render; the card gets the placeholder too
+        except image_bytes.BadImage as exc:  # the card gets the placeholder, as the figure does
+            entry = plan.slot.entry  # the figure's own render may have said it already
+            image = next((img.path for img in (entry.images if entry else ()) if img.sha256 == source.id), source.id)
+            self.report.once(f"damaged {source.id}", unusable(plan.slot.where, image, exc))
             path = drawn(source_of(plan.slot, s, "", cached=False)[0], False)
         url = social.card_url(page, s.output_dir)
         if s.publish:
@@ -329,7 +380,10 @@ class Renderer:
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             pass  # not made yet, or damaged: made (again) from the source
         with copies.decoded(src) as img:
-            cover = drawing.cover(img)
+            try:
+                cover = drawing.cover(img)
+            except (OSError, ValueError, MemoryError) as exc:
+                raise image_bytes.BadImage(f"{type(exc).__name__}: {exc}") from None
         with contextlib.suppress(OSError):  # a full disk or read-only cache: the card is drawn all the same
             path.unlink(missing_ok=True)  # a damaged one: create_once keeps a file that is there
             self.cache.temp.create_once(path, copies.encode(cover, "jpg", social.COVER))
@@ -337,9 +391,10 @@ class Renderer:
 
     # -- HTML --------------------------------------------------------------------------
 
-    def figure(self, slot: Slot, page_url: str, eager: bool, site_url: str = "") -> str:
+    def figure(self, slot: Slot, page_url: str, eager: bool, site_url: str = "", sizes: str | None = None) -> str:
         """The slot's <figure>, with URLs relative to the page (absolute under
-        ``site_url`` if given); waits for its files."""
+        ``site_url`` if given); waits for its files. ``sizes``: the page's (its layout's
+        column, ``Settings.sizes_for``); a directive's own wins."""
         rendered: Rendered = slot.figure_ready.result()
         d = slot.directive
         if not rendered.variants:  # nothing could be written (see Renderer._unwritable)
@@ -356,7 +411,7 @@ class Renderer:
         return markup.figure_html(
             rendered.variants, page_url=page_url, alt=d.alt_text, caption=d.caption, eager=eager,
             placeholder=rendered.placeholder, css_class=d.css_class, width_hint=d.width, title=rendered.note or None,
-            site_url=site_url, sizes=d.sizes or self.settings.sizes, ai_label=self._ai_label(rendered),
+            site_url=site_url, sizes=d.sizes or sizes or self.settings.sizes_for(), ai_label=self._ai_label(rendered),
             backdrop=backdrop,
         )
 

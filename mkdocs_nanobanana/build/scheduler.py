@@ -32,7 +32,7 @@ from ..core import image_bytes
 from ..core.reporting import Reporter
 from ..core.request import Request
 from ..core.settings import Settings
-from ..providers.base import AuthError, CreditsError, StopSignal
+from ..providers.base import AccountError, AuthError, CreditsError, StopSignal
 from ..store.cache import CacheEntry
 from ..store.remote import RemoteCache
 from .analysis import Analysis
@@ -314,6 +314,8 @@ class Scheduler:
             return "placeholder: the API refused the key"
         if isinstance(reason, CreditsError):
             return "placeholder: out of credits"
+        if isinstance(reason, AccountError):
+            return "placeholder: the API serves no call of this account"
         return "placeholder: generation failed"
 
     def _settle(self, slot: Slot, entry: CacheEntry | None, note: str, here: bool = False) -> None:
@@ -346,10 +348,11 @@ class Scheduler:
     # -- a user's stop -----------------------------------------------------------------
 
     def grace(self) -> float:
-        """How long the requests in flight may take after a stop: each is bounded by
-        ``timeout`` per image (its POST) and a download, plus a margin to store it."""
+        """How long the requests in flight may take after a stop: each is bounded by its
+        POST (sent within ``timeout``, answered within ``answer_timeout`` per image) and a
+        download per image, plus a margin to store them."""
         nums = [s.directive.num for s in self.analysis.all_slots() if s.approved and s.directive]
-        return self.settings.timeout * (max(nums, default=1) + 1) + 5
+        return self.settings.call_seconds(max(nums, default=1)) + 5
 
     def interrupt(self, why: str) -> str:
         """The user stopped the build: no new request is sent (queued work is dropped,
@@ -399,8 +402,9 @@ class Scheduler:
                   f"({shared.counts()})" if shared is not None else "")
         return summary_line(self.counts(), self.buyer.usd_spent if self.buyer else 0, self.renderer.encoded) + remote
 
-    def finish(self) -> str:
-        """Wait for every image and card, stop the workers, and return the summary line."""
+    def finish(self, own: dict[str, frozenset[str]] | None = None) -> str:
+        """Wait for every image and card, stop the workers, and return the summary line.
+        ``own``: the copies of the site's own pictures the build shows, for the manifest."""
         try:
             for slot in self.analysis.all_slots():
                 slot.figure_ready.result()
@@ -408,7 +412,7 @@ class Scheduler:
                 job.result()
         finally:
             self.close()
-        record_use(self.analysis)
+        record_use(self.analysis, own)
         if isinstance(self.stop.reason, CreditsError):
             left = sum(1 for s in self.analysis.all_slots() if s.approved and s.entry is None and not s.errors)
             self.report.warn(f"out of credits: {left} image(s) were left as placeholders; top up and build again")

@@ -34,6 +34,7 @@ from ..store.cache import Cache
 from ..store.temp import temp_age
 from .analysis import Analysis
 from .budget import Budget
+from .own_images import OwnImages, Resolve, local_images, opted_out
 from .purchase import Buyer
 from .scheduler import Scheduler, offline_cause
 from .slot import Slot
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 def open_provider(settings: Settings, environ: Mapping[str, str] = os.environ) -> Provider:
     """The configured provider with the key from the environment (ProviderUnavailable if
     it cannot be used). It opens no connection until its first call."""
-    return connect(settings.provider, settings.api_base, environ[settings.api_key_env], settings.timeout,
+    return connect(settings.provider, settings.api_base, environ[settings.api_key_env], settings.timeouts,
                    settings.concurrency, settings.ref_images)
 
 
@@ -71,15 +72,17 @@ def open_remote_tier(settings: Settings, report: Reporter, without_it: str) -> R
 def pages_worth_reading(pages: Iterable[tuple[str, str | None]], settings: Settings,
                         report: Reporter) -> list[PageText]:
     """Of (src path, text or None if it is not UTF-8), the pages with a directive or a
-    nanobanana front matter; every page when each one gets a card. The word test is a
-    cheap filter: most pages have no directive."""
+    nanobanana front matter; every page when each one gets a card; with
+    responsive_images, those that may show a picture too. The word tests are a cheap
+    filter: most pages have no directive."""
     every_page = settings.social.enabled and settings.social.generate
+    pictures = settings.responsive_images
     out = []
     for page, text in pages:
         if text is None:  # the host reports the page itself; we only say what to do
             report.warn(f"{page_label(settings, page)}: the file is not UTF-8 text, so its directives cannot be "
                         "read: save it as UTF-8")
-        elif every_page or INFO_WORD in text:
+        elif every_page or INFO_WORD in text or (pictures and ("![" in text or "<img" in text or "]:" in text)):
             out.append(PageText(page, text))
     return out
 
@@ -135,7 +138,9 @@ class BuildSession:
         self.cache = Cache(settings.cache_dir)
         self.remote = open_remote_tier(settings, self.report, "building with the local cache only")
         live = settings.mode == "live" and not defer
-        buyer = (Buyer(provider, self.cache, settings, warn, remote=self.remote)
+        if live and provider is not None and settings.key_note:
+            self.report.once("key variables", settings.key_note)
+        buyer = (Buyer(provider, self.cache, settings, self.report.warn, remote=self.remote)
                  if live and provider is not None else None)
         self.analysis = Analysis(settings, self.cache, self.report)
         self.scheduler = Scheduler(settings, self.analysis, self.report, buyer=buyer, defer=defer, remote=self.remote,
@@ -150,6 +155,10 @@ class BuildSession:
         self._tokens: dict[str, list[tuple[str, Slot]]] = {}  # page -> its tokens, in order
         self._slot_of: dict[str, Slot] = {}  # every token of this build
         self._signals: SignalStop | None = None
+        # the site's own pictures (responsive_images), on the same pools and tiers
+        self.own = (OwnImages(settings, self.scheduler.renderer, self.scheduler.shared, self.report)
+                    if settings.responsive_images else None)
+        self._eager: set[str] = set()  # pages whose first image loads eagerly already
 
     @classmethod
     def open(cls, settings: Settings, pages: list[PageText], warn: Callable[[str], None],
@@ -167,6 +176,10 @@ class BuildSession:
         self.analysis.drafts = list(drafts)
         self.analysis.read(pages)
         self.scheduler.start()
+        if self.own is not None:  # their copies are made while the host renders pages
+            for p in pages:
+                if not opted_out(p.text):
+                    self.own.start(local_images(p.text, p.page, self.settings.docs_dir))
 
     def catch_signals(self) -> None:
         """From now until ``close`` or ``abort``, SIGINT and SIGTERM stop safely (see
@@ -243,15 +256,29 @@ class BuildSession:
         self._slot_of.update((t, s) for t, (_, s) in zip(tokens, pairs, strict=True))
         return replace_blocks(markdown, [b for b, _ in pairs], tokens, start)
 
-    def html(self, page: str, html: str, page_url: str, site_url: str = "") -> str:
-        """The page's HTML with each of its tokens replaced by its <figure> (the first one
-        loads eagerly: it is likely above the fold). URLs are relative to ``page_url``, or
-        under ``site_url`` when a host cannot tell the page's URL (plain Python-Markdown)."""
+    def html(self, page: str, html: str, page_url: str, site_url: str = "", *, resolve: Resolve | None = None,
+             own: bool = True, hidden: Iterable[str] = ()) -> str:
+        """The page's HTML with each of its tokens replaced by its <figure>, and (with
+        ``responsive_images``, unless ``own`` is False: the page's front matter says so)
+        each of its own pictures that ``resolve`` finds in docs_dir by a <picture>. The
+        page's first image loads eagerly: it is likely above the fold. URLs are relative to
+        ``page_url``, or under ``site_url`` when a host cannot tell the page's URL (plain
+        Python-Markdown). ``hidden``: the theme's sidebars the page hides (Material's
+        ``hide:``), whose column its ``sizes`` fit."""
         items = self._tokens.pop(page, None)
+        sizes = self.settings.sizes_for(tuple(hidden))
+        own_eager = False
+        if self.own is not None and own and resolve is not None and "<img" in html:
+            token = re.search(self._token_re, html) if items else None
+            html, own_eager = self.own.pictures(html, page_url, resolve, sizes=sizes, site_url=site_url,
+                                                eager_before=token.start() if token else len(html) + 1)
+        if own_eager or items:
+            self._eager.add(page)
         if not items:
             return html
-        figures = {token: self.scheduler.renderer.figure(slot, page_url, eager=(i == 0), site_url=site_url)
-                   for i, (token, slot) in enumerate(items)}
+        renderer = self.scheduler.renderer
+        figures = {token: renderer.figure(slot, page_url, eager=(i == 0 and not own_eager), site_url=site_url,
+                                          sizes=sizes) for i, (token, slot) in enumerate(items)}
         return markup.embed(html, figures, self._token_re)
 
     def feed_markdown(self, page: str, markdown: str) -> str:
@@ -282,17 +309,33 @@ class BuildSession:
                 "include (pymdownx.snippets or another Markdown preprocessor), so it is shown as code and not "
                 "generated: put the directive in the page itself")
 
-    def finish_page(self, page: str, output: str, page_url: str) -> str:
-        """The whole page: figures that reached it from other pages, and the card's tags."""
+    def finish_page(self, page: str, output: str, page_url: str, *, view_region: str | None = None,
+                    resolve: Resolve | None = None, own: bool = True, hidden: Iterable[str] = ()) -> str:
+        """The whole page: figures that reached it from other pages, and the card's tags.
+        ``view_region``: the page is a blog view, whose post excerpts (the elements of
+        that class) may hold the posts' own pictures too: its first image of all loads
+        eagerly, as a post's does."""
+        eager = view_region is not None and page not in self._eager
+        sizes = self.settings.sizes_for(tuple(hidden))
+        if view_region is not None and self.own is not None and own and resolve is not None and "<img" in output:
+            token = re.search(self._token_re, output) if self._prefix in output else None
+            before = (token.start() if token else len(output) + 1) if eager else -1
+            output, made = self.own.pictures(output, page_url, resolve, sizes=sizes, eager_before=before,
+                                             region=view_region)
+            eager = eager and not made
         if self._prefix in output:
-            output = self._embed_borrowed(output, page_url)
+            output = self._embed_borrowed(output, page_url, eager, sizes)
         return self._with_meta_tags(page, output, page_url) if self.settings.social.enabled else output
 
-    def _embed_borrowed(self, output: str, page_url: str) -> str:
+    def _embed_borrowed(self, output: str, page_url: str, eager: bool = False, sizes: str | None = None) -> str:
         """Figures of other pages that reached this one as Markdown, e.g. the post excerpts
         Material's blog plugin renders on its index, archive and category pages: their
-        URLs are made relative to this page."""
-        figures = self._figures_in(output, lambda slot: self.scheduler.renderer.figure(slot, page_url, eager=False))
+        URLs are made relative to this page; with ``eager``, the first loads eagerly."""
+        first = re.search(self._token_re, output)
+        renderer = self.scheduler.renderer
+        figures = self._figures_in(output, lambda slot: renderer.figure(slot, page_url, eager=False, sizes=sizes))
+        if eager and first is not None and first.group(0) in figures:
+            figures[first.group(0)] = renderer.figure(self._slot_of[first.group(0)], page_url, eager=True, sizes=sizes)
         return markup.embed(output, figures, self._token_re)
 
     def _with_meta_tags(self, page: str, output: str, page_url: str) -> str:
@@ -318,7 +361,8 @@ class BuildSession:
         """Wait for every image and card, stop the workers; the summary line.
         PlaceholdersRefused if the policy is ``fail`` and the site would ship one."""
         try:
-            summary = self.scheduler.finish()
+            own = self.own.finish() if self.own is not None else None
+            summary = self.scheduler.finish(own)
         finally:
             self._release_signals()
         if self.settings.placeholders == "fail" and not self.scheduler.defer:
@@ -364,7 +408,7 @@ class ServeSession:
 
         from .stopping import SignalStop
 
-        signals = SignalStop(stop, in_flight, self.warn)
+        signals = SignalStop(stop, in_flight, self.report.warn)
         self._signals = signals if signals.install() else None
 
     def open_build(self, settings: Settings, pages: list[PageText], **kwargs) -> BuildSession:
@@ -378,7 +422,7 @@ class ServeSession:
     def _ensure_generation(self, s: Settings) -> DeferredGeneration:
         """One background generator per serve session (a new one if mkdocs.yml changed
         what it calls or where it stores)."""
-        wanted = (s.provider, s.api_base, s.api_key_env, s.timeout, s.concurrency, s.cache_dir, s.max_credits,
+        wanted = (s.provider, s.api_base, s.api_key_env, s.timeouts, s.concurrency, s.cache_dir, s.max_credits,
                   s.serve_debounce, s.retries)
         if self.deferred_generation is not None and self._made_for == wanted:
             return self.deferred_generation
@@ -391,8 +435,10 @@ class ServeSession:
         from .deferred import DeferredGeneration, marker_path
 
         marker = marker_path(s.cache_dir)
+        if s.key_note:
+            self.report.once("key variables", s.key_note)
         remote = open_remote_tier(s, self.report, "new images stay local")
-        buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.warn,
+        buyer = Buyer(open_provider(s, self.environ), Cache(s.cache_dir), s, self.report.warn,
                       scope="until serve restarts", remote=remote)
         self.deferred_generation = DeferredGeneration(
             buyer, concurrency=s.concurrency, debounce=s.serve_debounce, budget=self.budget, failed=self.failed,

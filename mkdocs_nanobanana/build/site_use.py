@@ -48,15 +48,19 @@ def card_keys(analysis: Analysis) -> frozenset[str]:
     return frozenset(card_key(s, plan, source_of(plan.slot, s, "")[0].id) for plan in analysis.cards.values())
 
 
-def record_use(analysis: Analysis) -> None:
+def record_use(analysis: Analysis, own: dict[str, frozenset[str]] | None = None) -> None:
     """Record the site's use of the cache in its manifest: each directive's key for the
     next ``plan`` (changed vs new), and every key and source it uses, its draft pages'
-    too, so that another site sharing the cache never prunes them."""
+    too, so that another site sharing the cache never prunes them; ``own``: the copies of
+    the site's own pictures (responsive_images), grouped as ``derived_groups`` groups them."""
     keys = {ident: s.request.key for ident, s in analysis.identities().items()
             if s.request is not None and s.blocked_by is None and not s.errors}
     used = analysis.with_drafts() if analysis.drafts else analysis
+    groups = derived_groups(used)
+    for spec, ids in (own or {}).items():
+        groups[spec] = groups.get(spec, frozenset()) | ids
     record = SiteRecord(keys, frozenset(used.keys_in_use()), frozenset(used.sources_in_use()), now_iso(),
-                        derived_groups(used), card_keys(used))
+                        groups, card_keys(used))
     try:
         analysis.cache.record_site(analysis.settings.site, record)
     except OSError as exc:

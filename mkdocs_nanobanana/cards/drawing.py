@@ -19,6 +19,7 @@ import hashlib
 import io
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,6 +94,35 @@ def _font(path: str | None, size: int) -> ImageFont.FreeTypeFont:
     return font
 
 
+@functools.lru_cache(maxsize=8)
+def font_problem(path: str, _mtime_ns: int = 0) -> str | None:
+    """Why FreeType cannot load the font file at ``path``, or None. The settings refuse a
+    file that is no font at all (core.card_theme.font_problem); one that only looks like
+    one (a damaged download) is found here, once per file and version."""
+    try:
+        _font(path, 30)
+    except (OSError, ValueError, MemoryError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _with_loadable_font(style: CardStyle, warn: Warn) -> CardStyle:
+    """``style``, with the built-in font if its own cannot be loaded (and a warning)."""
+    if not style.font:
+        return style
+    try:
+        mtime = os.stat(style.font).st_mtime_ns
+    except OSError as exc:
+        problem: str | None = exc.strerror or str(exc)
+    else:
+        problem = font_problem(style.font, mtime)
+    if problem is None:
+        return style
+    warn(f"social.font {style.font} cannot be loaded ({problem}): cards are drawn with the built-in font; "
+         "point social.font at a working .ttf or .otf file")
+    return replace(style, font=None)
+
+
 def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
     """Scale to cover ``size`` and crop the middle: no stretching, no bars. An image of
     ``size`` already (a cached cover crop, Renderer.card_cover) is used as it is."""
@@ -101,11 +131,13 @@ def cover(img: Image.Image, size: tuple[int, int] = CARD_SIZE) -> Image.Image:
     if img.size == size:
         return image_bytes.displayable(img, alpha=False)
     w, h = size
+    # the middle of the source at the card's aspect, then scaled: scaling the whole first
+    # made a 2x40,000 strip 1,200 px wide and 24 million tall (MemoryError)
     scale = max(w / img.width, h / img.height)
-    scaled = (max(w, round(img.width * scale)), max(h, round(img.height * scale)))
-    resized = image_bytes.displayable(img, alpha=False).resize(scaled, Image.Resampling.LANCZOS)
-    left, top = (resized.width - w) // 2, (resized.height - h) // 2
-    return resized.crop((left, top, left + w, top + h))
+    crop_w, crop_h = w / scale, h / scale
+    left, top = (img.width - crop_w) / 2, (img.height - crop_h) / 2
+    box = (left, top, left + crop_w, top + crop_h)
+    return image_bytes.displayable(img, alpha=False).resize(size, Image.Resampling.LANCZOS, box=box)
 
 
 def _units(draw: ImageDraw.ImageDraw, words: list[str], font, width: float) -> list[str]:
@@ -152,7 +184,9 @@ def wrap_title(draw: ImageDraw.ImageDraw, title: str, font: ImageFont.FreeTypeFo
 def render_card(background: Image.Image, text: CardText, style: CardStyle = CardStyle(),
                 warn: Warn = lambda _message: None, xmp: bytes | None = None) -> bytes:
     """The 1200x630 JPEG card of ``style.layout``; ``warn`` hears of a logo that cannot
-    be drawn (the card is drawn without it); ``xmp``: a packet written into the file."""
+    be drawn (the card is drawn without it), and of a font that cannot be loaded (drawn
+    with the built-in one); ``xmp``: a packet written into the file."""
+    style = _with_loadable_font(style, warn)
     if style.layout == "invert":
         card = _invert(background, text, style, warn)
     elif style.layout == "only_image":

@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 import yaml
 
+from ..core import yaml_text
 from ..core.card_values import CARD_SIZE, LAYOUTS
 from ..core.catalog import normalize_ratio
 from ..core.directives import prompt_problem
@@ -26,8 +27,6 @@ from ..store.cache import Cache
 
 __all__: list[str] = []
 
-#: libyaml's safe loader where PyYAML has it (about ten times faster), else PyYAML's own.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FRONT_MATTER_RE = re.compile(r"^-{3}[ \t]*\n(.*?\n)(?:\.{3}|-{3})[ \t]*\n", re.DOTALL)
 _ATX_H1_RE = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _SETEXT_H1_RE = re.compile(r"^ {0,3}=+[ \t]*$")
@@ -80,6 +79,8 @@ class PageInfo:
     title: str
     description: str
     meta_line: int  # line of the `nanobanana:` key in the front matter (for messages)
+    #: why the front matter was not read (yaml_text refused it), when a card would need it
+    problem: str | None = None
 
 
 def _unix_newlines(text: str) -> str:
@@ -100,12 +101,14 @@ def read_page(text: str, src_uri: str) -> PageInfo:
     `title`, else the first `# heading`, else the file name."""
     text = _unix_newlines(text)
     meta: Mapping[str, Any] = {}
-    body = text
+    body, problem = text, None
     m = _FRONT_MATTER_RE.match(text)
     if m:
         try:
-            loaded = yaml.load(m.group(1), Loader=_LOADER)
-        except yaml.YAMLError:
+            loaded = yaml_text.load_bounded(m.group(1))
+        except yaml_text.Refused as exc:  # MkDocs reads it (linearly); a card from it could hang a build
+            loaded, problem = None, f"the front matter {exc.problem}"
+        except yaml.YAMLError:  # MkDocs ignores front matter it cannot read: so do we
             loaded = None
         if isinstance(loaded, dict):
             meta, body = loaded, text[m.end():]
@@ -122,7 +125,10 @@ def read_page(text: str, src_uri: str) -> PageInfo:
             if line.startswith("nanobanana:"):
                 meta_line = i
                 break
-    return PageInfo(meta, title.strip(), description.strip() if isinstance(description, str) else "", meta_line)
+    description = description.strip() if isinstance(description, str) else ""
+    # shown on the card, not paid for: a lone surrogate (a YAML escape) becomes U+FFFD
+    return PageInfo(meta, yaml_text.without_surrogates(title.strip()), yaml_text.without_surrogates(description),
+                    meta_line, problem)
 
 
 @dataclass(frozen=True)
@@ -159,14 +165,16 @@ def card_source(
     cards_include/cards_exclude): the page's first image (``first_image``, its index) or,
     with ``generate``, the template. A front matter `social` with only ``layout`` and
     ``description`` keeps the automatic choice. SocialError for a malformed front matter."""
+    if info.problem:
+        raise SocialError(f"{info.problem}; the page gets no card")
     material = info.meta.get("social")
     if isinstance(material, dict) and material.get("cards") is False:
         return None
     block = info.meta.get("nanobanana")
     social: Any = None
     if block is not None:
-        if not isinstance(block, dict) or set(block) - {"social"}:
-            raise SocialError(f"front matter 'nanobanana' takes one key, {_FORMS}")
+        if not isinstance(block, dict) or set(block) - {"social", "responsive_images"}:
+            raise SocialError(f"front matter 'nanobanana' takes social ({_FORMS}) and responsive_images: false")
         social = block.get("social")
     if social is False or (isinstance(social, dict) and social.get("cards") is False):
         return None
@@ -225,7 +233,7 @@ def _style_keys(social: dict) -> _Style:
 
 def _front_matter_card(info: PageInfo, social: dict, social_ordinals: list[int], template: str,
                        site_description: str) -> CardSource:
-    title = str(social.get("title") or info.title)
+    title = yaml_text.without_surrogates(str(social.get("title") or info.title))
     prompt = social.get("prompt")
     if prompt is None:
         return CardSource(title, ordinal=social_ordinals[0]) if social_ordinals else (
@@ -239,7 +247,7 @@ def _front_matter_card(info: PageInfo, social: dict, social_ordinals: list[int],
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else yaml_text.without_surrogates(str(value))
 
 
 def _ratio(value: Any) -> str | None:

@@ -20,6 +20,7 @@ import sys
 from concurrent.futures import as_completed
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import click
 from PIL import Image
@@ -27,17 +28,19 @@ from PIL import Image
 from .. import __version__
 from ..build import site_use
 from ..build.analysis import Analysis
+from ..build.own_images import groups_in_use
 from ..build.plan import PlanRow
 from ..build.plan import plan as plan_rows
 from ..build.renderer import open_checked
 from ..build.session import BuildSession, open_provider, open_remote_tier
 from ..core.image_bytes import displayable
-from ..core.reporting import Reporter
+from ..core.reporting import Reporter, ScrubbingFilter, scrub
 from ..core.settings import Settings, SettingsError
 from ..providers import ProviderUnavailable
 from ..providers import placeholder as placeholder_renderer
 from ..store import prune as pruning
 from ..store.cache import Cache, CachedImage, derived_names
+from ..store.own_index import OwnIndex
 from ..store.remote import RemoteCache
 from ..store.temp import temp_age
 
@@ -48,7 +51,19 @@ CONFIG_HELP = ("The site's config file (default: the first of mkdocs.yml, mkdocs
 
 
 def _warn(message: str) -> None:
-    click.echo(message, err=True)
+    click.echo(scrub(message), err=True)
+
+
+class _ScrubbedGroup(click.Group):
+    """The command group whose every error message (a ClickException of any command:
+    what click prints as "Error: ...") is scrubbed of the key before click prints it."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            exc.message = scrub(exc.message)  # type: ignore[misc]  # click types it Final; it is the text click prints
+            raise
 
 
 REPORT = Reporter(_warn)
@@ -104,7 +119,7 @@ def _state_counts(rows: list[PlanRow]) -> dict[str, int]:
     return counts
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_ScrubbedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nanobanana")
 @click.option("-v", "--verbose", is_flag=True, help="Log everything, HTTP included (the key never is).")
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False),
@@ -116,6 +131,8 @@ def main(ctx: click.Context, verbose: bool, config_file: str | None) -> None:
     ctx.obj = {"config_file": config_file}
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s - %(name)s - %(message)s")
+    for handler in logging.getLogger().handlers:  # -v prints every library's lines: none shows the key
+        handler.addFilter(ScrubbingFilter())
 
 
 @main.command()
@@ -379,12 +396,26 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
         _report_removed({"entries": removed}, [], dry_run)
         return
     keep = pruning.Keep(set(keys), derived_names(site_use.derived_groups(analysis)), cards=cards)
+    keep.derived |= derived_names(_own_in_use(settings, analysis))
     if not all_sites:
         _other_sites(analysis.cache, settings.site, keep)
     elif not dry_run:
         analysis.cache.forget_sites(settings.site)
     pruned = pruning.prune(analysis.cache, keep, dry_run=dry_run, settle=temp_age(settings.timeout, settings.retries))
     _report_removed(pruned.removed, pruned.foreign, dry_run)
+
+
+def _own_in_use(settings: Settings, analysis: Analysis) -> dict[str, frozenset[str]]:
+    """The copies of the site's own pictures (responsive_images) its pages show, and those
+    its last build recorded with the current encoding (a picture shown through an
+    include, which the pages' Markdown does not name)."""
+    groups = dict(groups_in_use(settings, analysis.cache, analysis.pages))
+    last = analysis.cache.read_sites().get(settings.site)
+    tag = settings.own_encoding.tag
+    for spec, ids in ((last.derived or {}) if last is not None else {}).items():
+        if spec.endswith(f"|{tag}"):
+            groups[spec] = groups.get(spec, frozenset()) | ids
+    return groups
 
 
 def _report_removed(removed: dict[str, list[tuple[Path, int]]] | dict[str, list[tuple[str, int]]],
@@ -477,6 +508,10 @@ def verify(config_file: str | None, fix: bool, decode: bool, remote: bool) -> No
         if fix:
             cache.remove(key)
             click.echo(f"removed entry {key}")
+    if isinstance(cache, Cache) and settings.responsive_images:
+        for problem in OwnIndex(cache).verify(fix=fix):
+            click.echo(f"bad: {problem}" + (" (forgotten: the next build reads it again)" if fix else ""))
+            bad[problem] = [problem]
     click.echo(f"{total} entr{'y' if total == 1 else 'ies'} checked, {len(bad)} bad"
                + (", removed" if fix and bad else ""))
     if bad and not fix:

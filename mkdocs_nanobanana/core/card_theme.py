@@ -137,3 +137,49 @@ def svg_drawable() -> bool:
     from ctypes.util import find_library
 
     return any(find_library(name) for name in ("cairo", "cairo-2", "libcairo-2"))
+
+
+#: How a font file FreeType reads begins (the OpenType spec's sfntVersion: TrueType
+#: outlines 0x00010000, "true" or "typ1" on Apple's, CFF "OTTO"; a collection "ttcf";
+#: WOFF 1 and 2 "wOFF", "wOF2", which FreeType also reads).
+FONT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"typ1", b"OTTO", b"ttcf", b"wOFF", b"wOF2")
+#: How the logos a card can draw begin: PNG, JPEG, WebP (RIFF....WEBP), GIF.
+RASTER_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+_SVG_ROOT_RE = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>/]",
+                          re.DOTALL | re.IGNORECASE)
+
+
+def _start(path: str, size: int) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(size)
+
+
+def _shown(head: bytes) -> str:
+    """The first bytes of a file as a message quotes them: enough to recognise an HTML
+    page or a text file, never the whole of it."""
+    text = head[:24].decode("utf-8", "replace")
+    return repr(text)
+
+
+def font_problem(path: str) -> str | None:
+    """Why the file at ``path`` is not a font FreeType reads (a web page saved under a
+    .ttf name is the common one), or None. Only its first bytes are read: no Pillow."""
+    try:
+        head = _start(path, 4)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    if head in FONT_MAGIC:
+        return None
+    return f"it is not a TrueType or OpenType font (it starts with {_shown(_start(path, 24))})"
+
+
+def logo_problem(path: str) -> str | None:
+    """Why the file at ``path`` is not a logo a card can draw (PNG, JPEG, WebP, GIF or
+    SVG), or None. Only its start is read: no Pillow, no cairo."""
+    try:
+        head = _start(path, 4096)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    if head.startswith(RASTER_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP") or _SVG_ROOT_RE.match(head):
+        return None
+    return f"it is not a PNG, JPEG, WebP, GIF or SVG image (it starts with {_shown(head)})"

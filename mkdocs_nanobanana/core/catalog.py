@@ -20,7 +20,8 @@ __all__: list[str] = []
 #: 1 credit is $0.01 (NanoBanana API pricing).
 USD_PER_CREDIT = 0.01
 
-#: Output pixel sizes of gemini-2.5-flash-image per aspect ratio (official table).
+#: Output pixel sizes of gemini-2.5-flash-image per aspect ratio, as the NanoBanana API
+#: offers them (its `image_size`: these nine ratios).
 FLASH_IMAGE_SIZES: dict[str, tuple[int, int]] = {
     "1:1": (1024, 1024),
     "16:9": (1344, 768),
@@ -32,6 +33,11 @@ FLASH_IMAGE_SIZES: dict[str, tuple[int, int]] = {
     "4:5": (896, 1152),
     "5:4": (1152, 896),
 }
+
+#: The same model through Google's own API: ten ratios, 21:9 among them
+#: (ai.google.dev/gemini-api/docs/image-generation, "Aspect ratios": the table of
+#: gemini-2.5-flash-image, 21:9 at 1536x672).
+GEMINI_FLASH_IMAGE_SIZES: dict[str, tuple[int, int]] = {**FLASH_IMAGE_SIZES, "21:9": (1536, 672)}
 
 
 class ChoiceError(NanobananaError, ValueError):
@@ -90,7 +96,7 @@ DEFAULT_VARIANT = "standard"
 #: budgeted as 4 credits so max_credits never under-counts; it has no HD model.
 GEMINI_PRICE = 1290 * 30 / 1_000_000
 GEMINI_MODELS: tuple[Model, ...] = (
-    Model("gemini-2.5-flash-image", credits=4, sizes=FLASH_IMAGE_SIZES, price=GEMINI_PRICE),
+    Model("gemini-2.5-flash-image", credits=4, sizes=GEMINI_FLASH_IMAGE_SIZES, price=GEMINI_PRICE),
 )
 GEMINI_REFUSED = {
     "hd": "variant 'hd' has no model in the official Gemini API: use variant: standard, "
@@ -232,11 +238,13 @@ class ProviderInfo:
     name: str
     models: tuple[Model, ...]
     api_base: str  # the endpoint when api_base is not configured
-    #: where the key is looked for, in order, while api_key_env is left at its default
+    #: where the key is looked for while api_key_env is left at its default: the first set wins
     key_variables: tuple[str, ...]
     factory: str  # "module:Class" of the provider; its constructor takes the api_base
     #: variants it has no model for, with the message that says what to do instead
     refused: Mapping[str, str] = field(default_factory=dict)
+    #: the variable messages ask for when none is set ("": the first of key_variables)
+    key_to_export: str = ""
 
     def catalog(self, extra: Mapping[str, Any] | None = None) -> Catalog:
         """Its models plus (or overridden by) the user's ``models:`` entries."""
@@ -247,9 +255,21 @@ class ProviderInfo:
         return Catalog(models=models, variants=variants, refused=dict(self.refused))
 
     def key_variable(self, environ: Mapping[str, str]) -> str:
-        """The first of its key variables that is set, else the first one (named in
-        messages); never reads more of a key than whether it is set."""
-        return next((name for name in self.key_variables if environ.get(name, "").strip()), self.key_variables[0])
+        """The first of its key variables that is set, else the one messages ask to
+        export; never reads more of a key than whether it is set."""
+        return next((name for name in self.key_variables if environ.get(name, "").strip()),
+                    self.key_to_export or self.key_variables[0])
+
+    def key_conflict(self, environ: Mapping[str, str]) -> str | None:
+        """What to say when two of its key variables hold different keys (the values are
+        compared, never shown): the first is used, as Google's SDK uses GOOGLE_API_KEY."""
+        keys = [(name, environ.get(name, "").strip()) for name in self.key_variables]
+        given = [(name, value) for name, value in keys if value]
+        if len({value for _, value in given}) < 2:
+            return None
+        used, other = given[0][0], ", ".join(name for name, _ in given[1:])
+        return (f"{used} and {other} are both set, to different keys: using {used}, as Google's SDK "
+                f"(google-genai) does; unset {other} (or name the variable you mean with api_key_env)")
 
 
 PROVIDERS: Mapping[str, ProviderInfo] = {p.name: p for p in (
@@ -258,10 +278,13 @@ PROVIDERS: Mapping[str, ProviderInfo] = {p.name: p for p in (
         key_variables=("NANOBANANA_API_KEY",), factory="mkdocs_nanobanana.providers.nanobanana:NanoBananaProvider",
     ),
     ProviderInfo(
-        # GEMINI_API_KEY, else GOOGLE_API_KEY: the names Google's own tools read
+        # The names Google's own tools read, in the order google-genai reads them: "Both
+        # GOOGLE_API_KEY and GEMINI_API_KEY are set. Using GOOGLE_API_KEY."
+        # (googleapis/python-genai, google/genai/_api_client.py, get_env_api_key). Google's
+        # docs ask for GEMINI_API_KEY, so messages do too.
         "gemini", GEMINI_MODELS, api_base="https://generativelanguage.googleapis.com/v1beta",
-        key_variables=("GEMINI_API_KEY", "GOOGLE_API_KEY"), factory="mkdocs_nanobanana.providers.gemini:GeminiProvider",
-        refused=GEMINI_REFUSED,
+        key_variables=("GOOGLE_API_KEY", "GEMINI_API_KEY"), factory="mkdocs_nanobanana.providers.gemini:GeminiProvider",
+        refused=GEMINI_REFUSED, key_to_export="GEMINI_API_KEY",
     ),
 )}
 DEFAULT_PROVIDER = "nanobanana"

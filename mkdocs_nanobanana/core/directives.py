@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from . import yaml_text
 from .catalog import DEFAULT_VARIANT, Catalog, ChoiceError, Model
 from .errors import NanobananaError
 
@@ -285,6 +286,7 @@ class _Fields:
         self.errors: list[DirectiveError] = []
         self.lines: dict[str, int] = {}
         self.nodes: dict[str, yaml.Node] = {}
+        self.unread: set[str] = set()  # keys whose value could not be read (and that was said)
         self.prompt_only: str | None = None  # the whole block, when it is a prompt alone
         self.model: Model | None = None
 
@@ -300,6 +302,10 @@ class _Fields:
         if not isinstance(node, yaml.ScalarNode):
             self.error(key, f"'{key}' must be text, not a list or mapping")
             return None
+        problem = yaml_text.surrogate_problem(node.value, f"'{key}'")
+        if problem:
+            self.error(key, problem)
+            return None
         return node.value
 
     def value(self, key: str) -> Any:
@@ -307,15 +313,26 @@ class _Fields:
         if node is None:
             return None
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = yaml_text.construct(self.loader, node)
         except yaml.YAMLError as exc:
             self.error(key, f"'{key}': {getattr(exc, 'problem', None) or exc}")
+            self.unread.add(key)
             return None
+        texts = value if isinstance(value, list) else [value]  # refs: a list (no deeper: refused below)
+        problems = (yaml_text.surrogate_problem(v, f"'{key}'") for v in texts if isinstance(v, str))
+        problem = next((p for p in problems if p), None)
+        if problem:
+            self.error(key, problem)
+            self.unread.add(key)
+            return None
+        return value
 
     def integer(self, key: str, low: int, high: int | None, default: int | None) -> int | None:
         if key not in self.nodes:
             return default
         v = self.value(key)
+        if key in self.unread:
+            return default
         if isinstance(v, bool) or not isinstance(v, int):
             self.error(key, f"'{key}' must be a whole number, got {self.text(key)!r}")
             return default
@@ -335,38 +352,13 @@ def parse_block(
     loader = None
     try:
         try:
-            loader, node = _compose(text)
+            loader, node = yaml_text.compose_plain(text)
         except yaml.YAMLError as exc:
             return None, [DirectiveError(path, first + _error_line(exc, text), _yaml_problem(exc))]
         return _directive_from_node(loader, node, block, path, page, catalog, defaults)
     finally:
         if loader is not None:
             loader.dispose()
-
-
-#: libyaml's loader, when PyYAML was built with it (its wheels are): much faster than
-#: the pure-Python one, which matters on a warm build of a large site.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
-
-
-def _compose(text: str) -> tuple[yaml.SafeLoader, yaml.Node | None]:
-    """The YAML node tree of ``text`` and the loader that can construct its values.
-
-    Text that libyaml refuses is read again by the pure-Python loader: that one words the
-    error (and places it) the way our messages expect, and is the judge of what is valid.
-    """
-    if _FAST_LOADER is not None:
-        loader = _FAST_LOADER(text)
-        try:
-            return loader, loader.get_single_node()
-        except yaml.YAMLError:
-            loader.dispose()
-    loader = yaml.SafeLoader(text)  # refuses some characters (NUL) right here
-    try:
-        return loader, loader.get_single_node()
-    except BaseException:
-        loader.dispose()
-        raise
 
 
 def _error_line(exc: yaml.YAMLError, text: str) -> int:
@@ -382,6 +374,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     if isinstance(exc, yaml.reader.ReaderError):
         return (f"the directive contains a character YAML does not allow (#x{exc.character:04x}): "
                 "remove it")
+    if isinstance(exc, yaml_text.Refused):
+        return f"the directive {exc.problem}"
     problem = getattr(exc, "problem", None) or str(exc)
     return (f"the directive's YAML does not parse ({problem}); quote values that contain "
             "': ' or '#', e.g. prompt: \"A: B\"")
@@ -459,7 +453,7 @@ def prompt_problem(prompt: str) -> str | None:
         return f"'prompt' is {len(prompt):,} characters; keep it under {MAX_PROMPT_CHARS:,}"
     if "\x00" in prompt:
         return "'prompt' contains a NUL character: remove it"
-    return None
+    return yaml_text.surrogate_problem(prompt, "'prompt'")
 
 
 def _read_prompt(f: _Fields) -> dict[str, Any]:
@@ -517,6 +511,8 @@ def _read_refs(f: _Fields) -> dict[str, Any]:
     if "refs" not in f.nodes:
         return {"refs": ()}
     raw = f.value("refs")
+    if "refs" in f.unread:
+        return {"refs": ()}
     if isinstance(raw, str):
         raw = [raw]
     if raw is None and f.nodes["refs"].tag.endswith(":null"):
@@ -525,6 +521,11 @@ def _read_refs(f: _Fields) -> dict[str, Any]:
         f.error("refs", "'refs' must be a list of image paths or #names, e.g. refs: [img/sketch.png, \"#hero\"]")
         return {"refs": ()}
     refs = tuple(r.strip() for r in raw)
+    with_nul = next((r for r in refs if "\x00" in r), None)
+    if with_nul is not None:  # the OS would refuse the path with only "embedded null byte"
+        f.error("refs", f"ref {with_nul!r} contains a NUL character, which no file name can: "
+                        "remove the NUL character from refs")
+        return {"refs": ()}
     model = f.model or _ANY_MODEL
     if len(refs) > model.max_refs:
         f.error("refs", f"{len(refs)} refs given but {model.id} takes at most {model.max_refs}: "
@@ -534,7 +535,9 @@ def _read_refs(f: _Fields) -> dict[str, Any]:
 
 def _read_social(f: _Fields) -> dict[str, Any]:
     value = f.value("social") if "social" in f.nodes else False
-    if not isinstance(value, bool):
+    if "social" in f.unread:
+        value = False
+    elif not isinstance(value, bool):
         f.error("social", "'social' must be true or false")
         value = False
     return {"social": value}
@@ -680,6 +683,8 @@ def resolve_ref_path(ref: str, page: str, docs_dir: str) -> str:
     ``ref`` is relative to the page's folder, or rooted at docs_dir when it starts with
     ``/``. Symlinks are resolved first, so a link out of docs_dir is refused too.
     """
+    if "\x00" in ref:
+        raise ValueError(f"ref {ref!r} contains a NUL character: remove the NUL character from refs")
     root = os.path.realpath(docs_dir)
     if ref.startswith("/"):
         candidate = os.path.join(root, ref.lstrip("/"))

@@ -9,6 +9,7 @@ the option or ``page.md:line`` it is about, and never contains the API key.
     ├── CatalogError (ValueError)        core/catalog.py: `models:` in mkdocs.yml cannot work
     ├── ChoiceError (ValueError)         core/catalog.py: no model serves that variant and ratio
     ├── DirectiveError                   core/directives.py: a directive is wrong, at page.md:line
+    ├── Refused (yaml.YAMLError)         core/yaml_text.py: YAML that parses but may hang a build (aliases, depth)
     ├── BadImage (ValueError)            core/image_bytes.py: bytes that are not an image we can use
     ├── BadSidecar (ValueError)          store/cache.py: a cache entry's record cannot be read
     ├── RemoteError                      store/remote.py: the remote tier cannot be reached or read
@@ -17,9 +18,11 @@ the option or ``page.md:line`` it is about, and never contains the API key.
     ├── LogoError (ValueError)           cards/drawing.py: a card's logo cannot be drawn
     ├── PlaceholdersRefused              build/session.py: `placeholders: fail`, and the site has one
     ├── ProviderUnavailable (ValueError)  providers/__init__.py: the provider cannot be used
+    ├── AddressRefused (ValueError)      providers/addresses.py: a download's host resolves somewhere it may not go
     └── ProviderError                    providers/base.py: an API call failed
         ├── AuthError                    the key is refused
         ├── CreditsError                 out of credits
+        ├── AccountError                 the account or the model serves no call (billing, region, no such model)
         ├── ContentPolicyError           the prompt or the image was refused
         ├── Stopped                      the user stopped the run before it was sent
         ├── RateLimited                  429: slow down

@@ -1,4 +1,5 @@
-"""Checks on image bytes before anything trusts them: format, real size, full decode."""
+"""Checks on image bytes before anything trusts them: format, real size and shape, full
+decode."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ if TYPE_CHECKING:
 #: Largest image accepted, in pixels. The biggest catalog output (4K class) is ~17 MP;
 #: anything far above that is a decompression bomb or not what we asked for.
 MAX_PIXELS = 40_000_000
+#: The longest side we can publish: WebP's limit (libwebp's WEBP_MAX_DIMENSION), the
+#: smallest of the formats we write (JPEG's is 65,500, AVIF's and PNG's larger). A longer
+#: side is stored, then fails every build's resize ("Image size exceeds WebP limit").
+MAX_SIDE = 16_383
+#: The most one side may be a multiple of the other. No model offers a ratio past 8:1
+#: (the catalog's widest is 21:9); a 2x40,000 strip is no picture anyone asked for, and
+#: its copies and card would be a column of a few pixels stretched across a page.
+MAX_ASPECT = 16
 T = TypeVar("T")
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "AVIF": "avif"}
@@ -63,6 +72,17 @@ def displayable(img: Image.Image, alpha: bool) -> Image.Image:
         img = wide.point(lambda v: v * (255 / top)).convert("L")
     target = "RGBA" if alpha else "RGB"
     return img if img.mode == target else img.convert(target)
+
+
+def shape_problem(width: int, height: int) -> str | None:
+    """What makes an image of this size one we cannot publish, or None."""
+    if width < 1 or height < 1:
+        return f"it is {width}x{height} pixels"
+    if max(width, height) > MAX_SIDE:
+        return f"it is {width}x{height} pixels, and no side may be longer than {MAX_SIDE:,} (WebP's limit)"
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        return f"it is {width}x{height} pixels, a strip more than {MAX_ASPECT} times as long as it is wide"
+    return None
 
 
 def inspect(data: bytes) -> ImageInfo:
@@ -139,6 +159,9 @@ def _decode(data: bytes, sha256_hex: str) -> ImageInfo:
                 # The header gives the size before any pixel is decoded: refuse bombs here.
                 if img.width * img.height > MAX_PIXELS:
                     raise BadImage(f"{img.width}x{img.height} pixels is over the {MAX_PIXELS:,}-pixel limit")
+                shape = shape_problem(img.width, img.height)
+                if shape:  # before any pixel is decoded too: a 2x40,000 strip is no bomb, but no image to publish
+                    raise BadImage(shape)
                 fmt = img.format or ""
                 img.load()  # a truncated or corrupt file fails here, not later in a worker
                 alpha = has_alpha(img)

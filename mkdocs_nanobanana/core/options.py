@@ -181,9 +181,14 @@ OPTIONS: tuple[Option, ...] = (
            "generated figure's caption; empty: none", WRITTEN),
     Option("backdrop", Choice(BACKDROPS), default_of("backdrop"), "what an image's box shows while it loads",
            WRITTEN),
+    Option("responsive_images", Flag(), default_of("responsive_images"), "the site's own PNG, JPEG, WebP, AVIF and "
+           "still GIF pictures become <picture>s of resized copies too", WRITTEN),
 
     Option("concurrency", WholeNumber(1, 64), default_of("concurrency"), "API requests in flight", SPEND),
-    Option("timeout", Seconds(), default_of("timeout"), "seconds per request and image", SPEND),
+    Option("timeout", Seconds(), default_of("timeout"), "seconds to connect and send a request, and to download "
+           "an image: nothing is billed yet, so it is retried", SPEND),
+    Option("answer_timeout", Seconds(), default_of("answer_timeout"), "seconds to wait for an answer once a request "
+           "is sent, per image; cut, it is tried once more only: it may be billed", SPEND),
     Option("retries", WholeNumber(0, 20), default_of("retries"), "retries of a transient failure", SPEND),
     Option("max_credits", WholeNumber(0), default_of("max_credits"), "the most one build spends (serve: one "
            "session); 0 never calls the API", SPEND),

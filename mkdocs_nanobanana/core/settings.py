@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypedDict, TypeVar
 
-from . import card_theme
+from . import card_theme, reporting
 from .card_theme import ThemeStyle
 from .card_values import CardStyle
 from .catalog import DEFAULT_PROVIDER, DEFAULT_VARIANT, PROVIDERS, Catalog, CatalogError, ChoiceError
@@ -27,7 +27,7 @@ from .directives import Defaults
 from .errors import NanobananaError
 
 __all__ = ["AvifSettings", "Encoding", "ProvenanceSettings", "RefSending", "Settings", "SettingsError",
-           "SocialSettings", "build_settings"]
+           "SocialSettings", "Timeouts", "build_settings"]
 
 DEFAULT_PROMPT_TEMPLATE = "Minimal editorial illustration for an article titled '{title}'. {description}"
 #: api_key_env's default; a Gemini site that keeps it reads Gemini's own variables instead.
@@ -74,6 +74,28 @@ class RefSending:
 
     route: str = "generate"  # generate | edit
     encoding: str = "data_uri"  # data_uri | base64
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a paid call may take, in two parts that cost differently (http.post).
+
+    ``send``: to connect, get a pooled connection and write the request, and each image
+    download. Nothing was billed when one of these runs out, so it is retried as usual.
+
+    ``answer``: the wait for the answer once the request was sent, per image asked for
+    (generation time grows with the count). Cutting it may throw away an image that was
+    being made, and paid for: so it is long. Public clients of the NanoBanana API allow
+    120 to 600 s for one answer; google-genai sets no timeout by default
+    (googleapis/python-genai, google/genai/_api_client.py: the httpx client is made with
+    ``timeout=None`` unless HttpOptions.timeout is given).
+    """
+
+    send: float = 60.0
+    answer: float = 300.0
+
+    def answer_for(self, images: int) -> float:
+        return self.answer * max(1, images)
 
 
 REF_ROUTES = ("generate", "edit")
@@ -161,7 +183,9 @@ class Settings:
     mode: str = "offline"
     mode_set_by: str = "config"  # config | environment | no key (auto without the key): for messages
     placeholders: str = "warn"  # allow | warn | fail: what a build does about a placeholder it ships
-    sizes: str | None = None  # <img sizes>; None: one from the theme (THEME_SIZES), else the widest
+    sizes: str | None = None  # <img sizes> as the site sets it; None: the theme's (``sizes_for``), else the widest
+    theme: str = ""  # the theme family whose columns THEME_SIZES knows ("material" for Material and its forks)
+    responsive_images: bool = False  # a site's own pictures through the same copies (build/own_images.py)
     backdrop: str = "color"  # color | blur | none: what an image's box shows while it loads
     widths: tuple[int, ...] = (480, 768, 1024)
     formats: tuple[str, ...] = ("webp", "jpeg")
@@ -171,10 +195,12 @@ class Settings:
     retries: int = 4
     max_credits: int = 200  # per build (per session under serve); 0 never calls the API
     api_key_env: str = DEFAULT_KEY_ENV
+    key_note: str = ""  # two of the provider's key variables hold different keys: what to say (once)
     provider: str = DEFAULT_PROVIDER
     api_base: str | None = None  # None: the provider's default
     ref_images: RefSending = RefSending()  # NanoBanana only
-    timeout: float = 60.0  # seconds per request
+    timeout: float = Timeouts.send  # seconds to connect and send a request, and to download an image
+    answer_timeout: float = Timeouts.answer  # seconds to wait for an answer once it was sent, per image
     remote_cache: str | None = None  # fsspec URL of the shared second tier
     remote_cache_options: Mapping[str, Any] = field(default_factory=dict)
     serve_debounce: float = 2.0  # serve: seconds after the last save before generating
@@ -185,12 +211,35 @@ class Settings:
     defaults: Defaults = Defaults()
     catalog: Catalog = field(default_factory=Catalog)
 
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(self.timeout, self.answer_timeout)
+
+    def call_seconds(self, images: int) -> float:
+        """The longest one attempt of a paid call for ``images`` images may take: the
+        request sent, its answer, and a download per image (NanoBanana's)."""
+        return self.timeout + self.timeouts.answer_for(images) + self.timeout * max(1, images)
+
     @functools.cached_property
     def encoding(self) -> Encoding:
         """How resized copies are encoded (see Encoding): part of their names. AVIF's
         settings count only where AVIF is written, so a site without it keeps its names."""
         avif = (("avif_quality", str(self.avif.quality)), ("avif_speed", str(self.avif.speed)))
         return Encoding(self.quality, COPY_RECIPE + self.provenance.extras() + (avif if "avif" in self.formats else ()))
+
+    @functools.cached_property
+    def own_encoding(self) -> Encoding:
+        """How a site's own pictures' copies are encoded (responsive_images): the same
+        recipe, no provenance mark (they were not generated), and what own_pixels does to
+        the pixels before (orientation, colours, the EXIF kept), which ``own`` names."""
+        avif = (("avif_quality", str(self.avif.quality)), ("avif_speed", str(self.avif.speed)))
+        return Encoding(self.quality, COPY_RECIPE + (("own", OWN_PIXELS),) + (avif if "avif" in self.formats else ()))
+
+    def sizes_for(self, hidden: frozenset[str] | tuple[str, ...] = ()) -> str | None:
+        """<img sizes> on a page that hides ``hidden`` of the theme's sidebars (Material's
+        front matter ``hide: [navigation, toc]``): the site's ``sizes`` if it sets one,
+        else the theme's column, else None (each image then says its own widest)."""
+        return self.sizes or theme_sizes(self.theme, hidden)
 
 
 def page_label(settings: Settings, page: str) -> str:
@@ -214,16 +263,40 @@ IMAGE_FORMATS = ("webp", "jpeg", "png", "avif")
 DEFAULT_CACHE_DIR = ".cache/nanobanana"
 PLACEHOLDER_POLICIES = ("allow", "warn", "fail")
 
-#: The width an image in the content column shows at, per theme, measured in headless
-#: Chromium at 500-1920 px windows (tests/test_sizes.py checks them): a 1280 px window
-#: then loads the 768w file for Material's 688 px column, not the 1024w one.
+#: What own_pixels does to a site's own picture before its copies are made (the
+#: ``own`` extra of ``Settings.own_encoding``): bump it when that changes.
+OWN_PIXELS = "exif-orient,rgb-icc-kept,artist-copyright"
+
+#: The width an image in the content column shows at, per theme and per sidebars the page
+#: hides, measured in headless Chromium at 390-2400 px windows (tests/hosts/mkdocs/test_sizes.py checks
+#: them at 390, 768, 1280, 1600 and 2000): a 1280 px window then loads the 768w file for
+#: Material's 688 px column, not the 1024w one. Material's root font grows at 100em and
+#: 125em, and its column with it; a page with ``hide: [navigation]`` or ``[toc]`` gets a
+#: column one sidebar wider from 76.25em (below, the navigation is a drawer anyway), both
+#: hidden two sidebars wider.
 THEME_SIZES = {
-    "material": "(min-width: 100em) 757px, (min-width: 76.25em) 688px, (min-width: 60em) calc(100vw - 274px), "
-                "calc(100vw - 32px)",
+    "material": "(min-width: 125em) 826px, (min-width: 100em) 757px, (min-width: 76.25em) 688px, "
+                "(min-width: 60em) calc(100vw - 274px), calc(100vw - 32px)",
+    "material hide navigation": "(min-width: 125em) 1126px, (min-width: 100em) 1032px, (min-width: 76.25em) 938px, "
+                                "(min-width: 60em) calc(100vw - 274px), calc(100vw - 32px)",
+    "material hide toc": "(min-width: 125em) 1126px, (min-width: 100em) 1032px, (min-width: 76.25em) 938px, "
+                         "calc(100vw - 32px)",
+    "material hide navigation toc": "(min-width: 125em) 1426px, (min-width: 100em) 1307px, (min-width: 76.25em) "
+                                    "1188px, calc(100vw - 32px)",
     "mkdocs": "(min-width: 1400px) 966px, (min-width: 1200px) 831px, (min-width: 992px) 696px, "
               "(min-width: 576px) 516px, calc(100vw - 39px)",
     "readthedocs": "(min-width: 1100px) 697px, (min-width: 769px) calc(100vw - 404px), calc(100vw - 52px)",
 }
+#: The sidebars a page may hide whose width THEME_SIZES knows (Material's ``hide:``).
+HIDEABLE = ("navigation", "toc")
+
+
+def theme_sizes(theme: str, hidden: frozenset[str] | tuple[str, ...] = ()) -> str | None:
+    """THEME_SIZES' entry for ``theme`` with ``hidden`` sidebars (others are ignored)."""
+    gone = [name for name in HIDEABLE if name in hidden]
+    return THEME_SIZES.get(" ".join([theme, "hide", *gone]) if gone else theme) or THEME_SIZES.get(theme)
+
+
 #: Commands that publish the site: a placeholder must not go out with it unless allowed.
 PUBLISHING_COMMANDS = ("gh-deploy",)
 
@@ -253,7 +326,7 @@ def resolve_mode(configured: str, environ, api_key_env: str) -> str:
 
 def key_variable(provider: str, configured: str, environ: Mapping[str, str]) -> str:
     """The variable that holds the key: api_key_env if the user set one; left at the
-    default, the provider's own (for Gemini GEMINI_API_KEY, else GOOGLE_API_KEY)."""
+    default, the provider's own (for Gemini GOOGLE_API_KEY, else GEMINI_API_KEY)."""
     if configured != DEFAULT_KEY_ENV:
         return configured
     return PROVIDERS[provider].key_variable(environ)
@@ -291,6 +364,7 @@ def build_settings(
     provider = options["provider"]
     catalog = _catalog(options["models"], provider)
     api_key_env = key_variable(provider, options["api_key_env"], environ)
+    reporting.add_secret(environ.get(api_key_env))  # from here on, no message shows it
     mode = resolve_mode(options["mode"], environ, api_key_env)
     defaults = Defaults(ratio=options["ratio"], variant=options["variant"])
     _check_choice(catalog, "", defaults.variant, defaults.ratio)
@@ -302,10 +376,12 @@ def build_settings(
         docs_dir=docs_dir, site_dir=site_dir, cache_dir=cache_dir, docs_label="" if label == "." else label,
         site=site_identity(config_file), config_name=os.path.basename(config_file), mode=mode,
         api_key_env=api_key_env, provider=provider,
+        key_note=(PROVIDERS[provider].key_conflict(environ) or "") if options["api_key_env"] == DEFAULT_KEY_ENV else "",
         social=social, defaults=defaults,
         mode_set_by=mode_set_by(options["mode"], environ, api_key_env),
         placeholders=placeholder_policy(options.get("placeholders"), environ, command),
-        sizes=options.get("sizes") or THEME_SIZES.get(theme), backdrop=options["backdrop"],
+        sizes=options.get("sizes") or None, theme=theme if theme in THEME_SIZES else "", backdrop=options["backdrop"],
+        responsive_images=bool(options.get("responsive_images", False)),
         catalog=catalog, **_plain_options(options, base_dir),
     )
 
@@ -475,6 +551,9 @@ def _card_font(option: str, base_dir: str) -> str:
     path = os.path.abspath(os.path.join(base_dir, option))
     if not os.path.isfile(path):
         raise SettingsError(f"social.font: {path} is not a file: give a .ttf or .otf file, relative to mkdocs.yml")
+    problem = card_theme.font_problem(path)
+    if problem:  # Pillow's own error would come later, from the first card, as a traceback
+        raise SettingsError(f"social.font: {path}: {problem}: give a .ttf or .otf file, relative to mkdocs.yml")
     return path
 
 
@@ -488,12 +567,16 @@ def _card_logo(option: str | bool | None, theme: ThemeStyle, base_dir: str) -> s
     if not os.path.isfile(path):
         raise SettingsError(f"social.logo: {path} is not a file: give a PNG, JPEG, WebP or SVG file, "
                             "relative to mkdocs.yml")
+    problem = card_theme.logo_problem(path)
+    if problem:
+        raise SettingsError(f"social.logo: {path}: {problem}: give a PNG, JPEG, WebP or SVG file, "
+                            "relative to mkdocs.yml, or social.logo: false")
     return path
 
 
 #: Options that Settings takes as the options table checked them.
 _PLAIN_OPTIONS = ("output_dir", "quality", "concurrency", "retries", "max_credits", "api_base", "timeout",
-                  "serve_debounce")
+                  "answer_timeout", "serve_debounce")
 
 
 def _plain_options(options: Mapping[str, Any], base_dir: str) -> dict[str, Any]:

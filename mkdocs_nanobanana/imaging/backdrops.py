@@ -182,7 +182,7 @@ class Keeper:
         figure without a backdrop, never a failed figure."""
         try:
             backdrop = compute(pixels)
-        except (ValueError, OSError):
+        except (ValueError, OSError, MemoryError):
             return None
         with self._lock:
             self._computed[source_id] = backdrop

@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 # Pillow is imported where pixels are touched: a warm build touches none, and skips it.
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ from ..core.settings import AvifSettings, Encoding
 from ..store.cache import Cache
 
 __all__: list[str] = []
+
+T = TypeVar("T")
 
 #: Config format name -> file extension.
 FORMAT_EXT = {"webp": "webp", "jpeg": "jpg", "png": "png", "avif": "avif"}
@@ -45,6 +47,8 @@ class Source:
     alpha: bool
     open: Callable[[], Image.Image]
     provenance: Provenance | None = None  # written into every copy (the Encoding names the choice)
+    encoding: Encoding | None = None  # how its copies are encoded; None: the site's (a generated image's)
+    origin: str = ""  # a site's own picture: its docs path, for messages
 
 
 @dataclass(frozen=True)
@@ -84,13 +88,16 @@ def scaled_height(width: int, source: Source) -> int:
 def encode(img: Image.Image, ext: str, enc: Encoding, xmp: bytes | None = None) -> bytes:
     """The copy's bytes; with ``xmp``, that packet is written into the file."""
     quality = enc.quality
-    meta = {"xmp": xmp} if xmp else {}
+    meta: dict = {"xmp": xmp} if xmp else {}
+    if enc.option("own", ""):  # a site's own picture: its colour profile and kept EXIF (own_pixels.upright)
+        meta.update({k: img.info[k] for k in ("icc_profile", "exif") if img.info.get(k)})
     buf = io.BytesIO()
     if ext == "jpg":
         # baseline: the same pixels as progressive at a third of the CPU, 1-3% more bytes
         img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True, **meta)
     elif ext == "png":
-        img.save(buf, "PNG", compress_level=6, pnginfo=_png_xmp(xmp) if xmp else None)
+        img.save(buf, "PNG", compress_level=6, pnginfo=_png_xmp(xmp) if xmp else None,
+                 **{k: v for k, v in meta.items() if k != "xmp"})
     elif ext == "webp":
         # libwebp's effort 0: as close to the exact resize as effort 2 or its default 4
         # (SSIM), bytes within 5%, at 60% of effort 2's CPU; encoding is most of a cold
@@ -102,7 +109,7 @@ def encode(img: Image.Image, ext: str, enc: Encoding, xmp: bytes | None = None) 
                             int(enc.option("avif_speed", str(AvifSettings.speed))))
         img.save(buf, "AVIF", quality=avif.quality, speed=avif.speed, max_threads=1, **meta)
     else:
-        img.save(buf, _PIL_FORMAT[ext], quality=quality)
+        img.save(buf, _PIL_FORMAT[ext], quality=quality, **meta)
     return buf.getvalue()
 
 
@@ -134,6 +141,9 @@ def decoded(source: Source) -> Iterator[Image.Image]:
     cached image whose bytes changed since they were checked)."""
     from PIL import Image
 
+    shape = image_bytes.shape_problem(source.width, source.height)
+    if shape:  # stored before this check (or fetched by hash, undecoded): known from its sidecar
+        raise image_bytes.BadImage(shape)
     try:
         img = source.open()
         img.load()
@@ -143,7 +153,7 @@ def decoded(source: Source) -> Iterator[Image.Image]:
         pixels = image_bytes.displayable(img, source.alpha)
     except image_bytes.BadImage:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, SyntaxError, ValueError, MemoryError, Image.DecompressionBombError) as exc:
         raise image_bytes.BadImage(f"{type(exc).__name__}: {exc}") from None
     with img:
         yield pixels
@@ -168,12 +178,22 @@ def make_missing(source: Source, files: list[DerivedFile], enc: Encoding, write:
                 with_pixels(img)
             made: list[Image.Image] = []  # the copies resized so far, widest first
             for size in sorted(todo, reverse=True):  # one resize, encoded in every format
-                resized = resize(img, size, made)
+                resized = _pixel_work(resize, img, size, made)
                 made.append(resized)
                 for path, ext in todo[size]:
-                    write(path, encode(resized, ext, enc, xmp))
+                    write(path, _pixel_work(encode, resized, ext, enc, xmp))  # OSError from write: the disk's
                     encoded.append(path)
     return encoded
+
+
+def _pixel_work(work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)`` (a resize, an encode: in memory, no file), its failure a BadImage:
+    what an encoder refuses (a side past its limit), or memory running out, is a fact of
+    this image, which then shows a placeholder, not a traceback that ends the build."""
+    try:
+        return work(*args)
+    except (OSError, ValueError, MemoryError, SyntaxError) as exc:
+        raise image_bytes.BadImage(f"{type(exc).__name__}: {exc}") from None
 
 
 #: A copy at least this many times the wanted width is resized from instead of the

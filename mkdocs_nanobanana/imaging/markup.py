@@ -113,3 +113,69 @@ def embed(page_html: str, figures: dict[str, str], token: str) -> str:
         return page_html
     pattern = re.compile(rf"<p>\s*({token})\s*</p>|({token})")
     return pattern.sub(lambda m: figures.get(m.group(1) or m.group(2), m.group(0)), page_html)
+
+
+#: The class of an own picture's <picture> (a generated image's is its <figure class="nanobanana">).
+OWN_PICTURE_CLASS = "nanobanana-picture"
+#: Attributes of an author's <img> that the <picture> writes itself.
+_OWN_PICTURE_ATTRS = ("src", "srcset", "sizes")
+
+
+def _pixels(value: str | None) -> int | None:
+    """A width or height attribute in CSS pixels ("300", "300px"), else None ("50%")."""
+    text = (value or "").strip().lower().removesuffix("px").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def picture_html(
+    variants: list[Variant],
+    *,
+    page_url: str,
+    attrs: tuple[tuple[str, str | None], ...],
+    size: tuple[int, int],
+    eager: bool = False,
+    sizes: str | None = None,
+    backdrop: str = "",
+    site_url: str = "",
+    fragment: str = "",
+) -> str:
+    """The <picture> of an author's own <img> (``responsive_images``): its copies as
+    ``figure_html`` writes a generated image's (a <source> per format, best first, the
+    last format as the <img>), and the author's attributes kept: alt, title, classes,
+    data-*, and a width or height of theirs, which wins over ``size`` (the picture's own
+    size: the layout stays the original's). ``fragment`` ("#only-light") stays on the
+    src, where Material's CSS looks for it."""
+    exts = list(dict.fromkeys(v.ext for v in variants))
+    by_ext = {ext: sorted((v for v in variants if v.ext == ext), key=lambda v: v.width) for ext in exts}
+    given = {k: v for k, v in attrs}
+    width_hint = _pixels(given.get("width"))
+    if width_hint or not sizes:
+        shown = width_hint or size[0]
+        sizes = f"(max-width: {shown}px) 100vw, {shown}px"
+
+    def link(url: str) -> str:
+        return html.escape(absolute_url(url, site_url) if site_url else url_path(relative_url(url, page_url)))
+
+    def srcset(ext: str) -> str:
+        return ", ".join(f"{link(v.url)} {v.width}w" for v in by_ext[ext])
+
+    fallback = by_ext[exts[-1]][-1]
+    own: list[tuple[str, str | None]] = [("alt", given.get("alt") or "")]
+    if "width" not in given and "height" not in given:
+        own += [("width", str(size[0])), ("height", str(size[1]))]
+    own += [(k, v) for k, v in attrs if k not in _OWN_PICTURE_ATTRS and k != "alt" and k != "style"]
+    style = "; ".join(filter(None, (backdrop, (given.get("style") or "").strip())))
+    if style:
+        own.append(("style", style))
+    if "loading" not in given:
+        own += [("loading", "eager"), ("fetchpriority", "high")] if eager else [("loading", "lazy")]
+    if "decoding" not in given:
+        own.append(("decoding", "async"))
+    rest = " ".join(k if v is None else f'{k}="{html.escape(v)}"' for k, v in own)
+    lines = [f'<picture class="{OWN_PICTURE_CLASS}">']
+    for ext in exts[:-1]:
+        lines.append(f'<source type="{MIME_TYPES[ext]}" srcset="{srcset(ext)}" sizes="{html.escape(sizes)}">')
+    lines.append(f'<img src="{link(fallback.url)}{html.escape(fragment)}" srcset="{srcset(exts[-1])}" '
+                 f'sizes="{html.escape(sizes)}" {rest}>')
+    lines.append("</picture>")
+    return "".join(lines)

@@ -10,6 +10,7 @@ Pure values and text: no Pillow here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..core.directives import is_name_ref
@@ -27,6 +28,15 @@ ALGORITHMIC = _CODES + "algorithmicMedia"
 
 #: The credit a placeholder carries instead of the site's (no model made it).
 PLACEHOLDER_CREDIT = "Placeholder drawn by mkdocs-nanobanana"
+
+#: The largest packet every format we write can hold: JPEG's, whose XMP is one APP1
+#: segment (65,535 bytes with its 2-byte length, less the 29-byte namespace header;
+#: Pillow refuses more with "XMP data is too long"). WebP's XMP chunk and PNG's iTXt
+#: chunk take gigabytes, AVIF's item as much; one packet serves every copy, so every
+#: copy of an image says the same.
+MAX_XMP_BYTES = 65_535 - 2 - 29
+#: Ends a prompt cut to fit; the packet says how much of it there was.
+SHORTENED = " [... shortened to fit the XMP packet: {kept:,} of {total:,} characters]"
 
 
 def escape(text: str) -> str:
@@ -65,16 +75,32 @@ class Provenance:
             return Provenance(COMPOSITE, self.credit, self.description)
         return self
 
+    @property
+    def shortened(self) -> bool:
+        """Whether the packet holds less than the whole prompt and credit (see ``xmp``)."""
+        return len(self._packet(self.credit, self.description)) > MAX_XMP_BYTES
+
     def xmp(self) -> bytes:
-        """A complete XMP packet (what Pillow's ``xmp=`` and PNG's iTXt chunk take)."""
+        """A complete XMP packet (what Pillow's ``xmp=`` and PNG's iTXt chunk take), at
+        most MAX_XMP_BYTES: a prompt that does not fit (19,000 characters of ``&`` escape
+        to 95,000 bytes) is cut where it fits, and says so; a credit too long for the
+        packet on its own is cut the same way, after the prompt is left out."""
+        packet = self._packet(self.credit, self.description)
+        if len(packet) <= MAX_XMP_BYTES:
+            return packet
+        if len(self._packet(self.credit, "")) <= MAX_XMP_BYTES:
+            return self._packet(self.credit, _longest_fit(self.description, lambda d: self._packet(self.credit, d)))
+        return self._packet(_longest_fit(self.credit, lambda c: self._packet(c, "")), "")
+
+    def _packet(self, credit: str, description: str) -> bytes:
         attrs = [f"Iptc4xmpExt:DigitalSourceType={quoteattr(self.source_type)}",
                  "xmp:CreatorTool=\"mkdocs-nanobanana\""]
-        if self.credit:
-            attrs.append(f"photoshop:Credit={quoteattr(self.credit)}")
+        if credit:
+            attrs.append(f"photoshop:Credit={quoteattr(credit)}")
         body = ""
-        if self.description:
+        if description:
             body = ("\n   <dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">"
-                    f"{escape(self.description)}</rdf:li></rdf:Alt></dc:description>\n  ")
+                    f"{escape(description)}</rdf:li></rdf:Alt></dc:description>\n  ")
         joined = "\n    ".join(attrs)
         return (
             '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
@@ -90,6 +116,22 @@ class Provenance:
             '</x:xmpmeta>\n'
             '<?xpacket end="r"?>'
         ).encode()
+
+
+def _longest_fit(text: str, packet_with: Callable[[str], bytes]) -> str:
+    """The longest start of ``text``, with the SHORTENED marker, whose packet fits (a
+    binary search: each try is one packet's worth of escaping)."""
+    def cut(kept: int) -> str:
+        return text[:kept].rstrip() + SHORTENED.format(kept=kept, total=len(text))
+
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(packet_with(cut(middle))) <= MAX_XMP_BYTES:
+            low = middle
+        else:
+            high = middle - 1
+    return cut(low)
 
 
 def of_image(settings: ProvenanceSettings, prompt: str, refs: tuple[str, ...], placeholder: bool) -> Provenance | None:

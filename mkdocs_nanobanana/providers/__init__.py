@@ -3,7 +3,8 @@
 Which providers exist, their endpoints, key variables and classes are data in
 ``core.catalog.PROVIDERS``; ``connect`` turns a name into a working provider. The
 interface a new provider implements is base.py (``Provider``, ``ImageOrder``, the errors
-it raises); http.py is the shared HTTP client a provider POSTs through.
+it raises); http.py is the shared HTTP client a provider POSTs through, and its guarded
+image download, whose every hop addresses.py judges by the addresses its host resolves to.
 
 May import: core.
 """
@@ -15,9 +16,10 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from ..core import reporting
 from ..core.catalog import PROVIDERS, ProviderInfo
 from ..core.errors import NanobananaError
-from ..core.settings import RefSending
+from ..core.settings import RefSending, Timeouts
 from .base import ImageOrder, Provider, RetryPolicy
 
 __all__ = ["ProviderUnavailable", "connect"]
@@ -35,7 +37,7 @@ class _Pooled(Provider, Protocol):
     def close(self) -> None: ...
 
 
-def connect(name: str, api_base: str | None, api_key: str, timeout: float, concurrency: int,
+def connect(name: str, api_base: str | None, api_key: str, timeouts: Timeouts, concurrency: int,
             ref_images: RefSending = RefSending()) -> Provider:
     """The provider ``name``, with one pooled HTTP client for the whole build (closed by
     ``close()``), made on its first call: a build that calls no API (a warm one) then
@@ -45,14 +47,15 @@ def connect(name: str, api_base: str | None, api_key: str, timeout: float, concu
     if info is None:
         choices = " or ".join(f"provider: {known}" for known in PROVIDERS)
         raise ProviderUnavailable(f"provider '{name}' is not known: use {choices}")
-    return _OnFirstCall(name, lambda: _open(info, api_base, api_key, timeout, concurrency, ref_images))
+    reporting.add_secret(api_key)  # whatever a server echoes of it, no message shows it
+    return _OnFirstCall(name, lambda: _open(info, api_base, api_key, timeouts, concurrency, ref_images))
 
 
-def _open(info: ProviderInfo, api_base: str | None, api_key: str, timeout: float, concurrency: int,
+def _open(info: ProviderInfo, api_base: str | None, api_key: str, timeouts: Timeouts, concurrency: int,
           ref_images: RefSending) -> _Pooled:
     module, _, cls = info.factory.partition(":")
     provider_class = getattr(importlib.import_module(module), cls)
-    provider = provider_class.open(api_base or info.api_base, api_key, timeout, concurrency)
+    provider = provider_class.open(api_base or info.api_base, api_key, timeouts, concurrency)
     provider.ref_images = ref_images  # only NanoBanana reads it: Gemini's format is documented
     return provider
 

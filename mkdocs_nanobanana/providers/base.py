@@ -22,10 +22,10 @@ from typing import Protocol, TypeVar
 from ..core.errors import NanobananaError
 from ..core.request import Request
 
-__all__ = ["AuthError", "ContentPolicyError", "CreditsError", "ImageOrder", "PaidInPart", "Provider", "ProviderError",
-           "RateLimited", "RefImage", "RetryOnce", "RetryPolicy", "Stopped", "TransientError"]
+__all__ = ["AccountError", "AuthError", "ContentPolicyError", "CreditsError", "ImageOrder", "PaidInPart", "Provider",
+           "ProviderError", "RateLimited", "RefImage", "RetryOnce", "RetryPolicy", "Stopped", "TransientError"]
 
-#: Ceiling on a server's Retry-After, so a hostile or confused header cannot stall a build.
+#: Ceiling on a server's Retry-After (429, 503), so a hostile or confused header cannot stall a build.
 RETRY_AFTER_CAP = 60.0
 #: Exponential backoff: BACKOFF_BASE * 2**attempt, capped, with full jitter.
 BACKOFF_BASE = 1.0
@@ -73,6 +73,16 @@ class CreditsError(ProviderError):
     """402 or an 'insufficient credits' answer. Stop new calls."""
 
 
+class AccountError(ProviderError):
+    """The account or the model can serve no call of this build, whatever it asks (billing
+    not enabled where the free tier is not offered, a model the API does not know). Stop
+    every API call, with one message that says what to change."""
+
+
+#: Answers about the account, not one request: the first stops every call of the build.
+STOPS_EVERY_CALL: tuple[type[ProviderError], ...] = (AuthError, CreditsError, AccountError)
+
+
 class ContentPolicyError(ProviderError):
     """The provider refused the prompt or the output. Not retried."""
 
@@ -88,7 +98,13 @@ class RateLimited(ProviderError):
 
 
 class TransientError(ProviderError):
-    """5xx, timeouts, resets, malformed answers, bad images: worth another try."""
+    """5xx, timeouts, resets, malformed answers, bad images: worth another try.
+    ``retry_after``: the wait a 503's Retry-After asked for (RFC 9110, section 10.2.3,
+    defines it for 503 as for 429), honoured and capped as a 429's is."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RetryOnce(TransientError):
@@ -141,9 +157,13 @@ T = TypeVar("T")
 class RetryPolicy:
     """Retries transient failures with capped exponential backoff and full jitter.
 
-    429 waits Retry-After (capped at RETRY_AFTER_CAP) when the server gives one. Auth,
-    credits and content-policy errors are raised at once: retrying them only costs money
-    or hammers a server that has already said no.
+    429 and 503 wait Retry-After (capped at RETRY_AFTER_CAP) when the server gives one.
+    Auth, credits, account and content-policy errors are raised at once: retrying them
+    only costs money or hammers a server that has already said no.
+
+    A user's stop ends the retries of a paid call (a POST), which would pay again; a
+    ``free`` call (the download of a URL the API gave, which costs nothing) is retried as
+    usual after a stop, or the image its POST paid for would be lost.
     """
 
     retries: int = 4
@@ -151,45 +171,49 @@ class RetryPolicy:
     stop: StopSignal | None = None  # the build's: see ApiSlots
     warn: Callable[[str], None] | None = None  # told before a RetryOnce is tried again
 
-    def run(self, call: Callable[[], T]) -> T:
+    def run(self, call: Callable[[], T], free: bool = False) -> T:
         attempt = 0
         retried_once = False
         while True:
             try:
                 return call()
             except (RateLimited, TransientError) as exc:
-                if attempt >= self.retries or (isinstance(exc, RetryOnce) and retried_once) or self._interrupted():
+                stopped = not free and self._interrupted()
+                if attempt >= self.retries or (isinstance(exc, RetryOnce) and retried_once) or stopped:
                     raise
                 if isinstance(exc, RetryOnce):
                     retried_once = True
                     if self.warn is not None:
                         self.warn(f"{exc}; trying once more, and only once: the first attempt may have been charged")
-                self._pause(self.delay(attempt, exc))
-                if self._interrupted():  # stopped while waiting: the retry is never sent
+                self._pause(self.delay(attempt, exc), free)
+                if not free and self._interrupted():  # stopped while waiting: the retry is never sent
                     raise Stopped("stopped before this request was sent again") from exc
                 attempt += 1
 
     def _interrupted(self) -> bool:
         return self.stop is not None and self.stop.interrupted is not None
 
-    def _pause(self, seconds: float) -> None:
-        """Wait before a retry; a user's stop ends the wait at once (a Retry-After may be
-        a minute long)."""
-        if self.stop is not None and self.sleep is time.sleep:
+    def _pause(self, seconds: float, free: bool) -> None:
+        """Wait before a retry; a user's stop ends the wait of a paid call at once (a
+        Retry-After may be a minute long). A free call waits it out: retried at once, a
+        download would hit the same busy server again."""
+        if self.stop is not None and self.sleep is time.sleep and not free:
             self.stop.wait(seconds)
         else:
             self.sleep(seconds)
 
     def delay(self, attempt: int, exc: ProviderError) -> float:
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            return min(exc.retry_after, RETRY_AFTER_CAP)
+        asked = exc.retry_after if isinstance(exc, (RateLimited, TransientError)) else None
+        if asked is not None:
+            return min(asked, RETRY_AFTER_CAP)
         return random.uniform(0, min(BACKOFF_MAX, BACKOFF_BASE * 2**attempt))
 
 
 class StopSignal:
-    """Shared by every call of a build: once the key is refused or credits run out, no
-    further call is made (one message, no retry storm). The user stops the same way
-    (``interrupt``: Ctrl-C, SIGTERM): requests in flight finish, no new one is sent."""
+    """Shared by every call of a build: once the key is refused, credits run out or the
+    account can make no call (STOPS_EVERY_CALL), no further call is made (one message, no
+    retry storm). The user stops the same way (``interrupt``: Ctrl-C, SIGTERM): requests
+    in flight finish, no new one is sent."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -263,7 +287,7 @@ class ApiSlots:
                 raise stop.reason
             try:
                 yield
-            except (AuthError, CreditsError) as exc:
+            except STOPS_EVERY_CALL as exc:
                 if stop is not None:
                     stop.trip(exc)
                 raise

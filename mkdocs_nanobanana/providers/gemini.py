@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
+import textwrap
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
 
 import httpx
 
 from ..core import image_bytes
+from ..core.settings import Timeouts
 from .base import (
+    STOPS_EVERY_CALL,
+    AccountError,
     AuthError,
     ContentPolicyError,
     CreditsError,
@@ -51,17 +56,22 @@ NO_VERDICT = {"NO_IMAGE", "IMAGE_OTHER", "OTHER"}
 #: "Supported image formats"). Any other reference is sent as PNG.
 ACCEPTED_MIME = {"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"}
 
-#: Server statuses worth another try: google-genai retries exactly these
-#: (google/genai/_api_client.py, _RETRY_HTTP_STATUS_CODES = 408, 429, 500, 502, 503, 504).
+#: Server statuses worth another try: google-genai retries exactly these, when retries are
+#: asked for (google/genai/_api_client.py, _RETRY_HTTP_STATUS_CODES = 408, 429, 500, 502,
+#: 503, 504; with retry_options=None, its default, it retries nothing).
 TRANSIENT_STATUS = {408, 500, 502, 503, 504}
+
+#: How much of a text-only answer a failure message quotes.
+SAID_CHARS = 160
 
 
 class GeminiProvider(HttpProvider):
     name = "gemini"
     service = "the Gemini API"
 
-    def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeout: float, concurrency: int = 4) -> None:
-        super().__init__(client, api_base, api_key, timeout, concurrency)
+    def __init__(self, client: httpx.Client, api_base: str, api_key: str, timeouts: Timeouts,
+                 concurrency: int = 4) -> None:
+        super().__init__(client, api_base, api_key, timeouts, concurrency)
         self._fan_out = ThreadPoolExecutor(concurrency, thread_name_prefix="nanobanana-gemini")
 
     def close(self) -> None:
@@ -70,6 +80,13 @@ class GeminiProvider(HttpProvider):
 
     def auth_headers(self) -> dict[str, str]:
         return {"x-goog-api-key": self._key}
+
+    def headers(self, images: int) -> dict[str, str]:
+        """The key, and the answer's deadline as X-Server-Timeout (whole seconds), so that
+        the server stops working on a request when the build stops waiting for it, as
+        google-genai does (google/genai/_api_client.py, populate_server_timeout_header:
+        ``str(math.ceil(timeout_in_seconds))``, sent whenever a timeout is set)."""
+        return {**self.auth_headers(), "X-Server-Timeout": str(math.ceil(self.timeouts.answer_for(images)))}
 
     def body(self, job: ImageOrder) -> dict:
         parts: list[dict] = [{"text": job.request.prompt}]
@@ -93,7 +110,7 @@ class GeminiProvider(HttpProvider):
         failures = [exc for c in calls if (exc := c.exception()) is not None]
         if failures:
             # an account-level stop says more than the calls it cut short
-            failure = next((f for f in failures if isinstance(f, (AuthError, CreditsError))), failures[0])
+            failure = next((f for f in failures if isinstance(f, STOPS_EVERY_CALL)), failures[0])
             if got and isinstance(failure, ProviderError):
                 raise PaidInPart(failure, tuple(got))
             raise failure
@@ -105,8 +122,9 @@ class GeminiProvider(HttpProvider):
         return retry.run(lambda: self._call(job, retry.stop))
 
     def _call(self, job: ImageOrder, stop: StopSignal | None) -> bytes:
-        url = f"{self.api_base}/models/{job.request.model}:generateContent"
-        return self._image(self.ask(url, self.body(job), stop, _payload))
+        model = job.request.model
+        url = f"{self.api_base}/models/{model}:generateContent"
+        return self._image(self.ask(url, self.body(job), stop, lambda resp: _payload(resp, model)))
 
     def _image(self, payload: dict) -> bytes:
         """The image of a 200 answer. That answer was billed, so one that is unusable is
@@ -139,7 +157,21 @@ class GeminiProvider(HttpProvider):
         if reason in BLOCKED:
             raise ContentPolicyError(f"output withheld ({reason})")
         # NO_IMAGE/OTHER, or text alone: the call may have been billed, so one more try only
+        said = self._said(first)
+        if said:
+            raise RetryOnce(f"the Gemini API answered with text and no image (finishReason {reason}): {said}")
         raise RetryOnce(f"the Gemini API answered without an image (finishReason {reason})")
+
+    def _said(self, candidate: dict) -> str:
+        """What the model wrote instead of an image, quoted: on one line, without control
+        characters or the key, at most SAID_CHARS. It may be a refusal in words, which
+        comes with finishReason STOP (docs.cloud.google.com/vertex-ai/generative-ai/docs/
+        multimodal/gemini-image-generation-limitations), so the user must see it."""
+        parts = (candidate.get("content") or {}).get("parts") or []
+        texts = [str(p["text"]) for p in parts
+                 if isinstance(p, dict) and p.get("text") and p.get("thought") is not True]
+        text = " ".join("".join(c if c.isprintable() else " " for c in self.scrub(" ".join(texts))).split())
+        return repr(textwrap.shorten(text, SAID_CHARS, placeholder="...")) if text else ""
 
 
 def _accepted(ref: RefImage) -> RefImage:
@@ -150,19 +182,21 @@ def _accepted(ref: RefImage) -> RefImage:
     return RefImage(image_bytes.to_png(ref.data), "image/png")
 
 
-def _payload(resp: httpx.Response) -> dict:
+def _payload(resp: httpx.Response, model: str) -> dict:
     """The answer's JSON, or the error it stands for."""
     try:
         payload = resp.json()
     except ValueError:
         payload = None
     if resp.status_code != 200 or not isinstance(payload, dict) or "error" in payload:
-        raise _error(resp, payload)
+        raise _error(resp, payload, model)
     return payload
 
 
-def _error(resp: httpx.Response, payload) -> ProviderError:
-    """The {"error": {code, status, message, details}} shape, as our error types."""
+def _error(resp: httpx.Response, payload, model: str) -> ProviderError:
+    """The {"error": {code, status, message, details}} shape, as our error types (the
+    table of ai.google.dev/gemini-api/docs/troubleshooting, "Gemini API backend service
+    error codes")."""
     err = payload.get("error") if isinstance(payload, dict) else None
     err = err if isinstance(err, dict) else {}
     full = str(err.get("message") or "")  # "limit: 0" and "retry in" may come late in it
@@ -171,6 +205,9 @@ def _error(resp: httpx.Response, payload) -> ProviderError:
     text = f"HTTP {status}{' ' + kind if kind else ''}{': ' + message if message else ''}"
     if status == 403 or kind == "PERMISSION_DENIED" or (status == 400 and "api key" in message.lower()):
         return AuthError(f"the Gemini API refused the key ({text})")
+    account = _account_error(status, kind, text, model)
+    if account is not None:
+        return account
     if status == 429 or kind == "RESOURCE_EXHAUSTED":
         exhausted = _exhausted(err, full)
         if exhausted:
@@ -181,11 +218,35 @@ def _error(resp: httpx.Response, payload) -> ProviderError:
             delay = parse_retry_after(resp.headers.get("retry-after"))
         return RateLimited(f"rate limited ({text})", delay)
     if status in TRANSIENT_STATUS or status >= 500:
-        return TransientError(f"the Gemini API failed ({text})")
+        after = parse_retry_after(resp.headers.get("retry-after")) if status == 503 else None
+        return TransientError(f"the Gemini API failed ({text})", after)
     if payload is None:  # a 2xx whose body is broken may have been billed: one more try only
         kind_of = RetryOnce if 200 <= status < 300 else TransientError
         return kind_of(f"the Gemini API answered HTTP {status} with a body that is not JSON")
     return ProviderError(f"the Gemini API refused the request ({text})")
+
+
+def _account_error(status: int, kind: str, text: str, model: str) -> ProviderError | None:
+    """An answer that every call of this build would get, so the first stops them all:
+
+    - 402 (RESOURCE_EXHAUSTED): prepaid credits are used up, whatever the message says.
+      Google's current form ("Depleted prepay credits now return HTTP 402 instead of
+      429", discuss.ai.google.dev/t/183654; ai.google.dev/gemini-api/docs/generate-content/
+      api-errors lists 402 RESOURCE_EXHAUSTED, "do not retry").
+    - 400 FAILED_PRECONDITION: "Gemini API free tier is not available in your country.
+      Please enable billing on your project in Google AI Studio." (troubleshooting table).
+    - 404 NOT_FOUND: the model (our requests name no other resource: references go inline).
+    """
+    if status == 402:
+        return CreditsError(f"the Gemini API takes no more calls from this key: the account's prepaid credits "
+                            f"are used up ({text})")
+    if kind == "FAILED_PRECONDITION":
+        return AccountError(f"the Gemini API serves no call of this project ({text}): enable billing on the "
+                            "project in Google AI Studio (the free tier is not offered in every country)")
+    if status == 404 or kind == "NOT_FOUND":
+        return AccountError(f"the Gemini API has no model '{model}' ({text}): check the model's id (model: in the "
+                            "directive, models: in mkdocs.yml) and api_base")
+    return None
 
 
 def _exhausted(err: dict, message: str) -> str | None:

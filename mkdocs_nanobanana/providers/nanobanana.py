@@ -1,8 +1,11 @@
 """The NanoBanana API: POST {api_base}/images/generate (or /images/edit for reference
 images, if so configured), then download the returned URLs.
 
-Success is ``{"code": 0, "data": {"url": str | [str]}}``; any other ``code`` or a non-2xx
-status is an error whose text is in ``message`` (or ``msg``).
+Success is an answer with image URLs, ``{"code": 0, "data": {"url": str | [str]}}`` as
+public clients read it, however ``code`` is spelled (0, "0", 200 with ``msg: "success"``,
+or no code at all: the vendor's own examples read ``data.url`` and never look at
+``code``). Without URLs, a non-zero ``code`` or a non-2xx status is an error whose text is
+in ``message`` (or ``msg``).
 """
 
 from __future__ import annotations
@@ -81,14 +84,16 @@ class NanoBananaProvider(HttpProvider):
         # the downloads (another host, and local decoding) come after the request slot is free
         got: list[bytes] = []
         for url in urls:
-            try:
-                fetch = functools.partial(download_image, self.client, url, self.timeout, self._private_ok)
-                got.append(retry.run(fetch))
+            try:  # free: retried as usual even after a user's stop, or a paid image is lost
+                got.append(retry.run(functools.partial(self._download, url), free=True))
             except ProviderError as exc:
                 failure = failure or exc  # the other downloads are free: go on with them
         if failure is not None:
             raise PaidInPart(failure, tuple(got)) if got else failure
         return got
+
+    def _download(self, url: str) -> bytes:
+        return download_image(self.client, url, self.timeouts.send, self._private_ok)
 
     def _post(self, job: ImageOrder, num: int, stop: StopSignal | None) -> list[str]:
         return self.ask(self.url(job), self.body(job, num), stop, _urls, images=num)
@@ -101,29 +106,43 @@ def _urls(resp: httpx.Response) -> list[str]:
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         payload = None
     payload = payload if isinstance(payload, dict) else None
+    ok = 200 <= resp.status_code < 300
+    urls = _image_urls(payload)
+    if ok and urls:  # images were made, and paid for: whatever `code` says, fetch them
+        return urls
     code = payload.get("code") if payload else None
     message = str((payload or {}).get("message") or (payload or {}).get("msg") or "")[:300]
-    failure = _failure(resp, code, message, payload is None)
-    if failure is not None:
-        raise failure
+    if ok and payload is None:
+        raise RetryOnce(f"the API answered HTTP {resp.status_code} with a body that is not JSON")
+    if ok and code is not None and _succeeded(code):
+        # a 200 whose images we cannot see may still have been billed: one more try only
+        raise RetryOnce("the API answered without image URLs")
+    raise _failure(resp, code, message)
+
+
+def _image_urls(payload: dict | None) -> list[str]:
+    """``data.url`` as a list (it is a string for one image), or [] if it holds none."""
     data = payload.get("data") if payload else None
     url = data.get("url") if isinstance(data, dict) else None
     urls = [url] if isinstance(url, str) else url
-    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
-        # a 200 whose images we cannot see may still have been billed: one more try only
-        raise RetryOnce("the API answered without image URLs")
+    if not isinstance(urls, list) or not all(isinstance(u, str) and u for u in urls):
+        return []
     return urls
 
 
-def _failure(resp: httpx.Response, code: object, message: str, not_json: bool) -> ProviderError | None:
-    """What a failed call means, or None for a success. A ``code`` in a 200 body means
-    what the same HTTP status means (the vendor's clients report errors both ways), and
-    words about credits or policy count only on a call that failed."""
+def _succeeded(code: object) -> bool:
+    """A body ``code`` that says success: 0 or "0", or a 2xx status."""
+    said = _http_like(code)
+    return code in (0, "0") or (said is not None and 200 <= said < 300)
+
+
+def _failure(resp: httpx.Response, code: object, message: str) -> ProviderError:
+    """What a failed call means. A ``code`` in a 2xx body means what the same HTTP status
+    means (the vendor's clients report errors both ways), and words about credits or
+    policy count only on a call that failed. A code that reads as no HTTP status (1001,
+    10001) is tried once more only: nothing says what it means, and a permanent one
+    would otherwise cost every retry."""
     status = resp.status_code
-    if 200 <= status < 300 and code == 0:
-        return None
-    if 200 <= status < 300 and not_json:
-        return RetryOnce(f"the API answered HTTP {status} with a body that is not JSON")
     said = _http_like(code) if 200 <= status < 300 else status
     detail = (f"HTTP {status}" + (f", code {code}" if code not in (None, status) else "")
               + (f": {message}" if message else ""))
@@ -134,10 +153,14 @@ def _failure(resp: httpx.Response, code: object, message: str, not_json: bool) -
         return CreditsError(f"the account is out of credits ({detail})")
     if said == 429:
         return RateLimited(f"rate limited ({detail})", parse_retry_after(resp.headers.get("retry-after")))
-    if any(w in lowered for w in _POLICY_WORDS) and (said is None or 400 <= said < 500):
+    if any(w in lowered for w in _POLICY_WORDS):  # a refusal, whatever status carries it
         return ContentPolicyError(message)
-    if said is None or said >= 500:  # a server fault, or a code we cannot read: worth a retry
-        return TransientError(f"the API failed ({detail})")
+    if said is None:
+        what = "without image URLs or a code" if code is None else "with a code it does not explain"
+        return RetryOnce(f"the API answered {what} ({detail})")
+    if said >= 500:  # a server fault: worth a retry, after the wait a 503 asks for
+        after = parse_retry_after(resp.headers.get("retry-after")) if said == 503 else None
+        return TransientError(f"the API failed ({detail})", after)
     return ProviderError(f"the API refused the request ({detail})")
 
 

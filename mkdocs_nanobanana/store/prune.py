@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import Cache, SiteRecord, backdrop_name, derived_names, sharded_files
+from .own_index import OwnIndex
 from .temp import stray_beside
 
 __all__: list[str] = []
@@ -115,6 +116,8 @@ def prune(cache: Cache, keep: Keep, dry_run: bool = False, settle: float = 3600.
         removed["temp"].append((path, size))
         if not dry_run:
             path.unlink(missing_ok=True)
+    if not dry_run and (cache.root / "own-images.json").exists():
+        OwnIndex(cache).forget_missing()  # what is known of pictures that are gone
     return Pruned(removed, foreign)
 
 

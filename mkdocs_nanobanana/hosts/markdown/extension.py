@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import posixpath
 from typing import Any
 
 from markdown import Markdown
@@ -33,6 +34,7 @@ from markdown.extensions import Extension
 from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 
+from ...build.own_images import in_docs
 from ...core.directives import INFO_WORD
 from ...core.settings import SettingsError
 from .host import HOST, Build
@@ -74,14 +76,14 @@ class NanobananaExtension(Extension):
         md.postprocessors.register(_Figures(md, state), "nanobanana_figures", POST_PRIORITY)
 
 
-def _page(md: Markdown, options: dict[str, Any]) -> tuple[Build, str, str, str]:
-    """(the build, the page's name, its URL, site_url for absolute URLs or "")."""
+def _page(md: Markdown, options: dict[str, Any]) -> tuple[Build, str, str, str, dict]:
+    """(the build, the page's name, its URL, site_url for absolute URLs or "", its front matter)."""
     z = page_of(md)
     if z is not None:
         # Zensical reads every relative URL in a page's HTML (src, srcset) as relative to
         # the page's source file, as a Markdown image link is, and rewrites it for where
         # the page is written (a/ or a.html): so figures are addressed from the source.
-        return Build(z.build, z.where, root_dir=z.root_dir), z.path, z.path, ""
+        return Build(z.build, z.where, root_dir=z.root_dir), z.path, z.path, "", z.meta
     # plain Python-Markdown: no page, no site; the options say where files go
     cwd = os.getcwd()
     where = Where(
@@ -89,7 +91,8 @@ def _page(md: Markdown, options: dict[str, Any]) -> tuple[Build, str, str, str]:
         docs_dir=os.path.abspath(options.get("docs_dir") or os.path.join(cwd, "docs")),
         site_dir=os.path.abspath(options.get("site_dir") or os.path.join(cwd, "site")),
     )
-    return Build("plain", where, read_docs=False), f"document-{next(_documents)}.md", "", options.get("site_url") or "/"
+    page = f"document-{next(_documents)}.md"
+    return Build("plain", where, read_docs=False), page, "", options.get("site_url") or "/", {}
 
 
 class _Tokens(Preprocessor):
@@ -99,16 +102,20 @@ class _Tokens(Preprocessor):
 
     def run(self, lines: list[str]) -> list[str]:
         text = "\n".join(lines)
-        if INFO_WORD not in text:  # most pages: no session, nothing read
+        pictures = bool(self.options.get("responsive_images")) and ("![" in text or "<img" in text or "]:" in text)
+        if INFO_WORD not in text and not pictures:  # most pages: no session, nothing read
             return lines
-        build, page, url, site_url = _page(self.md, self.options)
+        build, page, url, site_url, meta = _page(self.md, self.options)
         if "session" in self.state:  # a fragment of a page being converted: its tokens are made
+            return lines
+        if INFO_WORD not in text and not build.read_docs:  # plain Python-Markdown: no docs_dir to find pictures in
             return lines
         session = HOST.session_for(build, self.options)
         source = os.path.join(build.where.docs_dir, *page.split("/"))
         with HOST.lock:
             out = session.markdown(page, text, lambda: _read(source, text))
-        self.state.update(session=session, page=page, url=url, site_url=site_url)
+        self.state.update(session=session, page=page, url=url, site_url=site_url, meta=meta,
+                          docs_dir=build.where.docs_dir if build.read_docs else None)
         return out.split("\n")
 
 
@@ -130,11 +137,26 @@ class _Figures(Postprocessor):
         # Some extensions run the processors again on fragments of the page (toc runs the
         # postprocessors on each heading): the state is the page's from the first
         # preprocessor run to the postprocessor run that sees the tokens.
-        if "session" not in self.state or TOKEN_WORD not in text:
+        if "session" not in self.state or (TOKEN_WORD not in text and "<img" not in text):
             return text
         s = dict(self.state)
-        self.state.clear()
-        return s["session"].html(s["page"], text, s["url"], site_url=s["site_url"])
+        if TOKEN_WORD in text:
+            self.state.clear()  # a page's own pictures alone may be converted again: the last run has them all
+        meta = s["meta"].get("nanobanana")
+        own = not (isinstance(meta, dict) and meta.get("responsive_images") is False)
+        hide = s["meta"].get("hide")
+        return s["session"].html(s["page"], text, s["url"], site_url=s["site_url"], resolve=_resolver(s),
+                                 own=own, hidden=tuple(hide) if isinstance(hide, list) else ())
+
+
+def _resolver(state: dict[str, Any]):
+    """Where an <img src> of the page is: Zensical leaves each src relative to the page's
+    source file until it writes the page."""
+    docs_dir = state.get("docs_dir")
+    if docs_dir is None:
+        return None
+    folder = posixpath.dirname(state["page"])
+    return lambda path: in_docs(posixpath.join(folder, path), docs_dir)
 
 
 def makeExtension(**options: Any) -> NanobananaExtension:  # noqa: N802 (Python-Markdown's name)

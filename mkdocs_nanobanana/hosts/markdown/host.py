@@ -21,10 +21,10 @@ from typing import Any
 
 from ...build.session import BuildSession, PlaceholdersRefused, open_provider, pages_worth_reading
 from ...core.pages import PageText
-from ...core.reporting import Reporter
+from ...core.reporting import Reporter, scrub
 from ...core.settings import Settings, SettingsError
 from .options import Where, named, settings_for
-from .zensical import forget_cached_pages, host_logger
+from .zensical import blog_dirs, fix_blog_views, forget_cached_pages, host_logger
 
 __all__: list[str] = []
 
@@ -94,12 +94,14 @@ class MarkdownHost:
         if session is None or build is None:
             return
         try:
-            self.log.info(session.close())
+            self.log.info(scrub(session.close()))
         except PlaceholdersRefused as exc:  # the host publishes anyway: say it loudly
-            self.log.error(str(exc))
+            self.log.error(scrub(str(exc)))
         finally:
             buyer = session.scheduler.buyer
             self.spent += buyer.credits_spent if buyer is not None else 0
+            if build.root_dir is not None:
+                fix_blog_views(session.settings.site_dir, session.settings.output_dir, blog_dirs())
             if build.root_dir is not None and forget_cached_pages(build.root_dir) is None:
                 self.report.once("zensical cache", (
                     f"Zensical's page cache is not in {os.path.join(build.root_dir, '.cache')}: a later build may "

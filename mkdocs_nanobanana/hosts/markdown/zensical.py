@@ -25,17 +25,19 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...imaging.html_images import fix_srcsets
 from .names import EXTENSION_NAMES
 from .options import Where
 
 __all__: list[str] = []
 
-#: How a figure of ours starts, as it stands in Zensical's JSON cache entries.
-_FIGURE_IN_JSON = b'<figure class=\\"nanobanana'
+#: How a figure of ours starts, and a site's own picture (responsive_images), as they
+#: stand in Zensical's JSON cache entries.
+_FIGURE_IN_JSON = (b'<figure class=\\"nanobanana', b'<picture class=\\"nanobanana-picture')
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class ZensicalPage:
     build: int  # the config object's id: Zensical parses its config afresh for every build
     where: Where
     root_dir: str
+    meta: dict = field(default_factory=dict)  # its front matter, as Zensical resolved it
 
 
 def page_of(md: Any) -> ZensicalPage | None:
@@ -55,8 +58,9 @@ def page_of(md: Any) -> ZensicalPage | None:
             root = str(config["root_dir"])
             where = Where(config_file=config_file(root), docs_dir=_under(root, config["docs_dir"]),
                           site_dir=_under(root, config["site_dir"]), site_name=str(config.get("site_name") or ""))
+            meta = getattr(page, "meta", None)
             return ZensicalPage(path=str(page.path).replace(os.sep, "/"), url=str(page.url), build=id(config),
-                                where=where, root_dir=root)
+                                where=where, root_dir=root, meta=meta if isinstance(meta, dict) else {})
     return None
 
 
@@ -82,12 +86,55 @@ def forget_cached_pages(root_dir: str) -> int | None:
     for entry in cache.iterdir():
         if entry.name.isdigit() and entry.is_file():
             try:
-                if _FIGURE_IN_JSON in entry.read_bytes():
+                data = entry.read_bytes()
+                if any(marker in data for marker in _FIGURE_IN_JSON):
                     entry.unlink()
                     forgotten += 1
             except OSError:  # another build removed it meanwhile
                 continue
     return forgotten
+
+
+def blog_dirs() -> list[str]:
+    """The folders (in site_dir) of the blogs Zensical builds: each `blog` plugin's
+    blog_dir, "blog" unless it says."""
+    config = _zensical_config() or {}
+    blogs = (config.get("plugins") or {}).get("blogs") if isinstance(config.get("plugins"), dict) else None
+    if isinstance(blogs, dict):  # zensical 0.0.73 wraps each plugin's instances: {"config": [...]}
+        blogs = blogs.get("config")
+    dirs = []
+    for blog in blogs if isinstance(blogs, list) else ():
+        options = blog.get("config") if isinstance(blog, dict) else None
+        folder = options.get("blog_dir", "blog") if isinstance(options, dict) else "blog"
+        dirs.append(str(folder or "blog").strip("/"))
+    return dirs
+
+
+#: The element Zensical's blog views wrap each post's excerpt in (templates/partials/post.html).
+EXCERPT = "md-post--excerpt"
+
+
+def fix_blog_views(site_dir: str, output_dir: str, folders: list[str]) -> int:
+    """Zensical's blog views rewrite each ``src`` of a post's excerpt for the view's URL,
+    not its ``srcset``s, which keep the post page's (they then climb above the site's
+    root: under a sub-path every <source> 404s); and each excerpt keeps its post's eager
+    first image. Every built page of the blogs gets our pictures' URLs made relative to
+    itself, and a view only its first picture eager; how many files changed."""
+    changed = 0
+    for folder in folders:
+        for path in sorted(Path(site_dir, folder).rglob("*.html")):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if "<picture" not in text:
+                continue
+            page_url = path.relative_to(site_dir).as_posix()
+            fixed = fix_srcsets(text, page_url, output_dir, view=EXCERPT in text)
+            if fixed != text:
+                path.write_text(fixed, encoding="utf-8")
+                changed += 1
+    return changed
 
 
 _PLUGIN_LISTED = re.compile(

@@ -10,6 +10,7 @@ object across rebuilds) a ServeSession generates in the background instead.
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -18,8 +19,9 @@ from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin
 from ...build.session import BuildSession, PlaceholdersRefused, ServeSession, open_provider
 from ...cards.feeds import fill_enclosure_lengths
 from ...cards.social import first_heading
-from ...core.reporting import Reporter
+from ...core.reporting import Reporter, scrub
 from ...core.settings import Settings, SettingsError
+from ...imaging.html_images import hoist_links
 from ..markdown.names import EXTENSION_NAMES
 from .config import NanobananaConfig
 from .leftovers import LeftoverDirectives
@@ -42,6 +44,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         self._command = "build"
         self._dirty = False
         self._markdown: dict[str, str] = {}  # page -> its Markdown with tokens, while feeds read it
+        self._files = None  # the build's Files: where a page's own pictures are
 
     def on_startup(self, *, command, dirty):
         self._command = command  # gh-deploy publishes: see the placeholders option
@@ -60,7 +63,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         try:
             self.settings = settings_of(self.config, config, os.environ, self.report, self._command)
         except SettingsError as exc:
-            raise PluginError(f"nanobanana: {exc}") from None
+            raise PluginError(scrub(f"nanobanana: {exc}")) from None
         self._site_url = config.site_url or ""
         # The Markdown extension (hosts/markdown/extension.py) does this plugin's work where plugins do not
         # run (Zensical); a mkdocs.yml shared by both hosts lists both: here the plugin works.
@@ -74,6 +77,7 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             self.session.leftover_directives(self._page, first_lines)
 
     def on_files(self, files, config):
+        self._files = files
         if self.settings is None:
             return files
         s = self.settings
@@ -109,7 +113,8 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
     def _content_first(self, html, page, config, files):
         if self.session is None:
             return html
-        html = self.session.html(page.file.src_uri, html, page.url)
+        html = self.session.html(page.file.src_uri, html, page.url, resolve=_resolver(page, files),
+                                 own=_own_pictures(page), hidden=_hidden(page))
         # Feeds make item descriptions from page.markdown (and, for full items, from
         # page.content): neither may hold a token while other plugins read them.
         self._markdown[page.file.src_uri] = page.markdown
@@ -122,12 +127,19 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         saved = self._markdown.pop(page.file.src_uri, None)
         if saved is not None:
             page.markdown = saved
-        return html
+        # after mkdocs-glightbox (0) and any lightbox that wraps an <img> in an <a>: one
+        # inside a <picture> moves out around it, or browsers ignore the <source>s
+        return hoist_links(html) if self.session is not None else html
 
     on_page_content = CombinedEvent(_content_first, _content_last)
 
     def on_post_page(self, output, page, config):
-        return output if self.session is None else self.session.finish_page(page.file.src_uri, output, page.url)
+        if self.session is None:
+            return output
+        view = _blog_view_posts(page) is not None
+        return self.session.finish_page(page.file.src_uri, output, page.url, view_region=EXCERPT if view else None,
+                                        resolve=_resolver(page, self._files) if view else None,
+                                        own=_own_pictures(page), hidden=_hidden(page))
 
     def _close(self, config):
         if self.session is None:
@@ -137,9 +149,9 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             self.serve.close_build(session)
             return
         try:
-            log.info(session.close())
+            log.info(scrub(session.close()))
         except PlaceholdersRefused as exc:
-            raise PluginError(f"nanobanana: {exc}") from None
+            raise PluginError(scrub(f"nanobanana: {exc}")) from None
 
     @event_priority(-100)  # after mkdocs-rss-plugin's (0) has written its feeds
     def _feeds(self, config):
@@ -163,6 +175,39 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
         if self.session is not None:
             self.session.abort()
             self.session = None
+
+
+#: The element Material's blog views wrap each post's excerpt in (partials/post.html).
+EXCERPT = "md-post--excerpt"
+
+
+def _resolver(page, files):
+    """Where an <img src> of ``page`` is in docs_dir: MkDocs made each src relative to the
+    page's URL, and a media file is published at its own path (its src_uri); None for
+    what is not one of the site's files."""
+    url = page.url or ""
+    base = url if url.endswith("/") else posixpath.dirname(url)
+
+    def resolve(path: str) -> str | None:
+        target = posixpath.normpath(posixpath.join(base, path))
+        found = files.get_file_from_path(target) if files is not None and not target.startswith("..") else None
+        if found is None or found.is_documentation_page() or not found.abs_src_path:
+            return None
+        return found.abs_src_path
+
+    return resolve
+
+
+def _own_pictures(page) -> bool:
+    """False if the page's front matter says ``nanobanana: {responsive_images: false}``."""
+    block = page.meta.get("nanobanana")
+    return not (isinstance(block, dict) and block.get("responsive_images") is False)
+
+
+def _hidden(page) -> tuple[str, ...]:
+    """The sidebars the page hides (Material's front matter ``hide: [navigation, toc]``)."""
+    hide = page.meta.get("hide")
+    return tuple(h for h in hide if isinstance(h, str)) if isinstance(hide, list) else ()
 
 
 def _blog_view_posts(page) -> list[str] | None:

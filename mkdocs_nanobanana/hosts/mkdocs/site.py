@@ -28,7 +28,7 @@ def settings_of(options, config, environ=os.environ, report: Reporter | None = N
     settings = build_settings(
         options, config_file=config.config_file_path or "mkdocs.yml", docs_dir=config.docs_dir,
         site_dir=config.site_dir, environ=environ, site_name=config.site_name,
-        site_description=config.site_description, command=command, theme=_theme_name(config),
+        site_description=config.site_description, command=command, theme=theme_family(config),
         theme_style=theme_style(config),
     )
     logo = settings.social.logo
@@ -81,6 +81,34 @@ def _text_or_none(value) -> str | None:
 def _theme_name(config) -> str:
     theme = config.get("theme")
     return str(getattr(theme, "name", "") or "")
+
+
+#: What Material's own base.html lays a page out with: a theme whose templates have them
+#: (a fork such as materialx, which renames the theme) has Material's column.
+MATERIAL_LAYOUT = ("md-container", "md-content", "md-sidebar--secondary")
+
+
+def theme_family(config) -> str:
+    """The theme whose measured column widths (settings.THEME_SIZES) fit this site: its
+    name; "material" also for a theme of another name built on Material, whether its
+    mkdocs_theme.yml says ``extends: material`` (Material's templates are then among its
+    folders) or it is a fork with a copy of them (their base.html lays the page out with
+    Material's classes). The ``sizes`` option overrides it for any other layout."""
+    name = _theme_name(config)
+    if name in ("material", "mkdocs", "readthedocs"):
+        return name
+    dirs = [str(d) for d in getattr(config.get("theme"), "dirs", [])]
+    if any(os.path.basename(os.path.dirname(d)) == "material" and os.path.basename(d) == "templates" for d in dirs):
+        return "material"
+    for folder in dirs[:2]:  # the theme's own templates (custom_dir may come first)
+        try:
+            with open(os.path.join(folder, "base.html"), encoding="utf-8") as f:
+                base = f.read()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if all(css in base for css in MATERIAL_LAYOUT):
+            return "material"
+    return name
 
 
 def material_makes_cards(config) -> bool:

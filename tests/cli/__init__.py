@@ -1,0 +1,1 @@
+"""The `nanobanana` command (plan, generate, review, verify, prune, doctor) as a real subprocess."""

@@ -1,0 +1,1 @@
+"""Fast, pure tests of core/: values, directive parsing, settings, the catalog (no MkDocs, no server, no subprocess)."""

@@ -1,0 +1,1 @@
+"""Real builds through the hosts: hosts/mkdocs (MkDocs and ProperDocs) and hosts/markdown (Zensical)."""

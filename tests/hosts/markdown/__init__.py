@@ -1,0 +1,1 @@
+"""The directive as a Python-Markdown extension, through a real `zensical build`."""

@@ -1,0 +1,1 @@
+"""Fast tests of imaging/: resized copies and the <picture> markup."""

@@ -1,0 +1,1 @@
+"""Fast tests of providers/ that need no server: the offline placeholder renderer."""

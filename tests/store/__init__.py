@@ -1,0 +1,1 @@
+"""Fast tests of store/: the content-addressed cache on disk."""
