@@ -1,8 +1,8 @@
-"""Make README's card pictures: the example site's lighthouse post, built offline (its
+"""Make the card pictures README and docs/social-cards.md show: the example site's lighthouse post, built offline (its
 background is the placeholder of its `social: true` directive) once per layout, each
 card made by the plugin and saved at half size.
 
-    python readme-assets/make_cards.py    # from the repository, with the plugin installed
+    python scripts/make_cards.py    # from the repository, with the plugin installed
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def main() -> None:
             (site / "mkdocs.yml").write_text(config + f"        layout: {layout}\n", encoding="utf-8")
             subprocess.run([mkdocs, "build", "-q"], cwd=site, env=env, check=True)
             with Image.open(site / CARD) as card:
-                out = REPO / "readme-assets" / f"card-{layout}.jpg"
+                out = REPO / "docs" / "assets" / "cards" / f"card-{layout}.jpg"
                 card.resize((600, 315), Image.Resampling.LANCZOS).save(out, "JPEG", quality=80, optimize=True)
             print(out.relative_to(REPO), out.stat().st_size, "bytes")
 
