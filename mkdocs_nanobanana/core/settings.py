@@ -69,7 +69,7 @@ class SocialSettings:
 @dataclass(frozen=True)
 class RefSending:
     """How the NanoBanana API is sent reference images, which its vendor does not document
-    (see README, "Reference images"): on the generate route in ``ref_images``, or on the
+    (see docs/providers.md, "Reference images"): on the generate route in ``ref_images``, or on the
     edit route (``{api_base}/images/edit``) in ``image``; each as a data URI or bare base64."""
 
     route: str = "generate"  # generate | edit
@@ -151,8 +151,8 @@ class ProvenanceSettings:
 
 @dataclass(frozen=True)
 class AvifSettings:
-    """AVIF's own quality scale and encoder speed (0 slowest, 10 fastest); README's
-    "Image formats" says how the defaults were measured."""
+    """AVIF's own quality scale and encoder speed (0 slowest, 10 fastest); docs/responsive-images.md,
+    "Image formats", says how the defaults were measured."""
 
     quality: int = 55  # WebP q82's SSIM on the bench's illustration, at 0.7x its bytes
     speed: int = 8  # 3x WebP's CPU for 0.55-0.7x its bytes; 6 saves 9% more at 4x the CPU of 8
