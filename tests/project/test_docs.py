@@ -44,6 +44,7 @@ def test_doctor_is_clean_on_the_docs_site(tmp_path):
     root = docs_copy(tmp_path / "docs-site")
     proc = run([bin_path("nanobanana"), "doctor"], cwd=root)
     assert proc.stdout.rstrip().endswith("0 warning(s), 0 failed"), proc.stdout
+    assert "release.yml pins 3.12 (job docs)" in proc.stdout, "the release workflow's docs job is judged"
 
 
 def test_generated_pages_are_what_the_code_makes():

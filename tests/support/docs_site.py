@@ -21,6 +21,8 @@ def docs_copy(dest: Path) -> Path:
     for name in DOCS_FILES:
         shutil.copy2(REPO / name, dest / name)
     shutil.copytree(REPO / "docs", dest / "docs")
+    # the workflows too: doctor judges the Python of the job that builds the docs
+    shutil.copytree(REPO / ".github" / "workflows", dest / ".github" / "workflows")
     return dest
 
 
