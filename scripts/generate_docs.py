@@ -3,7 +3,7 @@
     docs/reference/options.md   the options reference, from the option table (core/options.py)
     docs/reference/cli.md       the command line reference, from the click commands (cli/commands.py)
     docs/schema/plugin.json     the JSON schema of the plugin's item under plugins:, from the table
-    docs/schema.json            a schema of a whole mkdocs.yml that checks that item
+    docs/schema.json            a schema of a whole mkdocs.yml that checks that item (it holds it)
 
     python scripts/generate_docs.py           # write them
     python scripts/generate_docs.py --check   # exit 1, naming each, if one differs (the tests run this)
@@ -56,7 +56,7 @@ def generated() -> dict[Path, str]:
         DOCS / "reference" / "options.md": _options_page(),
         DOCS / "reference" / "cli.md": _cli_page(),
         DOCS / "schema" / "plugin.json": _json(plugin_schema(SITE_URL + "reference/options/")),
-        DOCS / "schema.json": _json(mkdocs_schema(SITE_URL + "schema/plugin.json")),
+        DOCS / "schema.json": _json(mkdocs_schema(SITE_URL + "reference/options/")),
     }
 
 

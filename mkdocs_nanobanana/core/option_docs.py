@@ -114,22 +114,23 @@ def options_yaml(indent: str = "      ") -> str:
     return "\n".join(lines) + "\n"
 
 
-def mkdocs_schema(plugin_schema_url: str) -> dict[str, Any]:
+def mkdocs_schema(docs_url: str | None = None) -> dict[str, Any]:
     """A JSON schema (draft-07) of a whole mkdocs.yml that checks the nanobanana item of its
-    ``plugins:`` against the plugin's schema at ``plugin_schema_url`` and lets every other
-    item and key be: for a ``# yaml-language-server: $schema=...`` line in a site that
-    uses no other schema."""
+    ``plugins:`` against the plugin's schema (held inside it, so an editor needs no second
+    file) and lets every other item and key be: for a ``# yaml-language-server: $schema=...``
+    line in a site that uses no other schema."""
     return {
         "$schema": DRAFT_07,
         "title": "mkdocs.yml with the nanobanana plugin",
         "type": "object",
+        "definitions": {"nanobanana": {k: v for k, v in plugin_schema(docs_url).items() if k != "$schema"}},
         "properties": {
             "plugins": {
                 "type": "array",
                 "items": {
                     "if": {"anyOf": [{"const": "nanobanana"},
                                      {"type": "object", "required": ["nanobanana"]}]},
-                    "then": {"$ref": plugin_schema_url},
+                    "then": {"$ref": "#/definitions/nanobanana"},
                 },
             },
         },

@@ -95,3 +95,11 @@ def test_the_docs_own_config_passes_the_published_schema():
     item = next(p for p in config["plugins"] if isinstance(p, dict) and "nanobanana" in p)
     assert not list(validator.iter_errors(item))
     assert list(validator.iter_errors({"nanobanana": {**item["nanobanana"], "max_credit": 10}}))
+    # the whole-file schema the root mkdocs.yml's first line names: the same check, other keys left alone
+    whole = json.loads((REPO / "docs" / "schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(whole)
+    first_line = (REPO / "mkdocs.yml").read_text(encoding="utf-8").splitlines()[0]
+    assert first_line == "# yaml-language-server: $schema=docs/schema.json"
+    assert not list(jsonschema.Draft7Validator(whole).iter_errors(config))
+    config["plugins"] = ["search", {"nanobanana": {**item["nanobanana"], "quality": 500}}]
+    assert [e.validator for e in jsonschema.Draft7Validator(whole).iter_errors(config)]
