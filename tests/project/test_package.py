@@ -68,7 +68,8 @@ def test_build_makes_an_sdist_and_a_wheel_that_twine_passes(dist):
         inside = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     # what the tests need to run from the sdist: the tests, the docs site, the example
     for name in ("LICENSE", "CHANGELOG.md", "mkdocs.yml", "docs/index.md", "tests/conftest.py",
-                 "tests/cli/mkdocs-workflows/ci.yml", "example_site/mkdocs.yml", "scripts/generate_docs.py"):
+                 "tests/cli/mkdocs-workflows/ci.yml", "example_site/mkdocs.yml", "scripts/generate_docs.py",
+                 ".github/workflows/release.yml"):
         assert name in inside, name
 
 
