@@ -1,5 +1,6 @@
 """A real HTTP server on 127.0.0.1 that speaks the NanoBanana API, for tests and benchmarks,
-and for trying live generation without a key (README, "Try live generation without a key"):
+and for trying live generation without a key (README and docs/getting-started.md, "Try live generation
+without a key"):
 
     eval "$(python -m tests.fakeapi --background)"   # from the repository root
 

@@ -80,7 +80,7 @@ def offline_cause(settings: Settings) -> str:
         return f"NANOBANANA_MODE={settings.mode} is set in the environment"
     if settings.mode_set_by == "no key":
         return f"{settings.api_key_env} is not set (mode: auto)"
-    return f"mode: {settings.mode} is set in mkdocs.yml"
+    return f"mode: {settings.mode} is set in {settings.config_name}"
 
 
 def offline_fix(settings: Settings) -> str:
@@ -89,7 +89,7 @@ def offline_fix(settings: Settings) -> str:
         return "Unset NANOBANANA_MODE (or set it to live) and build again, or run `nanobanana generate`."
     if settings.mode_set_by == "no key":
         return f"Export {settings.api_key_env} (the API key) and build again, or run `nanobanana generate`."
-    return (f"Set mode: auto in mkdocs.yml (with {settings.api_key_env} exported) and build again, "
+    return (f"Set mode: auto in {settings.config_name} (with {settings.api_key_env} exported) and build again, "
             "or run `nanobanana generate`.")
 
 

@@ -125,7 +125,7 @@ def refusal(settings: Settings, shown: list[tuple[Slot, str]], summary: str) -> 
         f"{len(shown)} placeholder(s) would be published, and placeholders is 'fail': {why}{summary}\n"
         + "\n".join(lines) + "\n"
         f"Fix: export {settings.api_key_env} and build again, or run `nanobanana generate` first; "
-        "fix the directives named above; or publish them anyway with placeholders: allow in mkdocs.yml "
+        f"fix the directives named above; or publish them anyway with placeholders: allow in {settings.config_name} "
         "(or NANOBANANA_PLACEHOLDERS=allow)."
     )
 
@@ -361,7 +361,7 @@ class BuildSession:
             url = markup.absolute_url(card, self.site_url)
         else:
             self.report.once("site_url", "site_url is not set, so social card URLs are relative; most sites "
-                             "that read og:image need an absolute URL: set site_url in mkdocs.yml")
+                             f"that read og:image need an absolute URL: set site_url in {self.settings.config_name}")
             url = markup.url_path(markup.relative_url(card, page_url))
         head = output[: output.lower().find("</head>")]
         # page_url comes from the host already percent-encoded (posts/my%20post/)

@@ -51,7 +51,8 @@ from . import guarded_prune
 
 __all__: list[str] = []
 
-CONFIG_HELP = "The site's mkdocs.yml (default: mkdocs.yml in this folder)."
+CONFIG_HELP = ("The site's config file (default: the first of mkdocs.yml, mkdocs.yaml, properdocs.yml and "
+               "properdocs.yaml in this folder).")
 
 
 def _warn(message: str) -> None:
@@ -79,9 +80,8 @@ def _load(config_file: str | None, mode: str, drafts: bool = False) -> tuple[Set
     from ..hosts.mkdocs.loading import load_project  # the MkDocs side reads mkdocs.yml
 
     environ = {**os.environ, "NANOBANANA_MODE": mode}
-    config_file = config_file or _group_config_file()
     try:
-        return load_project(config_file, environ, REPORT, drafts=drafts)
+        return load_project(_config_file(config_file), environ, REPORT, drafts=drafts)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -90,6 +90,20 @@ def _group_config_file() -> str | None:
     """`nanobanana -f site/mkdocs.yml plan`: the group's -f, when the command has none."""
     ctx = click.get_current_context(silent=True)
     return (ctx.find_root().obj or {}).get("config_file") if ctx else None
+
+
+def _config_file(given: str | None) -> str:
+    """The config file to read: -f (the command's, else the group's), else the one the
+    hosts would build here (mkdocs.yml, then properdocs.yml...), which it names on stderr
+    so a folder with more than one says which it read. SettingsError if there is none."""
+    from ..hosts.mkdocs.loading import find_config, found_note
+
+    given = given or _group_config_file()
+    if given:
+        return given
+    found = find_config()
+    _warn(f"nanobanana: reading {os.path.basename(found)} ({found_note(found)})")
+    return found
 
 
 def _analysed(settings: Settings, pages: list) -> Analysis:
@@ -175,7 +189,7 @@ def plan(config_file: str | None, as_json: bool) -> None:
 @main.command()
 @click.option("-f", "--config-file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--max-credits", type=click.IntRange(min=0),
-              help="Spend at most this (default: max_credits of mkdocs.yml).")
+              help="Spend at most this (default: max_credits of the config file).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (needed when not in a terminal).")
 def generate(config_file: str | None, max_credits: int | None, yes: bool) -> None:
     """Generate the missing images now, without building the site.
@@ -376,7 +390,7 @@ def prune(config_file: str | None, dry_run: bool, remote: bool, all_sites: bool)
     """
     settings, pages = _load(config_file, "offline", drafts=True)
     if remote and not settings.remote_cache:
-        raise click.ClickException("--remote: no remote_cache is set in mkdocs.yml")
+        raise click.ClickException(f"--remote: no remote_cache is set in {settings.config_name}")
     analysis = _analysed(settings, pages)
     if any(s.errors for s in analysis.all_slots()):
         raise click.ClickException(
@@ -451,7 +465,7 @@ def _remote(settings: Settings) -> RemoteCache:
     from ..store.remote import RemoteError, open_remote
 
     if not settings.remote_cache:
-        raise click.ClickException("--remote: no remote_cache is set in mkdocs.yml")
+        raise click.ClickException(f"--remote: no remote_cache is set in {settings.config_name}")
     try:
         return open_remote(settings.remote_cache, settings.remote_cache_options)
     except RemoteError as exc:
@@ -630,12 +644,17 @@ def doctor(config_file: str | None) -> None:
       nanobanana doctor -f docs-site/mkdocs.yml
     """
     from ..hosts.mkdocs.facts import host_facts
+    from ..hosts.mkdocs.loading import find_config, found_note
     from .doctor import Check, exit_code, run_checks
 
+    given = config_file or _group_config_file()
     try:
-        checks = run_checks(host_facts(config_file or _group_config_file(), os.environ, Reporter(lambda _m: None)))
+        path = given or find_config()
+        facts = host_facts(path, os.environ, Reporter(lambda _m: None))
+        how = "given with -f" if given else found_note(path)
+        checks = [Check("config file", "pass", f"{os.path.relpath(facts.config_file)} ({how})"), *run_checks(facts)]
     except SettingsError as exc:
-        checks = [Check("mkdocs.yml", "fail", str(exc), "run it in the site's folder, or pass -f path/to/mkdocs.yml")]
+        checks = [Check("config file", "fail", str(exc), "run it in the site's folder, or pass -f path/to/mkdocs.yml")]
     width = max(len(c.name) for c in checks)
     for c in checks:
         click.echo(f"{c.status.upper():<4}  {c.name:<{width}}  {c.detail}")

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -32,7 +32,7 @@ from ..store.spill import Spill
 __all__: list[str] = []
 
 if TYPE_CHECKING:
-    from ..hosts.mkdocs.facts import HostFacts
+    from ..hosts.mkdocs.facts import HostFacts, OrderFact
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 EXIT_CODES = {PASS: 0, WARN: 1, FAIL: 2}
@@ -72,9 +72,31 @@ def run_checks(facts: HostFacts, environ: Mapping[str, str] = os.environ) -> lis
 # --------------------------------------------------------------------------- Python and hosts
 
 
-def _version(parts: tuple[int, ...] | None) -> str:
-    """A version as a pin writes it (3.12); "?" for a pin that could not be read."""
-    return ".".join(map(str, parts)) if parts else "?"
+def _version(parts: tuple[int, ...]) -> str:
+    """A version as a pin writes it (3.12)."""
+    return ".".join(map(str, parts))
+
+
+#: A command that builds the site: MkDocs', ProperDocs' or Zensical's build or gh-deploy
+#: (python -m mkdocs build too). Only the Python of a CI job that runs one is the site's:
+#: a library's test matrix in the same repository may pin Pythons the site never sees.
+SITE_BUILD = re.compile(r"\b(?:mkdocs|properdocs|zensical)\s+(?:build|gh-deploy)\b")
+#: One GitHub Actions expression, as ${{ matrix.python }} or ${{ env.PYTHON }}.
+_EXPRESSION = re.compile(r"^\$\{\{\s*(matrix|env)\.([A-Za-z_][\w-]*)\s*\}\}$")
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A Python version a site's build is pinned to: in which file (and CI job), as written."""
+
+    where: str
+    version: tuple[int, int]
+    written: str
+    job: str = ""
+
+    @property
+    def shown(self) -> str:
+        return "3.1 (an unquoted 3.10)" if self.written == "3.1" else self.written
 
 
 def check_python(running: tuple[int, int], project_dir: Path) -> list[Check]:
@@ -83,33 +105,119 @@ def check_python(running: tuple[int, int], project_dir: Path) -> list[Check]:
     rows = [Check("python", PASS if ok else FAIL, f"{_version(running)} (needs {_version(MIN_PYTHON)}+)",
                   "" if ok else "install Python 3.10 or newer and reinstall mkdocs-nanobanana in it")]
     pins = list(ci_python_pins(project_dir))
-    bad = [(where, v) for where, v in pins if v is None or v < MIN_PYTHON]
+    bad = [p for p in pins if p.version < MIN_PYTHON]
     if bad:
-        shown = "; ".join(f"{where} pins {'3.1 (an unquoted 3.10)' if v == (3, 1) else _version(v)}"
-                          for where, v in bad)
-        rows.append(Check("python in CI", FAIL, shown, "pin \"3.12\" (quoted: YAML reads an unquoted 3.10 as 3.1); "
-                          "the plugin needs Python 3.10+"))
+        rows.append(Check("python in CI", FAIL, _pins_text(bad), "pin \"3.12\" (quoted: YAML reads an unquoted "
+                          "3.10 as 3.1) in the jobs that build the site; the plugin needs Python 3.10+"))
     elif pins:
-        rows.append(Check("python in CI", PASS, "; ".join(f"{w} pins {_version(v)}" for w, v in pins)))
+        rows.append(Check("python in CI", PASS, _pins_text(pins)))
     return rows
 
 
-def ci_python_pins(project_dir: Path) -> Iterable[tuple[str, tuple[int, int] | None]]:
-    """(file, version) of each Python version pinned by GitHub Actions workflows
-    (python-version), .gitlab-ci.yml (image: python:X.Y) or .python-version, looked for
-    from the project's folder up to its git root."""
+def _pins_text(pins: list[Pin]) -> str:
+    """"docs.yml pins 3.11 (job build)", each file and job once, its versions in order."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for p in pins:
+        shown = grouped.setdefault((p.where, p.job), [])
+        if p.shown not in shown:
+            shown.append(p.shown)
+    return "; ".join(f"{where} pins {', '.join(versions)}" + (f" (job {job})" if job else "")
+                     for (where, job), versions in grouped.items())
+
+
+def ci_python_pins(project_dir: Path) -> Iterable[Pin]:
+    """Each Python version the site's builds are pinned to: by the GitHub Actions jobs
+    (python-version of a job that builds the site, its matrix and env resolved) and
+    GitLab CI jobs (image: python:X.Y of a job that builds it), and .python-version,
+    looked for from the project's folder up to its git root."""
     for folder in _up_to_git_root(project_dir.resolve()):
         for wf in sorted((folder / ".github" / "workflows").glob("*.y*ml")):
-            for value in _values_of(_yaml(wf), "python-version"):
-                for v in value if isinstance(value, list) else [value]:
-                    yield _rel(wf, project_dir), _parse_version(v)
+            yield from _workflow_pins(_yaml(wf), _rel(wf, project_dir))
         gitlab = folder / ".gitlab-ci.yml"
         if gitlab.is_file():
-            for m in re.finditer(r"\bpython:(\d+)\.(\d+)", gitlab.read_text(encoding="utf-8", errors="replace")):
-                yield _rel(gitlab, project_dir), (int(m[1]), int(m[2]))
+            yield from _gitlab_pins(_yaml(gitlab), _rel(gitlab, project_dir))
         pin = folder / ".python-version"
         if pin.is_file():
-            yield _rel(pin, project_dir), _parse_version(pin.read_text(encoding="utf-8").strip())
+            first = (pin.read_text(encoding="utf-8", errors="replace").strip().splitlines() or [""])[0]
+            version = _parse_version(first)
+            if version:
+                yield Pin(_rel(pin, project_dir), version, first.strip())
+
+
+def _builds_the_site(commands: object) -> bool:
+    lines = commands if isinstance(commands, list) else [commands]
+    return any(isinstance(line, str) and SITE_BUILD.search(line) for line in lines)
+
+
+def _workflow_pins(doc: Any, where: str) -> Iterable[Pin]:
+    """The python-version pins of a workflow's jobs that build the site."""
+    jobs = doc.get("jobs") if isinstance(doc, dict) else None
+    for name, job in (jobs.items() if isinstance(jobs, dict) else ()):
+        steps = job.get("steps") if isinstance(job, dict) else None
+        if not isinstance(steps, list) or not any(isinstance(s, dict) and _builds_the_site(s.get("run"))
+                                                  for s in steps):
+            continue
+        strategy = job.get("strategy")
+        matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+        env = {**_mapping(doc.get("env")), **_mapping(job.get("env"))}
+        for step in steps:
+            given = _mapping(step.get("with") if isinstance(step, dict) else None).get("python-version")
+            for value in _listed(given):
+                for written in _resolved(value, _mapping(matrix), env):
+                    version = _parse_version(written)
+                    if version:  # an expression left unresolved, or not a version: not judged
+                        yield Pin(where, version, written, str(name))
+
+
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _listed(value: object) -> list:
+    """python-version as setup-python takes it: one value, a list, or one a line."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str) and "\n" in value:
+        return [line for line in value.splitlines() if line.strip()]
+    return [] if value is None else [value]
+
+
+def _resolved(value: object, matrix: dict, env: dict) -> list[str]:
+    """The versions a python-version value stands for: itself, or each value of the
+    matrix key (the include entries' too) or env variable it names; none for any other
+    expression (inputs, fromJSON...), which doctor cannot know."""
+    written = _written(value)
+    m = _EXPRESSION.match(written)
+    if not m:
+        return [] if "${{" in written else [written]
+    scope, key = m[1], m[2]
+    if scope == "env":
+        return _resolved(env[key], {}, {}) if key in env else []
+    values = _listed(matrix.get(key))
+    values += [entry[key] for entry in _listed(matrix.get("include")) if isinstance(entry, dict) and key in entry]
+    return [w for v in values for w in _resolved(v, {}, env)]
+
+
+def _written(value: object) -> str:
+    """A YAML value as its text: an unquoted 3.10 is the float 3.1, and says so."""
+    return repr(value) if isinstance(value, float) else str(value).strip()
+
+
+def _gitlab_pins(doc: Any, where: str) -> Iterable[Pin]:
+    """image: python:X.Y (or pypy:X.Y) of each GitLab CI job that builds the site; a job
+    without one runs in the file's default image."""
+    if not isinstance(doc, dict):
+        return
+    default = doc.get("image", _mapping(doc.get("default")).get("image"))
+    for name, job in doc.items():
+        if not isinstance(job, dict) or not any(_builds_the_site(job.get(k)) for k in ("script", "before_script")):
+            continue
+        image = job.get("image", default)
+        image = image.get("name") if isinstance(image, dict) else image
+        m = re.search(r"\b(?:python|pypy):(\d+(?:\.\d+)+)", str(image or ""))
+        version = _parse_version(m[1]) if m else None
+        if m and version:
+            yield Pin(where, version, f"{'pypy' if 'pypy:' in m[0] else 'python'}:{m[1]}", str(name))
 
 
 def _up_to_git_root(folder: Path) -> Iterable[Path]:
@@ -123,28 +231,25 @@ def _rel(path: Path, base: Path) -> str:
     return os.path.relpath(path, base).replace(os.sep, "/")
 
 
+class _CiLoader(yaml.SafeLoader):
+    """YAML as CI files write it: a tag of their own (GitLab's !reference) is read as null
+    rather than failing the whole file."""
+
+
+_CiLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
 def _yaml(path: Path):
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_CiLoader)  # a SafeLoader: no Python tags
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return None
 
 
-def _values_of(node, key: str) -> Iterable:
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == key:
-                yield v
-            else:
-                yield from _values_of(v, key)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _values_of(item, key)
-
-
-def _parse_version(value) -> tuple[int, int] | None:
-    """(3, 9) from 3.9, "3.9", "3.9.18" or "3.x"; None for what is not a version (an expression)."""
-    m = re.match(r"^\s*(\d+)\.(\d+|x)", str(value))
+def _parse_version(value: str) -> tuple[int, int] | None:
+    """(3, 9) from 3.9, 3.9.18, pypy-3.9-v7.x, pypy3.10 or 3.x (the newest: 3.99); None for
+    what is not a version."""
+    m = re.match(r"^\s*(?:pypy-?)?(\d+)\.(\d+|x)", value)
     if not m:
         return None
     return (int(m[1]), 99 if m[2] == "x" else int(m[2]))
@@ -174,14 +279,14 @@ def check_hosts() -> list[Check]:
 
 def check_plugin(facts: HostFacts) -> list[Check]:
     if facts.plugin == "missing":
-        return [Check("plugin", FAIL, f"nanobanana is not under plugins: in {facts.config_file}",
+        return [Check("plugin", FAIL, f"nanobanana is not under plugins: in {Path(facts.config_file).name}",
                       "add `- nanobanana` under plugins: (after `- search`)")]
     if facts.plugin == "disabled":
         return [Check("plugin", WARN, "nanobanana is listed but enabled: false", "remove enabled: false to use it")]
     rows = [Check("plugin", PASS, "nanobanana is enabled")]
     if facts.settings_error:
         rows.append(Check("plugin options", FAIL, facts.settings_error,
-                          "change the option the message names in mkdocs.yml"))
+                          f"change the option the message names in {Path(facts.config_file).name}"))
     rows.append(check_order(facts))
     return rows
 
@@ -191,9 +296,9 @@ def check_order(facts: HostFacts) -> Check:
     if not facts.order:
         return Check("plugin order", PASS, "no blog, rss, social or meta plugin to order against")
     if not wrong:
-        return Check("plugin order", PASS, "runs " + ", ".join(
-            f"{f.wanted} {f.plugin} ({f.event})" for f in facts.order))
-    detail = "; ".join(f"must run {f.wanted} {f.plugin} in on_{f.event}: {f.why}" for f in wrong)
+        return Check("plugin order", PASS, "runs " + ", ".join(_placed(facts.order)))
+    detail = "; ".join(f"must run {place}: " + "; ".join(dict.fromkeys(f.why for f in wrong if f.plugin == name))
+                       for name, place in zip(_neighbours(wrong), _placed(wrong, "in on_{}"), strict=True))
     fixes = []
     for f in wrong:
         if f.ours == f.theirs:  # same priority: mkdocs.yml's order decides
@@ -204,7 +309,32 @@ def check_order(facts: HostFacts) -> Check:
     return Check("plugin order", FAIL, detail, "; ".join(dict.fromkeys(fixes)))
 
 
+def _neighbours(facts: Iterable[OrderFact]) -> list[str]:
+    return list(dict.fromkeys(f.plugin for f in facts))
+
+
+def _placed(facts: tuple[OrderFact, ...] | list[OrderFact], event: str = "({})") -> list[str]:
+    """Where ours runs against each neighbour, each named once: "before material/blog
+    (page_markdown)", "before and after rss (page_content)"; ``event`` says the event."""
+    out = []
+    for name in _neighbours(facts):
+        mine = [f for f in facts if f.plugin == name]
+        events = list(dict.fromkeys(f.event for f in mine))
+        if len(events) == 1:
+            out.append(f"{' and '.join(dict.fromkeys(f.wanted for f in mine))} {name} {event.format(events[0])}")
+        else:
+            out.append(" and ".join(f"{f.wanted} {name if i == 0 else 'it'} {event.format(f.event)}"
+                                    for i, f in enumerate(mine)))
+    return out
+
+
 # --------------------------------------------------------------------------- key, mode, API
+
+
+def offline_by_config(s: Settings) -> bool:
+    """The site's own config says mode: offline (not the environment): it never calls the
+    API, so a missing key or an unreachable api_base is no problem for it."""
+    return s.mode == "offline" and s.mode_set_by == "config"
 
 
 def key_shape(key: str) -> str:
@@ -221,10 +351,12 @@ def check_key(s: Settings, environ: Mapping[str, str], needed: bool = False) -> 
     """Set or not, and whether it looks like a key; ``needed``: the mode asks for live."""
     var = s.api_key_env
     key = environ.get(var, "").strip()
+    if not key and not needed and offline_by_config(s):
+        return Check("API key", PASS, f"{var} is not set, and not needed: mode: offline in {s.config_name}")
     if not key:
         return Check("API key", FAIL if needed else WARN,
                      f"{var} is not set: " + ("the mode is live" if needed else "builds draw placeholders"),
-                     f"export {var}=<your key> (in CI: a secret); never put the key in mkdocs.yml")
+                     f"export {var}=<your key> (in CI: a secret); never put the key in {s.config_name}")
     problems = []
     if any(c.isspace() for c in key) or key[0] in "'\"" or key[-1] in "'\"":
         problems.append("it holds spaces or quotes: the value was probably pasted with them")
@@ -243,21 +375,24 @@ def check_mode(s: Settings, mode_error: str | None, environ: Mapping[str, str]) 
         return Check("mode", FAIL, mode_error, "export the key, or set mode: auto (placeholders without it)")
     has_key = bool(environ.get(s.api_key_env, "").strip())
     why = {"environment": f"NANOBANANA_MODE={environ.get('NANOBANANA_MODE', '').strip()} is set in the environment",
-           "config": "mkdocs.yml's mode" + (f", {s.api_key_env} set" if has_key else ""),
+           "config": f"{s.config_name}'s mode" + (f", {s.api_key_env} set" if has_key else ""),
            "no key": f"mode auto, and {s.api_key_env} is not set"}[s.mode_set_by]
     if s.mode == "live":
         return Check("mode", PASS, f"live ({why}): missing images are generated, within max_credits {s.max_credits}")
     if has_key and s.mode_set_by == "environment":
         return Check("mode", WARN, f"offline although the key is set: {why}", "unset NANOBANANA_MODE")
     if has_key:
-        return Check("mode", WARN, "offline although the key is set: mode: offline in mkdocs.yml",
+        return Check("mode", WARN, f"offline although the key is set: mode: offline in {s.config_name}",
                      "set mode: auto (live whenever the key is set)")
     return Check("mode", PASS, f"offline ({why}): images the cache lacks are placeholders")
 
 
 def check_api(s: Settings, wanted_live: bool) -> Check:
-    """A TCP connection (and a TLS handshake for https) to api_base: no request, no spend."""
+    """A TCP connection (and a TLS handshake for https) to api_base: no request, no spend;
+    none for a site offline by its config, which never calls the API."""
     base = s.api_base or PROVIDERS[s.provider].api_base
+    if not wanted_live and offline_by_config(s):
+        return Check("api_base", PASS, f"{base}: not connected to, as mode: offline in {s.config_name} never calls it")
     parts = urlsplit(base)
     host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
     try:
@@ -268,7 +403,7 @@ def check_api(s: Settings, wanted_live: bool) -> Check:
     except (OSError, ssl.SSLError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         return Check("api_base", FAIL if wanted_live else WARN, f"{base}: cannot connect ({reason})",
-                     "check the network (a proxy, a firewall), or api_base in mkdocs.yml")
+                     f"check the network (a proxy, a firewall), or api_base in {s.config_name}")
     connection = "TLS" if parts.scheme == "https" else "TCP"
     return Check("api_base", PASS, f"{base}: reachable ({connection} connection; no request sent)")
 
@@ -332,12 +467,15 @@ def check_cache_in_git(s: Settings) -> Check:
     rule = _git(top, "check-ignore", "-v", "--", probe).stdout.split("\t")[0]
     if s.remote_cache:
         return Check("cache in git", PASS, f"{rel} is ignored by git ({rule}); remote_cache keeps the images")
+    if offline_by_config(s) and not any(folder.glob("images/*/*.json")):
+        return Check("cache in git", PASS, f"{rel} is ignored by git ({rule}), and holds no paid image: "
+                     f"mode: offline in {s.config_name} draws placeholders, which are never stored")
     lines = " ".join(f"`{line}`" for line in reinclude_lines(top, rel))
     return Check("cache in git", WARN,
                  f"{rel} is ignored by git ({rule}): a fresh clone or CI run has none of its images and pays again",
                  f"either commit it: add {lines} to the end of the top-level .gitignore (git cannot re-include a "
                  "folder whose parent is ignored, hence the lines for each parent); or keep it ignored and keep it "
-                 f"elsewhere: a CI cache of {rel} (actions/cache) or remote_cache (README: Teams and CI)")
+                 f"elsewhere: a CI cache of {rel} (actions/cache) or remote_cache (docs: Caching and CI)")
 
 
 def reinclude_lines(top: Path, rel: str) -> list[str]:
@@ -373,7 +511,7 @@ def check_remote(s: Settings) -> Check:
         return Check("remote cache", FAIL, str(exc), "install the backend it names, or fix remote_cache")
     except Exception as exc:  # noqa: BLE001 - any backend's own error (credentials, network)
         return Check("remote cache", FAIL, f"{s.remote_cache}: {type(exc).__name__}: {exc}",
-                     "check the backend's credentials in the environment (never in mkdocs.yml) and the URL")
+                     f"check the backend's credentials in the environment (never in {s.config_name}) and the URL")
     return Check("remote cache", PASS, f"{s.remote_cache}: reachable" + ("" if exists else ", empty so far"))
 
 
@@ -415,7 +553,7 @@ def check_cards(s: Settings, facts: HostFacts) -> list[Check]:
     rows = [*material, Check("social cards", PASS, f"{cards} page(s) get a card"), check_font(s.social.font)]
     if not facts.site_url:
         rows.append(Check("site_url", WARN, "not set: card URLs are relative, and link previews need absolute ones",
-                          "set site_url: https://your.site/ in mkdocs.yml"))
+                          f"set site_url: https://your.site/ in {s.config_name}"))
     else:
         rows.append(Check("site_url", PASS, facts.site_url))
     return rows

@@ -83,3 +83,55 @@ def plugin_schema(docs_url: str | None = None) -> dict[str, Any]:
              "additionalProperties": False},
         ],
     }
+
+
+def _yaml_value(value: Any) -> str:
+    """A default as YAML writes it in a flow: JSON is YAML, but for what needs no quotes."""
+    if value is None:
+        return "null"
+    if isinstance(value, str) and value and value.replace("_", "").replace("-", "").replace("/", "").replace(".", "") \
+            .isalnum() and value not in ("true", "false", "null", "yes", "no", "on", "off"):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def options_yaml(indent: str = "      ") -> str:
+    """Every option of the plugin with its default, as it sits under ``- nanobanana:`` in
+    mkdocs.yml, each with its doc as a comment: a block to copy from, made from the table
+    so it never drifts from the defaults."""
+    rows: list[tuple[str, str]] = []  # (the YAML line, its comment)
+
+    def add(section: str, depth: str) -> None:
+        for o in rows_of(section, MKDOCS):
+            rows.append((f"{depth}{o.key}: {_yaml_value(o.initial())}", o.doc))
+        for s in (sections_of(MKDOCS) if not section else ()):
+            rows.append((f"{depth}{s.name}:", s.doc))
+            add(s.name, depth + "  ")
+
+    add("", indent)
+    lines = ["plugins:", "  - nanobanana:"]
+    lines += [f"{line}  # {doc}" for line, doc in rows]
+    return "\n".join(lines) + "\n"
+
+
+def mkdocs_schema(docs_url: str | None = None) -> dict[str, Any]:
+    """A JSON schema (draft-07) of a whole mkdocs.yml that checks the nanobanana item of its
+    ``plugins:`` against the plugin's schema (held inside it, so an editor needs no second
+    file) and lets every other item and key be: for a ``# yaml-language-server: $schema=...``
+    line in a site that uses no other schema."""
+    return {
+        "$schema": DRAFT_07,
+        "title": "mkdocs.yml with the nanobanana plugin",
+        "type": "object",
+        "definitions": {"nanobanana": {k: v for k, v in plugin_schema(docs_url).items() if k != "$schema"}},
+        "properties": {
+            "plugins": {
+                "type": "array",
+                "items": {
+                    "if": {"anyOf": [{"const": "nanobanana"},
+                                     {"type": "object", "required": ["nanobanana"]}]},
+                    "then": {"$ref": "#/definitions/nanobanana"},
+                },
+            },
+        },
+    }

@@ -84,7 +84,7 @@ class SocialSettings:
 @dataclass(frozen=True)
 class RefSending:
     """How the NanoBanana API is sent reference images, which its vendor does not document
-    (see README, "Reference images"): on the generate route in ``ref_images``, or on the
+    (see docs/providers.md, "Reference images"): on the generate route in ``ref_images``, or on the
     edit route (``{api_base}/images/edit``) in ``image``; each as a data URI or bare base64."""
 
     route: str = "generate"  # generate | edit
@@ -166,8 +166,8 @@ class ProvenanceSettings:
 
 @dataclass(frozen=True)
 class AvifSettings:
-    """AVIF's own quality scale and encoder speed (0 slowest, 10 fastest); README's
-    "Image formats" says how the defaults were measured."""
+    """AVIF's own quality scale and encoder speed (0 slowest, 10 fastest); docs/responsive-images.md,
+    "Image formats", says how the defaults were measured."""
 
     quality: int = 55  # WebP q82's SSIM on the bench's illustration, at 0.7x its bytes
     speed: int = 8  # 3x WebP's CPU for 0.55-0.7x its bytes; 6 saves 9% more at 4x the CPU of 8
@@ -192,6 +192,7 @@ class Settings:
     site_dir: str
     cache_dir: str
     site: str = ""  # the site as the shared cache's manifest names it: mkdocs.yml's path and git branch
+    config_name: str = "mkdocs.yml"  # the config file's name as read (properdocs.yml...), for messages
     output_dir: str = "assets/nanobanana"
     docs_label: str = "docs"  # how messages name docs_dir, e.g. docs/page.md:3
     mode: str = "offline"
@@ -402,7 +403,8 @@ def build_settings(
     label = os.path.relpath(docs_dir, base_dir).replace(os.sep, "/")
     return Settings(
         docs_dir=docs_dir, site_dir=site_dir, cache_dir=cache_dir, docs_label="" if label == "." else label,
-        site=site_identity(config_file), mode=mode, api_key_env=api_key_env, provider=provider,
+        site=site_identity(config_file), config_name=os.path.basename(config_file), mode=mode,
+        api_key_env=api_key_env, provider=provider,
         key_note=(PROVIDERS[provider].key_conflict(environ) or "") if options["api_key_env"] == DEFAULT_KEY_ENV else "",
         social=social, defaults=defaults,
         mode_set_by=mode_set_by(options["mode"], environ, api_key_env),

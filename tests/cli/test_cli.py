@@ -76,6 +76,54 @@ def test_missing_config_is_a_clear_error(tmp_path):
     assert proc.returncode == 1 and "Error:" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_no_config_file_here_names_every_name_looked_for(tmp_path):
+    proc = run([bin_path("nanobanana"), "plan"], cwd=tmp_path, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "no mkdocs.yml, mkdocs.yaml, properdocs.yml or properdocs.yaml in" in proc.stderr, proc.stderr
+
+
+@pytest.fixture
+def properdocs_site(site, api):
+    """A ProperDocs site: its config is properdocs.yml (the name ProperDocs asks for), and
+    there is no mkdocs.yml."""
+    site.configure({"api_base": api.base, "mode": "offline"})
+    site.config_file.rename(site.root / "properdocs.yml")
+    site.page("index.md", "# Home\n\n" + directive("A lighthouse at dusk"))
+    return site
+
+
+def test_a_properdocs_site_is_found_and_named(properdocs_site, api):
+    """Issue 38 item 5: with no -f the command reads properdocs.yml, says so, and its
+    messages name that file; `properdocs build` names it too."""
+    plan = nb(properdocs_site, "plan")
+    assert plan.returncode == 0, plan.stderr
+    assert "nanobanana: reading properdocs.yml (found in this folder)" in plan.stderr
+    assert "1 directive(s): 0 cached, 1 missing" in plan.stdout
+    generate = nb(properdocs_site, "generate", "--yes", env={"NANOBANANA_API_KEY": KEY})
+    posts = lambda: [r for r in api.requests if r.method == "POST"]  # noqa: E731
+    assert generate.returncode == 0 and len(posts()) == 1, generate.stdout + generate.stderr
+    pruned = nb(properdocs_site, "prune", "--remote")
+    assert pruned.returncode == 1 and "no remote_cache is set in properdocs.yml" in pruned.stderr
+    (properdocs_site.docs / "b.md").write_text("# B\n\n" + directive("A rainy window"), encoding="utf-8")
+    build = run([bin_path("properdocs"), "build"], cwd=properdocs_site.root, check=False)
+    assert build.returncode == 0, build.stderr
+    assert "mode: offline is set in properdocs.yml" in build.stderr
+    assert "Set mode: auto in properdocs.yml" in build.stderr and "mkdocs.yml" not in build.stderr
+    assert "1 cached, 0 generated" in build.stderr and len(posts()) == 1, "the build paid for nothing"
+
+
+def test_mkdocs_yml_wins_and_the_other_file_is_named(properdocs_site):
+    """A site moving from MkDocs to ProperDocs has both: the command reads mkdocs.yml, as
+    `mkdocs build` would, and says properdocs.yml is not read."""
+    (properdocs_site.root / "mkdocs.yml").write_text("site_name: Old\nplugins:\n  - nanobanana\n", encoding="utf-8")
+    proc = nb(properdocs_site, "plan")
+    assert proc.returncode == 0, proc.stderr
+    assert "reading mkdocs.yml (found in this folder; properdocs.yml is there too, not read: -f properdocs.yml " \
+           "reads it)" in proc.stderr
+    explicit = nb(properdocs_site, "-f", "properdocs.yml", "plan")
+    assert explicit.returncode == 0 and "reading" not in explicit.stderr
+
+
 def test_generate_then_build_makes_no_request(cli_site, api, caplog):
     import logging
 

@@ -8,6 +8,7 @@ Everything stays on 127.0.0.1: api_base is the fake API, or a port nothing liste
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import textwrap
@@ -17,7 +18,7 @@ import pytest
 from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
 from mkdocs_nanobanana.core.request import Request
 from mkdocs_nanobanana.store.cache import Cache
-from tests.support.commands import bin_path, run
+from tests.support.commands import REPO, bin_path, run
 from tests.support.directives import directive
 from tests.support.images import photo_png
 from tests.support.live import KEY
@@ -70,18 +71,37 @@ def test_a_healthy_site_passes_everything(healthy, api):
     assert KEY not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
 
 
-def _ci_pin(site, api):
+def workflow(site, name: str, text: str) -> None:
     wf = site.root / ".github" / "workflows"
-    wf.mkdir(parents=True)
-    (wf / "docs.yml").write_text("jobs:\n  build:\n    steps:\n      - uses: actions/setup-python@v5\n"
-                                 "        with:\n          python-version: 3.9\n", encoding="utf-8")
+    wf.mkdir(parents=True, exist_ok=True)
+    (wf / name).write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def _ci_pin(site, api):
+    workflow(site, "docs.yml", """\
+        jobs:
+          build:
+            steps:
+              - uses: actions/setup-python@v5
+                with:
+                  python-version: 3.9
+              - run: mkdocs gh-deploy --force
+        """)
 
 
 def _ci_unquoted_310(site, api):
-    wf = site.root / ".github" / "workflows"
-    wf.mkdir(parents=True)
-    (wf / "docs.yml").write_text("jobs:\n  b:\n    strategy:\n      matrix:\n        python-version: [3.10, '3.12']\n",
-                                 encoding="utf-8")
+    workflow(site, "docs.yml", """\
+        jobs:
+          b:
+            strategy:
+              matrix:
+                python-version: [3.10, '3.12']
+            steps:
+              - uses: actions/setup-python@v5
+                with:
+                  python-version: ${{ matrix.python-version }}
+              - run: python -m mkdocs build --strict
+        """)
 
 
 def _no_plugin(site, api):
@@ -164,8 +184,8 @@ def _spilled_images(site, api):
 
 CASES = [
     # (setup, check, status, words in its row[, other checks this also fails])
-    (_ci_pin, "python in CI", "FAIL", ".github/workflows/docs.yml pins 3.9"),
-    (_ci_unquoted_310, "python in CI", "FAIL", "pins 3.1 (an unquoted 3.10)"),
+    (_ci_pin, "python in CI", "FAIL", ".github/workflows/docs.yml pins 3.9 (job build)"),
+    (_ci_unquoted_310, "python in CI", "FAIL", "docs.yml pins 3.1 (an unquoted 3.10) (job b)"),
     (_no_plugin, "plugin", "FAIL", "add `- nanobanana` under plugins:"),
     (_disabled, "plugin", "WARN", "enabled: false"),
     (_cache_in_docs, "plugin options", "FAIL", "cache_dir is inside docs_dir"),
@@ -283,7 +303,7 @@ def test_glightbox_is_checked_to_run_before_the_link_is_moved_out_of_the_picture
 
 def test_no_config_file_fails_with_exit_2(tmp_path):
     proc = run([bin_path("nanobanana"), "doctor"], cwd=tmp_path, check=False)
-    assert proc.returncode == 2 and "FAIL  mkdocs.yml" in proc.stdout
+    assert proc.returncode == 2 and "FAIL  config file" in proc.stdout and "properdocs.yml" in proc.stdout
     assert "fix: run it in the site's folder" in proc.stdout
 
 
@@ -303,3 +323,104 @@ def test_group_and_command_config_file(healthy, tmp_path):
     checked = run([bin_path("nanobanana"), "-f", cfg, "doctor"], cwd=other, check=False)
     # the site -f names, read from elsewhere: its one page gets a card (social.source auto)
     assert rows(checked.stdout)["plugin"][0] == "PASS" and "1 page(s) get a card" in checked.stdout, checked.stdout
+
+
+# --------------------------------------------------------------------------- issue 38 item 6: no false alarms
+
+
+def test_mkdocs_own_workflows_pass_on_the_docs_job_alone(healthy, api):
+    """MkDocs' repository (tests/cli/mkdocs-workflows/SOURCE.md): ci.yml's library test matrix
+    pins 3.8, 3.9, ${{ matrix.python-version }} and PyPy 3.9, and builds no site; docs.yml's
+    build job runs `mkdocs build --strict` on 3.11. Only that job is judged."""
+    dest = healthy.root / ".github" / "workflows"
+    shutil.copytree(REPO / "tests" / "cli" / "mkdocs-workflows", dest, ignore=shutil.ignore_patterns("*.md"))
+    subprocess.run(["git", "init", "-q", str(healthy.root)], check=True)  # the workflows' repository
+    proc = doctor(healthy, env={"NANOBANANA_API_KEY": KEY})
+    got, text = rows(proc.stdout)["python in CI"]
+    assert (got, proc.returncode) == ("PASS", 0), proc.stdout
+    assert text.endswith("python in CI  .github/workflows/docs.yml pins 3.11 (job build)"), text
+    assert "?" not in proc.stdout and "ci.yml" not in proc.stdout
+
+
+def test_expressions_and_pypy_in_a_site_job_are_resolved_or_skipped(healthy, api):
+    """A docs job's matrix and env are resolved (the include entries too), PyPy reads as
+    its Python version, an expression doctor cannot know is left out, never "pins ?"."""
+    workflow(healthy, "docs.yml", """\
+        env:
+          PYTHON: "3.12"
+        jobs:
+          docs:
+            strategy:
+              matrix:
+                python: ["3.11", pypy-3.9]
+                include:
+                  - python: "3.13"
+            steps:
+              - uses: actions/setup-python@v5
+                with:
+                  python-version: ${{ matrix.python }}
+              - uses: actions/setup-python@v5
+                with:
+                  python-version: ${{ env.PYTHON }}
+              - uses: actions/setup-python@v5
+                with:
+                  python-version: ${{ inputs.python }}
+              - run: |
+                  pip install -r requirements.txt
+                  zensical build
+        """)
+    proc = doctor(healthy, env={"NANOBANANA_API_KEY": KEY})
+    got, text = rows(proc.stdout)["python in CI"]
+    assert got == "FAIL" and "docs.yml pins pypy-3.9 (job docs)" in text, proc.stdout
+    assert "?" not in text
+    workflow(healthy, "docs.yml", (healthy.root / ".github/workflows/docs.yml").read_text().replace(", pypy-3.9", ""))
+    got, text = rows(doctor(healthy, env={"NANOBANANA_API_KEY": KEY}).stdout)["python in CI"]
+    assert got == "PASS" and "docs.yml pins 3.11, 3.13, 3.12 (job docs)" in text, text
+
+
+def test_gitlab_jobs_count_only_when_they_build_the_site(healthy, api):
+    (healthy.root / ".gitlab-ci.yml").write_text(textwrap.dedent("""\
+        image: python:3.8
+        .setup: &setup
+          before_script: [pip install -e .]
+        test:
+          <<: *setup
+          script: [pytest]
+        pages:
+          image: python:3.12
+          script:
+            - !reference [.setup, before_script]
+            - mkdocs build --strict -d public
+        """), encoding="utf-8")
+    got, text = rows(doctor(healthy, env={"NANOBANANA_API_KEY": KEY}).stdout)["python in CI"]
+    assert got == "PASS" and text.endswith(".gitlab-ci.yml pins python:3.12 (job pages)"), text
+
+
+def test_plugin_order_names_each_neighbour_once(healthy, api):
+    """Material's blog and mkdocs-rss-plugin: ours runs before blog, and before and after
+    rss in on_page_content; each is named once."""
+    plugins = ["blog", {"rss": {"match_path": "blog/posts/.*"}}, {"nanobanana": {"api_base": api.base}}]
+    healthy.configure(plugins=plugins, theme={"name": "material"}, site_url="https://example.org/")
+    proc = doctor(healthy, env={"NANOBANANA_API_KEY": KEY})
+    got, text = rows(proc.stdout)["plugin order"]
+    assert got == "PASS", proc.stdout + proc.stderr
+    assert text.endswith("runs before material/blog (page_markdown), before and after rss (page_content)"), text
+
+
+def test_a_site_offline_by_its_config_needs_no_key_and_no_connection(healthy, api, tmp_path):
+    """mode: offline in the config: no key is fine, api_base is not connected to (here a port
+    nothing listens on), and an ignored cache that holds no paid image is fine; once it
+    holds one (`nanobanana generate` buys for an offline site too), the warning is back."""
+    healthy.configure({"api_base": f"http://127.0.0.1:{closed_port()}/v1", "mode": "offline"},
+                      site_url="https://example.org/")  # every page's card: absolute URLs
+    _git_ignores_cache(healthy, api)
+    proc = doctor(healthy)
+    table = rows(proc.stdout)
+    assert proc.returncode == 0 and {s for s, _ in table.values()} == {"PASS"}, proc.stdout
+    assert "not needed: mode: offline in mkdocs.yml" in table["API key"][1]
+    assert "not connected to" in table["api_base"][1]
+    assert "holds no paid image" in table["cache in git"][1]
+    healthy.configure({"api_base": api.base, "mode": "offline"})
+    assert run([bin_path("nanobanana"), "generate", "--yes"], cwd=healthy.root, env={"NANOBANANA_API_KEY": KEY}
+               ).returncode == 0
+    assert rows(doctor(healthy).stdout)["cache in git"][0] == "WARN"

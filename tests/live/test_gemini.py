@@ -215,7 +215,7 @@ def test_a_ref_we_cannot_read_is_a_page_line_error_and_no_call(gem, api, caplog)
 @pytest.mark.parametrize("fault", ["gbadimage", "gtext"])
 def test_a_billed_answer_without_a_usable_image_is_tried_once_more_only(gem, api, caplog, fault):
     """A 200 was billed: a broken image or none at all is asked for once more, never the
-    whole retry budget (3 here), as NanoBanana's broken 200s are (README's billing table)."""
+    whole retry budget (3 here), as NanoBanana's broken 200s are (docs/providers.md, the answers' tables)."""
     fig, = one(gem, api, [fault] * 4)
     assert "nanobanana-placeholder" in fig["class"]
     assert len(api.gemini_requests) == 2

@@ -1,5 +1,5 @@
 """The benchmark suite at toy size, so it cannot rot. No timing is asserted: benchmarks
-report ratios (README "Performance"); this checks that every figure is produced and that
+report ratios (docs/performance.md); this checks that every figure is produced and that
 the counts that are not timings hold.
 
 The toy run is a minute of CPU (every figure builds real sites in fresh processes), so it

@@ -1,12 +1,14 @@
-"""README's "Try live generation without a key" recipe, run as written: its mkdocs.yml lines
-on a small site and its shell commands in bash, against the fake API on 127.0.0.1.
-
-Only the two `path/to/...` placeholders are replaced (by this clone and the site)."""
+"""README's commands, run as written: the example command's build, and the "Try live
+generation without a key" recipe (its mkdocs.yml lines on a small site and its shell
+commands in bash, against the fake API on 127.0.0.1; only the two `path/to/...`
+placeholders are replaced, by this clone and the site). The docs' getting-started page
+carries the same blocks, which must stay the same; README stays short and its links land."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,16 +17,41 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.commands import REPO
+from tests.support.commands import REPO, bin_path, run
 from tests.support.directives import directive
 
 
-def block(name: str) -> str:
-    """The fenced block between <!-- name --> and <!-- /name --> in README.md."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+def block(name: str, file: str = "README.md") -> str:
+    """The fenced block between <!-- name --> and <!-- /name --> in README.md (or another file)."""
+    text = (REPO / file).read_text(encoding="utf-8")
     m = re.search(rf"<!-- {name} -->\n```\w*\n(.*?)```\n<!-- /{name} -->", text, re.S)
-    assert m, f"README has no {name} block"
+    assert m, f"{file} has no {name} block"
     return m.group(1)
+
+
+def test_readme_is_short_and_its_links_land():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [t for t in targets if "://" not in t]
+    assert "docs/getting-started.md" in local and "LICENSE" in local
+    assert not [t for t in local if not (REPO / t).exists()]
+
+
+def test_the_docs_carry_readmes_recipe_as_it_is():
+    for name in ("fake-api-config", "fake-api-recipe"):
+        assert block(name, "docs/getting-started.md") == block(name), name
+
+
+def test_the_example_command_builds_the_example_blog(tmp_path):
+    """Its build half, as written, in a copy of the example (the install half is this venv's)."""
+    install, build = block("example-command").strip().split(" && ")
+    assert install == "pip install -e ."
+    shutil.copytree(REPO / "example_site", tmp_path / "example_site", ignore=shutil.ignore_patterns("site", ".cache"))
+    program, *args = build.split()
+    proc = run([bin_path(program), *args], cwd=tmp_path, env={"NO_MKDOCS_2_WARNING": "1"})
+    assert "0 generated" in proc.stderr and "placeholders" in proc.stderr
+    assert (tmp_path / "example_site" / "site" / "posts" / "lighthouse-weekend" / "index.html").is_file()
 
 
 def _alive(pid: int) -> bool:

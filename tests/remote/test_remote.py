@@ -191,7 +191,7 @@ def test_prune_and_verify_remote_commands(tmp_path, api, bucket, live_env):
     assert proc.returncode != 0
 
 
-# --------------------------------------------------------------------------- the README's CI recipes
+# ------------------------------------------------------------------ the docs' CI recipes (docs/caching-and-ci.md)
 
 
 def readme_block(marker: str) -> dict:
@@ -199,7 +199,7 @@ def readme_block(marker: str) -> dict:
 
     from tests.support.commands import REPO
 
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    text = (REPO / "docs" / "caching-and-ci.md").read_text(encoding="utf-8")
     block = text.split(f"<!-- {marker} -->", 1)[1].split(f"<!-- /{marker} -->", 1)[0]
     return yaml.safe_load(block.split("```yaml", 1)[1].split("```", 1)[0])
 

@@ -2,7 +2,7 @@
 
     pytest tests/safety/test_crash.py                  # the short version (3 kills), in the default run
     pytest -m slow tests/safety/test_crash.py          # 50 kills
-    python -m tests.safety.test_crash --trials 50      # the same, printing the figures for the README
+    python -m tests.safety.test_crash --trials 50      # the same, printing the figures of docs/reliability.md
 
 Each trial writes new prompts (so every build is cold), starts `mkdocs build` in live
 mode against the fake API, and kills it with SIGKILL after a random delay. After each

@@ -125,7 +125,10 @@ def test_review_to_a_missing_folder_is_one_line(site, tmp_path):
     target = tmp_path / "missing" / "dir" / "x.html"
     proc = run([bin_path("nanobanana"), "review", "-o", str(target)], cwd=site.root, check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert str(target) in proc.stderr and proc.stderr.count("\n") == 1
+    # the error is one line, after the one that says which config file was read
+    lines = proc.stderr.splitlines()
+    assert lines[0] == "nanobanana: reading mkdocs.yml (found in this folder)", lines
+    assert len(lines) == 2 and str(target) in lines[1], lines
 
 
 # -- items 1-3: a stop sends nothing more and keeps what was paid ----------------------------

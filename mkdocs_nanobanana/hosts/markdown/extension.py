@@ -11,7 +11,7 @@ postprocessor swaps each token for its <figure> (``BuildSession.html``). Same ca
 same keys, same modes. Under MkDocs with the plugin enabled, the plugin removes this
 extension from the build: one of the two works per build.
 
-Where the figure files go and how pages address them (README, "Zensical"): under
+Where the figure files go and how pages address them (docs/hosts.md, "With Zensical"): under
 Zensical, into its site_dir, with page-relative URLs, as the plugin does. Elsewhere the
 host says nothing, so the options ``site_dir`` (where files go) and ``site_url`` (the
 site's root URL, "/" by default: root-relative URLs) say it.

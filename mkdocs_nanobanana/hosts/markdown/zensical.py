@@ -1,6 +1,6 @@
 """What the Markdown extension learns from Zensical, and the one thing it does for it.
 
-Found by experiment with zensical 0.0.73 (see README, "Zensical"):
+Found by experiment with zensical 0.0.73 (see docs/hosts.md, "With Zensical"):
 
 - Zensical renders each page with Python-Markdown and puts a ``ContextPreprocessor``
   (``zensical.extensions.context``) in every Markdown instance: the page's source path,
@@ -178,7 +178,8 @@ def directive_shown_as_code(warn_once: Callable[[str, str], Any]) -> None:
     why = (f"{name} lists `plugins: - nanobanana`, but Zensical runs no MkDocs plugin it has not reimplemented"
            if plugin_listed(path) else "the nanobanana Markdown extension is not enabled")
     warn_once("missing", f"directives are shown as code, not images: {why}. Add `- mkdocs_nanobanana.markdown` "
-              f"under markdown_extensions in {name} (README, \"Zensical\")")
+              f"under markdown_extensions in {name} (see "
+              "https://mkdocs-nanobanana.github.io/mkdocs-nanobanana/hosts/#with-zensical-and-other-python-markdown-hosts)")
 
 
 def host_logger():

@@ -120,7 +120,7 @@ class SocialConfig(TableConfig, section="social"):
 
 
 class NanobananaConfig(TableConfig):
-    """The plugin's options (README, "Configuration")."""
+    """The plugin's options (docs/configuration.md; docs/reference/options.md lists them)."""
 
     enabled: bool
     social: SocialConfig

@@ -280,15 +280,18 @@ def test_a_view_card_is_its_first_posts_background_with_its_own_title(blog_views
         assert differ(post, corners, (64, 380, 1136, 560)) > 3  # "Corners", not the post's title
 
 
-# --------------------------------------------------------------------------- item 12: README
+# --------------------------------------------------------------------------- item 12: the pictures
 
 
-def test_readme_shows_every_layout_as_a_picture():
-    """One picture per layout the plugin has, each a small JPEG that README shows."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+def test_docs_show_every_layout_as_a_picture_and_readme_one():
+    """One picture per layout the plugin has, each a small JPEG the plugin drew
+    (scripts/make_cards.py), which the social cards page shows; README shows the first."""
+    page = (REPO / "docs" / "social-cards.md").read_text(encoding="utf-8")
     for layout in card_values.LAYOUTS:
-        picture = f"readme-assets/card-{layout}.jpg"
-        assert f"]({picture})" in readme, layout
-        with Image.open(REPO / picture) as img:
+        picture = f"assets/cards/card-{layout}.jpg"
+        assert f"]({picture})" in page, layout
+        with Image.open(REPO / "docs" / picture) as img:
             assert img.format == "JPEG" and img.size == (600, 315), picture
-        assert (REPO / picture).stat().st_size < 40_000, picture
+        assert (REPO / "docs" / picture).stat().st_size < 40_000, picture
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"](docs/assets/cards/card-{card_values.LAYOUTS[0]}.jpg)" in readme

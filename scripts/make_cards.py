@@ -6,11 +6,9 @@ example site, saved at half size:
 - card-text-<layout>.jpg: a page with no image, a text card (the defaults: free), in
   Material's default, accent, invert and variant colourings;
 - card-text-ja.jpg, card-text-ar.jpg: Japanese and Arabic titles (fonts-noto-cjk, fonts-noto-core);
-- card-brand.jpg: the lighthouse post in readme-assets/brand-layout.yml.
+- card-brand.jpg: the lighthouse post in docs/assets/cards/brand-layout.yml.
 
-    python readme-assets/make_cards.py [--docs-drafts]   # from the repository, plugin installed
-
-With --docs-drafts the same pictures are also written to docs-drafts/img/.
+    python scripts/make_cards.py   # from the repository, plugin installed
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-ASSETS = REPO / "readme-assets"
+ASSETS = REPO / "docs" / "assets" / "cards"  # README and docs/social-cards.md show them
 IMAGE_LAYOUTS = ("default", "invert", "only_image", "accent", "variant")
 TEXT_LAYOUTS = ("default", "accent", "invert", "variant")
 SOCIAL = Path("site/assets/nanobanana/social")
@@ -50,7 +48,7 @@ def save(card: Path, name: str, outs: list[Path]) -> None:
 
 
 def main() -> None:
-    outs = [ASSETS] + ([REPO / "docs-drafts" / "img"] if "--docs-drafts" in sys.argv else [])
+    outs = [ASSETS]
     for out_dir in outs:
         out_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "NANOBANANA_MODE": "offline", "PYTHONPATH": str(REPO)}
