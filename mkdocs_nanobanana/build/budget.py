@@ -6,7 +6,7 @@ generated is predictable from the page order. An ask that can never fit (its cos
 is over max_credits) does not stop the walk: it is refused on its own (``too_big``), or it
 would hold back every image after it in every build. An ask that waits on another one (an
 image that refines a #name: ``Ask.after``) is approved only after it: asks come targets
-first (scheduler.chain_order), and one whose target is refused is refused too, blocking
+first (approval.chain_order), and one whose target is refused is refused too, blocking
 nothing, as it could not be made anyway. A key asked twice is one image and costs
 once, within one call and across calls (a page that another plugin changed is approved
 again while its first images may still be in flight). Serve keeps one Budget for the

@@ -6,10 +6,7 @@ the GIL); what needs no Pillow is done in the calling thread.
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import html
-import io
 import threading
 from concurrent.futures import Executor, Future
 from pathlib import Path
@@ -17,93 +14,20 @@ from typing import TYPE_CHECKING
 
 # Pillow is imported where pixels are touched: a warm build touches none, and skips it.
 if TYPE_CHECKING:
-    from PIL import Image
+    pass
 
-from ..cards import drawing, social, typeset
-from ..core import card_values, image_bytes
-from ..core.card_values import CardStyle
+from ..cards import social
+from ..core import image_bytes
 from ..core.reporting import Reporter
-from ..core.request import sha256
-from ..core.settings import Settings, page_label
+from ..core.settings import Settings
 from ..imaging import backdrops, copies, markup, provenance
-from ..store.cache import Cache, CachedImage
+from ..store.cache import Cache
+from .card_renderer import CardRenderer
 from .remote_copies import RemoteCopies
 from .slot import CardPlan, Rendered, Slot
+from .sources import backdrop_kind, card_key, source_of, unusable
 
 __all__: list[str] = []
-
-
-def source_of(slot: Slot, settings: Settings, note: str, cached: bool = True) -> tuple[copies.Source, bool, str]:
-    """The image a slot shows, whether it is a placeholder, and a hover text. Nothing is
-    decoded or drawn here: the Source opens or draws it when asked. ``cached=False``:
-    the placeholder, even if the cache has the image (it turned out damaged)."""
-    d = slot.directive
-    if cached and slot.entry is not None and d is not None:
-        img = slot.entry.images[d.pick - 1]
-        made = provenance.of_image(settings.provenance, d.prompt, d.refs, placeholder=False)
-        return copies.Source(img.sha256, img.width, img.height, img.alpha, lambda: open_checked(img), made), False, ""
-    model = settings.catalog.get(d.model) if d else None
-    if d is None or slot.errors or model is None:
-        first = slot.errors[0] if slot.errors else None
-        text = f"Fix the nanobanana directive at {first.path}:{first.line}" if first else "Invalid directive"
-        key = hashlib.sha256(slot.block.body.encode()).hexdigest()
-        fallback = settings.catalog.model_for(settings.defaults.variant)
-        size = fallback.sizes.get(settings.defaults.ratio, (1024, 1024))
-        title, index, of = str(first) if first else text, 1, 1
-    else:
-        key = slot.request.key if slot.request else ""
-        text, size, index, of, title = d.prompt, model.sizes[d.ratio], d.pick, d.num, note
-    from ..providers import placeholder  # a warm build shows none: it does not import the providers
-
-    pid = placeholder.placeholder_id(key, index, text)
-    drawn = provenance.of_image(settings.provenance, text, (), placeholder=True)
-    draw = functools.partial(placeholder.render, text, key, size, index, of)  # when the Source is opened
-    return copies.Source(pid, size[0], size[1], False, draw, drawn), True, title
-
-
-def card_source_id(plan: CardPlan, settings: Settings) -> str:
-    """What a page's card is drawn on: its slot's image (or placeholder), the page's own
-    picture, or "text"."""
-    return plan.source_id or source_of(plan.slot, settings, "")[0].id  # type: ignore[arg-type]
-
-
-def card_key(settings: Settings, plan: CardPlan, source_id: str | None = None) -> str:
-    """The name of a page's card: ``Renderer.card`` draws it under this key and
-    ``site_use.card_keys`` keeps it, so both must ask here. A generated image writes the
-    provenance XMP into its card, and its key says so; a text card or a page's own
-    picture carries none."""
-    meta = repr(settings.provenance.extras()) if settings.provenance.enabled and plan.slot is not None else ""
-    return drawing.card_key(source_id or card_source_id(plan, settings), plan.text, settings.social.style(plan.layout),
-                            meta, plan.has_image)
-
-
-def backdrop_kind(slot: Slot, settings: Settings) -> str:
-    """color | blur | none: the directive's ``backdrop``, else the site's."""
-    d = slot.directive
-    return d.backdrop if d is not None and d.backdrop and not slot.errors else settings.backdrop
-
-
-def open_checked(img: CachedImage) -> Image.Image:
-    """A cached image, its bytes checked against the sidecar's sha256 first: a file that
-    changed since it was stored may still decode, into the wrong picture. Only a build
-    that resizes it reads it, so the hash costs little next to the resize. A download
-    this thread has just checked and stored is not read again: its pixels are at hand."""
-    fresh = image_bytes.take_fresh(img.sha256)
-    if fresh is not None:
-        return fresh
-    data = img.path.read_bytes()
-    if sha256(data) != img.sha256:
-        raise image_bytes.BadImage("its bytes no longer match the sha256 its sidecar recorded")
-    from PIL import Image
-
-    return Image.open(io.BytesIO(data))
-
-
-def unusable(where: str, image: object, exc: Exception) -> str:
-    """The warning for a cached image that cannot be shown (damaged bytes, or a shape no
-    encoder takes, stored before that was checked): its figure and card are placeholders."""
-    return (f"{where}: the cached image {image} cannot be read or used ({exc}); its figure and card show a "
-            "placeholder: run `nanobanana verify --fix --decode` and build again to generate it anew")
 
 
 class Renderer:
@@ -124,6 +48,7 @@ class Renderer:
         self._cpu = threading.BoundedSemaphore(settings.workers)  # renders made ``here`` at once
         self.out_dir = Path(settings.site_dir, *settings.output_dir.split("/"))
         self.backdrops = backdrops.Keeper(cache, image_pool, self._source_lock, self.damaged)
+        self.cards = CardRenderer(settings, self.cache, self.report, self._made)  # social cards, counted here
 
     def render(self, slot: Slot, note: str, here: bool = False) -> None:
         """Make the slot's figure files (once per image and name) and then resolve its
@@ -143,7 +68,7 @@ class Renderer:
         if not slot.shown:  # a card-only image: the card is drawn from its cover crop, no page needs sizes of it
             if here:  # the crop, from the pixels this thread has just checked, before the card is drawn
                 with self._cpu, contextlib.suppress(image_bytes.BadImage):
-                    self.card_cover(source)
+                    self.cards.card_cover(source)
             if not done.done():
                 done.set_result(Rendered([], is_placeholder, title))
             return
@@ -341,165 +266,6 @@ class Renderer:
         paths.extend(social.card_path(self.cache, card_key(s, plan))
                      for plan in plans if plan.slot is None or (plan.slot.entry is not None and plan.slot.valid))
         return paths
-
-    # -- social cards ------------------------------------------------------------------
-
-    def card(self, page: str, plan: CardPlan) -> str:
-        """Draw (or take from the cache) the page's card and publish it; its site URL."""
-        s = self.settings
-        style = s.social.style(plan.layout)
-        if plan.slot is None:
-            path = self._drawn(page, plan, style, None, share=True)
-        else:
-            source, is_placeholder, _ = source_of(plan.slot, s, "")
-            try:
-                path = self._drawn(page, plan, style, source, share=not is_placeholder)
-            except image_bytes.BadImage as exc:  # the card gets the placeholder, as the figure does
-                entry = plan.slot.entry  # the figure's own render may have said it already
-                shown = entry.images if entry else ()
-                image = next((img.path for img in shown if img.sha256 == source.id), source.id)
-                self.report.once(f"damaged {source.id}", unusable(plan.slot.where, image, exc))
-                path = self._drawn(page, plan, style, source_of(plan.slot, s, "", cached=False)[0], share=False)
-        url = social.card_url(page, s.output_dir)
-        dest = Path(s.site_dir, *url.split("/"))
-        if s.publish and path != dest:  # else drawn straight into the site (the cache cannot take it)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            copies.link_or_copy(path, dest)
-        return url
-
-    def _drawn(self, page: str, plan: CardPlan, style: CardStyle, src: copies.Source | None, share: bool) -> Path:
-        """The card file, drawn on ``src`` (a slot's image; None: the page's picture or
-        none) only if the cache lacks it; what is drawn is sent to the remote tier when
-        ``share`` (a placeholder's card is not)."""
-        # a title or logo drawn over a generated image makes a composite
-        made = src.provenance.on_card(style.card_layout.name != "only_image") if src and src.provenance else None
-        drew: list[bytes] = []  # card_file draws only when the cache lacks the card
-
-        def draw() -> bytes:
-            warn = lambda message: self.report.once(f"card {message}", message)  # noqa: E731
-            image = self.card_image(page, plan, style, src)
-            try:
-                data = drawing.render_card(image, plan.text, style, warn, xmp=made.xmp() if made else None,
-                                           on_missing=lambda chars: self._missing_glyphs(page, chars))
-            except (OSError, ValueError, MemoryError) as exc:  # Pillow's, drawing in memory: not the disk's
-                raise image_bytes.BadImage(f"the card cannot be drawn ({type(exc).__name__}: {exc})") from None
-            drew.append(data)
-            return data
-
-        key = card_key(self.settings, plan, src.id if src else None)
-        try:
-            path = social.card_file(self.cache, key, draw)
-        except OSError as exc:  # a full disk, a read-only cache: drawn all the same, into the site only
-            return self._uncached_card(page, drew[0] if drew else draw(), exc)
-        if drew:
-            self._made([path], share)
-        return path
-
-    def _uncached_card(self, page: str, data: bytes, exc: OSError) -> Path:
-        """The cache cannot take a card: a warning, and the card kept beside the site's
-        own copy of it (under site_dir's output folder), drawn again by the next build."""
-        self.report.once(f"unwritable card {exc.errno}", (
-            f"could not write social cards into {self.cache.root / 'social'} ({exc.strerror or exc}): free some space "
-            "or make cache_dir writable; this build writes them into the site only, so the next one draws them again"))
-        path = Path(self.settings.site_dir, *social.card_url(page, self.settings.output_dir).split("/"))
-        if self.settings.publish:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        self._made([path], share=False)
-        return path
-
-    def card_preview(self, page: str, plan: CardPlan, style: CardStyle, grid: bool = False) -> bytes:
-        """``nanobanana card``: the page's card as a PNG, drawn now and kept nowhere, on its
-        card image where the cache has it, else on its placeholder (the API is never
-        called); ``grid``: the layout designer's overlay (drawing.overlay)."""
-        src = source_of(plan.slot, self.settings, "")[0] if plan.slot is not None else None
-
-        def warn(message: str) -> None:
-            self.report.once(f"card {message}", message)
-
-        def draw(on: copies.Source | None) -> bytes:
-            return drawing.render_card(self.card_image(page, plan, style, on), plan.text, style, warn, grid=grid,
-                                       fmt="PNG", on_missing=lambda chars: self._missing_glyphs(page, chars))
-        try:
-            return draw(src)
-        except image_bytes.BadImage as exc:  # a damaged cached image: its placeholder, as a build shows
-            assert plan.slot is not None
-            self.report.once(f"damaged {plan.slot.where}", unusable(plan.slot.where, src.id if src else "", exc))
-            return draw(source_of(plan.slot, self.settings, "", cached=False)[0])
-
-    def card_image(self, page: str, plan: CardPlan, style: CardStyle, src: copies.Source | None) -> Image.Image | None:
-        """What the card is drawn on: its slot's image (its cached cover crop, or the
-        whole image when the layout wants more of it), the page's own picture, or None
-        (a text card; also a picture that cannot be read, with a warning)."""
-        if src is None and plan.picture is not None:
-            try:
-                src = self._picture_source(plan.picture.path, plan.picture.sha256)
-            except image_bytes.BadImage as exc:
-                self.report.once(f"picture {plan.picture.path}", (
-                    f"{page_label(self.settings, page)}: its picture {plan.picture.path} cannot be read ({exc}): its "
-                    "card is drawn as a text card"))
-                return None
-        if src is None:
-            return None
-        if drawing.needs_source(style.card_layout, drawing.facts(plan.text, style, True)):
-            with copies.decoded(src) as img:
-                return img.copy()
-        return self.card_cover(src)
-
-    @staticmethod
-    def _picture_source(path: str, digest: str) -> copies.Source:
-        """The page's own picture as a Source: its size as it shows (EXIF orientation
-        applied) from its header, its pixels upright and in RGB colours when opened, as
-        its responsive copies are (imaging/own_pixels); BadImage if it is no image."""
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise image_bytes.BadImage(f"{type(exc).__name__}: {exc}") from None
-        from ..imaging import own_pixels  # here: only a card drawn on a page's own picture needs it
-
-        facts = own_pixels.facts_of(data, digest)
-        if facts.kind == "unreadable":
-            raise image_bytes.BadImage(facts.why or "not an image")
-        return copies.Source(digest, facts.width, facts.height, facts.alpha, lambda: own_pixels.upright(data))
-
-    def _missing_glyphs(self, page: str, chars: dict[str, str]) -> None:
-        """One warning a page: the scripts of the characters no installed font has, and the fix."""
-        by_script: dict[str, list[str]] = {}
-        for ch, script in chars.items():
-            by_script.setdefault(script, []).append(ch)
-        scripts = ", ".join(f"{script} ({''.join(found[:12])})" for script, found in by_script.items())
-        packages = " ".join(dict.fromkeys(typeset.script_of(found[0])[1] for found in by_script.values()))
-        self.report.once(f"glyphs {page} {scripts}", (
-            f"{page_label(self.settings, page)}: no font on this machine has the {scripts} characters of its social "
-            f"card: they are left out of the card rather than drawn as boxes; install fonts that have them "
-            f"(Debian, Ubuntu: apt-get install {packages}) or set social.font to one"))
-
-    def card_cover(self, src: copies.Source) -> Image.Image:
-        """The card image scaled and cropped to the card's size, kept in the cache as a
-        copy of its own (social.COVER): a card drawn again (a new title, site name or
-        layout; a page added) decodes 1200x630 JPEG pixels instead of the whole source,
-        and does not resize it. BadImage if the source cannot be read."""
-        from PIL import Image
-
-        path = self.cache.derived_path(src.id, card_values.CARD_SIZE[0], "jpg", social.COVER.tag)
-        try:
-            with Image.open(path) as kept:
-                kept.load()
-                if kept.size == card_values.CARD_SIZE:
-                    return kept
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            pass  # not made yet, or damaged: made (again) from the source
-        with copies.decoded(src) as img:
-            try:
-                cover = drawing.cover(img)
-            except (OSError, ValueError, MemoryError) as exc:
-                raise image_bytes.BadImage(f"{type(exc).__name__}: {exc}") from None
-        with contextlib.suppress(OSError):  # a full disk or read-only cache: the card is drawn all the same
-            path.unlink(missing_ok=True)  # a damaged one: create_once keeps a file that is there
-            self.cache.temp.create_once(path, copies.encode(cover, "jpg", social.COVER))
-        return cover
-
-    # -- HTML --------------------------------------------------------------------------
 
     def figure(self, slot: Slot, page_url: str, eager: bool, site_url: str = "", sizes: str | None = None) -> str:
         """The slot's <figure>, with URLs relative to the page (absolute under

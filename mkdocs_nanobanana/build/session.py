@@ -34,10 +34,11 @@ from ..store.cache import Cache
 from ..store.spill import Spill
 from ..store.temp import temp_age
 from .analysis import Analysis
+from .approval import offline_cause
 from .budget import Budget
 from .own_choice import front_matter_problem
 from .purchase import Buyer
-from .scheduler import Scheduler, offline_cause
+from .scheduler import Scheduler
 from .slot import Slot
 
 __all__: list[str] = []

@@ -14,7 +14,7 @@ from ..cards import social
 from ..core import card_values
 from ..imaging import copies
 from ..store.cache import SiteRecord, copy_spec, now_iso
-from .renderer import card_key, card_source_id, source_of
+from .sources import card_key, card_source_id, source_of
 
 __all__: list[str] = []
 

@@ -33,8 +33,9 @@ from ..build.analysis import Analysis
 from ..build.own_images import groups_in_use
 from ..build.plan import PlanRow
 from ..build.plan import plan as plan_rows
-from ..build.renderer import Renderer, open_checked
+from ..build.renderer import Renderer
 from ..build.session import BuildSession, open_provider, open_remote_tier
+from ..build.sources import open_checked
 from ..core.card_layouts import LayoutError
 from ..core.image_bytes import displayable
 from ..core.reporting import Reporter, ScrubbingFilter, scrub
@@ -604,7 +605,7 @@ def card(page: str, config_file: str | None, output: str | None, layout: str | N
             raise click.ClickException(str(exc)) from None
     with ThreadPoolExecutor(1) as pool:
         renderer = Renderer(settings, Cache(settings.cache_dir), pool, REPORT)
-        data = renderer.card_preview(src, plan, settings.social.style(plan.layout), grid=grid)
+        data = renderer.cards.card_preview(src, plan, settings.social.style(plan.layout), grid=grid)
     target = Path(output or f"card-{Path(src).with_suffix('').as_posix().replace('/', '-')}.png")
     target.write_bytes(data)
     click.echo(f"{target}: the card of {page_label(settings, src)} (1200x630 PNG, layout "

@@ -21,11 +21,11 @@ from mkdocs_nanobanana.build.analysis import Analysis
 from mkdocs_nanobanana.build.budget import Ask, Budget
 from mkdocs_nanobanana.build.plan import plan
 from mkdocs_nanobanana.build.purchase import Buyer, Purchase
-from mkdocs_nanobanana.build.renderer import source_of
 from mkdocs_nanobanana.build.scheduler import DEFERRED_NOTE, Scheduler, next_state, placeholder_note
 from mkdocs_nanobanana.build.session import BuildSession
 from mkdocs_nanobanana.build.site_use import record_use
 from mkdocs_nanobanana.build.slot import Slot, State
+from mkdocs_nanobanana.build.sources import source_of
 from mkdocs_nanobanana.cards import drawing
 from mkdocs_nanobanana.core import card_values
 from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES

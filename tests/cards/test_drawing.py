@@ -132,17 +132,17 @@ def test_a_card_drawn_again_starts_from_the_cached_cover_crop(tmp_path):
         renderer = Renderer(Settings(docs_dir=str(tmp_path), site_dir=str(tmp_path / "site"),
                                      cache_dir=str(cache.root)), cache, pool)
         source = copies.Source("ab" * 32, 1344, 768, False, lambda: Image.open(io.BytesIO(data)))
-        first = renderer.card_cover(source)
+        first = renderer.cards.card_cover(source)
 
         def boom():
             raise AssertionError("the source is not opened again")
 
-        again = renderer.card_cover(copies.Source(source.id, 1344, 768, False, boom))
+        again = renderer.cards.card_cover(copies.Source(source.id, 1344, 768, False, boom))
         assert first.size == again.size == CARD_SIZE
         assert ImageStat.Stat(ImageChops.difference(first, again)).mean[0] < 3, "a JPEG at 95 of the same crop"
         kept = cache.derived_path(source.id, CARD_SIZE[0], "jpg", COVER.tag)
         kept.write_bytes(b"damaged")
-        assert renderer.card_cover(source).size == CARD_SIZE
+        assert renderer.cards.card_cover(source).size == CARD_SIZE
         with Image.open(kept) as cover:  # and made again
             assert cover.size == CARD_SIZE
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from mkdocs_nanobanana.build.renderer import open_checked
+from mkdocs_nanobanana.build.sources import open_checked
 from mkdocs_nanobanana.core import image_bytes
 from mkdocs_nanobanana.core.request import Request, sha256
 from mkdocs_nanobanana.store.cache import Cache
