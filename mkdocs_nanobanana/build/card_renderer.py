@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..cards import drawing, social, typeset
+from ..cards import drawing, social
 from ..core import card_values, image_bytes
 from ..core.card_values import CardStyle
 from ..core.reporting import Reporter
@@ -159,6 +159,8 @@ class CardRenderer:
 
     def _missing_glyphs(self, page: str, chars: dict[str, str]) -> None:
         """One warning a page: the scripts of the characters no installed font has, and the fix."""
+        from ..cards import typeset  # loaded by the drawing that found them
+
         by_script: dict[str, list[str]] = {}
         for ch, script in chars.items():
             by_script.setdefault(script, []).append(ch)

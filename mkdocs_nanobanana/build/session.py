@@ -364,7 +364,7 @@ class BuildSession:
             self.report.once("site_url", "site_url is not set, so social card URLs are relative; most sites "
                              f"that read og:image need an absolute URL: set site_url in {self.settings.config_name}")
             url = markup.url_path(markup.relative_url(card, page_url))
-        head = output[: output.lower().find("</head>")]
+        head = output[: social.head_end(output)]
         # page_url comes from the host already percent-encoded (posts/my%20post/)
         canonical = self.site_url.rstrip("/") + "/" + page_url if self.site_url else ""
         if self.analysis.cards[page].image_url and social.has_tag(head, "og:image"):

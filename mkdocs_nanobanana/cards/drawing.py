@@ -31,8 +31,8 @@ from ..core.card_layouts import Box, CardLayout, Layer
 from ..core.card_values import CARD_SIZE, CardStyle, CardText
 from ..core.errors import NanobananaError
 from ..core.request import canonical_json
-from . import typeset
-from .typeset import Face, Fonts, Typeset
+
+# typeset (fonts, shaping) is imported where a card is drawn: a warm build draws none
 
 __all__: list[str] = []
 
@@ -196,6 +196,8 @@ def draw_card(image: Image.Image | None, text: CardText, style: CardStyle = Card
     """The card as an RGB image (see render_card)."""
     from PIL import Image
 
+    from . import typeset
+
     painter = Painter(Image.new("RGB", CARD_SIZE, "black"), image, text, style, warn)
     for layer in style.card_layout.active(facts(text, style, image is not None)):
         painter.paint(layer)
@@ -217,6 +219,8 @@ class Painter:
 
     def __init__(self, canvas: Image.Image, image: Image.Image | None, text: CardText, style: CardStyle,
                  warn: Warn) -> None:
+        from . import typeset
+
         self.canvas, self.image, self.text, self.style, self.warn = canvas, image, text, style, warn
         self.fonts = typeset.fonts_for(style.font)
         self.drawn: list[str] = []  # the text drawn, for the Raqm check
@@ -324,6 +328,9 @@ class Painter:
         content = words(t.content, self.text)
         if not content:
             return
+        from . import typeset
+        from .typeset import Face, Fonts, Typeset
+
         own = t.font.file is not None
         fonts = Fonts(Face(t.font.file) if own else self.fonts.primary, self.fonts.fallbacks, self.fonts.missing)
         bold_face = Face(self.style.font_bold) if t.font.bold and not own and self.style.font_bold else None

@@ -425,7 +425,17 @@ def _iso(value: Any) -> str:
 
 def has_tag(head: str, name: str) -> bool:
     """Whether ``head`` has a <meta> of property or name ``name`` (og:image, twitter:card)."""
-    return re.search(rf"""<meta[^>]+(?:property|name)=["']{re.escape(name)}["']""", head) is not None
+    return name in meta_names(head)
+
+
+_META_RE = re.compile(r"<meta\b[^>]*>", re.I)
+_NAMED_RE = re.compile(r"""\b(?:property|name)\s*=\s*["']([^"']*)["']""", re.I)
+
+
+def meta_names(head: str) -> set[str]:
+    """The property and name of every <meta> in ``head``: one pass over it, however many
+    tags are asked about (every page of a site with cards asks about sixteen)."""
+    return {name for tag in _META_RE.findall(head) for name in _NAMED_RE.findall(tag)}
 
 
 def meta_tags(image_url: str, page: PageMeta, existing_head: str, *, page_url: str = "", site_name: str = "") -> str:
@@ -453,9 +463,10 @@ def meta_tags(image_url: str, page: PageMeta, existing_head: str, *, page_url: s
         ("name", "twitter:image", image_url),
     ]
     out = []
+    present = meta_names(existing_head)
     for attr, name, value in tags:
         imageless = not image_url and name.startswith(("og:image", "twitter:image"))
-        if not value or has_tag(existing_head, name) or imageless:
+        if not value or name in present or imageless:
             continue
         out.append(f'<meta {attr}="{name}" content="{e(value)}">')
     return "\n".join(out)
@@ -465,5 +476,12 @@ def inject_head(page_html: str, tags: str) -> str:
     """``tags`` just before </head>, in any theme; the page as is if it has no head."""
     if not tags:
         return page_html
-    i = page_html.lower().find("</head>")
+    i = head_end(page_html)
     return page_html if i < 0 else page_html[:i] + tags + "\n" + page_html[i:]
+
+
+def head_end(page_html: str) -> int:
+    """Where ``</head>`` starts, -1 if nowhere: as themes write it, found without
+    lower-casing the whole page; in any case otherwise."""
+    i = page_html.find("</head>")
+    return i if i >= 0 else page_html.lower().find("</head>")

@@ -17,7 +17,6 @@ overflow``) and what it takes. No Pillow here: a build checks its layouts at con
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import os
@@ -31,6 +30,7 @@ import yaml
 
 from . import card_theme
 from .errors import NanobananaError
+from .yaml_text import FAST_LOADER
 
 __all__: list[str] = []
 
@@ -222,7 +222,9 @@ def _read(path: str, name: str, font_dirs: tuple[str, ...]) -> CardLayout:
 def _parsed(path: str, name: str, font_dirs: tuple[str, ...], _mtime_ns: int, _size: int) -> CardLayout:
     """A layout file read and checked once per version of it (serve rebuilds read it again when it changes)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
+        # libyaml where PyYAML has it: every build reads the built-in layout, and the
+        # pure-Python scanner took longer than the rest of a warm build's card work
+        data = yaml.load(Path(path).read_text(encoding="utf-8-sig"), Loader=FAST_LOADER or yaml.SafeLoader)
     except (OSError, UnicodeDecodeError) as exc:
         raise LayoutError(f"{path}: cannot be read ({exc})") from None
     except yaml.YAMLError as exc:
@@ -250,6 +252,8 @@ class _Reader:
             raise self.fail(key, f"expected a mapping, got {type(value).__name__}")
         for name in value:
             if name not in known:
+                import difflib  # here, not at the top: only a mistake needs it, and every build imports this module
+
                 near = difflib.get_close_matches(str(name), known, n=1)
                 hint = f"did you mean {near[0]!r}?" if near else f"use {', '.join(known)}"
                 raise self.fail(f"{key}.{name}" if key else str(name), f"unknown key: {hint}")
