@@ -73,7 +73,8 @@ class Fleet:
         if not self._warned.is_set():
             self._warned.set()
             self.warn(f"remote cache {self.remote.url}: runners that share it cannot coordinate: {why}; each may "
-                      "pay for an image another is paying for at the same moment (README: Teams and CI)")
+                      "pay for an image another is paying for at the same moment (docs: Caching and CI, "
+                      "Which stores can)")
 
     def turn(self, key: str, ttl: float) -> Claim | Busy | None:
         """Our claim on ``key`` (buy it), Busy (another runner is buying it), or None:
