@@ -22,7 +22,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Set
+from collections.abc import Iterator, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,40 +153,43 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _lock_held(path: Path) -> bool:
-    """Whether a build holds this lock file's flock now (tried without waiting)."""
+@contextlib.contextmanager
+def _try_lock(path: Path) -> Iterator[bool | None]:
+    """Hold the flock of lock file ``path`` for the block if no one else does: True (held
+    here), False (a build holds it: it is paying for that key right now), None (no such
+    file, or no flock on this system). Closing the file releases a lock taken here."""
     if fcntl is None:
-        return False
+        yield None
+        return
     try:
         fd = os.open(path, os.O_RDWR)
     except OSError:
-        return False
+        yield None
+        return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        yield True
     finally:
-        os.close(fd)  # closing releases a lock we took
-    return False
+        os.close(fd)
+
+
+def _lock_held(path: Path) -> bool:
+    """Whether a build holds this lock file's flock now (tried without waiting)."""
+    with _try_lock(path) as got:
+        return got is False
 
 
 def _unlink_lock(path: Path) -> bool:
     """Remove a lock file no one holds, holding it meanwhile; ``Cache.lock`` checks after
     taking a lock that its file is still the one at the path, so a process that opened
     this one just before it went takes the lock again on the new file."""
-    if fcntl is None:
-        return False
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # held: a build is paying for that key right now
+    with _try_lock(path) as got:
+        if not got:
             return False
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         return True
-    finally:
-        os.close(fd)
