@@ -285,7 +285,8 @@ def test_a_view_card_is_its_first_posts_background_with_its_own_title(blog_views
 
 def test_docs_show_every_layout_as_a_picture_and_readme_one():
     """One picture per layout the plugin has, each a small JPEG the plugin drew
-    (scripts/make_cards.py), which the social cards page shows; README shows the first."""
+    (scripts/make_cards.py), which the social cards page shows; README shows the card a
+    site gets for free, a text card in the first layout."""
     page = (REPO / "docs" / "social-cards.md").read_text(encoding="utf-8")
     for layout in card_values.LAYOUTS:
         picture = f"assets/cards/card-{layout}.jpg"
@@ -294,4 +295,5 @@ def test_docs_show_every_layout_as_a_picture_and_readme_one():
             assert img.format == "JPEG" and img.size == (600, 315), picture
         assert (REPO / "docs" / picture).stat().st_size < 40_000, picture
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert f"](docs/assets/cards/card-{card_values.LAYOUTS[0]}.jpg)" in readme
+    assert f"](docs/assets/cards/card-text-{card_values.LAYOUTS[0]}.jpg)" in readme
+    assert (REPO / "docs" / "assets" / "cards" / f"card-text-{card_values.LAYOUTS[0]}.jpg").is_file()
