@@ -496,10 +496,21 @@ def nanobanana(cwd: Path, *args: str) -> tuple[float, str]:
 
 def cache_files(cache: Path) -> dict[str, int]:
     """Every file of a cache by its path inside it, with its size; but the manifest (it
-    names the site's folder) and lock files (empty; one per key ever paid for, made by
-    paying, not by the settings)."""
+    names the site's folder), the indexes of its sidecars and backdrops (a cache of those
+    files, store/folder_index.py) and lock files (empty; one per key ever paid for, made
+    by paying, not by the settings)."""
     return {p.relative_to(cache).as_posix(): p.stat().st_size for p in cache.rglob("*")
-            if p.is_file() and p.name != "manifest.json" and p.parts[len(cache.parts)] != "locks"}
+            if p.is_file() and p.name != "manifest.json" and not p.name.startswith("index-")
+            and p.parts[len(cache.parts)] != "locks"}
+
+
+def date_back(cache: Path, hours: float = 2.0) -> None:
+    """Date the cache's entries and cards ``hours`` back: the builds that wrote them are
+    over, and prune keeps what is younger than its settle age as a build under way's."""
+    when = time.time() - hours * 3600
+    for folder in (cache / "images", cache / "partial", cache / "social"):
+        for path in [folder, *folder.rglob("*")] if folder.exists() else []:
+            os.utime(path, (when, when))
 
 
 def set_options(config: Path, options: dict) -> None:
@@ -524,6 +535,7 @@ def cache_size(tmp: Path, api: FakeAPI, s: dict) -> dict:
         run_build(site.on)
         files = cache_files(site.cache)
         steps.append({"options": options, "files": len(files), "bytes": sum(files.values())})
+    date_back(site.cache)  # the sweep's builds are over: nothing here is a build under way's
     dry = nanobanana(site.root, "prune", "--dry-run")[1]
     classes = {c: {"files": int(f), "bytes": int(b.replace(",", ""))}
                for c, f, b in re.findall(r"^  (\w+): (\d+) file\(s\), ([\d,]+) bytes", dry, re.M)}

@@ -80,7 +80,9 @@ def make_photo_site(root: Path, pages: int, photos: int, size: tuple[int, int]) 
         nav.append(name)
     (root / "docs" / "index.md").write_text("# Photos\n", encoding="utf-8")
     config = {"site_name": "Bench photos", "nav": ["index.md"] + nav}
-    return write_configs(root, config, {"responsive_images": True})
+    # cards off: the figure compares the photos' copies with a script that makes the same
+    # copies (a card on every page, the default, is figure 5's to measure)
+    return write_configs(root, config, {"responsive_images": True, "social": {"source": "none"}})
 
 
 def plain_copies(paths: list[Path], out: Path, settings: Settings) -> int:
