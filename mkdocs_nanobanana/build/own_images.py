@@ -127,7 +127,7 @@ def groups_in_use(settings: Settings, cache, pages: Iterable) -> dict[str, froze
             continue
         for path in local_images(p.text, p.page, settings.docs_dir):
             stat = Stat.of(path)
-            facts = index.get(path, stat) if stat is not None else None
+            facts = index.known(path, stat) if stat is not None else None
             if facts is None:
                 try:
                     data = Path(path).read_bytes()
@@ -176,7 +176,7 @@ class OwnImages:
                 return job
             job = self._jobs[path] = Future()
         stat = Stat.of(path)
-        facts = self.index.get(path, stat) if stat is not None else None
+        facts = self.index.known(path, stat) if stat is not None else None
         if facts is not None and facts.kind != "still":
             job.set_result(None)
         elif facts is not None and self._cached(path, facts, job):

@@ -17,16 +17,13 @@ files that are gone.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from .cache import KEY_RE, Cache
+from .cache import KEY_RE
 from .file_stat import Stat
+from .stat_index import StatIndex, file_sha256
 
 __all__: list[str] = []
 
@@ -64,54 +61,17 @@ def _facts(data: Any) -> tuple[Stat, OwnFacts] | None:
     return Stat(size, mtime, ctime), OwnFacts(digest, width, height, alpha, kind, why)
 
 
-class OwnIndex:
+class OwnIndex(StatIndex[OwnFacts]):
     """The facts a build knows, read once; ``remember`` what it learns; ``save`` at its end."""
 
-    def __init__(self, cache: Cache) -> None:
-        self.cache = cache
-        self.path = cache.root / INDEX_NAME
-        self._lock = threading.Lock()
-        self._known: dict[str, tuple[Stat, OwnFacts]] | None = None  # read on first use
-        self._learned: dict[str, tuple[Stat, OwnFacts]] = {}
+    NAME, VERSION, LOCK = INDEX_NAME, INDEX_VERSION, INDEX_LOCK
 
-    def _read(self) -> dict[str, tuple[Stat, OwnFacts]]:
-        try:
-            data = json.loads(self.path.read_bytes().decode("utf-8"))
-        except (OSError, ValueError):
-            return {}
-        files = data.get("files") if isinstance(data, dict) and data.get("version") == INDEX_VERSION else None
-        if not isinstance(files, dict):
-            return {}
-        return {str(path): entry for path, raw in files.items() if (entry := _facts(raw)) is not None}
+    def _decode(self, raw: Any) -> tuple[Stat, OwnFacts] | None:
+        return _facts(raw)
 
-    def _loaded(self) -> dict[str, tuple[Stat, OwnFacts]]:
-        with self._lock:
-            if self._known is None:
-                self._known = self._read()
-            return self._known
-
-    def get(self, path: str, stat: Stat) -> OwnFacts | None:
-        """The facts of ``path`` if its stat is the one they were learned at."""
-        entry = self._loaded().get(path)
-        return entry[1] if entry is not None and entry[0] == stat else None
-
-    def remember(self, path: str, stat: Stat, facts: OwnFacts) -> None:
-        with self._lock:
-            self._learned[path] = (stat, facts)
-
-    def save(self) -> None:
-        """Merge what this build learned into the file (under the cache's lock, with what
-        another build wrote meanwhile); nothing to do when it learned nothing. OSError if
-        the cache cannot take it: the next build hashes those pictures again."""
-        with self._lock:
-            learned, self._learned = dict(self._learned), {}
-        if not learned:
-            return
-        with self.cache.lock(INDEX_LOCK):
-            files = {**self._read(), **learned}
-            self._write(files)
-        with self._lock:
-            self._known = files
+    def _encode(self, stat: Stat, facts: OwnFacts) -> list[Any]:
+        return [stat.size, stat.mtime_ns, stat.ctime_ns, facts.sha256, facts.width, facts.height, facts.alpha,
+                facts.kind, facts.why]
 
     def forget_missing(self) -> int:
         """Drop the facts of files that no longer exist (prune); how many."""
@@ -132,7 +92,7 @@ class OwnIndex:
             if Stat.of(path) != stat:
                 continue  # changed or gone: the next build learns it again anyway
             try:
-                digest = _file_sha256(path)
+                digest = file_sha256(path)
             except OSError as exc:
                 problems.append(f"{path}: unreadable ({exc})")
                 continue
@@ -143,18 +103,3 @@ class OwnIndex:
             with self.cache.lock(INDEX_LOCK):
                 self._write({p: e for p, e in self._read().items() if p not in bad})
         return problems
-
-    def _write(self, files: dict[str, tuple[Stat, OwnFacts]]) -> None:
-        body = {path: [s.size, s.mtime_ns, s.ctime_ns, f.sha256, f.width, f.height, f.alpha, f.kind, f.why]
-                for path, (s, f) in sorted(files.items())}
-        text = json.dumps({"version": INDEX_VERSION, "files": body}, separators=(",", ":"), ensure_ascii=False)
-        self.cache.temp.atomic_write(Path(self.path), (text + "\n").encode("utf-8"))
-
-
-def _file_sha256(path: str) -> str:
-    """A file's sha256, read in chunks (hashlib.file_digest is Python 3.11's; 3.10 is supported)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

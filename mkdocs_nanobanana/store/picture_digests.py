@@ -12,13 +12,10 @@ the cache's lock, merged with what another build wrote meanwhile.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
-from pathlib import Path
+from typing import Any
 
-from .cache import Cache
 from .file_stat import Stat
+from .stat_index import StatIndex, file_sha256
 
 __all__: list[str] = []
 
@@ -27,28 +24,19 @@ DIGESTS_VERSION = 1
 DIGESTS_LOCK = "0" * 62 + "cp"  # a lock name no sha256 key is likely to be (see Cache.lock)
 
 
-class PictureDigests:
+class PictureDigests(StatIndex[str]):
     """Digests read once; ``sha256`` learns what it must hash; ``save`` writes what it learned."""
 
-    def __init__(self, cache: Cache) -> None:
-        self.cache = cache
-        self.path = cache.root / DIGESTS_NAME
-        self._lock = threading.Lock()
-        self._known: dict[str, tuple[Stat, str]] | None = None
-        self._learned: dict[str, tuple[Stat, str]] = {}
+    NAME, VERSION, LOCK = DIGESTS_NAME, DIGESTS_VERSION, DIGESTS_LOCK
 
-    def _read(self) -> dict[str, tuple[Stat, str]]:
-        try:
-            data = json.loads(self.path.read_bytes().decode("utf-8"))
-        except (OSError, ValueError):
-            return {}
-        files = data.get("files") if isinstance(data, dict) and data.get("version") == DIGESTS_VERSION else None
-        out: dict[str, tuple[Stat, str]] = {}
-        for path, raw in (files.items() if isinstance(files, dict) else ()):
-            if (isinstance(raw, list) and len(raw) == 4 and all(isinstance(v, int) for v in raw[:3])
-                    and isinstance(raw[3], str) and len(raw[3]) == 64):
-                out[str(path)] = (Stat(raw[0], raw[1], raw[2]), raw[3])
-        return out
+    def _decode(self, raw: Any) -> tuple[Stat, str] | None:
+        if (isinstance(raw, list) and len(raw) == 4 and all(isinstance(v, int) for v in raw[:3])
+                and isinstance(raw[3], str) and len(raw[3]) == 64):
+            return Stat(raw[0], raw[1], raw[2]), raw[3]
+        return None
+
+    def _encode(self, stat: Stat, digest: str) -> list[Any]:
+        return [stat.size, stat.mtime_ns, stat.ctime_ns, digest]
 
     def sha256(self, path: str) -> str:
         """The picture's sha256: known by its stat, else read and hashed (and learned).
@@ -56,31 +44,9 @@ class PictureDigests:
         stat = Stat.of(path)
         if stat is None:
             raise FileNotFoundError(path)
-        with self._lock:
-            if self._known is None:
-                self._known = self._read()
-            entry = self._learned.get(path) or self._known.get(path)
-        if entry is not None and entry[0] == stat:
-            return entry[1]
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        with self._lock:
-            self._learned[path] = (stat, digest.hexdigest())
-        return digest.hexdigest()
-
-    def save(self) -> None:
-        """Merge what was learned into the file; nothing when nothing was. A cache that
-        cannot take it (OSError) only means the next build hashes those pictures again."""
-        with self._lock:
-            learned, self._learned = dict(self._learned), {}
-        if not learned:
-            return
-        with self.cache.lock(DIGESTS_LOCK):
-            files = {**self._read(), **learned}
-            body = {p: [s.size, s.mtime_ns, s.ctime_ns, d] for p, (s, d) in sorted(files.items())}
-            text = json.dumps({"version": DIGESTS_VERSION, "files": body}, separators=(",", ":"), ensure_ascii=False)
-            self.cache.temp.atomic_write(Path(self.path), (text + "\n").encode("utf-8"))
-        with self._lock:
-            self._known = files
+        known = self.known(path, stat)
+        if known is not None:
+            return known
+        digest = file_sha256(path)
+        self.remember(path, stat, digest)
+        return digest
