@@ -17,7 +17,6 @@ import logging
 import socket
 import ssl
 import subprocess
-import threading
 
 import httpx
 import pytest
@@ -29,6 +28,7 @@ from tests.fakeapi import FakeAPI, image_png
 from tests.support.directives import directive
 from tests.support.html import figures
 from tests.support.live import answer_with_url
+from tests.support.serve import http_server
 
 LOOPBACK = frozenset({"loopback"})
 
@@ -161,14 +161,10 @@ def tls_server(tmp_path_factory):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(f"{cert}.pem", f"{cert}.key")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], str(ca) + ".pem", png
-    server.shutdown()
-    server.server_close()
+    with http_server(Handler, tls=context) as server:
+        yield server.server_address[1], str(ca) + ".pem", png
 
 
 def test_https_to_the_judged_address_checks_the_certificate_against_the_name(tls_server, dns):

@@ -3,17 +3,36 @@ fetched over HTTP and its log collected as it comes."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import socket
+import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 
 import httpx
 
 from tests.support.commands import bin_path
 from tests.support.html import figures
 from tests.support.live import KEY
+
+
+@contextlib.contextmanager
+def http_server(handler, tls: ssl.SSLContext | None = None) -> Iterator[http.server.ThreadingHTTPServer]:
+    """A ThreadingHTTPServer on 127.0.0.1 (a free port: ``server_address[1]``) answering
+    with ``handler`` from a thread for the block, over TLS with ``tls``; shut down after."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port() -> int:

@@ -15,7 +15,6 @@ import functools
 import http.server
 import importlib.util
 import io
-import threading
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from tests.support.cdp import CHROMIUM, Browser
 from tests.support.columns import check_columns, measure_columns
 from tests.support.commands import bin_path, run
 from tests.support.html import unresolved_image_urls
+from tests.support.serve import http_server
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("zensical") is None,
@@ -76,14 +76,8 @@ def served(tmp_path):
     root = tmp_path / "proj"
     make_site(root)
     log = run([bin_path("zensical"), "build"], cwd=root).stderr
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_UnderBlog, directory=str(root / "site")))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with http_server(functools.partial(_UnderBlog, directory=str(root / "site"))) as server:
         yield root, f"http://127.0.0.1:{server.server_address[1]}/blog/", log
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_every_image_url_resolves_under_a_sub_path(served):

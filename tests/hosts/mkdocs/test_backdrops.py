@@ -25,6 +25,7 @@ from tests.support.commands import bin_path, run
 from tests.support.directives import directive
 from tests.support.images import seed_cache, settled
 from tests.support.logs import warnings
+from tests.support.serve import http_server
 from tests.support.sites import Site, nb
 
 COLOR_RE = re.compile(r"background:(#[0-9a-f]{6}) content-box\Z")
@@ -212,14 +213,11 @@ def held_site(site):
     run([bin_path("mkdocs"), "build"], cwd=site.root)
     release = threading.Event()
     handler = functools.partial(type("Held", (HeldImages,), {"release": release}), directory=str(site.site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield site, f"http://127.0.0.1:{server.server_port}/", release
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
+    with http_server(handler) as server:
+        try:
+            yield site, f"http://127.0.0.1:{server.server_port}/", release
+        finally:
+            release.set()  # before the shutdown: a held image request would keep it waiting
 
 
 BOXES = """document.querySelector('figure img') && document.readyState !== 'loading' &&
