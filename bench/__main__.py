@@ -52,6 +52,7 @@ from mkdocs_nanobanana.core.request import Request
 from mkdocs_nanobanana.core.settings import Encoding, ProvenanceSettings, Settings
 from mkdocs_nanobanana.imaging import copies, provenance
 from mkdocs_nanobanana.store.cache import Cache
+from tests.support.images import settled
 
 SIZES = {  # name -> sizes of each figure
     "full": dict(warm_pages=500, warm_images=200, cold_images=64, cold_latency=1.0, cold_conc=8,
@@ -504,15 +505,6 @@ def cache_files(cache: Path) -> dict[str, int]:
             and p.parts[len(cache.parts)] != "locks"}
 
 
-def date_back(cache: Path, hours: float = 2.0) -> None:
-    """Date the cache's entries and cards ``hours`` back: the builds that wrote them are
-    over, and prune keeps what is younger than its settle age as a build under way's."""
-    when = time.time() - hours * 3600
-    for folder in (cache / "images", cache / "partial", cache / "social"):
-        for path in [folder, *folder.rglob("*")] if folder.exists() else []:
-            os.utime(path, (when, when))
-
-
 def set_options(config: Path, options: dict) -> None:
     """mkdocs.yml with the plugin's options updated."""
     import yaml
@@ -535,7 +527,7 @@ def cache_size(tmp: Path, api: FakeAPI, s: dict) -> dict:
         run_build(site.on)
         files = cache_files(site.cache)
         steps.append({"options": options, "files": len(files), "bytes": sum(files.values())})
-    date_back(site.cache)  # the sweep's builds are over: nothing here is a build under way's
+    settled(Cache(site.cache))  # the sweep's builds are over: nothing here is a build under way's
     dry = nanobanana(site.root, "prune", "--dry-run")[1]
     classes = {c: {"files": int(f), "bytes": int(b.replace(",", ""))}
                for c, f, b in re.findall(r"^  (\w+): (\d+) file\(s\), ([\d,]+) bytes", dry, re.M)}

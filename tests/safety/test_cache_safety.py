@@ -13,7 +13,7 @@ from mkdocs_nanobanana.core.catalog import FLASH_IMAGE_SIZES
 from mkdocs_nanobanana.core.request import Request
 from tests.support.commands import bin_path, run
 from tests.support.directives import directive
-from tests.support.images import photo_png, seed_cache, settle_shards, settled
+from tests.support.images import photo_png, seed_cache, settled
 from tests.support.live import KEY
 from tests.support.logs import warnings
 from tests.support.sites import machine
@@ -222,7 +222,7 @@ def test_a_killed_writers_temp_file_goes_after_its_age_and_a_build_lists_no_shar
     site.page("a.md", directive("Paid for") + directive("A placeholder"))
     site.build()  # a warm cache: images, sidecars and resized copies in their shards
     assert any(site.cache.derived_dir.rglob("*.webp")) and any(site.cache.images_dir.rglob("*.json"))
-    settle_shards(site.cache.root)
+    settled(site.cache)
     site.build()  # the cache's index of them: the next build reads no shard (issue 39)
 
     def killed(self, path, data):  # the rename never comes: the process died after the write

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import time
-from pathlib import Path
 
 from PIL import Image
 
@@ -30,15 +29,6 @@ def photo_png(size: tuple[int, int], seed: int = 0, alpha: bool = False) -> byte
     return buf.getvalue()
 
 
-def settle_shards(cache_root: Path) -> None:
-    """Date every shard folder of a cache 10 s back, as if the build that wrote it were that
-    long ago: the cache's index trusts only a folder whose mtime had settled when it was
-    read (store/folder_index.py SETTLE_NS), so the build after this one is fully warm."""
-    for shard in [*cache_root.glob("images/??"), *cache_root.glob("derived/??")]:
-        stamp = shard.stat().st_mtime - 10
-        os.utime(shard, (stamp, stamp))
-
-
 def seed_cache(cache: Cache, prompt: str, *, model="gemini-2.5-flash-image", ratio="1:1", num=1, refs=(), rev=0,
                alpha=False) -> CacheEntry:
     """Store an entry as if it had been generated earlier; returns it."""
@@ -49,9 +39,11 @@ def seed_cache(cache: Cache, prompt: str, *, model="gemini-2.5-flash-image", rat
 
 
 def settled(cache: Cache, hours: float = 2.0) -> None:
-    """Make every entry (and card) of ``cache`` look written ``hours`` ago: prune keeps one
-    younger than its settle age (an hour at least) as in use by a build under way."""
+    """Make every entry, copy and card of ``cache`` look written ``hours`` ago, as if the
+    builds that wrote them were long over: prune keeps one younger than its settle age
+    (an hour at least) as in use by a build under way, and the cache's index trusts only
+    a shard folder whose mtime had settled when it was read (folder_index.SETTLE_NS)."""
     when = time.time() - hours * 3600
-    for folder in (cache.images_dir, cache.partial_dir, cache.root / "social"):
+    for folder in (cache.images_dir, cache.partial_dir, cache.derived_dir, cache.root / "social"):
         for path in [folder, *folder.rglob("*")] if folder.exists() else []:
             os.utime(path, (when, when))

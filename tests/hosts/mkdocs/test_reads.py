@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.commands import REPO
 from tests.support.directives import directive
-from tests.support.images import seed_cache, settle_shards
+from tests.support.images import seed_cache, settled
 
 PROMPTS = ("A lighthouse at dusk", "A kettle on a stove")
 
@@ -34,7 +34,7 @@ def warm_site(site):
     for prompt in PROMPTS:
         seed_cache(site.cache, prompt)
     site.build()  # the resized copies and the backdrops
-    settle_shards(site.cache.root)
+    settled(site.cache)
     site.build()  # reads the settled shards once and indexes them: the next build is warm
     return site
 
