@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from ..core import image_bytes
 from ..core.errors import NanobananaError
 from ..core.request import Request, sha256
-from .folder_index import FolderIndex
+from .folder_index import SHARD_RE, FolderIndex
 from .manifest_damage import BadManifest, conflict_sides, merge_newest, set_aside, unrecovered
 from .temp import TEMP_DIR, TEMP_SUFFIX, TempFolder
 
@@ -82,7 +82,6 @@ DERIVED_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-[0-9]{1,5}w-q[0-9]{1,3}(?:-
 BACKDROP_NAME_RE = re.compile(r"(?P<key>[0-9a-f]{64})-backdrop-v[0-9]{1,3}\.json\Z")
 #: The layout of a backdrop file (imaging/backdrops.py writes and reads it); in its name.
 BACKDROP_VERSION = 1
-SHARD_RE = re.compile(r"[0-9a-f]{2}\Z")
 PARTIAL_NAME_RE = re.compile(r"[1-9][0-9]{0,2}\.(?:" + _IMAGE_EXTS + r")\Z")
 
 

@@ -40,7 +40,8 @@ INDEX_VERSION = 1
 #: ticks every few milliseconds.
 SETTLE_NS = 50_000_000
 
-_SHARD_RE = re.compile(r"[0-9a-f]{2}\Z")
+#: A shard folder's name: the first two hex digits of the names in it (store/cache.py's layout).
+SHARD_RE = re.compile(r"[0-9a-f]{2}\Z")
 
 Shard = tuple[int | None, dict[str, Any]]  # (its folder's mtime_ns if trusted, file name -> JSON)
 
@@ -157,6 +158,6 @@ class FolderIndex:
         out: dict[str, Shard] = {}
         for shard, value in doc["shards"].items():
             if (isinstance(value, dict) and isinstance(value.get("files"), dict)
-                    and isinstance(value.get("mtime_ns"), (int, type(None))) and _SHARD_RE.match(str(shard))):
+                    and isinstance(value.get("mtime_ns"), (int, type(None))) and SHARD_RE.match(str(shard))):
                 out[shard] = (value["mtime_ns"], value["files"])
         return out
