@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from ..core.frozen import frozen
 
 __all__: list[str] = []
 
 
-@dataclass(frozen=True)
+@frozen
 class Ask:
     """One image someone wants paid for."""
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..core import image_bytes
+from ..core.frozen import frozen
 from ..core.request import Request
 from ..core.settings import Settings
 from ..providers.base import BACKOFF_MAX, StopSignal
@@ -43,7 +44,7 @@ BATCH_FROM = 2
 BATCH_WINDOW = 0.25
 
 
-@dataclass(frozen=True)
+@frozen
 class Busy:
     """Another runner holds the key's claim: its image is fetched once it is there."""
 

@@ -33,11 +33,11 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
 from ..cards.social import front_matter_mentions_us, read_page
+from ..core.frozen import frozen
 from ..core.image_bytes import BadImage
 from ..core.reporting import Reporter
 from ..core.request import sha256
@@ -141,7 +141,7 @@ def groups_in_use(settings: Settings, cache, pages: Iterable) -> dict[str, froze
     return {spec: frozenset(ids) for spec, ids in groups.items()}
 
 
-@dataclass(frozen=True)
+@frozen
 class OwnFigure:
     """A picture's copies, ready: what its <picture> needs."""
 

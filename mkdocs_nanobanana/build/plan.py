@@ -5,10 +5,11 @@ directive's state, cost and why, from an Analysis. Credits add up to exactly wha
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..cards import social
+from ..core.frozen import frozen
 from ..core.request import Request, style_of, styled
 from .slot import Slot
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from .analysis import Analysis
 
 
-@dataclass(frozen=True)
+@frozen
 class PlanRow:
     """What one directive needs, for ``nanobanana plan``."""
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import image_bytes
+from ..core.frozen import frozen
 from ..core.request import Request
 from ..core.settings import Settings
 from ..providers.base import (
@@ -330,7 +330,7 @@ class Buyer:
             closer()
 
 
-@dataclass(frozen=True)
+@frozen
 class Purchase:
     """A missing image a build did not wait for (under `mkdocs serve`): what to call
     ``Buyer.buy`` with, and what it costs."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ..core.card_layouts import CardLayout
 from ..core.card_values import CardText
 from ..core.directives import Block, Directive, DirectiveError
+from ..core.frozen import frozen
 from ..core.request import Request
 from ..imaging.backdrops import Backdrop
 from ..imaging.copies import Variant
@@ -31,7 +32,7 @@ class State(enum.Enum):
     SETTLED = "settled"  # its image is known (or known to be missing); its figure is being made
 
 
-@dataclass(frozen=True)
+@frozen
 class Rendered:
     variants: list[Variant]
     placeholder: bool
@@ -89,7 +90,7 @@ class Slot:
         return self.request
 
 
-@dataclass(frozen=True)
+@frozen
 class PagePicture:
     """The page's own picture as its card image: a file of the site, and its bytes' sha256."""
 
@@ -97,7 +98,7 @@ class PagePicture:
     sha256: str
 
 
-@dataclass(frozen=True)
+@frozen
 class CardPlan:
     """A page's card: the slot whose image is its card image, or the page's own
     picture, or neither (a text card); its words, and the page's own layout (None: the

@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from ..core.frozen import frozen
 
 __all__: list[str] = []
 
@@ -30,7 +31,7 @@ _REF_IMAGE_RE = re.compile(r"!\[([^\]]*)\](?:\[([^\]]*)\])?")
 _REF_DEF_RE = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*(<[^>]*>|\S+)", re.MULTILINE)
 
 
-@dataclass(frozen=True)
+@frozen
 class Picture:
     """Where a page's own picture is, and how a message names where the page says so."""
 
@@ -38,7 +39,7 @@ class Picture:
     origin: str  # "front matter image" or "line 12"
 
 
-@dataclass(frozen=True)
+@frozen
 class FrontMatterImage:
     """What front matter ``image`` is: none, a URL (left as it is), or a file (``picture``)
     or a name that is no raster file here (``problem``)."""

@@ -10,7 +10,7 @@ import html
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -22,6 +22,7 @@ from ..core.card_values import CARD_SIZE, LAYOUTS
 from ..core.catalog import normalize_ratio
 from ..core.directives import prompt_problem
 from ..core.errors import NanobananaError
+from ..core.frozen import frozen
 from ..core.request import Request
 from ..core.settings import Encoding
 from ..store.cache import Cache
@@ -72,7 +73,7 @@ def first_heading(body: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@frozen
 class PageInfo:
     """What a card needs to know of a page, read from its source text."""
 
@@ -139,7 +140,7 @@ def read_page(text: str, src_uri: str) -> PageInfo:
                     lines["nanobanana"], body, body_line, lines["image"], problem)
 
 
-@dataclass(frozen=True)
+@frozen
 class CardSource:
     """Where a page's card image comes from: a directive on the page (``ordinal``), a
     prompt, the page's own picture (``picture``), or none (a text card: ``ordinal``,
@@ -395,7 +396,7 @@ def card_url(src_uri: str, output_dir: str) -> str:
 # --------------------------------------------------------------------------- meta tags
 
 
-@dataclass(frozen=True)
+@frozen
 class PageMeta:
     """What a link preview says of a page besides its card."""
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from PIL import ImageDraw, ImageFont
 
 from ..core import card_theme
+from ..core.frozen import frozen
 
 __all__: list[str] = []
 
@@ -33,7 +34,7 @@ NO_BREAK_BEFORE = set("、。，．・：；？！）」』】〉》〕｝’”
 NO_BREAK_AFTER = set("（「『【〈《〔｛‘“([{")
 
 
-@dataclass(frozen=True)
+@frozen
 class Face:
     """A font file and its face in a collection (.ttc); path None: Pillow's built-in font."""
 
@@ -165,7 +166,7 @@ def breaks_around(ch: str) -> bool:
 # --------------------------------------------------------------------------- typesetting
 
 
-@dataclass(frozen=True)
+@frozen
 class Run:
     face: Face
     text: str
@@ -205,7 +206,7 @@ class Fonts:
         return out
 
 
-@dataclass(frozen=True)
+@frozen
 class Setting:
     """How one text box is set: its font size, line pitch and the metrics of its font."""
 

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from ..core.catalog import PROVIDERS
+from ..core.frozen import frozen
 from ..core.settings import Settings
 from ..store.cache import Cache
 from ..store.spill import Spill
@@ -43,7 +43,7 @@ CONNECT_TIMEOUT = 5.0
 GOOGLE_KEY_PREFIX = "AIza"
 
 
-@dataclass(frozen=True)
+@frozen
 class Check:
     name: str
     status: str  # pass | warn | fail
@@ -85,7 +85,7 @@ SITE_BUILD = re.compile(r"\b(?:mkdocs|properdocs|zensical)\s+(?:build|gh-deploy)
 _EXPRESSION = re.compile(r"^\$\{\{\s*(matrix|env)\.([A-Za-z_][\w-]*)\s*\}\}$")
 
 
-@dataclass(frozen=True)
+@frozen
 class Pin:
     """A Python version a site's build is pinned to: in which file (and CI job), as written."""
 

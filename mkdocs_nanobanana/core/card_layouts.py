@@ -22,7 +22,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import yaml
 
 from . import card_theme
 from .errors import NanobananaError
+from .frozen import frozen
 from .yaml_text import FAST_LOADER
 
 __all__: list[str] = []
@@ -58,7 +59,7 @@ class LayoutError(NanobananaError, ValueError):
     (settings.py raises it on as a SettingsError, a page's own layout as its warning)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Box:
     x: int
     y: int
@@ -66,14 +67,14 @@ class Box:
     height: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Gradient:
     start: str  # a colour (#rrggbbaa or a COLOUR_VARIABLES name) at the start of ``direction``
     end: str
     direction: str = "down"
 
 
-@dataclass(frozen=True)
+@frozen
 class Fill:
     """A layer's background: a colour, a gradient, an image file (cover-fit), or some of them."""
 
@@ -82,7 +83,7 @@ class Fill:
     image: str | None = None  # an absolute path
 
 
-@dataclass(frozen=True)
+@frozen
 class ImageFit:
     """Where the card's image goes: fit to cover the box (cropped) or be contained in it,
     the crop keeping ``focus`` (x, y from 0 to 1 of the image) in view."""
@@ -95,7 +96,7 @@ class ImageFit:
         return self.focus == (0.5, 0.5)
 
 
-@dataclass(frozen=True)
+@frozen
 class FontChoice:
     """A text's font: a file (``file``, resolved) or the card's font; Bold is drawn with
     the font's bold file if there is one, else thickened."""
@@ -105,7 +106,7 @@ class FontChoice:
     size: tuple[int, int] | None = None  # (smallest, largest) in px; None: from the box and line.amount
 
 
-@dataclass(frozen=True)
+@frozen
 class Typography:
     content: str  # with {title}, {description}, {site_name}, {meta.<key>}
     color: str = "color"
@@ -116,7 +117,7 @@ class Typography:
     align: str = "start top"
 
 
-@dataclass(frozen=True)
+@frozen
 class Logo:
     """The logo contained in the box, placed by ``align``."""
 
@@ -124,13 +125,13 @@ class Logo:
     align: str = "center"
 
 
-@dataclass(frozen=True)
+@frozen
 class Rectangle:
     color: str
     radius: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class Layer:
     box: Box
     when: tuple[str, ...] = ()  # CONDITIONS, all of which must hold
@@ -146,7 +147,7 @@ class Layer:
         return all(c[3:] not in facts if c.startswith("no ") else c in facts for c in self.when)
 
 
-@dataclass(frozen=True)
+@frozen
 class CardLayout:
     name: str  # a built-in's name, or the file as mkdocs.yml names it
     path: str  # the file it was read from

@@ -16,8 +16,9 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+
+from .frozen import frozen
 
 __all__: list[str] = []
 
@@ -60,7 +61,7 @@ MATERIAL_LAYOUTS = {"default": "default", "default/accent": "accent", "default/i
                     "default/variant": "variant", "default/only/image": "only_image"}
 
 
-@dataclass(frozen=True)
+@frozen
 class MaterialCards:
     """What Material's social plugin is configured with, for a site moving off it: its
     ``cards_layout_options`` (background_color, color, font_family, logo),
@@ -84,7 +85,7 @@ class MaterialCards:
         return tuple(name for name, value in named if value)
 
 
-@dataclass(frozen=True)
+@frozen
 class ThemeStyle:
     """What the theme says about the look of a card (all optional), and what Material's
     social plugin is configured with."""

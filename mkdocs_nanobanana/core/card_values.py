@@ -3,15 +3,14 @@ and the drawing (cards/drawing.py) takes them. The layout itself is card_layouts
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 # CARD_SIZE and LAYOUTS are card_layouts', named here too for the values' users
 from .card_layouts import CARD_SIZE, LAYOUTS, CardLayout, load_layout  # noqa: F401
+from .frozen import frozen
 
 __all__: list[str] = []
 
 
-@dataclass(frozen=True)
+@frozen
 class CardText:
     """The words on a card; ``fields``: the front matter fields its layout shows, as text."""
 
@@ -32,7 +31,7 @@ class CardText:
         return dict(self.fields).get(name.removeprefix("meta."), "")
 
 
-@dataclass(frozen=True)
+@frozen
 class CardStyle:
     """How a card looks: its layout (a built-in's name or a read layout), colours
     (#rrggbb), font files and logo file."""

@@ -9,10 +9,11 @@ the code branches on a model id or a provider name.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from .errors import NanobananaError
+from .frozen import frozen
 
 __all__: list[str] = []
 
@@ -48,7 +49,7 @@ class ChoiceError(NanobananaError, ValueError):
         self.key = key
 
 
-@dataclass(frozen=True)
+@frozen
 class Model:
     """One image model and what it accepts."""
 
@@ -107,7 +108,7 @@ class CatalogError(NanobananaError, ValueError):
     """A user-supplied model entry is malformed."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Catalog:
     models: Mapping[str, Model] = field(default_factory=dict)
     variants: Mapping[str, str] = field(default_factory=lambda: dict(VARIANTS))
@@ -231,7 +232,7 @@ def user_model(model_id: str, spec: Mapping[str, Any], known: Mapping[str, Model
     return Model(model_id, credits=credits, sizes=sizes, **limits)
 
 
-@dataclass(frozen=True)
+@frozen
 class ProviderInfo:
     """One provider: the models it serves, where it is reached, where its key is found,
     and the class that talks to it (imported only when a build calls the API)."""

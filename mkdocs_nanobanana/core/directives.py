@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import yaml
@@ -17,6 +17,7 @@ import yaml
 from . import yaml_text
 from .catalog import DEFAULT_VARIANT, Catalog, ChoiceError, Model
 from .errors import NanobananaError
+from .frozen import frozen
 
 __all__ = ["Defaults", "Directive", "DirectiveError", "parse_page"]
 
@@ -37,7 +38,7 @@ _CLASS_RE = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_-]*$")
 _FENCE_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 
 
-@dataclass(frozen=True)
+@frozen
 class DirectiveError(NanobananaError):
     """A problem the user fixes at ``path:line``."""
 
@@ -49,7 +50,7 @@ class DirectiveError(NanobananaError):
         return f"{self.path}:{self.line}: {self.message}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Block:
     """A ```nanobanana fence as found in the text (1-based line numbers)."""
 
@@ -59,7 +60,7 @@ class Block:
     body: str  # fence content, dedented by the fence's indent
 
 
-@dataclass(frozen=True)
+@frozen
 class Directive:
     """One checked directive. ``refs`` are as written; resolution needs the site."""
 
@@ -220,7 +221,7 @@ def _unclosed(open_fence, path: str) -> list[DirectiveError]:
 # --------------------------------------------------------------------------- parsing
 
 
-@dataclass(frozen=True)
+@frozen
 class Defaults:
     """Site-wide defaults from the plugin config (these are the config's own defaults)."""
 

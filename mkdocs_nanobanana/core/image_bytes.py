@@ -9,10 +9,10 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from .errors import NanobananaError
+from .frozen import frozen
 
 __all__: list[str] = []
 
@@ -41,7 +41,7 @@ class BadImage(NanobananaError, ValueError):
     """Bytes that are not a usable image."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ImageInfo:
     ext: str  # file extension without the dot: png, jpg, webp, ...
     width: int

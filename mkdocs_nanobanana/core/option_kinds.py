@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from .catalog import normalize_ratio
+from .frozen import frozen
 from .settings import SettingsError
 
 __all__: list[str] = []
@@ -46,7 +46,7 @@ class OptionError(SettingsError):
         return type(self), (self.option, self.problem, self.entry)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class Kind:
     """What one option takes. Subclasses say ``expected`` (a noun phrase, "a whole number
     from 1 to 100"), which values they accept, how an accepted value is kept, and its
@@ -81,7 +81,7 @@ def _number(value: object) -> int | float | None:
     return None if isinstance(value, bool) or not isinstance(value, (int, float)) else value
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class WholeNumber(Kind):
     low: int
     high: int | None = None
@@ -101,7 +101,7 @@ class WholeNumber(Kind):
         return {"type": "integer", **bounds}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class Seconds(Kind):
     """A positive, finite number of seconds: YAML's .nan and .inf are floats too, and
     would make a timeout that never ends or a debounce that is never over."""
@@ -125,7 +125,7 @@ class Seconds(Kind):
         return {"type": "number", "exclusiveMinimum": 0}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class Choice(Kind):
     choices: tuple[str, ...]
 
@@ -140,7 +140,7 @@ class Choice(Kind):
         return {"enum": list(self.choices)}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class ChoiceOrFile(Kind):
     """One of ``choices``, or a file's path ending in one of ``suffixes`` (social.layout:
     a built-in layout, or a layout file of the site's)."""
@@ -161,7 +161,7 @@ class ChoiceOrFile(Kind):
         return {"anyOf": [{"enum": list(self.choices)}, {"type": "string", "pattern": f"(?i)({ends})$"}]}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class Flag(Kind):
     @property
     def expected(self) -> str:
@@ -174,7 +174,7 @@ class Flag(Kind):
         return {"type": "boolean"}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class Text(Kind):
     #: what the text is, where "a text" says too little ("a file, relative to mkdocs.yml")
     what: str = "a text"
@@ -190,7 +190,7 @@ class Text(Kind):
         return {"type": "string"}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class TextOrFlag(Kind):
     """A text, or a bool that switches the thing on or off (social.logo: a file, or false)."""
 
@@ -207,7 +207,7 @@ class TextOrFlag(Kind):
         return {"type": ["string", "boolean"]}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class ListOf(Kind):
     """A list whose every item is ``item``, with at least ``at_least`` of them; ``noun``
     names one item in the message ("at least one width")."""
@@ -232,7 +232,7 @@ class ListOf(Kind):
         return {"type": "array", "items": self.item.schema(), **({"minItems": self.at_least} if self.at_least else {})}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class AnyMapping(Kind):
     """A mapping whose keys and values another part checks (models: the catalog)."""
 
@@ -252,7 +252,7 @@ class AnyMapping(Kind):
         return {"type": "object"}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class EnvName(Kind):
     """The NAME of an environment variable. A refusal never echoes the value: what is
     there instead of a name is most often the key itself, pasted."""
@@ -271,7 +271,7 @@ class EnvName(Kind):
         return {"type": "string", "pattern": ENV_NAME_RE.pattern}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class HttpUrl(Kind):
     """An http(s) URL with a host: what an API is reached at."""
 
@@ -295,7 +295,7 @@ class HttpUrl(Kind):
         return {"type": "string", "pattern": r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]+"}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class Ratio(Kind):
     """An aspect ratio such as "16:9", also when YAML read an unquoted one as a base-60
     number (see catalog.normalize_ratio). Whether a model offers it, the catalog says."""
@@ -314,7 +314,7 @@ class Ratio(Kind):
         return {"anyOf": [{"type": "string"}, {"type": "integer", "minimum": 60}]}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class RelativePath(Kind):
     """A relative POSIX path that stays inside its root: no '..', not absolute, no drive."""
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .card_layouts import LAYOUT_SUFFIXES, LAYOUTS
 from .catalog import PROVIDERS
 from .directives import BACKDROPS, Defaults
+from .frozen import frozen
 from .option_kinds import (
     AnyMapping,
     Choice,
@@ -64,7 +64,7 @@ BOTH = (MKDOCS, MARKDOWN)
 PLUGIN_ONLY = (MKDOCS,)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class Group:
     """Options that serve one purpose, as the reference and the Config classes list them."""
 
@@ -83,7 +83,7 @@ CARDS = Group("Social cards", "A 1200x630 image per page and the meta tags that 
 GROUPS = (RUNS, WHO, DIRECTIVES, FILES, WRITTEN, SPEND, CARDS)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class Option:
     name: str  # dotted: "quality", "avif.speed"
     kind: Kind
@@ -115,7 +115,7 @@ class Option:
         return self.kind.check(value, self.name)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen(eq=False, repr=False)
 class Section:
     """A mapping of options under one name (``avif:``), each row named ``avif.<key>``."""
 

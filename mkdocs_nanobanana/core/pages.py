@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .frozen import frozen
 
 __all__: list[str] = []
 
 
-@dataclass(frozen=True)
+@frozen
 class PageText:
     page: str  # source path relative to docs_dir, POSIX
     text: str

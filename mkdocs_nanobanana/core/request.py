@@ -7,8 +7,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
+
+from .frozen import frozen
 
 __all__: list[str] = []
 
@@ -37,7 +38,7 @@ def style_of(sent: str, prompt: str) -> str | None:
     return sent[len(prompt) + len(STYLE_SEPARATOR):] if sent.startswith(prompt + STYLE_SEPARATOR) else None
 
 
-@dataclass(frozen=True)
+@frozen
 class Request:
     """What is paid for: everything that changes the pixels, and nothing else."""
 

@@ -16,7 +16,7 @@ import importlib.util
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, fields, replace
 from typing import Any, TypedDict, TypeVar
 
 from . import card_theme, reporting
@@ -26,6 +26,7 @@ from .card_values import CardStyle
 from .catalog import DEFAULT_PROVIDER, DEFAULT_VARIANT, PROVIDERS, Catalog, CatalogError, ChoiceError
 from .directives import Defaults
 from .errors import NanobananaError
+from .frozen import frozen
 
 __all__ = ["AvifSettings", "Encoding", "ProvenanceSettings", "RefSending", "Settings", "SettingsError",
            "SocialSettings", "Timeouts", "build_settings"]
@@ -39,7 +40,7 @@ class SettingsError(NanobananaError, ValueError):
     """The configuration or the environment cannot work; the message says what to change."""
 
 
-@dataclass(frozen=True)
+@frozen
 class SocialSettings:
     enabled: bool = True
     generate: bool = False  # a card for every page, from prompt_template (source: generate)
@@ -81,7 +82,7 @@ class SocialSettings:
         return load_layout(value, self.base_dir, self.font_dirs, option)
 
 
-@dataclass(frozen=True)
+@frozen
 class RefSending:
     """How the NanoBanana API is sent reference images, which its vendor does not document
     (see docs/providers.md, "Reference images"): on the generate route in ``ref_images``, or on the
@@ -91,7 +92,7 @@ class RefSending:
     encoding: str = "data_uri"  # data_uri | base64
 
 
-@dataclass(frozen=True)
+@frozen
 class Timeouts:
     """How long a paid call may take, in two parts that cost differently (http.post).
 
@@ -117,7 +118,7 @@ REF_ROUTES = ("generate", "edit")
 REF_ENCODINGS = ("data_uri", "base64")
 
 
-@dataclass(frozen=True)
+@frozen
 class Encoding:
     """Everything besides the pixels that decides a resized copy's bytes. ``quality`` is in
     every copy's name; ``extras`` (encoder choices and the metadata written into the file,
@@ -145,7 +146,7 @@ class Encoding:
 DEFAULT_CREDIT = "Generated with Gemini 2.5 Flash Image"
 
 
-@dataclass(frozen=True)
+@frozen
 class ProvenanceSettings:
     """The XMP packet written into every published image (see provenance.py): IPTC's
     digital source type, a credit line, and the prompt only if asked (it may be private).
@@ -164,7 +165,7 @@ class ProvenanceSettings:
         return (("xmp", "1"), ("credit", self.credit), ("prompt", "yes" if self.include_prompt else "no"))
 
 
-@dataclass(frozen=True)
+@frozen
 class AvifSettings:
     """AVIF's own quality scale and encoder speed (0 slowest, 10 fastest); docs/responsive-images.md,
     "Image formats", says how the defaults were measured."""
@@ -180,7 +181,7 @@ class AvifSettings:
 COPY_RECIPE = (("jpeg", "baseline"), ("resize", "lanczos-cascade2x"), ("webp_method", "0"))
 
 
-@dataclass(frozen=True)
+@frozen
 class Settings:
     """Plain values the pipeline needs; the host adapter fills them from its config.
 

@@ -19,7 +19,6 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 from ..core import image_bytes
+from ..core.frozen import frozen
 from ..store.cache import BACKDROP_VERSION, Cache
 from . import copies
 
@@ -46,7 +46,7 @@ _COLOR_RE = re.compile(r"#[0-9a-f]{6}\Z")
 _BLUR_RE = re.compile(r"data:image/webp;base64,[A-Za-z0-9+/]+={0,2}\Z")
 
 
-@dataclass(frozen=True)
+@frozen
 class Backdrop:
     color: str  # "#rrggbb": the most common colour of the image
     blur: str  # "data:image/webp;base64,...": the image BLUR_WIDTH px wide

@@ -14,7 +14,6 @@ import io
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from .provenance import Provenance
 
 from ..core import image_bytes
+from ..core.frozen import frozen
 from ..core.settings import AvifSettings, Encoding
 from ..store.cache import Cache
 
@@ -37,7 +37,7 @@ FORMAT_EXT = {"webp": "webp", "jpeg": "jpg", "png": "png", "avif": "avif"}
 _PIL_FORMAT = {"webp": "WEBP", "jpg": "JPEG", "png": "PNG", "avif": "AVIF"}
 
 
-@dataclass(frozen=True)
+@frozen
 class Source:
     """An image to derive from: its identity, its real size, and how to open it."""
 
@@ -51,7 +51,7 @@ class Source:
     origin: str = ""  # a site's own picture: its docs path, for messages
 
 
-@dataclass(frozen=True)
+@frozen
 class Variant:
     """One derivative as published in the site."""
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import bisect
 import html
 import re
-from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from ..core.frozen import frozen
 from .markup import relative_url
 
 __all__: list[str] = []
@@ -39,7 +39,7 @@ BLOCKING = frozenset(("code", "pre", "picture", "svg", "math", "noscript", "temp
 Attrs = tuple[tuple[str, str | None], ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Tag:
     name: str
     attrs: Attrs
@@ -50,7 +50,7 @@ class Tag:
         return next((v for k, v in self.attrs if k == name), None)
 
 
-@dataclass(frozen=True)
+@frozen
 class ImgTag:
     tag: Tag
     link: Tag | None  # the nearest <a> around it, if any
@@ -58,7 +58,7 @@ class ImgTag:
     classes: frozenset[str]  # of every element around it (the region a caller asks for)
 
 
-@dataclass(frozen=True)
+@frozen
 class Picture:
     tag: Tag  # the <picture> start tag
     inside: tuple[Tag, ...]  # the start and end tags ("/a") within it, in order

@@ -11,9 +11,9 @@ Pure values and text: no Pillow here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..core.directives import is_name_ref
+from ..core.frozen import frozen
 from ..core.settings import ProvenanceSettings
 
 __all__: list[str] = []
@@ -57,7 +57,7 @@ def quoteattr(text: str) -> str:
     return '"' + text.replace('"', "&quot;") + '"'
 
 
-@dataclass(frozen=True)
+@frozen
 class Provenance:
     """One image's provenance, as its files state it."""
 

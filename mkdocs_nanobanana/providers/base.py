@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from ..core.errors import NanobananaError
+from ..core.frozen import frozen
 from ..core.request import Request
 
 __all__ = ["AccountError", "AuthError", "ContentPolicyError", "CreditsError", "ImageOrder", "PaidInPart", "Provider",
@@ -32,7 +33,7 @@ BACKOFF_BASE = 1.0
 BACKOFF_MAX = 30.0
 
 
-@dataclass(frozen=True)
+@frozen
 class RefImage:
     data: bytes
     mime: str
@@ -46,7 +47,7 @@ class RefImage:
         return f"data:{self.mime};base64,{self.base64_data}"
 
 
-@dataclass(frozen=True)
+@frozen
 class ImageOrder:
     """One paid call: the request plus the reference images' bytes."""
 

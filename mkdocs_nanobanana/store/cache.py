@@ -25,13 +25,13 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..core import image_bytes
 from ..core.errors import NanobananaError
+from ..core.frozen import frozen
 from ..core.request import Request, sha256
 from .folder_index import SHARD_RE, FolderIndex
 from .manifest_damage import BadManifest, conflict_sides, merge_newest, set_aside, unrecovered
@@ -47,7 +47,7 @@ except ImportError:  # Windows: no cross-process lock; at worst a key is paid tw
 SIDECAR_VERSION = 1
 
 
-@dataclass(frozen=True)
+@frozen
 class CachedImage:
     path: Path
     sha256: str
@@ -57,7 +57,7 @@ class CachedImage:
     alpha: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class CacheEntry:
     key: str
     request: Request
@@ -117,7 +117,7 @@ MANIFEST_VERSION = 2
 MANIFEST_LOCK = "0" * 62 + "ma"  # a lock name no sha256 key is likely to be; see Cache.lock
 
 
-@dataclass(frozen=True)
+@frozen
 class SiteRecord:
     """What one site used at its last build (or serve rebuild), draft pages included:
     what prune keeps for it while another site prunes the shared cache."""

@@ -30,8 +30,8 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 
+from ..core.frozen import frozen
 from .remote import RemoteCache, RemoteError
 
 __all__: list[str] = []
@@ -50,7 +50,7 @@ def claim_path(key: str, n: int) -> str:
     return f"claims/{key[:2]}/{key}.{n}.json"
 
 
-@dataclass(frozen=True)
+@frozen
 class Claim:
     key: str
     n: int

@@ -9,12 +9,13 @@ a copy that keeps mtime, ``cp -p``, still changes ctime). Shared by the own-pict
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+from ..core.frozen import frozen
 
 __all__: list[str] = []
 
 
-@dataclass(frozen=True)
+@frozen
 class Stat:
     size: int
     mtime_ns: int

@@ -18,9 +18,9 @@ files that are gone.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
+from ..core.frozen import frozen
 from .cache import KEY_RE
 from .file_stat import Stat
 from .stat_index import StatIndex, file_sha256
@@ -34,7 +34,7 @@ INDEX_LOCK = "0" * 62 + "oi"  # a lock name no sha256 key is likely to be (see C
 KINDS = ("still", "animated", "unreadable")
 
 
-@dataclass(frozen=True)
+@frozen
 class OwnFacts:
     """One picture as its bytes are: sha256, the size it shows at (EXIF orientation
     applied), whether it has transparency, and its kind (see KINDS)."""

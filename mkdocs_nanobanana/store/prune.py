@@ -26,6 +26,7 @@ from collections.abc import Iterator, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.frozen import frozen
 from .cache import Cache, SiteRecord, backdrop_name, derived_names, sharded_files
 from .own_index import OwnIndex
 from .temp import stray_beside
@@ -64,7 +65,7 @@ class Keep:
             self.cards |= record.cards
 
 
-@dataclass(frozen=True)
+@frozen
 class Pruned:
     """What prune removed (or would), by class, with sizes; and what it left alone."""
 

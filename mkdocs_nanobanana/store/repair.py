@@ -15,17 +15,17 @@ Which files are intact:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import image_bytes
+from ..core.frozen import frozen
 from ..core.request import sha256
 from .cache import IMAGE_NAME_RE, BadSidecar, Cache, load_sidecar, parse_sidecar
 
 __all__: list[str] = []
 
 
-@dataclass(frozen=True)
+@frozen
 class Repaired:
     kept: int  # intact images moved to partial/
     dropped: int  # damaged image files removed with the entry

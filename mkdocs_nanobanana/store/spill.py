@@ -22,9 +22,9 @@ import errno
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.frozen import frozen
 from ..core.request import Request, sha256
 from .cache import KEY_RE, BadSidecar, Cache, CacheEntry
 
@@ -51,7 +51,7 @@ def why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-@dataclass(frozen=True)
+@frozen
 class Spill:
     """The spill folders of one cache_dir, in the order they are tried."""
 

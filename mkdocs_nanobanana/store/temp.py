@@ -20,8 +20,9 @@ import re
 import socket
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from ..core.frozen import frozen
 
 __all__: list[str] = []
 
@@ -47,7 +48,7 @@ def temp_age(timeout: float, retries: int) -> float:
     return max(timeout * (retries + 1), 3600.0)
 
 
-@dataclass(frozen=True)
+@frozen
 class TempFolder:
     """``<cache>/tmp``: where every write of the cache starts."""
 

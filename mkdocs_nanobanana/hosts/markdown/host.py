@@ -15,11 +15,12 @@ import atexit
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ...build.session import BuildSession, PlaceholdersRefused, open_provider, pages_worth_reading
+from ...core.frozen import frozen
 from ...core.pages import PageText
 from ...core.reporting import Reporter, scrub
 from ...core.settings import Settings, SettingsError
@@ -29,7 +30,7 @@ from .zensical import blog_dirs, fix_blog_views, forget_cached_pages, host_logge
 __all__: list[str] = []
 
 
-@dataclass(frozen=True)
+@frozen
 class Build:
     """One build as the host knows it: the same ``id`` for every page of the build."""
 

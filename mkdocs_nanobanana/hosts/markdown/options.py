@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from ...core.frozen import frozen
 from ...core.option_kinds import OptionError, Text
 from ...core.options import MARKDOWN, Group, Option, check_options, rows_of, sections_of
 from ...core.settings import Settings, SettingsError, build_settings
@@ -75,7 +75,7 @@ def named(exc: SettingsError) -> SettingsError:
     return type(exc)(f"{ENTRY}: {exc}")
 
 
-@dataclass(frozen=True)
+@frozen
 class Where:
     """Where a build's files are: what a plugin is told by MkDocs and an extension by
     Zensical's page context or by its own options."""

@@ -25,10 +25,11 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from ...core.frozen import frozen
 from ...imaging.html_images import fix_srcsets
 from .names import EXTENSION_NAMES
 from .options import Where
@@ -46,7 +47,7 @@ _FIGURE_IN_JSON = (b'<figure class=\\"nanobanana', b'<picture class=\\"nanobanan
 THEME_FAMILY = "material"
 
 
-@dataclass(frozen=True)
+@frozen
 class ZensicalPage:
     path: str  # relative to docs_dir, POSIX: what MkDocs calls src_uri
     url: str  # "", "a/", "sub/b/" or "a.html": MkDocs' page.url

@@ -5,11 +5,11 @@ pages."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from mkdocs.structure.files import get_files
 
 from ...core.card_theme import MaterialCards
+from ...core.frozen import frozen
 from ...core.pages import PageText
 from ...core.reporting import Reporter
 from ...core.settings import ModeError, Settings, SettingsError
@@ -48,7 +48,7 @@ ORDER_RULES = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class OrderFact:
     """One ORDER_RULES rule as this site's plugins run it."""
 
@@ -61,7 +61,7 @@ class OrderFact:
     why: str
 
 
-@dataclass(frozen=True)
+@frozen
 class HostFacts:
     """What `nanobanana doctor` needs from the MkDocs side of a project."""
 
