@@ -836,6 +836,13 @@ def main() -> None:
     mode = "toy" if args.toy else "quick" if args.quick else "full"
     s = SIZES[mode]
     started = time.perf_counter()
+    suffix = ("" if mode == "full" else f"-{mode}") + ("" if only == set(FIGURES) else "-" + "+".join(sorted(only)))
+
+    def save(results: dict) -> None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / f"{results['date']}{suffix}.json"
+        path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
     compile_package()
     results: dict = {"command": "python -m bench" + {"full": "", "quick": " --quick", "toy": " --toy"}[mode]
                      + ("" if only == set(FIGURES) else f" --only {args.only}"),
@@ -850,14 +857,17 @@ def main() -> None:
         tmp = Path(tmpdir)
 
         spent = results["figure_seconds"] = {}  # where a run's time goes: what to shrink in the smoke test
+        loads = results["figure_load_average"] = {}  # each figure's own: [at its start, at its end] (1 minute)
 
         def step(name: str, fn, *a):
             print(f"... {name}", file=sys.stderr, flush=True)
-            begun = time.perf_counter()
+            begun, load = time.perf_counter(), os.getloadavg()[0]
             try:
                 return fn(*a)
             finally:
                 spent[name] = round(time.perf_counter() - begun, 1)
+                loads[name] = [round(load, 2), round(os.getloadavg()[0], 2)]
+                save(results)  # so far: a full run takes an hour and more, and a later figure may fail
 
         if "warm_overhead" in only:
             results["warm_overhead"], warm_site = step("warm overhead", warm_overhead, tmp, api, s)
@@ -877,9 +887,7 @@ def main() -> None:
                 results[name] = step(name.replace("_", " "), fn, *args_)
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["load_average_at_end"] = os.getloadavg()
-    args.out.mkdir(parents=True, exist_ok=True)
-    suffix = ("" if mode == "full" else f"-{mode}") + ("" if only == set(FIGURES) else "-" + "+".join(sorted(only)))
-    (args.out / f"{results['date']}{suffix}.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    save(results)
     m = results["machine"]
     print(f"command: {results['command']} ({results['seconds']:.0f} s)\n"
           f"machine: {m['cores']} cores, Python {m['python']}, Pillow {m['pillow']}, {m['system']}; load average "

@@ -38,6 +38,10 @@ class CardRenderer:
         self.cache = cache
         self.report = report
         self._made = made
+        # id(plan) -> (plan, its card's key), for cards drawn on no slot's image (text cards,
+        # the page's own picture: most pages): site_use.card_keys takes the key from here
+        # rather than hash every card's layers a second time
+        self.named: dict[int, tuple[CardPlan, str]] = {}
 
     def card(self, page: str, plan: CardPlan) -> str:
         """Draw (or take from the cache) the page's card and publish it; its site URL."""
@@ -82,6 +86,8 @@ class CardRenderer:
             return data
 
         key = card_key(self.settings, plan, src.id if src else None)
+        if src is None:
+            self.named[id(plan)] = (plan, key)
         try:
             path = social.card_file(self.cache, key, draw)
         except OSError as exc:  # a full disk, a read-only cache: drawn all the same, into the site only

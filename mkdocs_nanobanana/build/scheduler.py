@@ -325,7 +325,7 @@ class Scheduler(Approval):
                     job.result()
         finally:
             self.close()
-        record_use(self.analysis, own)
+        record_use(self.analysis, own, self.renderer.cards.named)
         self.analysis.cache.save_indexes()  # the shards this build read from their files, for the next one
         if isinstance(self.stop.reason, CreditsError):
             left = sum(1 for s in self.analysis.all_slots() if s.approved and s.entry is None and not s.errors)

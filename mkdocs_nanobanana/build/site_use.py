@@ -8,6 +8,7 @@ Apart from store/prune.py, which deletes files: a warm build imports this, not t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..cards import social
@@ -20,6 +21,7 @@ __all__: list[str] = []
 
 if TYPE_CHECKING:
     from .analysis import Analysis
+    from .slot import CardPlan
 
 
 def derived_groups(analysis: Analysis) -> dict[str, frozenset[str]]:
@@ -43,13 +45,20 @@ def derived_groups(analysis: Analysis) -> dict[str, frozenset[str]]:
     return {spec: frozenset(ids) for spec, ids in groups.items()}
 
 
-def card_keys(analysis: Analysis) -> frozenset[str]:
-    """The card of every page that gets one, as ``Renderer.card`` names it."""
+def card_keys(analysis: Analysis, named: Mapping[int, tuple[CardPlan, str]] | None = None) -> frozenset[str]:
+    """The card of every page that gets one, as ``Renderer.card`` names it; ``named``:
+    the keys it named already (CardRenderer.named), by the plan's identity."""
     s = analysis.settings
-    return frozenset(card_key(s, plan) for plan in analysis.cards.values())
+
+    def key(plan: CardPlan) -> str:
+        known = named.get(id(plan)) if named else None
+        return known[1] if known is not None and known[0] is plan else card_key(s, plan)
+
+    return frozenset(key(plan) for plan in analysis.cards.values())
 
 
-def record_use(analysis: Analysis, own: dict[str, frozenset[str]] | None = None) -> None:
+def record_use(analysis: Analysis, own: dict[str, frozenset[str]] | None = None,
+               named: Mapping[int, tuple[CardPlan, str]] | None = None) -> None:
     """Record the site's use of the cache in its manifest: each directive's key for the
     next ``plan`` (changed vs new), and every key and source it uses, its draft pages'
     too, so that another site sharing the cache never prunes them; ``own``: the copies of
@@ -61,7 +70,7 @@ def record_use(analysis: Analysis, own: dict[str, frozenset[str]] | None = None)
     for spec, ids in (own or {}).items():
         groups[spec] = groups.get(spec, frozenset()) | ids
     record = SiteRecord(keys, frozenset(used.keys_in_use()), frozenset(used.sources_in_use()), now_iso(),
-                        groups, card_keys(used))
+                        groups, card_keys(used, named))
     try:
         note = analysis.cache.record_site(analysis.settings.site, record)
     except OSError as exc:

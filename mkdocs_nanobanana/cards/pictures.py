@@ -83,6 +83,8 @@ def first_image(body: str, page: str, docs_dir: str, first_line: int = 1) -> Pic
     """The first Markdown image of the page (``![alt](path)`` or ``![alt][ref]``) that
     is a local raster file; None if there is none. ``first_line``: the file line the
     body starts at, for the picture's origin."""
+    if "![" not in body:  # both forms start so: most pages show no picture, and are not read line by line
+        return None
     refs = {m.group(1).strip().lower(): m.group(2) for m in _REF_DEF_RE.finditer(body)}
     for number, line in _prose_lines(_COMMENT_RE.sub(lambda m: "\n" * m.group(0).count("\n"), body)):
         line = _CODE_SPAN_RE.sub("", line)

@@ -15,7 +15,6 @@ import importlib.util
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 from .frozen import frozen
@@ -216,6 +215,8 @@ def _fallbacks(_config_file: str, _config_path: str) -> tuple[tuple[str, int], .
     fc_match = shutil.which("fc-match")
     if fc_match is None:
         return _font_files()
+    import subprocess  # only when a card is drawn: a warm build draws none
+
     try:
         out = subprocess.run([fc_match, "-s", "sans-serif", "--format", "%{file}|%{index}\n"], capture_output=True,
                              text=True, timeout=30, check=False).stdout
