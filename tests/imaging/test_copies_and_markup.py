@@ -1,10 +1,15 @@
 """Derivatives and the <figure> HTML."""
 
 import io
+import posixpath
 from html.parser import HTMLParser
+from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
+from mkdocs_nanobanana.cards import social
 from mkdocs_nanobanana.core.request import sha256
 from mkdocs_nanobanana.core.settings import Encoding
 from mkdocs_nanobanana.imaging import copies, markup
@@ -243,3 +248,26 @@ def test_todays_copies_are_named_apart_from_the_first_releases(tmp_path):
     copies.make_missing(source_of(data), files, enc, Cache(tmp_path).temp.create_once)
     with Image.open(files[0][0]) as jpeg:
         assert not jpeg.info.get("progressive"), "baseline: same pixels, a third of the CPU"
+
+
+# --------------------------------------------------------------------------- relative folders
+
+_SEGMENT = st.sampled_from(["a", "b", "posts", "my page", ".", "..", "x.y", ""])
+
+
+@given(st.lists(_SEGMENT, max_size=5), st.lists(_SEGMENT, max_size=5))
+def test_relative_folders_are_what_relpath_says(to, start):
+    """markup works a folder's relative path out from the parts (relpath asks the OS for
+    the working directory twice a call): the same answer as posixpath.relpath, for any
+    two folders a site's URLs have."""
+    folder, base = "/".join(to) or ".", "/".join(start) or "."
+    assert markup._relative_folder.__wrapped__(folder, base) == posixpath.relpath(folder, base)
+
+
+@given(st.lists(st.sampled_from(["a", "b.", ".hidden", "x.md", "..md", "c#.md", "d.tar.md"]), min_size=1,
+                max_size=4))
+def test_a_card_url_cuts_the_suffix_as_pathlib_does(parts):
+    """A page src path (MkDocs never gives one a "." part) loses its suffix as Path.suffix reads it."""
+    src = "/".join(parts)
+    path = Path(src)
+    assert social.card_url(src, "out") == f"out/social/{src[: -len(path.suffix)] if path.suffix else src}.jpg"
