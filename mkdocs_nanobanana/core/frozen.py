@@ -17,6 +17,8 @@ The class is a real dataclass: ``dataclasses.fields``, ``replace``, ``asdict`` a
 its methods behave as the stdlib's do (tests/core/test_frozen_values.py compares them). What it
 takes: fields with defaults, ``field(default_factory=..., compare=..., hash=..., repr=...,
 init=..., kw_only=...)``, ``__post_init__``; ``eq`` and ``repr`` as dataclass takes them.
+One difference, on purpose: a value refuses every attribute assignment, where the stdlib
+lets a subclass that is no dataclass set attributes that are not fields.
 """
 
 from __future__ import annotations
