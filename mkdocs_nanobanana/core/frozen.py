@@ -79,7 +79,10 @@ def _with_methods(cls: _C, eq: bool, repr: bool) -> _C:
 
 
 def _getter(names: list[str]) -> Callable[[Any], tuple]:
-    """The tuple of those fields of a value (attrgetter: C, as fast as a generated method)."""
+    """The tuple of those fields of a value (attrgetter: C, as fast as a generated method).
+    One field too is a 1-tuple: tuples compare their items by identity first, as the
+    stdlib's generated ``__eq__`` (a tuple of the fields) does, so a NaN field still equals
+    itself."""
     if not names:
         return lambda _value: ()
     get = operator.attrgetter(*names)
@@ -98,13 +101,13 @@ def _refuse_delete(self: Any, name: str) -> None:
 
 def _eq(self: Any, other: Any) -> Any:
     if other.__class__ is self.__class__:
-        key = self.__frozen_compared__
+        key = self.__class__.__frozen_compared__  # from the class: a function read off an instance is bound
         return key(self) == key(other)
     return NotImplemented
 
 
 def _hash(self: Any) -> int:
-    return hash(self.__frozen_hashed__(self))
+    return hash(self.__class__.__frozen_hashed__(self))
 
 
 def _repr(self: Any) -> str:

@@ -1,5 +1,5 @@
-"""``@frozen`` makes what ``@dataclass(frozen=True)`` makes, with its methods compiled in
-one exec (core/frozen.py): each class here is made both ways and the two must behave
+"""``@frozen`` makes what ``@dataclass(frozen=True)`` makes, with only ``__init__``
+compiled (core/frozen.py): each class here is made both ways and the two must behave
 alike, down to the error a frozen field raises."""
 
 from __future__ import annotations
@@ -16,23 +16,25 @@ import mkdocs_nanobanana
 from mkdocs_nanobanana.core.frozen import frozen
 
 
-def twins(body: dict, **options):
-    """The class ``body`` describes, made by ``frozen`` and by ``dataclass(frozen=True)``."""
+def twins(body, **options):
+    """The class ``body()`` describes, made by ``frozen`` and by ``dataclass(frozen=True)``
+    (each from a body of its own: dataclass writes into the Field objects it is given)."""
     def make(decorate):
-        cls = type("Thing", (), {k: v for k, v in body.items()})
+        cls = type("Thing", (), body())
         cls.__qualname__ = "Thing"
         return decorate(cls)
     return make(frozen(**options)), make(dataclass(frozen=True, **options))
 
 
-BODY = {"__annotations__": {"a": "int", "b": "str", "c": "tuple", "d": "list", "e": "int"},
-        "b": "x", "c": (), "d": field(default_factory=list, compare=False),
-        "e": field(default=0, repr=False, kw_only=True)}
+def body() -> dict:
+    return {"__annotations__": {"a": "int", "b": "str", "c": "tuple", "d": "list", "e": "int"},
+            "b": "x", "c": (), "d": field(default_factory=list, compare=False),
+            "e": field(default=0, repr=False, kw_only=True)}
 
 
 @given(st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=3), st.integers())
 def test_a_value_behaves_as_a_frozen_dataclass(a, b, d, e):
-    ours, theirs = twins(BODY)
+    ours, theirs = twins(body)
     x, y = ours(a, b, (1,), d, e=e), theirs(a, b, (1,), d, e=e)
     assert repr(x) == repr(y)
     assert hash(x) == hash(y)
@@ -45,8 +47,24 @@ def test_a_value_behaves_as_a_frozen_dataclass(a, b, d, e):
     assert ours(a).d == [] and ours(a).d is not ours(a).d  # a factory per instance
 
 
+@pytest.mark.parametrize("annotations", [{}, {"x": "float"}, {"x": "float", "y": "float"}])
+def test_values_of_none_one_or_more_fields_compare_and_hash_as_dataclasses_do(annotations):
+    """The shared ``__eq__`` and ``__hash__`` read the class's field getter: a value of
+    one field (or none) compares and hashes too, and a NaN field equals itself, as the
+    stdlib's tuple of fields makes it."""
+    ours, theirs = twins(lambda: {"__annotations__": dict(annotations)})
+    nan = float("nan")
+    values = [nan] * len(annotations)
+    for cls in (ours, theirs):
+        x = cls(*values)
+        assert x == x and x == cls(*values) and len({x, cls(*values)}) == 1
+    if annotations:
+        assert ours(*[1.0] * len(annotations)) != ours(*[2.0] * len(annotations))
+        assert hash(ours(*[1.5] * len(annotations))) == hash(theirs(*[1.5] * len(annotations)))
+
+
 def test_a_value_refuses_to_change_as_a_frozen_dataclass_does():
-    ours, theirs = twins(BODY)
+    ours, theirs = twins(body)
     for thing in (ours(1), theirs(1)):
         with pytest.raises(FrozenInstanceError, match="cannot assign to field 'a'"):
             thing.a = 2
