@@ -867,12 +867,13 @@ def main() -> None:
             finally:
                 spent[name] = round(time.perf_counter() - begun, 1)
                 loads[name] = [round(load, 2), round(os.getloadavg()[0], 2)]
-                save(results)  # so far: a full run takes an hour and more, and a later figure may fail
 
         if "warm_overhead" in only:
             results["warm_overhead"], warm_site = step("warm overhead", warm_overhead, tmp, api, s)
+            save(results)  # after every figure: a full run takes an hour, and a later figure may fail
         if "incremental" in only:
             results["incremental"] = step("incremental", incremental, warm_site, api, results["warm_overhead"]["on_s"])
+            save(results)
         for name, fn, args_ in (("cold_efficiency", cold_efficiency, (tmp, api, s)),
                                 ("derivatives", derivatives, (tmp, s)), ("social", cards_vs_material, (tmp, api, s)),
                                 ("memory", memory, (tmp, api, s)),
@@ -885,6 +886,7 @@ def main() -> None:
                                 ("ordinary_images", photos.figure, (tmp, s, run_build, median))):
             if name in only:
                 results[name] = step(name.replace("_", " "), fn, *args_)
+                save(results)
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["load_average_at_end"] = os.getloadavg()
     save(results)
