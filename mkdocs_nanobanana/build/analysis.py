@@ -59,7 +59,7 @@ class Analysis(CardPlanning):
         self.spill = Spill.of(cache.root, (settings.docs_dir, settings.site_dir))
         self._kept: dict[str, int] = {}  # key -> kept images a purchase would take, counted once a build
         self._ref_problems: dict[str, str | None] = {}  # file -> why it is not an image we can send, checked once
-        self.pages: list[PageText] = []  # what ``read`` read
+        self._pages: dict[str, PageText] = {}  # what ``read`` read, less what ``release`` let go
         self._texts: dict[str, str] = {}  # page -> its whole file text, as ``read`` read it
         self.drafts: list[PageText] = []  # draft_docs pages a build skips and serve shows: in use all the same
         self._infos: dict[str, social.PageInfo] = {}  # page -> its front matter, title and description, read once
@@ -72,9 +72,14 @@ class Analysis(CardPlanning):
 
     # -- reading -----------------------------------------------------------------------
 
+    @property
+    def pages(self) -> list[PageText]:
+        """The pages ``read`` read (less those ``release`` let go)."""
+        return list(self._pages.values())
+
     def read(self, pages: list[PageText]) -> None:
         """Read and check every directive and work out its Request; warn each error."""
-        self.pages = list(pages)
+        self._pages = {p.page: p for p in pages}
         self._texts = {p.page: p.text for p in pages if p.first_line == 1}
         for p in pages:
             self.add_page(p)
@@ -131,6 +136,15 @@ class Analysis(CardPlanning):
     def text_read(self, page: str) -> str | None:
         """The page's file text as ``read`` got it (front matter included), or None."""
         return self._texts.get(page)
+
+    def release(self, page: str) -> None:
+        """The host has the page's Markdown and its directives are swapped: let go of its
+        text, which a large site held for the whole build. A page rendered again after this
+        is read again. Not with draft pages: the build reads every page again at its end
+        (``with_drafts``), for what they all use."""
+        if not self.drafts:
+            self._pages.pop(page, None)
+            self._texts.pop(page, None)
 
     def unchanged(self, page: str, markdown: str) -> bool:
         """Whether ``markdown`` is the page as ``read`` got it, less its front matter: no

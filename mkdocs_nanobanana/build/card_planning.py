@@ -74,7 +74,7 @@ class CardPlanning:
         automatic = _automatic_card(p.page, cfg.include, cfg.exclude)
         try:
             wanted = cfg.source == "auto" and first is None and not ordinals and automatic
-            picture = self._picture(info, p.page) if wanted else None
+            picture = self._picture(info, p) if wanted else None
             source = social.card_source(info, ordinals, source=cfg.source, template=cfg.prompt_template,
                                         site_description=cfg.site_description, first_image=first,
                                         picture=picture.path if picture else None, automatic=automatic)
@@ -103,17 +103,19 @@ class CardPlanning:
         fields = _fields(info.meta, layout.meta_keys) if info is not None else plan.text.fields
         return replace(plan, layout=layout, text=replace(plan.text, fields=fields))
 
-    def _picture(self, info: social.PageInfo, page: str) -> PagePicture | None:
+    def _picture(self, info: social.PageInfo, p: PageText) -> PagePicture | None:
         """The page's own picture (pictures.py): front matter image, else its first
         Markdown image of a local raster file; None for none, or for an image URL."""
-        docs = self.settings.docs_dir
+        docs, page = self.settings.docs_dir, p.page
         named = pictures.front_matter_image(info.meta, page, docs)
         if named.problem:
             self.report.warn(str(DirectiveError(self.label(page), info.image_line, f"{named.problem}: the card "
                                                 "is drawn on the page's first image, else as a text card")))
         if named.url:
             return None
-        found = named.picture or pictures.first_image(info.body, page, docs, info.body_line)
+        found = named.picture
+        if found is None and "![" in p.text:  # both image forms start so: most pages' texts are not cut
+            found = pictures.first_image(info.body(p.text), page, docs, info.body_line)
         if found is None:
             return None
         try:

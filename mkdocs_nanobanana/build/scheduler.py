@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, wait
 
 from ..core.reporting import Reporter
 from ..core.request import Request
@@ -120,7 +120,11 @@ class Scheduler(Approval):
         self.shared = RemoteCopies(remote, analysis.cache, report) if remote is not None else None
         self.renderer = Renderer(settings, analysis.cache, self._image_pool, report, self.shared)
         self._purchases = Purchases(self._net_pool.submit, self.stop)  # key -> the one purchase of it (fleet.py)
-        self._cards: dict[str, Future] = {}  # page -> site-relative URL of its card
+        # page -> the drawing of its card, while it is drawn: a finished one is let go (a
+        # Future holds a Condition and a lock, 2.5 KB a card, 50 MB at 20,000 pages), its
+        # error kept for ``finish``
+        self._cards: dict[str, Future] = {}
+        self._card_errors: list[BaseException] = []
         self._lock = threading.RLock()
         self._notes: dict[int, str] = {}  # id(slot) -> why it stays a placeholder, when the state does not tell
 
@@ -239,7 +243,9 @@ class Scheduler(Approval):
         page's own picture or a text card (a blog view's too, planned after the others
         started)."""
         job: Future = Future()
-        self._cards[page] = job
+        with self._lock:
+            self._cards[page] = job
+        job.add_done_callback(lambda f: self._card_drawn(page, f))
 
         def draw(_f: Future) -> None:
             try:
@@ -253,6 +259,30 @@ class Scheduler(Approval):
             draw(job)
         else:
             plan.slot.figure_ready.add_done_callback(draw)
+
+    def _card_drawn(self, page: str, job: Future) -> None:
+        """Let a finished card drawing go; keep its error (a cancelled one, by a stop, has none)."""
+        with self._lock:
+            if self._cards.get(page) is job:
+                del self._cards[page]
+            if not job.cancelled() and job.exception() is not None:
+                self._card_errors.append(job.exception())  # type: ignore[arg-type]
+
+    def _card_outcome(self) -> None:
+        """Wait for the cards still being drawn; raise the first error of any card."""
+        with self._lock:
+            drawing, errors = list(self._cards.values()), list(self._card_errors)
+        for job in drawing:
+            if job.cancelled():  # a stop emptied the image pool's queue: never "done" for wait()
+                continue
+            try:
+                error = job.exception()  # waits; its callback may not have kept the error yet
+            except CancelledError:
+                continue
+            if error is not None:
+                errors.append(error)
+        if errors:
+            raise errors[0]
 
     # -- a user's stop -----------------------------------------------------------------
 
@@ -320,9 +350,7 @@ class Scheduler(Approval):
         try:
             for slot in self.analysis.all_slots():
                 slot.figure_ready.result()
-            for job in self._cards.values():
-                if not job.cancelled():  # cancelled: a stop emptied the image pool's queue
-                    job.result()
+            self._card_outcome()
         finally:
             self.close()
         record_use(self.analysis, own, self.renderer.cards.named)

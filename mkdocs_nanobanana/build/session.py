@@ -254,7 +254,13 @@ class BuildSession:
         the page has a directive.
 
         If another plugin changed the page's directives since they were read, the page is
-        read again and its images started now."""
+        read again and its images started now. The page's text is let go after this."""
+        try:
+            return self._tokens_for(page, markdown, source)
+        finally:
+            self.analysis.release(page)
+
+    def _tokens_for(self, page: str, markdown: str, source: Callable[[], str]) -> str:
         if INFO_WORD not in markdown:
             return markdown
         read = self.analysis.text_read(page)  # the file is read once a build, not again here

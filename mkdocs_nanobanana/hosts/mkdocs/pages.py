@@ -49,3 +49,14 @@ def _hand_over(file, text: str) -> None:
     path = file.abs_src_path
     file.content_string = text
     file.abs_src_path = path
+
+
+def let_go(file) -> None:
+    """MkDocs has read the page (its Markdown is ``page.markdown`` now): the File lets go
+    of the text ``_hand_over`` gave it, which it would hold for the whole build (40 MB at
+    20,000 pages). Its abs_src_path is in place, so a later reader of content_string
+    reads the file, as without the hand-over. MkDocs 1.6 and ProperDocs keep the text in
+    ``_content`` and have no public way to unset it; a File that holds bytes, or that
+    another plugin gave a text of its own after on_files, is left alone."""
+    if isinstance(getattr(file, "_content", None), str) and file.abs_src_path:
+        file._content = None

@@ -26,7 +26,7 @@ from ...imaging.html_images import hoist_links
 from ..markdown.names import EXTENSION_NAMES
 from .config import NanobananaConfig
 from .leftovers import LeftoverDirectives
-from .pages import draft_pages, read_pages
+from .pages import draft_pages, let_go, read_pages
 from .site import rss_feed_files, settings_of
 
 __all__: list[str] = []
@@ -108,7 +108,9 @@ class NanobananaPlugin(BasePlugin[NanobananaConfig]):
             # HEAD request to the live site on every build to learn the length.
             page.meta["image"] = card
         # the source is read only for a page that has a directive: it tells the line numbers
-        return self.session.markdown(page.file.src_uri, markdown, lambda: page.file.content_string)
+        markdown = self.session.markdown(page.file.src_uri, markdown, lambda: page.file.content_string)
+        let_go(page.file)  # of the text on_files handed it: MkDocs has read it
+        return markdown
 
     @event_priority(90)  # before mkdocs-rss-plugin's (-75), which reads page.markdown here
     def _content_first(self, html, page, config, files):
