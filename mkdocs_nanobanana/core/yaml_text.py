@@ -134,6 +134,8 @@ def load_bounded(text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
+        if "*" not in text and _shallow(text):
+            return construct(loader, node)  # nothing to expand, and too few levels to be deep
         expanded, depth = _expansion(node)
         if expanded > MAX_EXPANDED:
             raise Refused(EXPANSION_PROBLEM, node.start_mark)
@@ -161,6 +163,14 @@ def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         raise yaml.constructor.ConstructorError(
             None, None, f"{written}cannot be read as its YAML type says ({type(exc).__name__}: {exc})",
             node.start_mark) from None
+
+
+def _shallow(text: str) -> bool:
+    """Whether ``text`` cannot nest past MAX_DEPTH, by counting: each level of nesting is
+    a mapping or a sequence, and each of those is written with at least one indicator of
+    its own (``:`` ``-`` ``?`` ``[`` ``{``). Most front matter has a handful, and then the
+    tree is not walked (a page's card reads its front matter on every build)."""
+    return sum(text.count(c) for c in ":-?[{") < MAX_DEPTH
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
