@@ -42,6 +42,7 @@ class CardRenderer:
         # the page's own picture: most pages): site_use.card_keys takes the key from here
         # rather than hash every card's layers a second time
         self.named: dict[int, tuple[CardPlan, str]] = {}
+        self._folders: set[Path] = set()  # the site's folders of cards made this build
 
     def card(self, page: str, plan: CardPlan) -> str:
         """Draw (or take from the cache) the page's card and publish it; its site URL."""
@@ -62,7 +63,9 @@ class CardRenderer:
         url = social.card_url(page, s.output_dir)
         dest = Path(s.site_dir, *url.split("/"))
         if s.publish and path != dest:  # else drawn straight into the site (the cache cannot take it)
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            if dest.parent not in self._folders:  # a section's cards share one: a mkdir each, not one a card
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(dest.parent)
             copies.link_or_copy(path, dest)
         return url
 

@@ -581,6 +581,8 @@ def parse_page(
     text: str, path: str, page: str, catalog: Catalog, defaults: Defaults = Defaults(), first_line: int = 1
 ) -> tuple[list[Block], list[Directive | None], list[DirectiveError]]:
     """Every block of a page, its Directive (None where invalid), and all errors."""
+    if INFO_WORD not in text:  # no fence of ours can open: most pages, each read for its card
+        return [], [], []
     blocks, errors = scan(text, path, first_line)
     directives: list[Directive | None] = []
     for block in blocks:

@@ -9,6 +9,8 @@ import io
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageStat
 
 from mkdocs_nanobanana.cards import drawing, social, typeset
@@ -168,3 +170,15 @@ def test_enclosure_lengths_only_for_our_files(tmp_path):
     after = feed.read_text()
     assert after == before.replace(items[0], items[0].replace('length="None"', 'length="1234"'))
     assert fill_enclosure_lengths(feed, "https://ex.org/s/", site, "out dir") == 0  # nothing left to fill
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=40), st.sampled_from(["</head>", "</HEAD>", "</Head>", ""]),
+       st.text(min_size=1, max_size=30))
+def test_tags_land_just_before_the_first_head_end_in_any_case(before, after, end, tags):
+    """inject_head as one str.replace where themes write </head>, found in any case
+    otherwise, and the page as it is without one: the same as slicing at head_end."""
+    page = f"<html><head>{before}{end}{after}</body>"
+    i = social.head_end(page)
+    expected = page if i < 0 else page[:i] + tags + "\n" + page[i:]
+    assert social.inject_head(page, tags) == expected

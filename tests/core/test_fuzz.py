@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from mkdocs_nanobanana.cards import drawing, social
 from mkdocs_nanobanana.core.card_values import CardStyle, CardText
 from mkdocs_nanobanana.core.catalog import PROVIDERS
-from mkdocs_nanobanana.core.directives import Directive, DirectiveError, parse_page
+from mkdocs_nanobanana.core.directives import Directive, DirectiveError, parse_page, scan
 from mkdocs_nanobanana.core.option_kinds import OptionError
 from mkdocs_nanobanana.core.options import check_options, rows_of
 from mkdocs_nanobanana.core.request import Request
@@ -129,6 +129,15 @@ def test_the_directive_parser_takes_any_body(body):
 @given(text=st.text(ANY_CHAR, max_size=300), body=BODIES)
 def test_the_directive_parser_takes_any_page(text, body):
     _check_parse(text + "\n```nanobanana\n" + body + "\n" + text[: len(text) // 2])
+
+
+@quick(150)
+@given(text=st.text(ANY_CHAR, max_size=300), body=BODIES)
+def test_a_page_without_the_info_word_has_no_block_and_no_error(text, body):
+    """parse_page skips scanning a page that lacks "nanobanana": the scan finds nothing
+    there either, whatever fences, comments and quotes the page has."""
+    page = (text + "\n" + page_of(body)).replace("nanobanana", "nano")
+    assert scan(page, "docs/p.md") == ([], [])
 
 
 @pytest.mark.slow
