@@ -23,6 +23,7 @@ callback on the target's ``image_known``, so a bounded pool cannot deadlock.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -120,11 +121,10 @@ class Scheduler(Approval):
         self.shared = RemoteCopies(remote, analysis.cache, report) if remote is not None else None
         self.renderer = Renderer(settings, analysis.cache, self._image_pool, report, self.shared)
         self._purchases = Purchases(self._net_pool.submit, self.stop)  # key -> the one purchase of it (fleet.py)
-        # page -> the drawing of its card, while it is drawn: a finished one is let go (a
-        # Future holds a Condition and a lock, 2.5 KB a card, 50 MB at 20,000 pages), its
-        # error kept for ``finish``
+        # page -> the drawing of its card, while it is drawn or if it failed (``finish``
+        # raises its error): one that succeeded is let go (a Future holds a Condition and
+        # a lock, 2.5 KB a card, 50 MB at 20,000 pages)
         self._cards: dict[str, Future] = {}
-        self._card_errors: list[BaseException] = []
         self._lock = threading.RLock()
         self._notes: dict[int, str] = {}  # id(slot) -> why it stays a placeholder, when the state does not tell
 
@@ -261,28 +261,21 @@ class Scheduler(Approval):
             plan.slot.figure_ready.add_done_callback(draw)
 
     def _card_drawn(self, page: str, job: Future) -> None:
-        """Let a finished card drawing go; keep its error (a cancelled one, by a stop, has none)."""
+        """Let a card drawing go once it is done, unless it failed (a cancelled one, by a
+        stop, failed nothing)."""
         with self._lock:
-            if self._cards.get(page) is job:
+            if self._cards.get(page) is job and (job.cancelled() or job.exception() is None):
                 del self._cards[page]
-            if not job.cancelled() and job.exception() is not None:
-                self._card_errors.append(job.exception())  # type: ignore[arg-type]
 
     def _card_outcome(self) -> None:
         """Wait for the cards still being drawn; raise the first error of any card."""
         with self._lock:
-            drawing, errors = list(self._cards.values()), list(self._card_errors)
-        for job in drawing:
+            kept = list(self._cards.values())
+        for job in kept:
             if job.cancelled():  # a stop emptied the image pool's queue: never "done" for wait()
                 continue
-            try:
-                error = job.exception()  # waits; its callback may not have kept the error yet
-            except CancelledError:
-                continue
-            if error is not None:
-                errors.append(error)
-        if errors:
-            raise errors[0]
+            with contextlib.suppress(CancelledError):  # cancelled while waited for
+                job.result()
 
     # -- a user's stop -----------------------------------------------------------------
 

@@ -88,14 +88,15 @@ class PageInfo:
     body_line: int = 1  # the file line it starts at
     image_line: int = 1  # line of the `image:` key in the front matter
 
+    #: why the front matter was not read (yaml_text refused it), when a card would need it
+    problem: str | None = None
+
     def line_of(self, key: str) -> int:
         return self.image_line if key == "image" else self.meta_line
 
     def body(self, text: str) -> str:
         """The text after the front matter, of ``text``: the page this was read from."""
         return _unix_newlines(text)[self.body_start:]
-    #: why the front matter was not read (yaml_text refused it), when a card would need it
-    problem: str | None = None
 
 
 def _unix_newlines(text: str) -> str:
@@ -129,7 +130,7 @@ def read_page(text: str, src_uri: str) -> PageInfo:
             meta, start = loaded, m.end()
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
-        h1 = first_heading(text[start:] if start else text)
+        h1 = first_heading(text[start:])  # text[0:] is text itself, not a copy
         stem = Path(src_uri).stem
         name = Path(src_uri).parent.name if stem == "index" else stem
         title = h1 if h1 else name.replace("-", " ").replace("_", " ").strip().capitalize() or "Home"
