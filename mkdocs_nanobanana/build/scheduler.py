@@ -249,6 +249,14 @@ class Scheduler(Approval):
 
         def draw(_f: Future) -> None:
             try:
+                url = self.renderer.cards.cached(page, plan)  # a warm build's cards: no pool task
+            except Exception as exc:  # noqa: BLE001 - the card's error, raised by finish as the pool's would be
+                job.set_exception(exc)
+                return
+            if url is not None:
+                job.set_result(url)
+                return
+            try:
                 inner = self._image_pool.submit(self.renderer.cards.card, page, plan)
             except RuntimeError as exc:  # the pool is shut down: the build was aborted
                 job.set_exception(exc)

@@ -384,7 +384,7 @@ COVER = Encoding(95, (("social", "cover-1200x630"),))
 
 def card_path(cache: Cache, key: str) -> Path:
     """Where the card for ``key`` lives in the cache."""
-    return cache.root / "social" / key[:2] / f"{key}.jpg"
+    return cache.root.joinpath("social", key[:2], f"{key}.jpg")  # one join, not three: a card a page asks
 
 
 def card_file(cache: Cache, key: str, draw) -> Path:

@@ -157,7 +157,16 @@ class CardLayout:
     missing_fonts: tuple[str, ...] = field(default=(), compare=False)
 
     def active(self, facts: frozenset[str]) -> tuple[Layer, ...]:
-        return tuple(layer for layer in self.layers if layer.active(facts))
+        """The layers drawn on a card of which ``facts`` hold, worked out once per set of
+        facts (there are eight): every card's key asks, a card on every page."""
+        known = self._active_by_facts
+        if facts not in known:
+            known[facts] = tuple(layer for layer in self.layers if layer.active(facts))
+        return known[facts]
+
+    @functools.cached_property
+    def _active_by_facts(self) -> dict[frozenset[str], tuple[Layer, ...]]:
+        return {}  # a memo of ``active``, not a field: the value's equality and hash ignore it
 
     @functools.cached_property
     def id(self) -> str:

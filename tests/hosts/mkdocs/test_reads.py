@@ -148,3 +148,32 @@ def test_a_warm_build_imports_neither_pillow_nor_the_provider_clients(warm_site)
     out = subprocess.run([sys.executable, "-c", code], cwd=warm_site.root, capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+def test_a_warm_build_publishes_its_cards_without_a_task_on_the_image_pool(warm_site, monkeypatch):
+    """Issue 39 item 3: each card of a warm build is in the cache, so it is linked into
+    the site where its page's work starts, not handed to a worker of the image pool (a
+    task a card cost more than the card: its key, one stat, one link). A card the cache
+    lacks is still drawn on the pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tasks: list[str] = []
+    real = ThreadPoolExecutor.submit
+
+    def submit(self, fn, /, *args, **kwargs):
+        if self._thread_name_prefix == "nanobanana-img":
+            tasks.append(getattr(fn, "__name__", repr(fn)))
+        return real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", submit)
+    warm_site.build()
+    assert tasks == []
+    cached = sorted((warm_site.cache.root / "social").rglob("*.jpg"))
+    published = sorted(warm_site.site.rglob("social/*.jpg"))
+    assert len(published) == 4 == len(cached)  # a card a page, a.md's and b.md's on their images
+    assert all(any(os.path.samefile(p, c) for c in cached) for p in published), "a link of the cached card"
+    for page in ("a/", "b/", "c/", ""):
+        assert 'property="og:image"' in (warm_site.site / page / "index.html").read_text(encoding="utf-8")
+    cached[0].unlink()  # one card the cache lacks: drawn again, on the pool
+    warm_site.build()
+    assert tasks == ["card"] and cached[0].exists()
