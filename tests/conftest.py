@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 
 import pytest
@@ -101,13 +102,29 @@ def gem(site, api, monkeypatch, caplog, fast_retries):
 @pytest.fixture(scope="module")
 def s3():
     """An S3-compatible server (moto's server mode) on 127.0.0.1, one per test file."""
+    from moto.s3.responses import S3Response
     from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    # S3 decides a conditional write atomically: of concurrent PUTs with If-None-Match: *
+    # one succeeds, the others get 412 (or 409 while it is in flight): AWS's "How to
+    # prevent object overwrites with conditional writes". moto's put_object looks for the
+    # object, then writes it, unlocked, on a threaded server: two runners' claims of one
+    # key could both be created (seen: one image bought twice in test_fleet.py). A PUT
+    # at a time makes the fake keep S3's promise.
+    one_put = threading.Lock()
+    real_put = S3Response.put_object
+
+    def put_object(self):
+        with one_put:
+            return real_put(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(S3Response, "put_object", put_object)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+        server.stop()
 
 
 @pytest.fixture
