@@ -15,10 +15,10 @@ Versions before this folder wrote ``.<name>.<writer>.<random>.tmp`` beside the f
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import socket
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,16 +30,15 @@ TEMP_DIR = "tmp"
 TEMP_SUFFIX = ".tmp"
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)  # read it once at import, before any worker thread exists
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-# the writer's host and pid in a temp file's name say whose it was to a person looking;
-# cleanup goes by age only
-_WRITER = f"{re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:32]}-{os.getpid()}"
+# the writer's host and pid in a temp file's name say whose it was to a person looking
+# (cleanup goes by age only); a random part and a serial make it unique without
+# mkstemp's random names, drawn in Python for every file (a fresh runner writes 1,900)
+_WRITER = f"{re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:32]}-{os.getpid()}-{os.urandom(3).hex()}"
+_SERIAL = itertools.count()  # next() on it is atomic under the GIL: no lock for the writers' threads
+# open(2)'s mode, which the kernel narrows by the umask as for any file the user makes
+# (mkstemp's 0o600 would need a chmod: the site hard-links these files, and a web server
+# running as another user must read them)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 def temp_age(timeout: float, retries: int) -> float:
@@ -56,25 +55,29 @@ class TempFolder:
 
     def _temp_file(self, path: Path, data: bytes) -> str:
         """A temp file holding ``data`` for ``path``, readable like any file the user
-        makes: mkstemp creates files only the owner can read, and the built site
-        hard-links these files, which a web server running as another user must read."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.{_WRITER}.", suffix=TEMP_SUFFIX, dir=self.path)
+        makes. The folder is made only when the first open finds it missing: a mkdir
+        (and a stat) before every write was a third of a fresh runner's writing."""
+        fd, tmp = _create(self.path, path.name)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, 0o666 & ~_UMASK)
+            view = memoryview(data)
+            while view:  # write(2) may take less than it was given
+                view = view[os.write(fd, view):]
         except BaseException:
+            os.close(fd)
             os.unlink(tmp)
             raise
+        os.close(fd)
         return tmp
 
     def atomic_write(self, path: Path, data: bytes) -> None:
         """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
         tmp = self._temp_file(path, data)
         try:
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except FileNotFoundError:  # the first file of its folder
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, path)
         except BaseException:
             _unlink_quietly(tmp)
             raise
@@ -89,12 +92,10 @@ class TempFolder:
         tmp = self._temp_file(path, data)
         try:
             try:
-                os.link(tmp, path)
-            except FileExistsError:
-                pass  # another writer made the same file first
-            except OSError:
-                if not path.exists():  # no hard links here: fall back to a plain rename
-                    os.replace(tmp, path)
+                _link_once(tmp, path)
+            except FileNotFoundError:  # the first file of its folder
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _link_once(tmp, path)
         finally:
             _unlink_quietly(tmp)
 
@@ -145,6 +146,33 @@ def stray_beside(root: Path, older_than: float) -> list[tuple[Path, int]]:
             if stat.st_mtime < cutoff and os.path.isfile(path) and not os.path.islink(path):
                 found.append((Path(path), stat.st_size))
     return found
+
+
+def _create(folder: Path, name: str) -> tuple[int, str]:
+    """A new file in ``folder`` for ``name``, open for writing, and its path."""
+    for attempt in range(100):
+        tmp = os.path.join(folder, f"{name}.{_WRITER}.{next(_SERIAL)}{TEMP_SUFFIX}")
+        try:
+            return os.open(tmp, _CREATE, 0o666), tmp
+        except FileExistsError:  # a killed writer's file of the same name: take the next name
+            continue
+        except FileNotFoundError:
+            if attempt:
+                raise
+            os.makedirs(folder, exist_ok=True)
+    raise FileExistsError(f"no free temp file name in {folder}")
+
+
+def _link_once(tmp: str, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass  # another writer made the same file first
+    except FileNotFoundError:
+        raise  # the folder is missing: the caller makes it
+    except OSError:
+        if not path.exists():  # no hard links here: fall back to a plain rename
+            os.replace(tmp, path)
 
 
 def _unlink_quietly(path: str) -> None:

@@ -180,6 +180,38 @@ def test_create_once_never_replaces_and_survives_concurrent_linking(tmp_path):
     assert not list((tmp_path / "d").glob("*.tmp"))
 
 
+def test_writes_make_their_folders_skip_a_leftover_temp_name_and_follow_the_umask(tmp_path, monkeypatch):
+    """A write makes the folders it lacks only when it finds them missing (no mkdir before
+    each one), takes the next name when a killed writer's temp file holds one, and leaves
+    a file the umask allows others to read, as any file the user makes."""
+    import itertools
+    import os
+
+    from mkdocs_nanobanana.store import temp
+
+    cache = Cache(tmp_path / "cache")
+    monkeypatch.setattr(temp, "_SERIAL", itertools.count())
+    cache.temp.path.mkdir(parents=True)
+    (cache.temp.path / f"a.jpg.{temp._WRITER}.0{temp.TEMP_SUFFIX}").write_bytes(b"a killed writer's")
+    old = os.umask(0o027)
+    try:
+        cache.temp.create_once(tmp_path / "cache" / "derived" / "ab" / "a.jpg", b"once")
+        cache.temp.atomic_write(tmp_path / "cache" / "new" / "b.json", b"{}")
+    finally:
+        os.umask(old)
+    once, replaced = tmp_path / "cache" / "derived" / "ab" / "a.jpg", tmp_path / "cache" / "new" / "b.json"
+    assert once.read_bytes() == b"once" and replaced.read_bytes() == b"{}"
+    assert oct(once.stat().st_mode & 0o777) == oct(replaced.stat().st_mode & 0o777) == oct(0o640)
+    assert [f.name for f in cache.temp.path.iterdir()] == [f"a.jpg.{temp._WRITER}.0{temp.TEMP_SUFFIX}"]
+    made: list[str] = []
+    real_mkdir = os.mkdir
+    monkeypatch.setattr(os, "mkdir", lambda path, *a, **k: made.append(str(path)) or real_mkdir(path, *a, **k))
+    big = os.urandom(3 << 20)  # more than one write(2) may take
+    cache.temp.atomic_write(replaced, big)
+    cache.temp.create_once(once.with_name("c.jpg"), b"c")
+    assert replaced.read_bytes() == big and made == []  # their folders are there: not one mkdir
+
+
 def test_the_same_bytes_are_decoded_once_and_changed_bytes_again(monkeypatch):
     """A download is checked where it arrives and again by the cache: one full decode."""
     from mkdocs_nanobanana.core import image_bytes
