@@ -49,6 +49,11 @@ def frozen(*, eq: bool = True, repr: bool = True) -> Callable[[_C], _C]: ...
 def frozen(cls: _C | None = None, /, *, eq: bool = True, repr: bool = True) -> _C | Callable[[_C], _C]:
     """A frozen dataclass of ``cls`` (``@frozen`` or ``@frozen(eq=False, repr=False)``)."""
     def make(c: _C) -> _C:
+        if not c.__dict__.get("__doc__"):
+            # dataclass would write one from inspect.signature (26 of the classes a build
+            # imports had none: a third of some modules' import), of a class whose __init__
+            # is not made yet, so "Box()". Its fields' names say more, for nothing.
+            c.__doc__ = f"{c.__name__}({', '.join(c.__dict__.get('__annotations__', ()))})"
         dataclasses.dataclass(c, init=False, repr=False, eq=False)  # its fields read, no method made
         return _with_methods(c, eq, repr)
     return make if cls is None else make(cls)
