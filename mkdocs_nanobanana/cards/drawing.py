@@ -82,22 +82,35 @@ def card_key(source_id: str, text: CardText, style: CardStyle, meta: str = "", h
     ``style``: what the layers it draws show, and nothing else (an image-only card is
     one card per image, whatever the page's title); ``meta``: the metadata written into
     its file ("" when none is)."""
-    layout = style.card_layout
     on = facts(text, style, has_image)
-    layers = layout.active(on)
-    fields: dict = {"source": source_id, "layout": layout.id, "facts": sorted(on)}
-    shown = [words(layer.typography.content, text) for layer in layers if layer.typography]
+    known = style.key_parts
+    if on not in known:  # once a build per set of facts: a warm build asks for every page's card
+        known[on] = _style_fields(style, on)
+    contents, fields, fonts = known[on]
+    fields = {**fields, "source": source_id}
+    shown = [words(content, text) for content in contents]
     if any(shown):
-        fields.update(text=shown, font=font_id(style.font), bold=font_id(style.font_bold))
+        fields.update(text=shown, **fonts)
         if not all(t.isascii() for t in shown):  # what the card's font lacks comes from the fallback fonts
             fields["fallback"] = card_theme.fallback_id()
+    if meta:
+        fields["meta"] = meta
+    return hashlib.sha256(canonical_json({**fields, "version": LAYOUT_VERSION})).hexdigest()
+
+
+def _style_fields(style: CardStyle, on: frozenset[str]) -> tuple[tuple[str, ...], dict, dict]:
+    """What of ``card_key`` the style decides for a card of which ``on`` holds: the text
+    boxes' contents, the fields for every such card, and the fonts' (only a card with
+    words names them)."""
+    layout = style.card_layout
+    layers = layout.active(on)
+    fields: dict = {"layout": layout.id, "facts": sorted(on)}
     if style.logo and any(layer.logo for layer in layers):
         fields["logo"] = _file_id(style.logo)
     used = {c for layer in layers for c in _colours(layer)}
     fields["colours"] = [style.colour(c) for c in sorted(used)]
-    if meta:
-        fields["meta"] = meta
-    return hashlib.sha256(canonical_json({**fields, "version": LAYOUT_VERSION})).hexdigest()
+    contents = tuple(layer.typography.content for layer in layers if layer.typography)
+    return contents, fields, {"font": font_id(style.font), "bold": font_id(style.font_bold)}
 
 
 def _colours(layer: Layer) -> list[str]:

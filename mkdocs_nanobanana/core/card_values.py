@@ -3,6 +3,8 @@ and the drawing (cards/drawing.py) takes them. The layout itself is card_layouts
 
 from __future__ import annotations
 
+import functools
+
 # CARD_SIZE and LAYOUTS are card_layouts', named here too for the values' users
 from .card_layouts import CARD_SIZE, LAYOUTS, CardLayout, load_layout  # noqa: F401
 from .frozen import frozen
@@ -53,6 +55,13 @@ class CardStyle:
     def card_layout(self) -> CardLayout:
         assert isinstance(self.layout, CardLayout)  # __post_init__ read it
         return self.layout
+
+    @functools.cached_property
+    def key_parts(self) -> dict:
+        """A memo for ``cards.drawing.card_key``: what of a card's key this style decides
+        for each set of facts (its layers, colours, fonts and logo by their bytes), worked
+        out once a build, not once a card. Not a field: equality and hash ignore it."""
+        return {}
 
     def colour(self, value: str) -> str:
         """A layout's colour as #rrggbbaa: spelled out, or one of the card's own."""

@@ -73,9 +73,18 @@ class SocialSettings:
             object.__setattr__(self, "source", "generate")
 
     def style(self, layout: CardLayout | None = None) -> CardStyle:
-        """How a card looks, in ``layout`` (a page's own) or the site's."""
-        return CardStyle(layout or self.layout, self.background_color, self.color, self.accent_color, self.font,
-                         self.logo, self.accent_text_color, self.font_bold)
+        """How a card looks, in ``layout`` (a page's own) or the site's: one value a
+        layout, so what ``CardStyle.key_parts`` keeps is worked out once a build."""
+        layout = layout or self.layout
+        made = self._styles.get(id(layout))  # the style holds its layout: the id is not reused
+        if made is None:
+            made = self._styles[id(layout)] = CardStyle(layout, self.background_color, self.color, self.accent_color,
+                                                        self.font, self.logo, self.accent_text_color, self.font_bold)
+        return made
+
+    @functools.cached_property
+    def _styles(self) -> dict[int, CardStyle]:
+        return {}  # a memo of ``style``, not a field: the value's equality and hash ignore it
 
     def layout_named(self, value: str, option: str) -> CardLayout:
         """A built-in layout or a file relative to mkdocs.yml; LayoutError names ``option``."""
