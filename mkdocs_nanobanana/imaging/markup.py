@@ -7,6 +7,7 @@ import functools
 import html
 import posixpath
 import re
+from collections.abc import Callable
 from urllib.parse import quote
 
 from ..core.image_bytes import MIME_TYPES
@@ -55,6 +56,23 @@ def _relative_folder(folder: str, base: str) -> str:
     return "/".join([".."] * (len(start) - common) + to[common:]) or "."
 
 
+def _linker(page_url: str, site_url: str) -> Callable[[str], str]:
+    """The attribute value of a site file's URL in a page's <picture>: relative to
+    ``page_url``, or under ``site_url``. An image's copies share one folder, whose
+    relative URL is worked out once a picture, not once a copy."""
+    folders: dict[str, str] = {}
+
+    def link(url: str) -> str:
+        if site_url:
+            return html.escape(absolute_url(url, site_url))
+        folder, name = posixpath.split(url)
+        if folder not in folders:  # "_": a name in that folder, cut off again
+            folders[folder] = url_path(relative_url(f"{folder}/_" if folder else "_", page_url)[:-1])
+        return html.escape(folders[folder] + url_path(name))
+
+    return link
+
+
 def figure_html(
     variants: list[Variant],
     *,
@@ -85,8 +103,7 @@ def figure_html(
         shown = min(width_hint, largest) if width_hint else largest
         sizes = f"(max-width: {shown}px) 100vw, {shown}px"
 
-    def link(url: str) -> str:
-        return html.escape(absolute_url(url, site_url) if site_url else url_path(relative_url(url, page_url)))
+    link = _linker(page_url, site_url)
 
     def srcset(ext: str) -> str:
         return ", ".join(f"{link(v.url)} {v.width}w" for v in by_ext[ext])
@@ -163,8 +180,7 @@ def picture_html(
         shown = width_hint or size[0]
         sizes = f"(max-width: {shown}px) 100vw, {shown}px"
 
-    def link(url: str) -> str:
-        return html.escape(absolute_url(url, site_url) if site_url else url_path(relative_url(url, page_url)))
+    link = _linker(page_url, site_url)
 
     def srcset(ext: str) -> str:
         return ", ".join(f"{link(v.url)} {v.width}w" for v in by_ext[ext])

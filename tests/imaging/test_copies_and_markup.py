@@ -264,6 +264,18 @@ def test_relative_folders_are_what_relpath_says(to, start):
     assert markup._relative_folder.__wrapped__(folder, base) == posixpath.relpath(folder, base)
 
 
+@given(st.lists(st.text(alphabet="ab #,%é", min_size=1, max_size=3), min_size=1, max_size=4),
+       st.lists(_SEGMENT, max_size=3), st.sampled_from(["/", ".html"]))
+def test_a_picture_links_each_copy_as_its_own_relative_url_would(url_parts, page_parts, end):
+    """A <picture> works its copies' folder out once (``_linker``): each URL is still
+    the file's own relative URL, percent-encoded and escaped, from any page."""
+    url = "/".join(url_parts)
+    page_url = "/".join(page_parts) + end if page_parts else ""
+    link = markup._linker(page_url, "")
+    expected = markup.html.escape(markup.url_path(markup.relative_url(url, page_url)))
+    assert link(url) == expected and link(url) == expected  # the second from the memo
+
+
 @given(st.lists(st.sampled_from(["a", "b.", ".hidden", "x.md", "..md", "c#.md", "d.tar.md"]), min_size=1,
                 max_size=4))
 def test_a_card_url_cuts_the_suffix_as_pathlib_does(parts):
