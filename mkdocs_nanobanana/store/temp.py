@@ -15,12 +15,15 @@ Versions before this folder wrote ``.<name>.<writer>.<random>.tmp`` beside the f
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ..core.frozen import frozen
 
@@ -28,6 +31,7 @@ __all__: list[str] = []
 
 TEMP_DIR = "tmp"
 TEMP_SUFFIX = ".tmp"
+_T = TypeVar("_T")
 
 
 # the writer's host and pid in a temp file's name say whose it was to a person looking
@@ -73,11 +77,7 @@ class TempFolder:
         """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
         tmp = self._temp_file(path, data)
         try:
-            try:
-                os.replace(tmp, path)
-            except FileNotFoundError:  # the first file of its folder
-                path.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, path)
+            _in_folder(path.parent, lambda: os.replace(tmp, path))
         except BaseException:
             _unlink_quietly(tmp)
             raise
@@ -91,11 +91,7 @@ class TempFolder:
         """
         tmp = self._temp_file(path, data)
         try:
-            try:
-                _link_once(tmp, path)
-            except FileNotFoundError:  # the first file of its folder
-                path.parent.mkdir(parents=True, exist_ok=True)
-                _link_once(tmp, path)
+            _in_folder(path.parent, lambda: _link_once(tmp, path))
         finally:
             _unlink_quietly(tmp)
 
@@ -150,19 +146,24 @@ def stray_beside(root: Path, older_than: float) -> list[tuple[Path, int]]:
 
 def _create(folder: Path, name: str) -> tuple[int, str]:
     """A new file in ``folder`` for ``name``, open for writing, and its path."""
-    made = False
     for _ in range(100):
         tmp = os.path.join(folder, f"{name}.{_WRITER}.{next(_SERIAL)}{TEMP_SUFFIX}")
         try:
-            return os.open(tmp, _CREATE, 0o666), tmp
+            return _in_folder(folder, functools.partial(os.open, tmp, _CREATE, 0o666)), tmp
         except FileExistsError:  # a killed writer's file of the same name: take the next name
             continue
-        except FileNotFoundError:
-            if made:
-                raise
-            os.makedirs(folder, exist_ok=True)
-            made = True
     raise FileExistsError(f"no free temp file name in {folder}")
+
+
+def _in_folder(folder: Path | str, act: Callable[[], _T]) -> _T:
+    """``act()``, which puts a file in ``folder``; if the folder is missing (the first
+    file of it), it is made and ``act`` tried once more. Making it only then, not before
+    every write, spares a mkdir and a stat a file."""
+    try:
+        return act()
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        return act()
 
 
 def _link_once(tmp: str, path: Path) -> None:
@@ -171,7 +172,7 @@ def _link_once(tmp: str, path: Path) -> None:
     except FileExistsError:
         pass  # another writer made the same file first
     except FileNotFoundError:
-        raise  # the folder is missing: the caller makes it
+        raise  # the folder is missing: _in_folder makes it
     except OSError:
         if not path.exists():  # no hard links here: fall back to a plain rename
             os.replace(tmp, path)
