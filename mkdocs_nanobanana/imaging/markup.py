@@ -22,10 +22,16 @@ def relative_url(target: str, page_url: str) -> str:
     Page URLs are MkDocs-style: ``""``, ``posts/a/`` (directory URLs) or ``posts/a.html``.
     Relative URLs keep the site working under a sub-path and opened from disk.
     """
-    base = page_url if page_url.endswith("/") else posixpath.dirname(page_url)
     folder, name = posixpath.split(target)
+    return _folder_prefix(folder, page_url) + name
+
+
+def _folder_prefix(folder: str, page_url: str) -> str:
+    """What comes before a file's name in ``folder`` (relative to the site root) as seen
+    from the page at ``page_url``: "" for the page's own folder, else ``up/``."""
+    base = page_url if page_url.endswith("/") else posixpath.dirname(page_url)
     up = _relative_folder(folder or ".", base or ".")
-    return name if up == "." else f"{up}/{name}"
+    return "" if up == "." else f"{up}/"
 
 
 def url_path(path: str) -> str:
@@ -66,8 +72,8 @@ def _linker(page_url: str, site_url: str) -> Callable[[str], str]:
         if site_url:
             return html.escape(absolute_url(url, site_url))
         folder, name = posixpath.split(url)
-        if folder not in folders:  # "_": a name in that folder, cut off again
-            folders[folder] = url_path(relative_url(f"{folder}/_" if folder else "_", page_url)[:-1])
+        if folder not in folders:
+            folders[folder] = url_path(_folder_prefix(folder, page_url))
         return html.escape(folders[folder] + url_path(name))
 
     return link
